@@ -1,0 +1,17 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", "generated/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": ["error", { allow: ["error", "warn"] }],
+    },
+  },
+  { files: ["examples/**", "bench/**", "devserver/**", "test/**"], rules: { "no-console": "off" } },
+  // Tests poke at parsed JSON documents, where `any` is the honest type.
+  { files: ["test/**"], rules: { "@typescript-eslint/no-explicit-any": "off" } },
+);

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { pathToFileURL } from "node:url";
+import { MlServerClientError } from "../errors.js";
+import type { GenerationTarget } from "../codegen/generate.js";
+
+const USAGE = `Usage:
+  mlserver generate <spec> -o <file> [--check]
+      Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
+      OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
+  mlserver generate-all [--check] [--targets openapi/targets.json]
+      Regenerate every target of this project; --check fails, naming each stale file, on drift.`;
+
+/** Where the CLI writes: stdout and stderr by default, anything with `write` in tests. */
+export interface CliOutput {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
+/** Runs the CLI with the given arguments; resolves to the process exit code. */
+export async function main(argv: readonly string[], io: CliOutput = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === "generate") return await generateCommand(rest, io.out);
+    if (command === "generate-all") return await generateAllCommand(rest, io.out);
+    if (command === "--help" || command === "-h" || command === "help") {
+      io.out.write(`${USAGE}\n`);
+      return 0;
+    }
+    io.err.write(`${command ? `Unknown command: ${command}` : "No command given."}\n${USAGE}\n`);
+    return 2;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err.write(`${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    const label = error instanceof MlServerClientError ? `error ${error.code}` : "error";
+    io.err.write(`mlserver: ${label}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true } as const);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function generateCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
+  const { values, positionals } = parse(args, { output: { type: "string", short: "o" }, check: { type: "boolean" } });
+  const [spec, extra] = positionals;
+  const output = values.output;
+  if (!spec || extra !== undefined || typeof output !== "string") throw new UsageError("generate takes one spec and -o <file>.");
+  return runTargets([{ spec, output }], values.check === true, out);
+}
+
+async function generateAllCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
+  const { values } = parse(args, { check: { type: "boolean" }, targets: { type: "string" } });
+  const file = typeof values.targets === "string" ? values.targets : "openapi/targets.json";
+  const targets = JSON.parse(await readFile(file, "utf8")) as GenerationTarget[];
+  return runTargets(targets, values.check === true, out);
+}
+
+async function runTargets(targets: readonly GenerationTarget[], check: boolean, out: CliOutput["out"]): Promise<number> {
+  const { generateTargets } = await import("../codegen/generate.js");
+  const files = await generateTargets(targets, { check });
+  out.write(`${check ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
+  return 0;
+}
+
+// Run only as the entry point; npm's bin links are symlinks, so compare real paths.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

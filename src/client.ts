@@ -1,0 +1,50 @@
+import createClient, { type Client, type ClientOptions } from "openapi-fetch";
+import type { paths } from "../generated/mlserver.js";
+import { InvalidOptionError } from "./errors.js";
+
+/** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
+export type MlServerClient = Client<paths>;
+
+/** Options of {@link createMlServerClient}. Everything openapi-fetch takes is accepted too. */
+export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
+  /**
+   * The web node's address, e.g. `https://mlserver.example.com:12800`. Required: ML Server's
+   * description names no server, so there is nothing to default to.
+   */
+  baseUrl: string;
+}
+
+/** Parses and checks a base URL; trailing slashes are dropped so paths join cleanly. */
+export function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new InvalidOptionError(`baseUrl ${JSON.stringify(baseUrl)} is not an absolute URL; write it as https://host:12800.`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new InvalidOptionError(`baseUrl must use https: or http:, not ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidOptionError("baseUrl must not hold a username or password: pass credentials through the auth option.");
+  }
+  if (url.search || url.hash) throw new InvalidOptionError("baseUrl must not have a query or a fragment.");
+  url.pathname = url.pathname.replace(/\/+$/, "");
+  return url;
+}
+
+/**
+ * Creates a client for the ML Server core API, typed from `openapi/mlserver.yaml`.
+ *
+ * @example
+ * ```ts
+ * const client = createMlServerClient({ baseUrl: "https://mlserver.example.com:12800" });
+ * const { data, error } = await client.GET("/services/{name}/{version}", {
+ *   params: { path: { name: "scorer", version: "1.0" } },
+ * });
+ * ```
+ */
+export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
+  const baseUrl = parseBaseUrl(options.baseUrl).href.replace(/\/$/, "");
+  return createClient<paths>({ ...options, baseUrl });
+}

@@ -1,0 +1,206 @@
+/**
+ * One error family for the whole library. Every error has a stable `code` to branch on, a message
+ * that says what failed and what to do, and never a password, secret or token: messages are built
+ * from redacted parts only, and `request`/`response` are kept off `util.inspect` and JSON output.
+ */
+
+/** The stable codes of {@link MlServerClientError}; safe to `switch` on. */
+export type ErrorCode =
+  | "ERR_INVALID_OPTION"
+  | "ERR_INSECURE_TRANSPORT"
+  | "ERR_ORIGIN_NOT_ALLOWED"
+  | "ERR_AUTHENTICATION_FAILED"
+  | "ERR_TOKEN_REFRESH_FAILED"
+  | "ERR_TOKEN_RESPONSE_INVALID"
+  | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
+  | "ERR_SIGNED_OUT"
+  | "ERR_TIMEOUT"
+  | "ERR_SPEC_READ"
+  | "ERR_SPEC_ENCODING"
+  | "ERR_SPEC_PARSE"
+  | "ERR_SPEC_NOT_OPENAPI"
+  | "ERR_SPEC_VERSION"
+  | "ERR_SPEC_REF"
+  | "ERR_SPEC_CONVERT"
+  | "ERR_GENERATED_STALE";
+
+const inspectSymbol = Symbol.for("nodejs.util.inspect.custom");
+
+interface ErrorDetails {
+  cause?: unknown;
+  request?: Request;
+  response?: Response;
+}
+
+/**
+ * Base class of every error this library throws.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.GET("/status");
+ * } catch (err) {
+ *   if (err instanceof MlServerClientError && err.code === "ERR_AUTHENTICATION_FAILED") {
+ *     console.error("Check the username and password:", err.message);
+ *   }
+ * }
+ * ```
+ */
+export class MlServerClientError extends Error {
+  readonly code: ErrorCode;
+  /** The request that failed, when there was one (its headers may hold credentials: not printed). */
+  declare readonly request?: Request;
+  /** The response that caused the error, when there was one. */
+  declare readonly response?: Response;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    // Non-enumerable, so that inspect/JSON/loggers that walk own properties never print headers.
+    for (const key of ["request", "response"] as const) {
+      if (details[key]) Object.defineProperty(this, key, { value: details[key], enumerable: false });
+    }
+  }
+
+  /** What `util.inspect` and `console.log` show: name, code, message, stack, and a redacted cause. */
+  [inspectSymbol](): string {
+    const cause = this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : "";
+    return `${this.stack ?? `${this.name}: ${this.message}`}\n  code: '${this.code}'${cause}`;
+  }
+
+  toJSON(): { name: string; code: ErrorCode; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** An option was missing or malformed; thrown at construction, before anything is sent. */
+export class InvalidOptionError extends MlServerClientError {
+  constructor(message: string) {
+    super("ERR_INVALID_OPTION", message);
+  }
+}
+
+/** Credentials would have gone over plain HTTP to a host that is not loopback. */
+export class InsecureTransportError extends MlServerClientError {
+  constructor(url: URL) {
+    super(
+      "ERR_INSECURE_TRANSPORT",
+      `Refusing to send credentials over plain HTTP to ${url.origin}: use https://, or, only on a ` +
+        `network you trust, pass allowInsecureHttp: true. Loopback addresses (localhost, 127.0.0.0/8, ::1) are always allowed.`,
+    );
+  }
+}
+
+/** Credentials would have gone to an origin that is not in the allowed list. */
+export class OriginNotAllowedError extends MlServerClientError {
+  constructor(url: URL, allowed: readonly string[]) {
+    super(
+      "ERR_ORIGIN_NOT_ALLOWED",
+      `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` +
+        `Add it to allowedOrigins if it should receive them.`,
+    );
+  }
+}
+
+/** The server rejected the credentials themselves (wrong username or password, unknown client...). */
+export class AuthenticationError extends MlServerClientError {
+  readonly status: number | undefined;
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}) {
+    super("ERR_AUTHENTICATION_FAILED", message, details);
+    this.status = details.status;
+  }
+}
+
+/** A token could not be renewed and there was no way to sign in again. */
+export class TokenRefreshError extends MlServerClientError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ERR_TOKEN_REFRESH_FAILED", message, details);
+  }
+}
+
+/** A token endpoint answered 2xx with a body that is not a usable token response. */
+export class TokenResponseError extends MlServerClientError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ERR_TOKEN_RESPONSE_INVALID", message, details);
+  }
+}
+
+/** A token endpoint was unreachable or kept failing (5xx, network) after the allowed retries. */
+export class TokenEndpointError extends MlServerClientError {
+  readonly status: number | undefined;
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}) {
+    super("ERR_TOKEN_ENDPOINT_UNAVAILABLE", message, details);
+    this.status = details.status;
+  }
+}
+
+/** The provider was signed out; sign in again before making authenticated calls. */
+export class SignedOutError extends MlServerClientError {
+  constructor(message = "Signed out: call signIn() before making authenticated calls.") {
+    super("ERR_SIGNED_OUT", message);
+  }
+}
+
+/** A request took longer than its time limit. */
+export class TimeoutError extends MlServerClientError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ERR_TIMEOUT", message, details);
+  }
+}
+
+/** Where in a spec file a problem is, when known (1-based). */
+export interface SpecLocation {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/** A spec file could not be read, decoded, parsed, converted or resolved. */
+export class SpecError extends MlServerClientError {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(
+    code: Extract<ErrorCode, `ERR_SPEC_${string}`>,
+    where: SpecLocation,
+    problem: string,
+    details: ErrorDetails = {},
+  ) {
+    const at = where.line ? `:${where.line}${where.column ? `:${where.column}` : ""}` : "";
+    super(code, `${where.file}${at}: ${problem}`, details);
+    this.file = where.file;
+    this.line = where.line;
+    this.column = where.column;
+  }
+}
+
+/** Generated files differ from what the generator produces now. */
+export class GeneratedStaleError extends MlServerClientError {
+  readonly files: readonly string[];
+  constructor(files: readonly string[]) {
+    super(
+      "ERR_GENERATED_STALE",
+      `Generated files are stale or missing: ${files.join(", ")}. Run \`npm run generate\` and commit the result.`,
+    );
+    this.files = files;
+  }
+}
+
+const SECRET_QUERY_PARAMS = /^(refresh_?token|access_?token|token|id_token|code|client_secret|password|assertion|api_?key|key|sig|signature)$/i;
+
+/** A URL as text, with any query parameter that may carry a secret replaced by `[redacted]`. */
+export function redactUrl(input: string | URL): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return "[unparseable URL]";
+  }
+  url.username = "";
+  url.password = "";
+  for (const name of [...url.searchParams.keys()]) {
+    if (SECRET_QUERY_PARAMS.test(name)) url.searchParams.set(name, "[redacted]");
+  }
+  return url.toString().replace(/%5Bredacted%5D/g, "[redacted]");
+}
