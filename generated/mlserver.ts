@@ -583,6 +583,13 @@ export interface components {
             /** @description Trade it for a new pair at POST /login/refreshToken before it lapses. */
             refresh_token?: string;
         };
+        /** @description What revoke answers. Microsoft's description gives it the token response's shape, but there is no token left to return, so every field is optional; servers send an empty object. */
+        RevokeResponse: {
+            token_type?: components["schemas"]["AccessTokenResponse"]["token_type"];
+            access_token?: components["schemas"]["AccessTokenResponse"]["access_token"];
+            expires_on?: components["schemas"]["AccessTokenResponse"]["expires_on"];
+            refresh_token?: components["schemas"]["AccessTokenResponse"]["refresh_token"];
+        };
         Error: {
             /** @description What went wrong, for a person. */
             message?: string;
@@ -987,7 +994,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["Tokens"];
+            /** @description The refresh token and the access tokens issued with it no longer work. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokeResponse"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             default: components["responses"]["OtherError"];
         };

@@ -1,5 +1,9 @@
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { paths } from "../generated/mlserver.js";
+import { operationSecurity } from "../generated/mlserver.security.js";
+import { authMiddleware } from "./auth/middleware.js";
+import { assertSecureTransport } from "./auth/origins.js";
+import type { AuthProvider } from "./auth/provider.js";
 import { InvalidOptionError } from "./errors.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
@@ -12,6 +16,19 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * description names no server, so there is nothing to default to.
    */
   baseUrl: string;
+  /**
+   * How requests are authenticated, e.g. `mlServerLogin({ username, password })`. Credentials are
+   * sent only to operations that need them (never to `POST /login`), only to `allowedOrigins`, and
+   * never over plain HTTP except to loopback.
+   */
+  auth?: AuthProvider;
+  /** Origins that may receive credentials. Default: the origin of `baseUrl` alone. */
+  allowedOrigins?: readonly string[];
+  /**
+   * Send credentials over plain `http://` to a host that is not loopback. Default false: anyone on
+   * the path could read and replay them. Only for a network you trust.
+   */
+  allowInsecureHttp?: boolean;
 }
 
 /** Parses and checks a base URL; trailing slashes are dropped so paths join cleanly. */
@@ -38,13 +55,23 @@ export function parseBaseUrl(baseUrl: string): URL {
  *
  * @example
  * ```ts
- * const client = createMlServerClient({ baseUrl: "https://mlserver.example.com:12800" });
+ * const client = createMlServerClient({
+ *   baseUrl: "https://mlserver.example.com:12800",
+ *   auth: mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD! }),
+ * });
  * const { data, error } = await client.GET("/services/{name}/{version}", {
  *   params: { path: { name: "scorer", version: "1.0" } },
  * });
  * ```
  */
 export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
-  const baseUrl = parseBaseUrl(options.baseUrl).href.replace(/\/$/, "");
-  return createClient<paths>({ ...options, baseUrl });
+  const { auth, allowedOrigins, allowInsecureHttp = false, ...clientOptions } = options;
+  const url = parseBaseUrl(options.baseUrl);
+  const client = createClient<paths>({ ...clientOptions, baseUrl: url.href.replace(/\/$/, "") });
+  if (auth) {
+    // Fail at construction, not at the first call, when the base URL itself would leak credentials.
+    assertSecureTransport(url, allowInsecureHttp);
+    client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, security: operationSecurity }));
+  }
+  return client;
 }

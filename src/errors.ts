@@ -14,7 +14,6 @@ export type ErrorCode =
   | "ERR_TOKEN_RESPONSE_INVALID"
   | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
   | "ERR_SIGNED_OUT"
-  | "ERR_TIMEOUT"
   | "ERR_SPEC_READ"
   | "ERR_SPEC_ENCODING"
   | "ERR_SPEC_PARSE"
@@ -126,12 +125,17 @@ export class TokenResponseError extends MlServerClientError {
   }
 }
 
-/** A token endpoint was unreachable or kept failing (5xx, network) after the allowed retries. */
+/**
+ * A token endpoint was unreachable, timed out, or answered with an unexpected status. `retryable`
+ * is true for network errors, timeouts and 5xx, which the token cycle retries with backoff.
+ */
 export class TokenEndpointError extends MlServerClientError {
   readonly status: number | undefined;
-  constructor(message: string, details: ErrorDetails & { status?: number } = {}) {
+  readonly retryable: boolean;
+  constructor(message: string, details: ErrorDetails & { status?: number; retryable: boolean }) {
     super("ERR_TOKEN_ENDPOINT_UNAVAILABLE", message, details);
     this.status = details.status;
+    this.retryable = details.retryable;
   }
 }
 
@@ -139,13 +143,6 @@ export class TokenEndpointError extends MlServerClientError {
 export class SignedOutError extends MlServerClientError {
   constructor(message = "Signed out: call signIn() before making authenticated calls.") {
     super("ERR_SIGNED_OUT", message);
-  }
-}
-
-/** A request took longer than its time limit. */
-export class TimeoutError extends MlServerClientError {
-  constructor(message: string, details: ErrorDetails = {}) {
-    super("ERR_TIMEOUT", message, details);
   }
 }
 

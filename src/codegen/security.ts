@@ -13,7 +13,10 @@ export type SecuritySchemeInfo =
  * the alternatives (OR); each alternative names the schemes that must all be sent (AND). `[]` means
  * the operation takes no credentials; an alternative `{}` means anonymous access is allowed.
  */
-export type OperationSecurityMap = Record<string, Record<string, readonly SecurityRequirement[]>>;
+export type OperationSecurityMap = Readonly<Record<string, Readonly<Record<string, readonly SecurityAlternative[]>>>>;
+
+/** One alternative: scheme name → scopes; all named schemes are needed together. */
+export type SecurityAlternative = Readonly<Record<string, readonly string[]>>;
 
 /** Reads `security` and `securitySchemes` from an OpenAPI 3 document, as the spec defines them. */
 export function extractSecurity(doc: OpenApiDocument): {
@@ -27,7 +30,7 @@ export function extractSecurity(doc: OpenApiDocument): {
     else if (scheme.type === "apiKey") schemes[name] = { type: "apiKey", in: scheme.in as "header" | "query" | "cookie", name: String(scheme.name) };
     else if (scheme.type === "oauth2" || scheme.type === "openIdConnect" || scheme.type === "mutualTLS") schemes[name] = { type: scheme.type };
   }
-  const operations: OperationSecurityMap = {};
+  const operations: Record<string, Record<string, SecurityRequirement[]>> = {};
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of HTTP_METHODS) {
       const operation = item[method] as { security?: SecurityRequirement[] } | undefined;

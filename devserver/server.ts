@@ -1,0 +1,336 @@
+/**
+ * A development stand-in for an ML Server web node: real HTTP on loopback, ML Server's documented
+ * token semantics, web service metadata in memory, every request validated against
+ * `openapi/mlserver.yaml`, and fault injection and counters for tests. Not a production server and
+ * not a sandbox: it listens on loopback only.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
+import { loadOperations, type Operation } from "./validate.js";
+
+export interface DevUser {
+  username: string;
+  password: string;
+}
+
+/** A fault to inject on matching requests, before anything else happens to them. */
+export interface Fault {
+  /** `METHOD /path/template` as in the spec (e.g. `POST /login/refreshToken`), or `*` for all. */
+  route: string;
+  /** Answer with `status`; wait `delayMs` first; or drop the connection without answering. */
+  kind: "status" | "delay" | "drop";
+  status?: number;
+  delayMs?: number;
+  /** How many requests it affects before it is used up (default: all). */
+  times?: number;
+}
+
+export interface DevServerOptions extends Partial<TokenLifetimes> {
+  /** Accounts that can sign in (default: `admin` with password `Admin-Pa55word!`). */
+  users?: DevUser[];
+  /** Default 0: a free port. */
+  port?: number;
+  faults?: Fault[];
+  /** Milliseconds since the epoch; inject to test long spans such as the 90-day cap. */
+  clock?: () => number;
+  /** The OpenAPI description requests are validated against (default: the project's). */
+  spec?: string;
+}
+
+export interface Counters {
+  requests: number;
+  logins: number;
+  failedLogins: number;
+  renewals: number;
+  failedRenewals: number;
+  revokes: number;
+  /** Every 401 the server sent. */
+  unauthorized: number;
+  /** 401s on API calls (not token calls): a token that was expired, rotated or revoked. */
+  unauthorizedApiCalls: number;
+  validationFailures: number;
+  faultsInjected: number;
+}
+
+/** What the server saw of a request (no credentials are kept). */
+export interface RecordedRequest {
+  method: string;
+  route: string;
+  hadAuthorization: boolean;
+  status: number;
+}
+
+export interface DevServer {
+  /** e.g. `http://127.0.0.1:41234` */
+  url: string;
+  port: number;
+  counters: Counters;
+  /** Mutable: push or splice faults while the server runs. */
+  faults: Fault[];
+  /** The most recent requests (up to 10,000). */
+  requests: RecordedRequest[];
+  authority: TokenAuthority;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+interface WebService {
+  name: string;
+  version: string;
+  versionPublishedBy: string;
+  creationTime: string;
+  runtimeType: string;
+  code: string;
+  [field: string]: unknown;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const DEFAULT_USERS: DevUser[] = [{ username: "admin", password: "Admin-Pa55word!" }];
+const PUBLISH_FIELDS = ["snapshotId", "code", "description", "operationId", "inputParameterDefinitions", "outputParameterDefinitions", "runtimeType", "initCode", "outputFileNames"];
+const MAX_BODY = 16 * 1024 * 1024;
+
+const zeroCounters = (): Counters => ({
+  requests: 0, logins: 0, failedLogins: 0, renewals: 0, failedRenewals: 0, revokes: 0,
+  unauthorized: 0, unauthorizedApiCalls: 0, validationFailures: 0, faultsInjected: 0,
+});
+
+/**
+ * Starts the dev server on a free loopback port.
+ *
+ * @example
+ * ```ts
+ * const server = await startDevServer({ accessTokenSeconds: 2 });
+ * const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });
+ * ```
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const clock = options.clock ?? Date.now;
+  const users = options.users ?? DEFAULT_USERS;
+  const authority = new TokenAuthority(
+    {
+      accessTokenSeconds: options.accessTokenSeconds ?? 3600,
+      refreshTokenSeconds: options.refreshTokenSeconds ?? 14 * 24 * 3600,
+      maxSessionSeconds: options.maxSessionSeconds ?? 90 * 24 * 3600,
+    },
+    clock,
+  );
+  const operations = loadOperations(options.spec ?? resolve(import.meta.dirname, "../openapi/mlserver.yaml"));
+  const services = new Map<string, WebService>();
+  const state: DevServer = {
+    url: "",
+    port: 0,
+    counters: zeroCounters(),
+    faults: [...(options.faults ?? [])],
+    requests: [],
+    authority,
+    resetCounters() {
+      state.counters = zeroCounters();
+      state.requests.length = 0;
+    },
+    close: async () => {},
+  };
+
+  const findOperation = (method: string, pathname: string): [Operation, Record<string, string>] | undefined => {
+    for (const op of operations) {
+      if (op.method !== method) continue;
+      const params = op.match(pathname);
+      if (params) return [op, params];
+    }
+    return undefined;
+  };
+
+  const takeFault = (route: string): Fault | undefined => {
+    const index = state.faults.findIndex((f) => f.route === "*" || f.route === route);
+    if (index < 0) return undefined;
+    const fault = state.faults[index]!;
+    if (fault.times !== undefined && --fault.times <= 0) state.faults.splice(index, 1);
+    return fault;
+  };
+
+  const handlers: Record<string, (ctx: { params: Record<string, string>; query: URLSearchParams; body: Record<string, unknown>; user: string; base: string }) => Promise<[number, unknown?]> | [number, unknown?]> = {
+    async login({ body }) {
+      const user = users.find((u) => u.username === body.username && u.password === body.password);
+      if (!user) {
+        state.counters.failedLogins++;
+        throw new HttpError(401, "invalid credentials");
+      }
+      state.counters.logins++;
+      return [200, await authority.signIn(user.username)];
+    },
+    async renewToken({ body }) {
+      const tokens = await authority.renew(String(body.refreshToken));
+      if (!tokens) {
+        state.counters.failedRenewals++;
+        throw new HttpError(401, "invalid or expired refresh token");
+      }
+      state.counters.renewals++;
+      return [200, tokens];
+    },
+    revokeRefreshToken({ query }) {
+      if (!authority.revoke(query.get("refreshToken")!)) throw new HttpError(401, "invalid or expired refresh token");
+      state.counters.revokes++;
+      return [200, {}];
+    },
+    status: () => [200, {
+      statusCode: "pass",
+      details: { server: "mlserver-client dev server" },
+      components: {
+        authentication: { statusCode: "pass", details: { type: "local" }, components: null },
+        database: { statusCode: "pass", details: { type: "in-memory" }, components: null },
+      },
+    }],
+    getAllWebServices: ({ user }) => [200, [...services.values()].map((s) => view(s, user))],
+    getAllWebServiceVersionsByName: ({ params, user }) => [200, [...services.values()].filter((s) => s.name === params.name).map((s) => view(s, user))],
+    getWebServiceVersion({ params, user }) {
+      const service = services.get(key(params.name!, params.version!));
+      if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
+      return [200, [view(service, user)]];
+    },
+    publishWebService: ({ params, body, user, base }) => publish(params.name!, randomUUID(), body, user, base),
+    publishWebServiceVersion: ({ params, body, user, base }) => publish(params.name!, params.version!, body, user, base),
+    patchWebServiceVersion({ params, body, user }) {
+      const service = owned(params, user, "update");
+      for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
+      return [200, "Updated"];
+    },
+    deleteWebServiceVersion({ params, user }) {
+      const service = owned(params, user, "delete");
+      services.delete(key(service.name, service.version));
+      return [200];
+    },
+  };
+
+  function key(name: string, version: string): string {
+    return `${name}\u0000${version}`;
+  }
+
+  function view(service: WebService, user: string): WebService {
+    return { ...service, myPermissionOnService: service.versionPublishedBy === user ? "read/write" : "read only" };
+  }
+
+  function publish(name: string, version: string, body: Record<string, unknown>, user: string, base: string): [number, unknown] {
+    const others = [...services.values()].find((s) => s.name === name && s.versionPublishedBy !== user);
+    if (others) throw new HttpError(403, `another user owns the web service ${name}; you are not authorized to publish to it`);
+    if (services.has(key(name, version))) throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
+    const service: WebService = {
+      name, version, versionPublishedBy: user, creationTime: new Date(clock()).toISOString(),
+      runtimeType: (body.runtimeType as string | undefined) ?? "R", code: body.code as string,
+    };
+    for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
+    services.set(key(name, version), service);
+    return [201, `${base}/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`];
+  }
+
+  function owned(params: Record<string, string>, user: string, action: string): WebService {
+    const service = services.get(key(params.name!, params.version!));
+    if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
+    if (service.versionPublishedBy !== user) throw new HttpError(403, `the web service is owned by another user; only the owner can ${action} it`);
+    return service;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    state.counters.requests++;
+    const url = new URL(req.url ?? "/", state.url);
+    const found = findOperation(req.method ?? "GET", url.pathname);
+    const route = found ? `${found[0].method} ${found[0].template}` : `${req.method} ${url.pathname}`;
+    const send = (status: number, body?: unknown): void => {
+      if (status === 401) {
+        state.counters.unauthorized++;
+        if (found && found[0].security.length > 0) state.counters.unauthorizedApiCalls++;
+      }
+      if (state.requests.length >= 10_000) state.requests.shift();
+      state.requests.push({ method: req.method ?? "", route, hadAuthorization: req.headers.authorization !== undefined, status });
+      const text = body === undefined ? "" : JSON.stringify(body);
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const fail = (status: number, message: string, exceptionType = "DevServerException"): void => send(status, { message, exceptionType });
+
+    const fault = takeFault(route);
+    if (fault) {
+      state.counters.faultsInjected++;
+      if (fault.kind === "drop") {
+        req.socket.destroy();
+        return;
+      }
+      if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+      if (fault.kind === "status") return fail(fault.status ?? 500, "injected fault");
+    }
+    if (!found) return fail(404, `no operation ${req.method} ${url.pathname} in the API description`, "NotFoundException");
+    const [op, params] = found;
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY) return fail(413, "request body too large");
+      chunks.push(chunk as Buffer);
+    }
+    const raw = Buffer.concat(chunks);
+
+    let user = "";
+    if (op.security.length > 0) {
+      const header = req.headers.authorization ?? "";
+      const token = /^Bearer (.+)$/i.exec(header)?.[1];
+      const verified = token ? await authority.verify(token) : undefined;
+      if (!verified) return fail(401, "Unauthorized: the access token is missing, expired or revoked", "UnauthorizedAccessException");
+      user = verified;
+    }
+
+    const contentType = req.headers["content-type"] ?? "";
+    let form: FormData | undefined;
+    if (contentType.startsWith("multipart/form-data")) {
+      try {
+        form = await new Request("http://form.invalid/", { method: "POST", headers: { "content-type": contentType }, body: raw }).formData();
+      } catch {
+        return fail(400, "the multipart body could not be parsed", "RequestValidationException");
+      }
+    }
+    const violations = op.validate({ query: url.searchParams, contentType, body: raw, form });
+    if (violations.length > 0) {
+      state.counters.validationFailures++;
+      return fail(400, `The request does not match the API description: ${violations.join("; ")}`, "RequestValidationException");
+    }
+
+    const handler = handlers[op.operationId];
+    if (!handler) return fail(501, `${op.operationId} is not implemented by the dev server`, "NotImplementedException");
+    const body = contentType.startsWith("application/json") && raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined;
+    try {
+      const [status, payload] = await handler({ params, query: url.searchParams, body, user, base: state.url });
+      send(status, payload);
+    } catch (error) {
+      if (error instanceof HttpError) return fail(error.status, error.message);
+      throw error;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: `dev server error: ${(error as Error).message}`, exceptionType: "InternalServerError" }));
+      }
+    });
+  });
+  server.keepAliveTimeout = 10_000;
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolvePromise());
+  });
+  state.port = (server.address() as AddressInfo).port;
+  state.url = `http://127.0.0.1:${state.port}`;
+  state.close = () =>
+    new Promise<void>((resolvePromise) => {
+      server.close(() => resolvePromise());
+      server.closeAllConnections();
+    });
+  return state;
+}

@@ -1,0 +1,121 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { SignJWT, jwtVerify } from "jose";
+
+/** Lifetimes of the dev server's tokens, in seconds; ML Server's defaults unless configured. */
+export interface TokenLifetimes {
+  /** Access tokens (ML Server: 1 hour). */
+  accessTokenSeconds: number;
+  /** Refresh tokens, renewed on each use (ML Server: 14 days of inactivity). */
+  refreshTokenSeconds: number;
+  /** How long renewals may go on after a sign-in (ML Server: 90 days). */
+  maxSessionSeconds: number;
+}
+
+interface Session {
+  username: string;
+  signedInAt: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+  /** Bumped by each renewal: access tokens of an older generation are refused (rotation). */
+  generation: number;
+}
+
+export interface IssuedTokens {
+  token_type: "Bearer";
+  access_token: string;
+  expires_in: number;
+  expires_on: number;
+  refresh_token: string;
+}
+
+/**
+ * ML Server's token semantics, as documented: sign-in issues a pair; renewal issues a new pair and
+ * invalidates the old access and refresh tokens at once; revoke ends the session; renewals stop
+ * after the session's maximum age. Access tokens are HS256 JWTs signed with a per-server key.
+ */
+export class TokenAuthority {
+  readonly #key = randomBytes(32);
+  readonly #sessions = new Map<string, Session>();
+  readonly #byRefreshToken = new Map<string, string>();
+
+  constructor(
+    readonly lifetimes: TokenLifetimes,
+    private readonly clock: () => number,
+  ) {}
+
+  async signIn(username: string): Promise<IssuedTokens> {
+    const sid = randomUUID();
+    const session: Session = { username, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0 };
+    this.#sessions.set(sid, session);
+    return this.#issue(sid, session);
+  }
+
+  /** A new pair for a current refresh token, or `undefined` if it is unknown, stale, expired or past the cap. */
+  async renew(refreshToken: string): Promise<IssuedTokens | undefined> {
+    const sid = this.#byRefreshToken.get(refreshToken);
+    const session = sid === undefined ? undefined : this.#sessions.get(sid);
+    if (!sid || !session || session.refreshToken !== refreshToken) return undefined;
+    const now = this.clock();
+    if (now >= session.refreshExpiresAt || now >= session.signedInAt + this.lifetimes.maxSessionSeconds * 1000) {
+      this.#end(sid);
+      return undefined;
+    }
+    session.generation++;
+    return this.#issue(sid, session);
+  }
+
+  /** Ends the session a refresh token belongs to; false if the token is not current. */
+  revoke(refreshToken: string): boolean {
+    const sid = this.#byRefreshToken.get(refreshToken);
+    if (!sid) return false;
+    this.#end(sid);
+    return true;
+  }
+
+  /** The user an access token belongs to, if it is valid, unexpired and of its session's current generation. */
+  async verify(accessToken: string): Promise<string | undefined> {
+    try {
+      const { payload } = await jwtVerify(accessToken, this.#key, { algorithms: ["HS256"], currentDate: new Date(this.clock()) });
+      // jose compares whole seconds; tokens here may live one second, so check to the millisecond.
+      if (typeof payload.exp !== "number" || payload.exp * 1000 <= this.clock()) return undefined;
+      const session = this.#sessions.get(String(payload.sid));
+      if (!session || session.generation !== payload.gen) return undefined;
+      return session.username;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  #end(sid: string): void {
+    const session = this.#sessions.get(sid);
+    if (session) this.#byRefreshToken.delete(session.refreshToken);
+    this.#sessions.delete(sid);
+  }
+
+  async #issue(sid: string, session: Session): Promise<IssuedTokens> {
+    const now = this.clock();
+    const expiresAtMs = now + this.lifetimes.accessTokenSeconds * 1000;
+    const accessToken = await new SignJWT({ sid, gen: session.generation })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(session.username)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(expiresAtMs / 1000)
+      .setJti(randomUUID())
+      .sign(this.#key);
+    this.#byRefreshToken.delete(session.refreshToken);
+    session.refreshToken = randomBytes(24).toString("base64url");
+    session.refreshExpiresAt = now + this.lifetimes.refreshTokenSeconds * 1000;
+    this.#byRefreshToken.set(session.refreshToken, sid);
+    return {
+      token_type: "Bearer",
+      access_token: accessToken,
+      expires_in: this.lifetimes.accessTokenSeconds,
+      expires_on: Math.floor(expiresAtMs / 1000),
+      refresh_token: session.refreshToken,
+    };
+  }
+}

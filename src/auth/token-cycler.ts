@@ -1,0 +1,225 @@
+import { TokenEndpointError } from "../errors.js";
+import { debug, fingerprint } from "../log.js";
+import type { TokenSet } from "./token-set.js";
+
+/** Timing and retry settings of a {@link TokenCycler}; every one has a default. */
+export interface TokenCycleOptions {
+  /**
+   * Start renewing this long before expiry (default 5 minutes). For short-lived tokens it shrinks
+   * to a tenth of the token's lifetime, so a 1-second token is renewed after about 0.9 s.
+   */
+  refreshWindowMs?: number;
+  /**
+   * Stop sending a token this long before it expires, to allow for clock skew and transit (default
+   * 30 seconds, at most a twentieth of the lifetime). Callers wait for the renewal past this point.
+   */
+  expiryMarginMs?: number;
+  /** Attempts per renewal for network errors, timeouts and 5xx (default 3); 4xx is never retried. */
+  maxAttempts?: number;
+  /** First backoff delay, doubled each attempt with jitter (default 200 ms, capped at 5 s). */
+  retryDelayMs?: number;
+  /** After a failed background renewal, wait this long before trying again (default 3 s). */
+  retryCooldownMs?: number;
+  /** The time, in ms since the epoch; inject a fake clock in tests. */
+  clock?: () => number;
+  /** How backoff waits; inject in tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TokenCyclerOptions<T extends TokenSet> extends TokenCycleOptions {
+  /** Gets a new token set: a renewal when `previous` is given, else a first sign-in. */
+  acquire: (previous: T | undefined) => Promise<T>;
+  /**
+   * True when a renewal revokes the previous token at once (ML Server's rotation): calls made while
+   * a renewal runs wait for the new token instead of sending one about to be refused. False
+   * (OAuth2, Azure AD) keeps serving the still-valid token while the renewal runs in the background.
+   */
+  rotating: boolean;
+  /** Called with every new complete token set, and with `undefined` when tokens are dropped. */
+  onChange?: (tokens: T | undefined) => void;
+  /** Start from these tokens (e.g. persisted by an earlier run). */
+  initial?: T;
+}
+
+interface Entry<T> {
+  tokens: T;
+  /** From here on, a renewal is due. */
+  refreshAt: number;
+  /** Past this point the token is not sent any more. */
+  usableUntil: number;
+}
+
+/**
+ * Keeps one token fresh for any number of concurrent callers. A small state machine:
+ * fresh → renewal due (background or waited, by `rotating`) → expired (everyone waits); a single
+ * renewal is in flight at a time and all callers share its result, success or failure.
+ * It sets no timers: renewals are started by callers, so an idle process can exit.
+ */
+export class TokenCycler<T extends TokenSet> {
+  readonly #acquire: (previous: T | undefined) => Promise<T>;
+  readonly #rotating: boolean;
+  readonly #onChange: ((tokens: T | undefined) => void) | undefined;
+  readonly #refreshWindowMs: number;
+  readonly #expiryMarginMs: number;
+  readonly #maxAttempts: number;
+  readonly #retryDelayMs: number;
+  readonly #retryCooldownMs: number;
+  readonly #clock: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #current: Entry<T> | undefined;
+  #inflight: Promise<T> | undefined;
+  #failedAt = -Infinity;
+  /** Bumped when tokens are replaced from outside, so a renewal that started before is discarded. */
+  #generation = 0;
+  /** Counts renewals started, for tests and benchmarks. */
+  acquisitions = 0;
+
+  constructor(options: TokenCyclerOptions<T>) {
+    this.#acquire = options.acquire;
+    this.#rotating = options.rotating;
+    this.#onChange = options.onChange;
+    this.#refreshWindowMs = options.refreshWindowMs ?? 5 * 60_000;
+    this.#expiryMarginMs = options.expiryMarginMs ?? 30_000;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.#retryDelayMs = options.retryDelayMs ?? 200;
+    this.#retryCooldownMs = options.retryCooldownMs ?? 3_000;
+    this.#clock = options.clock ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    if (options.initial) this.#current = this.#entry(options.initial);
+  }
+
+  /** The current token set, if any (whether or not it is still usable). */
+  get current(): T | undefined {
+    return this.#current?.tokens;
+  }
+
+  /**
+   * A token to send now. Resolves at once while the token is fresh; otherwise joins (or starts) the
+   * one renewal. Aborting `signal` abandons this caller's wait only, never the shared renewal.
+   */
+  getToken(signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const now = this.#clock();
+    const entry = this.#current;
+    if (entry && now < entry.usableUntil) {
+      if (now < entry.refreshAt || now - this.#failedAt < this.#retryCooldownMs) return Promise.resolve(entry.tokens);
+      if (!this.#rotating) {
+        // The old token stays valid: keep serving it while one renewal runs in the background.
+        this.#renew().catch(() => {});
+        return Promise.resolve(entry.tokens);
+      }
+    }
+    return this.#wait(signal);
+  }
+
+  /**
+   * Reports that the server refused `accessToken`. If it is the current token, it is not sent again
+   * and the next {@link getToken} renews; if it was already superseded, nothing happens, and the
+   * caller simply retries with the current one.
+   */
+  invalidate(accessToken: string): "renewing" | "superseded" {
+    const entry = this.#current;
+    if (!entry || entry.tokens.accessToken !== accessToken) return "superseded";
+    entry.refreshAt = entry.usableUntil = -Infinity;
+    this.#failedAt = -Infinity;
+    return "renewing";
+  }
+
+  /** Replaces the tokens from outside (a sign-in, or `undefined` to forget them). */
+  set(tokens: T | undefined): void {
+    this.#generation++;
+    this.#current = tokens && this.#entry(tokens);
+    this.#onChange?.(tokens);
+  }
+
+  /** Starts (or joins) a renewal regardless of freshness, and waits for it. */
+  renew(signal?: AbortSignal): Promise<T> {
+    return abortable(this.#renew(), signal);
+  }
+
+  /** Resolves once no renewal is in flight (its outcome is ignored). */
+  async settle(): Promise<void> {
+    while (this.#inflight) await this.#inflight.catch(() => {});
+  }
+
+  async #wait(signal: AbortSignal | undefined): Promise<T> {
+    const before = this.#current;
+    try {
+      return await abortable(this.#renew(), signal);
+    } catch (error) {
+      // A failed renewal leaves a still-valid token usable: the server never rotated it.
+      const entry = this.#current;
+      if (!signal?.aborted && entry && entry === before && this.#clock() < entry.usableUntil) return entry.tokens;
+      throw error;
+    }
+  }
+
+  #renew(): Promise<T> {
+    if (this.#inflight) return this.#inflight;
+    const previous = this.#current?.tokens;
+    const generation = this.#generation;
+    this.acquisitions++;
+    const promise = this.#acquireWithRetry(previous).then(
+      (tokens) => {
+        if (generation === this.#generation) {
+          this.#current = this.#entry(tokens);
+          this.#failedAt = -Infinity;
+          debug(`token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`);
+          this.#onChange?.(tokens);
+        }
+        return tokens;
+      },
+      (error: unknown) => {
+        this.#failedAt = this.#clock();
+        debug(`token ${previous ? "renewal" : "acquisition"} failed: ${(error as { code?: string }).code ?? (error as Error).name}`);
+        throw error;
+      },
+    );
+    const tracked = promise.finally(() => {
+      if (this.#inflight === tracked) this.#inflight = undefined;
+    });
+    this.#inflight = tracked;
+    return tracked;
+  }
+
+  async #acquireWithRetry(previous: T | undefined): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#acquire(previous);
+      } catch (error) {
+        const retryable = error instanceof TokenEndpointError && error.retryable;
+        if (!retryable || attempt >= this.#maxAttempts) throw error;
+        const delay = Math.min(5_000, this.#retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        debug(`token endpoint failed (${error.message.split(":")[0]}); retry ${attempt} of ${this.#maxAttempts - 1} in ${Math.round(delay)} ms`);
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  #entry(tokens: T): Entry<T> {
+    const lifetime = Math.max(0, tokens.expiresAt - this.#clock());
+    const margin = Math.min(this.#expiryMarginMs, lifetime / 20);
+    const window = Math.max(margin, Math.min(this.#refreshWindowMs, lifetime / 10));
+    return { tokens, refreshAt: tokens.expiresAt - window, usableUntil: tokens.expiresAt - margin };
+  }
+}
+
+/** Waits for `promise`, or rejects with the abort reason as soon as `signal` aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,61 @@
+import type { AuthProvider } from "../auth/provider.js";
+import { bearerTokenOf } from "../auth/provider.js";
+import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { jwtExpiry, type TokenSet } from "../auth/token-set.js";
+import { InvalidOptionError, TokenResponseError } from "../errors.js";
+
+/** What a bearer callback returns: a token, optionally with its expiry (ms since the epoch). */
+export type BearerTokenResult = string | { token: string; expiresAt?: number };
+
+/**
+ * Sends a bearer token from another source. Given a string, it sends that token as it is. Given a
+ * callback, it asks it for tokens through the shared token cycle: concurrent calls share one
+ * answer; a token with an `expiresAt` (or a JWT with `exp`) is reused and renewed before expiry; a
+ * token without either is asked for again on each call; after a 401 the callback is asked once more
+ * and the request resent once.
+ *
+ * @example
+ * ```ts
+ * const client = createMlServerClient({ baseUrl, auth: bearer(process.env.MLSERVER_TOKEN!) });
+ * const fromVault = bearer(async () => ({ token: await vault.get("ml"), expiresAt: Date.now() + 3_600_000 }));
+ * ```
+ */
+export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Promise<BearerTokenResult>), options: TokenCycleOptions = {}): AuthProvider {
+  if (typeof tokenOrCallback === "string") {
+    if (tokenOrCallback.trim() === "") throw new InvalidOptionError("bearer() was given an empty token.");
+    const header = `Bearer ${tokenOrCallback}`;
+    return {
+      authorize(request) {
+        request.headers.set("authorization", header);
+      },
+    };
+  }
+  if (typeof tokenOrCallback !== "function") throw new InvalidOptionError("bearer() takes a token string or a callback.");
+  const callback = tokenOrCallback;
+  const clock = options.clock ?? Date.now;
+  const cycler = new TokenCycler<TokenSet>({
+    ...options,
+    rotating: false,
+    async acquire() {
+      const result = await callback();
+      const { token, expiresAt } = typeof result === "string" ? { token: result, expiresAt: undefined } : (result ?? {});
+      if (typeof token !== "string" || token.trim() === "") {
+        throw new TokenResponseError("The bearer token callback returned no token (an empty string or a value without `token`).");
+      }
+      // No known expiry: the token is good for this call only, so the next call asks again.
+      return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt ?? jwtExpiry(token) ?? clock() };
+    },
+  });
+  return {
+    async authorize(request, context) {
+      const { accessToken } = await cycler.getToken(context.signal);
+      request.headers.set("authorization", `Bearer ${accessToken}`);
+    },
+    onUnauthorized(request) {
+      const used = bearerTokenOf(request);
+      if (!used) return false;
+      cycler.invalidate(used);
+      return true;
+    },
+  };
+}

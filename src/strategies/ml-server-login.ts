@@ -1,0 +1,253 @@
+import type { components } from "../../generated/mlserver.js";
+import type { AuthContext, AuthProvider } from "../auth/provider.js";
+import { bearerTokenOf } from "../auth/provider.js";
+import { assertSecureTransport } from "../auth/origins.js";
+import { TokenCycler, abortable, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { sendTokenRequest } from "../auth/token-request.js";
+import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
+import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
+import { debug, fingerprint } from "../log.js";
+import { parseBaseUrl } from "../client.js";
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
+export interface MlServerCredentials {
+  username: string;
+  password: string;
+}
+
+/** The complete token set of an ML Server sign-in, safe to persist (it is a secret: store it as one). */
+export interface MlServerTokens extends TokenSet {
+  refreshToken: string;
+}
+
+/** Options of {@link mlServerLogin}. Give a username and password, a `credentials` callback, or saved `tokens`. */
+export interface MlServerLoginOptions extends TokenCycleOptions {
+  /** The account name; with `password`. */
+  username?: string;
+  /** The account's password; with `username`. Prefer `credentials` to keep it out of memory. */
+  password?: string;
+  /**
+   * Supplies the credentials when a sign-in is needed (first call, or after the refresh token
+   * lapsed), e.g. from a vault, so the password need not stay in memory.
+   */
+  credentials?: () => MaybePromise<MlServerCredentials>;
+  /** Start from tokens saved by an earlier run (see `onTokens`). */
+  tokens?: MlServerTokens;
+  /**
+   * Called with the complete new token set after every sign-in and renewal, and with `null` after
+   * sign-out, so the caller can persist (or delete) it.
+   */
+  onTokens?: (tokens: MlServerTokens | null) => void;
+  /**
+   * The server's base URL. Defaults to the base URL of the client the provider is used with; a
+   * provider is then bound to that server and refuses to serve another.
+   */
+  baseUrl?: string;
+  /** How revoke is sent: `query` (`DELETE /login/refreshToken?refreshToken=…`, the default) or `path` (`/login/refreshToken/{token}`, some 2017-era servers). */
+  revokeStyle?: "query" | "path";
+  /** The fetch for token calls; defaults to the client's. */
+  fetch?: typeof fetch;
+  /** Time limit per token call (default 30 s). */
+  timeoutMs?: number;
+  /** Allow plain HTTP to a host that is not loopback (default: the client's setting). */
+  allowInsecureHttp?: boolean;
+}
+
+/** An {@link AuthProvider} for ML Server's own accounts, with explicit sign-in and sign-out. */
+export interface MlServerLoginProvider extends AuthProvider {
+  /** Signs in now (the first call would do it anyway); after `signOut`, this is how to start again. */
+  signIn(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Revokes the refresh token on the server, forgets the tokens, and refuses calls until `signIn`. */
+  signOut(): Promise<void>;
+}
+
+interface Endpoint {
+  baseUrl: string;
+  fetch: typeof fetch;
+  allowInsecureHttp: boolean;
+}
+
+type LoginRequest = components["schemas"]["LoginRequest"];
+type RenewTokenRequest = components["schemas"]["RenewTokenRequest"];
+
+/**
+ * Authenticates with ML Server's own token service: `POST /login` with a local or LDAP account,
+ * renewal with `POST /login/refreshToken` before expiry (the server rotates the pair: calls made
+ * during a renewal wait for the new token), a new sign-in when the refresh token has lapsed (if
+ * credentials are available), and revocation on sign-out.
+ *
+ * @example
+ * ```ts
+ * const auth = mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD! });
+ * const client = createMlServerClient({ baseUrl: "https://mlserver.example.com:12800", auth });
+ * await client.GET("/status");
+ * await auth.signOut();
+ * ```
+ */
+export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvider {
+  const hasPair = options.username !== undefined || options.password !== undefined;
+  if (hasPair && (typeof options.username !== "string" || typeof options.password !== "string" || options.username === "")) {
+    throw new InvalidOptionError("mlServerLogin needs both username and password (non-empty strings), or a credentials callback.");
+  }
+  if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes username/password or a credentials callback, not both.");
+  if (!hasPair && !options.credentials && !options.tokens) {
+    throw new InvalidOptionError("mlServerLogin needs a username and password, a credentials callback, or saved tokens.");
+  }
+  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair
+    ? () => ({ username: options.username!, password: options.password! })
+    : options.credentials;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let endpoint: Endpoint | undefined = options.baseUrl === undefined ? undefined : bindEndpoint(options.baseUrl, undefined);
+  let signedOut = false;
+
+  function bindEndpoint(baseUrl: string, context: AuthContext | undefined): Endpoint {
+    const fetchFn = options.fetch ?? context?.fetch ?? globalThis.fetch;
+    return {
+      baseUrl: parseBaseUrl(baseUrl).href.replace(/\/$/, ""),
+      fetch: fetchFn,
+      allowInsecureHttp: options.allowInsecureHttp ?? context?.allowInsecureHttp ?? false,
+    };
+  }
+
+  function endpointFor(context: AuthContext): Endpoint {
+    const base = parseBaseUrl(context.baseUrl).href.replace(/\/$/, "");
+    if (!endpoint) endpoint = bindEndpoint(base, context);
+    else if (endpoint.baseUrl !== base) {
+      // One provider, one server: tokens of one server must never be sent to another.
+      throw new InvalidOptionError(`This mlServerLogin provider signs in to ${endpoint.baseUrl}; create a separate one for ${base}.`);
+    }
+    return endpoint;
+  }
+
+  function requireEndpoint(): Endpoint {
+    if (!endpoint) throw new InvalidOptionError("mlServerLogin does not know the server yet: pass baseUrl, or make a call through a client first.");
+    return endpoint;
+  }
+
+  async function call(label: string, method: string, path: string, init: { body?: unknown; accessToken?: string }, secrets: string[]): Promise<unknown> {
+    const ep = requireEndpoint();
+    const url = new URL(ep.baseUrl + path);
+    assertSecureTransport(url, ep.allowInsecureHttp);
+    const headers = new Headers({ accept: "application/json" });
+    if (init.body !== undefined) headers.set("content-type", "application/json");
+    if (init.accessToken) headers.set("authorization", `Bearer ${init.accessToken}`);
+    const request = new Request(url, { method, headers, ...(init.body !== undefined && { body: JSON.stringify(init.body) }) });
+    return sendTokenRequest(request, { fetch: ep.fetch, timeoutMs, label, secrets });
+  }
+
+  const toTokens = (body: unknown): MlServerTokens => {
+    const tokens = parseTokenResponse(body, (options.clock ?? Date.now)());
+    // ML Server always issues the pair; a set without its refresh token could not be renewed or revoked.
+    if (!tokens.refreshToken) throw new TokenResponseError("ML Server's token response has no refresh_token; is this an ML Server web node?");
+    return { ...tokens, refreshToken: tokens.refreshToken };
+  };
+
+  async function login(): Promise<MlServerTokens> {
+    if (!getCredentials) {
+      throw new TokenRefreshError("The ML Server session has ended and no credentials are configured to sign in again: create the provider with a username and password or a credentials callback, or with newer saved tokens.");
+    }
+    const { username, password } = await getCredentials();
+    const body: LoginRequest = { username, password };
+    try {
+      const tokens = toTokens(await call("POST /login", "POST", "/login", { body }, [password]));
+      debug(`signed in as ${JSON.stringify(username)}: ${fingerprint(tokens.accessToken)}`);
+      return tokens;
+    } catch (error) {
+      if (error instanceof AuthenticationError) {
+        throw new AuthenticationError(`ML Server refused the sign-in of ${JSON.stringify(username)} (HTTP ${error.status}): check the username and password.`, { status: error.status, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async function renew(refreshToken: string): Promise<MlServerTokens> {
+    const body: RenewTokenRequest = { refreshToken };
+    return toTokens(await call("POST /login/refreshToken", "POST", "/login/refreshToken", { body }, [refreshToken]));
+  }
+
+  const cycler = new TokenCycler<MlServerTokens>({
+    ...options,
+    rotating: true,
+    ...(options.tokens && { initial: options.tokens }),
+    onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
+    async acquire(previous) {
+      if (previous?.refreshToken) {
+        try {
+          return await renew(previous.refreshToken);
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) throw error;
+          debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
+          if (!getCredentials) {
+            throw new TokenRefreshError(
+              "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
+              { cause: error },
+            );
+          }
+        }
+      }
+      return login();
+    },
+  });
+
+  async function revoke(tokens: MlServerTokens): Promise<void> {
+    const path = options.revokeStyle === "path"
+      ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}`
+      : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
+    const secrets = [tokens.refreshToken, tokens.accessToken];
+    try {
+      await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken }, secrets);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError) || error.status !== 401) throw error;
+      // The access token lapsed: renew once to be allowed to revoke. If that is refused too, the
+      // refresh token is already dead and there is nothing left to revoke.
+      const fresh = await renew(tokens.refreshToken).catch((e: unknown) => {
+        if (e instanceof AuthenticationError) return undefined;
+        throw e;
+      });
+      if (fresh) await revoke(fresh);
+    }
+    debug(`revoked refresh token ${fingerprint(tokens.refreshToken)}`);
+  }
+
+  return {
+    async authorize(request, context) {
+      if (signedOut) throw new SignedOutError();
+      endpointFor(context);
+      const tokens = await cycler.getToken(context.signal);
+      request.headers.set("authorization", `Bearer ${tokens.accessToken}`);
+    },
+
+    onUnauthorized(request) {
+      const used = bearerTokenOf(request);
+      if (signedOut || !used) return false;
+      if (cycler.invalidate(used) === "superseded") debug(`401 on superseded token ${fingerprint(used)}: resending with the current one`);
+      else debug(`401 on current token ${fingerprint(used)}: renewing`);
+      return true;
+    },
+
+    async signIn({ signal } = {}) {
+      requireEndpoint();
+      await cycler.settle();
+      signedOut = false;
+      cycler.set(await abortable(login(), signal));
+    },
+
+    async signOut() {
+      signedOut = true;
+      await cycler.settle();
+      const tokens = cycler.current;
+      cycler.set(undefined);
+      if (!tokens?.refreshToken || !endpoint) return;
+      try {
+        await revoke(tokens);
+      } catch (error) {
+        throw new TokenEndpointError(
+          `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
+          { cause: error, retryable: false },
+        );
+      }
+    },
+  };
+}
