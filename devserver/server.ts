@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
 import { loadOperations, type Operation } from "./validate.js";
@@ -38,6 +38,8 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   clock?: () => number;
   /** The OpenAPI description requests are validated against (default: the project's). */
   spec?: string;
+  /** Also accept revoke in the path form of 2017-era servers: `DELETE /login/refreshToken/{token}`. */
+  legacyRevokePath?: boolean;
 }
 
 export interface Counters {
@@ -73,11 +75,23 @@ export interface DevServer {
   /** The most recent requests (up to 10,000). */
   requests: RecordedRequest[];
   authority: TokenAuthority;
+  /** Published services by name and version, with what the server stored (e.g. a realtime model's digest). */
+  services: Map<string, WebService>;
+  /** Open sessions by id, with their workspace objects as bytes. */
+  sessions: Map<string, DevSession>;
   resetCounters(): void;
   close(): Promise<void>;
 }
 
-interface WebService {
+export interface DevSession {
+  id: string;
+  name: string;
+  owner: string;
+  runtimeType: string;
+  objects: Map<string, Buffer>;
+}
+
+export interface WebService {
   name: string;
   version: string;
   versionPublishedBy: string;
@@ -124,6 +138,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   );
   const operations = loadOperations(options.spec ?? resolve(import.meta.dirname, "../openapi/mlserver.yaml"));
   const services = new Map<string, WebService>();
+  const sessions = new Map<string, DevSession>();
   const state: DevServer = {
     url: "",
     port: 0,
@@ -131,6 +146,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     faults: [...(options.faults ?? [])],
     requests: [],
     authority,
+    services,
+    sessions,
     resetCounters() {
       state.counters = zeroCounters();
       state.requests.length = 0;
@@ -155,7 +172,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     return fault;
   };
 
-  const handlers: Record<string, (ctx: { params: Record<string, string>; query: URLSearchParams; body: Record<string, unknown>; user: string; base: string }) => Promise<[number, unknown?]> | [number, unknown?]> = {
+  type Context = { params: Record<string, string>; query: URLSearchParams; body: Record<string, unknown>; form: FormData | undefined; raw: Buffer; user: string; base: string };
+  const handlers: Record<string, (ctx: Context) => Promise<[number, unknown?]> | [number, unknown?]> = {
     async login({ body }) {
       const user = users.find((u) => u.username === body.username && u.password === body.password);
       if (!user) {
@@ -206,7 +224,51 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       services.delete(key(service.name, service.version));
       return [200];
     },
+    publishRealtimeWebServiceByName: (ctx) => publishRealtime(ctx.params.name!, randomUUID(), ctx),
+    publishRealtimeWebServiceByNameVersion: (ctx) => publishRealtime(ctx.params.name!, ctx.params.version!, ctx),
+    createSession({ body, user }) {
+      const id = randomUUID();
+      sessions.set(id, { id, name: String(body.name ?? id), owner: user, runtimeType: String(body.runtimeType ?? "R"), objects: new Map() });
+      return [201, { sessionId: id }];
+    },
+    listSessions: ({ user }) => [200, [...sessions.values()].filter((s) => s.owner === user).map(({ id, name, owner, runtimeType }) => ({ id, name, owner, runtimeType }))],
+    closeSession({ params, user }) {
+      sessions.delete(session(params, user).id);
+      return [200, "Closed"];
+    },
+    listWorkspaceObjects: ({ params, user }) => [200, [...session(params, user).objects.keys()]],
+    setWorkspaceObject({ params, user, raw }) {
+      session(params, user).objects.set(params.objectName!, raw);
+      return [200];
+    },
+    getWorkspaceObject({ params, user }) {
+      const bytes = session(params, user).objects.get(params.objectName!);
+      if (!bytes) throw new HttpError(404, `object ${params.objectName} not found`);
+      return [200, bytes];
+    },
+    deleteWorkspaceObject({ params, user }) {
+      if (!session(params, user).objects.delete(params.objectName!)) throw new HttpError(404, `object ${params.objectName} not found`);
+      return [200];
+    },
   };
+
+  function session(params: Record<string, string>, user: string): DevSession {
+    const found = sessions.get(params.id!);
+    if (!found || found.owner !== user) throw new HttpError(404, `session ${params.id} not found`);
+    return found;
+  }
+
+  async function publishRealtime(name: string, version: string, { form, user, base }: Context): Promise<[number, unknown]> {
+    const model = form!.get("model") as File;
+    const bytes = Buffer.from(await model.arrayBuffer());
+    const [status, location] = publish(name, version, { code: "", description: form!.get("description") ?? undefined, operationId: form!.get("operationId") ?? undefined }, user, base);
+    Object.assign(services.get(key(name, version))!, {
+      runtimeType: "Realtime",
+      modelBytes: bytes.length,
+      modelSha256: createHash("sha256").update(bytes).digest("hex"),
+    });
+    return [status, location];
+  }
 
   function key(name: string, version: string): string {
     return `${name}\u0000${version}`;
@@ -240,7 +302,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     state.counters.requests++;
     const url = new URL(req.url ?? "/", state.url);
     const found = findOperation(req.method ?? "GET", url.pathname);
-    const route = found ? `${found[0].method} ${found[0].template}` : `${req.method} ${url.pathname}`;
+    // Routes are path templates, never raw paths: a raw path may hold a token (legacy revoke).
+    const route = found ? `${found[0].method} ${found[0].template}` : url.pathname.startsWith("/login/refreshToken/") ? `${req.method} /login/refreshToken/{refreshToken}` : `${req.method} (no such operation)`;
     const send = (status: number, body?: unknown): void => {
       if (status === 401) {
         state.counters.unauthorized++;
@@ -248,9 +311,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       }
       if (state.requests.length >= 10_000) state.requests.shift();
       state.requests.push({ method: req.method ?? "", route, hadAuthorization: req.headers.authorization !== undefined, status });
-      const text = body === undefined ? "" : JSON.stringify(body);
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-      res.end(text);
+      const binary = Buffer.isBuffer(body);
+      const payload = binary ? body : body === undefined ? "" : JSON.stringify(body);
+      // An empty body gets no content type: an empty "JSON" body is not valid JSON.
+      res.writeHead(status, {
+        ...(body !== undefined && { "content-type": binary ? "application/octet-stream" : "application/json; charset=utf-8" }),
+        "content-length": Buffer.byteLength(payload),
+      });
+      res.end(payload);
     };
     const fail = (status: number, message: string, exceptionType = "DevServerException"): void => send(status, { message, exceptionType });
 
@@ -264,7 +332,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
       if (fault.kind === "status") return fail(fault.status ?? 500, "injected fault");
     }
-    if (!found) return fail(404, `no operation ${req.method} ${url.pathname} in the API description`, "NotFoundException");
+    if (!found) {
+      const legacy = options.legacyRevokePath && req.method === "DELETE" ? /^\/login\/refreshToken\/([^/]+)$/.exec(url.pathname) : null;
+      if (legacy) return revokeLegacy(decodeURIComponent(legacy[1]!), req.headers.authorization, send, fail);
+      return fail(404, `no operation ${req.method} ${url.pathname} in the API description`, "NotFoundException");
+    }
     const [op, params] = found;
 
     const chunks: Buffer[] = [];
@@ -304,12 +376,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (!handler) return fail(501, `${op.operationId} is not implemented by the dev server`, "NotImplementedException");
     const body = contentType.startsWith("application/json") && raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined;
     try {
-      const [status, payload] = await handler({ params, query: url.searchParams, body, user, base: state.url });
+      const [status, payload] = await handler({ params, query: url.searchParams, body, form, raw, user, base: state.url });
       send(status, payload);
     } catch (error) {
       if (error instanceof HttpError) return fail(error.status, error.message);
       throw error;
     }
+  }
+
+  async function revokeLegacy(refreshToken: string, authorization: string | undefined, send: (s: number, b?: unknown) => void, fail: (s: number, m: string) => void): Promise<void> {
+    const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
+    if (!token || !(await authority.verify(token))) return fail(401, "Unauthorized: the access token is missing, expired or revoked");
+    if (!authority.revoke(refreshToken)) return fail(401, "invalid or expired refresh token");
+    state.counters.revokes++;
+    send(200, {});
   }
 
   const server = createServer((req, res) => {

@@ -71,6 +71,7 @@ export function createMlServerClient(options: MlServerClientOptions): MlServerCl
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
+    auth.bind?.({ baseUrl: url.href.replace(/\/$/, ""), fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp });
     client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, security: operationSecurity }));
   }
   return client;

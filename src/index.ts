@@ -1,7 +1,7 @@
 export { createMlServerClient, parseBaseUrl } from "./client.js";
 export type { MlServerClient, MlServerClientOptions } from "./client.js";
 export * from "./errors.js";
-export type { AuthContext, AuthProvider } from "./auth/provider.js";
+export type { AuthBinding, AuthContext, AuthProvider, FetchLike } from "./auth/provider.js";
 export { authMiddleware } from "./auth/middleware.js";
 export type { AuthMiddlewareOptions } from "./auth/middleware.js";
 export { isLoopback, parseAllowedOrigins } from "./auth/origins.js";

@@ -2,7 +2,7 @@ import type { Middleware } from "openapi-fetch";
 import type { OperationSecurityMap } from "../codegen/security.js";
 import { debug } from "../log.js";
 import { assertCredentialTarget, parseAllowedOrigins } from "./origins.js";
-import type { AuthContext, AuthProvider } from "./provider.js";
+import type { AuthContext, AuthProvider, FetchLike } from "./provider.js";
 
 /** Options of {@link authMiddleware}. */
 export interface AuthMiddlewareOptions {
@@ -41,7 +41,7 @@ export function authMiddleware(provider: AuthProvider, options: AuthMiddlewareOp
   /** Per request id: a pristine copy to resend (or the request itself when it has no body). */
   const resendable = new Map<string, Request>();
 
-  const contextOf = (request: Request, baseUrl: string, fetchFn: typeof fetch): AuthContext => ({
+  const contextOf = (request: Request, baseUrl: string, fetchFn: FetchLike): AuthContext => ({
     baseUrl,
     fetch: fetchFn,
     signal: request.signal,

@@ -20,6 +20,7 @@ export function parseAllowedOrigins(entries: readonly string[]): readonly string
       url !== undefined &&
       (url.protocol === "https:" || url.protocol === "http:") &&
       !url.username && !url.password && url.pathname === "/" && !url.search && !url.hash &&
+      !url.hostname.includes("*") &&
       entry.replace(/\/$/, "").toLowerCase() === url.origin.toLowerCase();
     if (!valid) {
       throw new InvalidOptionError(

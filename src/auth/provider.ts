@@ -1,16 +1,23 @@
+/** The one fetch shape the library needs: global `fetch` fits, and so does openapi-fetch's. */
+export type FetchLike = (request: Request) => Promise<Response>;
+
 /**
- * What a strategy knows about the call it is authorizing, and the means to make its own calls
- * (token endpoints) with the same transport and rules as the client.
+ * The client a strategy serves: where its own calls (token endpoints) go, and with what transport
+ * and rules.
  */
-export interface AuthContext {
+export interface AuthBinding {
   /** The client's base URL, e.g. `https://mlserver.example.com:12800`. */
   baseUrl: string;
   /** The client's fetch; use it for token requests so tests, proxies and TLS settings apply. */
-  fetch: typeof fetch;
-  /** The caller's signal: aborting it should abandon this call's wait for a token. */
-  signal: AbortSignal | undefined;
+  fetch: FetchLike;
   /** Whether the user opted in to sending credentials over plain HTTP to non-loopback hosts. */
   allowInsecureHttp: boolean;
+}
+
+/** What a strategy knows about the call it is authorizing. */
+export interface AuthContext extends AuthBinding {
+  /** The caller's signal: aborting it should abandon this call's wait for a token. */
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -29,6 +36,11 @@ export interface AuthContext {
  * ```
  */
 export interface AuthProvider {
+  /**
+   * Called once by `createMlServerClient` with the client it serves, so a strategy can reach its
+   * token endpoints before the first request (e.g. for an explicit sign-in).
+   */
+  bind?(binding: AuthBinding): void;
   /** Adds credentials to `request` (set its headers in place). May wait, e.g. for a token. */
   authorize(request: Request, context: AuthContext): void | Promise<void>;
   /**

@@ -1,8 +1,9 @@
 import { AuthenticationError, TokenEndpointError, TokenResponseError } from "../errors.js";
+import type { FetchLike } from "./provider.js";
 
 /** How a token endpoint call is made. */
 export interface TokenRequestOptions {
-  fetch: typeof fetch;
+  fetch: FetchLike;
   /** Per attempt; the token cycle retries retryable failures. */
   timeoutMs: number;
   /** Names the call in messages, e.g. `POST /login`; the URL is not used, since it may hold a token. */
@@ -26,7 +27,7 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
   const timeout = AbortSignal.timeout(options.timeoutMs);
   let response: Response;
   try {
-    response = await options.fetch(request, { signal: timeout });
+    response = await options.fetch(new Request(request, { signal: timeout }));
   } catch (cause) {
     if (timeout.aborted) {
       throw new TokenEndpointError(`${label} at ${origin} did not answer within ${options.timeoutMs} ms.`, { cause, retryable: true });

@@ -54,7 +54,9 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
     throw new TokenResponseError("The token response has no access_token (or it is empty or not a string).");
   }
   if (r.token_type !== undefined && (typeof r.token_type !== "string" || r.token_type.toLowerCase() !== "bearer")) {
-    throw new TokenResponseError(`The token response's token_type is ${typeof r.token_type === "string" ? JSON.stringify(r.token_type.slice(0, 20)) : `a ${typeof r.token_type}`}; only Bearer tokens are supported.`);
+    // Quote the type only when it looks like a type name; it might be anything, even a secret.
+    const shown = typeof r.token_type === "string" && /^[A-Za-z_-]{1,20}$/.test(r.token_type) ? JSON.stringify(r.token_type) : "not a known type";
+    throw new TokenResponseError(`The token response's token_type is ${shown}; only Bearer tokens are supported.`);
   }
   if (r.refresh_token !== undefined && (typeof r.refresh_token !== "string" || r.refresh_token === "")) {
     throw new TokenResponseError("The token response's refresh_token is empty or not a string.");

@@ -1,5 +1,5 @@
 import type { components } from "../../generated/mlserver.js";
-import type { AuthContext, AuthProvider } from "../auth/provider.js";
+import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
 import { bearerTokenOf } from "../auth/provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, abortable, type TokenCycleOptions } from "../auth/token-cycler.js";
@@ -48,7 +48,7 @@ export interface MlServerLoginOptions extends TokenCycleOptions {
   /** How revoke is sent: `query` (`DELETE /login/refreshToken?refreshToken=…`, the default) or `path` (`/login/refreshToken/{token}`, some 2017-era servers). */
   revokeStyle?: "query" | "path";
   /** The fetch for token calls; defaults to the client's. */
-  fetch?: typeof fetch;
+  fetch?: FetchLike;
   /** Time limit per token call (default 30 s). */
   timeoutMs?: number;
   /** Allow plain HTTP to a host that is not loopback (default: the client's setting). */
@@ -65,7 +65,7 @@ export interface MlServerLoginProvider extends AuthProvider {
 
 interface Endpoint {
   baseUrl: string;
-  fetch: typeof fetch;
+  fetch: FetchLike;
   allowInsecureHttp: boolean;
 }
 
@@ -102,18 +102,18 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   let endpoint: Endpoint | undefined = options.baseUrl === undefined ? undefined : bindEndpoint(options.baseUrl, undefined);
   let signedOut = false;
 
-  function bindEndpoint(baseUrl: string, context: AuthContext | undefined): Endpoint {
-    const fetchFn = options.fetch ?? context?.fetch ?? globalThis.fetch;
+  function bindEndpoint(baseUrl: string, binding: AuthBinding | undefined): Endpoint {
     return {
       baseUrl: parseBaseUrl(baseUrl).href.replace(/\/$/, ""),
-      fetch: fetchFn,
-      allowInsecureHttp: options.allowInsecureHttp ?? context?.allowInsecureHttp ?? false,
+      fetch: options.fetch ?? binding?.fetch ?? globalThis.fetch,
+      allowInsecureHttp: options.allowInsecureHttp ?? binding?.allowInsecureHttp ?? false,
     };
   }
 
-  function endpointFor(context: AuthContext): Endpoint {
-    const base = parseBaseUrl(context.baseUrl).href.replace(/\/$/, "");
-    if (!endpoint) endpoint = bindEndpoint(base, context);
+  /** Binds to the first client's server; a second server is refused, never silently served. */
+  function endpointFor(binding: AuthBinding): Endpoint {
+    const base = parseBaseUrl(binding.baseUrl).href.replace(/\/$/, "");
+    if (!endpoint) endpoint = bindEndpoint(base, binding);
     else if (endpoint.baseUrl !== base) {
       // One provider, one server: tokens of one server must never be sent to another.
       throw new InvalidOptionError(`This mlServerLogin provider signs in to ${endpoint.baseUrl}; create a separate one for ${base}.`);
@@ -122,7 +122,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   function requireEndpoint(): Endpoint {
-    if (!endpoint) throw new InvalidOptionError("mlServerLogin does not know the server yet: pass baseUrl, or make a call through a client first.");
+    if (!endpoint) throw new InvalidOptionError("mlServerLogin does not know the server yet: pass baseUrl, or create a client with it first.");
     return endpoint;
   }
 
@@ -212,6 +212,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   return {
+    bind(binding) {
+      endpointFor(binding);
+    },
+
     async authorize(request, context) {
       if (signedOut) throw new SignedOutError();
       endpointFor(context);
