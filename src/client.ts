@@ -31,7 +31,7 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
   allowInsecureHttp?: boolean;
 }
 
-/** Parses and checks a base URL; trailing slashes are dropped so paths join cleanly. */
+/** Parses and checks a base URL; trailing slashes are dropped from its path so paths join cleanly. */
 export function parseBaseUrl(baseUrl: string): URL {
   let url: URL;
   try {
@@ -48,6 +48,11 @@ export function parseBaseUrl(baseUrl: string): URL {
   if (url.search || url.hash) throw new InvalidOptionError("baseUrl must not have a query or a fragment.");
   url.pathname = url.pathname.replace(/\/+$/, "");
   return url;
+}
+
+/** A checked base URL as text, without a trailing slash: `https://host:12800` or `https://host/ml`. */
+export function normalizeBaseUrl(baseUrl: string): string {
+  return parseBaseUrl(baseUrl).href.replace(/\/$/, "");
 }
 
 /**
@@ -67,11 +72,12 @@ export function parseBaseUrl(baseUrl: string): URL {
 export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
   const { auth, allowedOrigins, allowInsecureHttp = false, ...clientOptions } = options;
   const url = parseBaseUrl(options.baseUrl);
-  const client = createClient<paths>({ ...clientOptions, baseUrl: url.href.replace(/\/$/, "") });
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const client = createClient<paths>({ ...clientOptions, baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
-    auth.bind?.({ baseUrl: url.href.replace(/\/$/, ""), fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp });
+    auth.bind?.({ baseUrl, fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp });
     client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, security: operationSecurity }));
   }
   return client;

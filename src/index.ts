@@ -1,4 +1,4 @@
-export { createMlServerClient, parseBaseUrl } from "./client.js";
+export { createMlServerClient, normalizeBaseUrl, parseBaseUrl } from "./client.js";
 export type { MlServerClient, MlServerClientOptions } from "./client.js";
 export * from "./errors.js";
 export type { AuthBinding, AuthContext, AuthProvider, FetchLike } from "./auth/provider.js";

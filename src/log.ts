@@ -23,9 +23,6 @@ export function setDebugLog(next: DebugSink | undefined): DebugSink | undefined 
   return previous;
 }
 
-/** Whether anyone listens; lets callers skip building a line. */
-export const debugEnabled = (): boolean => sink !== undefined;
-
 export function debug(line: string): void {
   sink?.(line);
 }

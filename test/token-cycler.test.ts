@@ -3,6 +3,8 @@ import { TokenCycler } from "../src/auth/token-cycler.js";
 import type { TokenSet } from "../src/auth/token-set.js";
 import { AuthenticationError, TokenEndpointError } from "../src/errors.js";
 
+const flush = () => new Promise((r) => setImmediate(r));
+
 /** A hand-driven clock and a token source whose answers the test releases one by one. */
 function harness(options: { rotating: boolean; lifetimeMs?: number; maxAttempts?: number }) {
   let now = 1_000_000;
@@ -36,10 +38,17 @@ function harness(options: { rotating: boolean; lifetimeMs?: number; maxAttempts?
     fail(error: unknown) {
       pending.shift()!.reject(error);
     },
+    /** Gets the first token through the cycler and returns it. */
+    async signedIn(): Promise<TokenSet> {
+      const call = cycler.getToken();
+      await flush();
+      const token = this.issue();
+      await call;
+      return token;
+    },
   };
 }
 
-const flush = () => new Promise((r) => setImmediate(r));
 
 describe("TokenCycler", () => {
   it("makes one token request for any number of concurrent first callers", async () => {
@@ -54,10 +63,7 @@ describe("TokenCycler", () => {
 
   it("serves a fresh token without asking again", async () => {
     const h = harness({ rotating: true });
-    const first = h.cycler.getToken();
-    await flush();
-    h.issue();
-    await first;
+    await h.signedIn();
     h.advance(54 * 60_000);
     await h.cycler.getToken();
     expect(h.cycler.acquisitions).toBe(1);
@@ -65,10 +71,7 @@ describe("TokenCycler", () => {
 
   it("rotating: inside the refresh window callers wait for the one renewal, which receives the previous set", async () => {
     const h = harness({ rotating: true });
-    const first = h.cycler.getToken();
-    await flush();
-    const old = h.issue();
-    await first;
+    const old = await h.signedIn();
     h.advance(56 * 60_000); // within the 5-minute window of a 1-hour token
     const waiting = Array.from({ length: 50 }, () => h.cycler.getToken());
     await flush();
@@ -80,10 +83,7 @@ describe("TokenCycler", () => {
 
   it("non-rotating: inside the window callers keep the old token while one background renewal runs", async () => {
     const h = harness({ rotating: false });
-    const first = h.cycler.getToken();
-    await flush();
-    const old = h.issue();
-    await first;
+    const old = await h.signedIn();
     h.advance(56 * 60_000);
     const during = await Promise.all(Array.from({ length: 50 }, () => h.cycler.getToken()));
     expect(new Set(during)).toEqual(new Set([old]));
@@ -99,10 +99,7 @@ describe("TokenCycler", () => {
 
   it("scales the window to short lifetimes: a 1-second token is renewed after 0.9 s, not at once", async () => {
     const h = harness({ rotating: true, lifetimeMs: 1000 });
-    const first = h.cycler.getToken();
-    await flush();
-    const token = h.issue();
-    await first;
+    const token = await h.signedIn();
     h.advance(850);
     expect(await h.cycler.getToken()).toBe(token);
     h.advance(60);
@@ -145,10 +142,7 @@ describe("TokenCycler", () => {
 
   it("a failed renewal leaves a still-valid token in use (the server never rotated it)", async () => {
     const h = harness({ rotating: true });
-    const first = h.cycler.getToken();
-    await flush();
-    const old = h.issue();
-    await first;
+    const old = await h.signedIn();
     h.advance(56 * 60_000);
     const waiting = h.cycler.getToken();
     await flush();
@@ -175,10 +169,7 @@ describe("TokenCycler", () => {
 
   it("a 401 on a superseded token needs no renewal; on the current token it forces one", async () => {
     const h = harness({ rotating: true });
-    const first = h.cycler.getToken();
-    await flush();
-    const one = h.issue();
-    await first;
+    const one = await h.signedIn();
     h.advance(56 * 60_000);
     const second = h.cycler.getToken();
     await flush();
@@ -196,10 +187,7 @@ describe("TokenCycler", () => {
 
   it("reports every new complete set, and a reset, to onChange", async () => {
     const h = harness({ rotating: true });
-    const first = h.cycler.getToken();
-    await flush();
-    const token = h.issue();
-    await first;
+    const token = await h.signedIn();
     h.cycler.set(undefined);
     expect(h.changes).toEqual([token, undefined]);
   });

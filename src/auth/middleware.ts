@@ -53,10 +53,10 @@ export function authMiddleware(provider: AuthProvider, options: AuthMiddlewareOp
       const alternatives = security?.[schemaPath]?.[request.method.toLowerCase()];
       if (alternatives !== undefined && alternatives.length === 0) return undefined;
       assertCredentialTarget(new URL(request.url), allowedOrigins, allowInsecureHttp);
-      // Only a request with a body needs a copy: a body can be read once, a bodiless request reused.
-      const copy = request.body === null ? request : request.clone();
+      // A copy is kept only when a resend is possible, and only a request with a body needs one:
+      // a body can be read once, a bodiless request can be reused.
+      if (provider.onUnauthorized) resendable.set(id, request.body === null ? request : request.clone());
       await provider.authorize(request, contextOf(request, clientOptions.baseUrl, clientOptions.fetch));
-      if (provider.onUnauthorized) resendable.set(id, copy);
       return request;
     },
 

@@ -132,11 +132,6 @@ export class TokenCycler<T extends TokenSet> {
     this.#onChange?.(tokens);
   }
 
-  /** Starts (or joins) a renewal regardless of freshness, and waits for it. */
-  renew(signal?: AbortSignal): Promise<T> {
-    return abortable(this.#renew(), signal);
-  }
-
   /** Resolves once no renewal is in flight (its outcome is ignored). */
   async settle(): Promise<void> {
     while (this.#inflight) await this.#inflight.catch(() => {});

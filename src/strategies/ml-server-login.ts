@@ -7,7 +7,7 @@ import { sendTokenRequest } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
-import { parseBaseUrl } from "../client.js";
+import { normalizeBaseUrl } from "../client.js";
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -104,7 +104,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   function bindEndpoint(baseUrl: string, binding: AuthBinding | undefined): Endpoint {
     return {
-      baseUrl: parseBaseUrl(baseUrl).href.replace(/\/$/, ""),
+      baseUrl: normalizeBaseUrl(baseUrl),
       fetch: options.fetch ?? binding?.fetch ?? globalThis.fetch,
       allowInsecureHttp: options.allowInsecureHttp ?? binding?.allowInsecureHttp ?? false,
     };
@@ -112,7 +112,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   /** Binds to the first client's server; a second server is refused, never silently served. */
   function endpointFor(binding: AuthBinding): Endpoint {
-    const base = parseBaseUrl(binding.baseUrl).href.replace(/\/$/, "");
+    const base = normalizeBaseUrl(binding.baseUrl);
     if (!endpoint) endpoint = bindEndpoint(base, binding);
     else if (endpoint.baseUrl !== base) {
       // One provider, one server: tokens of one server must never be sent to another.

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "../devserver/server.js";
+import { createMlServerClient, mlServerLogin, type MlServerClient } from "../src/index.js";
+
+describe("the dev server", () => {
+  let server: DevServer;
+  let alice: MlServerClient;
+  let bob: MlServerClient;
+  beforeAll(async () => {
+    server = await startDevServer({ users: [{ username: "alice", password: "alice-Pa55word" }, { username: "bob", password: "bob-Pa55word" }] });
+    alice = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }) });
+    bob = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "bob", password: "bob-Pa55word" }) });
+  });
+  afterAll(() => server.close());
+
+  const path = (name: string, version: string) => ({ params: { path: { name, version } } });
+
+  it("publishes, refuses a duplicate name and version with 409, and another user's name with 403", async () => {
+    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 1" } })).response.status).toBe(201);
+    const duplicate = await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 2" } });
+    expect(duplicate.response.status).toBe(409);
+    expect(duplicate.error).toMatchObject({ message: expect.stringMatching(/already exists; use PATCH/) });
+    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "2"), body: { code: "y = 2" } })).response.status).toBe(201);
+    const taken = await bob.POST("/services/{name}/{version}", { ...path("score", "3"), body: { code: "y = 3" } });
+    expect(taken.response.status).toBe(403);
+    const unversioned = await alice.POST("/services/{name}", { params: { path: { name: "auto" } }, body: { code: "y = 0" } });
+    expect(unversioned.response.status).toBe(201);
+    expect(unversioned.data).toMatch(/\/api\/auto\/[0-9a-f-]{36}$/);
+  });
+
+  it("lets only the owner patch or delete, answers 404 for what does not exist, and shows permissions per caller", async () => {
+    expect((await bob.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "mine now" } })).response.status).toBe(403);
+    expect((await bob.DELETE("/services/{name}/{version}", path("score", "1"))).response.status).toBe(403);
+    expect((await alice.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "v1" } })).response.status).toBe(200);
+    const asBob = await bob.GET("/services/{name}/{version}", path("score", "1"));
+    expect(asBob.data).toEqual([expect.objectContaining({ description: "v1", versionPublishedBy: "alice", myPermissionOnService: "read only" })]);
+    const asAlice = await alice.GET("/services/{name}", { params: { path: { name: "score" } } });
+    expect(asAlice.data?.map((s) => [s.version, s.myPermissionOnService])).toEqual([["1", "read/write"], ["2", "read/write"]]);
+    expect((await alice.DELETE("/services/{name}/{version}", path("score", "2"))).response.status).toBe(200);
+    expect((await alice.GET("/services/{name}/{version}", path("score", "2"))).response.status).toBe(404);
+    expect((await alice.PATCH("/services/{name}/{version}", { ...path("nope", "1"), body: {} })).response.status).toBe(404);
+  });
+
+  it("validates every request against the API description and answers 400 with the violations", async () => {
+    const before = server.counters.validationFailures;
+    const bad = await alice.POST("/services/{name}/{version}", { ...path("x", "1"), body: { runtimeType: "Julia", inputParameterDefinitions: [{ name: "a", type: "tensor" }] } as never });
+    expect(bad.response.status).toBe(400);
+    expect(bad.error).toMatchObject({
+      exceptionType: "RequestValidationException",
+      message: expect.stringContaining("body must have required property 'code'"),
+    });
+    expect((bad.error as { message: string }).message).toMatch(/body\.runtimeType must be equal to one of the allowed values/);
+    expect((bad.error as { message: string }).message).toMatch(/body\.inputParameterDefinitions\.0\.type must be equal to one of the allowed values/);
+    const notJson = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ message: expect.stringContaining("the body is not valid JSON") });
+    const wrongType = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "text/plain" }, body: "admin" });
+    expect(wrongType.status).toBe(400);
+    expect(server.counters.validationFailures - before).toBe(3);
+    const unknown = await fetch(`${server.url}/no/such/path`);
+    expect(unknown.status).toBe(404);
+  });
+
+  it("answers 401 with ML Server's messages on bad credentials, stale refresh tokens and missing tokens", async () => {
+    const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "alice", password: "nope-nope" }) });
+    expect(login.status).toBe(401);
+    expect(await login.json()).toMatchObject({ message: "invalid credentials" });
+    const renew = await fetch(`${server.url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken: "made-up" }) });
+    expect(await renew.json()).toMatchObject({ message: "invalid or expired refresh token" });
+    expect((await fetch(`${server.url}/status`)).status).toBe(401);
+    expect((await fetch(`${server.url}/status`, { headers: { authorization: "Bearer not.a.jwt" } })).status).toBe(401);
+  });
+
+  it("drops connections on request, and the token cycle retries through it", async () => {
+    const s = await startDevServer({ faults: [{ route: "POST /login", kind: "drop", times: 1 }] });
+    try {
+      await expect(fetch(`${s.url}/login`, { method: "POST" })).rejects.toThrow(/fetch failed/);
+      s.faults.push({ route: "POST /login", kind: "drop", times: 1 });
+      const client = createMlServerClient({ baseUrl: s.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", retryDelayMs: 5 }) });
+      expect((await client.GET("/status")).response.status).toBe(200);
+      expect(s.counters).toMatchObject({ faultsInjected: 2, logins: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+});
