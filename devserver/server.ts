@@ -5,9 +5,11 @@
  * not a sandbox: it listens on loopback only.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
 import { loadOperations, type Operation } from "./validate.js";
 
@@ -40,6 +42,14 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   spec?: string;
   /** Also accept revoke in the path form of 2017-era servers: `DELETE /login/refreshToken/{token}`. */
   legacyRevokePath?: boolean;
+  /**
+   * Also accept Azure AD tokens, as ML Server does with its `AzureActiveDirectory` settings: JWTs
+   * from `issuer` (ML Server's `Authority`) for `audience` (its `Audience`), verified against the
+   * issuer's JWKS, with expiry checked.
+   */
+  azureActiveDirectory?: { issuer: string; audience: string; jwksUri: string; ca?: string };
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 export interface Counters {
@@ -53,6 +63,8 @@ export interface Counters {
   unauthorized: number;
   /** 401s on API calls (not token calls): a token that was expired, rotated or revoked. */
   unauthorizedApiCalls: number;
+  /** API calls authorized by an Azure AD token. */
+  azureAdCalls: number;
   validationFailures: number;
   faultsInjected: number;
 }
@@ -113,7 +125,7 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 const zeroCounters = (): Counters => ({
   requests: 0, logins: 0, failedLogins: 0, renewals: 0, failedRenewals: 0, revokes: 0,
-  unauthorized: 0, unauthorizedApiCalls: 0, validationFailures: 0, faultsInjected: 0,
+  unauthorized: 0, unauthorizedApiCalls: 0, azureAdCalls: 0, validationFailures: 0, faultsInjected: 0,
 });
 
 /**
@@ -138,6 +150,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   );
   const operations = loadOperations(options.spec ?? resolve(import.meta.dirname, "../openapi/mlserver.yaml"));
   const services = new Map<string, WebService>();
+  let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const sessions = new Map<string, DevSession>();
   const state: DevServer = {
     url: "",
@@ -352,7 +365,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (op.security.length > 0) {
       const header = req.headers.authorization ?? "";
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
-      const verified = token ? await authority.verify(token) : undefined;
+      const verified = token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
       if (!verified) return fail(401, "Unauthorized: the access token is missing, expired or revoked", "UnauthorizedAccessException");
       user = verified;
     }
@@ -384,6 +397,23 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
   }
 
+  /** The caller of an Azure AD token, when AAD is configured and the token is valid for it. */
+  async function verifyAzureAd(token: string): Promise<string | undefined> {
+    const aad = options.azureActiveDirectory;
+    if (!aad) return undefined;
+    jwks ??= import("../src/tls.js").then(({ fetchTrusting }) => {
+      const trusted = aad.ca ? fetchTrusting(aad.ca) : globalThis.fetch;
+      return createRemoteJWKSet(new URL(aad.jwksUri), { [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)) });
+    });
+    try {
+      const { payload } = await jwtVerify(token, await jwks, { issuer: aad.issuer, audience: aad.audience, currentDate: new Date(clock()) });
+      state.counters.azureAdCalls++;
+      return String(payload.preferred_username ?? payload.sub ?? payload.client_id);
+    } catch {
+      return undefined;
+    }
+  }
+
   async function revokeLegacy(refreshToken: string, authorization: string | undefined, send: (s: number, b?: unknown) => void, fail: (s: number, m: string) => void): Promise<void> {
     const token = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
     if (!token || !(await authority.verify(token))) return fail(401, "Unauthorized: the access token is missing, expired or revoked");
@@ -392,21 +422,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     send(200, {});
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ message: `dev server error: ${(error as Error).message}`, exceptionType: "InternalServerError" }));
       }
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolvePromise, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolvePromise());
   });
   state.port = (server.address() as AddressInfo).port;
-  state.url = `http://127.0.0.1:${state.port}`;
+  state.url = `${options.tls ? "https" : "http"}://127.0.0.1:${state.port}`;
   state.close = () =>
     new Promise<void>((resolvePromise) => {
       server.close(() => resolvePromise());

@@ -5,6 +5,7 @@ import { authMiddleware } from "./auth/middleware.js";
 import { assertSecureTransport } from "./auth/origins.js";
 import type { AuthProvider } from "./auth/provider.js";
 import { InvalidOptionError } from "./errors.js";
+import { fetchTrusting } from "./tls.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -29,6 +30,11 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * the path could read and replay them. Only for a network you trust.
    */
   allowInsecureHttp?: boolean;
+  /**
+   * PEM certificates to trust, in addition to Node's own roots, for a server behind a corporate or
+   * self-signed CA. Strategies use the same trust for their token calls unless given their own `ca`.
+   */
+  ca?: string | string[];
 }
 
 /** Parses and checks a base URL; trailing slashes are dropped from its path so paths join cleanly. */
@@ -70,7 +76,8 @@ export function normalizeBaseUrl(baseUrl: string): string {
  * ```
  */
 export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ...clientOptions } = options;
+  const { auth, allowedOrigins, allowInsecureHttp = false, ca, ...rest } = options;
+  const clientOptions = ca === undefined ? rest : { ...rest, fetch: fetchTrusting(ca, rest.fetch ?? globalThis.fetch) };
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const client = createClient<paths>({ ...clientOptions, baseUrl });

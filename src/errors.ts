@@ -14,6 +14,8 @@ export type ErrorCode =
   | "ERR_TOKEN_RESPONSE_INVALID"
   | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
   | "ERR_SIGNED_OUT"
+  | "ERR_DEVICE_CODE_EXPIRED"
+  | "ERR_AUTHORIZATION_DECLINED"
   | "ERR_SPEC_READ"
   | "ERR_SPEC_ENCODING"
   | "ERR_SPEC_PARSE"
@@ -143,6 +145,20 @@ export class TokenEndpointError extends MlServerClientError {
 export class SignedOutError extends MlServerClientError {
   constructor(message = "Signed out: call signIn() before making authenticated calls.") {
     super("ERR_SIGNED_OUT", message);
+  }
+}
+
+/** The device code expired before anyone completed the sign-in with it. */
+export class DeviceCodeExpiredError extends MlServerClientError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ERR_DEVICE_CODE_EXPIRED", message, details);
+  }
+}
+
+/** The user (or an administrator's policy) declined the sign-in or the consent. */
+export class AuthorizationDeclinedError extends MlServerClientError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super("ERR_AUTHORIZATION_DECLINED", message, details);
   }
 }
 

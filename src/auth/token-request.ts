@@ -29,10 +29,7 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
   try {
     response = await options.fetch(new Request(request, { signal: timeout }));
   } catch (cause) {
-    if (timeout.aborted) {
-      throw new TokenEndpointError(`${label} at ${origin} did not answer within ${options.timeoutMs} ms.`, { cause, retryable: true });
-    }
-    throw new TokenEndpointError(`${label} at ${origin} could not be reached (${networkReason(cause)}). Check the address and that the server is up.`, { cause, retryable: true });
+    throw transportFailure(cause, `${label} at ${origin}`, options.timeoutMs, timeout.aborted);
   }
   if (!response.ok) {
     const detail = scrub(await errorDetail(response), secrets);
@@ -102,7 +99,14 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out.replace(/[A-Za-z0-9\-_.~+/=]{32,}/g, "[redacted]");
 }
 
+/** The error for a token call that got no answer: unreachable, or slower than its time limit. Retryable. */
+export function transportFailure(cause: unknown, call: string, timeoutMs: number, timedOut: boolean): TokenEndpointError {
+  if (timedOut) return new TokenEndpointError(`${call} did not answer within ${timeoutMs} ms.`, { cause, retryable: true });
+  return new TokenEndpointError(`${call} could not be reached (${networkReason(cause)}). Check the address and that the server is up.`, { cause, retryable: true });
+}
+
 function networkReason(cause: unknown): string {
-  const inner = (cause as { cause?: { code?: string; message?: string } })?.cause;
-  return inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : "network error");
+  const outer = cause as { code?: unknown; cause?: { code?: string; message?: string } } | undefined;
+  if (typeof outer?.code === "string" && /^E[A-Z_]+$/.test(outer.code)) return outer.code;
+  return outer?.cause?.code ?? outer?.cause?.message ?? (cause instanceof Error ? cause.message : "network error");
 }

@@ -1,6 +1,6 @@
 import type { AuthProvider } from "../auth/provider.js";
-import { bearerTokenOf } from "../auth/provider.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { tokenProvider } from "../auth/token-provider.js";
 import { jwtExpiry, type TokenSet } from "../auth/token-set.js";
 import { InvalidOptionError, TokenResponseError } from "../errors.js";
 
@@ -46,16 +46,5 @@ export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Prom
       return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt ?? jwtExpiry(token) ?? clock() };
     },
   });
-  return {
-    async authorize(request, context) {
-      const { accessToken } = await cycler.getToken(context.signal);
-      request.headers.set("authorization", `Bearer ${accessToken}`);
-    },
-    onUnauthorized(request) {
-      const used = bearerTokenOf(request);
-      if (!used) return false;
-      cycler.invalidate(used);
-      return true;
-    },
-  };
+  return tokenProvider(cycler);
 }

@@ -1,6 +1,6 @@
 import type { components } from "../../generated/mlserver.js";
 import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
-import { bearerTokenOf } from "../auth/provider.js";
+import { tokenProvider } from "../auth/token-provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, abortable, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { sendTokenRequest } from "../auth/token-request.js";
@@ -211,25 +211,16 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     debug(`revoked refresh token ${fingerprint(tokens.refreshToken)}`);
   }
 
-  return {
-    bind(binding) {
-      endpointFor(binding);
-    },
-
-    async authorize(request, context) {
+  const provider = tokenProvider(cycler, {
+    bind: (binding) => void endpointFor(binding),
+    check(context) {
       if (signedOut) throw new SignedOutError();
       endpointFor(context);
-      const tokens = await cycler.getToken(context.signal);
-      request.headers.set("authorization", `Bearer ${tokens.accessToken}`);
     },
+  });
 
-    onUnauthorized(request) {
-      const used = bearerTokenOf(request);
-      if (signedOut || !used) return false;
-      if (cycler.invalidate(used) === "superseded") debug(`401 on superseded token ${fingerprint(used)}: resending with the current one`);
-      else debug(`401 on current token ${fingerprint(used)}: renewing`);
-      return true;
-    },
+  return {
+    ...provider,
 
     async signIn({ signal } = {}) {
       requireEndpoint();

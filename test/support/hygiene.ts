@@ -28,14 +28,15 @@ export class SecretHygiene {
     this.outputs.push(inspect(value, { depth: 5, showHidden: true }));
   }
 
-  /** A fetch that learns the tokens the server issues, so they can be searched for later. */
+  /** A fetch that learns every token it carries or receives, so they can be searched for later. */
   fetch(inner: typeof fetch = fetch): typeof fetch {
     return async (input, init) => {
-      const response = await inner(input, init);
-      const url = input instanceof Request ? input.url : String(input);
-      if (/\/login(\/refreshToken)?$/.test(new URL(url).pathname) && response.ok) {
-        const body = (await response.clone().json().catch(() => ({}))) as { access_token?: string; refresh_token?: string };
-        this.secret(body.access_token, body.refresh_token);
+      const request = new Request(input, init);
+      this.secret(/^Bearer (.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]);
+      const response = await inner(request);
+      if (/\/(login|refreshToken|token)$/.test(new URL(request.url).pathname) && response.ok) {
+        const body = (await response.clone().json().catch(() => ({}))) as { access_token?: string; refresh_token?: string; id_token?: string };
+        this.secret(body.access_token, body.refresh_token, body.id_token);
       }
       return response;
     };

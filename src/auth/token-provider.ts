@@ -1,0 +1,47 @@
+import { debug, fingerprint } from "../log.js";
+import { bearerTokenOf, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
+import type { TokenCycler } from "./token-cycler.js";
+import type { TokenSet } from "./token-set.js";
+
+/** What a token strategy adds to the shared behaviour of {@link tokenProvider}. */
+export interface TokenProviderHooks {
+  bind?(binding: AuthBinding): void;
+  /** Runs before each authorization; throw to refuse (e.g. when signed out). */
+  check?(context: AuthContext): void;
+  /** A 401 came back on the current token: the next renewal must bypass caches. */
+  onRefused?(): void;
+  signOut?(): Promise<void>;
+}
+
+/**
+ * The common shape of every token strategy: send the cycler's current token as a bearer token; on
+ * a 401, report the token refused (which renews only if it is still the current one) and ask for
+ * one resend.
+ */
+export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider {
+  return {
+    ...(hooks.bind && { bind: hooks.bind }),
+    ...(hooks.signOut && { signOut: hooks.signOut }),
+    async authorize(request, context) {
+      hooks.check?.(context);
+      const { accessToken } = await cycler.getToken(context.signal);
+      request.headers.set("authorization", `Bearer ${accessToken}`);
+    },
+    onUnauthorized(request, _response, context) {
+      const used = bearerTokenOf(request);
+      if (!used) return false;
+      try {
+        hooks.check?.(context);
+      } catch {
+        return false;
+      }
+      if (cycler.invalidate(used) === "superseded") {
+        debug(`401 on superseded token ${fingerprint(used)}: resending with the current one`);
+      } else {
+        debug(`401 on current token ${fingerprint(used)}: renewing`);
+        hooks.onRefused?.();
+      }
+      return true;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import { createRequire } from "node:module";
+import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import { assertSecureTransport } from "../auth/origins.js";
+import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { tokenProvider } from "../auth/token-provider.js";
+import { scrub, transportFailure } from "../auth/token-request.js";
+import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
+import { AuthenticationError, InvalidOptionError, TokenEndpointError, TokenResponseError } from "../errors.js";
+
+/** Options of {@link clientCredentials}. */
+export interface ClientCredentialsOptions extends TokenCycleOptions {
+  /** The token endpoint, e.g. `https://idp.example.com/oauth2/token`. */
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes, or a list. */
+  scope?: string | string[];
+  /** How the client authenticates: HTTP Basic (`client_secret_basic`, the default) or in the form body (`client_secret_post`). */
+  authMethod?: "basic" | "body";
+  /** Extra form parameters, e.g. `{ audience: "..." }`. */
+  params?: Record<string, string>;
+  /** PEM certificates to trust for the token endpoint (Node's own roots stay trusted). */
+  ca?: string | string[];
+  /** Time limit per token call (default 30 s). */
+  timeoutMs?: number;
+  /** Allow a plain-HTTP token endpoint that is not loopback (default: the client's setting). */
+  allowInsecureHttp?: boolean;
+}
+
+type SimpleOAuth2 = typeof import("simple-oauth2");
+let loading: Promise<SimpleOAuth2> | undefined;
+
+/**
+ * Loads simple-oauth2 once. It logs its request options, client secret and Authorization header
+ * included, through the `debug` package; its namespace is switched off so a DEBUG setting meant
+ * for something else cannot print the secret.
+ */
+function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
+  loading ??= import("simple-oauth2").then((module) => {
+    const debugLib = createRequire(import.meta.resolve("simple-oauth2"))("debug") as { disable(): string; enable(ns: string): void };
+    const enabled = debugLib.disable();
+    debugLib.enable([enabled, "-simple-oauth2:*"].filter(Boolean).join(","));
+    return module;
+  });
+  return loading;
+}
+
+/**
+ * OAuth2 client credentials (RFC 6749 section 4.4) against any standard authorization server, with
+ * `simple-oauth2` (loaded on first use). Tokens are renewed before expiry while the old one stays in
+ * use, one request serves any number of concurrent callers, and a 401 renews once.
+ *
+ * @example
+ * ```ts
+ * const auth = clientCredentials({
+ *   tokenUrl: "https://idp.example.com/oauth2/token", clientId: "ml-jobs", clientSecret: process.env.ML_SECRET!, scope: "mlserver",
+ * });
+ * ```
+ */
+export function clientCredentials(options: ClientCredentialsOptions): AuthProvider {
+  let tokenUrl: URL;
+  try {
+    tokenUrl = new URL(options.tokenUrl);
+  } catch {
+    throw new InvalidOptionError(`clientCredentials: tokenUrl ${JSON.stringify(options.tokenUrl)} is not a URL.`);
+  }
+  if (!options.clientId || !options.clientSecret) throw new InvalidOptionError("clientCredentials needs clientId and clientSecret.");
+  const authMethod = options.authMethod ?? "basic";
+  if (authMethod !== "basic" && authMethod !== "body") throw new InvalidOptionError('clientCredentials: authMethod is "basic" or "body".');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const label = `POST ${tokenUrl.pathname} at ${tokenUrl.origin}`;
+  let allowInsecureHttp = options.allowInsecureHttp ?? false;
+  let grant: Promise<InstanceType<SimpleOAuth2["ClientCredentials"]>> | undefined;
+
+  const createGrant = async () => {
+    const { ClientCredentials } = await loadSimpleOAuth2();
+    const https = await import("node:https");
+    const http = await import("node:http");
+    const { rootCertificates } = await import("node:tls");
+    const ca = options.ca === undefined ? undefined : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
+    return new ClientCredentials({
+      client: { id: options.clientId, secret: options.clientSecret },
+      auth: { tokenHost: tokenUrl.origin, tokenPath: tokenUrl.pathname + tokenUrl.search },
+      options: { authorizationMethod: authMethod === "basic" ? "header" : "body", bodyFormat: "form" },
+      // simple-oauth2 sends with @hapi/wreck: a time limit, and the CA through its HTTPS agent.
+      http: {
+        timeout: timeoutMs,
+        ...(ca && { agents: { https: new https.Agent({ ca, keepAlive: true }), http: new http.Agent({ keepAlive: true }), httpsAllowUnauthorized: new https.Agent({ ca }) } }),
+      } as never,
+    });
+  };
+
+  const cycler = new TokenCycler<TokenSet>({
+    ...options,
+    rotating: false,
+    async acquire() {
+      assertSecureTransport(tokenUrl, allowInsecureHttp);
+      grant ??= createGrant();
+      const scope = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
+      let token: unknown;
+      try {
+        token = (await (await grant).getToken({ ...(scope && { scope }), ...options.params })).token;
+      } catch (error) {
+        throw fromWreckError(error, label, timeoutMs, [options.clientSecret]);
+      }
+      return parseTokenResponse(token, (options.clock ?? Date.now)());
+    },
+  });
+
+  return tokenProvider(cycler, {
+    bind(binding: AuthBinding) {
+      allowInsecureHttp = options.allowInsecureHttp ?? binding.allowInsecureHttp;
+    },
+    async signOut() {
+      await cycler.settle();
+      cycler.set(undefined);
+    },
+  });
+}
+
+interface BoomLike {
+  isBoom?: boolean;
+  output?: { statusCode?: number };
+  data?: { isResponseError?: boolean; payload?: unknown; res?: { statusCode?: number; headers?: Record<string, string> } } | null;
+  message?: string;
+  code?: string;
+}
+
+/** simple-oauth2 fails with wreck's Boom errors; these become the library's typed errors. */
+function fromWreckError(error: unknown, label: string, timeoutMs: number, secrets: string[]): Error {
+  const boom = error as BoomLike;
+  // A response arrived (an error status, or a body wreck could not parse as JSON) when `res` is set.
+  const response = boom.data?.res;
+  if (!boom.isBoom || !response) {
+    const timedOut = boom.output?.statusCode === 504 || /timeout/i.test(boom.message ?? "");
+    return transportFailure(error, label, timeoutMs, timedOut);
+  }
+  const status = response.statusCode ?? boom.output?.statusCode ?? 0;
+  const payload = boom.data?.payload;
+  const type = response.headers?.["content-type"] ?? "no content type";
+  if (status >= 200 && status < 300) {
+    return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`, { cause: error });
+  }
+  const body = typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : {};
+  const detail = scrub([body.error, body.error_description].filter((p): p is string => typeof p === "string").join(": ").slice(0, 300), secrets);
+  if (status === 400 || status === 401 || status === 403) {
+    return new AuthenticationError(`${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`, { status, cause: error });
+  }
+  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, { status, cause: error, retryable: status >= 500 || status === 429 });
+}

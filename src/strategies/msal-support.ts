@@ -1,0 +1,172 @@
+/**
+ * What the two Azure AD strategies share: MSAL configuration for Azure and for other OIDC
+ * authorities, an MSAL network client over the library's fetch (so a custom CA applies), and the
+ * translation of MSAL's errors into this library's typed errors. msal-node itself is loaded only by
+ * the strategies, when they first need a token.
+ */
+import type { Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
+import type { AuthBinding, FetchLike } from "../auth/provider.js";
+import {
+  AuthenticationError,
+  AuthorizationDeclinedError,
+  DeviceCodeExpiredError,
+  InvalidOptionError,
+  MlServerClientError,
+  TokenEndpointError,
+  TokenResponseError,
+} from "../errors.js";
+import { scrub, transportFailure } from "../auth/token-request.js";
+import { debug } from "../log.js";
+import { fetchTrusting } from "../tls.js";
+
+/** Options every Azure AD strategy takes. */
+export interface AadCommonOptions {
+  /** The application (client) id of the app registration. */
+  clientId: string;
+  /**
+   * The authority, e.g. `https://login.microsoftonline.com/<tenant>` (ML Server's docs write
+   * `https://login.windows.net/<tenant>`). Default: Microsoft's, with `tenantId`. Any other OIDC
+   * authority (ADFS, Keycloak...) works too: it is then used in OIDC mode, as a known authority.
+   */
+  authority?: string;
+  /** The directory (tenant) id or domain, when `authority` is not given. */
+  tenantId?: string;
+  /** The scopes to ask for, e.g. `["api://<web app id>/.default"]`; or give `resource`. */
+  scopes?: string[];
+  /** The ML Server web app's application id (ML Server's `Audience`); becomes the `<resource>/.default` scope. */
+  resource?: string;
+  /** PEM certificates to trust for the authority, e.g. a corporate root or a self-signed test CA. */
+  ca?: string | string[];
+  /** The fetch for authority calls; default: the client's. */
+  fetch?: FetchLike;
+  /** Overrides the authority mode detection (Microsoft host → `AAD`, anything else → `OIDC`). */
+  protocolMode?: "AAD" | "OIDC";
+  /** Authorities MSAL may trust without instance discovery; default: the authority's host when not Microsoft's. */
+  knownAuthorities?: string[];
+  /** Time limit per authority call (default 30 s). */
+  timeoutMs?: number;
+}
+
+const MICROSOFT_HOSTS = /^(login\.microsoftonline\.(com|us)|login\.windows\.net|login\.microsoft\.com|login\.chinacloudapi\.cn|login\.partner\.microsoftonline\.cn)$/i;
+
+export function resolveScopes(options: AadCommonOptions, strategy: string): string[] {
+  if (options.scopes && options.resource) throw new InvalidOptionError(`${strategy} takes scopes or resource, not both.`);
+  if (options.resource) return [`${options.resource.replace(/\/+$/, "")}/.default`];
+  if (!options.scopes?.length) throw new InvalidOptionError(`${strategy} needs scopes (e.g. ["api://<web app id>/.default"]) or resource (the ML Server web app id).`);
+  return options.scopes;
+}
+
+export function resolveAuthority(options: AadCommonOptions, strategy: string, defaultTenant?: string): URL {
+  const tenant = options.tenantId ?? defaultTenant;
+  const text = options.authority ?? (tenant ? `https://login.microsoftonline.com/${tenant}` : undefined);
+  if (!text) throw new InvalidOptionError(`${strategy} needs authority or tenantId.`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidOptionError(`${strategy}: authority ${JSON.stringify(text)} is not a URL.`);
+  }
+  if (url.protocol !== "https:") throw new InvalidOptionError(`${strategy}: the authority must use https:// (MSAL refuses anything else).`);
+  return url;
+}
+
+/**
+ * A per-strategy MSAL network client. It records the typed error it raised, because MSAL wraps
+ * network failures in its own errors and the original reason would otherwise be lost.
+ */
+export class MsalNetwork implements INetworkModule {
+  lastError: MlServerClientError | undefined;
+  #fetch: FetchLike | undefined;
+
+  constructor(private readonly options: AadCommonOptions) {}
+
+  /** Uses the client's fetch unless the strategy was given its own (or a CA). */
+  bind(binding: AuthBinding | undefined): void {
+    if (this.#fetch) return;
+    const base = this.options.fetch ?? binding?.fetch ?? globalThis.fetch;
+    this.#fetch = this.options.ca ? fetchTrusting(this.options.ca, base) : base;
+  }
+
+  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+    return this.#send<T>(new Request(url, { headers: options?.headers ?? {} }), "GET", timeout);
+  }
+
+  sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.#send<T>(new Request(url, { method: "POST", headers: options?.headers ?? {}, body: options?.body ?? "" }), "POST");
+  }
+
+  async #send<T>(request: Request, method: string, timeout?: number): Promise<NetworkResponse<T>> {
+    this.bind(undefined);
+    const url = new URL(request.url);
+    const label = `${method} ${url.pathname}`;
+    const timeoutMs = timeout ?? this.options.timeoutMs ?? 30_000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      // Errors from the authority are answers MSAL must see (e.g. authorization_pending), so any
+      // status is passed through; only transport failures and non-JSON bodies become errors here.
+      const response = await this.#fetch!(new Request(request, { signal }));
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (cause) {
+        const type = response.headers.get("content-type") ?? "no content type";
+        throw new TokenResponseError(`The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`, { cause });
+      }
+      return { headers: Object.fromEntries(response.headers), body: body as T, status: response.status };
+    } catch (error) {
+      this.lastError = error instanceof MlServerClientError ? error : transportFailure(error, `${label} at ${url.origin}`, timeoutMs, signal.aborted);
+      throw this.lastError;
+    }
+  }
+}
+
+/** MSAL configuration for the authority: Microsoft's in AAD mode, any other in OIDC mode. */
+export function msalConfiguration(options: AadCommonOptions, authority: URL, network: MsalNetwork, auth: Record<string, unknown>): Configuration {
+  const microsoft = MICROSOFT_HOSTS.test(authority.hostname);
+  const protocolMode = options.protocolMode ?? (microsoft ? "AAD" : "OIDC");
+  return {
+    auth: {
+      clientId: options.clientId,
+      authority: authority.href.replace(/\/$/, ""),
+      ...(options.knownAuthorities || !microsoft ? { knownAuthorities: options.knownAuthorities ?? [authority.host] } : {}),
+      ...auth,
+    },
+    system: {
+      networkClient: network,
+      protocolMode,
+      loggerOptions: {
+        piiLoggingEnabled: false,
+        logLevel: 1, // warnings and errors only
+        loggerCallback: (_level: number, message: string) => debug(`msal: ${scrub(message, [])}`),
+      },
+    } as Configuration["system"],
+  };
+}
+
+const KNOWN_CODES = new Set(["expired_token", "code_expired", "access_denied", "authorization_declined", "user_cancelled", "invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request", "invalid_resource", "unsupported_grant_type"]);
+const REFUSALS = new Set(["invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request", "invalid_resource", "unsupported_grant_type"]);
+
+/** Turns whatever MSAL threw into this library's typed errors, with secrets scrubbed. */
+export function fromMsalError(error: unknown, network: MsalNetwork, secrets: string[], what: string): unknown {
+  if (error instanceof MlServerClientError) return error;
+  if (network.lastError) return network.lastError;
+  const outer = String((error as { errorCode?: string }).errorCode ?? "");
+  const detail = scrub(String((error as { errorMessage?: string }).errorMessage ?? (error as Error).message ?? "").split("\n")[0]!.slice(0, 300), secrets);
+  const reason = `${outer}${detail && !detail.startsWith(outer) ? `: ${detail}` : ""}`;
+  // MSAL sometimes wraps the server's error code (e.g. post_request_failed: expired_token).
+  const code = [outer, ...detail.split(/[^a-z_]+/)].find((c) => KNOWN_CODES.has(c)) ?? outer;
+  if (code === "expired_token" || code === "code_expired") {
+    return new DeviceCodeExpiredError(`The device code expired before the sign-in was completed (${reason}). Start again and enter the code sooner.`, { cause: error });
+  }
+  if (code === "access_denied" || code === "authorization_declined" || code === "user_cancelled") {
+    return new AuthorizationDeclinedError(`The sign-in was declined (${reason}).`, { cause: error });
+  }
+  if (REFUSALS.has(code)) {
+    return new AuthenticationError(`The authority refused ${what} (${reason}). Check the client id, secret or certificate, and the scopes.`, { cause: error });
+  }
+  if (code === "endpoints_resolution_error" || code === "untrusted_authority" || code === "authority_uri_insecure") {
+    return new TokenEndpointError(`The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`, { cause: error, retryable: false });
+  }
+  return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, { cause: error, retryable: false });
+}
