@@ -3,9 +3,9 @@ import type { paths } from "../generated/mlserver.js";
 import { operationSecurity } from "../generated/mlserver.security.js";
 import { authMiddleware } from "./auth/middleware.js";
 import { assertSecureTransport } from "./auth/origins.js";
-import type { AuthProvider } from "./auth/provider.js";
+import { isAuthProvider, type AuthOption } from "./auth/provider.js";
 import { InvalidOptionError } from "./errors.js";
-import { fetchTrusting } from "./tls.js";
+import { fetchWith, type ProxyOptions } from "./transport.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -22,7 +22,7 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * sent only to operations that need them (never to `POST /login`), only to `allowedOrigins`, and
    * never over plain HTTP except to loopback.
    */
-  auth?: AuthProvider;
+  auth?: AuthOption;
   /** Origins that may receive credentials. Default: the origin of `baseUrl` alone. */
   allowedOrigins?: readonly string[];
   /**
@@ -35,6 +35,11 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * self-signed CA. Strategies use the same trust for their token calls unless given their own `ca`.
    */
   ca?: string | string[];
+  /**
+   * Send every call through this HTTP proxy (tunnelled with CONNECT), with Basic proxy credentials
+   * if it needs them. API credentials still go to the API's origin alone.
+   */
+  proxy?: ProxyOptions;
 }
 
 /** Parses and checks a base URL; trailing slashes are dropped from its path so paths join cleanly. */
@@ -76,15 +81,16 @@ export function normalizeBaseUrl(baseUrl: string): string {
  * ```
  */
 export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ca, ...rest } = options;
-  const clientOptions = ca === undefined ? rest : { ...rest, fetch: fetchTrusting(ca, rest.fetch ?? globalThis.fetch) };
+  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, ...rest } = options;
+  const clientOptions = ca === undefined && proxy === undefined ? rest : { ...rest, fetch: fetchWith({ ca, proxy }, rest.fetch ?? globalThis.fetch) };
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const client = createClient<paths>({ ...clientOptions, baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
-    auth.bind?.({ baseUrl, fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp });
+    const binding = { baseUrl, fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp };
+    for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
     client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, security: operationSecurity }));
   }
   return client;

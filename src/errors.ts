@@ -14,6 +14,7 @@ export type ErrorCode =
   | "ERR_TOKEN_RESPONSE_INVALID"
   | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
   | "ERR_SIGNED_OUT"
+  | "ERR_NO_CREDENTIALS"
   | "ERR_DEVICE_CODE_EXPIRED"
   | "ERR_AUTHORIZATION_DECLINED"
   | "ERR_SPEC_READ"
@@ -145,6 +146,17 @@ export class TokenEndpointError extends MlServerClientError {
 export class SignedOutError extends MlServerClientError {
   constructor(message = "Signed out: call signIn() before making authenticated calls.") {
     super("ERR_SIGNED_OUT", message);
+  }
+}
+
+/** No configured provider can satisfy any security alternative of an operation; nothing was sent. */
+export class MissingCredentialsError extends MlServerClientError {
+  constructor(operation: string, alternatives: readonly (readonly string[])[], available: readonly string[]) {
+    const wanted = alternatives.map((alt) => alt.join(" and ")).join(", or ");
+    super(
+      "ERR_NO_CREDENTIALS",
+      `${operation} needs ${wanted}; this client has providers for ${available.length ? available.join(", ") : "no scheme"}. Add a provider for one of them, keyed by its scheme name.`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 export { createMlServerClient, normalizeBaseUrl, parseBaseUrl } from "./client.js";
 export type { MlServerClient, MlServerClientOptions } from "./client.js";
 export * from "./errors.js";
-export type { AuthBinding, AuthContext, AuthProvider, FetchLike } from "./auth/provider.js";
+export type { AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders, FetchLike } from "./auth/provider.js";
 export { authMiddleware } from "./auth/middleware.js";
 export type { AuthMiddlewareOptions } from "./auth/middleware.js";
 export { isLoopback, parseAllowedOrigins } from "./auth/origins.js";
@@ -25,4 +25,15 @@ export type { AadClientCredentialsOptions, ClientCertificate } from "./strategie
 export type { AadCommonOptions } from "./strategies/msal-support.js";
 export { clientCredentials } from "./strategies/client-credentials.js";
 export type { ClientCredentialsOptions } from "./strategies/client-credentials.js";
-export { fetchTrusting } from "./tls.js";
+export { fetchTrusting, fetchWith } from "./transport.js";
+export type { ProxyOptions, TransportOptions } from "./transport.js";
+export { httpBasic } from "./strategies/http-basic.js";
+export type { HttpBasicOptions } from "./strategies/http-basic.js";
+export { httpDigest } from "./strategies/http-digest.js";
+export type { HttpDigestOptions } from "./strategies/http-digest.js";
+export { customHeader } from "./strategies/custom-header.js";
+export type { CustomHeaderOptions, ValueSource } from "./strategies/custom-header.js";
+export { apiKey } from "./strategies/api-key.js";
+export type { ApiKeyOptions } from "./strategies/api-key.js";
+export { fromTokenCredential } from "./strategies/token-credential.js";
+export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";

@@ -1,8 +1,9 @@
 import type { Middleware } from "openapi-fetch";
-import type { OperationSecurityMap } from "../codegen/security.js";
+import type { OperationSecurityMap, SecurityAlternative } from "../codegen/security.js";
+import { MissingCredentialsError } from "../errors.js";
 import { debug } from "../log.js";
 import { assertCredentialTarget, parseAllowedOrigins } from "./origins.js";
-import type { AuthContext, AuthProvider, FetchLike } from "./provider.js";
+import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
 
 /** Options of {@link authMiddleware}. */
 export interface AuthMiddlewareOptions {
@@ -21,8 +22,12 @@ export interface AuthMiddlewareOptions {
 }
 
 /**
- * An openapi-fetch middleware that authorizes requests with `provider`, and on a 401 lets the
- * provider refresh and resends the request once, body included.
+ * An openapi-fetch middleware that authorizes requests, and on a 401 lets the providers refresh
+ * and resends the request once, body included.
+ *
+ * With one provider, every operation that needs credentials gets them from it. With providers
+ * keyed by scheme name, each operation gets exactly the first alternative of its `security` whose
+ * schemes all have providers; if none has, the call fails before anything is sent.
  *
  * The resend goes straight to the client's `fetch`, so other middlewares' `onRequest` does not run
  * for it, and bodies are buffered once more (a clone is kept until the response arrives).
@@ -34,12 +39,13 @@ export interface AuthMiddlewareOptions {
  * client.use(authMiddleware(bearer(process.env.TOKEN!), { allowedOrigins: ["https://api.example.com"] }));
  * ```
  */
-export function authMiddleware(provider: AuthProvider, options: AuthMiddlewareOptions): Middleware {
+export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions): Middleware {
   const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
   const allowInsecureHttp = options.allowInsecureHttp === true;
   const security = options.security;
-  /** Per request id: a pristine copy to resend (or the request itself when it has no body). */
-  const resendable = new Map<string, Request>();
+  const choose = chooser(auth);
+  /** Per request id: the providers used, and a pristine copy to resend. */
+  const resendable = new Map<string, { providers: readonly AuthProvider[]; copy: Request }>();
 
   const contextOf = (request: Request, baseUrl: string, fetchFn: FetchLike): AuthContext => ({
     baseUrl,
@@ -48,35 +54,61 @@ export function authMiddleware(provider: AuthProvider, options: AuthMiddlewareOp
     allowInsecureHttp,
   });
 
+  const authorize = async (request: Request, providers: readonly AuthProvider[], context: AuthContext): Promise<Request> => {
+    let current = request;
+    for (const provider of providers) current = (await provider.authorize(current, context)) ?? current;
+    return current;
+  };
+
   return {
     async onRequest({ request, schemaPath, id, options: clientOptions }) {
-      const alternatives = security?.[schemaPath]?.[request.method.toLowerCase()];
-      if (alternatives !== undefined && alternatives.length === 0) return undefined;
+      const method = request.method.toLowerCase();
+      const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
+      if (providers.length === 0) return undefined;
       assertCredentialTarget(new URL(request.url), allowedOrigins, allowInsecureHttp);
-      // A copy is kept only when a resend is possible, and only a request with a body needs one:
-      // a body can be read once, a bodiless request can be reused.
-      if (provider.onUnauthorized) resendable.set(id, request.body === null ? request : request.clone());
-      await provider.authorize(request, contextOf(request, clientOptions.baseUrl, clientOptions.fetch));
-      return request;
+      // A copy is kept only when a resend is possible; a bodiless request can be rebuilt from itself.
+      if (providers.some((p) => p.onUnauthorized)) {
+        resendable.set(id, { providers, copy: request.body === null ? request : request.clone() });
+      }
+      return authorize(request, providers, contextOf(request, clientOptions.baseUrl, clientOptions.fetch));
     },
 
     async onResponse({ request, response, id, schemaPath, options: clientOptions }) {
-      const copy = resendable.get(id);
+      const entry = resendable.get(id);
       resendable.delete(id);
-      if (!copy || response.status !== 401 || !provider.onUnauthorized) return undefined;
+      if (!entry || response.status !== 401) return undefined;
       const context = contextOf(request, clientOptions.baseUrl, clientOptions.fetch);
-      if (!(await provider.onUnauthorized(request, response, context))) return undefined;
-      // The path template, not the URL: a URL may carry a token (e.g. the path form of revoke).
+      const verdicts = await Promise.all(entry.providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false));
+      if (!verdicts.some(Boolean)) return undefined;
+      // The path template, not the URL: a URL may carry a secret (a token or an API key).
       debug(`401 from ${request.method} ${schemaPath}: resending once`);
       await response.body?.cancel();
-      const retry = copy === request ? new Request(request) : copy;
-      await provider.authorize(retry, context);
-      return clientOptions.fetch(retry);
+      const retry = entry.copy.body === null ? new Request(entry.copy) : entry.copy;
+      return clientOptions.fetch(await authorize(retry, entry.providers, context));
     },
 
     onError({ id }) {
       resendable.delete(id);
       return undefined;
     },
+  };
+}
+
+/** Decides, per operation, which providers authorize it. */
+function chooser(auth: AuthOption): (alternatives: readonly SecurityAlternative[] | undefined, operation: string) => readonly AuthProvider[] {
+  if (isAuthProvider(auth)) {
+    const single = [auth];
+    // Undeclared security is taken as "needs credentials": sending none would only fail later.
+    return (alternatives) => (alternatives !== undefined && alternatives.length === 0 ? [] : single);
+  }
+  const names = Object.keys(auth);
+  return (alternatives, operation) => {
+    // With providers by scheme, only what the spec asks for is sent.
+    if (alternatives === undefined || alternatives.length === 0) return [];
+    for (const alternative of alternatives) {
+      const schemes = Object.keys(alternative);
+      if (schemes.every((scheme) => auth[scheme] !== undefined)) return schemes.map((scheme) => auth[scheme]!);
+    }
+    throw new MissingCredentialsError(operation, alternatives.map((a) => Object.keys(a)), names);
   };
 }

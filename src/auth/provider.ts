@@ -41,8 +41,11 @@ export interface AuthProvider {
    * token endpoints before the first request (e.g. for an explicit sign-in).
    */
   bind?(binding: AuthBinding): void;
-  /** Adds credentials to `request` (set its headers in place). May wait, e.g. for a token. */
-  authorize(request: Request, context: AuthContext): void | Promise<void>;
+  /**
+   * Adds credentials to `request`: set its headers in place, or return a new Request (e.g. to add
+   * a query parameter, since a Request's URL cannot change). May wait, e.g. for a token.
+   */
+  authorize(request: Request, context: AuthContext): void | Request | Promise<void | Request>;
   /**
    * `request` (as authorized) got `response` with status 401. Refresh or re-authenticate if that
    * helps, and resolve `true` to have the request resent once, authorized again. Resolve `false` to
@@ -51,6 +54,20 @@ export interface AuthProvider {
   onUnauthorized?(request: Request, response: Response, context: AuthContext): boolean | Promise<boolean>;
   /** Forgets credentials and, where the server supports it, revokes them. */
   signOut?(): Promise<void>;
+}
+
+/**
+ * Providers keyed by the spec's security scheme names, e.g. `{ Bearer: mlServerLogin(...), ApiKey:
+ * apiKey(...) }`: for each operation, the first alternative of its `security` whose schemes all
+ * have a provider is used, and only that one.
+ */
+export type AuthProviders = Readonly<Record<string, AuthProvider>>;
+
+/** One provider for every operation that needs credentials, or providers by scheme name. */
+export type AuthOption = AuthProvider | AuthProviders;
+
+export function isAuthProvider(auth: AuthOption): auth is AuthProvider {
+  return typeof (auth as AuthProvider).authorize === "function";
 }
 
 /** Reads the bearer token a request carries, if any. */

@@ -195,7 +195,10 @@ export class TokenCycler<T extends TokenSet> {
     const lifetime = Math.max(0, tokens.expiresAt - this.#clock());
     const margin = Math.min(this.#expiryMarginMs, lifetime / 20);
     const window = Math.max(margin, Math.min(this.#refreshWindowMs, lifetime / 10));
-    return { tokens, refreshAt: tokens.expiresAt - window, usableUntil: tokens.expiresAt - margin };
+    const usableUntil = tokens.expiresAt - margin;
+    // An issuer's own renewal time (e.g. refreshAfterTimestamp) wins, within the token's life.
+    const refreshAt = tokens.refreshAt === undefined ? tokens.expiresAt - window : Math.min(tokens.refreshAt, usableUntil);
+    return { tokens, refreshAt, usableUntil };
   }
 }
 

@@ -102,11 +102,19 @@ export function scrub(text: string, secrets: readonly string[]): string {
 /** The error for a token call that got no answer: unreachable, or slower than its time limit. Retryable. */
 export function transportFailure(cause: unknown, call: string, timeoutMs: number, timedOut: boolean): TokenEndpointError {
   if (timedOut) return new TokenEndpointError(`${call} did not answer within ${timeoutMs} ms.`, { cause, retryable: true });
-  return new TokenEndpointError(`${call} could not be reached (${networkReason(cause)}). Check the address and that the server is up.`, { cause, retryable: true });
+  const reason = networkReason(cause);
+  if (/\(407\)/.test(reason)) {
+    return new TokenEndpointError(`${call} failed: the proxy refused its credentials (HTTP 407). Check proxy.auth.`, { cause, retryable: false });
+  }
+  return new TokenEndpointError(`${call} could not be reached (${reason}). Check the address and that the server is up.`, { cause, retryable: true });
 }
 
+/** A system error code (ECONNREFUSED...) from anywhere in the cause chain, else its deepest message. */
 function networkReason(cause: unknown): string {
-  const outer = cause as { code?: unknown; cause?: { code?: string; message?: string } } | undefined;
-  if (typeof outer?.code === "string" && /^E[A-Z_]+$/.test(outer.code)) return outer.code;
-  return outer?.cause?.code ?? outer?.cause?.message ?? (cause instanceof Error ? cause.message : "network error");
+  const chain: { code?: unknown; message?: unknown }[] = [];
+  for (let c = cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined; c && chain.length < 6; c = c.cause as typeof c) chain.push(c);
+  const code = chain.map((e) => e.code).find((c): c is string => typeof c === "string" && /^E[A-Z_]+$/.test(c));
+  if (code) return code;
+  const message = chain.map((e) => e.message).reverse().find((m): m is string => typeof m === "string" && m !== "");
+  return message ?? "network error";
 }

@@ -10,6 +10,8 @@ export interface TokenSet {
   expiresAt: number;
   /** Present when the server issued one. */
   refreshToken?: string;
+  /** When the issuer asks for renewal to start (ms since the epoch), if it says; else it is derived from the expiry. */
+  refreshAt?: number;
 }
 
 /** Used when a token response says nothing about expiry and the token is not a JWT with `exp`. */

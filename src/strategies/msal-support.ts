@@ -17,7 +17,7 @@ import {
 } from "../errors.js";
 import { scrub, transportFailure } from "../auth/token-request.js";
 import { debug } from "../log.js";
-import { fetchTrusting } from "../tls.js";
+import { fetchTrusting } from "../transport.js";
 
 /** Options every Azure AD strategy takes. */
 export interface AadCommonOptions {

@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { AuthProvider } from "../auth/provider.js";
+import { InvalidOptionError } from "../errors.js";
+import { debug } from "../log.js";
+
+/** Options of {@link httpDigest}. */
+export interface HttpDigestOptions {
+  username: string;
+  password: string;
+}
+
+/** One challenge of a `WWW-Authenticate` header: its scheme (lower case) and parameters. */
+export interface AuthChallenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` header, which may hold several challenges (RFC 9110 section 11.6.1):
+ * `Digest realm="a, b", nonce="x", Basic realm="y"` gives two.
+ */
+export function parseChallenges(header: string): AuthChallenge[] {
+  const challenges: AuthChallenge[] = [];
+  let i = 0;
+  const token = () => {
+    const match = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(header.slice(i));
+    i += match?.[0].length ?? 0;
+    return match?.[0] ?? "";
+  };
+  const spaces = () => {
+    while (i < header.length && /[\s,]/.test(header[i]!)) i++;
+  };
+  while (i < header.length) {
+    spaces();
+    const name = token();
+    if (!name) break;
+    while (header[i] === " " || header[i] === "\t") i++;
+    if (header[i] !== "=") {
+      challenges.push({ scheme: name.toLowerCase(), params: {} });
+      continue;
+    }
+    i++;
+    while (header[i] === " " || header[i] === "\t") i++;
+    let value = "";
+    if (header[i] === '"') {
+      for (i++; i < header.length && header[i] !== '"'; i++) value += header[i] === "\\" ? header[++i] : header[i];
+      i++;
+    } else {
+      value = /^[^,\s]*/.exec(header.slice(i))![0];
+      i += value.length;
+    }
+    const current = challenges.at(-1);
+    if (current) current.params[name.toLowerCase()] = value;
+  }
+  return challenges;
+}
+
+const ALGORITHMS: Record<string, { hash: "sha256" | "md5"; session: boolean }> = {
+  "SHA-256": { hash: "sha256", session: false },
+  "SHA-256-SESS": { hash: "sha256", session: true },
+  MD5: { hash: "md5", session: false },
+  "MD5-SESS": { hash: "md5", session: true },
+};
+
+/** The fields of one Digest answer; exported for the RFC 7616 test vectors. */
+export interface DigestInput {
+  username: string;
+  password: string;
+  method: string;
+  uri: string;
+  realm: string;
+  nonce: string;
+  algorithm: string;
+  qop: "auth" | undefined;
+  nc: number;
+  cnonce: string;
+}
+
+/** The `response` value of RFC 7616 section 3.4.1. */
+export function digestResponse(input: DigestInput): string {
+  const { hash, session } = ALGORITHMS[input.algorithm.toUpperCase()]!;
+  const h = (text: string) => createHash(hash).update(text, "utf8").digest("hex");
+  let ha1 = h(`${input.username}:${input.realm}:${input.password}`);
+  if (session) ha1 = h(`${ha1}:${input.nonce}:${input.cnonce}`);
+  const ha2 = h(`${input.method}:${input.uri}`);
+  const nc = input.nc.toString(16).padStart(8, "0");
+  return input.qop ? h(`${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`) : h(`${ha1}:${input.nonce}:${ha2}`);
+}
+
+const quote = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`;
+
+/**
+ * HTTP Digest authentication (RFC 7616: SHA-256 preferred, MD5 for older servers, `qop=auth`).
+ * The first request goes without credentials; the server's 401 challenge is answered through the
+ * provider's 401 hook and the request resent. Later requests answer the same nonce at once, with a
+ * growing nonce count; when the server says the nonce is `stale`, the new one is taken and the
+ * request resent. A refusal of fresh credentials is returned as it is, not retried.
+ *
+ * @example
+ * ```ts
+ * const client = createMlServerClient({ baseUrl, auth: httpDigest({ username: "svc-ml", password: process.env.ML_PASSWORD! }) });
+ * ```
+ */
+export function httpDigest(options: HttpDigestOptions): AuthProvider {
+  if (typeof options.username !== "string" || options.username === "" || typeof options.password !== "string") {
+    throw new InvalidOptionError("httpDigest needs a username and a password.");
+  }
+  let challenge: { realm: string; nonce: string; opaque: string | undefined; algorithm: string; qop: "auth" | undefined } | undefined;
+  let nc = 0;
+  const ascii = /^[\x20-\x7e]*$/.test(options.username);
+
+  return {
+    authorize(request) {
+      if (!challenge) return;
+      const url = new URL(request.url);
+      const uri = url.pathname + url.search;
+      const cnonce = randomBytes(16).toString("hex");
+      const count = ++nc;
+      const response = digestResponse({ ...options, ...challenge, method: request.method, uri, nc: count, cnonce });
+      const parts = [
+        // RFC 7616 section 3.4.4: a name that is not plain ASCII travels as username* (RFC 5987).
+        ascii ? `username=${quote(options.username)}` : `username*=UTF-8''${encodeURIComponent(options.username)}`,
+        `realm=${quote(challenge.realm)}`,
+        `nonce=${quote(challenge.nonce)}`,
+        `uri=${quote(uri)}`,
+        `algorithm=${challenge.algorithm}`,
+        `response=${quote(response)}`,
+        ...(challenge.qop ? [`qop=${challenge.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`] : []),
+        ...(challenge.opaque !== undefined ? [`opaque=${quote(challenge.opaque)}`] : []),
+      ];
+      request.headers.set("authorization", `Digest ${parts.join(", ")}`);
+    },
+
+    onUnauthorized(request, response) {
+      const offered = parseChallenges(response.headers.get("www-authenticate") ?? "")
+        .filter((c) => c.scheme === "digest" && c.params.realm !== undefined && c.params.nonce !== undefined)
+        .filter((c) => ALGORITHMS[(c.params.algorithm ?? "MD5").toUpperCase()] !== undefined)
+        .filter((c) => c.params.qop === undefined || c.params.qop.split(",").map((q) => q.trim()).includes("auth"));
+      // The strongest algorithm offered wins: SHA-256 over MD5.
+      const best = offered.sort((a, b) => Number((b.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")) - Number((a.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")))[0];
+      if (!best) {
+        debug("401 without a Digest challenge this client can answer (algorithm and qop=auth)");
+        return false;
+      }
+      const sent = parseChallenges(request.headers.get("authorization") ?? "")[0];
+      const stale = best.params.stale?.toLowerCase() === "true";
+      if (sent?.scheme === "digest" && sent.params.nonce === best.params.nonce && !stale) {
+        // Fresh credentials for this very nonce were refused: the username or password is wrong.
+        return false;
+      }
+      challenge = {
+        realm: best.params.realm!,
+        nonce: best.params.nonce!,
+        opaque: best.params.opaque,
+        algorithm: (best.params.algorithm ?? "MD5").toUpperCase().replace("-SESS", "-sess"),
+        qop: best.params.qop === undefined ? undefined : "auth",
+      };
+      nc = 0;
+      debug(`Digest challenge (${challenge.algorithm}${stale ? ", stale nonce" : ""}): answering and resending`);
+      return true;
+    },
+  };
+}
