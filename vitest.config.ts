@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // The load test measures the heap after a forced collection.
+    execArgv: ["--expose-gc"],
   },
 });

@@ -16,6 +16,8 @@ import { loadOperations, type Operation } from "./validate.js";
 export interface DevUser {
   username: string;
   password: string;
+  /** This user's access token lifetime, if not the server's (e.g. a long-lived baseline in benchmarks). */
+  accessTokenSeconds?: number;
 }
 
 /** A fault to inject on matching requests, before anything else happens to them. */
@@ -194,7 +196,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         throw new HttpError(401, "invalid credentials");
       }
       state.counters.logins++;
-      return [200, await authority.signIn(user.username)];
+      return [200, await authority.signIn(user.username, user.accessTokenSeconds)];
     },
     async renewToken({ body }) {
       const tokens = await authority.renew(String(body.refreshToken));

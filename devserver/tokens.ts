@@ -13,6 +13,7 @@ export interface TokenLifetimes {
 
 interface Session {
   username: string;
+  accessTokenSeconds: number;
   signedInAt: number;
   refreshToken: string;
   refreshExpiresAt: number;
@@ -43,9 +44,10 @@ export class TokenAuthority {
     private readonly clock: () => number,
   ) {}
 
-  async signIn(username: string): Promise<IssuedTokens> {
+  /** Signs a user in; `accessTokenSeconds` overrides the server's lifetime for this user. */
+  async signIn(username: string, accessTokenSeconds = this.lifetimes.accessTokenSeconds): Promise<IssuedTokens> {
     const sid = randomUUID();
-    const session: Session = { username, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0 };
+    const session: Session = { username, accessTokenSeconds, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0 };
     this.#sessions.set(sid, session);
     return this.#issue(sid, session);
   }
@@ -98,7 +100,7 @@ export class TokenAuthority {
 
   async #issue(sid: string, session: Session): Promise<IssuedTokens> {
     const now = this.clock();
-    const expiresAtMs = now + this.lifetimes.accessTokenSeconds * 1000;
+    const expiresAtMs = now + session.accessTokenSeconds * 1000;
     const accessToken = await new SignJWT({ sid, gen: session.generation })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(session.username)
@@ -113,7 +115,7 @@ export class TokenAuthority {
     return {
       token_type: "Bearer",
       access_token: accessToken,
-      expires_in: this.lifetimes.accessTokenSeconds,
+      expires_in: session.accessTokenSeconds,
       expires_on: Math.floor(expiresAtMs / 1000),
       refresh_token: session.refreshToken,
     };

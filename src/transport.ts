@@ -1,4 +1,3 @@
-import { rootCertificates } from "node:tls";
 import type { FetchLike } from "./auth/provider.js";
 import { InvalidOptionError } from "./errors.js";
 import { basicCredentials } from "./strategies/http-basic.js";
@@ -30,19 +29,21 @@ export interface TransportOptions {
  * ```
  */
 export function fetchWith(options: TransportOptions, base: FetchLike = globalThis.fetch): FetchLike {
-  const ca = options.ca === undefined ? undefined : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
+  const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
   let dispatcher: Promise<object> | undefined;
   return async (request) => {
-    dispatcher ??= import("undici").then(({ Agent, ProxyAgent }) =>
-      proxy
+    // Loaded on first use: node:tls and undici cost an import most programs never need.
+    dispatcher ??= Promise.all([import("undici"), import("node:tls")]).then(([{ Agent, ProxyAgent }, { rootCertificates }]) => {
+      const ca = extra && [...rootCertificates, ...extra];
+      return proxy
         ? new ProxyAgent({
             uri: proxy.url,
             ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
             ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
           })
-        : new Agent({ connect: { ca } }),
-    );
+        : new Agent({ connect: { ca } });
+    });
     // Node's fetch takes an undici dispatcher as an extra init option.
     return (base as (r: Request, init: object) => Promise<Response>)(request, { dispatcher: await dispatcher });
   };

@@ -111,13 +111,13 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
   });
   afterAll(() => apache?.stop());
 
-  it("computes RFC 7616's own examples (section 3.9.1), for MD5 and SHA-256", () => {
+  it("computes RFC 7616's own examples (section 3.9.1), for MD5 and SHA-256", async () => {
     const example = {
       username: "Mufasa", password: "Circle of Life", realm: "http-auth@example.org", method: "GET", uri: "/dir/index.html",
       nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", nc: 1, qop: "auth" as const,
     };
-    expect(digestResponse({ ...example, algorithm: "MD5" })).toBe("8ca523f5e9506fed4657c9700eebdbec");
-    expect(digestResponse({ ...example, algorithm: "SHA-256" })).toBe("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+    expect(await digestResponse({ ...example, algorithm: "MD5" })).toBe("8ca523f5e9506fed4657c9700eebdbec");
+    expect(await digestResponse({ ...example, algorithm: "SHA-256" })).toBe("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
   });
 
   it("parses several challenges in one header, commas inside quotes included", () => {

@@ -44,6 +44,16 @@ export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions)
   const allowInsecureHttp = options.allowInsecureHttp === true;
   const security = options.security;
   const choose = chooser(auth);
+  /** Origins already found fit for credentials; a refusal is checked (and thrown) afresh each time. */
+  const allowedTargets = new Set<string>();
+  const checkTarget = (url: string): void => {
+    // A Request's URL is already normalized and holds no credentials, so its origin is a prefix.
+    const end = url.indexOf("/", url.indexOf("//") + 2);
+    const origin = end < 0 ? url : url.slice(0, end);
+    if (allowedTargets.has(origin)) return;
+    assertCredentialTarget(new URL(origin), allowedOrigins, allowInsecureHttp);
+    if (allowedTargets.size < 100) allowedTargets.add(origin);
+  };
   /** Per request id: the providers used, and a pristine copy to resend. */
   const resendable = new Map<string, { providers: readonly AuthProvider[]; copy: Request }>();
 
@@ -65,7 +75,7 @@ export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions)
       const method = request.method.toLowerCase();
       const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
       if (providers.length === 0) return undefined;
-      assertCredentialTarget(new URL(request.url), allowedOrigins, allowInsecureHttp);
+      checkTarget(request.url);
       // A copy is kept only when a resend is possible; a bodiless request can be rebuilt from itself.
       if (providers.some((p) => p.onUnauthorized)) {
         resendable.set(id, { providers, copy: request.body === null ? request : request.clone() });

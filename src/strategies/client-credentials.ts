@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
@@ -36,7 +35,7 @@ let loading: Promise<SimpleOAuth2> | undefined;
  * for something else cannot print the secret.
  */
 function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
-  loading ??= import("simple-oauth2").then((module) => {
+  loading ??= Promise.all([import("simple-oauth2"), import("node:module")]).then(([module, { createRequire }]) => {
     const debugLib = createRequire(import.meta.resolve("simple-oauth2"))("debug") as { disable(): string; enable(ns: string): void };
     const enabled = debugLib.disable();
     debugLib.enable([enabled, "-simple-oauth2:*"].filter(Boolean).join(","));

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
 import type { AuthProvider } from "../auth/provider.js";
 import { InvalidOptionError } from "../errors.js";
 import { debug } from "../log.js";
@@ -76,8 +75,13 @@ export interface DigestInput {
   cnonce: string;
 }
 
+/** node:crypto (for MD5, which Web Crypto lacks), loaded with the first challenge. */
+let nodeCrypto: typeof import("node:crypto") | undefined;
+
 /** The `response` value of RFC 7616 section 3.4.1. */
-export function digestResponse(input: DigestInput): string {
+export async function digestResponse(input: DigestInput): Promise<string> {
+  nodeCrypto ??= await import("node:crypto");
+  const { createHash } = nodeCrypto;
   const { hash, session } = ALGORITHMS[input.algorithm.toUpperCase()]!;
   const h = (text: string) => createHash(hash).update(text, "utf8").digest("hex");
   let ha1 = h(`${input.username}:${input.realm}:${input.password}`);
@@ -110,23 +114,24 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
   const ascii = /^[\x20-\x7e]*$/.test(options.username);
 
   return {
-    authorize(request) {
+    async authorize(request) {
       if (!challenge) return;
+      const current = challenge;
       const url = new URL(request.url);
       const uri = url.pathname + url.search;
-      const cnonce = randomBytes(16).toString("hex");
+      const cnonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
       const count = ++nc;
-      const response = digestResponse({ ...options, ...challenge, method: request.method, uri, nc: count, cnonce });
+      const response = await digestResponse({ ...options, ...current, method: request.method, uri, nc: count, cnonce });
       const parts = [
         // RFC 7616 section 3.4.4: a name that is not plain ASCII travels as username* (RFC 5987).
         ascii ? `username=${quote(options.username)}` : `username*=UTF-8''${encodeURIComponent(options.username)}`,
-        `realm=${quote(challenge.realm)}`,
-        `nonce=${quote(challenge.nonce)}`,
+        `realm=${quote(current.realm)}`,
+        `nonce=${quote(current.nonce)}`,
         `uri=${quote(uri)}`,
-        `algorithm=${challenge.algorithm}`,
+        `algorithm=${current.algorithm}`,
         `response=${quote(response)}`,
-        ...(challenge.qop ? [`qop=${challenge.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`] : []),
-        ...(challenge.opaque !== undefined ? [`opaque=${quote(challenge.opaque)}`] : []),
+        ...(current.qop ? [`qop=${current.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`] : []),
+        ...(current.opaque !== undefined ? [`opaque=${quote(current.opaque)}`] : []),
       ];
       request.headers.set("authorization", `Digest ${parts.join(", ")}`);
     },

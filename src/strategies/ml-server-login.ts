@@ -111,13 +111,17 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   /** Binds to the first client's server; a second server is refused, never silently served. */
+  let boundAs: string | undefined;
   function endpointFor(binding: AuthBinding): Endpoint {
+    // Every request passes here: the common case, the same base URL again, costs one comparison.
+    if (endpoint && binding.baseUrl === boundAs) return endpoint;
     const base = normalizeBaseUrl(binding.baseUrl);
     if (!endpoint) endpoint = bindEndpoint(base, binding);
     else if (endpoint.baseUrl !== base) {
       // One provider, one server: tokens of one server must never be sent to another.
       throw new InvalidOptionError(`This mlServerLogin provider signs in to ${endpoint.baseUrl}; create a separate one for ${base}.`);
     }
+    boundAs = binding.baseUrl;
     return endpoint;
   }
 
