@@ -63,15 +63,7 @@ function setup(s: DevServer, options: Partial<MlServerLoginOptions> = {}) {
   return { auth, client, tokens };
 }
 
-/** Runs `fn` and returns what it threw, recorded for the secret search. */
-async function failure(fn: () => Promise<unknown>): Promise<Error & { code?: string; status?: number }> {
-  try {
-    await fn();
-  } catch (error) {
-    return hygiene.error(error) as Error & { code?: string };
-  }
-  throw new Error("expected a failure");
-}
+const failure = (fn: () => Promise<unknown>) => hygiene.failure(fn);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -28,14 +28,7 @@ afterAll(async () => {
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
-async function failure(fn: () => Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await fn();
-  } catch (error) {
-    return hygiene.error(error) as Error & { code?: string };
-  }
-  throw new Error("expected a failure");
-}
+const failure = (fn: () => Promise<unknown>) => hygiene.failure(fn);
 
 /** Approves each device code as it is shown, as a person at a browser would. */
 function approving(prompts: DeviceCodePrompt[], options: { decline?: boolean } = {}) {

@@ -39,14 +39,7 @@ async function recorder(decide: (req: IncomingMessage) => number = () => 200) {
   return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-async function failure(fn: () => Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await fn();
-  } catch (error) {
-    return hygiene.error(error) as Error & { code?: string };
-  }
-  throw new Error("expected a failure");
-}
+const failure = (fn: () => Promise<unknown>) => hygiene.failure(fn);
 
 describe("httpBasic", () => {
   it("encodes UTF-8 credentials as RFC 7617 does", () => {

@@ -120,12 +120,14 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
 interface BoomLike {
   isBoom?: boolean;
   output?: { statusCode?: number };
-  data?: { isResponseError?: boolean; payload?: unknown; res?: { statusCode?: number; headers?: Record<string, string> } } | null;
+  data?: { payload?: unknown; res?: { statusCode?: number; headers?: Record<string, string> } } | null;
   message?: string;
-  code?: string;
 }
 
-/** simple-oauth2 fails with wreck's Boom errors; these become the library's typed errors. */
+/**
+ * simple-oauth2 fails with wreck's Boom errors; these become the library's typed errors. When a
+ * response arrived, the Boom carries its body (which may hold tokens), so it is not kept as `cause`.
+ */
 function fromWreckError(error: unknown, label: string, timeoutMs: number, secrets: string[]): Error {
   const boom = error as BoomLike;
   // A response arrived (an error status, or a body wreck could not parse as JSON) when `res` is set.
@@ -138,12 +140,12 @@ function fromWreckError(error: unknown, label: string, timeoutMs: number, secret
   const payload = boom.data?.payload;
   const type = response.headers?.["content-type"] ?? "no content type";
   if (status >= 200 && status < 300) {
-    return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`, { cause: error });
+    return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`);
   }
   const body = typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : {};
   const detail = scrub([body.error, body.error_description].filter((p): p is string => typeof p === "string").join(": ").slice(0, 300), secrets);
   if (status === 400 || status === 401 || status === 403) {
-    return new AuthenticationError(`${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`, { status, cause: error });
+    return new AuthenticationError(`${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`, { status });
   }
-  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, { status, cause: error, retryable: status >= 500 || status === 429 });
+  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, { status, retryable: status >= 500 || status === 429 });
 }

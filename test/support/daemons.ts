@@ -40,6 +40,18 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`did not listen on ${port} within 20 s:\n${log()}`);
 }
 
+/** Starts a daemon in the foreground and waits until it listens; its output and log file explain failures. */
+async function launch(command: string, args: string[], port: number, logFile: string, dir: string): Promise<() => Promise<void>> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  await waitForPort(port, child, () => `${output}\n${existsSync(logFile) ? readFileSync(logFile, "utf8") : ""}`);
+  return stopper(child, dir);
+}
+
+const logLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean) : []);
+
 function stopper(child: ChildProcess, dir: string) {
   return () =>
     new Promise<void>((resolve) => {
@@ -107,18 +119,8 @@ export async function startApacheDigest(user: { username: string; password: stri
     `  Require valid-user`,
     `</Location>`,
   ].join("\n"));
-  const child = spawn(APACHE, ["-f", join(dir, "httpd.conf"), "-DFOREGROUND"], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const log = () => `${output}\n${existsSync(join(dir, "error.log")) ? readFileSync(join(dir, "error.log"), "utf8") : ""}`;
-  await waitForPort(port, child, log);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    realm,
-    requests: () => (existsSync(join(dir, "access.log")) ? readFileSync(join(dir, "access.log"), "utf8").trim().split("\n").filter(Boolean) : []),
-    stop: stopper(child, dir),
-  };
+  const stop = await launch(APACHE, ["-f", join(dir, "httpd.conf"), "-DFOREGROUND"], port, join(dir, "error.log"), dir);
+  return { url: `http://127.0.0.1:${port}`, realm, requests: () => logLines(join(dir, "access.log")), stop };
 }
 
 export interface SquidProxy {
@@ -151,15 +153,6 @@ export async function startSquid(user: { username: string; password: string }): 
     `shutdown_lifetime 0 seconds`,
     `logfile_rotate 0`,
   ].join("\n"));
-  const child = spawn(SQUID, ["-N", "-f", join(dir, "squid.conf")], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const log = () => `${output}\n${existsSync(join(dir, "cache.log")) ? readFileSync(join(dir, "cache.log"), "utf8") : ""}`;
-  await waitForPort(port, child, log);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    log: () => (existsSync(join(dir, "access.log")) ? readFileSync(join(dir, "access.log"), "utf8").trim().split("\n").filter(Boolean) : []),
-    stop: stopper(child, dir),
-  };
+  const stop = await launch(SQUID, ["-N", "-f", join(dir, "squid.conf")], port, join(dir, "cache.log"), dir);
+  return { url: `http://127.0.0.1:${port}`, log: () => logLines(join(dir, "access.log")), stop };
 }

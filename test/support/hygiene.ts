@@ -19,8 +19,20 @@ export class SecretHygiene {
   error(error: unknown): unknown {
     if (error instanceof Error) {
       this.outputs.push(error.message, String(error), inspect(error, { depth: 5 }), JSON.stringify(error), error.stack ?? "");
+      // What a user gets by printing the cause too, as loggers often do.
+      if (error.cause !== undefined) this.outputs.push(inspect(error.cause, { depth: 3 }));
     }
     return error;
+  }
+
+  /** Runs `fn`, expecting it to throw; returns the error, recorded for the secret search. */
+  async failure(fn: () => Promise<unknown>): Promise<Error & { code?: string; status?: number }> {
+    try {
+      await fn();
+    } catch (error) {
+      return this.error(error) as Error & { code?: string; status?: number };
+    }
+    throw new Error("expected a failure");
   }
 
   /** Records what printing an object (a provider, a client, a middleware) shows. */
