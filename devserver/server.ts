@@ -8,8 +8,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
+import { existsSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
+import { runPython, type ExecutionResult } from "./python-runner.js";
+import { serviceSwagger, type ParameterDefinition } from "./service-swagger.js";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
 import { loadOperations, type Operation } from "./validate.js";
 
@@ -52,6 +55,8 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   azureActiveDirectory?: { issuer: string; audience: string; jwksUri: string; ca?: string };
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
   tls?: { key: string; cert: string };
+  /** Per call of a Python service: time limit (default 10 s) and console/output limit (default 1 MiB). */
+  executionLimits?: { timeMs?: number; outputBytes?: number };
 }
 
 export interface Counters {
@@ -67,6 +72,8 @@ export interface Counters {
   unauthorizedApiCalls: number;
   /** API calls authorized by an Azure AD token. */
   azureAdCalls: number;
+  /** Service runs (one per consume call or batch item). */
+  executions: number;
   validationFailures: number;
   faultsInjected: number;
 }
@@ -127,7 +134,7 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 const zeroCounters = (): Counters => ({
   requests: 0, logins: 0, failedLogins: 0, renewals: 0, failedRenewals: 0, revokes: 0,
-  unauthorized: 0, unauthorizedApiCalls: 0, azureAdCalls: 0, validationFailures: 0, faultsInjected: 0,
+  unauthorized: 0, unauthorizedApiCalls: 0, azureAdCalls: 0, executions: 0, validationFailures: 0, faultsInjected: 0,
 });
 
 /**
@@ -220,6 +227,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         database: { statusCode: "pass", details: { type: "in-memory" }, components: null },
       },
     }],
+    GetWebServiceSwagger({ params }) {
+      const service = services.get(key(params.name!, params.version!));
+      if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
+      return [200, serviceSwagger(service as Parameters<typeof serviceSwagger>[0])];
+    },
     getAllWebServices: ({ user }) => [200, [...services.values()].map((s) => view(s, user))],
     getAllWebServiceVersionsByName: ({ params, user }) => [200, [...services.values()].filter((s) => s.name === params.name).map((s) => view(s, user))],
     getWebServiceVersion({ params, user }) {
@@ -276,7 +288,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   async function publishRealtime(name: string, version: string, { form, user, base }: Context): Promise<[number, unknown]> {
     const model = form!.get("model") as File;
     const bytes = Buffer.from(await model.arrayBuffer());
-    const [status, location] = publish(name, version, { code: "", description: form!.get("description") ?? undefined, operationId: form!.get("operationId") ?? undefined }, user, base);
+    const [status, location] = publish(name, version, { code: "", runtimeType: "Realtime", description: form!.get("description") ?? undefined, operationId: form!.get("operationId") ?? undefined }, user, base);
     Object.assign(services.get(key(name, version))!, {
       runtimeType: "Realtime",
       modelBytes: bytes.length,
@@ -294,6 +306,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 
   function publish(name: string, version: string, body: Record<string, unknown>, user: string, base: string): [number, unknown] {
+    if ((body.runtimeType ?? "R") === "R" && !onPath("Rscript")) {
+      throw new HttpError(400, 'The R runtime is not installed on this dev server, so R services cannot run: publish with runtimeType "Python".');
+    }
     const others = [...services.values()].find((s) => s.name === name && s.versionPublishedBy !== user);
     if (others) throw new HttpError(403, `another user owns the web service ${name}; you are not authorized to publish to it`);
     if (services.has(key(name, version))) throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
@@ -318,7 +333,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const url = new URL(req.url ?? "/", state.url);
     const found = findOperation(req.method ?? "GET", url.pathname);
     // Routes are path templates, never raw paths: a raw path may hold a token (legacy revoke).
-    const route = found ? `${found[0].method} ${found[0].template}` : url.pathname.startsWith("/login/refreshToken/") ? `${req.method} /login/refreshToken/{refreshToken}` : `${req.method} (no such operation)`;
+    const route = found
+      ? `${found[0].method} ${found[0].template}`
+      : url.pathname.startsWith("/login/refreshToken/") ? `${req.method} /login/refreshToken/{refreshToken}`
+      : url.pathname.startsWith("/api/") ? `${req.method} ${url.pathname.replace(/^(\/api\/[^/]+\/[^/]+)(\/batch)?(\/[^/]+)?.*$/, (_match: string, _base: string, batch?: string, id?: string) => `/api/{name}/{version}${batch ?? ""}${id ? "/{executionId}" : ""}`)}`
+      : `${req.method} (no such operation)`;
     const send = (status: number, body?: unknown): void => {
       if (status === 401) {
         state.counters.unauthorized++;
@@ -350,6 +369,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (!found) {
       const legacy = options.legacyRevokePath && req.method === "DELETE" ? /^\/login\/refreshToken\/([^/]+)$/.exec(url.pathname) : null;
       if (legacy) return revokeLegacy(decodeURIComponent(legacy[1]!), req.headers.authorization, send, fail);
+      if (url.pathname.startsWith("/api/")) return serveConsumption(req, url, send, fail);
       return fail(404, `no operation ${req.method} ${url.pathname} in the API description`, "NotFoundException");
     }
     const [op, params] = found;
@@ -399,6 +419,95 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
   }
 
+  /** Runs one input set of a service, as its runtime does. */
+  async function execute(service: WebService, inputs: Record<string, unknown>): Promise<ExecutionResult> {
+    state.counters.executions++;
+    const outputs = ((service.outputParameterDefinitions as ParameterDefinition[] | undefined) ?? []).map((d) => d.name);
+    const declared = ((service.inputParameterDefinitions as ParameterDefinition[] | undefined) ?? []).map((d) => d.name);
+    return runPython({
+      code: service.code,
+      ...(typeof service.initCode === "string" && { initCode: service.initCode }),
+      inputs: Object.fromEntries(declared.filter((n) => n in inputs).map((n) => [n, inputs[n]])),
+      outputs,
+      outputFileNames: (service.outputFileNames as string[] | undefined) ?? [],
+      timeLimitMs: options.executionLimits?.timeMs ?? 10_000,
+      outputLimitBytes: options.executionLimits?.outputBytes ?? 1024 * 1024,
+    });
+  }
+
+  interface Batch {
+    id: string;
+    service: WebService;
+    items: Record<string, unknown>[];
+    results: (ExecutionResult | undefined)[];
+    started: number;
+    cancelled: boolean;
+  }
+  const batches = new Map<string, Batch>();
+
+  function startBatch(service: WebService, items: Record<string, unknown>[], parallel: number): Batch {
+    const batch: Batch = { id: randomUUID(), service, items, results: items.map(() => undefined), started: 0, cancelled: false };
+    batches.set(batch.id, batch);
+    const worker = async () => {
+      while (!batch.cancelled && batch.started < items.length) {
+        const index = batch.started++;
+        batch.results[index] = await execute(service, items[index]!);
+      }
+    };
+    for (let i = 0; i < Math.max(1, Math.min(parallel, items.length)); i++) void worker();
+    return batch;
+  }
+
+  function batchStatus(batch: Batch, partial: boolean) {
+    const done = batch.results.filter((r): r is ExecutionResult => r !== undefined);
+    const complete = done.length === batch.items.length;
+    return {
+      state: complete ? "complete" : batch.started > 0 ? "inProgress" : "ready",
+      completedItemCount: done.length,
+      totalItemCount: batch.items.length,
+      batchExecutionResults: complete || partial ? done : [],
+    };
+  }
+
+  /** The consumption calls of published services (described by each service's own swagger). */
+  async function consumption(method: string, path: string, query: URLSearchParams, body: unknown, user: string | undefined): Promise<[number, unknown] | undefined> {
+    const m = /^\/api\/([^/]+)\/([^/]+)(?:\/(batch)(?:\/([^/]+)(?:\/(\d+)\/files(?:\/([^/]+))?)?)?)?$/.exec(path);
+    if (!m || m[2] === "swagger.json") return undefined;
+    if (!user) throw new HttpError(401, "Unauthorized: the access token is missing, expired or revoked");
+    const [, name, version, isBatch, executionId, index, fileName] = m.map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
+    const service = services.get(key(name!, version!));
+    if (!service) throw new HttpError(404, `web service ${name}/${version} not found`);
+    if (service.runtimeType !== "Python") throw new HttpError(400, `the dev server runs Python services only; ${name}/${version} is ${service.runtimeType}`);
+    if (!isBatch && method === "POST") {
+      if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "the body must be a JSON object of input parameters");
+      return [200, await execute(service, body as Record<string, unknown>)];
+    }
+    if (isBatch && !executionId) {
+      if (method === "GET") return [200, [...batches.values()].filter((b) => b.service === service).map((b) => b.id)];
+      if (method !== "POST") return undefined;
+      if (!Array.isArray(body) || body.some((b) => typeof b !== "object" || b === null)) throw new HttpError(400, "the body must be a JSON array of input parameter objects");
+      const parallel = Number(query.get("parallelCount") ?? "10");
+      if (!Number.isInteger(parallel) || parallel < 1) throw new HttpError(400, "parallelCount must be a positive integer");
+      return [202, { batchExecutionId: startBatch(service, body as Record<string, unknown>[], parallel).id }];
+    }
+    const batch = batches.get(executionId ?? "");
+    if (!batch || batch.service !== service) throw new HttpError(404, `batch execution ${executionId} not found`);
+    if (index === undefined) {
+      if (method === "GET") return [200, batchStatus(batch, query.get("showPartialResults") === "true")];
+      if (method === "DELETE") {
+        batch.cancelled = true;
+        batches.delete(batch.id);
+        return [200, batch.results.flatMap((r, i) => (r ? [String(i)] : []))];
+      }
+      return undefined;
+    }
+    const files = batch.results[Number(index)]?.outputFiles;
+    if (!files) throw new HttpError(404, `no finished run at index ${index}`);
+    if (fileName === undefined) return [200, Object.keys(files)];
+    if (files[fileName] === undefined) throw new HttpError(404, `no file ${fileName}`);
+    return [200, Buffer.from(files[fileName]!, "base64")];
+  }
+
   /** The caller of an Azure AD token, when AAD is configured and the token is valid for it. */
   async function verifyAzureAd(token: string): Promise<string | undefined> {
     const aad = options.azureActiveDirectory;
@@ -413,6 +522,28 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       return String(payload.preferred_username ?? payload.sub ?? payload.client_id);
     } catch {
       return undefined;
+    }
+  }
+
+  async function serveConsumption(req: IncomingMessage, url: URL, send: (s: number, b?: unknown) => void, fail: (s: number, m: string, t?: string) => void): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      return fail(400, "the body is not valid JSON", "RequestValidationException");
+    }
+    const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const user = token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
+    try {
+      const answer = await consumption(req.method ?? "GET", url.pathname, url.searchParams, body, user);
+      if (!answer) return fail(404, `no operation ${req.method} ${url.pathname}`, "NotFoundException");
+      send(answer[0], answer[1]);
+    } catch (error) {
+      if (error instanceof HttpError) return fail(error.status, error.message);
+      throw error;
     }
   }
 
@@ -446,4 +577,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       server.closeAllConnections();
     });
   return state;
+}
+
+/** Whether a program is on the PATH (to tell if a runtime such as R is installed). */
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
 }

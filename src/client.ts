@@ -4,6 +4,7 @@ import { operationSecurity } from "../generated/mlserver.security.js";
 import { authMiddleware } from "./auth/middleware.js";
 import { assertSecureTransport } from "./auth/origins.js";
 import { isAuthProvider, type AuthOption } from "./auth/provider.js";
+import type { OperationSecurityMap } from "./codegen/security.js";
 import { InvalidOptionError } from "./errors.js";
 import { fetchWith, type ProxyOptions } from "./transport.js";
 
@@ -81,17 +82,25 @@ export function normalizeBaseUrl(baseUrl: string): string {
  * ```
  */
 export function createMlServerClient(options: MlServerClientOptions): MlServerClient {
+  return createAuthenticatedClient<paths>(options, operationSecurity);
+}
+
+/**
+ * An openapi-fetch client for any spec, with the auth, origin, TLS and proxy handling of
+ * {@link createMlServerClient}; `security` is the spec's generated security map, if it has one.
+ */
+export function createAuthenticatedClient<P extends object>(options: MlServerClientOptions, security?: OperationSecurityMap): Client<P> {
   const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, ...rest } = options;
   const clientOptions = ca === undefined && proxy === undefined ? rest : { ...rest, fetch: fetchWith({ ca, proxy }, rest.fetch ?? globalThis.fetch) };
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const client = createClient<paths>({ ...clientOptions, baseUrl });
+  const client = createClient<P>({ ...clientOptions, baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
     const binding = { baseUrl, fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, security: operationSecurity }));
+    client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, ...(security && { security }) }));
   }
   return client;
 }

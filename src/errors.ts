@@ -15,6 +15,11 @@ export type ErrorCode =
   | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
   | "ERR_SIGNED_OUT"
   | "ERR_NO_CREDENTIALS"
+  | "ERR_API_STATUS"
+  | "ERR_SERVICE_EXISTS"
+  | "ERR_FORBIDDEN"
+  | "ERR_NOT_FOUND"
+  | "ERR_SERVICE_FAILED"
   | "ERR_DEVICE_CODE_EXPIRED"
   | "ERR_AUTHORIZATION_DECLINED"
   | "ERR_SPEC_READ"
@@ -160,6 +165,63 @@ export class MissingCredentialsError extends MlServerClientError {
   }
 }
 
+/**
+ * The server answered an API call with an error status. Subclasses name the common ML Server cases;
+ * `serverMessage` is the server's own explanation, when it gave one.
+ */
+export class ApiError extends MlServerClientError {
+  readonly status: number;
+  readonly serverMessage: string | undefined;
+  constructor(operation: string, response: Response, serverMessage: string | undefined, code: ErrorCode = "ERR_API_STATUS", advice = "") {
+    const said = serverMessage?.replace(/\.\s*$/, "");
+    super(code, `${operation} failed with HTTP ${response.status}${said ? `: ${said}` : ""}.${advice ? ` ${advice}` : ""}`, { response });
+    this.status = response.status;
+    this.serverMessage = serverMessage;
+  }
+}
+
+/** A web service with this name and version exists already (409). */
+export class ServiceExistsError extends ApiError {
+  constructor(operation: string, response: Response, serverMessage: string | undefined) {
+    super(operation, response, serverMessage, "ERR_SERVICE_EXISTS", "Publish another version, or update this one.");
+  }
+}
+
+/** The caller may not do this, e.g. another user owns the service (403). */
+export class ForbiddenError extends ApiError {
+  constructor(operation: string, response: Response, serverMessage: string | undefined) {
+    super(operation, response, serverMessage, "ERR_FORBIDDEN", "Only the service's publisher (or an administrator) may do this.");
+  }
+}
+
+/** What was named does not exist (404). */
+export class NotFoundError extends ApiError {
+  constructor(operation: string, response: Response, serverMessage: string | undefined) {
+    super(operation, response, serverMessage, "ERR_NOT_FOUND");
+  }
+}
+
+/** A web service ran and failed: its own error message and console output are kept. */
+export class ServiceExecutionError extends MlServerClientError {
+  readonly errorMessage: string;
+  readonly consoleOutput: string;
+  constructor(service: string, errorMessage: string, consoleOutput: string) {
+    super("ERR_SERVICE_FAILED", `The web service ${service} failed: ${errorMessage || "no error message"}`);
+    this.errorMessage = errorMessage;
+    this.consoleOutput = consoleOutput;
+  }
+}
+
+/** The error for a non-2xx API response, by status. */
+export function apiError(operation: string, response: Response, body: unknown): ApiError {
+  const raw = typeof body === "object" && body !== null ? (body as { message?: unknown }).message : undefined;
+  const message = typeof raw === "string" ? scrub(raw.slice(0, 500), []) : undefined;
+  if (response.status === 409) return new ServiceExistsError(operation, response, message);
+  if (response.status === 403) return new ForbiddenError(operation, response, message);
+  if (response.status === 404) return new NotFoundError(operation, response, message);
+  return new ApiError(operation, response, message);
+}
+
 /** The device code expired before anyone completed the sign-in with it. */
 export class DeviceCodeExpiredError extends MlServerClientError {
   constructor(message: string, details: ErrorDetails = {}) {
@@ -228,4 +290,11 @@ export function redactUrl(input: string | URL): string {
     if (SECRET_QUERY_PARAMS.test(name)) url.searchParams.set(name, "[redacted]");
   }
   return url.toString().replace(/%5Bredacted%5D/g, "[redacted]");
+}
+
+/** Removes every secret (and any long token-like run of characters) from text meant for people. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  return out.replace(/[A-Za-z0-9\-_.~+/=]{32,}/g, "[redacted]");
 }

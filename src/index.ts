@@ -37,3 +37,8 @@ export { apiKey } from "./strategies/api-key.js";
 export type { ApiKeyOptions } from "./strategies/api-key.js";
 export { fromTokenCredential } from "./strategies/token-credential.js";
 export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
+export { createAuthenticatedClient } from "./client.js";
+export { createServiceClient } from "./services.js";
+export type { BatchProgress, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
+export { deleteService, publishService, updateService } from "./publish.js";
+export type { PublishOptions } from "./publish.js";

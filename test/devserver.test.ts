@@ -16,14 +16,14 @@ describe("the dev server", () => {
   const path = (name: string, version: string) => ({ params: { path: { name, version } } });
 
   it("publishes, refuses a duplicate name and version with 409, and another user's name with 403", async () => {
-    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 1" } })).response.status).toBe(201);
-    const duplicate = await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 2" } });
+    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 1", runtimeType: "Python" } })).response.status).toBe(201);
+    const duplicate = await alice.POST("/services/{name}/{version}", { ...path("score", "1"), body: { code: "y = 2", runtimeType: "Python" } });
     expect(duplicate.response.status).toBe(409);
     expect(duplicate.error).toMatchObject({ message: expect.stringMatching(/already exists; use PATCH/) });
-    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "2"), body: { code: "y = 2" } })).response.status).toBe(201);
-    const taken = await bob.POST("/services/{name}/{version}", { ...path("score", "3"), body: { code: "y = 3" } });
+    expect((await alice.POST("/services/{name}/{version}", { ...path("score", "2"), body: { code: "y = 2", runtimeType: "Python" } })).response.status).toBe(201);
+    const taken = await bob.POST("/services/{name}/{version}", { ...path("score", "3"), body: { code: "y = 3", runtimeType: "Python" } });
     expect(taken.response.status).toBe(403);
-    const unversioned = await alice.POST("/services/{name}", { params: { path: { name: "auto" } }, body: { code: "y = 0" } });
+    const unversioned = await alice.POST("/services/{name}", { params: { path: { name: "auto" } }, body: { code: "y = 0", runtimeType: "Python" } });
     expect(unversioned.response.status).toBe(201);
     expect(unversioned.data).toMatch(/\/api\/auto\/[0-9a-f-]{36}$/);
   });

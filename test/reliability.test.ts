@@ -160,7 +160,7 @@ describe("load", () => {
         : i % 3 === 1
           ? c.PATCH("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { description: `call ${i}` } })
           : c.POST("/sessions/{id}/workspace/{objectName}", { params: { path: { id: session, objectName: "blob" } }, body: new Blob([payload]) as never, bodySerializer: (b) => b, headers: { "content-type": "application/octet-stream" } });
-    await c.POST("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { code: "x = 1" } });
+    await c.POST("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { code: "x = 1", runtimeType: "Python" } });
 
     const run = async (total: number) => {
       let next = 0;

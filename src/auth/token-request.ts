@@ -1,4 +1,4 @@
-import { AuthenticationError, TokenEndpointError, TokenResponseError } from "../errors.js";
+import { AuthenticationError, TokenEndpointError, TokenResponseError, scrub } from "../errors.js";
 import type { FetchLike } from "./provider.js";
 
 /** How a token endpoint call is made. */
@@ -90,13 +90,6 @@ async function errorDetail(response: Response): Promise<string> {
   } catch {
     return "";
   }
-}
-
-/** Removes every secret (and any long token-like run of characters) from text meant for people. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  return out.replace(/[A-Za-z0-9\-_.~+/=]{32,}/g, "[redacted]");
 }
 
 /** The error for a token call that got no answer: unreachable, or slower than its time limit. Retryable. */

@@ -10,6 +10,10 @@ const USAGE = `Usage:
   mlserver generate <spec> -o <file> [--check]
       Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
       OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
+  mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
+                    [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
+      The same from a published web service's swagger, downloaded from the server with ML Server
+      login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
   mlserver generate-all [--check] [--targets openapi/targets.json]
       Regenerate every target of this project; --check fails, naming each stale file, on drift.`;
 
@@ -53,11 +57,51 @@ function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(args: re
 }
 
 async function generateCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
-  const { values, positionals } = parse(args, { output: { type: "string", short: "o" }, check: { type: "boolean" } });
+  const { values, positionals } = parse(args, {
+    output: { type: "string", short: "o" },
+    check: { type: "boolean" },
+    server: { type: "string" },
+    service: { type: "string" },
+    username: { type: "string" },
+    "password-env": { type: "string" },
+    "token-env": { type: "string" },
+    ca: { type: "string" },
+  });
   const [spec, extra] = positionals;
   const output = values.output;
+  if (typeof values.server === "string") {
+    if (spec !== undefined || typeof output !== "string" || typeof values.service !== "string") throw new UsageError("generate --server takes --service <name>@<version> and -o <file>, and no spec.");
+    return generateFromServer(values as Record<string, string | boolean | undefined>, output, out);
+  }
   if (!spec || extra !== undefined || typeof output !== "string") throw new UsageError("generate takes one spec and -o <file>.");
   return runTargets([{ spec, output }], values.check === true, out);
+}
+
+async function generateFromServer(values: Record<string, string | boolean | undefined>, output: string, out: CliOutput["out"]): Promise<number> {
+  const match = /^([^@]+)@(.+)$/.exec(String(values.service));
+  if (!match) throw new UsageError("--service takes <name>@<version>, e.g. loan-score@1.0.");
+  const [, name, version] = match as unknown as [string, string, string];
+  const { createMlServerClient, mlServerLogin, bearer, apiError, InvalidOptionError } = await import("../index.js");
+  const fromEnv = (variable: string): string => {
+    const value = process.env[variable];
+    if (!value) throw new InvalidOptionError(`The environment variable ${variable} is empty or not set.`);
+    return value;
+  };
+  const auth =
+    typeof values["token-env"] === "string" ? bearer(fromEnv(values["token-env"]))
+    : typeof values.username === "string" ? mlServerLogin({ username: values.username, password: fromEnv(typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD") })
+    : undefined;
+  const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
+  const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });
+  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
+  if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
+  await auth?.signOut?.();
+  const { generateFromText, writeOrCheck } = await import("../codegen/generate.js");
+  // Named by the service, not the URL, so that --check does not depend on the server's address.
+  const files = await generateFromText(data as unknown as string, `${values.server}/api/${name}/${version}/swagger.json`, { output, label: `the swagger of web service ${name}@${version}` });
+  await writeOrCheck(files, values.check === true);
+  out.write(`${values.check === true ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
+  return 0;
 }
 
 async function generateAllCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {

@@ -1,4 +1,4 @@
-export { generateFromSpec, generateTargets, writeFilesAtomically, findStaleFiles, securityModulePath } from "./generate.js";
+export { generateFromSpec, generateFromText, generateTargets, writeFilesAtomically, writeOrCheck, findStaleFiles, securityModulePath } from "./generate.js";
 export type { GeneratedFile, GenerateOptions, GenerationTarget } from "./generate.js";
 export { loadSpec, decodeText, parseSpecText } from "./load.js";
 export type { LoadedSpec } from "./load.js";

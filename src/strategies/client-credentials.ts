@@ -2,9 +2,9 @@ import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider } from "../auth/token-provider.js";
-import { scrub, transportFailure } from "../auth/token-request.js";
+import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, TokenEndpointError, TokenResponseError } from "../errors.js";
+import { AuthenticationError, InvalidOptionError, TokenEndpointError, TokenResponseError, scrub } from "../errors.js";
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends TokenCycleOptions {

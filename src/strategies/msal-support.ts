@@ -14,8 +14,9 @@ import {
   MlServerClientError,
   TokenEndpointError,
   TokenResponseError,
+  scrub,
 } from "../errors.js";
-import { scrub, transportFailure } from "../auth/token-request.js";
+import { transportFailure } from "../auth/token-request.js";
 import { debug } from "../log.js";
 import { fetchTrusting } from "../transport.js";
 

@@ -9,7 +9,7 @@ export function typecheckFiles(files: readonly string[]): string[] {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+    lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
     types: [],
   });
   return ts.getPreEmitDiagnostics(program).map((d) => {

@@ -1,0 +1,239 @@
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "../devserver/server.js";
+import { serviceSwagger } from "../devserver/service-swagger.js";
+import { main as cli } from "../src/cli/main.js";
+import {
+  createMlServerClient,
+  createServiceClient,
+  deleteService,
+  mlServerLogin,
+  publishService,
+  ServiceExecutionError,
+  updateService,
+  type MlServerClient,
+} from "../src/index.js";
+import { SecretHygiene } from "./support/hygiene.js";
+import { SPECS_DIR, describeWithSpecs } from "./support/specs.js";
+import { tempDir } from "./support/tmp.js";
+import { typecheckFiles } from "./support/typecheck.js";
+
+const run = promisify(execFile);
+const hygiene = new SecretHygiene();
+const USER = { username: "admin", password: "Admin-Pa55word!" };
+hygiene.secret(USER.password);
+let server: DevServer;
+let client: MlServerClient;
+let auth: ReturnType<typeof mlServerLogin>;
+
+beforeAll(async () => {
+  server = await startDevServer({
+    accessTokenSeconds: 1,
+    executionLimits: { timeMs: 1500, outputBytes: 64 * 1024 },
+    users: [USER, { username: "other", password: "Other-Pa55word!" }],
+  });
+  auth = mlServerLogin(USER);
+  client = createMlServerClient({ baseUrl: server.url, auth, fetch: hygiene.fetch() });
+});
+afterAll(() => server?.close());
+
+const silent = { out: { write: () => true }, err: { write: () => true } };
+
+describe("publish, generate from the live server, type-check, consume, batch", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+  });
+
+  it("the whole cycle with 1-second tokens expiring during the batch, and no failed call", async () => {
+    await publishService(client, {
+      name: "scorer", version: "2.0", alias: "score",
+      code: "import time\ntime.sleep(0.03)\ny = x * factor\nlabel = 'big' if y > 10 else 'small'\nflags = [y > 0, y > 100]",
+      inputs: { x: "numeric", factor: "integer" }, outputs: { y: "numeric", label: "character", flags: "vector" },
+    });
+
+    process.env.MLSERVER_TEST_PASSWORD = USER.password;
+    const output = join(dir, "scorer.ts");
+    const args = ["generate", "--server", server.url, "--service", "scorer@2.0", "-o", output, "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD"];
+    expect(await cli(args, silent)).toBe(0);
+    expect(await cli([...args, "--check"], silent)).toBe(0);
+
+    // The generated types compile, and a typed call site against them compiles only when right.
+    const usage = join(dir, "usage.ts");
+    writeFileSync(usage, `
+      import type { components, operations } from "./scorer.js";
+      import { createServiceClient } from ${JSON.stringify(resolve("src/index.ts").replace(/\.ts$/, ".js"))};
+      declare const svc: ReturnType<typeof createServiceClient<components>>;
+      type Body = operations["score"]["requestBody"]["content"]["application/json"];
+      const ok: Body = { x: 1.5, factor: 2 };
+      // @ts-expect-error -- x is a number
+      const wrong: Body = { x: "1.5" };
+      export async function use() {
+        const { outputs } = await svc.consume({ x: 2, factor: 3 });
+        const y: number | undefined = outputs.y;
+        const label: string | undefined = outputs.label;
+        // @ts-expect-error -- no such output
+        outputs.nope;
+        return [ok, wrong, y, label];
+      }
+    `);
+    // The call site imports the library's source, which brings its one hand-written declaration along.
+    expect(typecheckFiles([output, usage, resolve("src/codegen/swagger2openapi.d.ts")])).toEqual([]);
+
+    const scorer = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number; label?: string; flags?: boolean[] } } }>({
+      baseUrl: server.url, auth, name: "scorer", version: "2.0", fetch: hygiene.fetch(),
+    });
+    const one = await scorer.consume({ x: 2.5, factor: 4 });
+    expect(one.outputs).toEqual({ y: 10, label: "small", flags: [true, false] });
+
+    const renewalsBefore = server.counters.renewals;
+    const progress: number[] = [];
+    const inputs = Array.from({ length: 60 }, (_, i) => ({ x: i, factor: 2 }));
+    const results = await scorer.runBatch(inputs, { parallelCount: 3, intervalMs: 50, onProgress: (p) => progress.push(p.completed) });
+    expect(results.map((r) => (r instanceof Error ? r.message : r.outputs.y))).toEqual(inputs.map((i) => i.x * 2));
+    expect(progress.at(-1)).toBe(60);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.length).toBeGreaterThan(3);
+    // The batch outlived several 1-second tokens, and nothing failed.
+    expect(server.counters.renewals - renewalsBefore).toBeGreaterThanOrEqual(1);
+  });
+
+  it("generate --server --check fails, naming the file, when the service changed", async () => {
+    await updateService(client, "scorer", "2.0", { outputs: { y: "numeric" } });
+    let err = "";
+    const code = await cli(["generate", "--server", server.url, "--service", "scorer@2.0", "-o", join(dir, "scorer.ts"), "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD", "--check"], { out: { write: () => true }, err: { write: (s: string) => (err += s) } });
+    expect(code).toBe(1);
+    expect(err).toContain(`ERR_GENERATED_STALE: Generated files are stale or missing: ${join(dir, "scorer.ts")}`);
+    expect(err).not.toContain(USER.password);
+  });
+});
+
+describe("what a service run can come back with", () => {
+  let svc: ReturnType<typeof createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>>;
+  beforeAll(async () => {
+    await publishService(client, {
+      name: "kinds", version: "1",
+      code: [
+        "import time",
+        "if mode == 'fail':\n    print('about to fail')\n    raise ValueError('bad input: ' + str(n))",
+        "if mode == 'slow':\n    time.sleep(5)",
+        "if mode == 'loud':\n    print('x' * 200000)",
+        "rows = [dict(r, total=r['a'] + r['b']) for r in frame]",
+        "doubled = [v * 2 for v in vec]",
+        "transposed = [list(c) for c in zip(*grid)]",
+        "negated = not flag",
+        "with open('summary.csv', 'w') as f:\n    f.write('n,%d\\n' % n)",
+      ].join("\n"),
+      inputs: { mode: "character", n: "integer", frame: "data.frame", vec: "vector", grid: "matrix", flag: "logical" },
+      outputs: { rows: "data.frame", doubled: "vector", transposed: "matrix", negated: "logical" },
+      outputFileNames: ["summary.csv"],
+    });
+    svc = createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({ baseUrl: server.url, auth, name: "kinds", version: "1" });
+  });
+  const base = { n: 3, frame: [{ a: 1, b: 2 }, { a: 3, b: 4 }], vec: [1, 2.5], grid: [[1, 2], [3, 4]], flag: true };
+
+  it("data frames as records, vectors, matrices and logicals, and the files it wrote", async () => {
+    const result = await svc.consume({ mode: "ok", ...base });
+    expect(result.outputs).toEqual({ rows: [{ a: 1, b: 2, total: 3 }, { a: 3, b: 4, total: 7 }], doubled: [2, 5], transposed: [[1, 3], [2, 4]], negated: false });
+    expect(new TextDecoder().decode(result.outputFiles["summary.csv"])).toBe("n,3\n");
+    expect(result.changedFiles).toContain("summary.csv");
+  });
+
+  it("a failing run is a typed error carrying the error message and the console output", async () => {
+    const error = (await svc.consume({ mode: "fail", ...base }).catch((e: unknown) => hygiene.error(e))) as ServiceExecutionError;
+    expect(error).toBeInstanceOf(ServiceExecutionError);
+    expect(error.code).toBe("ERR_SERVICE_FAILED");
+    expect(error.errorMessage).toBe("ValueError: bad input: 3");
+    expect(error.consoleOutput).toBe("about to fail\n");
+  });
+
+  it("a run past the time limit, or printing past the output limit, is stopped and reported", async () => {
+    await expect(svc.consume({ mode: "slow", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/longer than the 1500 ms limit/) });
+    await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/more than 65536 bytes of output/) });
+  });
+
+  it("a batch can be cancelled, and an AbortSignal stops polling", async () => {
+    const id = await svc.startBatch(Array.from({ length: 30 }, () => ({ mode: "ok", ...base })), { parallelCount: 1 });
+    const status = await svc.batchStatus(id);
+    expect(status.total).toBe(30);
+    await svc.cancelBatch(id);
+    await expect(svc.batchStatus(id)).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+    const controller = new AbortController();
+    const polling = svc.runBatch(Array.from({ length: 30 }, () => ({ mode: "ok", ...base })), { parallelCount: 1, intervalMs: 50, signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(polling).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("R services are refused at publish time with a clear error", async () => {
+    await expect(publishService(client, { name: "r-model", version: "1", code: "y <- x", runtimeType: "R" })).rejects.toMatchObject({
+      code: "ERR_API_STATUS", status: 400, message: expect.stringMatching(/R runtime is not installed on this dev server/),
+    });
+  });
+});
+
+describe("publish helpers surface ML Server's error cases as typed errors", () => {
+  it("409 when the name and version exist, 403 when another user owns the name, 404 when gone", async () => {
+    await publishService(client, { name: "owned", version: "1", code: "y = 1" });
+    await expect(publishService(client, { name: "owned", version: "1", code: "y = 2" })).rejects.toMatchObject({ code: "ERR_SERVICE_EXISTS", status: 409, name: "ServiceExistsError" });
+    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
+    hygiene.secret("Other-Pa55word!");
+    await expect(publishService(other, { name: "owned", version: "2", code: "y = 1" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN", status: 403 });
+    await expect(updateService(other, "owned", "1", { description: "mine" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(deleteService(other, "owned", "1")).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await updateService(client, "owned", "1", { description: "v1", alias: "ownedScore" });
+    expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
+    await deleteService(client, "owned", "1");
+    await expect(deleteService(client, "owned", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+  });
+});
+
+describeWithSpecs("the dev server's per-service swagger has the structure of the real ones", () => {
+  const shape = (doc: any, base: string) => {
+    const paths = Object.fromEntries(Object.entries(doc.paths as Record<string, any>).map(([p, ops]) => [
+      p.replace(base, "/api/{service}"),
+      Object.fromEntries(Object.entries(ops).map(([m, o]: [string, any]) => [m, {
+        operationId: p === base ? "(the alias)" : o.operationId,
+        parameters: (o.parameters ?? []).map((x: any) => `${x.in}:${x.name}:${x.type ?? "schema"}`).sort(),
+        responses: Object.keys(o.responses).sort(),
+        security: o.security ?? null,
+      }])),
+    ]));
+    const definitions = Object.fromEntries(Object.entries(doc.definitions as Record<string, any>).filter(([k]) => !/Parameters$/.test(k)).map(([k, v]) => [k, Object.keys(v.properties).sort()]));
+    return { swagger: doc.swagger, securityDefinitions: doc.securityDefinitions, paths, definitions };
+  };
+
+  it("matches Microsoft's Double-V1.0 service swagger path by path, schema by schema", () => {
+    const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-Double-V1.0.json"), "utf8"));
+    const ours = serviceSwagger({ name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] });
+    expect(shape(ours, "/api/Double/V1.0")).toEqual(shape(real, "/api/Double/V1.0"));
+    expect((ours as any).definitions.InputParameters.properties.x.type).toBe(real.definitions.InputParameters.properties.x.type);
+  });
+
+  it("types inputs and outputs as the real ones do (numeric, character)", () => {
+    const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-weatherService.json"), "utf8"));
+    const ours = serviceSwagger({ name: "WeatherService", version: "v1.0.0", operationId: "getWeatherReport", inputParameterDefinitions: [{ name: "latitude", type: "numeric" }, { name: "longitude", type: "numeric" }], outputParameterDefinitions: [{ name: "report", type: "character" }] }) as any;
+    expect(ours.definitions.InputParameters).toEqual(real.definitions.InputParameters);
+    expect(ours.definitions.OutputParameters).toEqual(real.definitions.OutputParameters);
+    expect(ours.paths["/api/WeatherService/v1.0.0"].post.operationId).toBe(real.paths["/api/WeatherService/v1.0.0"].post.operationId);
+  });
+});
+
+describe("the example", () => {
+  it("npm run example:services publishes, checks its generated types, consumes and batches", async () => {
+    const { stdout } = await run("npm", ["run", "-s", "example:services"], { timeout: 90_000 });
+    const lines = stdout.replace(/\r/g, "\n").split("\n");
+    expect(lines).toContain("2. Checked the generated types against GET /api/loan-score/1.0/swagger.json");
+    expect(lines.find((l) => l.startsWith("3. "))).toMatch(/score 0\.433, approved false; it printed "scored 12000 against 52000"$/);
+    expect(lines.find((l) => l.startsWith("5. "))).toMatch(/^5\. 40 results, 25 approved, 0 failed; token renewals while it ran: [1-9]\d*, 401s resent: \d+$/);
+    expect(lines).toContain("6. Deleted the service and signed out");
+  });
+});
+
+describe("secret hygiene", () => {
+  it("no password or token appears in any error or debug line of this file", () => {
+    expect(hygiene.leaks()).toEqual([]);
+    hygiene.stop();
+  });
+});
