@@ -21,6 +21,9 @@ import {
 import { basicCredentials } from "../src/strategies/http-basic.js";
 import { digestResponse, parseChallenges } from "../src/strategies/http-digest.js";
 import { APACHE, SQUID, describeWithProgram, startApacheDigest, startSquid } from "./support/daemons.js";
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import { fetchTrusting } from "../src/transport.js";
+import { AUDIENCE, RESOURCE, startTestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 import { tempDir } from "./support/tmp.js";
 
@@ -229,6 +232,40 @@ describe("fromTokenCredential", () => {
       expect(tokens.at(-1)).toMatch(/^Bearer credential-token-[23]$/);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("fromTokenCredential with a real @azure/identity credential, offline", () => {
+  it("ClientSecretCredential against the test authority, its token accepted by the dev server in Azure AD mode", async () => {
+    const { ClientSecretCredential } = await import("@azure/identity");
+    const { createHttpHeaders } = await import("@azure/core-rest-pipeline");
+    // Entra ID's layout: the authority is host/tenant, with discovery under /v2.0.
+    const authority = await startTestAuthority({ pathPrefix: "/contoso-tenant/v2.0" });
+    const server = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+    try {
+      hygiene.secret(authority.clients.basic.clientSecret);
+      // @azure/identity takes any HttpClient; this one trusts the test authority's certificate.
+      const trusted = fetchTrusting(authority.ca);
+      const httpClient: HttpClient = {
+        async sendRequest(request) {
+          const response = await trusted(new Request(request.url, { method: request.method, headers: request.headers.toJSON(), ...(typeof request.body === "string" && { body: request.body }) }));
+          return { request, status: response.status, headers: createHttpHeaders(Object.fromEntries(response.headers)), bodyAsText: await response.text() };
+        },
+      };
+      const credential = new ClientSecretCredential("contoso-tenant", authority.clients.basic.clientId, authority.clients.basic.clientSecret, {
+        authorityHost: new URL(authority.issuer).origin,
+        disableInstanceDiscovery: true,
+        httpClient,
+      });
+      const client = createMlServerClient({ baseUrl: server.url, auth: fromTokenCredential(credential, [`${RESOURCE}/.default`]), fetch: hygiene.fetch() });
+      const results = await Promise.all(Array.from({ length: 50 }, () => client.GET("/status")));
+      expect(results.every((r) => r.response.status === 200)).toBe(true);
+      expect(authority.tokenRequests.client_credentials).toBe(1);
+      expect(server.counters.azureAdCalls).toBe(50);
+    } finally {
+      await server.close();
+      await authority.close();
     }
   });
 });

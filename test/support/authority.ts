@@ -37,6 +37,12 @@ export interface TestAuthority {
 export interface TestAuthorityOptions {
   accessTokenSeconds?: number;
   deviceCodeSeconds?: number;
+  /**
+   * Serve under this path, e.g. `/contoso-tenant/v2.0`, as Entra ID does: clients that build the
+   * authority as `host/tenant` and discover at `…/v2.0/.well-known/…` (such as @azure/identity)
+   * then find it.
+   */
+  pathPrefix?: string;
 }
 
 /** A certificate for 127.0.0.1 and localhost, made now with openssl; its PEM is also its own CA. */
@@ -73,7 +79,8 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
 
   const server: Server = createServer({ key: tls.key, cert: tls.cert });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const prefix = options.pathPrefix ?? "";
+  const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
   const tokenRequests: Record<string, number> = {};
   let broken: "html" | "garbage" | undefined;
 
@@ -151,7 +158,16 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     // oidc-provider sends no polling interval, and MSAL would then poll in a busy loop.
     if (ctx.path === "/devicecode" && ctx.body && typeof ctx.body === "object") ctx.body.interval = 0.2;
   });
-  server.on("request", provider.callback());
+  const callback = provider.callback();
+  server.on("request", (req, res) => {
+    if (prefix) {
+      if (!req.url?.startsWith(prefix)) return void res.writeHead(404).end();
+      // Mounted under the prefix: oidc-provider sees paths below it, and takes the mount path from originalUrl.
+      (req as typeof req & { originalUrl?: string }).originalUrl = req.url;
+      req.url = req.url.slice(prefix.length) || "/";
+    }
+    callback(req, res);
+  });
 
   return {
     issuer,
