@@ -46,6 +46,10 @@ export function jwtExpiry(token: string): number | undefined {
  * Validates an OAuth2-style token response (RFC 6749 section 5.1, plus ML Server's `expires_on`)
  * and turns it into a {@link TokenSet}. Expiry comes from `expires_in`, else `expires_on` (epoch
  * seconds), else the JWT `exp`, else {@link DEFAULT_TOKEN_LIFETIME_MS}. No message quotes the body.
+ *
+ * `now` should be when the token request was sent: `expires_in` counts from the server's issuing,
+ * which is later, so the client never believes a token lives longer than the server does, however
+ * slowly the response was processed.
  */
 export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): TokenSet {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

@@ -97,12 +97,14 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
       grant ??= createGrant();
       const scope = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
       let token: unknown;
+      const oauth = await grant;
+      const sentAt = (options.clock ?? Date.now)();
       try {
-        token = (await (await grant).getToken({ ...(scope && { scope }), ...options.params })).token;
+        token = (await oauth.getToken({ ...(scope && { scope }), ...options.params })).token;
       } catch (error) {
         throw fromWreckError(error, label, timeoutMs, [options.clientSecret]);
       }
-      return parseTokenResponse(token, (options.clock ?? Date.now)());
+      return parseTokenResponse(token, sentAt);
     },
   });
 

@@ -141,8 +141,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     return sendTokenRequest(request, { fetch: ep.fetch, timeoutMs, label, secrets });
   }
 
-  const toTokens = (body: unknown): MlServerTokens => {
-    const tokens = parseTokenResponse(body, (options.clock ?? Date.now)());
+  const clock = options.clock ?? Date.now;
+  /** The time a token request is sent: expiry counts from it (see parseTokenResponse). */
+  const toTokens = (body: unknown, sentAt: number): MlServerTokens => {
+    const tokens = parseTokenResponse(body, sentAt);
     // ML Server always issues the pair; a set without its refresh token could not be renewed or revoked.
     if (!tokens.refreshToken) throw new TokenResponseError("ML Server's token response has no refresh_token; is this an ML Server web node?");
     return { ...tokens, refreshToken: tokens.refreshToken };
@@ -155,7 +157,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     const { username, password } = await getCredentials();
     const body: LoginRequest = { username, password };
     try {
-      const tokens = toTokens(await call("POST /login", "POST", "/login", { body }, [password]));
+      const sentAt = clock();
+      const tokens = toTokens(await call("POST /login", "POST", "/login", { body }, [password]), sentAt);
       debug(`signed in as ${JSON.stringify(username)}: ${fingerprint(tokens.accessToken)}`);
       return tokens;
     } catch (error) {
@@ -168,7 +171,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   async function renew(refreshToken: string): Promise<MlServerTokens> {
     const body: RenewTokenRequest = { refreshToken };
-    return toTokens(await call("POST /login/refreshToken", "POST", "/login/refreshToken", { body }, [refreshToken]));
+    const sentAt = clock();
+    return toTokens(await call("POST /login/refreshToken", "POST", "/login/refreshToken", { body }, [refreshToken]), sentAt);
   }
 
   const cycler = new TokenCycler<MlServerTokens>({
