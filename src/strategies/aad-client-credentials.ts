@@ -1,10 +1,8 @@
 import type { ConfidentialClientApplication } from "@azure/msal-node";
 import type { AuthProvider } from "../auth/provider.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
-import type { TokenSet } from "../auth/token-set.js";
-import { InvalidOptionError, TokenResponseError } from "../errors.js";
-import { MsalNetwork, fromMsalError, msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import { InvalidOptionError } from "../errors.js";
+import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
 /** A certificate registered for the app: its private key (PEM) and its SHA-256 thumbprint (hex). */
 export interface ClientCertificate {
@@ -39,40 +37,14 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
     throw new InvalidOptionError("aadClientCredentials needs exactly one of clientSecret or certificate.");
   }
   const secrets = [options.clientSecret, options.certificate?.privateKey].filter((s): s is string => Boolean(s));
-  const network = new MsalNetwork(options);
-  let app: Promise<ConfidentialClientApplication> | undefined;
-  let bypassCache = false;
-
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
-    rotating: false,
-    async acquire() {
-      network.lastError = undefined;
-      const skipCache = bypassCache;
-      bypassCache = false;
-      try {
-        app ??= import("@azure/msal-node").then(
-          (msal) =>
-            new msal.ConfidentialClientApplication(
-              msalConfiguration(options, authority, network, options.clientSecret ? { clientSecret: options.clientSecret } : { clientCertificate: options.certificate }),
-            ),
-        );
-        const result = await (await app).acquireTokenByClientCredential({ scopes, skipCache });
-        if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
-        return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
-      } catch (error) {
-        throw fromMsalError(error, network, secrets, "a token for the client credentials");
-      }
-    },
-  });
-
-  return tokenProvider(cycler, {
-    bind: (binding) => network.bind(binding),
-    onRefused: () => void (bypassCache = true),
-    async signOut() {
-      await cycler.settle();
-      if (app) await (await app).clearCache();
-      cycler.set(undefined);
-    },
+  return msalTokenProvider<ConfidentialClientApplication>(options, {
+    what: "a token for the client credentials",
+    secrets,
+    createApp: (msal, network) =>
+      new msal.ConfidentialClientApplication(
+        msalConfiguration(options, authority, network, options.clientSecret ? { clientSecret: options.clientSecret } : { clientCertificate: options.certificate }),
+      ),
+    acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
+    forget: (app) => app.clearCache(),
   });
 }

@@ -1,11 +1,8 @@
 import type { AccountInfo, DeviceCodeRequest, PublicClientApplication } from "@azure/msal-node";
 import type { AuthProvider } from "../auth/provider.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
-import type { TokenSet } from "../auth/token-set.js";
-import { TokenResponseError } from "../errors.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import { debug } from "../log.js";
-import { MsalNetwork, fromMsalError, msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
+import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
 /** What to show the user so they can complete the sign-in on another device. */
 export interface DeviceCodePrompt {
@@ -43,10 +40,7 @@ export interface AadDeviceCodeOptions extends AadCommonOptions, TokenCycleOption
 export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider {
   const scopes = resolveScopes(options, "aadDeviceCode");
   const authority = resolveAuthority(options, "aadDeviceCode", "organizations");
-  const network = new MsalNetwork(options);
-  let app: Promise<PublicClientApplication> | undefined;
   let account: AccountInfo | null = null;
-  let bypassCache = false;
 
   const show = options.onDeviceCode ?? ((prompt: DeviceCodePrompt) => console.error(prompt.message));
 
@@ -75,45 +69,29 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider {
     }
   }
 
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
-    rotating: false,
-    async acquire() {
-      network.lastError = undefined;
-      const forceRefresh = bypassCache;
-      bypassCache = false;
-      try {
-        app ??= import("@azure/msal-node").then((msal) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {})));
-        const client = await app;
-        let result = null;
-        if (account) {
-          try {
-            result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
-          } catch (error) {
-            // The refresh token has lapsed or was revoked: only a new device sign-in can help.
-            debug(`silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`);
-            network.lastError = undefined;
-          }
+  return msalTokenProvider<PublicClientApplication>(options, {
+    what: "a token by device code",
+    secrets: [],
+    ...(options.signal && { signal: options.signal }),
+    createApp: (msal, network) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {})),
+    async acquire(client, forceRefresh, network) {
+      let result = null;
+      if (account) {
+        try {
+          result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
+        } catch (error) {
+          // The refresh token has lapsed or was revoked: only a new device sign-in can help.
+          debug(`silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`);
+          network.lastError = undefined;
         }
-        result ??= await deviceCodeSignIn(client);
-        if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
-        account = result.account;
-        return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
-      } catch (error) {
-        if (options.signal?.aborted && error === options.signal.reason) throw error;
-        throw fromMsalError(error, network, [], "a token by device code");
       }
+      result ??= await deviceCodeSignIn(client);
+      account = result?.account ?? null;
+      return result;
     },
-  });
-
-  return tokenProvider(cycler, {
-    bind: (binding) => network.bind(binding),
-    onRefused: () => void (bypassCache = true),
-    async signOut() {
-      await cycler.settle();
-      if (account && app) await (await app).getTokenCache().removeAccount(account);
+    async forget(client) {
+      if (account) await client.getTokenCache().removeAccount(account);
       account = null;
-      cycler.set(undefined);
     },
   });
 }

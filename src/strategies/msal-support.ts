@@ -4,8 +4,11 @@
  * translation of MSAL's errors into this library's typed errors. msal-node itself is loaded only by
  * the strategies, when they first need a token.
  */
-import type { Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import type { AuthBinding, FetchLike } from "../auth/provider.js";
+import type { AuthenticationResult, Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
+import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
+import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { tokenProvider } from "../auth/token-provider.js";
+import type { TokenSet } from "../auth/token-set.js";
 import {
   AuthenticationError,
   AuthorizationDeclinedError,
@@ -170,4 +173,61 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
     return new TokenEndpointError(`The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`, { cause: error, retryable: false });
   }
   return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, { cause: error, retryable: false });
+}
+
+/** What differs between the MSAL strategies; {@link msalTokenProvider} does the rest. */
+export interface MsalFlow<App> {
+  /** Names what is asked for, in error messages. */
+  what: string;
+  /** Values never to echo in messages. */
+  secrets: string[];
+  /** Builds the MSAL application (msal-node is loaded only now). */
+  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork): App;
+  /**
+   * Gets a token; `bypassCache` is true once after the server refused the current one. A flow that
+   * swallows a failure on purpose clears `network.lastError`, so the stale error masks nothing.
+   */
+  acquire(app: App, bypassCache: boolean, network: MsalNetwork): Promise<AuthenticationResult | null>;
+  /** Forgets what the application cached, on sign-out. */
+  forget(app: App): void | Promise<void>;
+  /** A signal that abandons the flow: its reason is passed through as it is. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The frame every MSAL strategy shares: msal-node loaded on first use, the shared token cycle
+ * (MSAL tokens stay valid while a renewal runs), a cache bypass after a 401, MSAL's errors turned
+ * into typed ones, and sign-out.
+ */
+export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOptions, flow: MsalFlow<App>): AuthProvider {
+  const network = new MsalNetwork(options);
+  let app: Promise<App> | undefined;
+  let bypassCache = false;
+  const cycler = new TokenCycler<TokenSet>({
+    ...options,
+    rotating: false,
+    async acquire() {
+      network.lastError = undefined;
+      const bypass = bypassCache;
+      bypassCache = false;
+      try {
+        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network));
+        const result = await flow.acquire(await app, bypass, network);
+        if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
+        return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
+      } catch (error) {
+        if (flow.signal?.aborted && error === flow.signal.reason) throw error;
+        throw fromMsalError(error, network, flow.secrets, flow.what);
+      }
+    },
+  });
+  return tokenProvider(cycler, {
+    bind: (binding) => network.bind(binding),
+    onRefused: () => void (bypassCache = true),
+    async signOut() {
+      await cycler.settle();
+      if (app) await flow.forget(await app);
+      cycler.set(undefined);
+    },
+  });
 }
