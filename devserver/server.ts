@@ -512,7 +512,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   async function verifyAzureAd(token: string): Promise<string | undefined> {
     const aad = options.azureActiveDirectory;
     if (!aad) return undefined;
-    jwks ??= import("../src/transport.js").then(({ fetchTrusting }) => {
+    jwks ??= import("../src/transport/index.js").then(({ fetchTrusting }) => {
       const trusted = aad.ca ? fetchTrusting(aad.ca) : globalThis.fetch;
       return createRemoteJWKSet(new URL(aad.jwksUri), { [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)) });
     });

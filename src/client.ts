@@ -1,12 +1,12 @@
-import createClient, { type Client, type ClientOptions } from "openapi-fetch";
+import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
 import type { paths } from "../generated/mlserver.js";
 import { operationSecurity } from "../generated/mlserver.security.js";
-import { authMiddleware } from "./auth/middleware.js";
-import { assertSecureTransport } from "./auth/origins.js";
-import { isAuthProvider, type AuthOption } from "./auth/provider.js";
-import type { OperationSecurityMap } from "./codegen/security.js";
-import { InvalidOptionError } from "./errors.js";
-import { fetchWith, type ProxyOptions } from "./transport.js";
+import { CredentialBoundary } from "./auth/boundary.js";
+import { createAuthMiddleware, type AuthMiddlewareOptions } from "./auth/middleware.js";
+import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./auth/origins.js";
+import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
+import type { OperationSecurityMap } from "./auth/security.js";
+import { createTransport, fetchWith, type ProxyOptions, type Transport } from "./transport/index.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -43,30 +43,6 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
   proxy?: ProxyOptions;
 }
 
-/** Parses and checks a base URL; trailing slashes are dropped from its path so paths join cleanly. */
-export function parseBaseUrl(baseUrl: string): URL {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new InvalidOptionError(`baseUrl ${JSON.stringify(baseUrl)} is not an absolute URL; write it as https://host:12800.`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new InvalidOptionError(`baseUrl must use https: or http:, not ${url.protocol}`);
-  }
-  if (url.username || url.password) {
-    throw new InvalidOptionError("baseUrl must not hold a username or password: pass credentials through the auth option.");
-  }
-  if (url.search || url.hash) throw new InvalidOptionError("baseUrl must not have a query or a fragment.");
-  url.pathname = url.pathname.replace(/\/+$/, "");
-  return url;
-}
-
-/** A checked base URL as text, without a trailing slash: `https://host:12800` or `https://host/ml`. */
-export function normalizeBaseUrl(baseUrl: string): string {
-  return parseBaseUrl(baseUrl).href.replace(/\/$/, "");
-}
-
 /**
  * Creates a client for the ML Server core API, typed from `openapi/mlserver.yaml`.
  *
@@ -90,17 +66,46 @@ export function createMlServerClient(options: MlServerClientOptions): MlServerCl
  * {@link createMlServerClient}; `security` is the spec's generated security map, if it has one.
  */
 export function createAuthenticatedClient<P extends object>(options: MlServerClientOptions, security?: OperationSecurityMap): Client<P> {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, ...rest } = options;
-  const clientOptions = ca === undefined && proxy === undefined ? rest : { ...rest, fetch: fetchWith({ ca, proxy }, rest.fetch ?? globalThis.fetch) };
+  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, fetch: userFetch, ...rest } = options;
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const client = createClient<P>({ ...clientOptions, baseUrl });
+  const base = (userFetch as FetchLike | undefined) ?? globalThis.fetch;
+  const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
+  const transport = createTransport(boundary, ca === undefined && proxy === undefined ? base : fetchWith({ ca, proxy }, base));
+  const client = createClient<P>({ ...rest, fetch: transport as ClientOptions["fetch"], baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
-    const binding = { baseUrl, fetch: clientOptions.fetch ?? globalThis.fetch, allowInsecureHttp };
+    const binding = { baseUrl, fetch: transport, allowInsecureHttp };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    client.use(authMiddleware(auth, { allowedOrigins: allowedOrigins ?? [url.origin], allowInsecureHttp, ...(security && { security }) }));
+    client.use(createAuthMiddleware(auth, { boundary, transport, ...(security && { security }) }));
   }
   return client;
+}
+
+/**
+ * The middleware {@link authMiddleware} returns: use it, and send through its `fetch`, which
+ * enforces the allowed origins and the plain-HTTP rule on every request as sent (after every
+ * middleware), and follows redirects by the same rules.
+ */
+export type AuthMiddleware = Middleware & { readonly fetch: Transport };
+
+/**
+ * Authentication for any openapi-fetch client, with the guarantees of {@link createMlServerClient}:
+ * create the client with the middleware's `fetch`, then `use` it. A client that sends through
+ * another fetch (or a call given its own `fetch`) is refused before any credential is added, since
+ * only that fetch checks the request actually sent.
+ *
+ * @example
+ * ```ts
+ * import createClient from "openapi-fetch";
+ * const auth = authMiddleware(bearer(process.env.TOKEN!), { allowedOrigins: ["https://api.example.com"] });
+ * const client = createClient<paths>({ baseUrl: "https://api.example.com", fetch: auth.fetch });
+ * client.use(auth);
+ * ```
+ */
+export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions & { fetch?: FetchLike }): AuthMiddleware {
+  const boundary = new CredentialBoundary(parseAllowedOrigins(options.allowedOrigins), options.allowInsecureHttp === true);
+  const transport = createTransport(boundary, options.fetch ?? globalThis.fetch);
+  return Object.assign(createAuthMiddleware(auth, { boundary, transport, ...(options.security && { security: options.security }) }), { fetch: transport });
 }

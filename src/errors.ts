@@ -1,7 +1,7 @@
 /**
  * One error family for the whole library. Every error has a stable `code` to branch on, a message
  * that says what failed and what to do, and never a password, secret or token: messages are built
- * from redacted parts only, and `request`/`response` are kept off `util.inspect` and JSON output.
+ * from redacted parts only, and `response` is kept off `util.inspect` and JSON output.
  */
 
 /** The stable codes of {@link MlServerClientError}; safe to `switch` on. */
@@ -15,6 +15,9 @@ export type ErrorCode =
   | "ERR_TOKEN_ENDPOINT_UNAVAILABLE"
   | "ERR_SIGNED_OUT"
   | "ERR_NO_CREDENTIALS"
+  | "ERR_INVALID_CREDENTIAL"
+  | "ERR_NETWORK"
+  | "ERR_REDIRECT_REFUSED"
   | "ERR_API_STATUS"
   | "ERR_SERVICE_EXISTS"
   | "ERR_FORBIDDEN"
@@ -31,11 +34,12 @@ export type ErrorCode =
   | "ERR_SPEC_CONVERT"
   | "ERR_GENERATED_STALE";
 
+import { SAFE, safeCause, scrub, scrubKnown } from "./redact.js";
+
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom");
 
 interface ErrorDetails {
   cause?: unknown;
-  request?: Request;
   response?: Response;
 }
 
@@ -55,25 +59,31 @@ interface ErrorDetails {
  */
 export class MlServerClientError extends Error {
   readonly code: ErrorCode;
-  /** The request that failed, when there was one (its headers may hold credentials: not printed). */
-  declare readonly request?: Request;
-  /** The response that caused the error, when there was one. */
+  /**
+   * The response that caused the error, when there was one (its body already read). The request
+   * is never kept: its headers and body may hold credentials.
+   */
   declare readonly response?: Response;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // The second line of defence: a message, and a cause's message and stack, lose every known
+    // secret; a cause keeps its class name and code but none of its other properties.
+    super(scrubKnown(message), details.cause === undefined ? undefined : { cause: safeCause(details.cause) });
     this.name = new.target.name;
     this.code = code;
+    Object.defineProperty(this, SAFE, { value: true });
     // Non-enumerable, so that inspect/JSON/loggers that walk own properties never print headers.
-    for (const key of ["request", "response"] as const) {
-      if (details[key]) Object.defineProperty(this, key, { value: details[key], enumerable: false });
-    }
+    if (details.response) Object.defineProperty(this, "response", { value: details.response, enumerable: false });
   }
 
   /** What `util.inspect` and `console.log` show: name, code, message, stack, and a redacted cause. */
   [inspectSymbol](): string {
-    const cause = this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : "";
-    return `${this.stack ?? `${this.name}: ${this.message}`}\n  code: '${this.code}'${cause}`;
+    const causes: string[] = [];
+    for (let c = this.cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+      const code = (c as { code?: unknown }).code;
+      causes.push(`\n  [cause]: ${c.name}${typeof code === "string" ? ` (${code})` : ""}: ${c.message}`);
+    }
+    return scrubKnown(`${this.stack ?? `${this.name}: ${this.message}`}\n  code: '${this.code}'${causes.join("")}`);
   }
 
   toJSON(): { name: string; code: ErrorCode; message: string } {
@@ -107,6 +117,45 @@ export class OriginNotAllowedError extends MlServerClientError {
       `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` +
         `Add it to allowedOrigins if it should receive them.`,
     );
+  }
+}
+
+/**
+ * A credential cannot be sent as it is: a token or header value holds a line break, a control
+ * character or a character outside Latin-1 (e.g. a wrapped JWT pasted into an environment
+ * variable). The value itself is never quoted.
+ */
+export class InvalidCredentialError extends MlServerClientError {
+  constructor(what: string) {
+    super("ERR_INVALID_CREDENTIAL", `${what} holds a line break, control character or non-Latin-1 character, so it cannot be sent in a header. Check where it comes from (a wrapped or pasted value?).`);
+  }
+}
+
+/**
+ * A request got no answer: the name did not resolve, the connection was refused or reset, TLS
+ * failed, or the server stopped mid-answer. `reason` is the system code (e.g. `ECONNREFUSED`) when
+ * there is one; the original error is the `cause`.
+ */
+export class NetworkError extends MlServerClientError {
+  readonly reason: string;
+  constructor(call: string, reason: string, cause: unknown) {
+    super("ERR_NETWORK", `${call} could not be completed (${reason}). Check the address, the network, and that the server is up.`, { cause });
+    this.reason = reason;
+  }
+}
+
+/**
+ * A redirect was not followed: a token or revoke call (whose body or headers hold a credential)
+ * was sent elsewhere, or a redirect could not be followed safely. Names the status and the target
+ * origin, never its path or query.
+ */
+export class RedirectRefusedError extends MlServerClientError {
+  readonly status: number;
+  readonly location: string | undefined;
+  constructor(call: string, status: number, target: URL | undefined, why: string) {
+    super("ERR_REDIRECT_REFUSED", `${call} was answered with a redirect (HTTP ${status}) to ${target ? target.origin : "an unusable Location"}, which was not followed: ${why}`);
+    this.status = status;
+    this.location = target?.origin;
   }
 }
 
@@ -274,27 +323,17 @@ export class GeneratedStaleError extends MlServerClientError {
   }
 }
 
-const SECRET_QUERY_PARAMS = /^(refresh_?token|access_?token|token|id_token|code|client_secret|password|assertion|api_?key|key|sig|signature)$/i;
-
-/** A URL as text, with any query parameter that may carry a secret replaced by `[redacted]`. */
-export function redactUrl(input: string | URL): string {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    return "[unparseable URL]";
+/** A system error code (ECONNREFUSED...) from anywhere in the cause chain, else its deepest message. */
+export function systemReason(cause: unknown): string {
+  const chain: { code?: unknown; message?: unknown }[] = [];
+  for (let c = cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined; c && chain.length < 6; c = c.cause as typeof c) {
+    if (c instanceof NetworkError) return c.reason;
+    chain.push(c);
   }
-  url.username = "";
-  url.password = "";
-  for (const name of [...url.searchParams.keys()]) {
-    if (SECRET_QUERY_PARAMS.test(name)) url.searchParams.set(name, "[redacted]");
-  }
-  return url.toString().replace(/%5Bredacted%5D/g, "[redacted]");
+  const code = chain.map((e) => e.code).find((c): c is string => typeof c === "string" && /^E[A-Z_]+$/.test(c) && !c.startsWith("ERR_"));
+  if (code) return code;
+  const message = chain.map((e) => e.message).reverse().find((m): m is string => typeof m === "string" && m !== "");
+  return message ? scrubKnown(message).slice(0, 200) : "network error";
 }
 
-/** Removes every secret (and any long token-like run of characters) from text meant for people. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  return out.replace(/[A-Za-z0-9\-_.~+/=]{32,}/g, "[redacted]");
-}
+export { redactUrl, scrub } from "./redact.js";

@@ -1,6 +1,6 @@
 import { abortable } from "./auth/token-cycler.js";
 import { createAuthenticatedClient, type MlServerClientOptions } from "./client.js";
-import type { OperationSecurityMap } from "./codegen/security.js";
+import type { OperationSecurityMap } from "./auth/security.js";
 import { apiError, InvalidOptionError, ServiceExecutionError } from "./errors.js";
 
 /** What a service's generated `components` must hold: its inputs and outputs. */

@@ -22,8 +22,8 @@ import { basicCredentials } from "../src/strategies/http-basic.js";
 import { digestResponse, parseChallenges } from "../src/strategies/http-digest.js";
 import { APACHE, SQUID, describeWithProgram, startApacheDigest, startSquid } from "./support/daemons.js";
 import type { HttpClient } from "@azure/core-rest-pipeline";
-import { fetchTrusting } from "../src/transport.js";
-import { AUDIENCE, RESOURCE, startTestAuthority } from "./support/authority.js";
+import { fetchTrusting } from "../src/transport/index.js";
+import { AUDIENCE, RESOURCE, selfSignedCertificate, startTestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 import { tempDir } from "./support/tmp.js";
 
@@ -144,20 +144,36 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
 
   it("a wrong password: the 401 comes back after exactly one answered challenge", async () => {
     hygiene.secret("Wrong-Digest-Pa55");
-    const before = apache.requests().length;
-    const client = createMlServerClient({ baseUrl: `${apache.url}/protected`, auth: httpDigest({ username: user.username, password: "Wrong-Digest-Pa55" }) });
-    expect((await client.GET("/status")).response.status).toBe(401);
-    expect(apache.requests().length - before).toBe(2);
+    // Counted on both sides, by a marker only this test's requests carry: the client's own count is
+    // exact at once; Apache writes its log after answering, so its lines are awaited, never assumed.
+    const probe = `probe-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const statuses: number[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      statuses.push(response.status);
+      return response;
+    };
+    const client = createMlServerClient({ baseUrl: `${apache.url}/protected`, auth: httpDigest({ username: user.username, password: "Wrong-Digest-Pa55" }), fetch: counting });
+    expect((await client.GET("/status", { params: { query: { probe } } } as never)).response.status).toBe(401);
+    expect(statuses).toEqual([401, 401]);
+    const logged = () => apache.requests().filter((line) => line.includes(probe));
+    for (let i = 0; i < 100 && logged().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(logged()).toEqual([expect.stringMatching(/ 401$/), expect.stringMatching(/ 401$/)]);
   });
 });
 
 describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorization (Squid)", () => {
   const proxyUser = { username: "proxy-user", password: "Proxy-Pa55word" };
+  // Loopback targets bypass the proxy, so the API is reached through it under a name only Squid
+  // resolves (to 127.0.0.1), over HTTPS with a certificate for that name.
+  const HOST = "mlserver.test";
+  const tls = selfSignedCertificate([HOST]);
   let squid: Awaited<ReturnType<typeof startSquid>>;
   let server: DevServer;
+  const proxiedUrl = () => `https://${HOST}:${server.port}`;
   beforeAll(async () => {
     hygiene.secret(proxyUser.password, basicCredentials(proxyUser).slice(6));
-    [squid, server] = await Promise.all([startSquid(proxyUser), startDevServer()]);
+    [squid, server] = await Promise.all([startSquid(proxyUser, [HOST]), startDevServer({ tls })]);
   });
   afterAll(async () => {
     await squid?.stop();
@@ -166,7 +182,7 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
 
   it("calls the API through the proxy; the proxy sees its own credentials and never the API's", async () => {
     const auth = mlServerLogin({ username: "admin", password: "Admin-Pa55word!" });
-    const client = createMlServerClient({ baseUrl: server.url, auth, proxy: { url: squid.url, auth: proxyUser }, fetch: hygiene.fetch() });
+    const client = createMlServerClient({ baseUrl: proxiedUrl(), auth, ca: tls.cert, proxy: { url: squid.url, auth: proxyUser }, fetch: hygiene.fetch() });
     expect((await client.GET("/status")).response.status).toBe(200);
     expect((await client.GET("/services")).response.status).toBe(200);
     expect(server.counters.logins).toBe(1);
@@ -175,18 +191,34 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
     await server.close();
     await new Promise((r) => setTimeout(r, 500));
     const log = squid.log();
-    expect(log.some((line) => line.startsWith(`CONNECT 127.0.0.1:${server.port}`) && line.endsWith(proxyUser.username))).toBe(true);
+    expect(log.some((line) => line.startsWith(`CONNECT ${HOST}:${server.port}`) && line.endsWith(proxyUser.username))).toBe(true);
     // Tunnelled with CONNECT: no API path, header or token ever reached the proxy.
     expect(log.join("\n")).not.toMatch(/\/status|\/login|Bearer/);
   });
 
   it("refuses to start with credentials in the proxy URL, and fails clearly with wrong proxy credentials", async () => {
-    server = await startDevServer();
+    server = await startDevServer({ tls });
     expect(() => createMlServerClient({ baseUrl: server.url, proxy: { url: `http://u:p@127.0.0.1:1` } })).toThrow(/must not hold credentials/);
-    const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
+    const client = createMlServerClient({ baseUrl: proxiedUrl(), ca: tls.cert, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
     const error = await failure(() => client.GET("/status"));
     expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
-    expect(error.message).toMatch(/^POST \/login at http:\/\/127\.0\.0\.1:\d+ failed: the proxy refused its credentials \(HTTP 407\)\. Check proxy\.auth\.$/);
+    expect(error.message).toMatch(/^POST \/login at https:\/\/mlserver\.test:\d+ failed: the proxy refused its credentials \(HTTP 407\)\. Check proxy\.auth\.$/);
+  });
+
+  it("loopback targets bypass the proxy: a plain-HTTP loopback call never crosses it in cleartext", async () => {
+    const plain = await startDevServer();
+    try {
+      const before = squid.log().length;
+      // Wrong proxy credentials: through the proxy, this could only fail with a 407.
+      const client = createMlServerClient({ baseUrl: plain.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
+      expect((await client.GET("/services")).response.status).toBe(200);
+      expect(plain.counters.logins).toBe(1);
+      await plain.close();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(squid.log().slice(before).filter((line) => line.includes(`:${plain.port}`))).toEqual([]);
+    } finally {
+      await plain.close();
+    }
   });
 });
 
@@ -293,8 +325,9 @@ describe("per-operation scheme selection from the spec's security", () => {
   afterAll(() => server?.close());
 
   const clientWith = (auth: Parameters<typeof authMiddleware>[0]) => {
-    const client = createClient<any>({ baseUrl: server.url });
-    client.use(authMiddleware(auth, { allowedOrigins: [server.url], security }));
+    const middleware = authMiddleware(auth, { allowedOrigins: [server.url], security });
+    const client = createClient<any>({ baseUrl: server.url, fetch: middleware.fetch });
+    client.use(middleware);
     return client;
   };
   const both = () => ({ Bearer: bearer("tok-123456"), ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: "key-abcdef" }) });

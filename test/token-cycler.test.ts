@@ -110,6 +110,37 @@ describe("TokenCycler", () => {
     await next;
   });
 
+  it("grows the expiry margin with slow token round trips, so a token is not sent when it may lapse in transit", async () => {
+    const h = harness({ rotating: true, lifetimeMs: 1000 });
+    const call = h.cycler.getToken();
+    await flush();
+    h.advance(100); // the token request took 100 ms: requests now take about that long to arrive
+    const token = h.issue();
+    await call;
+    // A fixed margin (a twentieth: 50 ms) would still send this token at 810 ms; twice the round
+    // trip (200 ms) says it may lapse before it arrives, so callers wait for the renewal instead.
+    h.advance(650);
+    expect(await h.cycler.getToken()).toBe(token);
+    h.advance(160);
+    const next = h.cycler.getToken();
+    await flush();
+    expect(h.pending).toHaveLength(1);
+    expect(await Promise.race([next.then(() => "served"), flush().then(() => "waiting")])).toBe("waiting");
+    const renewed = h.issue();
+    expect(await next).toBe(renewed);
+  });
+
+  it("caps the grown margin at a quarter of the lifetime: a very slow round trip does not make a token useless", async () => {
+    const h = harness({ rotating: true, lifetimeMs: 1000 });
+    const call = h.cycler.getToken();
+    await flush();
+    h.advance(2000);
+    const token = h.issue();
+    await call;
+    h.advance(700);
+    expect(await h.cycler.getToken()).toBe(token);
+  });
+
   it("shares a failure with every waiting caller, then the next caller tries again", async () => {
     const h = harness({ rotating: true });
     const waiting = Array.from({ length: 10 }, () => h.cycler.getToken());

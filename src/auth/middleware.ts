@@ -1,8 +1,8 @@
 import type { Middleware } from "openapi-fetch";
-import type { OperationSecurityMap, SecurityAlternative } from "../codegen/security.js";
-import { MissingCredentialsError } from "../errors.js";
+import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
+import { InvalidOptionError, MissingCredentialsError } from "../errors.js";
 import { debug } from "../log.js";
-import { assertCredentialTarget, parseAllowedOrigins } from "./origins.js";
+import { snapshot, type CredentialBoundary } from "./boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
 
 /** Options of {@link authMiddleware}. */
@@ -21,84 +21,88 @@ export interface AuthMiddlewareOptions {
   security?: OperationSecurityMap;
 }
 
+/** What {@link createAuthMiddleware} works with: the boundary it teaches, and the fetch that enforces it. */
+export interface AuthMiddlewareWiring {
+  boundary: CredentialBoundary;
+  /** The client must send through exactly this fetch, which enforces `boundary` on every request. */
+  transport: FetchLike;
+  security?: OperationSecurityMap;
+}
+
+/** Per call (keyed by openapi-fetch's per-call options object): the providers used, and a pristine copy to resend. */
+interface Resendable {
+  providers: readonly AuthProvider[];
+  copy: Request;
+}
+
 /**
- * An openapi-fetch middleware that authorizes requests, and on a 401 lets the providers refresh
- * and resends the request once, body included.
+ * The openapi-fetch middleware behind `authMiddleware` and `createMlServerClient`: authorizes
+ * requests, teaches the boundary what its providers set, and on a 401 lets the providers refresh
+ * and resends the request once, body included, through the same transport.
  *
  * With one provider, every operation that needs credentials gets them from it. With providers
  * keyed by scheme name, each operation gets exactly the first alternative of its `security` whose
  * schemes all have providers; if none has, the call fails before anything is sent.
- *
- * The resend goes straight to the client's `fetch`, so other middlewares' `onRequest` does not run
- * for it, and bodies are buffered once more (a clone is kept until the response arrives).
- *
- * @example
- * ```ts
- * import createClient from "openapi-fetch";
- * const client = createClient<paths>({ baseUrl: "https://api.example.com" });
- * client.use(authMiddleware(bearer(process.env.TOKEN!), { allowedOrigins: ["https://api.example.com"] }));
- * ```
  */
-export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions): Middleware {
-  const allowedOrigins = parseAllowedOrigins(options.allowedOrigins);
-  const allowInsecureHttp = options.allowInsecureHttp === true;
-  const security = options.security;
+export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWiring): Middleware {
+  const { boundary, transport, security } = wiring;
+  const allowInsecureHttp = boundary.allowInsecureHttp;
   const choose = chooser(auth);
-  /** Origins already found fit for credentials; a refusal is checked (and thrown) afresh each time. */
-  const allowedTargets = new Set<string>();
-  const checkTarget = (url: string): void => {
-    // A Request's URL is already normalized and holds no credentials, so its origin is a prefix.
-    const end = url.indexOf("/", url.indexOf("//") + 2);
-    const origin = end < 0 ? url : url.slice(0, end);
-    if (allowedTargets.has(origin)) return;
-    assertCredentialTarget(new URL(origin), allowedOrigins, allowInsecureHttp);
-    if (allowedTargets.size < 100) allowedTargets.add(origin);
-  };
-  /** Per request id: the providers used, and a pristine copy to resend. */
-  const resendable = new Map<string, { providers: readonly AuthProvider[]; copy: Request }>();
+  // Weakly keyed by the call's own options object: a call that never gets an answer (refused,
+  // abandoned) leaves nothing reachable behind, whichever middleware stopped it.
+  const resendable = new WeakMap<object, Resendable>();
 
-  const contextOf = (request: Request, baseUrl: string, fetchFn: FetchLike): AuthContext => ({
+  const contextOf = (request: Request, baseUrl: string): AuthContext => ({
     baseUrl,
-    fetch: fetchFn,
+    fetch: transport,
     signal: request.signal,
     allowInsecureHttp,
   });
 
   const authorize = async (request: Request, providers: readonly AuthProvider[], context: AuthContext): Promise<Request> => {
+    const before = snapshot(request);
     let current = request;
     for (const provider of providers) current = (await provider.authorize(current, context)) ?? current;
+    boundary.learn(before, current);
     return current;
   };
 
   return {
-    async onRequest({ request, schemaPath, id, options: clientOptions }) {
+    async onRequest({ request, schemaPath, options: clientOptions }) {
       const method = request.method.toLowerCase();
       const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
       if (providers.length === 0) return undefined;
-      checkTarget(request.url);
-      // A copy is kept only when a resend is possible; a bodiless request can be rebuilt from itself.
-      if (providers.some((p) => p.onUnauthorized)) {
-        resendable.set(id, { providers, copy: request.body === null ? request : request.clone() });
+      if (clientOptions.fetch !== transport) {
+        // Only the transport checks the request as it is actually sent (and its redirects).
+        throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
       }
-      return authorize(request, providers, contextOf(request, clientOptions.baseUrl, clientOptions.fetch));
+      // Refuse before asking any provider for a credential (which may mean a sign-in).
+      boundary.assertMayReceive(new URL(request.url));
+      const copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
+      const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
+      if (copy) resendable.set(clientOptions, { providers, copy });
+      return authorized;
     },
 
-    async onResponse({ request, response, id, schemaPath, options: clientOptions }) {
-      const entry = resendable.get(id);
-      resendable.delete(id);
-      if (!entry || response.status !== 401) return undefined;
-      const context = contextOf(request, clientOptions.baseUrl, clientOptions.fetch);
+    async onResponse({ request, response, schemaPath, options: clientOptions }) {
+      const entry = resendable.get(clientOptions);
+      resendable.delete(clientOptions);
+      if (!entry || response.status !== 401) {
+        if (entry && entry.copy !== request) void entry.copy.body?.cancel().catch(() => {});
+        return undefined;
+      }
+      const context = contextOf(request, clientOptions.baseUrl);
       const verdicts = await Promise.all(entry.providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false));
       if (!verdicts.some(Boolean)) return undefined;
       // The path template, not the URL: a URL may carry a secret (a token or an API key).
       debug(`401 from ${request.method} ${schemaPath}: resending once`);
-      await response.body?.cancel();
+      await response.body?.cancel().catch(() => {});
       const retry = entry.copy.body === null ? new Request(entry.copy) : entry.copy;
-      return clientOptions.fetch(await authorize(retry, entry.providers, context));
+      return transport(await authorize(retry, entry.providers, context));
     },
 
-    onError({ id }) {
-      resendable.delete(id);
+    onError({ options: clientOptions }) {
+      resendable.delete(clientOptions);
       return undefined;
     },
   };

@@ -32,10 +32,37 @@ export function parseAllowedOrigins(entries: readonly string[]): readonly string
   });
 }
 
-/** localhost (and *.localhost), 127.0.0.0/8 and ::1: traffic that never leaves the machine. */
+/**
+ * `localhost`, 127.0.0.0/8 and `[::1]`: traffic that never leaves the machine. Names under
+ * `.localhost` are not loopback here: common resolvers do not pin them to 127.0.0.1.
+ */
 export function isLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase();
-  return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+  return host === "localhost" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Parses and checks a base URL; trailing slashes are dropped from its path so paths join cleanly. */
+export function parseBaseUrl(baseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new InvalidOptionError(`baseUrl ${JSON.stringify(String(baseUrl))} is not an absolute URL; write it as https://host:12800.`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new InvalidOptionError(`baseUrl must use https: or http:, not ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidOptionError("baseUrl must not hold a username or password: pass credentials through the auth option.");
+  }
+  if (url.search || url.hash) throw new InvalidOptionError("baseUrl must not have a query or a fragment.");
+  url.pathname = url.pathname.replace(/\/+$/, "");
+  return url;
+}
+
+/** A checked base URL as text, without a trailing slash: `https://host:12800` or `https://host/ml`. */
+export function normalizeBaseUrl(baseUrl: string): string {
+  return parseBaseUrl(baseUrl).href.replace(/\/$/, "");
 }
 
 /** Throws unless credentials may go to `url`: an allowed origin, over HTTPS unless loopback or opted out. */

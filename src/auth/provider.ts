@@ -1,5 +1,8 @@
-/** The one fetch shape the library needs: global `fetch` fits, and so does openapi-fetch's. */
-export type FetchLike = (request: Request) => Promise<Response>;
+/**
+ * The one fetch shape the library needs: global `fetch` fits, and so does openapi-fetch's. The
+ * second argument carries extra init options (such as an undici `dispatcher`) through.
+ */
+export type FetchLike = (request: Request, init?: RequestInit) => Promise<Response>;
 
 /**
  * The client a strategy serves: where its own calls (token endpoints) go, and with what transport

@@ -12,6 +12,8 @@ export interface TokenCycleOptions {
   /**
    * Stop sending a token this long before it expires, to allow for clock skew and transit (default
    * 30 seconds, at most a twentieth of the lifetime). Callers wait for the renewal past this point.
+   * The margin also grows to twice the slowest recent token round trip (up to a quarter of the
+   * lifetime), so that under load a token is not sent when it may expire before it arrives.
    */
   expiryMarginMs?: number;
   /** Attempts per renewal for network errors, timeouts and 5xx (default 3); 4xx is never retried. */
@@ -69,6 +71,8 @@ export class TokenCycler<T extends TokenSet> {
   #current: Entry<T> | undefined;
   #inflight: Promise<T> | undefined;
   #failedAt = -Infinity;
+  /** Durations of the most recent token requests: how long a request takes to arrive and return now. */
+  readonly #roundTrips: number[] = [];
   /** Bumped when tokens are replaced from outside, so a renewal that started before is discarded. */
   #generation = 0;
   /** Counts renewals started, for tests and benchmarks. */
@@ -179,8 +183,12 @@ export class TokenCycler<T extends TokenSet> {
 
   async #acquireWithRetry(previous: T | undefined): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const started = this.#clock();
       try {
-        return await this.#acquire(previous);
+        const tokens = await this.#acquire(previous);
+        this.#roundTrips.push(this.#clock() - started);
+        if (this.#roundTrips.length > 8) this.#roundTrips.shift();
+        return tokens;
       } catch (error) {
         const retryable = error instanceof TokenEndpointError && error.retryable;
         if (!retryable || attempt >= this.#maxAttempts) throw error;
@@ -193,7 +201,8 @@ export class TokenCycler<T extends TokenSet> {
 
   #entry(tokens: T): Entry<T> {
     const lifetime = Math.max(0, tokens.expiresAt - this.#clock());
-    const margin = Math.min(this.#expiryMarginMs, lifetime / 20);
+    const transit = this.#roundTrips.length ? Math.max(...this.#roundTrips) : 0;
+    const margin = Math.max(Math.min(this.#expiryMarginMs, lifetime / 20), Math.min(2 * transit, lifetime / 4));
     const window = Math.max(margin, Math.min(this.#refreshWindowMs, lifetime / 10));
     const usableUntil = tokens.expiresAt - margin;
     // An issuer's own renewal time (e.g. refreshAfterTimestamp) wins, within the token's life.

@@ -1,4 +1,5 @@
 import { debug, fingerprint } from "../log.js";
+import { setCredentialHeader } from "./credentials.js";
 import { bearerTokenOf, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
 import type { TokenCycler } from "./token-cycler.js";
 import type { TokenSet } from "./token-set.js";
@@ -25,7 +26,7 @@ export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks:
     async authorize(request, context) {
       hooks.check?.(context);
       const { accessToken } = await cycler.getToken(context.signal);
-      request.headers.set("authorization", `Bearer ${accessToken}`);
+      setCredentialHeader(request.headers, "authorization", `Bearer ${accessToken}`, "The access token");
     },
     onUnauthorized(request, _response, context) {
       const used = bearerTokenOf(request);

@@ -1,4 +1,6 @@
-import { TokenResponseError } from "../errors.js";
+import { InvalidCredentialError, TokenResponseError } from "../errors.js";
+import { rememberSecret } from "../redact.js";
+import { assertHeaderValue } from "./credentials.js";
 
 /** A usable access token and what is known about it. */
 export interface TokenSet {
@@ -59,6 +61,14 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
   if (typeof r.access_token !== "string" || r.access_token.trim() === "") {
     throw new TokenResponseError("The token response has no access_token (or it is empty or not a string).");
   }
+  rememberSecret(r.access_token);
+  if (typeof r.refresh_token === "string") rememberSecret(r.refresh_token);
+  try {
+    assertHeaderValue(r.access_token, "The access token");
+  } catch (error) {
+    if (!(error instanceof InvalidCredentialError)) throw error;
+    throw new TokenResponseError("The token response's access_token holds a line break, control or non-Latin-1 character, so it cannot be sent in a header; is this the right server?");
+  }
   if (r.token_type !== undefined && (typeof r.token_type !== "string" || r.token_type.toLowerCase() !== "bearer")) {
     // Quote the type only when it looks like a type name; it might be anything, even a secret.
     const shown = typeof r.token_type === "string" && /^[A-Za-z_-]{1,20}$/.test(r.token_type) ? JSON.stringify(r.token_type) : "not a known type";
@@ -69,13 +79,15 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
   }
   const expiresIn = seconds(r.expires_in, "expires_in");
   const expiresOn = seconds(r.expires_on, "expires_on");
-  if (expiresIn !== undefined && expiresIn > MAX_LIFETIME_SECONDS) {
-    throw new TokenResponseError(`The token response's expires_in (${expiresIn} s) is implausibly long; refusing to trust it.`);
-  }
   const expiresAt =
     expiresIn !== undefined ? now + expiresIn * 1000
     : expiresOn !== undefined ? expiresOn * 1000
     : (jwtExpiry(r.access_token) ?? now + defaultLifetimeMs);
+  // One bound for every source of expiry (expires_in, expires_on, a JWT's exp).
+  if (expiresAt - now > MAX_LIFETIME_SECONDS * 1000) {
+    const source = expiresIn !== undefined ? `expires_in (${expiresIn} s)` : expiresOn !== undefined ? "expires_on" : "the token's exp claim";
+    throw new TokenResponseError(`The token response's ${source} is implausibly long (more than 10 years); refusing to trust it.`);
+  }
   return {
     accessToken: r.access_token,
     tokenType: "Bearer",

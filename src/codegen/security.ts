@@ -1,4 +1,7 @@
+import type { OperationSecurityMap } from "../auth/security.js";
 import type { OpenApiDocument, SecurityRequirement } from "./normalize.js";
+
+export type { OperationSecurityMap, SecurityAlternative } from "../auth/security.js";
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
@@ -8,15 +11,6 @@ export type SecuritySchemeInfo =
   | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string }
   | { type: "oauth2" | "openIdConnect" | "mutualTLS" };
 
-/**
- * The security of every operation, keyed by path template then lower-case method. Each value lists
- * the alternatives (OR); each alternative names the schemes that must all be sent (AND). `[]` means
- * the operation takes no credentials; an alternative `{}` means anonymous access is allowed.
- */
-export type OperationSecurityMap = Readonly<Record<string, Readonly<Record<string, readonly SecurityAlternative[]>>>>;
-
-/** One alternative: scheme name → scopes; all named schemes are needed together. */
-export type SecurityAlternative = Readonly<Record<string, readonly string[]>>;
 
 /** Reads `security` and `securitySchemes` from an OpenAPI 3 document, as the spec defines them. */
 export function extractSecurity(doc: OpenApiDocument): {

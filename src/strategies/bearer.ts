@@ -1,4 +1,6 @@
+import { assertHeaderValue } from "../auth/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
+import { rememberSecret } from "../redact.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider } from "../auth/token-provider.js";
 import { jwtExpiry, type TokenSet } from "../auth/token-set.js";
@@ -24,6 +26,9 @@ export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Prom
   if (typeof tokenOrCallback === "string") {
     if (tokenOrCallback.trim() === "") throw new InvalidOptionError("bearer() was given an empty token.");
     const header = `Bearer ${tokenOrCallback}`;
+    rememberSecret(tokenOrCallback);
+    // Checked now, not at the first call: a wrapped token pasted into a variable fails at once.
+    assertHeaderValue(header, "The bearer token");
     return {
       authorize(request) {
         request.headers.set("authorization", header);

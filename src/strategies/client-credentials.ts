@@ -4,7 +4,8 @@ import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider } from "../auth/token-provider.js";
 import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, TokenEndpointError, TokenResponseError, scrub } from "../errors.js";
+import { AuthenticationError, InvalidOptionError, RedirectRefusedError, TokenEndpointError, TokenResponseError } from "../errors.js";
+import { rememberSecret, scrub } from "../redact.js";
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends TokenCycleOptions {
@@ -63,7 +64,9 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   } catch {
     throw new InvalidOptionError(`clientCredentials: tokenUrl ${JSON.stringify(options.tokenUrl)} is not a URL.`);
   }
+  if (tokenUrl.username || tokenUrl.password) throw new InvalidOptionError("clientCredentials: tokenUrl must not hold a username or password; pass clientId and clientSecret.");
   if (!options.clientId || !options.clientSecret) throw new InvalidOptionError("clientCredentials needs clientId and clientSecret.");
+  rememberSecret(options.clientSecret);
   const authMethod = options.authMethod ?? "basic";
   if (authMethod !== "basic" && authMethod !== "body") throw new InvalidOptionError('clientCredentials: authMethod is "basic" or "body".');
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -84,6 +87,8 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
       // simple-oauth2 sends with @hapi/wreck: a time limit, and the CA through its HTTPS agent.
       http: {
         timeout: timeoutMs,
+        // Never followed: the request holds the client secret (see fromWreckError).
+        redirects: false,
         ...(ca && { agents: { https: new https.Agent({ ca, keepAlive: true }), http: new http.Agent({ keepAlive: true }), httpsAllowUnauthorized: new https.Agent({ ca }) } }),
       } as never,
     });
@@ -102,7 +107,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
       try {
         token = (await oauth.getToken({ ...(scope && { scope }), ...options.params })).token;
       } catch (error) {
-        throw fromWreckError(error, label, timeoutMs, [options.clientSecret]);
+        throw fromWreckError(error, label, tokenUrl, timeoutMs, [options.clientSecret]);
       }
       return parseTokenResponse(token, sentAt);
     },
@@ -130,7 +135,7 @@ interface BoomLike {
  * simple-oauth2 fails with wreck's Boom errors; these become the library's typed errors. When a
  * response arrived, the Boom carries its body (which may hold tokens), so it is not kept as `cause`.
  */
-function fromWreckError(error: unknown, label: string, timeoutMs: number, secrets: string[]): Error {
+function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs: number, secrets: string[]): Error {
   const boom = error as BoomLike;
   // A response arrived (an error status, or a body wreck could not parse as JSON) when `res` is set.
   const response = boom.data?.res;
@@ -141,6 +146,16 @@ function fromWreckError(error: unknown, label: string, timeoutMs: number, secret
   const status = response.statusCode ?? boom.output?.statusCode ?? 0;
   const payload = boom.data?.payload;
   const type = response.headers?.["content-type"] ?? "no content type";
+  if (status >= 300 && status < 400) {
+    const location = response.headers?.location;
+    let target: URL | undefined;
+    try {
+      target = location ? new URL(location, tokenUrl) : undefined;
+    } catch {
+      target = undefined;
+    }
+    return new RedirectRefusedError(label, status, target, "a token request holds the client secret, so it is never followed. Check tokenUrl.");
+  }
   if (status >= 200 && status < 300) {
     return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`);
   }

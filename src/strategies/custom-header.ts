@@ -1,5 +1,7 @@
+import { assertHeaderValue, setCredentialHeader } from "../auth/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
 import { InvalidOptionError } from "../errors.js";
+import { rememberSecret } from "../redact.js";
 
 /** A value, or a function that supplies it (sync or async), e.g. read from a vault on each call. */
 export type ValueSource = string | (() => string | Promise<string>);
@@ -19,9 +21,8 @@ export function assertHeaderName(name: string, strategy: string): void {
 
 function checkValue(value: unknown, strategy: string): string {
   if (typeof value !== "string" || value === "") throw new InvalidOptionError(`${strategy}: the value is empty or not a string.`);
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
-  if (/[\r\n\u0000]/.test(value)) throw new InvalidOptionError(`${strategy}: the value contains a line break or NUL, which a header cannot carry.`);
-  return value;
+  rememberSecret(value);
+  return assertHeaderValue(value, `${strategy}'s value`);
 }
 
 /** Checks a fixed value at once; a function's values are checked as they come. */
@@ -47,7 +48,7 @@ export function customHeader(options: CustomHeaderOptions): AuthProvider {
   const dynamic = typeof options.value === "function";
   return {
     async authorize(request) {
-      request.headers.set(options.name, await value());
+      setCredentialHeader(request.headers, options.name, await value(), "customHeader's value");
     },
     ...(dynamic && { onUnauthorized: () => true }),
   };

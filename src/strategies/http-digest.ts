@@ -1,4 +1,6 @@
+import { setCredentialHeader } from "../auth/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
+import { rememberSecret } from "../redact.js";
 import { InvalidOptionError } from "../errors.js";
 import { debug } from "../log.js";
 
@@ -109,6 +111,7 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
   if (typeof options.username !== "string" || options.username === "" || typeof options.password !== "string") {
     throw new InvalidOptionError("httpDigest needs a username and a password.");
   }
+  rememberSecret(options.password);
   let challenge: { realm: string; nonce: string; opaque: string | undefined; algorithm: string; qop: "auth" | undefined } | undefined;
   let nc = 0;
   const ascii = /^[\x20-\x7e]*$/.test(options.username);
@@ -133,7 +136,7 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
         ...(current.qop ? [`qop=${current.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`] : []),
         ...(current.opaque !== undefined ? [`opaque=${quote(current.opaque)}`] : []),
       ];
-      request.headers.set("authorization", `Digest ${parts.join(", ")}`);
+      setCredentialHeader(request.headers, "authorization", `Digest ${parts.join(", ")}`, "The Digest answer (from the server's challenge)");
     },
 
     onUnauthorized(request, response) {

@@ -1,13 +1,16 @@
 import type { components } from "../../generated/mlserver.js";
 import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
 import { tokenProvider } from "../auth/token-provider.js";
-import { assertSecureTransport } from "../auth/origins.js";
+import { CredentialBoundary } from "../auth/boundary.js";
+import { setCredentialHeader } from "../auth/credentials.js";
+import { assertSecureTransport, normalizeBaseUrl } from "../auth/origins.js";
 import { TokenCycler, abortable, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { sendTokenRequest } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
-import { normalizeBaseUrl } from "../client.js";
+import { rememberSecret } from "../redact.js";
+import { createTransport } from "../transport/index.js";
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -103,11 +106,11 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   let signedOut = false;
 
   function bindEndpoint(baseUrl: string, binding: AuthBinding | undefined): Endpoint {
-    return {
-      baseUrl: normalizeBaseUrl(baseUrl),
-      fetch: options.fetch ?? binding?.fetch ?? globalThis.fetch,
-      allowInsecureHttp: options.allowInsecureHttp ?? binding?.allowInsecureHttp ?? false,
-    };
+    const allowInsecureHttp = options.allowInsecureHttp ?? binding?.allowInsecureHttp ?? false;
+    // The client's fetch is its transport; any other goes through one too, so that token calls
+    // always meet the same send-time and redirect rules.
+    const fetch = !options.fetch && binding ? binding.fetch : createTransport(new CredentialBoundary([], allowInsecureHttp), options.fetch ?? globalThis.fetch);
+    return { baseUrl: normalizeBaseUrl(baseUrl), fetch, allowInsecureHttp };
   }
 
   /** Binds to the first client's server; a second server is refused, never silently served. */
@@ -130,15 +133,15 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     return endpoint;
   }
 
-  async function call(label: string, method: string, path: string, init: { body?: unknown; accessToken?: string }, secrets: string[]): Promise<unknown> {
+  async function call(label: string, method: string, path: string, init: { body?: unknown; accessToken?: string; emptyBodyOk?: boolean }, secrets: string[]): Promise<unknown> {
     const ep = requireEndpoint();
     const url = new URL(ep.baseUrl + path);
     assertSecureTransport(url, ep.allowInsecureHttp);
     const headers = new Headers({ accept: "application/json" });
     if (init.body !== undefined) headers.set("content-type", "application/json");
-    if (init.accessToken) headers.set("authorization", `Bearer ${init.accessToken}`);
+    if (init.accessToken) setCredentialHeader(headers, "authorization", `Bearer ${init.accessToken}`, "The access token");
     const request = new Request(url, { method, headers, ...(init.body !== undefined && { body: JSON.stringify(init.body) }) });
-    return sendTokenRequest(request, { fetch: ep.fetch, timeoutMs, label, secrets });
+    return sendTokenRequest(request, { fetch: ep.fetch, timeoutMs, label, secrets, emptyBodyOk: init.emptyBodyOk === true });
   }
 
   const clock = options.clock ?? Date.now;
@@ -155,6 +158,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
       throw new TokenRefreshError("The ML Server session has ended and no credentials are configured to sign in again: create the provider with a username and password or a credentials callback, or with newer saved tokens.");
     }
     const { username, password } = await getCredentials();
+    rememberSecret(password);
     const body: LoginRequest = { username, password };
     try {
       const sentAt = clock();
@@ -199,22 +203,27 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     },
   });
 
-  async function revoke(tokens: MlServerTokens): Promise<void> {
+  /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
+  async function revokeOnce(tokens: MlServerTokens): Promise<void> {
     const path = options.revokeStyle === "path"
       ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}`
       : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
-    const secrets = [tokens.refreshToken, tokens.accessToken];
+    await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken, emptyBodyOk: true }, [tokens.refreshToken, tokens.accessToken]);
+  }
+
+  async function revoke(tokens: MlServerTokens): Promise<void> {
     try {
-      await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken }, secrets);
+      await revokeOnce(tokens);
     } catch (error) {
       if (!(error instanceof AuthenticationError) || error.status !== 401) throw error;
       // The access token lapsed: renew once to be allowed to revoke. If that is refused too, the
-      // refresh token is already dead and there is nothing left to revoke.
+      // refresh token is already dead and there is nothing left to revoke. A second 401 after a
+      // successful renewal is final: signOut must end.
       const fresh = await renew(tokens.refreshToken).catch((e: unknown) => {
         if (e instanceof AuthenticationError) return undefined;
         throw e;
       });
-      if (fresh) await revoke(fresh);
+      if (fresh) await revokeOnce(fresh);
     }
     debug(`revoked refresh token ${fingerprint(tokens.refreshToken)}`);
   }

@@ -19,9 +19,11 @@ import {
   TokenResponseError,
   scrub,
 } from "../errors.js";
-import { transportFailure } from "../auth/token-request.js";
+import { asTokenCall, CredentialBoundary } from "../auth/boundary.js";
+import { readLimited, transportFailure } from "../auth/token-request.js";
 import { debug } from "../log.js";
-import { fetchTrusting } from "../transport.js";
+import { rememberSecret } from "../redact.js";
+import { createTransport, fetchTrusting } from "../transport/index.js";
 
 /** Options every Azure AD strategy takes. */
 export interface AadCommonOptions {
@@ -84,11 +86,19 @@ export class MsalNetwork implements INetworkModule {
 
   constructor(private readonly options: AadCommonOptions) {}
 
-  /** Uses the client's fetch unless the strategy was given its own (or a CA). */
+  /**
+   * Uses the client's transport unless the strategy was given its own fetch or CA; those get a
+   * transport of their own, so authority calls always meet the same send-time and redirect rules.
+   */
   bind(binding: AuthBinding | undefined): void {
     if (this.#fetch) return;
-    const base = this.options.fetch ?? binding?.fetch ?? globalThis.fetch;
-    this.#fetch = this.options.ca ? fetchTrusting(this.options.ca, base) : base;
+    const { fetch, ca } = this.options;
+    if (!fetch && !ca && binding) {
+      this.#fetch = binding.fetch;
+      return;
+    }
+    const base = fetch ?? globalThis.fetch;
+    this.#fetch = createTransport(new CredentialBoundary([], false), ca ? fetchTrusting(ca, base) : base);
   }
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
@@ -96,7 +106,8 @@ export class MsalNetwork implements INetworkModule {
   }
 
   sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
-    return this.#send<T>(new Request(url, { method: "POST", headers: options?.headers ?? {}, body: options?.body ?? "" }), "POST");
+    // Token requests: their form body holds the client secret, assertion or device code.
+    return this.#send<T>(asTokenCall(new Request(url, { method: "POST", headers: options?.headers ?? {}, body: options?.body ?? "" })), "POST");
   }
 
   async #send<T>(request: Request, method: string, timeout?: number): Promise<NetworkResponse<T>> {
@@ -108,18 +119,20 @@ export class MsalNetwork implements INetworkModule {
     try {
       // Errors from the authority are answers MSAL must see (e.g. authorization_pending), so any
       // status is passed through; only transport failures and non-JSON bodies become errors here.
-      const response = await this.#fetch!(new Request(request, { signal }));
-      const text = await response.text();
+      const sent = new Request(request, { signal });
+      const response = await this.#fetch!(method === "POST" ? asTokenCall(sent) : sent);
+      const text = await readLimited(response, `The authority's answer to ${label}`);
       let body: unknown;
       try {
         body = JSON.parse(text);
-      } catch (cause) {
-        const type = response.headers.get("content-type") ?? "no content type";
-        throw new TokenResponseError(`The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`, { cause });
+      } catch {
+        // No cause: a parser's message quotes the body, which may be a bare token.
+        const type = scrub(response.headers.get("content-type") ?? "no content type").slice(0, 60);
+        throw new TokenResponseError(`The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`);
       }
       return { headers: Object.fromEntries(response.headers), body: body as T, status: response.status };
     } catch (error) {
-      this.lastError = error instanceof MlServerClientError ? error : transportFailure(error, `${label} at ${url.origin}`, timeoutMs, signal.aborted);
+      this.lastError = error instanceof MlServerClientError && error.code !== "ERR_NETWORK" ? error : transportFailure(error, `${label} at ${url.origin}`, timeoutMs, signal.aborted);
       throw this.lastError;
     }
   }
@@ -200,6 +213,7 @@ export interface MsalFlow<App> {
  * into typed ones, and sign-out.
  */
 export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOptions, flow: MsalFlow<App>): AuthProvider {
+  flow.secrets.forEach(rememberSecret);
   const network = new MsalNetwork(options);
   let app: Promise<App> | undefined;
   let bypassCache = false;
@@ -214,6 +228,7 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
         app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network));
         const result = await flow.acquire(await app, bypass, network);
         if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
+        rememberSecret(result.accessToken);
         return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
       } catch (error) {
         if (flow.signal?.aborted && error === flow.signal.reason) throw error;

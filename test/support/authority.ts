@@ -45,13 +45,13 @@ export interface TestAuthorityOptions {
   pathPrefix?: string;
 }
 
-/** A certificate for 127.0.0.1 and localhost, made now with openssl; its PEM is also its own CA. */
-export function selfSignedCertificate(): { key: string; cert: string } {
+/** A certificate for 127.0.0.1, localhost and `names`, made now with openssl; its PEM is also its own CA. */
+export function selfSignedCertificate(names: readonly string[] = []): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-client-tls-"));
   try {
     execFileSync("openssl", [
       "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-addext", `subjectAltName=${["localhost", ...names].map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1`,
       "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
     ], { stdio: "ignore" });
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };

@@ -130,14 +130,21 @@ export interface SquidProxy {
   stop(): Promise<void>;
 }
 
-/** Squid on loopback, demanding Basic proxy authentication from one user. */
-export async function startSquid(user: { username: string; password: string }): Promise<SquidProxy> {
+/**
+ * Squid on loopback, demanding Basic proxy authentication from one user. `hosts` names that Squid
+ * (not the client) resolves to 127.0.0.1, so that a test can reach a loopback server through the
+ * proxy under a name the client does not treat as loopback.
+ */
+export async function startSquid(user: { username: string; password: string }, hosts: readonly string[] = []): Promise<SquidProxy> {
   const dir = daemonDir("mlserver-client-squid-");
   const port = await freePort();
+  writeFileSync(join(dir, "hosts"), hosts.map((h) => `127.0.0.1 ${h}\n`).join(""));
   const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password }).toString().trim();
   writeFileSync(join(dir, "passwd"), `${user.username}:${hash}\n`, { mode: 0o644 });
   writeFileSync(join(dir, "squid.conf"), [
     `http_port 127.0.0.1:${port}`,
+    `hosts_file ${dir}/hosts`,
+    `dns_nameservers 127.0.0.1`,
     `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
     `auth_param basic realm mlserver-client test proxy`,
     `acl authenticated proxy_auth REQUIRED`,

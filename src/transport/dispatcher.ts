@@ -1,6 +1,7 @@
-import type { FetchLike } from "./auth/provider.js";
-import { InvalidOptionError } from "./errors.js";
-import { basicCredentials } from "./strategies/http-basic.js";
+import { basicCredentials } from "../auth/credentials.js";
+import { isLoopback } from "../auth/origins.js";
+import type { FetchLike } from "../auth/provider.js";
+import { InvalidOptionError } from "../errors.js";
 
 /** An HTTP proxy that every call goes through, with Basic proxy credentials if it asks for them. */
 export interface ProxyOptions {
@@ -21,7 +22,12 @@ export interface TransportOptions {
  * A fetch that trusts extra CAs and/or goes through an HTTP proxy, by giving Node's fetch an undici
  * dispatcher (undici is loaded only when this is first used). Through a proxy, every request is
  * tunnelled with CONNECT: the proxy sees the target's host and port and its own credentials, never
- * the request's headers, so API credentials reach the API's origin alone.
+ * the request's headers, so API credentials reach the API's origin alone. Loopback targets
+ * (`localhost`, 127.0.0.0/8, `[::1]`) bypass the proxy, as `NO_PROXY` conventions do: a plain-HTTP
+ * call to this machine never crosses the network in cleartext.
+ *
+ * This fetch sends what it is given; the origin, plain-HTTP and redirect rules are applied by the
+ * client's transport around it (see `createTransport`).
  *
  * @example
  * ```ts
@@ -31,21 +37,24 @@ export interface TransportOptions {
 export function fetchWith(options: TransportOptions, base: FetchLike = globalThis.fetch): FetchLike {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
-  let dispatcher: Promise<object> | undefined;
-  return async (request) => {
+  let dispatchers: Promise<{ direct: object; proxied: object | undefined }> | undefined;
+  return async (request, init) => {
     // Loaded on first use: node:tls and undici cost an import most programs never need.
-    dispatcher ??= Promise.all([import("undici"), import("node:tls")]).then(([{ Agent, ProxyAgent }, { rootCertificates }]) => {
+    dispatchers ??= Promise.all([import("undici"), import("node:tls")]).then(([{ Agent, ProxyAgent }, { rootCertificates }]) => {
       const ca = extra && [...rootCertificates, ...extra];
-      return proxy
-        ? new ProxyAgent({
-            uri: proxy.url,
-            ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
-            ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
-          })
-        : new Agent({ connect: { ca } });
+      return {
+        direct: new Agent({ connect: { ca } }),
+        proxied: proxy && new ProxyAgent({
+          uri: proxy.url,
+          ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
+          ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
+        }),
+      };
     });
+    const { direct, proxied } = await dispatchers;
+    const dispatcher = proxied && !isLoopback(new URL(request.url).hostname) ? proxied : direct;
     // Node's fetch takes an undici dispatcher as an extra init option.
-    return (base as (r: Request, init: object) => Promise<Response>)(request, { dispatcher: await dispatcher });
+    return base(request, { ...init, dispatcher } as RequestInit);
   };
 }
 
@@ -59,7 +68,7 @@ function checkProxy(proxy: ProxyOptions): ProxyOptions {
   try {
     url = new URL(proxy.url);
   } catch {
-    throw new InvalidOptionError(`proxy.url ${JSON.stringify(proxy.url)} is not a URL, e.g. http://proxy.example.com:3128.`);
+    throw new InvalidOptionError(`proxy.url ${JSON.stringify(String(proxy.url))} is not a URL, e.g. http://proxy.example.com:3128.`);
   }
   if (url.username || url.password) throw new InvalidOptionError("proxy.url must not hold credentials: pass them as proxy.auth, which is never printed.");
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new InvalidOptionError("proxy.url must be http:// or https://.");

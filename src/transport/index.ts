@@ -1,0 +1,117 @@
+/**
+ * The one place requests leave. Every request the library sends (API calls, 401 resends, token and
+ * revoke calls) passes through a transport, which checks the request actually sent, not the one a
+ * middleware saw, and follows redirects itself by the same rules as the first hop.
+ */
+import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.js";
+import { assertSecureTransport } from "../auth/origins.js";
+import type { FetchLike } from "../auth/provider.js";
+import { MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
+import { scrub } from "../redact.js";
+
+export { fetchTrusting, fetchWith } from "./dispatcher.js";
+export type { ProxyOptions, TransportOptions } from "./dispatcher.js";
+
+/** More hops than this is a loop (the fetch standard's limit). */
+const MAX_REDIRECTS = 20;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** A fetch that enforces a {@link CredentialBoundary}; `boundary` is what it enforces. */
+export interface Transport extends FetchLike {
+  readonly boundary: CredentialBoundary;
+}
+
+/**
+ * Wraps `base` so that:
+ * - a request carrying a credential goes only to an origin the boundary allows, and never over
+ *   plain HTTP except to loopback (checked on the request as sent, so a middleware that rewrites the
+ *   URL afterwards cannot redirect a token);
+ * - redirects are followed here, not by `base`: a hop to an origin that may not receive credentials
+ *   carries none (no credential header, no credential query parameter); a token or revoke call is
+ *   never followed to another origin; 307/308 keep the method and body, 301/302 of a POST and 303
+ *   become a bodiless GET;
+ * - a request that gets no answer throws a {@link NetworkError} (`ERR_NETWORK`) with the original
+ *   error as its cause; an abort passes through as it is.
+ *
+ * @example
+ * ```ts
+ * const boundary = new CredentialBoundary(["https://mlserver.example.com:12800"], false);
+ * const send = createTransport(boundary, globalThis.fetch);
+ * const client = createClient<paths>({ baseUrl: "https://mlserver.example.com:12800", fetch: send });
+ * ```
+ */
+export function createTransport(boundary: CredentialBoundary, base: FetchLike = globalThis.fetch): Transport {
+  const transport = async (input: Request, init?: RequestInit): Promise<Response> => {
+    let request = input;
+    const tokenCall = isTokenCall(input);
+    const follow = input.redirect === "follow";
+    for (let hop = 0; ; hop++) {
+      const url = new URL(request.url);
+      if (tokenCall) assertSecureTransport(url, boundary.allowInsecureHttp);
+      else if (boundary.carriesCredentials(request)) boundary.assertMayReceive(url);
+      // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
+      const replay = follow && request.body !== null ? request.clone() : undefined;
+      const response = await sendOnce(base, follow ? new Request(request, { redirect: "manual" }) : request, init, url);
+      const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
+      if (location === null) {
+        void replay?.body?.cancel().catch(() => {});
+        return response;
+      }
+      await response.body?.cancel().catch(() => {});
+      const call = `${request.method} ${url.origin}`;
+      let target: URL | undefined;
+      try {
+        target = new URL(location, url);
+      } catch {
+        target = undefined;
+      }
+      if (!target || (target.protocol !== "https:" && target.protocol !== "http:")) {
+        throw new RedirectRefusedError(call, response.status, undefined, "the Location is not an http(s) URL.");
+      }
+      if (hop >= MAX_REDIRECTS) throw new RedirectRefusedError(call, response.status, target, `more than ${MAX_REDIRECTS} redirects in a row.`);
+      if (tokenCall && target.origin !== url.origin) {
+        throw new RedirectRefusedError(call, response.status, target, "token and revoke calls go only to the endpoint they were configured with. Check the server address (baseUrl, tokenUrl or authority).");
+      }
+      request = nextHop(request, replay, response.status, target, boundary);
+      if (tokenCall) asTokenCall(request);
+    }
+  };
+  return Object.assign(transport, { boundary });
+}
+
+/** The request for the next hop of a redirect, by the fetch standard's method rules and the boundary's. */
+function nextHop(request: Request, replay: Request | undefined, status: number, target: URL, boundary: CredentialBoundary): Request {
+  const toGet = status === 303 ? request.method !== "HEAD" : (status === 301 || status === 302) && request.method === "POST";
+  let headers = request.headers;
+  if (toGet) {
+    headers = new Headers(headers);
+    for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"]) headers.delete(name);
+  }
+  let url = target;
+  if (!boundary.mayReceive(target)) {
+    headers = boundary.withoutCredentials(headers);
+    url = boundary.urlWithoutCredentials(target);
+  }
+  const body = toGet ? null : (replay?.body ?? null);
+  return new Request(url, {
+    method: toGet ? (request.method === "HEAD" ? "HEAD" : "GET") : request.method,
+    headers,
+    body,
+    signal: request.signal,
+    redirect: "follow",
+    ...(body && { duplex: "half" }),
+  } as RequestInit);
+}
+
+/** One send; a failure to get an answer becomes a typed error, an abort stays what it was. */
+async function sendOnce(base: FetchLike, request: Request, init: RequestInit | undefined, url: URL): Promise<Response> {
+  try {
+    return await base(request, init);
+  } catch (error) {
+    if (request.signal.aborted && error === request.signal.reason) throw error;
+    if (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")) throw error;
+    // Already typed (by a transport or dispatcher underneath): it says what failed.
+    if (error instanceof MlServerClientError) throw error;
+    throw new NetworkError(`${request.method} ${scrub(url.origin + url.pathname)}`, systemReason(error), error);
+  }
+}
