@@ -50,8 +50,11 @@ export function rememberSecret(secret: string | undefined): void {
  */
 const TOKEN_LIKE = /[A-Za-z0-9\-_.~+=]{32,}/g;
 
-/** `scheme://anything@`: userinfo, well-formed or not (a malformed password may hold `/`). */
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s"'`<>@]*@/gi;
+/**
+ * `scheme://anything@`: userinfo, well-formed or not (a malformed password may hold `/`, a space or
+ * even `@`), so everything up to the last `@` before a quote or line end goes.
+ */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^"'`<>\n]*@/gi;
 
 /**
  * Removes every remembered secret, every one of `secrets`, URL userinfo, and any long token-like

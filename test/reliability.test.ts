@@ -5,6 +5,7 @@ import { startDevServer, type DevServer } from "../devserver/server.js";
 import { createMlServerClient, mlServerLogin, MlServerClientError, type MlServerLoginOptions } from "../src/index.js";
 import { parseTokenResponse } from "../src/auth/token-set.js";
 import { SecretHygiene } from "./support/hygiene.js";
+import { settledHeap } from "./support/heap.js";
 import { observeRefusals } from "./support/refusals.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };
@@ -176,8 +177,7 @@ describe("load", () => {
       return failed;
     };
     await run(10_000); // warm up: pools, JIT, and the server's request log up to its 10,000 bound
-    globalThis.gc!();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const heapBefore = await settledHeap();
     const renewalsBefore = s.counters.renewals;
     const refusalsBefore = observed.refusals.length;
     const started = Date.now();
@@ -191,8 +191,7 @@ describe("load", () => {
     expect(failed.length * 2).toBeLessThanOrEqual(refusals.length);
     expect(refusals.filter((r) => !r.validWhenSent)).toEqual([]);
     const seconds = (Date.now() - started) / 1000;
-    globalThis.gc!();
-    const growth = process.memoryUsage().heapUsed - heapBefore;
+    const growth = (await settledHeap()) - heapBefore;
     const renewals = s.counters.renewals - renewalsBefore;
     console.log(`load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after vs before`);
     expect(renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.85) + 1);

@@ -69,26 +69,35 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
 
   return {
     async onRequest({ request, schemaPath, options: clientOptions }) {
-      const method = request.method.toLowerCase();
-      const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
-      if (providers.length === 0) return undefined;
-      if (clientOptions.fetch !== transport) {
-        // Only the transport checks the request as it is actually sent (and its redirects).
-        throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
+      let copy: Request | undefined;
+      try {
+        const method = request.method.toLowerCase();
+        const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
+        if (providers.length === 0) return undefined;
+        if (clientOptions.fetch !== transport) {
+          // Only the transport checks the request as it is actually sent (and its redirects).
+          throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
+        }
+        // Refuse before asking any provider for a credential (which may mean a sign-in).
+        boundary.assertMayReceive(new URL(request.url));
+        copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
+        const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
+        if (copy) resendable.set(clientOptions, { providers, copy });
+        return authorized;
+      } catch (error) {
+        // A refused call is never sent: release its body (and the copy's), or Node keeps an
+        // unread body (a Blob's, for one) alive.
+        discardBody(request);
+        if (copy) discardBody(copy);
+        throw error;
       }
-      // Refuse before asking any provider for a credential (which may mean a sign-in).
-      boundary.assertMayReceive(new URL(request.url));
-      const copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
-      const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
-      if (copy) resendable.set(clientOptions, { providers, copy });
-      return authorized;
     },
 
     async onResponse({ request, response, schemaPath, options: clientOptions }) {
       const entry = resendable.get(clientOptions);
       resendable.delete(clientOptions);
       if (!entry || response.status !== 401) {
-        if (entry && entry.copy !== request) void entry.copy.body?.cancel().catch(() => {});
+        if (entry && entry.copy !== request) discardBody(entry.copy);
         return undefined;
       }
       const context = contextOf(request, clientOptions.baseUrl);
@@ -102,10 +111,17 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
     },
 
     onError({ options: clientOptions }) {
+      const entry = resendable.get(clientOptions);
       resendable.delete(clientOptions);
+      if (entry) discardBody(entry.copy);
       return undefined;
     },
   };
+}
+
+/** Releases a request's body that will never be sent (safe on a used or locked body). */
+export function discardBody(request: Request): void {
+  if (request.body && !request.bodyUsed && !request.body.locked) void request.body.cancel().catch(() => {});
 }
 
 /** Decides, per operation, which providers authorize it. */

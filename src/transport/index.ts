@@ -4,6 +4,7 @@
  * middleware saw, and follows redirects itself by the same rules as the first hop.
  */
 import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.js";
+import { discardBody } from "../auth/middleware.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
 import { MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
@@ -47,14 +48,19 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
     const follow = input.redirect === "follow";
     for (let hop = 0; ; hop++) {
       const url = new URL(request.url);
-      if (tokenCall) assertSecureTransport(url, boundary.allowInsecureHttp);
-      else if (boundary.carriesCredentials(request)) boundary.assertMayReceive(url);
+      try {
+        if (tokenCall) assertSecureTransport(url, boundary.allowInsecureHttp);
+        else if (boundary.carriesCredentials(request)) boundary.assertMayReceive(url);
+      } catch (error) {
+        discardBody(request);
+        throw error;
+      }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
       const replay = follow && request.body !== null ? request.clone() : undefined;
       const response = await sendOnce(base, follow ? new Request(request, { redirect: "manual" }) : request, init, url);
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
       if (location === null) {
-        void replay?.body?.cancel().catch(() => {});
+        if (replay) discardBody(replay);
         return response;
       }
       await response.body?.cancel().catch(() => {});
