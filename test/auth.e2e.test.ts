@@ -129,7 +129,9 @@ describe(`mlServerLogin against the dev server (${via})`, () => {
     expect(failed.length * 2).toBeLessThanOrEqual(refusals.length);
     // A renewal at 0.9 of each 1-second lifetime: about seconds / 0.9, and never one per 401.
     expect(s.counters.renewals).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
-    expect(s.counters.renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.85) + 1);
+    // Under load the expiry margin grows with slow round trips (to at most a quarter of the
+    // lifetime), so renewals come at 0.75 of each lifetime at the earliest.
+    expect(s.counters.renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.75) + 1);
     expect(s.counters.logins).toBe(1);
     // Every 401 the server sent hit a call whose token was valid when it was sent: it was rotated
     // away by a renewal, or (on a loaded machine, with 1-second tokens) lapsed, while in flight.

@@ -194,7 +194,9 @@ describe("load", () => {
     const growth = (await settledHeap()) - heapBefore;
     const renewals = s.counters.renewals - renewalsBefore;
     console.log(`load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after vs before`);
-    expect(renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.85) + 1);
+    // Under load the expiry margin grows with slow round trips (to at most a quarter of the
+    // lifetime), so renewals come at 0.75 of each lifetime at the earliest.
+    expect(renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.75) + 1);
     expect(s.counters.logins).toBe(1);
     // Cloned bodies or per-request state left behind would add megabytes (each POST carries 2 KiB).
     expect(growth).toBeLessThan(8 * 1024 * 1024);
