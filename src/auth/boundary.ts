@@ -55,8 +55,17 @@ export class CredentialBoundary {
     return this.allowedOrigins.includes(url.origin) && (url.protocol === "https:" || this.allowInsecureHttp || isLoopback(url.hostname));
   }
 
-  /** Throws the typed refusal unless credentials may go to `url`. */
-  assertMayReceive(url: URL): void {
+  /**
+   * Throws the typed refusal unless credentials may go to `url`. Every request passes here: a URL
+   * as text (a Request's, already normalized, without userinfo) is checked by its origin prefix
+   * against the origins already found fit, and parsed only on a miss.
+   */
+  assertMayReceive(url: string | URL): void {
+    if (typeof url === "string") {
+      const end = url.indexOf("/", url.indexOf("//") + 2);
+      if (this.#fit.has(end < 0 ? url : url.slice(0, end))) return;
+      url = new URL(url);
+    }
     if (this.#fit.has(url.origin)) return;
     assertCredentialTarget(url, this.allowedOrigins, this.allowInsecureHttp);
     if (this.#fit.size < 100) this.#fit.add(url.origin);

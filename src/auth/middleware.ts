@@ -79,7 +79,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
           throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
         }
         // Refuse before asking any provider for a credential (which may mean a sign-in).
-        boundary.assertMayReceive(new URL(request.url));
+        boundary.assertMayReceive(request.url);
         copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
         const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
         if (copy) resendable.set(clientOptions, { providers, copy });

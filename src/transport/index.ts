@@ -7,7 +7,7 @@ import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.j
 import { discardBody } from "../auth/middleware.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
-import { MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
+import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
 import { scrub } from "../redact.js";
 
 export { fetchTrusting, fetchWith } from "./dispatcher.js";
@@ -46,24 +46,31 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
     let request = input;
     const tokenCall = isTokenCall(input);
     const follow = input.redirect === "follow";
+    // The base fetch must not follow redirects itself: this loop does, with the checks above.
+    const sendInit = follow ? { ...init, redirect: "manual" as const } : init;
     for (let hop = 0; ; hop++) {
-      const url = new URL(request.url);
       try {
-        if (tokenCall) assertSecureTransport(url, boundary.allowInsecureHttp);
-        else if (boundary.carriesCredentials(request)) boundary.assertMayReceive(url);
+        if (tokenCall) assertSecureTransport(new URL(request.url), boundary.allowInsecureHttp);
+        else if (boundary.carriesCredentials(request)) boundary.assertMayReceive(request.url);
       } catch (error) {
         discardBody(request);
         throw error;
       }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
       const replay = follow && request.body !== null ? request.clone() : undefined;
-      const response = await sendOnce(base, follow ? new Request(request, { redirect: "manual" }) : request, init, url);
+      const response = await sendOnce(base, request, sendInit);
+      if (response.redirected) {
+        // A fetch that ignored `redirect: "manual"` followed hops nobody checked: refuse its answer.
+        await response.body?.cancel().catch(() => {});
+        throw new InvalidOptionError("The fetch given to the client followed a redirect itself, ignoring init.redirect = \"manual\"; pass init through to the underlying fetch.");
+      }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
       if (location === null) {
         if (replay) discardBody(replay);
         return response;
       }
       await response.body?.cancel().catch(() => {});
+      const url = new URL(request.url);
       const call = `${request.method} ${url.origin}`;
       let target: URL | undefined;
       try {
@@ -110,7 +117,7 @@ function nextHop(request: Request, replay: Request | undefined, status: number, 
 }
 
 /** One send; a failure to get an answer becomes a typed error, an abort stays what it was. */
-async function sendOnce(base: FetchLike, request: Request, init: RequestInit | undefined, url: URL): Promise<Response> {
+async function sendOnce(base: FetchLike, request: Request, init: RequestInit | undefined): Promise<Response> {
   try {
     return await base(request, init);
   } catch (error) {
@@ -118,6 +125,7 @@ async function sendOnce(base: FetchLike, request: Request, init: RequestInit | u
     if (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")) throw error;
     // Already typed (by a transport or dispatcher underneath): it says what failed.
     if (error instanceof MlServerClientError) throw error;
+    const url = new URL(request.url);
     throw new NetworkError(`${request.method} ${scrub(url.origin + url.pathname)}`, systemReason(error), error);
   }
 }
