@@ -1,7 +1,17 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
-  resolve: { conditions: ["source"] },
+  // The package's own name resolves to its sources, as tsconfig.json's paths say for tsc and tsx.
+  resolve: {
+    alias: [
+      { find: /^mlserver-client$/, replacement: here("./src/index.ts") },
+      { find: /^mlserver-client\/codegen$/, replacement: here("./src/codegen/index.ts") },
+      { find: /^mlserver-client\/devserver$/, replacement: here("./devserver/index.ts") },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "tsconfig.json" },

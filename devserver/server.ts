@@ -146,6 +146,12 @@ const zeroCounters = (): Counters => ({
  * const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });
  * ```
  */
+/** The project's description: beside the source (`devserver/`), or two levels up from the build (`dist/devserver/`). */
+function bundledSpec(): string {
+  const candidates = [resolve(import.meta.dirname, "../openapi/mlserver.yaml"), resolve(import.meta.dirname, "../../openapi/mlserver.yaml")];
+  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
+}
+
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const clock = options.clock ?? Date.now;
   const users = options.users ?? DEFAULT_USERS;
@@ -157,7 +163,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     },
     clock,
   );
-  const operations = loadOperations(options.spec ?? resolve(import.meta.dirname, "../openapi/mlserver.yaml"));
+  const operations = loadOperations(options.spec ?? bundledSpec());
   const services = new Map<string, WebService>();
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const sessions = new Map<string, DevSession>();

@@ -5,7 +5,7 @@
  */
 import { createMlServerClient, createServiceClient, deleteService, mlServerLogin, publishService } from "mlserver-client";
 import { main as cli } from "../src/cli/main.js";
-import { startDevServer } from "../devserver/server.js";
+import { startDevServer } from "mlserver-client/devserver";
 import type { components } from "./generated/loan-score.js";
 
 const server = await startDevServer({ accessTokenSeconds: 1 });

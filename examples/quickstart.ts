@@ -3,7 +3,7 @@
  * through the library's public API against it, one line per step.
  */
 import { createMlServerClient, fingerprint, mlServerLogin, type MlServerTokens } from "mlserver-client";
-import { startDevServer } from "../devserver/server.js";
+import { startDevServer } from "mlserver-client/devserver";
 
 const TOKEN_SECONDS = 2;
 const server = await startDevServer({ accessTokenSeconds: TOKEN_SECONDS });

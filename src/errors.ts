@@ -25,6 +25,7 @@ export type ErrorCode =
   | "ERR_SERVICE_FAILED"
   | "ERR_DEVICE_CODE_EXPIRED"
   | "ERR_AUTHORIZATION_DECLINED"
+  | "ERR_OPTIONAL_DEPENDENCY_MISSING"
   | "ERR_SPEC_READ"
   | "ERR_SPEC_ENCODING"
   | "ERR_SPEC_PARSE"
@@ -282,6 +283,22 @@ export class DeviceCodeExpiredError extends MlServerClientError {
 export class AuthorizationDeclinedError extends MlServerClientError {
   constructor(message: string, details: ErrorDetails = {}) {
     super("ERR_AUTHORIZATION_DECLINED", message, details);
+  }
+}
+
+/**
+ * A part of the package that needs optional packages (the code generator, the dev server) was used
+ * without them; the message names the one command that installs them.
+ */
+export class MissingDependencyError extends MlServerClientError {
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[], cause?: unknown) {
+    super(
+      "ERR_OPTIONAL_DEPENDENCY_MISSING",
+      `${feature} needs ${packages.join(", ")}, which are optional peer dependencies of mlserver-client and are not all installed: run \`npm install --save-dev ${packages.join(" ")}\`.`,
+      cause === undefined ? {} : { cause },
+    );
+    this.packages = packages;
   }
 }
 

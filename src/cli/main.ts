@@ -6,16 +6,31 @@ import { pathToFileURL } from "node:url";
 import { MlServerClientError } from "../errors.js";
 import type { GenerationTarget } from "../codegen/generate.js";
 
-const USAGE = `Usage:
-  mlserver generate <spec> -o <file> [--check]
-      Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
-      OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
-  mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
-                    [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
-      The same from a published web service's swagger, downloaded from the server with ML Server
-      login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
-  mlserver generate-all [--check] [--targets openapi/targets.json]
-      Regenerate every target of this project; --check fails, naming each stale file, on drift.`;
+/** Each command's help, shown by `mlserver <command> --help` and, together, by `mlserver --help`. */
+const HELP = {
+  generate: `mlserver generate <spec> -o <file> [--check]
+    Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
+    OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
+mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
+                  [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
+    The same from a published web service's swagger, downloaded from the server with ML Server
+    login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
+  Needs the optional packages openapi-typescript, typescript, swagger2openapi and yaml.`,
+  "generate-all": `mlserver generate-all [--check] [--targets openapi/targets.json]
+    Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
+  devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
+    Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
+    (Python, needs python3), request validation against the API description. --users takes
+    '[{"username":"alice","password":"..."}]'; the default account is admin / Admin-Pa55word!.
+  Needs the optional packages ajv, ajv-formats, jose and yaml.`,
+} as const;
+
+const USAGE = `Usage: mlserver <command> [options]      (mlserver <command> --help for one command)
+
+${Object.values(HELP).join("\n\n")}
+
+mlserver --version    Print the version of mlserver-client.
+mlserver --help       Print this help.`;
 
 /** Where the CLI writes: stdout and stderr by default, anything with `write` in tests. */
 export interface CliOutput {
@@ -27,12 +42,21 @@ export interface CliOutput {
 export async function main(argv: readonly string[], io: CliOutput = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === "generate") return await generateCommand(rest, io.out);
-    if (command === "generate-all") return await generateAllCommand(rest, io.out);
+    if (command === "--version" || command === "-v") {
+      io.out.write(`${await version()}\n`);
+      return 0;
+    }
     if (command === "--help" || command === "-h" || command === "help") {
       io.out.write(`${USAGE}\n`);
       return 0;
     }
+    if (command && command in HELP && (rest.includes("--help") || rest.includes("-h"))) {
+      io.out.write(`Usage:\n${HELP[command as keyof typeof HELP]}\n`);
+      return 0;
+    }
+    if (command === "generate") return await generateCommand(rest, io.out);
+    if (command === "generate-all") return await generateAllCommand(rest, io.out);
+    if (command === "devserver") return await devserverCommand(rest, io.out);
     io.err.write(`${command ? `Unknown command: ${command}` : "No command given."}\n${USAGE}\n`);
     return 2;
   } catch (error) {
@@ -47,6 +71,44 @@ export async function main(argv: readonly string[], io: CliOutput = { out: proce
 }
 
 class UsageError extends Error {}
+
+/** The package's version, from its package.json (two levels up from both src/cli and dist/src/cli). */
+async function version(): Promise<string> {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    const text = await readFile(new URL(up, import.meta.url), "utf8").catch(() => undefined);
+    if (text && (JSON.parse(text) as { name?: string }).name === "mlserver-client") return (JSON.parse(text) as { version: string }).version;
+  }
+  return "unknown";
+}
+
+async function devserverCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: "string", default: "12800" },
+    "access-token-seconds": { type: "string", default: "3600" },
+    users: { type: "string" },
+  });
+  const port = Number(values.port);
+  const seconds = Number(values["access-token-seconds"]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
+  if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
+  let users: { username: string; password: string }[] | undefined;
+  if (typeof values.users === "string") {
+    try {
+      users = JSON.parse(values.users) as typeof users;
+    } catch {
+      throw new UsageError("--users takes JSON, e.g. '[{\"username\":\"alice\",\"password\":\"Alice-Pa55\"}]'.");
+    }
+  }
+  const { startDevServer } = await import("../../devserver/index.js");
+  const server = await startDevServer({ port, accessTokenSeconds: seconds, ...(users && { users }) });
+  out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return 0;
+}
 
 function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: O) {
   try {

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import YAML, { isNode, type Document } from "yaml";
+import type { Document } from "yaml";
 import { SpecError } from "../errors.js";
+import { toolchain } from "./toolchain.js";
 
 /** A spec file as read: its text, where it came from, and a way to turn a JSON pointer into a line. */
 export interface LoadedSpec {
@@ -16,7 +17,7 @@ export interface LoadedSpec {
 export async function loadSpec(source: string, options: { fetch?: typeof fetch; headers?: HeadersInit } = {}): Promise<LoadedSpec> {
   const bytes = await readSource(source, options);
   const text = decodeText(bytes, source);
-  return parseSpecText(text, source);
+  return await parseSpecText(text, source);
 }
 
 async function readSource(source: string, options: { fetch?: typeof fetch; headers?: HeadersInit }): Promise<Uint8Array> {
@@ -79,7 +80,9 @@ function firstInvalidUtf8(bytes: Uint8Array, start: number): number {
 }
 
 /** Parses JSON strictly when the text looks like JSON, else YAML; errors carry line and column. */
-export function parseSpecText(text: string, location: string): LoadedSpec {
+export async function parseSpecText(text: string, location: string): Promise<LoadedSpec> {
+  const { yaml: YAML } = await toolchain();
+  const isNode = YAML.isNode;
   let yamlDocument: Document.Parsed | undefined;
   const yamlDoc = (): Document.Parsed => (yamlDocument ??= YAML.parseDocument(text, { keepSourceTokens: false, uniqueKeys: false }));
   let document: unknown;

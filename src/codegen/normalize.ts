@@ -1,5 +1,6 @@
 import { SpecError } from "../errors.js";
 import type { LoadedSpec } from "./load.js";
+import { toolchain } from "./toolchain.js";
 
 /** An OpenAPI 3.x document as the generator sees it (only the parts it reads are typed). */
 export interface OpenApiDocument {
@@ -50,7 +51,7 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
 }
 
 async function convertSwagger2(document: Record<string, unknown>, location: string): Promise<OpenApiDocument> {
-  const { default: swagger2openapi } = await import("swagger2openapi");
+  const { swagger2openapi: { default: swagger2openapi } } = await toolchain();
   try {
     // structuredClone: the converter mutates its input, and the caller's document must stay as read.
     const converted = await swagger2openapi.convertObj(structuredClone(document), { patch: true, warnOnly: true, resolve: false });
