@@ -6,7 +6,7 @@ import { createAuthMiddleware, type AuthMiddlewareOptions } from "./auth/middlew
 import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./auth/origins.js";
 import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { createTransport, fetchWith, type ProxyOptions, type Transport } from "./transport/index.js";
+import { createTransport, fetchWith, undiciFetch, type ProxyOptions, type Transport } from "./transport/index.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -69,9 +69,12 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
   const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, fetch: userFetch, ...rest } = options;
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const base = (userFetch as FetchLike | undefined) ?? globalThis.fetch;
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
-  const transport = createTransport(boundary, ca === undefined && proxy === undefined ? base : fetchWith({ ca, proxy }, base));
+  // Requests leave through undici's dispatcher unless the application brings its own fetch.
+  const base = userFetch === undefined
+    ? undiciFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }) })
+    : ca === undefined && proxy === undefined ? (userFetch as FetchLike) : fetchWith({ ca, proxy }, userFetch as FetchLike);
+  const transport = createTransport(boundary, base);
   const client = createClient<P>({ ...rest, fetch: transport as ClientOptions["fetch"], baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.

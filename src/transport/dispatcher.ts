@@ -63,7 +63,8 @@ export function fetchTrusting(ca: string | readonly string[], base: FetchLike = 
   return fetchWith({ ca: [...(typeof ca === "string" ? [ca] : ca)] }, base);
 }
 
-function checkProxy(proxy: ProxyOptions): ProxyOptions {
+/** Checks a proxy option: a URL without credentials, over http(s); credentials valid for Basic. */
+export function checkProxy(proxy: ProxyOptions): ProxyOptions {
   let url: URL;
   try {
     url = new URL(proxy.url);

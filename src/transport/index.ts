@@ -11,6 +11,7 @@ import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedE
 import { scrub } from "../redact.js";
 
 export { fetchTrusting, fetchWith } from "./dispatcher.js";
+export { undiciFetch } from "./undici-fetch.js";
 export type { ProxyOptions, TransportOptions } from "./dispatcher.js";
 
 /** More hops than this is a loop (the fetch standard's limit). */

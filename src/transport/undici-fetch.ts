@@ -1,0 +1,113 @@
+/**
+ * The default way requests leave: a fetch-compatible function on undici's dispatcher API (an
+ * `Agent`, or a `ProxyAgent`), skipping the fetch standard's machinery that Node's global `fetch`
+ * runs on every call. It never follows redirects (the transport does, by its rules), streams request
+ * and response bodies, keeps connections alive, honours `AbortSignal`, and trusts extra CAs or goes
+ * through a proxy as {@link fetchWith} does. undici is loaded on the first request.
+ */
+import { basicCredentials } from "../auth/credentials.js";
+import { isLoopback } from "../auth/origins.js";
+import type { FetchLike } from "../auth/provider.js";
+import { checkProxy, type TransportOptions } from "./dispatcher.js";
+
+type Undici = typeof import("undici");
+type Dispatcher = import("undici").Dispatcher;
+type ResponseData = Awaited<ReturnType<Dispatcher["request"]>>;
+type HttpMethod = Parameters<Dispatcher["request"]>[0]["method"];
+
+/** Bodies up to this size are sent whole, with a Content-Length; larger ones stream, chunked. */
+const WHOLE_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * A small body as one buffer (servers and proxies that dislike chunked uploads get a length), a
+ * large one as a stream that begins with what was already read: nothing large is buffered.
+ */
+async function bodyToSend(stream: ReadableStream<Uint8Array>): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= WHOLE_BODY_LIMIT) {
+    const { done, value } = await reader.read();
+    if (done) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return (async function* () {
+    yield* chunks;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  })();
+}
+
+/** Statuses whose responses have no body, by the fetch standard. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A fetch over undici's dispatcher API, with the given CAs and proxy.
+ *
+ * @example
+ * ```ts
+ * const send = undiciFetch({ ca: readFileSync("corp-root.pem", "utf8") });
+ * const response = await send(new Request("https://mlserver.example.com:12800/status"));
+ * ```
+ */
+export function undiciFetch(options: TransportOptions = {}): FetchLike {
+  const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
+  const proxy = options.proxy && checkProxy(options.proxy);
+  let loaded: { direct: Dispatcher; proxied: Dispatcher | undefined } | undefined;
+  let loading: Promise<NonNullable<typeof loaded>> | undefined;
+  const load = async (): Promise<NonNullable<typeof loaded>> => {
+    const [undici, { rootCertificates }] = await Promise.all([import("undici") as Promise<Undici>, import("node:tls")]);
+    const ca = extra && [...rootCertificates, ...extra];
+    loaded = {
+      direct: new undici.Agent(ca ? { connect: { ca } } : {}),
+      proxied: proxy && new undici.ProxyAgent({
+        uri: proxy.url,
+        ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
+        ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
+      }),
+    };
+    return loaded;
+  };
+
+  return async (request) => {
+    const { direct, proxied } = loaded ?? (await (loading ??= load()));
+    const url = new URL(request.url);
+    const dispatcher = proxied && !isLoopback(url.hostname) ? proxied : direct;
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const signal = request.signal;
+    let answer: ResponseData;
+    try {
+      answer = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: request.method as HttpMethod,
+        headers,
+        body: request.body === null ? null : ((await bodyToSend(request.body)) as Buffer),
+        signal,
+      });
+    } catch (error) {
+      // As fetch does: an abort rejects with the signal's reason.
+      if (signal.aborted) throw signal.reason;
+      throw error;
+    }
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (Array.isArray(value)) for (const item of value) responseHeaders.append(name, item);
+      else if (value !== undefined) responseHeaders.append(name, String(value));
+    }
+    const noBody = NULL_BODY.has(answer.statusCode) || request.method === "HEAD";
+    if (noBody) answer.body.resume();
+    // undici's body is a Node stream, which Response takes as an async iterable.
+    const response = new Response(noBody ? null : (answer.body as unknown as ReadableStream<Uint8Array>), { status: answer.statusCode, headers: responseHeaders });
+    // A constructed Response has no URL; callers (and messages) expect the one requested.
+    Object.defineProperty(response, "url", { value: request.url });
+    return response;
+  };
+}
