@@ -45,6 +45,16 @@ async function bodyToSend(stream: ReadableStream<Uint8Array>): Promise<Uint8Arra
 /** Statuses whose responses have no body, by the fetch standard. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+/** Reads a body of known, small length; an abort rejects with the signal's reason, as fetch does. */
+async function readWhole(answer: ResponseData, signal: AbortSignal): Promise<ArrayBuffer> {
+  try {
+    return await answer.body.arrayBuffer();
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw error;
+  }
+}
+
 /**
  * A fetch over undici's dispatcher API, with the given CAs and proxy.
  *
@@ -104,8 +114,15 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike {
     }
     const noBody = NULL_BODY.has(answer.statusCode) || request.method === "HEAD";
     if (noBody) answer.body.resume();
-    // undici's body is a Node stream, which Response takes as an async iterable.
-    const response = new Response(noBody ? null : (answer.body as unknown as ReadableStream<Uint8Array>), { status: answer.statusCode, headers: responseHeaders });
+    // A small body of known length is read at once (a Response over one buffer costs far less than
+    // one over a stream); anything else streams: undici's body is a Node stream, which Response
+    // takes as an async iterable.
+    const length = Number(answer.headers["content-length"]);
+    let body: BodyInit | null = null;
+    if (!noBody) {
+      body = length <= WHOLE_BODY_LIMIT ? await readWhole(answer, signal) : (answer.body as unknown as ReadableStream<Uint8Array>);
+    }
+    const response = new Response(body, { status: answer.statusCode, headers: responseHeaders });
     // A constructed Response has no URL; callers (and messages) expect the one requested.
     Object.defineProperty(response, "url", { value: request.url });
     return response;
