@@ -28,6 +28,7 @@ import { MissingDependencyError } from "../src/errors.js";
 import type { DevServer, DevServerOptions } from "./server.js";
 
 export type { Counters, DevServer, DevServerOptions, DevSession, DevUser, Fault, RecordedRequest, WebService } from "./server.js";
+export type { IssuedTokens, TokenAuthority, TokenLifetimes } from "./tokens.js";
 
 /** The optional packages the dev server needs. */
 export const DEVSERVER_PACKAGES = ["ajv", "ajv-formats", "jose", "yaml"] as const;

@@ -16,6 +16,7 @@ import { serviceSwagger, type ParameterDefinition } from "./service-swagger.js";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
 import { loadOperations, type Operation } from "./validate.js";
 
+/** An account that can sign in to the dev server. */
 export interface DevUser {
   username: string;
   password: string;
@@ -35,6 +36,7 @@ export interface Fault {
   times?: number;
 }
 
+/** Options of `startDevServer`; every one has a default. */
 export interface DevServerOptions extends Partial<TokenLifetimes> {
   /** Accounts that can sign in (default: `admin` with password `Admin-Pa55word!`). */
   users?: DevUser[];
@@ -59,6 +61,7 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   executionLimits?: { timeMs?: number; outputBytes?: number };
 }
 
+/** What the dev server has seen and done, for tests to assert on (reset with `resetCounters()`). */
 export interface Counters {
   requests: number;
   logins: number;
@@ -86,6 +89,7 @@ export interface RecordedRequest {
   status: number;
 }
 
+/** A running dev server. */
 export interface DevServer {
   /** e.g. `http://127.0.0.1:41234` */
   url: string;
@@ -100,10 +104,13 @@ export interface DevServer {
   services: Map<string, WebService>;
   /** Open sessions by id, with their workspace objects as bytes. */
   sessions: Map<string, DevSession>;
+  /** Sets every counter back to zero. */
   resetCounters(): void;
+  /** Stops the server, ending open connections and running services. */
   close(): Promise<void>;
 }
 
+/** An R or Python session, as the dev server keeps it. */
 export interface DevSession {
   id: string;
   name: string;
@@ -112,6 +119,7 @@ export interface DevSession {
   objects: Map<string, Buffer>;
 }
 
+/** A published web service, as the dev server stores it. */
 export interface WebService {
   name: string;
   version: string;

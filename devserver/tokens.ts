@@ -21,6 +21,7 @@ interface Session {
   generation: number;
 }
 
+/** A token response as the dev server sends it (ML Server's shape). */
 export interface IssuedTokens {
   token_type: "Bearer";
   access_token: string;
@@ -88,6 +89,7 @@ export class TokenAuthority {
     }
   }
 
+  /** Sessions alive now (signed in, not revoked, not expired). */
   get sessionCount(): number {
     return this.#sessions.size;
   }

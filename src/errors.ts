@@ -39,7 +39,8 @@ import { SAFE, safeCause, scrub, scrubKnown } from "./redact.js";
 
 const inspectSymbol = Symbol.for("nodejs.util.inspect.custom");
 
-interface ErrorDetails {
+/** What an error may carry besides its message: the original error, and the response. */
+export interface ErrorDetails {
   cause?: unknown;
   response?: Response;
 }
@@ -87,6 +88,7 @@ export class MlServerClientError extends Error {
     return scrubKnown(`${this.stack ?? `${this.name}: ${this.message}`}\n  code: '${this.code}'${causes.join("")}`);
   }
 
+  /** What `JSON.stringify` shows: name, code and message, nothing else. */
   toJSON(): { name: string; code: ErrorCode; message: string } {
     return { name: this.name, code: this.code, message: this.message };
   }

@@ -1,3 +1,18 @@
+/**
+ * mlserver-client: a typed client for Microsoft Machine Learning Server's REST API, with pluggable,
+ * careful authentication.
+ *
+ * @example
+ * ```ts
+ * import { createMlServerClient, mlServerLogin } from "mlserver-client";
+ * const client = createMlServerClient({ baseUrl: "https://mlserver.example.com:12800", auth: mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD! }) });
+ * const { data } = await client.GET("/status");
+ * ```
+ *
+ * @module
+ */
+import type * as generated from "../generated/mlserver.js";
+
 export { authMiddleware, createMlServerClient } from "./client.js";
 export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
 export { normalizeBaseUrl, parseBaseUrl } from "./auth/origins.js";
@@ -10,14 +25,19 @@ export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.
 export { parseTokenResponse, DEFAULT_TOKEN_LIFETIME_MS } from "./auth/token-set.js";
 export type { TokenSet } from "./auth/token-set.js";
 export { mlServerLogin } from "./strategies/ml-server-login.js";
-export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
+export type { MaybePromise, MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
 export { bearer } from "./strategies/bearer.js";
 export type { BearerTokenResult } from "./strategies/bearer.js";
 export { setDebugLog, fingerprint } from "./log.js";
 export type { DebugSink } from "./log.js";
-export type { paths, components, operations } from "../generated/mlserver.js";
+/** Every path of ML Server's core API, with its operations, as openapi-fetch's clients take them. */
+export type paths = generated.paths;
+/** The API's schemas (`components["schemas"]["ServiceDefinition"]`...), responses and request bodies. */
+export type components = generated.components;
+/** The API's operations by operationId, with their parameters, bodies and responses. */
+export type operations = generated.operations;
 export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
-export type { OperationSecurityMap } from "./auth/security.js";
+export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
 export { aadDeviceCode } from "./strategies/aad-device-code.js";
 export type { AadDeviceCodeOptions, DeviceCodePrompt } from "./strategies/aad-device-code.js";
 export { aadClientCredentials } from "./strategies/aad-client-credentials.js";
@@ -28,6 +48,7 @@ export type { ClientCredentialsOptions } from "./strategies/client-credentials.j
 export { createTransport, fetchTrusting, fetchWith } from "./transport/index.js";
 export type { ProxyOptions, Transport, TransportOptions } from "./transport/index.js";
 export { CredentialBoundary } from "./auth/boundary.js";
+export type { RequestSnapshot } from "./auth/boundary.js";
 export { httpBasic } from "./strategies/http-basic.js";
 export type { HttpBasicOptions } from "./strategies/http-basic.js";
 export { httpDigest } from "./strategies/http-digest.js";

@@ -28,7 +28,7 @@ export class CredentialBoundary {
 
   /**
    * Records what providers added to a request: every header they set or changed, every query name
-   * they added. `before` is a snapshot taken before they ran (see {@link snapshot}).
+   * they added. `before` is a snapshot taken before they ran (see `snapshot`).
    */
   learn(before: RequestSnapshot, after: Request): void {
     after.headers.forEach((value, name) => {

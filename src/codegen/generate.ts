@@ -13,6 +13,7 @@ export interface GeneratedFile {
   contents: string;
 }
 
+/** Options of the generator functions: where the output goes, and how a spec URL is downloaded. */
 export interface GenerateOptions {
   /** Where the types go, e.g. `src/generated/api.ts`; the security map goes beside it as `api.security.ts`. */
   output: string;

@@ -1,3 +1,16 @@
+/**
+ * `mlserver-client/codegen`: types and a security map from any Swagger 2.0 or OpenAPI 3.x file, as
+ * `mlserver generate` writes them. Needs the optional packages openapi-typescript, typescript,
+ * swagger2openapi and yaml.
+ *
+ * @example
+ * ```ts
+ * import { generateFromSpec, writeFilesAtomically } from "mlserver-client/codegen";
+ * await writeFilesAtomically(await generateFromSpec("swagger.json", { output: "src/generated/service.ts" }));
+ * ```
+ *
+ * @module
+ */
 export { generateFromSpec, generateFromText, generateTargets, writeFilesAtomically, writeOrCheck, findStaleFiles, securityModulePath } from "./generate.js";
 export type { GeneratedFile, GenerateOptions, GenerationTarget } from "./generate.js";
 export { loadSpec, decodeText, parseSpecText } from "./load.js";

@@ -12,7 +12,8 @@ import { debug, fingerprint } from "../log.js";
 import { rememberSecret } from "../redact.js";
 import { createTransport } from "../transport/index.js";
 
-type MaybePromise<T> = T | Promise<T>;
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
 export interface MlServerCredentials {

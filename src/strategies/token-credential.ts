@@ -17,6 +17,7 @@ export interface AccessTokenLike {
  * workload identity, and every other `@azure/identity` credential fit it.
  */
 export interface TokenCredentialLike {
+  /** Resolves to a token for `scopes`, or `null` when none can be had. */
   getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal; claims?: string; tenantId?: string }): Promise<AccessTokenLike | null>;
 }
 
