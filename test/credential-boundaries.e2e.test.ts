@@ -134,6 +134,17 @@ describe("redirects of API calls", () => {
     expect(new CredentialBoundary(["http://ml.example.com"], true).mayReceive(new URL("http://ml.example.com/x"))).toBe(true);
   });
 
+  it("with the application's own fetch (one that drops init), redirects are still followed by the client's rules", async () => {
+    const evil = await attacker();
+    const front = await hostile((_req, res) => void res.writeHead(307, { location: `${evil.url}/steal` }).end());
+    const ownFetch = (request: Request) => fetch(request); // drops any init it is given
+    const client = createMlServerClient({ baseUrl: front.url, fetch: ownFetch as typeof fetch, auth: customHeader({ name: "X-TokenAuth", value: "own-Secret-15" }) });
+    expect((await client.GET("/status")).response.status).toBe(200);
+    expect(evil.received).toHaveLength(1);
+    expect(evil.received[0]!.headers["x-tokenauth"]).toBeUndefined();
+    expect(findSecrets([evil.text()], ["own-Secret-15"])).toEqual([]);
+  });
+
   it("a redirect loop ends with a typed error", async () => {
     const front = await hostile((req, res) => void res.writeHead(302, { location: req.url }).end());
     const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: bearer("loop-token") }).GET("/status"));

@@ -2,7 +2,7 @@ import type { Middleware } from "openapi-fetch";
 import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
 import { InvalidOptionError, MissingCredentialsError } from "../errors.js";
 import { debug } from "../log.js";
-import { snapshot, type CredentialBoundary } from "./boundary.js";
+import { discardBody, snapshot, type CredentialBoundary } from "./boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
 
 /** Options of {@link authMiddleware}. */
@@ -117,11 +117,6 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
       return undefined;
     },
   };
-}
-
-/** Releases a request's body that will never be sent (safe on a used or locked body). */
-export function discardBody(request: Request): void {
-  if (request.body && !request.bodyUsed && !request.body.locked) void request.body.cancel().catch(() => {});
 }
 
 /** Decides, per operation, which providers authorize it. */

@@ -3,8 +3,7 @@
  * revoke calls) passes through a transport, which checks the request actually sent, not the one a
  * middleware saw, and follows redirects itself by the same rules as the first hop.
  */
-import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.js";
-import { discardBody } from "../auth/middleware.js";
+import { CredentialBoundary, asTokenCall, discardBody, isTokenCall } from "../auth/boundary.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
 import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
@@ -47,8 +46,9 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
     let request = input;
     const tokenCall = isTokenCall(input);
     const follow = input.redirect === "follow";
-    // The base fetch must not follow redirects itself: this loop does, with the checks above.
-    const sendInit = follow ? { ...init, redirect: "manual" as const } : init;
+    // The base fetch must not follow redirects itself: this loop does, with the checks below. Ours
+    // never does; any other is told so on the request itself, which no fetch can overlook.
+    const ownsRedirects = (base as { followsNoRedirects?: boolean }).followsNoRedirects === true;
     for (let hop = 0; ; hop++) {
       try {
         if (tokenCall) assertSecureTransport(new URL(request.url), boundary.allowInsecureHttp);
@@ -59,11 +59,11 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
       const replay = follow && request.body !== null ? request.clone() : undefined;
-      const response = await sendOnce(base, request, sendInit);
+      const response = await sendOnce(base, follow && !ownsRedirects ? new Request(request, { redirect: "manual" }) : request, init);
       if (response.redirected) {
-        // A fetch that ignored `redirect: "manual"` followed hops nobody checked: refuse its answer.
+        // A fetch that follows redirects whatever the request says took hops nobody checked.
         await response.body?.cancel().catch(() => {});
-        throw new InvalidOptionError("The fetch given to the client followed a redirect itself, ignoring init.redirect = \"manual\"; pass init through to the underlying fetch.");
+        throw new InvalidOptionError("The fetch given to the client followed a redirect itself, though the request said redirect: \"manual\"; use a fetch that honours the request's redirect mode.");
       }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
       if (location === null) {

@@ -64,7 +64,7 @@ async function readWhole(answer: ResponseData, signal: AbortSignal): Promise<Arr
  * const response = await send(new Request("https://mlserver.example.com:12800/status"));
  * ```
  */
-export function undiciFetch(options: TransportOptions = {}): FetchLike {
+export function undiciFetch(options: TransportOptions = {}): FetchLike & { readonly followsNoRedirects: true } {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
   let loaded: { direct: Dispatcher; proxied: Dispatcher | undefined } | undefined;
@@ -83,7 +83,7 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike {
     return loaded;
   };
 
-  return async (request) => {
+  const send: FetchLike = async (request) => {
     const { direct, proxied } = loaded ?? (await (loading ??= load()));
     const url = new URL(request.url);
     const dispatcher = proxied && !isLoopback(url.hostname) ? proxied : direct;
@@ -127,4 +127,6 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike {
     Object.defineProperty(response, "url", { value: request.url });
     return response;
   };
+  // Read by the transport: this fetch never follows a redirect, so requests need no manual mode.
+  return Object.assign(send, { followsNoRedirects: true as const });
 }
