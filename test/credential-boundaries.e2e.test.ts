@@ -389,7 +389,12 @@ describe("bounded, and typed", () => {
       const chunk = Buffer.alloc(64 * 1024, "x");
       while (written < 48 * 1024 * 1024 && !res.destroyed) {
         written += chunk.length;
-        if (!res.write(chunk)) await new Promise((r) => res.once("drain", r).once("close", r));
+        if (!res.write(chunk)) {
+          await new Promise<void>((r) => {
+            const done = () => (res.off("drain", done), res.off("close", done), r());
+            res.on("drain", done).on("close", done);
+          });
+        }
       }
       res.end();
     });
