@@ -47,8 +47,11 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
     const tokenCall = isTokenCall(input);
     const follow = input.redirect === "follow";
     // The base fetch must not follow redirects itself: this loop does, with the checks below. Ours
-    // never does; any other is told so on the request itself, which no fetch can overlook.
+    // never does; Node's global fetch is told so in init (cheaper than a new Request); any other
+    // is told so on the request itself, which no fetch can overlook.
     const ownsRedirects = (base as { followsNoRedirects?: boolean }).followsNoRedirects === true;
+    const manualByInit = follow && !ownsRedirects && base === globalThis.fetch;
+    const sendInit = manualByInit ? { ...init, redirect: "manual" as const } : init;
     for (let hop = 0; ; hop++) {
       try {
         if (tokenCall) assertSecureTransport(new URL(request.url), boundary.allowInsecureHttp);
@@ -59,7 +62,7 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
       const replay = follow && request.body !== null ? request.clone() : undefined;
-      const response = await sendOnce(base, follow && !ownsRedirects ? new Request(request, { redirect: "manual" }) : request, init);
+      const response = await sendOnce(base, follow && !ownsRedirects && !manualByInit ? new Request(request, { redirect: "manual" }) : request, sendInit);
       if (response.redirected) {
         // A fetch that follows redirects whatever the request says took hops nobody checked.
         await response.body?.cancel().catch(() => {});
