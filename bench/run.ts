@@ -12,9 +12,14 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import createClient from "openapi-fetch";
 import YAML from "yaml";
-// The built package, as users get it (npm run bench builds first), not the sources through a loader.
-import { createMlServerClient, mlServerLogin, type paths } from "../dist/src/index.js";
-import { generateFromSpec } from "../dist/src/codegen/index.js";
+import { pathToFileURL } from "node:url";
+import type { paths } from "../src/index.js";
+
+// The built package, as users get it (its bundled entries; npm run bench builds first), not the
+// sources through a loader: loaded by path, since the package's own name resolves to its sources here.
+const built = <T>(entry: string): Promise<T> => import(pathToFileURL(resolve(entry)).href) as Promise<T>;
+const { createMlServerClient, mlServerLogin } = await built<typeof import("../src/index.js")>("dist/bundle/src/index.js");
+const { generateFromSpec } = await built<typeof import("../src/codegen/index.js")>("dist/bundle/src/codegen/index.js");
 
 const run = promisify(execFile);
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -155,15 +160,22 @@ async function overhead(): Promise<void> {
 /** A fetch that counts token-endpoint calls (login and renewal), for the client side's view. */
 function countingFetch() {
   const counts = { login: 0, renew: 0, unauthorized: 0 };
+  /** When each renewal was in flight (performance.now() start and end), to tell overlapping calls apart. */
+  const renewals: [number, number][] = [];
   const wrapped = async (request: Request) => {
     const path = new URL(request.url).pathname;
     if (path === "/login") counts.login++;
-    if (path === "/login/refreshToken" && request.method === "POST") counts.renew++;
+    const renewal = path === "/login/refreshToken" && request.method === "POST" ? ([performance.now(), Infinity] as [number, number]) : undefined;
+    if (renewal) {
+      counts.renew++;
+      renewals.push(renewal);
+    }
     const response = await fetch(request);
+    if (renewal) renewal[1] = performance.now();
     if (response.status === 401 && !path.startsWith("/login")) counts.unauthorized++;
     return response;
   };
-  return { counts, fetch: wrapped };
+  return { counts, renewals, fetch: wrapped };
 }
 
 async function tokenRequests(): Promise<void> {
@@ -193,8 +205,9 @@ async function steadyState(): Promise<void> {
   console.log(`\nSteady state: 50 callers through mlServerLogin (${lifetime}-s tokens) and 50 with a static header, side by side for ${seconds} s`);
   const server = await devServer(lifetime);
   try {
-    const { counts, fetch: counting } = countingFetch();
+    const { counts, renewals, fetch: counting } = countingFetch();
     const ours = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN), fetch: counting });
+    const spans: [number, number][] = [];
     const bare = createClient<paths>({ baseUrl: server.url, headers: { Authorization: `Bearer ${await accessToken(server.url, BASELINE)}` } });
     const latencies = { ours: [] as number[], baseline: [] as number[] };
     const seen = { ours: [] as number[], baseline: [] as number[] };
@@ -206,6 +219,7 @@ async function steadyState(): Promise<void> {
         const started = performance.now();
         const { response } = await call();
         latencies[name].push(performance.now() - started);
+        if (name === "ours") spans.push([started, performance.now()]);
         seen[name].push(response.status);
       }
     };
@@ -216,18 +230,26 @@ async function steadyState(): Promise<void> {
     const p = (xs: number[], q: number) => percentile(xs, q);
     const expected = seconds / lifetime;
     const callers401 = seen.ours.filter((s) => s === 401).length;
+    // Calls of ours whose span overlapped a renewal, against the rest: what a renewal costs callers.
+    const overlapping: number[] = [];
+    const clear: number[] = [];
+    spans.forEach(([start, end], i) => (renewals.some(([rs, re]) => start < re && end > rs) ? overlapping : clear).push(latencies.ours[i]!));
     results.steadyState = {
       seconds, tokenLifetimeSeconds: lifetime, calls: { ours: seen.ours.length, baseline: seen.baseline.length },
       renewals: counts.renew, renewalsExpectedAbout: expected, logins: counts.login, unauthorizedSeenByCallers: callers401,
       serverSent401sResent: counts.unauthorized,
       p50ms: { ours: p(latencies.ours, 0.5), baseline: p(latencies.baseline, 0.5) },
       p99ms: { ours: p(latencies.ours, 0.99), baseline: p(latencies.baseline, 0.99) },
+      p99msOfOursByRenewal: { overlapping: overlapping.length ? p(overlapping, 0.99) : null, notOverlapping: p(clear, 0.99), overlappingCalls: overlapping.length },
     };
     row("401s seen by callers (ours)", String(callers401), "expected 0");
     row("token requests (renewals) / (duration / lifetime)", `${counts.renew} / ${expected.toFixed(0)}`, `ratio ${(counts.renew / expected).toFixed(2)}`);
     row("p50 latency, ours / static-header baseline", `${(p(latencies.ours, 0.5) / p(latencies.baseline, 0.5)).toFixed(2)}x`);
     row("p99 latency, ours / static-header baseline", `${(p(latencies.ours, 0.99) / p(latencies.baseline, 0.99)).toFixed(2)}x`, "a refresh spike would show here");
     row("in-flight 401s resent after a rotation (ours)", String(counts.unauthorized));
+    if (overlapping.length) {
+      row("p99 latency of calls overlapping a renewal / the others", `${(p(overlapping, 0.99) / p(clear, 0.99)).toFixed(2)}x`, `${overlapping.length} of ${spans.length} calls overlapped one`);
+    }
   } finally {
     server.stop();
   }
@@ -239,7 +261,7 @@ async function coldStart(): Promise<void> {
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`]);
     return Number(stdout.trim());
   };
-  const ourEntry = resolve("dist/src/index.js");
+  const ourEntry = resolve("dist/bundle/src/index.js");
   const samples = { ours: [] as number[], openapiFetch: [] as number[] };
   for (let i = 0; i < (QUICK ? 5 : 15); i++) {
     samples.ours.push(await time(ourEntry));

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { existsSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { runPython, type ExecutionResult } from "./python-runner.js";
 import { serviceSwagger, type ParameterDefinition } from "./service-swagger.js";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
@@ -154,10 +154,16 @@ const zeroCounters = (): Counters => ({
  * const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });
  * ```
  */
-/** The project's description: beside the source (`devserver/`), or two levels up from the build (`dist/devserver/`). */
+/**
+ * The project's description, found by walking up from this file: beside the sources (`devserver/`),
+ * the build (`dist/devserver/`) or the bundle (`dist/bundle/chunks/`).
+ */
 function bundledSpec(): string {
-  const candidates = [resolve(import.meta.dirname, "../openapi/mlserver.yaml"), resolve(import.meta.dirname, "../../openapi/mlserver.yaml")];
-  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
+  for (let dir = import.meta.dirname, i = 0; i < 5; dir = dirname(dir), i++) {
+    const candidate = resolve(dir, "openapi/mlserver.yaml");
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(import.meta.dirname, "../openapi/mlserver.yaml");
 }
 
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
