@@ -5,10 +5,10 @@
  *
  * The dev server runs in its own process, so client and server do not share one event loop.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { resolve } from "node:path";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import createClient from "openapi-fetch";
 import YAML from "yaml";
@@ -35,13 +35,24 @@ const row = (name: string, value: string, note = "") => {
   console.log(`  ${name.padEnd(58)} ${value.padStart(14)}  ${note}`);
 };
 
-async function devServer(accessTokenSeconds: number): Promise<{ url: string; stop(): void }> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE])], { stdio: ["ignore", "pipe", "inherit"] });
+/** A self-signed certificate for 127.0.0.1, made now (never committed), for the HTTPS benchmark. */
+function certificate(): { keyFile: string; certFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-tls-"));
+  const keyFile = join(dir, "key.pem");
+  const certFile = join(dir, "cert.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore" });
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return { keyFile, certFile };
+}
+
+async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; certFile: string }): Promise<{ url: string; stop(): void }> {
+  const tlsArgs = tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : [];
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE]), ...tlsArgs], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((res, rej) => {
     let out = "";
     child.stdout!.on("data", (d) => {
       out += d;
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      const m = /listening on (https?:\/\/[^\s]+)/.exec(out);
       if (m) res(m[1]!);
     });
     child.once("exit", (code) => rej(new Error(`dev server exited with ${code}`)));
@@ -82,8 +93,12 @@ const ratios = (a: number[], b: number[]): Spread => spread(a.map((x, i) => x / 
 const show = (r: Spread, digits = 2) => `${r.median.toFixed(digits)}x (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
 
 async function overhead(): Promise<void> {
-  console.log("\nOverhead: authenticated GET /status, every peer in the same run (median, min–max over rounds)");
-  const server = await devServer(3600);
+  console.log("\nOverhead: authenticated GET /status over HTTPS, every peer in the same run (median, min–max over rounds)");
+  // HTTPS, so that core-rest-pipeline runs with its own bearer policy (which refuses plain HTTP).
+  // Every peer trusts the bench's self-signed certificate the same way: through Node's TLS default.
+  const tls = certificate();
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const server = await devServer(3600, tls);
   try {
     const token = await accessToken(server.url, ADMIN);
     const authorization = `Bearer ${token}`;
@@ -92,10 +107,9 @@ async function overhead(): Promise<void> {
     const azure = await import("@azure/core-rest-pipeline");
     const pool = new Pool(server.url, { connections: 64 });
     const kyClient = ky.create({ prefixUrl: server.url, headers: { authorization }, retry: 0 });
-    // core-rest-pipeline's bearer policy refuses plain HTTP, and this bench runs on loopback over
-    // HTTP: its pipeline and default HTTP client (node:http) with a policy setting the same header.
+    // Its own bearer policy, with a credential whose token lasts the run (so, like ours, it caches).
     const pipeline = azure.createEmptyPipeline();
-    pipeline.addPolicy({ name: "staticBearer", sendRequest: (request, next) => (request.headers.set("authorization", authorization), next(request)) });
+    pipeline.addPolicy(azure.bearerTokenAuthenticationPolicy({ credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) }, scopes: "api://mlserver/.default" }));
     const azureClient = azure.createDefaultHttpClient();
     const ours = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN) });
     const oursOnFetch = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN), fetch: globalThis.fetch });
@@ -112,8 +126,8 @@ async function overhead(): Promise<void> {
       "raw fetch": async () => (await fetch(`${server.url}/status`, { headers: { authorization } })).json(),
       "bare openapi-fetch (global fetch)": async () => ok("bare", (await bare.GET("/status")).response.status),
       ky: async () => kyClient.get("status").json(),
-      "core-rest-pipeline": async () => {
-        const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${server.url}/status`, allowInsecureConnection: true }));
+      "core-rest-pipeline (bearer policy)": async () => {
+        const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${server.url}/status` }));
         JSON.parse(response.bodyAsText ?? "");
         ok("azure", response.status);
       },
@@ -145,7 +159,7 @@ async function overhead(): Promise<void> {
       }
       results[`overhead_c${concurrency}`] = { rounds, callsPerRound: total, figures };
       const vsBare = figures["bare openapi-fetch (global fetch)"]!;
-      const vsAzure = figures["core-rest-pipeline"]!;
+      const vsAzure = figures["core-rest-pipeline (bearer policy)"]!;
       row(`c${concurrency}: ours / bare openapi-fetch, req/s`, show(vsBare.oursThroughputRatio), "goal >= 1.5x");
       row(`c${concurrency}: ours / core-rest-pipeline, req/s`, show(vsAzure.oursThroughputRatio), "goal >= 1.0x");
       row(`c${concurrency}: ours / bare openapi-fetch, client CPU per call`, show(vsBare.oursCpuRatio), "lower is cheaper");
@@ -154,6 +168,7 @@ async function overhead(): Promise<void> {
     await pool.close();
   } finally {
     server.stop();
+    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
   }
 }
 

@@ -19,9 +19,11 @@ mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
   "generate-all": `mlserver generate-all [--check] [--targets openapi/targets.json]
     Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
   devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
+                   [--tls-key <pem file> --tls-cert <pem file>]
     Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
     (Python, needs python3), request validation against the API description. --users takes
     '[{"username":"alice","password":"..."}]'; the default account is admin / Admin-Pa55word!.
+    With --tls-key and --tls-cert it serves HTTPS.
   Needs the optional packages ajv, ajv-formats, jose and yaml.`,
 } as const;
 
@@ -86,8 +88,14 @@ async function devserverCommand(args: readonly string[], out: CliOutput["out"]):
     port: { type: "string", default: "12800" },
     "access-token-seconds": { type: "string", default: "3600" },
     users: { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-cert": { type: "string" },
   });
   const port = Number(values.port);
+  if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined)) throw new UsageError("--tls-key and --tls-cert go together.");
+  const tls = typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string"
+    ? { key: await readFile(values["tls-key"], "utf8"), cert: await readFile(values["tls-cert"], "utf8") }
+    : undefined;
   const seconds = Number(values["access-token-seconds"]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
   if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
@@ -100,7 +108,7 @@ async function devserverCommand(args: readonly string[], out: CliOutput["out"]):
     }
   }
   const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, ...(users && { users }) });
+  const server = await startDevServer({ port, accessTokenSeconds: seconds, ...(users && { users }), ...(tls && { tls }) });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);
