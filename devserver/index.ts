@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { MissingDependencyError } from "../src/errors.js";
+import { MissingDependencyError, isModuleNotFound } from "../src/errors.js";
 import type { DevServer, DevServerOptions } from "./server.js";
 
 export type { Counters, DevServer, DevServerOptions, DevSession, DevUser, Fault, RecordedRequest, WebService } from "./server.js";
@@ -50,9 +50,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   try {
     server = await import("./server.js");
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const missing = DEVSERVER_PACKAGES.some((name) => String((error as Error).message).includes(`'${name}`));
-    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && missing) throw new MissingDependencyError("The dev server", DEVSERVER_PACKAGES, error);
+    if (DEVSERVER_PACKAGES.some((name) => isModuleNotFound(error, name))) throw new MissingDependencyError("The dev server", DEVSERVER_PACKAGES, error);
     throw error;
   }
   return server.startDevServer(options);

@@ -304,6 +304,12 @@ export class MissingDependencyError extends MlServerClientError {
   }
 }
 
+/** Whether `error` is Node's "cannot find package `name`" (for optional peer dependencies). */
+export function isModuleNotFound(error: unknown, name: string): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes(`'${name}`);
+}
+
 /** Where in a spec file a problem is, when known (1-based). */
 export interface SpecLocation {
   file: string;

@@ -4,7 +4,7 @@
  * not install a compiler; they are loaded together, on first use, and a missing one is reported
  * once, with the command that installs them.
  */
-import { MissingDependencyError } from "../errors.js";
+import { MissingDependencyError, isModuleNotFound } from "../errors.js";
 
 export interface Toolchain {
   yaml: typeof import("yaml");
@@ -39,9 +39,4 @@ async function importOptional<T>(load: () => Promise<T>, name: string): Promise<
     if (isModuleNotFound(error, name)) throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error);
     throw error;
   }
-}
-
-export function isModuleNotFound(error: unknown, name: string): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes(name);
 }

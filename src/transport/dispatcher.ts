@@ -16,6 +16,11 @@ export interface TransportOptions {
   /** PEM certificates to trust in addition to Node's own roots. */
   ca?: string | string[];
   proxy?: ProxyOptions;
+  /**
+   * The most connections kept open to one origin by the default transport (default: no limit);
+   * requests beyond it wait for a free connection.
+   */
+  maxConnections?: number;
 }
 
 /**

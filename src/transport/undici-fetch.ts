@@ -8,6 +8,7 @@
 import { basicCredentials } from "../auth/credentials.js";
 import { isLoopback } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
+import { InvalidOptionError } from "../errors.js";
 import { checkProxy, type TransportOptions } from "./dispatcher.js";
 
 type Undici = typeof import("undici");
@@ -67,15 +68,20 @@ async function readWhole(answer: ResponseData, signal: AbortSignal): Promise<Arr
 export function undiciFetch(options: TransportOptions = {}): FetchLike & { readonly followsNoRedirects: true } {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
+  const connections = options.maxConnections;
+  if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
+    throw new InvalidOptionError("maxConnections must be a positive whole number, e.g. 64.");
+  }
   let loaded: { direct: Dispatcher; proxied: Dispatcher | undefined } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
   const load = async (): Promise<NonNullable<typeof loaded>> => {
     const [undici, { rootCertificates }] = await Promise.all([import("undici") as Promise<Undici>, import("node:tls")]);
     const ca = extra && [...rootCertificates, ...extra];
     loaded = {
-      direct: new undici.Agent(ca ? { connect: { ca } } : {}),
+      direct: new undici.Agent({ ...(ca && { connect: { ca } }), ...(connections && { connections }) }),
       proxied: proxy && new undici.ProxyAgent({
         uri: proxy.url,
+        ...(connections && { connections }),
         ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
         ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
       }),

@@ -20,6 +20,8 @@ export interface HostileServer {
   origin: string;
   port: number;
   received: Received[];
+  /** Connections accepted so far. */
+  connections(): number;
   /** Everything received, as one text to search. */
   text(): string;
   close(): Promise<void>;
@@ -31,6 +33,7 @@ export type Handler = (request: Received, response: ServerResponse, raw: Incomin
 export async function startHostile(handler: Handler, tls?: { key: string; cert: string }): Promise<HostileServer> {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -43,7 +46,8 @@ export async function startHostile(handler: Handler, tls?: { key: string; cert: 
     });
   };
   const server = tls ? createHttpsServer(tls, listener) : createHttpServer(listener);
-  server.on("connection", (socket: Socket) => {
+  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -55,6 +59,7 @@ export async function startHostile(handler: Handler, tls?: { key: string; cert: 
     origin,
     port,
     received,
+    connections: () => accepted,
     text: () => received.map((r) => `${r.method} ${r.url}\n${inspect(r.headers)}\n${r.body}`).join("\n"),
     close: () =>
       new Promise<void>((resolve) => {
