@@ -42,15 +42,16 @@ export interface Transport extends FetchLike {
  * ```
  */
 export function createTransport(boundary: CredentialBoundary, base: FetchLike = globalThis.fetch): Transport {
+  // The base fetch must not follow redirects itself: the loop below does, with its checks. Ours
+  // never does; Node's global fetch is told so in init (cheaper than a new Request); any other is
+  // told so on the request itself, which no fetch can overlook.
+  const ownsRedirects = (base as { followsNoRedirects?: boolean }).followsNoRedirects === true;
+  const honoursInit = !ownsRedirects && base === globalThis.fetch;
   const transport = async (input: Request, init?: RequestInit): Promise<Response> => {
     let request = input;
     const tokenCall = isTokenCall(input);
     const follow = input.redirect === "follow";
-    // The base fetch must not follow redirects itself: this loop does, with the checks below. Ours
-    // never does; Node's global fetch is told so in init (cheaper than a new Request); any other
-    // is told so on the request itself, which no fetch can overlook.
-    const ownsRedirects = (base as { followsNoRedirects?: boolean }).followsNoRedirects === true;
-    const manualByInit = follow && !ownsRedirects && base === globalThis.fetch;
+    const manualByInit = follow && honoursInit;
     const sendInit = manualByInit ? { ...init, redirect: "manual" as const } : init;
     for (let hop = 0; ; hop++) {
       try {
