@@ -358,10 +358,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       : url.pathname.startsWith("/login/refreshToken/") ? `${req.method} /login/refreshToken/{refreshToken}`
       : url.pathname.startsWith("/api/") ? `${req.method} ${url.pathname.replace(/^(\/api\/[^/]+\/[^/]+)(\/batch)?(\/[^/]+)?.*$/, (_match: string, _base: string, batch?: string, id?: string) => `/api/{name}/{version}${batch ?? ""}${id ? "/{executionId}" : ""}`)}`
       : `${req.method} (no such operation)`;
-    const send = (status: number, body?: unknown): void => {
+    const send = (status: number, body?: unknown, extraHeaders: Record<string, string> = {}): void => {
       if (status === 401) {
         state.counters.unauthorized++;
         if (found && found[0].security.length > 0) state.counters.unauthorizedApiCalls++;
+        // RFC 6750 section 3: say which scheme is wanted, and that a token sent was not accepted.
+        extraHeaders["www-authenticate"] = req.headers.authorization ? 'Bearer realm="mlserver", error="invalid_token"' : 'Bearer realm="mlserver"';
       }
       if (state.requests.length >= 10_000) state.requests.shift();
       state.requests.push({ method: req.method ?? "", route, hadAuthorization: req.headers.authorization !== undefined, status });
@@ -371,6 +373,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       res.writeHead(status, {
         ...(body !== undefined && { "content-type": binary ? "application/octet-stream" : "application/json; charset=utf-8" }),
         "content-length": Buffer.byteLength(payload),
+        ...extraHeaders,
       });
       res.end(payload);
     };
@@ -390,7 +393,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       const legacy = options.legacyRevokePath && req.method === "DELETE" ? /^\/login\/refreshToken\/([^/]+)$/.exec(url.pathname) : null;
       if (legacy) return revokeLegacy(decodeURIComponent(legacy[1]!), req.headers.authorization, send, fail);
       if (url.pathname.startsWith("/api/")) return serveConsumption(req, url, send, fail);
-      return fail(404, `no operation ${req.method} ${url.pathname} in the API description`, "NotFoundException");
+      const allowed = operations.filter((op) => op.match(url.pathname)).map((op) => op.method);
+      // The path exists with other methods: 405, saying which (RFC 9110 section 15.5.6).
+      if (allowed.length > 0) return send(405, { message: `${req.method} is not an operation of this path; it takes ${allowed.join(", ")}`, exceptionType: "MethodNotAllowedException" }, { allow: allowed.join(", ") });
+      // The path is not echoed: an unknown path may hold a token (a revoke in a form not served).
+      return fail(404, `no operation ${req.method} on this path in the API description`, "NotFoundException");
     }
     const [op, params] = found;
 
@@ -413,8 +420,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
 
     const contentType = req.headers["content-type"] ?? "";
+    // Media types are case-insensitive (RFC 9110 section 8.3.1); their parameters may not be.
+    const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
     let form: FormData | undefined;
-    if (contentType.startsWith("multipart/form-data")) {
+    if (mediaType === "multipart/form-data") {
       try {
         form = await new Request("http://form.invalid/", { method: "POST", headers: { "content-type": contentType }, body: raw }).formData();
       } catch {
@@ -429,7 +438,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
     const handler = handlers[op.operationId];
     if (!handler) return fail(501, `${op.operationId} is not implemented by the dev server`, "NotImplementedException");
-    const body = contentType.startsWith("application/json") && raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined;
+    let body: Context["body"];
+    try {
+      body = (mediaType === "application/json" || mediaType.endsWith("+json")) && raw.length > 0 ? (JSON.parse(raw.toString("utf8")) as Context["body"]) : (undefined as unknown as Context["body"]);
+    } catch {
+      return fail(400, "the body is not valid JSON", "RequestValidationException");
+    }
     try {
       const [status, payload] = await handler({ params, query: url.searchParams, body, form, raw, user, base: state.url });
       send(status, payload);
@@ -559,10 +573,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const user = token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
     try {
       const answer = await consumption(req.method ?? "GET", url.pathname, url.searchParams, body, user);
-      if (!answer) return fail(404, `no operation ${req.method} ${url.pathname}`, "NotFoundException");
+      if (!answer) return fail(404, `no operation ${req.method} on this path`, "NotFoundException");
       send(answer[0], answer[1]);
     } catch (error) {
       if (error instanceof HttpError) return fail(error.status, error.message);
+      if (error instanceof URIError) return fail(400, "the path holds a malformed percent-encoding", "RequestValidationException");
       throw error;
     }
   }

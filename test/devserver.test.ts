@@ -84,3 +84,59 @@ describe("the dev server", () => {
     }
   });
 });
+
+describe("the dev server answers bad requests with a 4xx, never a 500", () => {
+  let server: DevServer;
+  let token: string;
+  let refresh: string;
+  beforeAll(async () => {
+    server = await startDevServer();
+    const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+    ({ access_token: token, refresh_token: refresh } = (await login.json()) as { access_token: string; refresh_token: string });
+  });
+  afterAll(() => server.close());
+  const call = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+
+  it("parses JSON whatever the media type's case", async () => {
+    for (const type of ["Application/JSON", "APPLICATION/JSON; charset=utf-8"]) {
+      const response = await call("/services/cased/1", { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ code: "y = 1", runtimeType: "Python" }) });
+      expect(response.status, type).toBe(type.includes("charset") ? 409 : 201);
+    }
+  });
+
+  it("a malformed percent-encoding or malformed JSON is a 4xx", async () => {
+    for (const path of ["/api/%ZZ/1", "/services/%ZZ/1", "/api/%E0%A4%A/1/batch"]) {
+      const response = await call(path, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+    }
+    const broken = await call("/services/broken/1", { method: "POST", headers: { "content-type": "application/json" }, body: '{"code": ' });
+    expect(broken.status).toBe(400);
+  });
+
+  it("a method a known path does not have is 405 with Allow", async () => {
+    const response = await call("/status", { method: "DELETE" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET");
+  });
+
+  it("401s say Bearer (RFC 6750), with error=invalid_token when a token was sent", async () => {
+    const none = await fetch(`${server.url}/status`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="mlserver"');
+    const bad = await fetch(`${server.url}/status`, { headers: { authorization: "Bearer not-a-token" } });
+    expect(bad.headers.get("www-authenticate")).toBe('Bearer realm="mlserver", error="invalid_token"');
+  });
+
+  it("no error message echoes a token or refresh token", async () => {
+    const texts = await Promise.all([
+      call(`/login/refreshToken/${refresh}`, { method: "DELETE" }).then((r) => r.text()),
+      call(`/no/such/${token}`).then((r) => r.text()),
+      call(`/api/${refresh}/1/unknown/x/y`, { method: "PATCH" }).then((r) => r.text()),
+    ]);
+    for (const text of texts) {
+      expect(text).not.toContain(refresh);
+      expect(text).not.toContain(token);
+    }
+  });
+});

@@ -6,7 +6,7 @@
  * arethetypeswrong. Needs the npm registry (it installs the package's dependencies).
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -34,7 +34,10 @@ let project: string;
 
 beforeAll(async () => {
   work = await tempDir("mlserver-client-release-");
-  const { stdout } = await npm(["pack", "--json", "--pack-destination", work], root);
+  // The build that npm test made just before the suite (npm install's prepare, too); packing
+  // without scripts does not rebuild dist/ while other test files run code from it.
+  if (!existsSync(join(root, "dist/bundle/src/index.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
+  const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], root);
   tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
   project = join(work, "consumer");
   mkdirSync(project);

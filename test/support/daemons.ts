@@ -139,7 +139,7 @@ export async function startSquid(user: { username: string; password: string }, h
   const dir = daemonDir("mlserver-client-squid-");
   const port = await freePort();
   writeFileSync(join(dir, "hosts"), hosts.map((h) => `127.0.0.1 ${h}\n`).join(""));
-  const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password }).toString().trim();
+  const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password, timeout: 30_000 }).toString().trim();
   writeFileSync(join(dir, "passwd"), `${user.username}:${hash}\n`, { mode: 0o644 });
   writeFileSync(join(dir, "squid.conf"), [
     `http_port 127.0.0.1:${port}`,
