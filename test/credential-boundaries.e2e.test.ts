@@ -157,7 +157,7 @@ describe("redirects of token and revoke calls: never followed to another origin"
   for (const status of [301, 302, 303, 307, 308]) {
     it(`POST /login answered ${status} to another origin: the password goes nowhere, and a typed error names the target origin`, async () => {
       const evil = await attacker();
-      const front = await hostile((req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end());
+      const front = await hostile((_req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end());
       const client = createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) });
       const error = await caught(() => client.GET("/status"));
       expect(error.code).toBe("ERR_REDIRECT_REFUSED");
