@@ -33,7 +33,8 @@ export type ErrorCode =
   | "ERR_SPEC_VERSION"
   | "ERR_SPEC_REF"
   | "ERR_SPEC_CONVERT"
-  | "ERR_GENERATED_STALE";
+  | "ERR_GENERATED_STALE"
+  | "ERR_TOKEN_STORE";
 
 import { SAFE, safeCause, scrub, scrubKnown } from "./redact.js";
 
@@ -308,6 +309,17 @@ export class MissingDependencyError extends MlServerClientError {
 export function isModuleNotFound(error: unknown, name: string): boolean {
   const code = (error as { code?: unknown }).code;
   return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes(`'${name}`);
+}
+
+/**
+ * A token store could not be used: its lock could not be taken in time, or it is unreachable.
+ * Strategies treat it as a warning and carry on with the tokens they hold; a store's `withLock`
+ * throws it only when the lock itself failed, never for its task's own errors.
+ */
+export class TokenStoreError extends MlServerClientError {
+  constructor(message: string, cause?: unknown) {
+    super("ERR_TOKEN_STORE", message, cause === undefined ? {} : { cause });
+  }
 }
 
 /** Where in a spec file a problem is, when known (1-based). */

@@ -39,3 +39,19 @@ export function fingerprint(secret: string): string {
   }
   return `#${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
+
+const warned = new Set<string>();
+
+/**
+ * Reports a problem the library recovers from (a corrupt cache entry, a store that is down) once
+ * per `id` and process, as a Node process warning (`process.on("warning")` sees it) or, elsewhere,
+ * on the console. Messages are built from safe parts, like every other.
+ */
+export function warnOnce(id: string, message: string): void {
+  if (warned.has(id)) return;
+  warned.add(id);
+  debug(`warning: ${message}`);
+  const emit = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process?.emitWarning;
+  if (emit) emit(message, { code: "MLSERVER_CLIENT" });
+  else console.warn(`mlserver-client: ${message}`);
+}

@@ -2,6 +2,9 @@
  * The one fetch shape the library needs: global `fetch` fits, and so does openapi-fetch's. The
  * second argument carries extra init options (such as an undici `dispatcher`) through.
  */
+/** A value, or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
+
 export type FetchLike = (request: Request, init?: RequestInit) => Promise<Response>;
 
 /**

@@ -7,11 +7,24 @@ import type { TokenSet } from "./token-set.js";
 /** What a token strategy adds to the shared behaviour of {@link tokenProvider}. */
 export interface TokenProviderHooks {
   bind?(binding: AuthBinding): void;
-  /** Runs before each authorization; throw to refuse (e.g. when signed out). */
-  check?(context: AuthContext): void;
+  /** Runs before each authorization, and without a context before {@link TokenSource.getAccessToken}; throw to refuse (e.g. when signed out). */
+  check?(context?: AuthContext): void;
   /** A 401 came back on the current token: the next renewal must bypass caches. */
   onRefused?(): void;
   signOut?(): Promise<void>;
+}
+
+/** A provider that can hand out its current access token, e.g. to pass to another tool. */
+export interface TokenSource {
+  /**
+   * A valid access token, renewed first if it is due; the same cycle (and store) as the calls use.
+   *
+   * @example
+   * ```ts
+   * const { accessToken, expiresAt } = await auth.getAccessToken();
+   * ```
+   */
+  getAccessToken(options?: { signal?: AbortSignal }): Promise<{ accessToken: string; expiresAt: number }>;
 }
 
 /**
@@ -19,8 +32,13 @@ export interface TokenProviderHooks {
  * a 401, report the token refused (which renews only if it is still the current one) and ask for
  * one resend.
  */
-export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider {
+export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider & TokenSource {
   return {
+    async getAccessToken({ signal } = {}) {
+      hooks.check?.();
+      const { accessToken, expiresAt } = await cycler.getToken(signal);
+      return { accessToken, expiresAt };
+    },
     ...(hooks.bind && { bind: hooks.bind }),
     ...(hooks.signOut && { signOut: hooks.signOut }),
     async authorize(request, context) {

@@ -1,6 +1,7 @@
 import type { ConfidentialClientApplication } from "@azure/msal-node";
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
 import { InvalidOptionError } from "../errors.js";
 import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
@@ -30,7 +31,7 @@ export interface AadClientCredentialsOptions extends AadCommonOptions, TokenCycl
  * });
  * ```
  */
-export function aadClientCredentials(options: AadClientCredentialsOptions): AuthProvider {
+export function aadClientCredentials(options: AadClientCredentialsOptions): AuthProvider & TokenSource {
   const scopes = resolveScopes(options, "aadClientCredentials");
   const authority = resolveAuthority(options, "aadClientCredentials");
   if (!options.clientSecret === !options.certificate) {
@@ -38,13 +39,14 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
   }
   const secrets = [options.clientSecret, options.certificate?.privateKey].filter((s): s is string => Boolean(s));
   return msalTokenProvider<ConfidentialClientApplication>(options, {
+    strategy: "aad-client-credentials",
     what: "a token for the client credentials",
     secrets,
-    createApp: (msal, network) =>
+    createApp: (msal, network, cachePlugin) =>
       new msal.ConfidentialClientApplication(
-        msalConfiguration(options, authority, network, options.clientSecret ? { clientSecret: options.clientSecret } : { clientCertificate: options.certificate }),
+        msalConfiguration(options, authority, network, options.clientSecret ? { clientSecret: options.clientSecret } : { clientCertificate: options.certificate }, cachePlugin),
       ),
     acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
     forget: (app) => app.clearCache(),
-  });
+  }, authority, scopes);
 }

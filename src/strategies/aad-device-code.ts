@@ -1,6 +1,7 @@
 import type { AccountInfo, DeviceCodeRequest, PublicClientApplication } from "@azure/msal-node";
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
 import { debug } from "../log.js";
 import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
@@ -37,7 +38,7 @@ export interface AadDeviceCodeOptions extends AadCommonOptions, TokenCycleOption
  * const client = createMlServerClient({ baseUrl: "https://mlserver.contoso.com:12800", auth });
  * ```
  */
-export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider {
+export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & TokenSource {
   const scopes = resolveScopes(options, "aadDeviceCode");
   const authority = resolveAuthority(options, "aadDeviceCode", "organizations");
   let account: AccountInfo | null = null;
@@ -70,12 +71,15 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider {
   }
 
   return msalTokenProvider<PublicClientApplication>(options, {
+    strategy: "aad-device-code",
     what: "a token by device code",
     secrets: [],
     ...(options.signal && { signal: options.signal }),
-    createApp: (msal, network) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {})),
+    createApp: (msal, network, cachePlugin) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {}, cachePlugin)),
     async acquire(client, forceRefresh, network) {
       let result = null;
+      // A new process finds the account signed in by an earlier run in the persisted cache.
+      account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
       if (account) {
         try {
           result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
@@ -90,8 +94,9 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider {
       return result;
     },
     async forget(client) {
+      account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
       if (account) await client.getTokenCache().removeAccount(account);
       account = null;
     },
-  });
+  }, authority, scopes);
 }

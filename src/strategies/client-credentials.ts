@@ -1,14 +1,15 @@
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
+import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
+import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, RedirectRefusedError, TokenEndpointError, TokenResponseError } from "../errors.js";
 import { rememberSecret, scrub } from "../redact.js";
 
 /** Options of {@link clientCredentials}. */
-export interface ClientCredentialsOptions extends TokenCycleOptions {
+export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreOptions {
   /** The token endpoint, e.g. `https://idp.example.com/oauth2/token`. */
   tokenUrl: string;
   clientId: string;
@@ -57,7 +58,7 @@ function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
  * });
  * ```
  */
-export function clientCredentials(options: ClientCredentialsOptions): AuthProvider {
+export function clientCredentials(options: ClientCredentialsOptions): AuthProvider & TokenSource {
   let tokenUrl: URL;
   try {
     tokenUrl = new URL(options.tokenUrl);
@@ -94,13 +95,20 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     });
   };
 
+  const scopeText = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
+  // Tokens differ by scope and extra parameters (e.g. audience): they are part of the account.
+  const account = options.storeAccount ?? [options.clientId, scopeText ?? "", JSON.stringify(options.params ?? {})].join(" ");
+  const stored = new StoredTokens<TokenSet>(
+    () => options.store && { store: options.store, key: { origin: tokenUrl.origin + tokenUrl.pathname, account, strategy: "client-credentials" } },
+    options.clock,
+  );
   const cycler = new TokenCycler<TokenSet>({
     ...options,
     rotating: false,
-    async acquire() {
+    acquire: stored.wrap(async () => {
       assertSecureTransport(tokenUrl, allowInsecureHttp);
       grant ??= createGrant();
-      const scope = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
+      const scope = scopeText;
       let token: unknown;
       const oauth = await grant;
       const sentAt = (options.clock ?? Date.now)();
@@ -110,7 +118,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
         throw fromWreckError(error, label, tokenUrl, timeoutMs, [options.clientSecret]);
       }
       return parseTokenResponse(token, sentAt);
-    },
+    }),
   });
 
   return tokenProvider(cycler, {
@@ -120,6 +128,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     async signOut() {
       await cycler.settle();
       cycler.set(undefined);
+      await stored.forget();
     },
   });
 }

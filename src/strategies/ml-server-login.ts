@@ -1,6 +1,7 @@
 import type { components } from "../../generated/mlserver.js";
-import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
-import { tokenProvider } from "../auth/token-provider.js";
+import type { AuthBinding, AuthProvider, FetchLike, MaybePromise } from "../auth/provider.js";
+import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
+import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import { CredentialBoundary } from "../auth/boundary.js";
 import { setCredentialHeader } from "../auth/credentials.js";
 import { assertSecureTransport, normalizeBaseUrl } from "../auth/origins.js";
@@ -11,9 +12,6 @@ import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointE
 import { debug, fingerprint } from "../log.js";
 import { rememberSecret } from "../redact.js";
 import { createTransport } from "../transport/index.js";
-
-/** A value, or a promise of it. */
-export type MaybePromise<T> = T | Promise<T>;
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
 export interface MlServerCredentials {
@@ -26,8 +24,11 @@ export interface MlServerTokens extends TokenSet {
   refreshToken: string;
 }
 
-/** Options of {@link mlServerLogin}. Give a username and password, a `credentials` callback, or saved `tokens`. */
-export interface MlServerLoginOptions extends TokenCycleOptions {
+/**
+ * Options of {@link mlServerLogin}. Give a username and password, a `credentials` callback, saved
+ * `tokens`, or a `store` that holds them (with `username` or `storeAccount` naming the account).
+ */
+export interface MlServerLoginOptions extends TokenCycleOptions, TokenStoreOptions {
   /** The account name; with `password`. */
   username?: string;
   /** The account's password; with `username`. Prefer `credentials` to keep it out of memory. */
@@ -60,7 +61,7 @@ export interface MlServerLoginOptions extends TokenCycleOptions {
 }
 
 /** An {@link AuthProvider} for ML Server's own accounts, with explicit sign-in and sign-out. */
-export interface MlServerLoginProvider extends AuthProvider {
+export interface MlServerLoginProvider extends AuthProvider, TokenSource {
   /** Signs in now (the first call would do it anyway); after `signOut`, this is how to start again. */
   signIn(options?: { signal?: AbortSignal }): Promise<void>;
   /** Revokes the refresh token on the server, forgets the tokens, and refuses calls until `signIn`. */
@@ -96,9 +97,11 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     throw new InvalidOptionError("mlServerLogin needs both username and password (non-empty strings), or a credentials callback.");
   }
   if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes username/password or a credentials callback, not both.");
-  if (!hasPair && !options.credentials && !options.tokens) {
-    throw new InvalidOptionError("mlServerLogin needs a username and password, a credentials callback, or saved tokens.");
+  if (!hasPair && !options.credentials && !options.tokens && !options.store) {
+    throw new InvalidOptionError("mlServerLogin needs a username and password, a credentials callback, saved tokens, or a store.");
   }
+  const account = options.storeAccount ?? options.username;
+  if (options.store && !account) throw new InvalidOptionError("mlServerLogin with a store needs username (or storeAccount) to know whose tokens to keep.");
   const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair
     ? () => ({ username: options.username!, password: options.password! })
     : options.credentials;
@@ -146,6 +149,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   const clock = options.clock ?? Date.now;
+  const stored = new StoredTokens<MlServerTokens>(
+    () => (options.store && endpoint ? { store: options.store, key: { origin: endpoint.baseUrl, account: account!, strategy: "ml-server-login" } } : undefined),
+    clock,
+  );
   /** The time a token request is sent: expiry counts from it (see parseTokenResponse). */
   const toTokens = (body: unknown, sentAt: number): MlServerTokens => {
     const tokens = parseTokenResponse(body, sentAt);
@@ -156,7 +163,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   async function login(): Promise<MlServerTokens> {
     if (!getCredentials) {
-      throw new TokenRefreshError("The ML Server session has ended and no credentials are configured to sign in again: create the provider with a username and password or a credentials callback, or with newer saved tokens.");
+      throw new TokenRefreshError("There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a credentials callback.");
     }
     const { username, password } = await getCredentials();
     rememberSecret(password);
@@ -185,7 +192,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
-    async acquire(previous) {
+    acquire: stored.wrap(async (previous) => {
       if (previous?.refreshToken) {
         try {
           return await renew(previous.refreshToken);
@@ -201,7 +208,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
         }
       }
       return login();
-    },
+    }, (set) => (set.refreshToken ? (set as MlServerTokens) : undefined)),
   });
 
   /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
@@ -233,7 +240,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     bind: (binding) => void endpointFor(binding),
     check(context) {
       if (signedOut) throw new SignedOutError();
-      endpointFor(context);
+      if (context) endpointFor(context);
+      else requireEndpoint();
     },
   });
 
@@ -244,23 +252,36 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
       requireEndpoint();
       await cycler.settle();
       signedOut = false;
-      cycler.set(await abortable(login(), signal));
+      const tokens = await abortable(stored.locked(async () => {
+        const obtainedAt = clock();
+        const fresh = await login();
+        await stored.save(fresh, obtainedAt);
+        return fresh;
+      }), signal);
+      cycler.set(tokens);
     },
 
     async signOut() {
       signedOut = true;
       await cycler.settle();
-      const tokens = cycler.current;
+      const held = cycler.current;
       cycler.set(undefined);
-      if (!tokens?.refreshToken || !endpoint) return;
-      try {
-        await revoke(tokens);
-      } catch (error) {
-        throw new TokenEndpointError(
-          `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
-          { cause: error, retryable: false },
-        );
-      }
+      // Under the store's lock, so that no other process renews the pair while it is revoked.
+      await stored.locked(async () => {
+        // A new process signs out what it never loaded: the store's set, if newer than its own.
+        const fromStore = await stored.load();
+        const tokens = fromStore?.refreshToken && (!held || fromStore.expiresAt >= held.expiresAt) ? (fromStore as MlServerTokens) : held;
+        try {
+          if (tokens?.refreshToken && endpoint) await revoke(tokens);
+        } catch (error) {
+          throw new TokenEndpointError(
+            `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
+            { cause: error, retryable: false },
+          );
+        } finally {
+          await stored.forget();
+        }
+      });
     },
   };
 }

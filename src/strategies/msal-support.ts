@@ -4,10 +4,11 @@
  * translation of MSAL's errors into this library's typed errors. msal-node itself is loaded only by
  * the strategies, when they first need a token.
  */
-import type { AuthenticationResult, Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
+import type { AuthenticationResult, Configuration, ICachePlugin, INetworkModule, NetworkRequestOptions, NetworkResponse, TokenCacheContext } from "@azure/msal-node";
 import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
+import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
+import { StoredTokens, type StoreBinding, type TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenSet } from "../auth/token-set.js";
 import {
   AuthenticationError,
@@ -21,12 +22,12 @@ import {
 } from "../errors.js";
 import { asTokenCall, CredentialBoundary } from "../auth/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
-import { debug } from "../log.js";
+import { debug, warnOnce } from "../log.js";
 import { rememberSecret } from "../redact.js";
 import { createTransport, fetchTrusting } from "../transport/index.js";
 
 /** Options every Azure AD strategy takes. */
-export interface AadCommonOptions {
+export interface AadCommonOptions extends TokenStoreOptions {
   /** The application (client) id of the app registration. */
   clientId: string;
   /**
@@ -139,7 +140,7 @@ export class MsalNetwork implements INetworkModule {
 }
 
 /** MSAL configuration for the authority: Microsoft's in AAD mode, any other in OIDC mode. */
-export function msalConfiguration(options: AadCommonOptions, authority: URL, network: MsalNetwork, auth: Record<string, unknown>): Configuration {
+export function msalConfiguration(options: AadCommonOptions, authority: URL, network: MsalNetwork, auth: Record<string, unknown>, cachePlugin?: ICachePlugin): Configuration {
   const microsoft = MICROSOFT_HOSTS.test(authority.hostname);
   const protocolMode = options.protocolMode ?? (microsoft ? "AAD" : "OIDC");
   return {
@@ -149,6 +150,7 @@ export function msalConfiguration(options: AadCommonOptions, authority: URL, net
       ...(options.knownAuthorities || !microsoft ? { knownAuthorities: options.knownAuthorities ?? [authority.host] } : {}),
       ...auth,
     },
+    ...(cachePlugin && { cache: { cachePlugin } }),
     system: {
       networkClient: network,
       protocolMode,
@@ -188,14 +190,48 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
   return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, { cause: error, retryable: false });
 }
 
+/**
+ * MSAL's cache (accounts, refresh and access tokens), persisted through a token store: read before
+ * MSAL looks at it, written when MSAL changed it. So a device-code user is not prompted again on
+ * the next run, and a service principal's token is reused across runs.
+ */
+export function storeCachePlugin(binding: () => StoreBinding | undefined): ICachePlugin {
+  const warn = (what: string) => (error: unknown) => {
+    const b = binding();
+    warnOnce(`msal-cache-${what}:${b?.key.origin}`, `MSAL's cache could not be ${what} the token store (${(error as Error).message}); this process keeps its own.`);
+  };
+  return {
+    async beforeCacheAccess(context: TokenCacheContext) {
+      const b = binding();
+      if (!b) return;
+      const value = await b.store.read(b.key).catch(warn("read from"));
+      const cache = (value as { v?: unknown; msal?: unknown } | undefined | null);
+      if (cache && cache.v === 1 && typeof cache.msal === "string") {
+        try {
+          context.tokenCache.deserialize(cache.msal);
+        } catch (error) {
+          warn("read from")(error);
+        }
+      }
+    },
+    async afterCacheAccess(context: TokenCacheContext) {
+      const b = binding();
+      if (!b || !context.cacheHasChanged) return;
+      await b.store.write(b.key, { v: 1, msal: context.tokenCache.serialize() }).catch(warn("written to"));
+    },
+  };
+}
+
 /** What differs between the MSAL strategies; {@link msalTokenProvider} does the rest. */
 export interface MsalFlow<App> {
+  /** The strategy's name in store keys, e.g. `aad-device-code`. */
+  strategy: string;
   /** Names what is asked for, in error messages. */
   what: string;
   /** Values never to echo in messages. */
   secrets: string[];
-  /** Builds the MSAL application (msal-node is loaded only now). */
-  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork): App;
+  /** Builds the MSAL application (msal-node is loaded only now), with the store's cache plugin if any. */
+  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork, cachePlugin: ICachePlugin | undefined): App;
   /**
    * Gets a token; `bypassCache` is true once after the server refused the current one. A flow that
    * swallows a failure on purpose clears `network.lastError`, so the stale error masks nothing.
@@ -212,20 +248,25 @@ export interface MsalFlow<App> {
  * (MSAL tokens stay valid while a renewal runs), a cache bypass after a 401, MSAL's errors turned
  * into typed ones, and sign-out.
  */
-export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOptions, flow: MsalFlow<App>): AuthProvider {
+export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOptions, flow: MsalFlow<App>, authority: URL, scopes: readonly string[]): AuthProvider & TokenSource {
   flow.secrets.forEach(rememberSecret);
   const network = new MsalNetwork(options);
+  const binding = (): StoreBinding | undefined =>
+    options.store && { store: options.store, key: { origin: authority.href, account: options.storeAccount ?? `${options.clientId} ${scopes.join(" ")}`, strategy: flow.strategy } };
+  // The lock makes processes that start together share one sign-in (one device-code prompt).
+  const stored = new StoredTokens<TokenSet>(binding, options.clock);
+  const cachePlugin = options.store && storeCachePlugin(binding);
   let app: Promise<App> | undefined;
   let bypassCache = false;
   const cycler = new TokenCycler<TokenSet>({
     ...options,
     rotating: false,
-    async acquire() {
+    acquire: () => stored.locked(async () => {
       network.lastError = undefined;
       const bypass = bypassCache;
       bypassCache = false;
       try {
-        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network));
+        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network, cachePlugin));
         const result = await flow.acquire(await app, bypass, network);
         if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
         rememberSecret(result.accessToken);
@@ -234,7 +275,7 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
         if (flow.signal?.aborted && error === flow.signal.reason) throw error;
         throw fromMsalError(error, network, flow.secrets, flow.what);
       }
-    },
+    }),
   });
   return tokenProvider(cycler, {
     bind: (binding) => network.bind(binding),
@@ -243,6 +284,7 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
       await cycler.settle();
       if (app) await flow.forget(await app);
       cycler.set(undefined);
+      await stored.forget();
     },
   });
 }

@@ -1,6 +1,7 @@
 import type { AuthProvider } from "../auth/provider.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
+import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
+import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenSet } from "../auth/token-set.js";
 import { InvalidOptionError, TokenResponseError } from "../errors.js";
 
@@ -33,14 +34,20 @@ export interface TokenCredentialLike {
  * const auth = fromTokenCredential(new DefaultAzureCredential(), [`${WEB_APP_ID}/.default`]);
  * ```
  */
-export function fromTokenCredential(credential: TokenCredentialLike, scopes: string | string[], options: TokenCycleOptions = {}): AuthProvider {
+export function fromTokenCredential(credential: TokenCredentialLike, scopes: string | string[], options: TokenCycleOptions & TokenStoreOptions = {}): AuthProvider & TokenSource {
   if (typeof credential?.getToken !== "function") throw new InvalidOptionError("fromTokenCredential needs a TokenCredential (an object with getToken).");
   const list = typeof scopes === "string" ? [scopes] : scopes;
   if (list.length === 0) throw new InvalidOptionError("fromTokenCredential needs at least one scope, e.g. \"<web app id>/.default\".");
+  // A credential is opaque: with a store, the caller names whose tokens these are.
+  if (options.store && !options.storeAccount) throw new InvalidOptionError("fromTokenCredential with a store needs storeAccount (e.g. the managed identity's client id).");
+  const stored = new StoredTokens<TokenSet>(
+    () => options.store && { store: options.store, key: { origin: "token-credential", account: `${options.storeAccount} ${list.join(" ")}`, strategy: "token-credential" } },
+    options.clock,
+  );
   const cycler = new TokenCycler<TokenSet>({
     ...options,
     rotating: false,
-    async acquire() {
+    acquire: stored.wrap(async () => {
       const token = await credential.getToken(list);
       if (!token || typeof token.token !== "string" || token.token === "" || !Number.isFinite(token.expiresOnTimestamp)) {
         throw new TokenResponseError("The TokenCredential returned no usable token (null, an empty token, or no expiresOnTimestamp).");
@@ -54,12 +61,13 @@ export function fromTokenCredential(credential: TokenCredentialLike, scopes: str
         expiresAt: token.expiresOnTimestamp,
         ...(token.refreshAfterTimestamp !== undefined && { refreshAt: token.refreshAfterTimestamp }),
       };
-    },
+    }),
   });
   return tokenProvider(cycler, {
     async signOut() {
       await cycler.settle();
       cycler.set(undefined);
+      await stored.forget();
     },
   });
 }

@@ -1,0 +1,283 @@
+/**
+ * Where token sets live between calls, runs and processes. A {@link TokenStore} holds one entry per
+ * server + account + strategy, and a lock per entry, so that everything sharing the store (one
+ * process, the processes of one machine, a fleet) makes one renewal at a time between them: under
+ * ML Server's rotation two renewals with the same refresh token would end the session.
+ */
+import { TokenStoreError } from "../errors.js";
+import { debug, fingerprint, warnOnce } from "../log.js";
+import { rememberSecret } from "../redact.js";
+import type { TokenSet } from "./token-set.js";
+
+/** What a stored entry belongs to; an entry is only ever used for exactly this key. */
+export interface TokenStoreKey {
+  /** The server (or token endpoint) the tokens are for, e.g. `https://mlserver.example.com:12800`. */
+  origin: string;
+  /** The account, e.g. a username or a client id (with its scopes). */
+  account: string;
+  /** The strategy that made the tokens, e.g. `ml-server-login`. */
+  strategy: string;
+}
+
+/** A JSON value, as stores keep them. */
+export type StoredValue = string | number | boolean | null | StoredValue[] | { [key: string]: StoredValue };
+
+/**
+ * Storage for token sets, shared by strategies through their `store` option. Implementations:
+ * {@link memoryTokenStore} (the default: one process), `fileTokenStore` (the processes of one
+ * machine), or your own (a vault, a database).
+ *
+ * @example A store of your own (here a Map, as memoryTokenStore is):
+ * ```ts
+ * const entries = new Map<string, StoredValue>();
+ * const store: TokenStore = {
+ *   async read(key) { return entries.get(tokenStoreKeyString(key)); },
+ *   async write(key, value) { entries.set(tokenStoreKeyString(key), value); },
+ *   async delete(key) { entries.delete(tokenStoreKeyString(key)); },
+ *   withLock: (key, task) => task(), // only safe when nothing else shares the store
+ * };
+ * ```
+ */
+export interface TokenStore {
+  /** The entry for `key`, or `undefined` when there is none (or it is unreadable: say so with a warning). */
+  read(key: TokenStoreKey): Promise<StoredValue | undefined>;
+  /** Replaces the entry atomically: a reader sees the old value or the new one, never a mix. */
+  write(key: TokenStoreKey, value: StoredValue): Promise<void>;
+  /** Removes the entry; no error when there is none. */
+  delete(key: TokenStoreKey): Promise<void>;
+  /**
+   * Runs `task` while holding the entry's lock, excluding every other holder that shares the
+   * store; a crashed holder must not keep it for longer than a stale timeout.
+   */
+  withLock<T>(key: TokenStoreKey, task: () => Promise<T>): Promise<T>;
+}
+
+/** The option every token strategy takes to keep its tokens in a store. */
+export interface TokenStoreOptions {
+  /**
+   * Where tokens are kept, and renewals are coordinated, beyond this provider: `fileTokenStore()`
+   * to reuse a sign-in across runs and processes. Default: in this provider's memory only.
+   */
+  store?: TokenStore;
+  /** The account part of the store key, where the strategy cannot tell it (e.g. a credentials callback). */
+  storeAccount?: string;
+}
+
+/** One string for a key, for maps, file names and Redis keys: unambiguous, as JSON of its parts. */
+export function tokenStoreKeyString(key: TokenStoreKey): string {
+  return JSON.stringify([key.origin, key.account, key.strategy]);
+}
+
+/** A key in words, for messages (no secret is part of a key). */
+export function describeKey(key: TokenStoreKey): string {
+  return `${key.strategy} ${JSON.stringify(key.account)} at ${key.origin}`;
+}
+
+/** Whether a stored key names exactly `key`. */
+export function sameKey(stored: unknown, key: TokenStoreKey): boolean {
+  const k = stored as Partial<TokenStoreKey> | null;
+  return typeof k === "object" && k !== null && k.origin === key.origin && k.account === key.account && k.strategy === key.strategy;
+}
+
+/**
+ * A store in this process's memory, with an in-process lock. Providers sharing one memory store
+ * share their tokens and renew once between them.
+ *
+ * @example
+ * ```ts
+ * const store = memoryTokenStore();
+ * const a = mlServerLogin({ username: "svc", password, store });
+ * const b = mlServerLogin({ username: "svc", password, store }); // reuses a's tokens
+ * ```
+ */
+export function memoryTokenStore(): TokenStore {
+  const entries = new Map<string, string>();
+  const locks = new Map<string, Promise<unknown>>();
+  return {
+    async read(key) {
+      const text = entries.get(tokenStoreKeyString(key));
+      return text === undefined ? undefined : (JSON.parse(text) as StoredValue);
+    },
+    async write(key, value) {
+      // A copy: a caller changing its object afterwards must not change the stored entry.
+      entries.set(tokenStoreKeyString(key), JSON.stringify(value));
+    },
+    async delete(key) {
+      entries.delete(tokenStoreKeyString(key));
+    },
+    withLock(key, task) {
+      const id = tokenStoreKeyString(key);
+      const run = (locks.get(id) ?? Promise.resolve()).catch(() => {}).then(task);
+      const tail = run.catch(() => {});
+      locks.set(id, tail);
+      void tail.then(() => {
+        if (locks.get(id) === tail) locks.delete(id);
+      });
+      return run;
+    },
+  };
+}
+
+/** How a token set is kept in a store (version 1). */
+interface StoredTokenSet {
+  v: 1;
+  accessToken: string;
+  tokenType: string;
+  expiresAt: number;
+  /** When the token was asked for: with `expiresAt`, how long it was issued for. */
+  obtainedAt: number;
+  refreshToken?: string;
+  refreshAt?: number;
+}
+
+/** A stored token set, validated; anything else is reported once and ignored. */
+function decodeTokenSet(value: StoredValue | undefined, describe: string): (TokenSet & { obtainedAt: number }) | undefined {
+  if (value === undefined) return undefined;
+  const v = value as Partial<StoredTokenSet> | null;
+  const valid = typeof v === "object" && v !== null && v.v === 1
+    && typeof v.accessToken === "string" && v.accessToken !== "" && typeof v.tokenType === "string"
+    && Number.isFinite(v.expiresAt) && Number.isFinite(v.obtainedAt)
+    && (v.refreshToken === undefined || (typeof v.refreshToken === "string" && v.refreshToken !== ""))
+    && (v.refreshAt === undefined || Number.isFinite(v.refreshAt));
+  if (!valid) {
+    warnOnce(`token-store-shape:${describe}`, `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new sign-in will replace them).`);
+    return undefined;
+  }
+  rememberSecret(v.accessToken!);
+  if (v.refreshToken) rememberSecret(v.refreshToken);
+  return {
+    accessToken: v.accessToken!,
+    tokenType: v.tokenType!,
+    expiresAt: v.expiresAt!,
+    obtainedAt: v.obtainedAt!,
+    ...(v.refreshToken !== undefined && { refreshToken: v.refreshToken }),
+    ...(v.refreshAt !== undefined && { refreshAt: v.refreshAt }),
+  };
+}
+
+function withoutObtainedAt(found: TokenSet & { obtainedAt: number }): TokenSet {
+  const { obtainedAt: _obtainedAt, ...tokens } = found;
+  return tokens;
+}
+
+function encodeTokenSet(tokens: TokenSet, obtainedAt: number): StoredValue {
+  const stored: StoredTokenSet = {
+    v: 1,
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+    expiresAt: tokens.expiresAt,
+    obtainedAt,
+    ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }),
+    ...(tokens.refreshAt !== undefined && { refreshAt: tokens.refreshAt }),
+  };
+  return stored as unknown as StoredValue;
+}
+
+/** A key and its store, once the strategy knows the key (e.g. after binding to a client). */
+export interface StoreBinding {
+  store: TokenStore;
+  key: TokenStoreKey;
+}
+
+/**
+ * A strategy's token acquisition, coordinated through a store: under the entry's lock, a token set
+ * that someone else stored since (another provider, process or pod) is taken instead of renewing;
+ * otherwise the newest known set is renewed and the result stored before the lock is released.
+ * Failures of the store itself are warnings: the strategy then works on its own, never without
+ * credentials and never writing a set over a newer one.
+ */
+export class StoredTokens<T extends TokenSet> {
+  constructor(
+    private readonly binding: () => StoreBinding | undefined,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** When a stored set is still worth taking: at least a quarter of its life, and a second, left. */
+  #reusable(stored: TokenSet & { obtainedAt: number }, now: number): boolean {
+    const lifetime = Math.max(0, stored.expiresAt - stored.obtainedAt);
+    return stored.expiresAt - now > Math.max(1_000, lifetime / 4);
+  }
+
+  /** Wraps `acquire(previous)` so that the store is consulted, locked and updated around it. */
+  wrap(acquire: (previous: T | undefined) => Promise<T>, parse: (stored: TokenSet) => T | undefined = (s) => s as T): (previous: T | undefined) => Promise<T> {
+    return async (previous) => {
+      const binding = this.binding();
+      if (!binding) return acquire(previous);
+      const describe = describeKey(binding.key);
+      const locked = async (): Promise<T> => {
+        const found = await this.#read(binding, describe);
+        const stored = found && parse(withoutObtainedAt(found));
+        if (stored && found && stored.accessToken !== previous?.accessToken && this.#reusable(found, this.clock())) {
+          debug(`using stored token ${fingerprint(stored.accessToken)} for ${describe}`);
+          return stored;
+        }
+        // Renew the newest set known: the stored one may be newer than ours, or ours than a stale store.
+        const base = stored && (!previous || stored.expiresAt >= previous.expiresAt) ? stored : previous;
+        const obtainedAt = this.clock();
+        const fresh = await acquire(base);
+        await this.#write(binding, encodeTokenSet(fresh, obtainedAt), describe);
+        return fresh;
+      };
+      return this.locked(locked);
+    };
+  }
+
+  /** The stored set, if there is a valid one (whether or not it is still usable), without locking. */
+  async load(): Promise<TokenSet | undefined> {
+    const binding = this.binding();
+    const found = binding && (await this.#read(binding, describeKey(binding.key)));
+    return found && withoutObtainedAt(found);
+  }
+
+  /** Stores a set obtained outside a renewal (an explicit sign-in). */
+  async save(tokens: T, obtainedAt: number): Promise<void> {
+    const binding = this.binding();
+    if (binding) await this.#write(binding, encodeTokenSet(tokens, obtainedAt), describeKey(binding.key));
+  }
+
+  /** Removes the stored set (after a sign-out). */
+  async forget(): Promise<void> {
+    const binding = this.binding();
+    if (!binding) return;
+    await binding.store.delete(binding.key).catch((error: unknown) => {
+      warnOnce(`token-store-delete:${tokenStoreKeyString(binding.key)}`, `The stored tokens for ${describeKey(binding.key)} could not be deleted (${(error as Error).message}).`);
+    });
+  }
+
+  /**
+   * Runs `task` under the entry's lock; without it when there is no store, or (with a warning)
+   * when the store cannot lock: a store that is down must not stop the calls.
+   */
+  async locked<R>(task: () => Promise<R>): Promise<R> {
+    const binding = this.binding();
+    if (!binding) return task();
+    let started = false;
+    try {
+      return await binding.store.withLock(binding.key, () => {
+        started = true;
+        return task();
+      });
+    } catch (error) {
+      if (started || !(error instanceof TokenStoreError)) throw error;
+      warnOnce(`token-store-lock:${describeKey(binding.key)}`, `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on without it.`);
+      return task();
+    }
+  }
+
+  async #read(binding: StoreBinding, describe: string) {
+    try {
+      return decodeTokenSet(await binding.store.read(binding.key), describe);
+    } catch (error) {
+      warnOnce(`token-store-read:${describe}`, `The stored tokens for ${describe} could not be read (${(error as Error).message}); continuing without them.`);
+      return undefined;
+    }
+  }
+
+  async #write(binding: StoreBinding, value: StoredValue, describe: string) {
+    try {
+      await binding.store.write(binding.key, value);
+    } catch (error) {
+      warnOnce(`token-store-write:${describe}`, `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only.`);
+    }
+  }
+}
