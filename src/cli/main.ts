@@ -1,13 +1,61 @@
 #!/usr/bin/env node
+/**
+ * `mlserver`: sign in once, then script ML Server from a terminal or a cron job. This module loads
+ * only what `--help` needs; each command loads the client (and msal-node, the generator or the dev
+ * server) when it runs.
+ */
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { pathToFileURL } from "node:url";
-import { MlServerClientError } from "../errors.js";
-import type { GenerationTarget } from "../codegen/generate.js";
+import { EXIT, UsageError, type CliStreams } from "./output.js";
+
+const SETTINGS = `Settings, in order of precedence: flags, then environment variables, then the profile in the
+config file (${"$"}MLSERVER_CONFIG, else mlserver-client/config.json in the user's config directory).
+  --profile <name>      MLSERVER_PROFILE   which profile (default: the config's default, else "default")
+  --server <url>        MLSERVER_SERVER    the ML Server web node, e.g. https://mlserver.example.com:12800
+  --username <name>     MLSERVER_USERNAME  ML Server account (local or LDAP)
+  --authority <url> | --tenant <id>        Azure AD / OIDC authority (MLSERVER_AUTHORITY, MLSERVER_TENANT)
+  --client-id <id>      MLSERVER_CLIENT_ID  the app registration (device code, client credentials)
+  --resource <id> | --scope <scopes>       what to ask a token for (MLSERVER_RESOURCE, MLSERVER_SCOPE)
+  --token-url <url>     MLSERVER_TOKEN_URL  a generic OAuth2 token endpoint (client credentials)
+  --certificate <pem> --thumbprint <hex>   an Azure AD certificate credential instead of a secret
+  --ca <pem file>       MLSERVER_CA        certificates to trust for the server and the authority
+Secrets never come from flags: MLSERVER_PASSWORD or MLSERVER_CLIENT_SECRET, --password-stdin /
+--client-secret-stdin, or a prompt that does not echo (login only).
+Tokens are cached in ${"$"}MLSERVER_CACHE_DIR, else mlserver-client under the user's cache directory
+(0600 files in a 0700 directory); set MLSERVER_TOKEN_CACHE_KEY (32 bytes, base64) to encrypt them.
+Every command takes --json (a stable JSON result on stdout) and --debug (stack traces, debug log).`;
+
+const EXIT_CODES = `Exit codes: 0 success, 1 other failure, 2 usage error, 3 authentication failure (not signed in,
+wrong credentials, session ended, not allowed), 4 not found, 5 server error (5xx, or a service's code
+failed), 6 server or authority unreachable.`;
 
 /** Each command's help, shown by `mlserver <command> --help` and, together, by `mlserver --help`. */
 const HELP = {
+  login: `mlserver login --server <url> --username <name> [--password-stdin] [--profile <name>]
+mlserver login --device-code --authority <url> | --tenant <id> --client-id <id> --resource <id> | --scope <s>
+mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
+               (--token-url <url> [--scope <s>] | --authority <url> | --tenant <id> --resource <id>
+                [--certificate <key.pem> --thumbprint <hex>])
+    Sign in and cache the tokens, so later commands (and other processes) reuse and renew them.
+    Saves the profile's settings (no secret) to the config file; the first becomes the default.`,
+  logout: `mlserver logout [--profile <name>]
+    Revoke the session on the server, then delete the cached tokens.`,
+  token: `mlserver token [--profile <name>] [--json]
+    Print a valid access token, renewed first if due: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  status: `mlserver status [--profile <name>] [--json]
+    The server's health, who is signed in, and when the access token expires.`,
+  services: `mlserver services list [<name>]
+mlserver services get <name> <version>
+mlserver services publish <name> <version> --code <file.py> [--inputs '{"x":"numeric"}']
+                  [--outputs '{"y":"numeric"}'] [--description <text>] [--init-code <file.py>]
+                  [--output-files a.csv,b.png] [--alias <operation id>]
+mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
+mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--parallel <n>]
+mlserver services delete <name> <version>
+mlserver services swagger <name> <version> [-o <file>]
+    Publish (Python), consume and manage web services. A batch shows a progress bar on a terminal,
+    plain progress lines on stderr otherwise; a CSV's header names the inputs, converted by type.`,
   generate: `mlserver generate <spec> -o <file> [--check]
     Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
     OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
@@ -27,52 +75,109 @@ mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
   Needs the optional packages ajv, ajv-formats, jose and yaml.`,
 } as const;
 
+type Command = keyof typeof HELP;
+
 const USAGE = `Usage: mlserver <command> [options]      (mlserver <command> --help for one command)
 
 ${Object.values(HELP).join("\n\n")}
 
 mlserver --version    Print the version of mlserver-client.
-mlserver --help       Print this help.`;
+mlserver --help       Print this help.
 
-/** Where the CLI writes: stdout and stderr by default, anything with `write` in tests. */
-export interface CliOutput {
-  out: { write(text: string): unknown };
-  err: { write(text: string): unknown };
-}
+${SETTINGS}
+
+${EXIT_CODES}`;
+
+const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams: CliStreams) => Promise<number>>> = {
+  login: async () => (await import("./session-commands.js")).loginCommand,
+  logout: async () => (await import("./session-commands.js")).logoutCommand,
+  token: async () => (await import("./session-commands.js")).tokenCommand,
+  status: async () => (await import("./session-commands.js")).statusCommand,
+  services: async () => (await import("./service-commands.js")).servicesCommand,
+  generate: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateCommand(args, streams.out); },
+  "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
+  devserver: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.devserverCommand(args, streams.out); },
+};
 
 /** Runs the CLI with the given arguments; resolves to the process exit code. */
-export async function main(argv: readonly string[], io: CliOutput = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(argv: readonly string[], streams: CliStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
+  const debug = rest.includes("--debug");
+  const json = rest.includes("--json");
   try {
     if (command === "--version" || command === "-v") {
-      io.out.write(`${await version()}\n`);
-      return 0;
+      streams.out.write(`${await version()}\n`);
+      return EXIT.ok;
     }
     if (command === "--help" || command === "-h" || command === "help") {
-      io.out.write(`${USAGE}\n`);
-      return 0;
+      streams.out.write(`${USAGE}\n`);
+      return EXIT.ok;
     }
-    if (command && command in HELP && (rest.includes("--help") || rest.includes("-h"))) {
-      io.out.write(`Usage:\n${HELP[command as keyof typeof HELP]}\n`);
-      return 0;
+    if (!command || !(command in HELP)) {
+      streams.err.write(`mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}. Run \`mlserver --help\` for the commands.\n`);
+      return EXIT.usage;
     }
-    if (command === "generate") return await generateCommand(rest, io.out);
-    if (command === "generate-all") return await generateAllCommand(rest, io.out);
-    if (command === "devserver") return await devserverCommand(rest, io.out);
-    io.err.write(`${command ? `Unknown command: ${command}` : "No command given."}\n${USAGE}\n`);
-    return 2;
+    if (rest.includes("--help") || rest.includes("-h")) {
+      streams.out.write(`Usage:\n${HELP[command as Command]}\n\n${command === "generate" || command === "generate-all" || command === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`);
+      return EXIT.ok;
+    }
+    if (debug) {
+      const { setDebugLog } = await import("../log.js");
+      setDebugLog((line) => streams.err.write(`debug: ${line}\n`));
+    }
+    return await (await COMMANDS[command as Command]())(rest, streams);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err.write(`${error.message}\n${USAGE}\n`);
-      return 2;
-    }
-    const label = error instanceof MlServerClientError ? `error ${error.code}` : "error";
-    io.err.write(`mlserver: ${label}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return report(error, command, streams, { debug, json });
   }
 }
 
-class UsageError extends Error {}
+/** One line on stderr (JSON with --json), a stack trace only with --debug, and the exit code. */
+async function report(error: unknown, command: string | undefined, streams: CliStreams, { debug, json }: { debug: boolean; json: boolean }): Promise<number> {
+  const { MlServerClientError, ApiError } = await import("../errors.js");
+  const { scrubKnown } = await import("../redact.js");
+  const code = exitCodeOf(error, MlServerClientError, ApiError);
+  const errorCode = error instanceof MlServerClientError ? error.code : error instanceof UsageError ? "ERR_USAGE" : (error as { name?: string }).name === "SignInNeeded" ? "ERR_NOT_SIGNED_IN" : "ERR_UNEXPECTED";
+  // Errors of the library are scrubbed already; anything else (Node's own) is scrubbed here.
+  const message = scrubKnown(error instanceof Error ? error.message : String(error));
+  const hint = code === EXIT.usage && command ? ` Run \`mlserver ${command} --help\`.` : "";
+  if (json) streams.err.write(`${JSON.stringify({ error: { code: errorCode, message, exitCode: code } })}\n`);
+  else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${message}${hint}\n`);
+  if (debug && error instanceof Error) {
+    const { inspect } = await import("node:util");
+    streams.err.write(`${scrubKnown(inspect(error))}\n`);
+  }
+  return code;
+}
+
+function exitCodeOf(error: unknown, Base: typeof import("../errors.js").MlServerClientError, Api: typeof import("../errors.js").ApiError): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  if ((error as { name?: string }).name === "SignInNeeded") return EXIT.authentication;
+  if (!(error instanceof Base)) return (error as NodeJS.ErrnoException).code === "ENOENT" ? EXIT.usage : EXIT.failure;
+  switch (error.code) {
+    case "ERR_INVALID_OPTION":
+    case "ERR_INSECURE_TRANSPORT":
+    case "ERR_OPTIONAL_DEPENDENCY_MISSING":
+      return EXIT.usage;
+    case "ERR_AUTHENTICATION_FAILED":
+    case "ERR_TOKEN_REFRESH_FAILED":
+    case "ERR_SIGNED_OUT":
+    case "ERR_DEVICE_CODE_EXPIRED":
+    case "ERR_AUTHORIZATION_DECLINED":
+    case "ERR_FORBIDDEN":
+    case "ERR_NO_CREDENTIALS":
+      return EXIT.authentication;
+    case "ERR_NOT_FOUND":
+      return EXIT.notFound;
+    case "ERR_NETWORK":
+      return EXIT.network;
+    case "ERR_SERVICE_FAILED":
+    case "ERR_TOKEN_ENDPOINT_UNAVAILABLE":
+      return EXIT.server;
+    default:
+      if (error instanceof Api) return error.status === 401 ? EXIT.authentication : error.status === 404 ? EXIT.notFound : error.status >= 500 ? EXIT.server : EXIT.failure;
+      return EXIT.failure;
+  }
+}
 
 /** The package's version, from its package.json (two levels up from both src/cli and dist/src/cli). */
 async function version(): Promise<string> {
@@ -81,111 +186,6 @@ async function version(): Promise<string> {
     if (text && (JSON.parse(text) as { name?: string }).name === "mlserver-client") return (JSON.parse(text) as { version: string }).version;
   }
   return "unknown";
-}
-
-async function devserverCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
-  const { values } = parse(args, {
-    port: { type: "string", default: "12800" },
-    "access-token-seconds": { type: "string", default: "3600" },
-    users: { type: "string" },
-    "tls-key": { type: "string" },
-    "tls-cert": { type: "string" },
-  });
-  const port = Number(values.port);
-  if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined)) throw new UsageError("--tls-key and --tls-cert go together.");
-  const tls = typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string"
-    ? { key: await readFile(values["tls-key"], "utf8"), cert: await readFile(values["tls-cert"], "utf8") }
-    : undefined;
-  const seconds = Number(values["access-token-seconds"]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
-  if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
-  let users: { username: string; password: string }[] | undefined;
-  if (typeof values.users === "string") {
-    try {
-      users = JSON.parse(values.users) as typeof users;
-    } catch {
-      throw new UsageError("--users takes JSON, e.g. '[{\"username\":\"alice\",\"password\":\"Alice-Pa55\"}]'.");
-    }
-  }
-  const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, ...(users && { users }), ...(tls && { tls }) });
-  out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => void server.close().then(resolve);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  return 0;
-}
-
-function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(args: readonly string[], options: O) {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true } as const);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-async function generateCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    output: { type: "string", short: "o" },
-    check: { type: "boolean" },
-    server: { type: "string" },
-    service: { type: "string" },
-    username: { type: "string" },
-    "password-env": { type: "string" },
-    "token-env": { type: "string" },
-    ca: { type: "string" },
-  });
-  const [spec, extra] = positionals;
-  const output = values.output;
-  if (typeof values.server === "string") {
-    if (spec !== undefined || typeof output !== "string" || typeof values.service !== "string") throw new UsageError("generate --server takes --service <name>@<version> and -o <file>, and no spec.");
-    return generateFromServer(values as Record<string, string | boolean | undefined>, output, out);
-  }
-  if (!spec || extra !== undefined || typeof output !== "string") throw new UsageError("generate takes one spec and -o <file>.");
-  return runTargets([{ spec, output }], values.check === true, out);
-}
-
-async function generateFromServer(values: Record<string, string | boolean | undefined>, output: string, out: CliOutput["out"]): Promise<number> {
-  const match = /^([^@]+)@(.+)$/.exec(String(values.service));
-  if (!match) throw new UsageError("--service takes <name>@<version>, e.g. loan-score@1.0.");
-  const [, name, version] = match as unknown as [string, string, string];
-  const { createMlServerClient, mlServerLogin, bearer, apiError, InvalidOptionError } = await import("../index.js");
-  const fromEnv = (variable: string): string => {
-    const value = process.env[variable];
-    if (!value) throw new InvalidOptionError(`The environment variable ${variable} is empty or not set.`);
-    return value;
-  };
-  const auth =
-    typeof values["token-env"] === "string" ? bearer(fromEnv(values["token-env"]))
-    : typeof values.username === "string" ? mlServerLogin({ username: values.username, password: fromEnv(typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD") })
-    : undefined;
-  const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
-  const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });
-  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
-  if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
-  await auth?.signOut?.();
-  const { generateFromText, writeOrCheck } = await import("../codegen/generate.js");
-  // Named by the service, not the URL, so that --check does not depend on the server's address.
-  const files = await generateFromText(data as unknown as string, `${values.server}/api/${name}/${version}/swagger.json`, { output, label: `the swagger of web service ${name}@${version}` });
-  await writeOrCheck(files, values.check === true);
-  out.write(`${values.check === true ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
-  return 0;
-}
-
-async function generateAllCommand(args: readonly string[], out: CliOutput["out"]): Promise<number> {
-  const { values } = parse(args, { check: { type: "boolean" }, targets: { type: "string" } });
-  const file = typeof values.targets === "string" ? values.targets : "openapi/targets.json";
-  const targets = JSON.parse(await readFile(file, "utf8")) as GenerationTarget[];
-  return runTargets(targets, values.check === true, out);
-}
-
-async function runTargets(targets: readonly GenerationTarget[], check: boolean, out: CliOutput["out"]): Promise<number> {
-  const { generateTargets } = await import("../codegen/generate.js");
-  const files = await generateTargets(targets, { check });
-  out.write(`${check ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
-  return 0;
 }
 
 // Run only as the entry point; npm's bin links are symlinks, so compare real paths.

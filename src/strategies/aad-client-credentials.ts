@@ -1,5 +1,6 @@
 import type { ConfidentialClientApplication } from "@azure/msal-node";
-import type { AuthProvider } from "../auth/provider.js";
+import type { AuthProvider, MaybePromise } from "../auth/provider.js";
+import { rememberSecret } from "../redact.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import { InvalidOptionError } from "../errors.js";
@@ -15,7 +16,8 @@ export interface ClientCertificate {
 
 /** Options of {@link aadClientCredentials}: a `clientSecret` or a `certificate`. */
 export interface AadClientCredentialsOptions extends AadCommonOptions, TokenCycleOptions {
-  clientSecret?: string;
+  /** The client secret, or a callback that supplies it when MSAL first needs it (a cached token is used without it). */
+  clientSecret?: string | (() => MaybePromise<string>);
   certificate?: ClientCertificate;
 }
 
@@ -37,15 +39,20 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
   if (!options.clientSecret === !options.certificate) {
     throw new InvalidOptionError("aadClientCredentials needs exactly one of clientSecret or certificate.");
   }
-  const secrets = [options.clientSecret, options.certificate?.privateKey].filter((s): s is string => Boolean(s));
+  const secrets = [options.clientSecret, options.certificate?.privateKey].filter((s): s is string => typeof s === "string" && s !== "");
+  const credential = async (): Promise<Record<string, unknown>> => {
+    if (!options.clientSecret) return { clientCertificate: options.certificate };
+    const clientSecret = typeof options.clientSecret === "string" ? options.clientSecret : await options.clientSecret();
+    if (typeof clientSecret !== "string" || clientSecret === "") throw new InvalidOptionError("aadClientCredentials: the clientSecret callback gave no secret.");
+    rememberSecret(clientSecret);
+    return { clientSecret };
+  };
   return msalTokenProvider<ConfidentialClientApplication>(options, {
     strategy: "aad-client-credentials",
     what: "a token for the client credentials",
     secrets,
-    createApp: (msal, network, cachePlugin) =>
-      new msal.ConfidentialClientApplication(
-        msalConfiguration(options, authority, network, options.clientSecret ? { clientSecret: options.clientSecret } : { clientCertificate: options.certificate }, cachePlugin),
-      ),
+    createApp: async (msal, network, cachePlugin) =>
+      new msal.ConfidentialClientApplication(msalConfiguration(options, authority, network, await credential(), cachePlugin)),
     acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
     forget: (app) => app.clearCache(),
   }, authority, scopes);

@@ -1,4 +1,4 @@
-import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import type { AuthBinding, AuthProvider, MaybePromise } from "../auth/provider.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
@@ -13,7 +13,11 @@ export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreO
   /** The token endpoint, e.g. `https://idp.example.com/oauth2/token`. */
   tokenUrl: string;
   clientId: string;
-  clientSecret: string;
+  /**
+   * The client secret, or a callback that supplies it when a token is needed (from a vault, or a
+   * prompt), so that a cached token can be used without it.
+   */
+  clientSecret: string | (() => MaybePromise<string>);
   /** Space-separated scopes, or a list. */
   scope?: string | string[];
   /** How the client authenticates: HTTP Basic (`client_secret_basic`, the default) or in the form body (`client_secret_post`). */
@@ -67,7 +71,17 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   }
   if (tokenUrl.username || tokenUrl.password) throw new InvalidOptionError("clientCredentials: tokenUrl must not hold a username or password; pass clientId and clientSecret.");
   if (!options.clientId || !options.clientSecret) throw new InvalidOptionError("clientCredentials needs clientId and clientSecret.");
-  rememberSecret(options.clientSecret);
+  if (typeof options.clientSecret === "string") rememberSecret(options.clientSecret);
+  let secret: string | undefined = typeof options.clientSecret === "string" ? options.clientSecret : undefined;
+  const resolveSecret = async (): Promise<string> => {
+    if (secret === undefined) {
+      const value = await (options.clientSecret as () => MaybePromise<string>)();
+      if (typeof value !== "string" || value === "") throw new InvalidOptionError("clientCredentials: the clientSecret callback gave no secret.");
+      rememberSecret(value);
+      secret = value;
+    }
+    return secret;
+  };
   const authMethod = options.authMethod ?? "basic";
   if (authMethod !== "basic" && authMethod !== "body") throw new InvalidOptionError('clientCredentials: authMethod is "basic" or "body".');
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -82,7 +96,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     const { rootCertificates } = await import("node:tls");
     const ca = options.ca === undefined ? undefined : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
     return new ClientCredentials({
-      client: { id: options.clientId, secret: options.clientSecret },
+      client: { id: options.clientId, secret: await resolveSecret() },
       auth: { tokenHost: tokenUrl.origin, tokenPath: tokenUrl.pathname + tokenUrl.search },
       options: { authorizationMethod: authMethod === "basic" ? "header" : "body", bodyFormat: "form" },
       // simple-oauth2 sends with @hapi/wreck: a time limit, and the CA through its HTTPS agent.
@@ -107,7 +121,11 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     rotating: false,
     acquire: stored.wrap(async () => {
       assertSecureTransport(tokenUrl, allowInsecureHttp);
-      grant ??= createGrant();
+      // A failure (say, no secret yet) is not kept: the next attempt starts again.
+      grant ??= createGrant().catch((error: unknown) => {
+        grant = undefined;
+        throw error;
+      });
       const scope = scopeText;
       let token: unknown;
       const oauth = await grant;
@@ -115,7 +133,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
       try {
         token = (await oauth.getToken({ ...(scope && { scope }), ...options.params })).token;
       } catch (error) {
-        throw fromWreckError(error, label, tokenUrl, timeoutMs, [options.clientSecret]);
+        throw fromWreckError(error, label, tokenUrl, timeoutMs, secret === undefined ? [] : [secret]);
       }
       return parseTokenResponse(token, sentAt);
     }),

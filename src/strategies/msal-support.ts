@@ -231,7 +231,7 @@ export interface MsalFlow<App> {
   /** Values never to echo in messages. */
   secrets: string[];
   /** Builds the MSAL application (msal-node is loaded only now), with the store's cache plugin if any. */
-  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork, cachePlugin: ICachePlugin | undefined): App;
+  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork, cachePlugin: ICachePlugin | undefined): App | Promise<App>;
   /**
    * Gets a token; `bypassCache` is true once after the server refused the current one. A flow that
    * swallows a failure on purpose clears `network.lastError`, so the stale error masks nothing.
@@ -266,7 +266,10 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
       const bypass = bypassCache;
       bypassCache = false;
       try {
-        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network, cachePlugin));
+        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network, cachePlugin)).catch((error: unknown) => {
+          app = undefined; // e.g. no secret yet: the next attempt starts again
+          throw error;
+        });
         const result = await flow.acquire(await app, bypass, network);
         if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
         rememberSecret(result.accessToken);

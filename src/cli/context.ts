@@ -1,0 +1,96 @@
+/**
+ * What every server command shares: its flags parsed (common ones included), the profile resolved
+ * (flags, then environment, then config file), the output, and a client for the profile's server
+ * with its provider and token cache.
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { MlServerClient } from "../index.js";
+import { createProvider, secretReader, type CliProvider, type SecretSource } from "./credentials.js";
+import { Output, UsageError, type CliStreams } from "./output.js";
+import { configPath, FLAG_OF, PROFILE_FIELDS, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every server command takes. */
+export const COMMON_OPTIONS = {
+  profile: { type: "string" },
+  json: { type: "boolean" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  ...Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])),
+} as const satisfies Options;
+
+export function parse<const O extends Options>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export interface Context {
+  out: Output;
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  config: ConfigFile;
+  configFile: string;
+  profileName: string;
+  profile: Profile;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function context(args: readonly string[], options: Options, streams: CliStreams, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
+  const { values, positionals } = parse(args, options);
+  const configFile = configPath(env);
+  const config = await readConfig(configFile);
+  const name = profileName(values.profile as string | undefined, config, env);
+  const profile = resolveProfile(values, config.profiles[name], env);
+  return { out: new Output(streams, { json: values.json === true, env }), values: values as Context["values"], positionals, config, configFile, profileName: name, profile, env };
+}
+
+export interface Connection {
+  client: MlServerClient;
+  provider: CliProvider;
+  server: string;
+  ca: string | undefined;
+}
+
+/** The secret a profile's sign-in needs: the password (login) or the client secret. */
+export function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
+  const relogin = `run \`mlserver login${ctx.profileName === "default" ? "" : ` --profile ${ctx.profileName}`}\``;
+  if ((ctx.profile.auth ?? "login") === "login") {
+    return {
+      env: "MLSERVER_PASSWORD",
+      stdin: ctx.values["password-stdin"] === true,
+      ...(interactive && { prompt: `Password for ${ctx.profile.username ?? "?"} at ${ctx.profile.server ?? "?"}: ` }),
+      missing: `Not signed in to ${ctx.profile.server} as ${ctx.profile.username} (no cached session, or it ended): ${relogin}, or set MLSERVER_PASSWORD.`,
+    };
+  }
+  return {
+    env: "MLSERVER_CLIENT_SECRET",
+    stdin: ctx.values["client-secret-stdin"] === true,
+    ...(interactive && { prompt: `Client secret for ${ctx.profile.clientId ?? "?"}: ` }),
+    missing: `A client secret is needed to get a token for ${ctx.profile.clientId}: set MLSERVER_CLIENT_SECRET (or ${relogin} --client-secret-stdin).`,
+  };
+}
+
+/** A client for the profile's server, signed in through the token cache. */
+export async function connect(ctx: Context, { interactive = false }: { interactive?: boolean } = {}): Promise<Connection> {
+  const server = ctx.profile.server;
+  if (!server) throw new UsageError(`No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`);
+  const ca = ctx.profile.ca ? await readFile(ctx.profile.ca, "utf8") : undefined;
+  const lib = await import("../index.js");
+  const store = lib.fileTokenStore();
+  const provider = await createProvider({
+    profile: ctx.profile,
+    profileName: ctx.profileName,
+    store,
+    secret: secretReader(secretSourceOf(ctx, interactive), ctx.env),
+    interactive,
+    ca,
+    note: (text) => ctx.out.note(text),
+  });
+  const client = lib.createMlServerClient({ baseUrl: server, auth: provider, ...(ca && { ca }) });
+  return { client, provider, server, ca };
+}

@@ -1,0 +1,111 @@
+/**
+ * How the CLI speaks: results on stdout (tables for people, `--json` for scripts), everything else
+ * on stderr, colour only on a terminal and never with NO_COLOR, errors as one line, and documented
+ * exit codes.
+ */
+
+/** Exit codes, documented in `mlserver --help` and the README. */
+export const EXIT = {
+  ok: 0,
+  /** Anything not listed below. */
+  failure: 1,
+  /** Bad flags or arguments, or missing settings. */
+  usage: 2,
+  /** Not signed in, wrong credentials, a refused or expired session, or not allowed. */
+  authentication: 3,
+  /** The service (or another resource) does not exist. */
+  notFound: 4,
+  /** The server failed (5xx), or a service's code failed. */
+  server: 5,
+  /** The server or the authority could not be reached. */
+  network: 6,
+} as const;
+
+/** Bad usage: the message, then a hint to `--help`; exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The streams the CLI writes to; anything with `write` (and optionally `isTTY`) in tests. */
+export interface CliStreams {
+  out: { write(text: string): unknown; isTTY?: boolean };
+  err: { write(text: string): unknown; isTTY?: boolean };
+}
+
+const ANSI = { bold: "\x1b[1m", dim: "\x1b[2m", red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", reset: "\x1b[0m" } as const;
+
+export class Output {
+  readonly json: boolean;
+  readonly #colour: boolean;
+  constructor(
+    readonly streams: CliStreams,
+    options: { json?: boolean; env?: NodeJS.ProcessEnv } = {},
+  ) {
+    this.json = options.json === true;
+    const env = options.env ?? process.env;
+    this.#colour = !this.json && streams.out.isTTY === true && env.NO_COLOR === undefined && env.TERM !== "dumb";
+  }
+
+  style(text: string, style: Exclude<keyof typeof ANSI, "reset">): string {
+    return this.#colour ? `${ANSI[style]}${text}${ANSI.reset}` : text;
+  }
+
+  /** A line for people on stdout (nothing in --json mode, where `result` speaks). */
+  line(text: string): void {
+    if (!this.json) this.streams.out.write(`${text}\n`);
+  }
+
+  /** A note on stderr (never on stdout, which scripts read). */
+  note(text: string): void {
+    this.streams.err.write(`${text}\n`);
+  }
+
+  /** The command's result: JSON in --json mode, else `human()`'s lines. */
+  result(value: unknown, human: () => string | undefined): void {
+    if (this.json) {
+      this.streams.out.write(`${JSON.stringify(value, null, 2)}\n`);
+      return;
+    }
+    const text = human();
+    if (text !== undefined) this.streams.out.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** Rows as an aligned table with a header. */
+  table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const render = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    return [this.style(render(headers), "bold"), ...rows.map(render)].join("\n");
+  }
+
+  /**
+   * Progress of `total` steps: a redrawn bar on a terminal, else a plain line each time the count
+   * changes (on stderr, so stdout stays the result's).
+   */
+  progress(label: string): { update(done: number, total: number): void; end(): void } {
+    const terminal = this.streams.out.isTTY === true && !this.json;
+    let last = -1;
+    return {
+      update: (done, total) => {
+        if (done === last) return;
+        last = done;
+        if (!terminal) {
+          this.streams.err.write(`${label}: ${done}/${total}\n`);
+          return;
+        }
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        this.streams.out.write(`\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`);
+      },
+      end: () => {
+        if (terminal && last >= 0) this.streams.out.write("\n");
+      },
+    };
+  }
+}
+
+/** A time as people read it: ISO, and how far away. */
+export function when(epochMs: number, now = Date.now()): string {
+  const seconds = Math.round((epochMs - now) / 1000);
+  const span = Math.abs(seconds) < 120 ? `${Math.abs(seconds)} s` : Math.abs(seconds) < 7200 ? `${Math.round(Math.abs(seconds) / 60)} min` : `${Math.round(Math.abs(seconds) / 3600)} h`;
+  return `${new Date(epochMs).toISOString()} (${seconds >= 0 ? `in ${span}` : `${span} ago`})`;
+}

@@ -1,0 +1,228 @@
+/** `mlserver services list | get | publish | consume | batch | delete | swagger`. */
+import { readFile, writeFile } from "node:fs/promises";
+import type { components } from "../index.js";
+import { connect, context, type Connection, type Context } from "./context.js";
+import { csvInputs, parseCsv } from "./csv.js";
+import { UsageError, type CliStreams } from "./output.js";
+
+type WebService = components["schemas"]["WebService"];
+type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
+const PARAMETER_TYPES: readonly string[] = ["numeric", "integer", "logical", "character", "vector", "matrix", "data.frame"];
+
+const SUBCOMMANDS = ["list", "get", "publish", "consume", "batch", "delete", "swagger"] as const;
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+export async function servicesCommand(args: readonly string[], streams: CliStreams): Promise<number> {
+  const [sub, ...rest] = args;
+  if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw new UsageError(`services takes one of ${SUBCOMMANDS.join(", ")}${sub ? `, not ${JSON.stringify(sub)}` : ""}.`);
+  }
+  return HANDLERS[sub as Subcommand](rest, streams);
+}
+
+/** The `<name> <version>` every subcommand but list takes. */
+function nameAndVersion(ctx: Context, what: string): [string, string] {
+  const [name, version, extra] = ctx.positionals;
+  if (!name || !version || extra !== undefined) throw new UsageError(`services ${what} takes <name> <version>.`);
+  return [name, version];
+}
+
+async function fail(operation: string, response: Response, error: unknown): Promise<never> {
+  const { apiError } = await import("../index.js");
+  throw apiError(operation, response, error);
+}
+
+async function getService(conn: Connection, name: string, version: string): Promise<WebService> {
+  const { data, error, response } = await conn.client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
+  if (!response.ok) return fail(`Reading service ${name}/${version}`, response, error);
+  const service = (data as WebService[])[0];
+  if (!service) {
+    const { NotFoundError } = await import("../index.js");
+    throw new NotFoundError(`Reading service ${name}/${version}`, new Response(null, { status: 404 }), "no such service");
+  }
+  return service;
+}
+
+const typesOf = (definitions: WebService["inputParameterDefinitions"]) => Object.fromEntries((definitions ?? []).map((d) => [d.name, d.type]));
+
+const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams) => Promise<number>> = {
+  async list(args, streams) {
+    const ctx = await context(args, {}, streams);
+    const [name, extra] = ctx.positionals;
+    if (extra !== undefined) throw new UsageError("services list takes at most a service name.");
+    const conn = await connect(ctx);
+    const { data, error, response } = name
+      ? await conn.client.GET("/services/{name}", { params: { path: { name } } })
+      : await conn.client.GET("/services");
+    if (!response.ok) return fail(name ? `Listing the versions of ${name}` : "Listing services", response, error);
+    const services = data as WebService[];
+    ctx.out.result(services, () =>
+      services.length === 0
+        ? "No services."
+        : ctx.out.table(["NAME", "VERSION", "RUNTIME", "PUBLISHED BY", "DESCRIPTION"], services.map((s) => [s.name, s.version, s.runtimeType ?? "", s.versionPublishedBy ?? "", s.description ?? ""])),
+    );
+    return 0;
+  },
+
+  async get(args, streams) {
+    const ctx = await context(args, {}, streams);
+    const [name, version] = nameAndVersion(ctx, "get");
+    const service = await getService(await connect(ctx), name, version);
+    const params = (defs: WebService["inputParameterDefinitions"]) => (defs ?? []).map((d) => `${d.name}: ${d.type}`).join(", ") || "none";
+    ctx.out.result(service, () =>
+      [
+        `${ctx.out.style(`${service.name} ${service.version}`, "bold")}${service.description ? ` - ${service.description}` : ""}`,
+        `Runtime:      ${service.runtimeType ?? "?"}`,
+        `Published by: ${service.versionPublishedBy ?? "?"}${service.creationTime ? ` on ${service.creationTime}` : ""}`,
+        `Inputs:       ${params(service.inputParameterDefinitions)}`,
+        `Outputs:      ${params(service.outputParameterDefinitions)}`,
+        ...(service.outputFileNames?.length ? [`Output files: ${service.outputFileNames.join(", ")}`] : []),
+      ].join("\n"),
+    );
+    return 0;
+  },
+
+  async publish(args, streams) {
+    const ctx = await context(args, {
+      code: { type: "string" },
+      inputs: { type: "string" },
+      outputs: { type: "string" },
+      description: { type: "string" },
+      "init-code": { type: "string" },
+      "output-files": { type: "string" },
+      alias: { type: "string" },
+    }, streams);
+    const [name, version] = nameAndVersion(ctx, "publish");
+    const codeFile = ctx.values.code;
+    if (typeof codeFile !== "string") throw new UsageError("services publish needs --code <file.py>.");
+    const code = await readFile(codeFile, "utf8");
+    const initCode = typeof ctx.values["init-code"] === "string" ? await readFile(ctx.values["init-code"], "utf8") : undefined;
+    const inputs = parameterTypes(ctx.values.inputs, "--inputs");
+    const outputs = parameterTypes(ctx.values.outputs, "--outputs");
+    const conn = await connect(ctx);
+    const { publishService } = await import("../index.js");
+    await publishService(conn.client, {
+      name, version, code, runtimeType: "Python",
+      ...(inputs && { inputs }),
+      ...(outputs && { outputs }),
+      ...(initCode !== undefined && { initCode }),
+      ...(typeof ctx.values.description === "string" && { description: ctx.values.description }),
+      ...(typeof ctx.values.alias === "string" && { alias: ctx.values.alias }),
+      ...(typeof ctx.values["output-files"] === "string" && { outputFileNames: ctx.values["output-files"].split(",").map((f) => f.trim()).filter(Boolean) }),
+    });
+    ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
+    return 0;
+  },
+
+  async consume(args, streams) {
+    const ctx = await context(args, { inputs: { type: "string" }, "inputs-file": { type: "string" } }, streams);
+    const [name, version] = nameAndVersion(ctx, "consume");
+    const inputs = await inputsOf(ctx);
+    const conn = await connect(ctx);
+    const result = await serviceClient(conn, name, version).then((s) => s.consume(inputs));
+    const json = { outputs: result.outputs, consoleOutput: result.consoleOutput, changedFiles: result.changedFiles };
+    ctx.out.result(json, () => {
+      const outputs = Object.entries(result.outputs as Record<string, unknown>);
+      return [
+        ...(outputs.length ? [ctx.out.table(["OUTPUT", "VALUE"], outputs.map(([k, v]) => [k, JSON.stringify(v)]))] : ["No outputs."]),
+        ...(result.consoleOutput ? ["", ctx.out.style("Console output:", "dim"), result.consoleOutput.trimEnd()] : []),
+      ].join("\n");
+    });
+    return 0;
+  },
+
+  async batch(args, streams) {
+    const ctx = await context(args, { file: { type: "string" }, parallel: { type: "string" } }, streams);
+    const [name, version] = nameAndVersion(ctx, "batch");
+    const file = ctx.values.file;
+    if (typeof file !== "string") throw new UsageError("services batch needs --file <inputs.json | inputs.csv>.");
+    const parallel = ctx.values.parallel === undefined ? undefined : Number(ctx.values.parallel);
+    if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) throw new UsageError("--parallel takes a positive whole number.");
+    const text = await readFile(file, "utf8");
+    const conn = await connect(ctx);
+    let rows: Record<string, unknown>[];
+    if (/\.csv$/i.test(file)) {
+      rows = csvInputs(parseCsv(text), typesOf((await getService(conn, name, version)).inputParameterDefinitions));
+    } else {
+      rows = parseJson(text, file) as Record<string, unknown>[];
+      if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r))) throw new UsageError(`${file} must hold a JSON array of input objects.`);
+    }
+    const progress = ctx.out.progress(`${name} ${version}`);
+    const service = await serviceClient(conn, name, version);
+    const results = await service.runBatch(rows, {
+      ...(parallel && { parallelCount: parallel }),
+      onProgress: (p) => progress.update(p.completed, p.total),
+    });
+    progress.end();
+    const { ServiceExecutionError } = await import("../index.js");
+    const shaped = results.map((r) => (r instanceof ServiceExecutionError ? { success: false, errorMessage: r.message } : { success: true, outputs: r.outputs }));
+    const failed = shaped.filter((r) => !r.success).length;
+    ctx.out.result({ total: shaped.length, failed, results: shaped }, () =>
+      [
+        ctx.out.table(["#", "RESULT"], shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")])),
+        `${shaped.length - failed} of ${shaped.length} runs succeeded.`,
+      ].join("\n"),
+    );
+    return failed ? 5 : 0;
+  },
+
+  async delete(args, streams) {
+    const ctx = await context(args, {}, streams);
+    const [name, version] = nameAndVersion(ctx, "delete");
+    const conn = await connect(ctx);
+    const { deleteService } = await import("../index.js");
+    await deleteService(conn.client, name, version);
+    ctx.out.result({ name, version, deleted: true }, () => `Deleted ${name} ${version}.`);
+    return 0;
+  },
+
+  async swagger(args, streams) {
+    const ctx = await context(args, { output: { type: "string", short: "o" } }, streams);
+    const [name, version] = nameAndVersion(ctx, "swagger");
+    const conn = await connect(ctx);
+    const { data, error, response } = await conn.client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
+    if (!response.ok) return fail(`Downloading the swagger of ${name}/${version}`, response, error);
+    const text = data as unknown as string;
+    if (typeof ctx.values.output === "string") {
+      await writeFile(ctx.values.output, text);
+      ctx.out.result({ name, version, file: ctx.values.output }, () => `Wrote the swagger of ${name} ${version} to ${ctx.values.output}.`);
+    } else {
+      streams.out.write(text.endsWith("\n") ? text : `${text}\n`);
+    }
+    return 0;
+  },
+};
+
+async function serviceClient(conn: Connection, name: string, version: string) {
+  const { createServiceClient } = await import("../index.js");
+  return createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({
+    baseUrl: conn.server, auth: conn.provider, name, version, ...(conn.ca && { ca: conn.ca }),
+  });
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${where} is not valid JSON.`);
+  }
+}
+
+async function inputsOf(ctx: Context): Promise<Record<string, unknown>> {
+  const { inputs, "inputs-file": file } = ctx.values;
+  if (typeof inputs === "string" && typeof file === "string") throw new UsageError("Give --inputs or --inputs-file, not both.");
+  const value = typeof inputs === "string" ? parseJson(inputs, "--inputs") : typeof file === "string" ? parseJson(await readFile(file, "utf8"), file) : {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError("The inputs must be a JSON object, e.g. '{\"x\": 1}'.");
+  return value as Record<string, unknown>;
+}
+
+/** `--inputs '{"x":"numeric"}'`: names and declared types. */
+function parameterTypes(text: string | boolean | undefined, flag: string): Record<string, ParameterType> | undefined {
+  if (typeof text !== "string") return undefined;
+  const value = parseJson(text, flag);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${flag} takes a JSON object of names and types, e.g. '{"x": "numeric"}'.`);
+  for (const [name, type] of Object.entries(value)) {
+    if (typeof type !== "string" || !PARAMETER_TYPES.includes(type)) throw new UsageError(`${flag}: ${name} has type ${JSON.stringify(type)}; the types are ${PARAMETER_TYPES.join(", ")}.`);
+  }
+  return value as Record<string, ParameterType>;
+}
