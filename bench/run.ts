@@ -291,6 +291,24 @@ async function coldStart(): Promise<void> {
   row("msal-node, simple-oauth2, undici, TypeScript loaded by the import", heavy.length ? heavy.join(", ") : "none", "expected none");
 }
 
+async function cliStartup(): Promise<void> {
+  console.log("\nCLI start-up: `mlserver --help` (the built bin) against `node -e 0`, in fresh processes, interleaved");
+  const wall = async (args: string[]) => {
+    const started = performance.now();
+    await run(process.execPath, args);
+    return performance.now() - started;
+  };
+  const samples = { cli: [] as number[], node: [] as number[] };
+  for (let i = 0; i < (QUICK ? 7 : 21); i++) {
+    samples.cli.push(await wall([resolve("dist/src/cli/main.js"), "--help"]));
+    samples.node.push(await wall(["-e", "0"]));
+  }
+  const spread = (xs: number[]) => `${percentile(xs, 0.25).toFixed(0)}-${percentile(xs, 0.75).toFixed(0)} ms`;
+  const ratio = median(samples.cli) / median(samples.node);
+  results.cliStartup = { medianMs: { cli: median(samples.cli), node: median(samples.node) }, interquartileMs: { cli: spread(samples.cli), node: spread(samples.node) }, ratio, extraMs: median(samples.cli) - median(samples.node) };
+  row("mlserver --help / node -e 0, wall time", `${ratio.toFixed(2)}x`, `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`);
+}
+
 async function codegen(): Promise<void> {
   console.log("\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)");
   const { default: openapiTS, astToString } = await import("openapi-typescript");
@@ -317,7 +335,7 @@ async function codegen(): Promise<void> {
 console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ${ROUNDS} rounds`);
 // BENCH_ONLY=overhead,coldStart runs some sections, and then writes no results file.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, codegen };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, codegen };
 for (const [name, section] of Object.entries(sections)) if (!only || only.includes(name)) await section();
 if (only) process.exit(0);
 results.machine = { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick: QUICK, date: new Date().toISOString() };

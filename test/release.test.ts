@@ -6,15 +6,14 @@
  * arethetypeswrong. Needs the npm registry (it installs the package's dependencies).
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "./support/tmp.js";
+import { installPacked, npm, root } from "./support/packed.js";
 
 const exec = promisify(execFile);
-const root = resolve(import.meta.dirname, "..");
-const npm = (args: string[], cwd: string) => exec("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
 const devVersion = (name: string) => (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies[name]!;
 
 /** Bytes under a folder (files only, as `du --apparent-size` counts them). */
@@ -34,15 +33,7 @@ let project: string;
 
 beforeAll(async () => {
   work = await tempDir("mlserver-client-release-");
-  // The build that npm test made just before the suite (npm install's prepare, too); packing
-  // without scripts does not rebuild dist/ while other test files run code from it.
-  if (!existsSync(join(root, "dist/bundle/src/index.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
-  const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], root);
-  tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
-  project = join(work, "consumer");
-  mkdirSync(project);
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }));
-  await npm(["install", tarball, "--prefer-offline"], project);
+  ({ tarball, project } = await installPacked(work));
 }, 300_000);
 
 describe("the packed package, installed into a fresh project", () => {

@@ -21,9 +21,10 @@ export const COMMON_OPTIONS = {
   ...Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])),
 } as const satisfies Options;
 
-export function parse<const O extends Options>(args: readonly string[], options: O) {
+function parse(args: readonly string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    return parseArgs({ args: [...args], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: [...args], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -46,7 +47,7 @@ export async function context(args: readonly string[], options: Options, streams
   const config = await readConfig(configFile);
   const name = profileName(values.profile as string | undefined, config, env);
   const profile = resolveProfile(values, config.profiles[name], env);
-  return { out: new Output(streams, { json: values.json === true, env }), values: values as Context["values"], positionals, config, configFile, profileName: name, profile, env };
+  return { out: new Output(streams, { json: values.json === true, env }), values, positionals, config, configFile, profileName: name, profile, env };
 }
 
 export interface Connection {

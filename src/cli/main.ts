@@ -156,7 +156,6 @@ function exitCodeOf(error: unknown, Base: typeof import("../errors.js").MlServer
   switch (error.code) {
     case "ERR_INVALID_OPTION":
     case "ERR_INSECURE_TRANSPORT":
-    case "ERR_OPTIONAL_DEPENDENCY_MISSING":
       return EXIT.usage;
     case "ERR_AUTHENTICATION_FAILED":
     case "ERR_TOKEN_REFRESH_FAILED":
@@ -190,5 +189,8 @@ async function version(): Promise<string> {
 
 // Run only as the entry point; npm's bin links are symlinks, so compare real paths.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  // Warnings (a corrupt cache entry, a store that is down) as one line each, in the CLI's voice.
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => process.stderr.write(`mlserver: warning: ${warning.message}\n`));
   process.exitCode = await main(process.argv.slice(2));
 }

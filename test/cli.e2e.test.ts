@@ -1,0 +1,268 @@
+/**
+ * The `mlserver` binary as users get it (installed from the packed tarball), run in child processes
+ * against the dev server: sign in once and reuse the cache, revoke on logout, recover from a
+ * corrupt entry, private file modes, one renewal for 8 parallel runs, a run killed while holding
+ * the lock, the device-code sign-in prompted once across runs, and complete help.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "../devserver/server.js";
+import { AUDIENCE, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
+import { installPacked, type PackedInstall } from "./support/packed.js";
+import { tempDir } from "./support/tmp.js";
+
+const PASSWORD = "Admin-Pa55word!";
+let installed: PackedInstall;
+let server: DevServer;
+
+beforeAll(async () => {
+  installed = await installPacked(await tempDir("mlserver-client-cli-"));
+  server = await startDevServer({ accessTokenSeconds: 60 });
+}, 300_000);
+afterAll(() => server?.close());
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** A home of its own for each test: cache and config in it, no MLSERVER_* variable inherited. */
+async function home() {
+  const dir = await tempDir("mlserver-cli-home-");
+  const cache = join(dir, "cache");
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MLSERVER_") && k !== "NO_COLOR"));
+  Object.assign(env, { HOME: dir, XDG_CACHE_HOME: join(dir, "xdg-cache"), XDG_CONFIG_HOME: join(dir, "xdg-config"), MLSERVER_CACHE_DIR: cache });
+  const entries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.endsWith(".json")) : []);
+  return { dir, cache, env, entries };
+}
+
+type Home = Awaited<ReturnType<typeof home>>;
+
+function mlserver(h: Home, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<Run> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(installed.bin, args, { cwd: installed.project, env: { ...h.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+      options.onStderr?.(stderr);
+    });
+    child.on("error", reject);
+    child.on("spawn", () => options.onSpawn?.(child.pid!));
+    child.stdin.end(options.stdin ?? "");
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - started }));
+  });
+}
+
+const login = (h: Home, extra: string[] = []) => mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password-stdin", ...extra], { stdin: `${PASSWORD}\n` });
+
+/** Makes the cached access token look expired to the client (the server's copy stays valid). */
+function expireCachedToken(h: Home): void {
+  const [file] = h.entries();
+  const path = join(h.cache, file!);
+  const entry = JSON.parse(readFileSync(path, "utf8")) as { value: { expiresAt: number; obtainedAt: number } };
+  entry.value.expiresAt = Date.now() - 1_000;
+  entry.value.obtainedAt = Date.now() - 61_000;
+  writeFileSync(path, JSON.stringify(entry), { mode: 0o600 });
+}
+
+describe("mlserver, installed from the packed tarball", () => {
+  it("signs in once; a later run reuses the cached token with no login request", async () => {
+    const h = await home();
+    server.resetCounters();
+    const first = await login(h);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`Signed in to ${server.url} as admin`);
+    expect(server.counters.logins).toBe(1);
+    const token = await mlserver(h, ["token"]);
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const status = await mlserver(h, ["status", "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ profile: "default", server: server.url, auth: "login", account: "admin", signedIn: true, health: { statusCode: "pass" } });
+    expect(server.counters.logins).toBe(1);
+    expect(server.counters.renewals).toBe(0);
+    // Nothing on stdout or stderr holds the password; only `token` prints the token.
+    for (const run of [first, status]) expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+    expect(first.stdout + first.stderr + status.stdout + status.stderr).not.toContain(token.stdout.trim());
+  });
+
+  it("keeps the cache private: a 0700 directory of 0600 files, and the config file holds no secret", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    expect(statSync(h.cache).mode & 0o777).toBe(0o700);
+    const files = readdirSync(h.cache);
+    expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    for (const file of h.entries()) expect(statSync(join(h.cache, file)).mode & 0o777).toBe(0o600);
+    const config = readFileSync(join(h.dir, "xdg-config", "mlserver-client", "config.json"), "utf8");
+    expect(JSON.parse(config)).toEqual({ profiles: { default: { server: server.url, auth: "login", username: "admin" } }, defaultProfile: "default" });
+    expect(config).not.toContain(PASSWORD);
+  });
+
+  it("logout revokes the session on the server, then deletes the cached entry; the next run must sign in again (exit 3)", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    server.resetCounters();
+    const out = await mlserver(h, ["logout"]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(server.counters.revokes).toBe(1);
+    expect(h.entries()).toEqual([]);
+    const after = await mlserver(h, ["token"]);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toMatch(/^mlserver: Not signed in to .* run `mlserver login`/);
+    expect(after.stdout).toBe("");
+  });
+
+  it("recovers from a corrupt cache entry: one warning, a fresh sign-in, a valid entry again", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    const [file] = h.entries();
+    writeFileSync(join(h.cache, file!), '{"v":1,"key":', { mode: 0o600 });
+    server.resetCounters();
+    const run = await mlserver(h, ["token"], { env: { MLSERVER_PASSWORD: PASSWORD } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(server.counters.logins).toBe(1);
+    expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^mlserver: warning: Ignoring the cached tokens for ml-server-login "admin" at .*: it is not valid JSON/)]);
+    expect(() => JSON.parse(readFileSync(join(h.cache, file!), "utf8"))).not.toThrow();
+  });
+
+  it("8 parallel runs with an expired access token make exactly 1 renewal, and all print the new token", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    expireCachedToken(h);
+    server.resetCounters();
+    // No password in the environment: a run that tried to sign in instead would fail.
+    const runs = await Promise.all(Array.from({ length: 8 }, () => mlserver(h, ["token"])));
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    expect(server.counters.renewals).toBe(1);
+    expect(server.counters.failedRenewals).toBe(0);
+    expect(server.counters.logins).toBe(0);
+    expect(new Set(runs.map((r) => r.stdout.trim())).size).toBe(1);
+    // The token they print works: the rotation did not leave anyone with a dead pair.
+    const status = await mlserver(h, ["status"]);
+    expect(status.code, status.stderr).toBe(0);
+  }, 60_000);
+
+  it("a run killed with SIGKILL while holding the lock does not block the next beyond the stale timeout (10 s)", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    expireCachedToken(h);
+    // The renewal hangs on the server, so the first run is inside its lock when it is killed.
+    server.faults.push({ route: "POST /login/refreshToken", kind: "delay", delayMs: 20_000, times: 1 });
+    server.resetCounters();
+    let pid = 0;
+    const killed = mlserver(h, ["token"], { onSpawn: (p) => (pid = p) });
+    await waitFor(() => server.counters.faultsInjected === 1, 20_000);
+    expect(readdirSync(h.cache).some((f) => f.endsWith(".lock"))).toBe(true);
+    process.kill(pid, "SIGKILL");
+    expect((await killed).signal).toBe("SIGKILL");
+    const next = await mlserver(h, ["token"], { env: { MLSERVER_PASSWORD: PASSWORD } });
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout.trim()).not.toBe("");
+    console.log(`next run after a SIGKILLed lock holder: ${Math.round(next.ms)} ms (stale timeout 10 s)`);
+    expect(next.ms).toBeLessThan(10_000 + 10_000);
+  }, 60_000);
+
+  it("answers usage errors with exit 2 and one line, and not-found with exit 4", async () => {
+    const h = await home();
+    const bad = await mlserver(h, ["services", "frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password", "x"])).code).toBe(2); // no secret flags
+    expect((await login(h)).code).toBe(0);
+    const missing = await mlserver(h, ["services", "get", "nope", "1.0", "--json"]);
+    expect(missing.code).toBe(4);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "ERR_NOT_FOUND", exitCode: 4 } });
+  });
+
+  it("publishes, consumes and runs a CSV batch, with plain progress lines on stderr when stdout is not a terminal", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    writeFileSync(join(h.dir, "double.py"), "y = x * 2\n");
+    writeFileSync(join(h.dir, "inputs.csv"), 'x\n1\n2.5\n"4"\n');
+    const publish = await mlserver(h, ["services", "publish", "cli-double", "1.0", "--code", join(h.dir, "double.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}']);
+    expect(publish.code, publish.stderr).toBe(0);
+    const consume = await mlserver(h, ["services", "consume", "cli-double", "1.0", "--inputs", '{"x":21}', "--json"]);
+    expect(JSON.parse(consume.stdout)).toMatchObject({ outputs: { y: 42 } });
+    const batch = await mlserver(h, ["services", "batch", "cli-double", "1.0", "--file", join(h.dir, "inputs.csv"), "--json"]);
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(JSON.parse(batch.stdout)).toMatchObject({ total: 3, failed: 0, results: [{ outputs: { y: 2 } }, { outputs: { y: 5 } }, { outputs: { y: 8 } }] });
+    expect(batch.stderr).toMatch(/cli-double 1\.0: 3\/3\n/);
+    const list = await mlserver(h, ["services", "list"]);
+    expect(list.stdout).toMatch(/^NAME\s+VERSION/);
+    expect(list.stdout).not.toContain("\x1b["); // no colour when stdout is not a terminal
+    expect((await mlserver(h, ["services", "delete", "cli-double", "1.0"])).code).toBe(0);
+  }, 60_000);
+
+  it("has complete help: every command and subcommand, the settings and the exit codes", async () => {
+    const h = await home();
+    const help = await mlserver(h, ["--help"]);
+    expect(help.code).toBe(0);
+    for (const text of ["mlserver login", "mlserver logout", "mlserver token", "mlserver status", "--device-code", "--client-credentials", "--password-stdin",
+      ...["list", "get", "publish", "consume", "batch", "delete", "swagger"].map((s) => `mlserver services ${s}`),
+      "mlserver generate", "mlserver devserver", "MLSERVER_PASSWORD", "MLSERVER_TOKEN_CACHE_KEY", "Exit codes", "--json"]) {
+      expect(help.stdout).toContain(text);
+    }
+    for (const command of ["login", "logout", "token", "status", "services"]) {
+      const one = await mlserver(h, [command, "--help"]);
+      expect(one.code).toBe(0);
+      expect(one.stdout).toContain(`mlserver ${command}`);
+      expect(one.stdout).toContain("Exit codes");
+    }
+  });
+});
+
+describe("mlserver login --device-code against the test authority", () => {
+  let authority: TestAuthority;
+  let aadServer: DevServer;
+  beforeAll(async () => {
+    authority = await startTestAuthority();
+    aadServer = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+  }, 60_000);
+  afterAll(async () => {
+    await aadServer?.close();
+    await authority?.close();
+  });
+
+  it("prompts once; the next run uses MSAL's cache from the token store, with no prompt and no new device code", async () => {
+    const h = await home();
+    const ca = join(h.dir, "authority-ca.pem");
+    mkdirSync(h.dir, { recursive: true });
+    writeFileSync(ca, authority.ca);
+    let approved = false;
+    const first = await mlserver(h, ["login", "--device-code", "--server", aadServer.url, "--authority", authority.issuer, "--client-id", authority.clients.device.clientId, "--resource", RESOURCE, "--ca", ca], {
+      onStderr(text) {
+        const code = /enter the code (\S+)/.exec(text)?.[1];
+        if (code && !approved) {
+          approved = true;
+          void authority.approveDevice(code);
+        }
+      },
+    });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr.match(/To sign in, open/g)).toHaveLength(1);
+    const deviceGrants = authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"];
+    expect(deviceGrants).toBe(1);
+
+    const second = await mlserver(h, ["status", "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toContain("To sign in");
+    expect(JSON.parse(second.stdout)).toMatchObject({ auth: "device-code", signedIn: true });
+    expect(authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"]).toBe(1);
+  }, 90_000);
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

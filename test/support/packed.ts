@@ -1,0 +1,34 @@
+/**
+ * The package as users get it: the tarball `npm pack` makes of the build that `npm test` made just
+ * before the suite, installed into a fresh project. Packing without scripts does not rebuild dist/
+ * while other test files run code from it. Needs the npm registry (for the dependencies).
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+export const root = resolve(import.meta.dirname, "../..");
+
+export const npm = (args: string[], cwd: string) => exec("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+
+export interface PackedInstall {
+  tarball: string;
+  /** The consumer project, with the package installed in its node_modules. */
+  project: string;
+  /** The installed `mlserver` binary. */
+  bin: string;
+}
+
+/** Packs the package into `work` and installs the tarball into `work/consumer`. */
+export async function installPacked(work: string): Promise<PackedInstall> {
+  if (!existsSync(join(root, "dist/bundle/src/index.js")) || !existsSync(join(root, "dist/src/cli/main.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
+  const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], root);
+  const tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  const project = join(work, "consumer");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }));
+  await npm(["install", tarball, "--prefer-offline"], project);
+  return { tarball, project, bin: join(project, "node_modules/.bin/mlserver") };
+}
