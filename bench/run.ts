@@ -45,8 +45,8 @@ function certificate(): { keyFile: string; certFile: string } {
   return { keyFile, certFile };
 }
 
-async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; certFile: string }): Promise<{ url: string; stop(): void }> {
-  const tlsArgs = tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : [];
+async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; certFile: string }, extra: string[] = []): Promise<{ url: string; stop(): void }> {
+  const tlsArgs = [...(tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : []), ...extra];
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE]), ...tlsArgs], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((res, rej) => {
     let out = "";
@@ -291,6 +291,52 @@ async function coldStart(): Promise<void> {
   row("msal-node, simple-oauth2, undici, TypeScript loaded by the import", heavy.length ? heavy.join(", ") : "none", "expected none");
 }
 
+/**
+ * A fleet: 8 worker processes of 50 callers each, signed in as one account, for 30 s with 2-second
+ * tokens, against the dev server in strict session mode (a sign-in or renewal ends the account's
+ * other sessions); once sharing tokens through Redis, once each on its own. Counters are read from
+ * the dev server's counters route, since the server is another process.
+ */
+async function fleet(): Promise<void> {
+  const seconds = QUICK ? 10 : 30;
+  const lifetime = 2;
+  console.log(`\nFleet: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; with Redis, then without`);
+  const server = await devServer(lifetime, undefined, ["--session-mode", "strict"]);
+  const { freePort } = await import("../test/support/prism.js");
+  const port = await freePort();
+  const redisDir = mkdtempSync(join(tmpdir(), "mlserver-bench-redis-"));
+  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir], { stdio: "ignore" });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const counters = async (method: "GET" | "DELETE") => (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
+    const runFleet = async (redisUrl: string | undefined) => {
+      await counters("DELETE");
+      const workers = await Promise.all(Array.from({ length: 8 }, () =>
+        run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
+          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), ...(redisUrl && { REDIS_URL: redisUrl }) },
+          maxBuffer: 16 * 1024 * 1024,
+        }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number> })));
+      const c = await counters("GET");
+      const failedByCode: Record<string, number> = {};
+      for (const w of workers) for (const [code, n] of Object.entries(w.failed)) failedByCode[code] = (failedByCode[code] ?? 0) + n;
+      const failed = Object.values(failedByCode).reduce((a, b) => a + b, 0);
+      return { ok: workers.reduce((n, w) => n + w.ok, 0), failed, failedByCode, logins: c.logins!, failedLogins: c.failedLogins!, renewals: c.renewals!, failedRenewals: c.failedRenewals!, unauthorized: c.unauthorized! };
+    };
+    const withRedis = await runFleet(`redis://127.0.0.1:${port}`);
+    const withoutRedis = await runFleet(undefined);
+    const expected = seconds / lifetime;
+    results.fleet = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", renewalsExpectedAbout: expected, withRedis, withoutRedis };
+    row("with Redis: failed calls / calls", `${withRedis.failed} / ${withRedis.ok + withRedis.failed}`, "expected 0");
+    row("with Redis: fleet-wide renewals / (duration / lifetime)", `${withRedis.renewals} / ${expected}`, `logins ${withRedis.logins}`);
+    row("without Redis: failed calls / calls", `${withoutRedis.failed} / ${withoutRedis.ok + withoutRedis.failed}`, JSON.stringify(withoutRedis.failedByCode));
+    row("without Redis: logins, renewals (failed renewals)", `${withoutRedis.logins}, ${withoutRedis.renewals} (${withoutRedis.failedRenewals})`, `${(withoutRedis.logins / Math.max(1, withRedis.logins)).toFixed(0)}x the logins`);
+  } finally {
+    server.stop();
+    redis.kill("SIGTERM");
+    rmSync(redisDir, { recursive: true, force: true });
+  }
+}
+
 async function cliStartup(): Promise<void> {
   console.log("\nCLI start-up: `mlserver --help` (the built bin) against `node -e 0`, in fresh processes, interleaved");
   const wall = async (args: string[]) => {
@@ -333,12 +379,21 @@ async function codegen(): Promise<void> {
 }
 
 console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ${ROUNDS} rounds`);
-// BENCH_ONLY=overhead,coldStart runs some sections, and then writes no results file.
+// BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
+// sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, codegen };
-for (const [name, section] of Object.entries(sections)) if (!only || only.includes(name)) await section();
-if (only) process.exit(0);
-results.machine = { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick: QUICK, date: new Date().toISOString() };
-results.table = table;
-writeFileSync("bench/results.json", `${JSON.stringify(results, null, 2)}\n`);
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen };
+for (const [name, section] of Object.entries(sections)) {
+  if (only && !only.includes(name)) continue;
+  await section();
+  const measured = results[name];
+  if (measured && typeof measured === "object") Object.assign(measured, { measuredAt: new Date().toISOString() });
+}
+if (only && QUICK) process.exit(0);
+const previous = only ? (JSON.parse(readFileSync("bench/results.json", "utf8")) as Record<string, unknown>) : {};
+const kept = ((previous.table as [string, string, string][] | undefined) ?? []).filter(([name]) => !table.some(([n]) => n === name));
+const merged: Record<string, unknown> = { ...previous, ...results };
+merged.machine = { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick: QUICK, date: new Date().toISOString() };
+merged.table = [...kept, ...table];
+writeFileSync("bench/results.json", `${JSON.stringify(merged, null, 2)}\n`);
 console.log("\nWrote bench/results.json");

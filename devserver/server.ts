@@ -55,11 +55,16 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
    * issuer's JWKS, with expiry checked.
    */
   azureActiveDirectory?: { issuer: string; audience: string; jwksUri: string; ca?: string };
+  /** `strict`: a sign-in or renewal ends the user's other sessions (see TokenAuthority); default `per-pair`. */
+  sessionMode?: "per-pair" | "strict";
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
   tls?: { key: string; cert: string };
   /** Per call of a Python service: time limit (default 10 s) and console/output limit (default 1 MiB). */
   executionLimits?: { timeMs?: number; outputBytes?: number };
 }
+
+/** The dev server's own route for its counters (see `countersRoute`). */
+export const COUNTERS_ROUTE = "/_devserver/counters";
 
 /** What the dev server has seen and done, for tests to assert on (reset with `resetCounters()`). */
 export interface Counters {
@@ -176,6 +181,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       maxSessionSeconds: options.maxSessionSeconds ?? 90 * 24 * 3600,
     },
     clock,
+    options.sessionMode ?? "per-pair",
   );
   const operations = loadOperations(options.spec ?? bundledSpec());
   const services = new Map<string, WebService>();
@@ -341,6 +347,27 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     return [201, `${base}/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`];
   }
 
+  /**
+   * `GET /_devserver/counters` answers the counters as JSON, `DELETE` resets them: for tests and
+   * benchmarks in other processes. Outside the API's paths, not counted, and for loopback peers only.
+   */
+  function countersRoute(req: IncomingMessage, res: ServerResponse): void {
+    const peer = req.socket.remoteAddress ?? "";
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+      res.end(text);
+    };
+    req.resume();
+    if (!/^(127\.|::1$|::ffff:127\.)/.test(peer)) return answer(403, { message: "the counters are served to loopback peers only" });
+    if (req.method === "GET") return answer(200, { ...state.counters, sessions: authority.sessionCount });
+    if (req.method === "DELETE") {
+      state.resetCounters();
+      return answer(200, { ...state.counters, sessions: authority.sessionCount });
+    }
+    answer(405, { message: "the counters route takes GET or DELETE" }, { allow: "GET, DELETE" });
+  }
+
   function owned(params: Record<string, string>, user: string, action: string): WebService {
     const service = services.get(key(params.name!, params.version!));
     if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
@@ -349,6 +376,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url === COUNTERS_ROUTE || req.url?.startsWith(`${COUNTERS_ROUTE}?`)) return countersRoute(req, res);
     state.counters.requests++;
     const url = new URL(req.url ?? "/", state.url);
     const found = findOperation(req.method ?? "GET", url.pathname);

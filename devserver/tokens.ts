@@ -43,13 +43,26 @@ export class TokenAuthority {
   constructor(
     readonly lifetimes: TokenLifetimes,
     private readonly clock: () => number,
+    /**
+     * `per-pair` (the default): a renewal rotates only the pair it renews. `strict`: a sign-in or a
+     * renewal also ends every other session of that user, the strictest reading of ML Server's
+     * documentation, under which two processes signing in as one account evict each other.
+     */
+    readonly sessionMode: "per-pair" | "strict" = "per-pair",
   ) {}
+
+  /** In strict mode, ends every session of `username` but `keep`. */
+  #evictOthers(username: string, keep: string): void {
+    if (this.sessionMode !== "strict") return;
+    for (const [sid, session] of this.#sessions) if (sid !== keep && session.username === username) this.#end(sid);
+  }
 
   /** Signs a user in; `accessTokenSeconds` overrides the server's lifetime for this user. */
   async signIn(username: string, accessTokenSeconds = this.lifetimes.accessTokenSeconds): Promise<IssuedTokens> {
     const sid = randomUUID();
     const session: Session = { username, accessTokenSeconds, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0 };
     this.#sessions.set(sid, session);
+    this.#evictOthers(username, sid);
     return this.#issue(sid, session);
   }
 
@@ -64,6 +77,7 @@ export class TokenAuthority {
       return undefined;
     }
     session.generation++;
+    this.#evictOthers(session.username, sid);
     return this.#issue(sid, session);
   }
 

@@ -70,3 +70,5 @@ export type { TokenSource } from "./auth/token-provider.js";
 export { defaultCacheDirectory, fileTokenStore } from "./stores/file-token-store.js";
 export type { FileTokenStoreOptions } from "./stores/file-token-store.js";
 export type { EncryptionKey } from "./stores/sealing.js";
+export { redisTokenStore } from "./stores/redis-token-store.js";
+export type { RedisCommandClient, RedisSubscriberClient, RedisTokenStoreOptions } from "./stores/redis-token-store.js";

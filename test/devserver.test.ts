@@ -140,3 +140,63 @@ describe("the dev server answers bad requests with a 4xx, never a 500", () => {
     }
   });
 });
+
+describe("the dev server's session modes and counters route", () => {
+  const login = async (url: string) => {
+    const response = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+    return (await response.json()) as { access_token: string; refresh_token: string };
+  };
+  const statusWith = async (url: string, token: string) => (await fetch(`${url}/status`, { headers: { authorization: `Bearer ${token}` } })).status;
+  const renew = async (url: string, refreshToken: string) =>
+    (await fetch(`${url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken }) })).status;
+
+  it("per-pair (the default): a second sign-in leaves the first pair working", async () => {
+    const server = await startDevServer();
+    try {
+      const first = await login(server.url);
+      const second = await login(server.url);
+      expect(await statusWith(server.url, first.access_token)).toBe(200);
+      expect(await statusWith(server.url, second.access_token)).toBe(200);
+      expect(await renew(server.url, first.refresh_token)).toBe(200);
+      expect(await statusWith(server.url, second.access_token)).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("strict: a sign-in or a renewal ends the user's other pairs", async () => {
+    const server = await startDevServer({ sessionMode: "strict", users: [{ username: "admin", password: "Admin-Pa55word!" }, { username: "bob", password: "bob-Pa55word" }] });
+    try {
+      const first = await login(server.url);
+      const bob = (await (await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-Pa55word" }) })).json()) as { access_token: string };
+      const second = await login(server.url);
+      expect(await statusWith(server.url, first.access_token)).toBe(401);
+      expect(await renew(server.url, first.refresh_token)).toBe(401);
+      expect(await statusWith(server.url, second.access_token)).toBe(200);
+      expect(await statusWith(server.url, bob.access_token)).toBe(200); // another user is untouched
+      const third = await login(server.url);
+      expect(await renew(server.url, third.refresh_token)).toBe(200);
+      expect(await statusWith(server.url, second.access_token)).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("serves its counters at /_devserver/counters (GET reads, DELETE resets), uncounted, and 405 for other methods", async () => {
+    const server = await startDevServer();
+    try {
+      await login(server.url);
+      const read = async () => (await (await fetch(`${server.url}/_devserver/counters`)).json()) as Record<string, number>;
+      const counters = await read();
+      expect(counters).toMatchObject({ logins: 1, requests: 1, sessions: 1 });
+      expect((await read()).requests).toBe(1);
+      const post = await fetch(`${server.url}/_devserver/counters`, { method: "POST" });
+      expect(post.status).toBe(405);
+      expect(post.headers.get("allow")).toBe("GET, DELETE");
+      expect((await (await fetch(`${server.url}/_devserver/counters`, { method: "DELETE" })).json())).toMatchObject({ logins: 0, requests: 0 });
+      expect(server.counters.logins).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
+import { describeWithProgram, REDIS, startRedis } from "./support/daemons.js";
 
 const run = promisify(execFile);
 
@@ -17,4 +18,23 @@ it("npm start (the quickstart on the embedded dev server) prints every step and 
   expect(lines[6]).toBe("7. Signed out: the refresh token was revoked on the server (revokes counted: 1)");
   expect(lines[7]).toBe("8. Replaying the old access token → HTTP 401: the server refuses it");
   expect(lines[8]).toBe("9. A call through the signed-out client is refused before sending (ERR_SIGNED_OUT)");
+});
+
+describeWithProgram(REDIS, "npm run example:fleet", () => {
+  it("runs a worker fleet that shares one token set through Redis: one sign-in, no failed call", async () => {
+    const redis = await startRedis();
+    try {
+      const { stdout } = await run("npm", ["run", "example:fleet", "--silent"], { env: { ...process.env, REDIS_URL: redis.url, SECONDS: "5", WORKERS: "3" }, timeout: 120_000 });
+      const match = /^3 workers, 5 s, 2-second tokens: (\d+) calls succeeded, (\d+) failed; (\d+) sign-in and (\d+) renewals/m.exec(stdout);
+      expect(match, stdout).not.toBeNull();
+      const [, ok, failed, logins, renewals] = match!.map(Number);
+      expect(ok).toBeGreaterThan(50);
+      expect(failed).toBe(0);
+      expect(logins).toBe(1);
+      expect(renewals).toBeGreaterThanOrEqual(1);
+      expect(renewals).toBeLessThanOrEqual(6);
+    } finally {
+      await redis.stop();
+    }
+  }, 150_000);
 });

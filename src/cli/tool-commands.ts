@@ -13,7 +13,10 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     users: { type: "string" },
     "tls-key": { type: "string" },
     "tls-cert": { type: "string" },
+    "session-mode": { type: "string", default: "per-pair" },
   });
+  const sessionMode = values["session-mode"];
+  if (sessionMode !== "per-pair" && sessionMode !== "strict") throw new UsageError("--session-mode is per-pair or strict.");
   const port = Number(values.port);
   if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined)) throw new UsageError("--tls-key and --tls-cert go together.");
   const tls = typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string"
@@ -31,7 +34,7 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     }
   }
   const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, ...(users && { users }), ...(tls && { tls }) });
+  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }) });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);

@@ -92,11 +92,16 @@ type RenewTokenRequest = components["schemas"]["RenewTokenRequest"];
  * ```
  */
 export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvider {
-  const hasPair = options.username !== undefined || options.password !== undefined;
-  if (hasPair && (typeof options.username !== "string" || typeof options.password !== "string" || options.username === "")) {
+  if (options.username !== undefined && (typeof options.username !== "string" || options.username === "")) {
+    throw new InvalidOptionError("mlServerLogin: username must be a non-empty string.");
+  }
+  // A password goes with a username; a credentials callback replaces the password (the username
+  // may still be given, to name the account in the store).
+  const hasPair = options.password !== undefined;
+  if (hasPair && (typeof options.password !== "string" || options.username === undefined)) {
     throw new InvalidOptionError("mlServerLogin needs both username and password (non-empty strings), or a credentials callback.");
   }
-  if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes username/password or a credentials callback, not both.");
+  if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes a password or a credentials callback, not both.");
   if (!hasPair && !options.credentials && !options.tokens && !options.store) {
     throw new InvalidOptionError("mlServerLogin needs a username and password, a credentials callback, saved tokens, or a store.");
   }

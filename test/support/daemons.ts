@@ -15,6 +15,7 @@ import { freePort } from "./prism.js";
 
 export const APACHE = "/usr/sbin/apache2";
 export const SQUID = "/usr/sbin/squid";
+export const REDIS = "/usr/bin/redis-server";
 
 /** A describe block that needs a program; skipped with the reason where it is missing, failing under CI=true. */
 export function describeWithProgram(program: string, name: string, body: () => void): void {
@@ -23,7 +24,7 @@ export function describeWithProgram(program: string, name: string, body: () => v
     describe(name, () => it(`needs ${program}`, () => {
       throw new Error(`${program} is missing: .ci/run must install it.`);
     }));
-  } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid)`, body);
+  } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server)`, body);
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
@@ -162,4 +163,33 @@ export async function startSquid(user: { username: string; password: string }, h
   ].join("\n"));
   const stop = await launch(SQUID, ["-N", "-f", join(dir, "squid.conf")], port, join(dir, "cache.log"), dir);
   return { url: `http://127.0.0.1:${port}`, log: () => logLines(join(dir, "access.log")), stop };
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Stops the server (its data is not persisted: it comes back empty) and starts it again on the same port. */
+  restart(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** redis-server on a loopback port, in the foreground, with no persistence. */
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = daemonDir("mlserver-client-redis-");
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "yes"];
+  let stop = await launch(REDIS, args, port, join(dir, "none.log"), dir);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async restart(downMs = 500) {
+      mkdirSync(dir, { recursive: true });
+      await stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, 0o777);
+      stop = await launch(REDIS, args, port, join(dir, "none.log"), dir);
+    },
+    stop: () => stop(),
+  };
 }

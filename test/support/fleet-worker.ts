@@ -1,0 +1,54 @@
+/**
+ * One process of a fleet signed in as one account: CALLERS concurrent callers of GET /status for
+ * SECONDS, with mlServerLogin, sharing tokens through Redis when REDIS_URL is set. Prints one JSON
+ * line: calls that succeeded and failed (by error code), and the fingerprint of the token it holds
+ * at the end. Run with `node --import tsx`; used by the Redis tests and the fleet benchmark.
+ */
+import { createClient } from "redis";
+import { createMlServerClient, fingerprint, mlServerLogin, redisTokenStore, type TokenStore } from "../../src/index.js";
+
+const env = (name: string, fallback?: string) => process.env[name] ?? fallback ?? (() => { throw new Error(`${name} is not set`); })();
+const server = env("SERVER_URL");
+const callers = Number(env("CALLERS", "50"));
+const seconds = Number(env("SECONDS", "30"));
+const username = env("FLEET_USER", "admin");
+const password = env("FLEET_PASSWORD", "Admin-Pa55word!");
+
+let store: TokenStore | undefined;
+let redisErrors = 0;
+const closers: (() => Promise<unknown>)[] = [];
+if (process.env.REDIS_URL) {
+  // node-redis reconnects by itself; an 'error' listener keeps a lost connection from crashing us.
+  const client = createClient({ url: process.env.REDIS_URL, socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) } });
+  client.on("error", () => void redisErrors++);
+  await client.connect();
+  const subscriber = client.duplicate();
+  subscriber.on("error", () => void redisErrors++);
+  await subscriber.connect();
+  store = redisTokenStore({ client, subscriber, commandTimeoutMs: 500 });
+  closers.push(() => subscriber.close(), () => client.close());
+}
+const warnings: string[] = [];
+process.removeAllListeners("warning");
+process.on("warning", (w) => warnings.push(w.message.slice(0, 200)));
+
+const auth = mlServerLogin({ username, password, ...(store && { store }) });
+const client = createMlServerClient({ baseUrl: server, auth });
+const deadline = Date.now() + seconds * 1000;
+let ok = 0;
+const failed: Record<string, number> = {};
+await Promise.all(Array.from({ length: callers }, async () => {
+  while (Date.now() < deadline) {
+    try {
+      const { response } = await client.GET("/status");
+      if (response.ok) ok++;
+      else failed[`HTTP ${response.status}`] = (failed[`HTTP ${response.status}`] ?? 0) + 1;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as Error).name;
+      failed[code] = (failed[code] ?? 0) + 1;
+    }
+  }
+}));
+const { accessToken } = await auth.getAccessToken();
+console.log(JSON.stringify({ ok, failed, token: fingerprint(accessToken), warnings: [...new Set(warnings)], redisErrors }));
+for (const close of closers) await close().catch(() => {});
