@@ -315,12 +315,15 @@ async function fleet(): Promise<void> {
         run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
           env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), ...(redisUrl && { REDIS_URL: redisUrl }) },
           maxBuffer: 16 * 1024 * 1024,
-        }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number> })));
+        }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; warnings: string[] })));
+      const warnings = [...new Set(workers.flatMap((w) => w.warnings))];
+      if (warnings.length) console.log(`  warnings in the workers: ${warnings.join(" | ")}`);
       const c = await counters("GET");
+      console.log(`  token refusals by reason: ${JSON.stringify(c.refusals)}`);
       const failedByCode: Record<string, number> = {};
       for (const w of workers) for (const [code, n] of Object.entries(w.failed)) failedByCode[code] = (failedByCode[code] ?? 0) + n;
       const failed = Object.values(failedByCode).reduce((a, b) => a + b, 0);
-      return { ok: workers.reduce((n, w) => n + w.ok, 0), failed, failedByCode, logins: c.logins!, failedLogins: c.failedLogins!, renewals: c.renewals!, failedRenewals: c.failedRenewals!, unauthorized: c.unauthorized! };
+      return { ok: workers.reduce((n, w) => n + w.ok, 0), failed, failedByCode, warnings: warnings.length, logins: c.logins!, failedLogins: c.failedLogins!, renewals: c.renewals!, failedRenewals: c.failedRenewals!, unauthorized: c.unauthorized!, refusals: c.refusals as unknown as Record<string, number> };
     };
     const withRedis = await runFleet(`redis://127.0.0.1:${port}`);
     const withoutRedis = await runFleet(undefined);

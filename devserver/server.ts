@@ -198,6 +198,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     sessions,
     resetCounters() {
       state.counters = zeroCounters();
+      for (const reason of Object.keys(authority.refusals) as (keyof typeof authority.refusals)[]) authority.refusals[reason] = 0;
       state.requests.length = 0;
     },
     close: async () => {},
@@ -360,7 +361,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     };
     req.resume();
     if (!/^(127\.|::1$|::ffff:127\.)/.test(peer)) return answer(403, { message: "the counters are served to loopback peers only" });
-    if (req.method === "GET") return answer(200, { ...state.counters, sessions: authority.sessionCount });
+    if (req.method === "GET") return answer(200, { ...state.counters, sessions: authority.sessionCount, refusals: authority.refusals });
     if (req.method === "DELETE") {
       state.resetCounters();
       return answer(200, { ...state.counters, sessions: authority.sessionCount });

@@ -94,13 +94,22 @@ export class TokenAuthority {
     try {
       const { payload } = await jwtVerify(accessToken, this.#key, { algorithms: ["HS256"], currentDate: new Date(this.clock()) });
       // jose compares whole seconds; tokens here may live one second, so check to the millisecond.
-      if (typeof payload.exp !== "number" || payload.exp * 1000 <= this.clock()) return undefined;
+      if (typeof payload.exp !== "number" || payload.exp * 1000 <= this.clock()) return this.#refuse("expired");
       const session = this.#sessions.get(String(payload.sid));
-      if (!session || session.generation !== payload.gen) return undefined;
+      if (!session) return this.#refuse("sessionEnded");
+      if (session.generation !== payload.gen) return this.#refuse("rotated");
       return session.username;
-    } catch {
-      return undefined;
+    } catch (error) {
+      return this.#refuse((error as { code?: string }).code === "ERR_JWT_EXPIRED" ? "expired" : "invalid");
     }
+  }
+
+  /** Why access tokens were refused, for tests and benchmarks: expired, rotated by a renewal, of an ended session, or not ours. */
+  readonly refusals = { expired: 0, rotated: 0, sessionEnded: 0, invalid: 0 };
+
+  #refuse(reason: keyof TokenAuthority["refusals"]): undefined {
+    this.refusals[reason]++;
+    return undefined;
   }
 
   /** Sessions alive now (signed in, not revoked, not expired). */

@@ -233,3 +233,50 @@ describe("TokenCycler", () => {
     expect(h.cycler.current).toBeUndefined();
   });
 });
+
+describe("TokenCycler.offer (tokens another process renewed, from a shared store)", () => {
+  const set = (accessToken: string, expiresAt: number): TokenSet => ({ accessToken, tokenType: "Bearer", expiresAt });
+
+  it("takes a set that expires later, and refuses the same or an older one", async () => {
+    let now = 0;
+    const cycler = new TokenCycler<TokenSet>({ rotating: true, clock: () => now, acquire: async () => set("first", now + 60_000) });
+    await cycler.getToken();
+    expect(cycler.offer(set("older", 30_000))).toBe(false);
+    expect(cycler.offer(set("first", 90_000))).toBe(false);
+    expect(cycler.offer(set("newer", 90_000))).toBe(true);
+    now = 1_000;
+    expect((await cycler.getToken()).accessToken).toBe("newer");
+  });
+
+  it("refuses while a renewal is in flight: the renewal reads the store itself", async () => {
+    let release!: (t: TokenSet) => void;
+    const cycler = new TokenCycler<TokenSet>({ rotating: true, clock: () => 0, acquire: () => new Promise<TokenSet>((r) => (release = r)) });
+    const waiting = cycler.getToken();
+    expect(cycler.offer(set("offered", 90_000))).toBe(false);
+    release(set("renewed", 60_000));
+    expect((await waiting).accessToken).toBe("renewed");
+  });
+});
+
+describe("TokenCycler's margin after a token expired on the way", () => {
+  it("counts a 401 on a token refused after its expiry as a transit time, so the next token stops being sent earlier", async () => {
+    let now = 0;
+    let n = 0;
+    // No refresh window: a token is renewed only when it stops being usable, so the margin shows.
+    const cycler = new TokenCycler<TokenSet>({ rotating: true, refreshWindowMs: 0, clock: () => now, acquire: async () => ({ accessToken: `t${++n}`, tokenType: "Bearer", expiresAt: now + 10_000 }) });
+    const first = await cycler.getToken();
+    // Without history the margin is a twentieth of the life: usable until 9.5 s.
+    now = 9_400;
+    expect((await cycler.getToken()).accessToken).toBe("t1");
+    // Sent at 9.4 s, refused at 10.3 s: it expired on the way, 0.8 s after usableUntil.
+    now = 10_300;
+    expect(cycler.invalidate(first.accessToken)).toBe("renewing");
+    const second = await cycler.getToken(); // expires at 20.3 s
+    expect(second.accessToken).toBe("t2");
+    // The margin is now twice 0.8 s: from 18.7 s the token is not sent any more; a renewal is waited for.
+    now = 18_600;
+    expect((await cycler.getToken()).accessToken).toBe("t2");
+    now = 18_800;
+    expect((await cycler.getToken()).accessToken).toBe("t3");
+  });
+});

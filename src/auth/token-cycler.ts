@@ -71,7 +71,10 @@ export class TokenCycler<T extends TokenSet> {
   #current: Entry<T> | undefined;
   #inflight: Promise<T> | undefined;
   #failedAt = -Infinity;
-  /** Durations of the most recent token requests: how long a request takes to arrive and return now. */
+  /**
+   * Durations of the most recent token requests, and of calls whose token expired on the way: how
+   * long a request takes to arrive and return now.
+   */
   readonly #roundTrips: number[] = [];
   /** Bumped when tokens are replaced from outside, so a renewal that started before is discarded. */
   #generation = 0;
@@ -124,6 +127,10 @@ export class TokenCycler<T extends TokenSet> {
   invalidate(accessToken: string): "renewing" | "superseded" {
     const entry = this.#current;
     if (!entry || entry.tokens.accessToken !== accessToken) return "superseded";
+    // Refused after it expired: it was sent before usableUntil and expired on the way, so calls
+    // take at least this long now. Counted as a transit time, it widens the margin of the next set.
+    const now = this.#clock();
+    if (now >= entry.tokens.expiresAt && Number.isFinite(entry.usableUntil)) this.#recordTransit(now - entry.usableUntil);
     entry.refreshAt = entry.usableUntil = -Infinity;
     this.#failedAt = -Infinity;
     return "renewing";
@@ -134,6 +141,19 @@ export class TokenCycler<T extends TokenSet> {
     this.#generation++;
     this.#current = tokens && this.#entry(tokens);
     this.#onChange?.(tokens);
+  }
+
+  /**
+   * Takes `tokens` if they are newer than the current ones (a later expiry) and no renewal is in
+   * flight: another process renewed, as a shared store shows. Returns whether they were taken.
+   */
+  offer(tokens: T): boolean {
+    const entry = this.#current;
+    if (this.#inflight || (entry && (entry.tokens.accessToken === tokens.accessToken || entry.tokens.expiresAt >= tokens.expiresAt))) return false;
+    this.#current = this.#entry(tokens);
+    this.#failedAt = -Infinity;
+    this.#onChange?.(tokens);
+    return true;
   }
 
   /** Resolves once no renewal is in flight (its outcome is ignored). */
@@ -186,8 +206,7 @@ export class TokenCycler<T extends TokenSet> {
       const started = this.#clock();
       try {
         const tokens = await this.#acquire(previous);
-        this.#roundTrips.push(this.#clock() - started);
-        if (this.#roundTrips.length > 8) this.#roundTrips.shift();
+        this.#recordTransit(this.#clock() - started);
         return tokens;
       } catch (error) {
         const retryable = error instanceof TokenEndpointError && error.retryable;
@@ -197,6 +216,11 @@ export class TokenCycler<T extends TokenSet> {
         await this.#sleep(delay);
       }
     }
+  }
+
+  #recordTransit(ms: number): void {
+    this.#roundTrips.push(ms);
+    if (this.#roundTrips.length > 8) this.#roundTrips.shift();
   }
 
   #entry(tokens: T): Entry<T> {

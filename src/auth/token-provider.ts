@@ -11,6 +11,11 @@ export interface TokenProviderHooks {
   check?(context?: AuthContext): void;
   /** A 401 came back on the current token: the next renewal must bypass caches. */
   onRefused?(): void;
+  /**
+   * A 401 came back on a superseded token: before the resend, look for tokens newer than the
+   * current ones (a shared store), since another process may have rotated the current ones too.
+   */
+  reload?(): Promise<void>;
   signOut?(): Promise<void>;
 }
 
@@ -46,7 +51,7 @@ export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks:
       const { accessToken } = await cycler.getToken(context.signal);
       setCredentialHeader(request.headers, "authorization", `Bearer ${accessToken}`, "The access token");
     },
-    onUnauthorized(request, _response, context) {
+    async onUnauthorized(request, _response, context) {
       const used = bearerTokenOf(request);
       if (!used) return false;
       try {
@@ -56,6 +61,7 @@ export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks:
       }
       if (cycler.invalidate(used) === "superseded") {
         debug(`401 on superseded token ${fingerprint(used)}: resending with the current one`);
+        await hooks.reload?.();
       } else {
         debug(`401 on current token ${fingerprint(used)}: renewing`);
         hooks.onRefused?.();

@@ -229,6 +229,22 @@ export class StoredTokens<T extends TokenSet> {
     return found && withoutObtainedAt(found);
   }
 
+  #reloading: Promise<void> | undefined;
+
+  /**
+   * Offers the stored set to `cycler`, which takes it only if it is newer than its own. Under the
+   * entry's lock: a renewal elsewhere rotates the pair on the server before it stores the new one,
+   * so the store is read once that renewal has let go. Concurrent reloads share one read.
+   */
+  reloadInto(cycler: { offer(tokens: T): boolean }, parse: (stored: TokenSet) => T | undefined = (s) => s as T): Promise<void> {
+    this.#reloading ??= this.locked(async () => {
+      const found = await this.load();
+      const tokens = found && parse(found);
+      if (tokens && cycler.offer(tokens)) debug(`took newer stored token ${fingerprint(tokens.accessToken)}`);
+    }).finally(() => (this.#reloading = undefined));
+    return this.#reloading;
+  }
+
   /** Stores a set obtained outside a renewal (an explicit sign-in). */
   async save(tokens: T, obtainedAt: number): Promise<void> {
     const binding = this.binding();

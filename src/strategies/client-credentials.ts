@@ -140,6 +140,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   });
 
   return tokenProvider(cycler, {
+    reload: () => stored.reloadInto(cycler),
     bind(binding: AuthBinding) {
       allowInsecureHttp = options.allowInsecureHttp ?? binding.allowInsecureHttp;
     },

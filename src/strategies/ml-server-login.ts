@@ -242,6 +242,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   const provider = tokenProvider(cycler, {
+    reload: () => stored.reloadInto(cycler, (set) => (set.refreshToken ? (set as MlServerTokens) : undefined)),
     bind: (binding) => void endpointFor(binding),
     check(context) {
       if (signedOut) throw new SignedOutError();

@@ -64,6 +64,7 @@ export function fromTokenCredential(credential: TokenCredentialLike, scopes: str
     }),
   });
   return tokenProvider(cycler, {
+    reload: () => stored.reloadInto(cycler),
     async signOut() {
       await cycler.settle();
       cycler.set(undefined);
