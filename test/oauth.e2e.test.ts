@@ -6,9 +6,12 @@ import {
   clientCredentials,
   createMlServerClient,
   mlServerLogin,
+  fileTokenStore,
   type AuthProvider,
   type DeviceCodePrompt,
+  type TokenStore,
 } from "../src/index.js";
+import { tempDir } from "./support/tmp.js";
 import { AUDIENCE, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 
@@ -41,7 +44,7 @@ function approving(prompts: DeviceCodePrompt[], options: { decline?: boolean } =
 interface Strategy {
   name: string;
   grant: string;
-  make(extra?: { clock?: () => number; prompts?: DeviceCodePrompt[] }): AuthProvider;
+  make(extra?: { clock?: () => number; prompts?: DeviceCodePrompt[]; store?: TokenStore }): AuthProvider;
 }
 
 const strategies: Strategy[] = [
@@ -74,7 +77,7 @@ const strategies: Strategy[] = [
     name: "aadDeviceCode",
     grant: "urn:ietf:params:oauth:grant-type:device_code",
     make: (extra = {}) =>
-      aadDeviceCode({ authority: authority.issuer, clientId: authority.clients.device.clientId, resource: RESOURCE, ca: authority.ca, onDeviceCode: approving(extra.prompts ?? []), ...(extra.clock && { clock: extra.clock }) }),
+      aadDeviceCode({ authority: authority.issuer, clientId: authority.clients.device.clientId, resource: RESOURCE, ca: authority.ca, onDeviceCode: approving(extra.prompts ?? []), ...(extra.clock && { clock: extra.clock }), ...(extra.store && { store: extra.store }) }),
   },
 ];
 
@@ -120,6 +123,19 @@ describe.each(strategies)("$name, end to end against oidc-provider and the dev s
     expect((await client.GET("/status")).response.status).toBe(200);
     if (strategy.grant.includes("device_code")) expect(prompts).toHaveLength(2);
     expect(requests()).toBeGreaterThanOrEqual(3);
+  });
+
+  it("with a file store, a later run (a new provider) reuses the token: no second token request, no second prompt", async () => {
+    const store = fileTokenStore({ directory: await tempDir() });
+    const before = sum(authority.tokenRequests);
+    const prompts: DeviceCodePrompt[] = [];
+    const first = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
+    expect((await first.GET("/status")).response.status).toBe(200);
+    expect(sum(authority.tokenRequests) - before).toBe(1);
+    const later = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
+    expect((await later.GET("/status")).response.status).toBe(200);
+    expect(sum(authority.tokenRequests) - before).toBe(1);
+    expect(prompts.length).toBeLessThanOrEqual(1);
   });
 
   it("100 concurrent calls cause exactly one token request", async () => {
