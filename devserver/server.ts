@@ -34,6 +34,8 @@ export interface Fault {
   delayMs?: number;
   /** How many requests it affects before it is used up (default: all). */
   times?: number;
+  /** Headers of a `status` answer, e.g. `{ "retry-after": "1" }`. */
+  headers?: Record<string, string>;
 }
 
 /** Options of `startDevServer`; every one has a default. */
@@ -416,7 +418,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         return;
       }
       if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
-      if (fault.kind === "status") return fail(fault.status ?? 500, "injected fault");
+      if (fault.kind === "status") return send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
     }
     if (!found) {
       const legacy = options.legacyRevokePath && req.method === "DELETE" ? /^\/login\/refreshToken\/([^/]+)$/.exec(url.pathname) : null;

@@ -7,6 +7,7 @@ import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBase
 import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
 import type { OperationSecurityMap } from "./auth/security.js";
 import { createTransport, fetchWith, undiciFetch, type ProxyOptions, type Transport } from "./transport/index.js";
+import { markRetryable, withRetries, type RetryOptions } from "./transport/retry.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -46,6 +47,19 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * `maxConnections: 16` to spare a small web node. Ignored with a `fetch` of your own.
    */
   maxConnections?: number;
+  /**
+   * How failed calls are retried (see {@link RetryOptions}): by default GET, HEAD, OPTIONS, PUT and
+   * DELETE are retried up to 3 times after a network error, 408, 429, 502, 503 or 504, with
+   * exponential backoff and full jitter, honouring `Retry-After`; POST only when opted in. `false`
+   * turns retries off.
+   *
+   * @example
+   * ```ts
+   * createMlServerClient({ baseUrl, retry: { retries: 5, operations: { "POST /api/{name}/{version}": true } } });
+   * createMlServerClient({ baseUrl, retry: false });
+   * ```
+   */
+  retry?: RetryOptions | false;
 }
 
 /**
@@ -71,7 +85,7 @@ export function createMlServerClient(options: MlServerClientOptions): MlServerCl
  * {@link createMlServerClient}; `security` is the spec's generated security map, if it has one.
  */
 export function createAuthenticatedClient<P extends object>(options: MlServerClientOptions, security?: OperationSecurityMap): Client<P> {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, maxConnections, fetch: userFetch, ...rest } = options;
+  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, maxConnections, retry, fetch: userFetch, ...rest } = options;
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
@@ -80,13 +94,26 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
     ? undiciFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) })
     : ca === undefined && proxy === undefined ? (userFetch as FetchLike) : fetchWith({ ca, proxy }, userFetch as FetchLike);
   const transport = createTransport(boundary, base);
-  const client = createClient<P>({ ...rest, fetch: transport as ClientOptions["fetch"], baseUrl });
+  // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
+  const send = retry === false ? transport : withRetries(transport, retry);
+  const client = createClient<P>({ ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
     const binding = { baseUrl, fetch: transport, allowInsecureHttp };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    client.use(createAuthMiddleware(auth, { boundary, transport, ...(security && { security }) }));
+    client.use(createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) }));
+  }
+  const operations = retry === false ? undefined : retry?.operations;
+  if (operations) {
+    // After the auth middleware, so that the request marked is the one sent.
+    client.use({
+      onRequest({ request, schemaPath }) {
+        const choice = operations[`${request.method} ${schemaPath}`];
+        if (choice !== undefined) markRetryable(request, choice);
+        return undefined;
+      },
+    });
   }
   return client;
 }

@@ -72,3 +72,5 @@ export type { FileTokenStoreOptions } from "./stores/file-token-store.js";
 export type { EncryptionKey } from "./stores/sealing.js";
 export { redisTokenStore } from "./stores/redis-token-store.js";
 export type { RedisCommandClient, RedisSubscriberClient, RedisTokenStoreOptions } from "./stores/redis-token-store.js";
+export { retriesOf, retryAfterMs } from "./transport/retry.js";
+export type { RetryOptions } from "./transport/retry.js";

@@ -1,0 +1,155 @@
+/**
+ * Retries, around the transport: a call that meets a dropped connection, a 503 from a web node
+ * behind a load balancer or a 429 is sent again, after an exponential backoff with full jitter or
+ * the server's `Retry-After`, within bounded attempts and total time. Only idempotent methods by
+ * default. Each attempt passes the transport's credential checks again; token calls are left to
+ * the token cycle's own retries, and a 401 to the auth layer's one resend.
+ */
+import { isTokenCall } from "../auth/boundary.js";
+import type { FetchLike } from "../auth/provider.js";
+import { abortable } from "../auth/token-cycler.js";
+import { NetworkError } from "../errors.js";
+import { debug } from "../log.js";
+
+/**
+ * How calls are retried; every option has a default. `retry: false` on the client turns retries off.
+ *
+ * @example
+ * ```ts
+ * const client = createMlServerClient({
+ *   baseUrl, auth,
+ *   retry: { retries: 5, maxElapsedMs: 20_000, operations: { "POST /api/{name}/{version}": true } },
+ * });
+ * ```
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 3, so at most 4 attempts). */
+  retries?: number;
+  /** The backoff's base: attempt n waits a random time up to `baseDelayMs * 2^n` (default 300 ms). */
+  baseDelayMs?: number;
+  /** The most one backoff waits (default 10 s). */
+  maxDelayMs?: number;
+  /** No retry starts once this long has passed since the first attempt, waits included (default 60 s). */
+  maxElapsedMs?: number;
+  /** A `Retry-After` longer than this is cut to it (default 60 s). */
+  maxRetryAfterMs?: number;
+  /** Methods retried (default GET, HEAD, OPTIONS, PUT, DELETE: the idempotent ones). */
+  methods?: readonly string[];
+  /** Statuses retried (default 408, 429, 502, 503, 504). */
+  statuses?: readonly number[];
+  /**
+   * Retry POST too, for every operation (default false: publishing a service twice is not the same
+   * as once). Consuming a scoring service is a pure function and usually safe to retry.
+   */
+  retryPost?: boolean;
+  /**
+   * Per operation, by method and path template as in the API description: `true` retries it
+   * whatever its method (e.g. `"POST /api/{name}/{version}": true`), `false` never retries it.
+   */
+  operations?: Readonly<Record<string, boolean>>;
+  /** The time in ms, for tests. */
+  clock?: () => number;
+  /** How waits are made, for tests; it must reject when `signal` aborts. */
+  sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** A number in [0, 1), for the jitter; for tests. */
+  random?: () => number;
+}
+
+const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
+const RETRIED_STATUSES = [408, 429, 502, 503, 504];
+
+/** Per request: whether its operation was opted in (true) or out (false), from its path template. */
+const operationChoice = new WeakMap<Request, boolean>();
+/** Per response: how many retries it took. */
+const retriesTaken = new WeakMap<Response, number>();
+
+/** Marks a request as one whose operation is opted in or out of retries (the client's middleware does this from `operations`). */
+export function markRetryable(request: Request, retry: boolean): void {
+  operationChoice.set(request, retry);
+}
+
+/** How many retries the call that got `response` took (0 when it was answered at the first attempt). */
+export function retriesOf(response: Response): number {
+  return retriesTaken.get(response) ?? 0;
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal | undefined) =>
+  abortable(new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  }), signal);
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 section 10.2.3), else undefined. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Wraps `send` (a transport) with the retry policy. */
+export function withRetries<F extends FetchLike>(send: F, options: RetryOptions = {}): F {
+  const retries = Math.max(0, options.retries ?? 3);
+  const baseDelayMs = options.baseDelayMs ?? 300;
+  const maxDelayMs = options.maxDelayMs ?? 10_000;
+  const maxElapsedMs = options.maxElapsedMs ?? 60_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const methods = new Set((options.methods ?? IDEMPOTENT).map((m) => m.toUpperCase()));
+  if (options.retryPost) methods.add("POST");
+  const statuses = new Set(options.statuses ?? RETRIED_STATUSES);
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  const eligible = (request: Request) => {
+    if (isTokenCall(request)) return false;
+    return operationChoice.get(request) ?? methods.has(request.method);
+  };
+
+  const retrying = async (request: Request, init?: RequestInit): Promise<Response> => {
+    if (retries === 0 || !eligible(request)) return send(request, init);
+    const started = clock();
+    let current = request;
+    for (let attempt = 0; ; attempt++) {
+      // The body is consumed by the send: keep a copy while another attempt may follow.
+      const spare = attempt < retries && current.body !== null ? current.clone() : undefined;
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await send(current, init);
+      } catch (error) {
+        failure = error;
+      }
+      const retryable = response ? statuses.has(response.status) : failure instanceof NetworkError;
+      const delay = retryable && attempt < retries ? delayFor(attempt, response) : undefined;
+      if (delay === undefined || clock() - started + delay > maxElapsedMs || request.signal.aborted) {
+        await spare?.body?.cancel().catch(() => {});
+        if (response) {
+          retriesTaken.set(response, attempt);
+          return response;
+        }
+        throw failure;
+      }
+      const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
+      debug(`${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`);
+      await response?.body?.cancel().catch(() => {});
+      try {
+        await sleep(delay, request.signal);
+      } catch (error) {
+        await spare?.body?.cancel().catch(() => {});
+        throw error;
+      }
+      current = spare ?? current;
+    }
+  };
+
+  function delayFor(attempt: number, response: Response | undefined): number {
+    const after = response && (response.status === 429 || response.status === 503) ? retryAfterMs(response.headers.get("retry-after"), clock()) : undefined;
+    if (after !== undefined) return Math.min(after, maxRetryAfterMs);
+    // Full jitter (AWS's "Exponential Backoff and Jitter"): spreads the retries of many clients.
+    return random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+  }
+
+  return Object.assign(retrying, send) as F;
+}
