@@ -340,6 +340,55 @@ async function fleet(): Promise<void> {
   }
 }
 
+/**
+ * What tracing costs the client: CPU per call with `tracing: false` (the code path when
+ * @opentelemetry/api is not installed: nothing loaded, no wrapper), with a tracer provider whose
+ * sampler drops every span, and with every span sampled and exported to memory.
+ */
+async function tracingCost(): Promise<void> {
+  console.log("\nTracing: client CPU per GET /status (concurrency 16), off / unsampled / sampled, interleaved rounds");
+  const server = await devServer(3600);
+  const otel = await import("@opentelemetry/api");
+  const sdk = await import("@opentelemetry/sdk-trace-node");
+  const exporter = new sdk.InMemorySpanExporter();
+  const sampled = new sdk.NodeTracerProvider({ spanProcessors: [new sdk.SimpleSpanProcessor(exporter)] });
+  const unsampled = new sdk.NodeTracerProvider({ sampler: new sdk.AlwaysOffSampler() });
+  try {
+    const off = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN), tracing: false });
+    const on = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN) });
+    await off.GET("/status");
+    await on.GET("/status");
+    const variants: Record<string, { client: typeof on; provider?: import("@opentelemetry/sdk-trace-node").NodeTracerProvider }> = {
+      off: { client: off },
+      unsampled: { client: on, provider: unsampled },
+      sampled: { client: on, provider: sampled },
+    };
+    const cpu: Record<string, number[]> = { off: [], unsampled: [], sampled: [] };
+    for (let round = 0; round < (QUICK ? 5 : 11); round++) {
+      const names = Object.keys(variants);
+      for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
+        const { client, provider } = variants[name]!;
+        otel.trace.disable();
+        if (provider) otel.trace.setGlobalTracerProvider(provider);
+        const { cpuMicros } = await throughput(async () => client.GET("/status"), QUICK ? 800 : 1500, 16);
+        cpu[name]!.push(cpuMicros);
+        exporter.reset();
+      }
+    }
+    otel.trace.disable();
+    const m = (name: string) => median(cpu[name]!);
+    const spread = (name: string) => `${Math.min(...cpu[name]!).toFixed(0)}-${Math.max(...cpu[name]!).toFixed(0)} us`;
+    results.tracingCost = { cpuMicrosPerCall: { off: m("off"), unsampled: m("unsampled"), sampled: m("sampled") }, ratios: { unsampledOverOff: m("unsampled") / m("off"), sampledOverOff: m("sampled") / m("off") } };
+    row("client CPU per call, tracing off", `${m("off").toFixed(0)} us`, spread("off"));
+    row("client CPU per call, unsampled / off", `${(m("unsampled") / m("off")).toFixed(2)}x`, `${m("unsampled").toFixed(0)} us, ${spread("unsampled")}`);
+    row("client CPU per call, sampled / off", `${(m("sampled") / m("off")).toFixed(2)}x`, `${m("sampled").toFixed(0)} us, ${spread("sampled")}`);
+  } finally {
+    server.stop();
+    await sampled.shutdown();
+    await unsampled.shutdown();
+  }
+}
+
 async function cliStartup(): Promise<void> {
   console.log("\nCLI start-up: `mlserver --help` (the built bin) against `node -e 0`, in fresh processes, interleaved");
   const wall = async (args: string[]) => {
@@ -385,7 +434,7 @@ console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${proces
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen, tracingCost };
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();

@@ -7,7 +7,9 @@ import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBase
 import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
 import type { OperationSecurityMap } from "./auth/security.js";
 import { createTransport, fetchWith, undiciFetch, type ProxyOptions, type Transport } from "./transport/index.js";
-import { markRetryable, withRetries, type RetryOptions } from "./transport/retry.js";
+import { markOperation } from "./transport/operation.js";
+import { withRetries, type RetryOptions } from "./transport/retry.js";
+import { withTracing } from "./transport/tracing.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -60,6 +62,18 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * ```
    */
   retry?: RetryOptions | false;
+  /**
+   * OpenTelemetry spans (default true): with `@opentelemetry/api` installed, a client span per API
+   * call (`GET /services/{name}`, with HTTP's semantic conventions and the retry count) and a span
+   * per sign-in, renewal and revoke; `traceparent` goes only to allowed origins. Without the
+   * package nothing is loaded. `false` never loads it.
+   *
+   * @example
+   * ```ts
+   * createMlServerClient({ baseUrl, auth, tracing: false });
+   * ```
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -85,7 +99,7 @@ export function createMlServerClient(options: MlServerClientOptions): MlServerCl
  * {@link createMlServerClient}; `security` is the spec's generated security map, if it has one.
  */
 export function createAuthenticatedClient<P extends object>(options: MlServerClientOptions, security?: OperationSecurityMap): Client<P> {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, maxConnections, retry, fetch: userFetch, ...rest } = options;
+  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, maxConnections, retry, tracing = true, fetch: userFetch, ...rest } = options;
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
@@ -95,7 +109,9 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
     : ca === undefined && proxy === undefined ? (userFetch as FetchLike) : fetchWith({ ca, proxy }, userFetch as FetchLike);
   const transport = createTransport(boundary, base);
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
-  const send = retry === false ? transport : withRetries(transport, retry);
+  const retrying = retry === false ? transport : withRetries(transport, retry);
+  // One span per call, around its retries.
+  const send = tracing ? withTracing(retrying, boundary) : retrying;
   const client = createClient<P>({ ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
@@ -104,17 +120,13 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
     client.use(createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) }));
   }
-  const operations = retry === false ? undefined : retry?.operations;
-  if (operations) {
-    // After the auth middleware, so that the request marked is the one sent.
-    client.use({
-      onRequest({ request, schemaPath }) {
-        const choice = operations[`${request.method} ${schemaPath}`];
-        if (choice !== undefined) markRetryable(request, choice);
-        return undefined;
-      },
-    });
-  }
+  // After the auth middleware, so that the request marked is the one sent.
+  client.use({
+    onRequest({ request, schemaPath }) {
+      markOperation(request, schemaPath);
+      return undefined;
+    },
+  });
   return client;
 }
 

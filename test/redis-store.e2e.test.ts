@@ -139,18 +139,21 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       expect(new Set(results.map((r) => r.token)).size).toBe(1);
     }, 120_000);
 
-    it("keeps calls succeeding while Redis restarts mid-run, and converges on one token set again", async () => {
+    // Per-pair mode here: while Redis is down each process renews on its own, and under strict
+    // sessions processes without their coordinator evict each other (the benchmark's "without
+    // Redis" figure shows how badly); what is tested is that the fleet rides out the outage.
+    it("keeps calls succeeding while Redis restarts mid-run (per-pair sessions), and converges on one token set again", async () => {
       await client.flushAll();
-      server.resetCounters();
-      const running = fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "10" });
+      const perPair = await startDevServer({ accessTokenSeconds: 2 });
+      const running = fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "10", SERVER_URL: perPair.url });
       // Once the fleet is calling (its processes start slowly under load), not at a fixed time.
       const deadline = Date.now() + 60_000;
-      while (server.counters.requests < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (perPair.counters.requests < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await redis.restart(2_000); // longer than a token's life: a renewal falls in the outage
-      const results = await running;
+      const results = await running.finally(() => perPair.close());
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const ok = results.reduce((n, r) => n + r.ok, 0);
-      console.log(`fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${server.counters.logins} logins, ${server.counters.renewals} renewals; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`);
+      console.log(`fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${perPair.counters.logins} logins, ${perPair.counters.renewals} renewals; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`);
       expect(ok).toBeGreaterThan(100);
       expect(failed).toBe(0);
       expect(results.some((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);

@@ -1,5 +1,6 @@
 import { TokenEndpointError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
+import { annotateActiveSpan, inSpan, tokenAttributes } from "../tracing.js";
 import type { TokenSet } from "./token-set.js";
 
 /** Timing and retry settings of a {@link TokenCycler}; every one has a default. */
@@ -41,6 +42,8 @@ export interface TokenCyclerOptions<T extends TokenSet> extends TokenCycleOption
   onChange?: (tokens: T | undefined) => void;
   /** Start from these tokens (e.g. persisted by an earlier run). */
   initial?: T;
+  /** The strategy's name, for the sign-in and renewal spans (e.g. `ml-server-login`). */
+  strategy?: string;
 }
 
 interface Entry<T> {
@@ -68,6 +71,7 @@ export class TokenCycler<T extends TokenSet> {
   readonly #retryCooldownMs: number;
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #strategy: string;
   #current: Entry<T> | undefined;
   #inflight: Promise<T> | undefined;
   #failedAt = -Infinity;
@@ -92,6 +96,7 @@ export class TokenCycler<T extends TokenSet> {
     this.#retryCooldownMs = options.retryCooldownMs ?? 3_000;
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#strategy = options.strategy ?? "custom";
     if (options.initial) this.#current = this.#entry(options.initial);
   }
 
@@ -178,7 +183,12 @@ export class TokenCycler<T extends TokenSet> {
     const previous = this.#current?.tokens;
     const generation = this.#generation;
     this.acquisitions++;
-    const promise = this.#acquireWithRetry(previous).then(
+    const span = previous ? "mlserver-client renewal" : "mlserver-client sign-in";
+    const promise = inSpan(span, { "mlserver_client.strategy": this.#strategy }, async () => {
+      const tokens = await this.#acquireWithRetry(previous);
+      annotateActiveSpan(tokenAttributes(tokens.accessToken));
+      return tokens;
+    }).then(
       (tokens) => {
         if (generation === this.#generation) {
           this.#current = this.#entry(tokens);

@@ -6,6 +6,7 @@
  */
 import { TokenStoreError } from "../errors.js";
 import { debug, fingerprint, warnOnce } from "../log.js";
+import { annotateActiveSpan } from "../tracing.js";
 import { rememberSecret } from "../redact.js";
 import type { TokenSet } from "./token-set.js";
 
@@ -209,6 +210,7 @@ export class StoredTokens<T extends TokenSet> {
         const stored = found && parse(withoutObtainedAt(found));
         if (stored && found && stored.accessToken !== previous?.accessToken && this.#reusable(found, this.clock())) {
           debug(`using stored token ${fingerprint(stored.accessToken)} for ${describe}`);
+          annotateActiveSpan({ "mlserver_client.token.source": "store" });
           return stored;
         }
         // Renew the newest set known: the stored one may be newer than ours, or ours than a stale store.

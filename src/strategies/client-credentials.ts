@@ -118,6 +118,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   );
   const cycler = new TokenCycler<TokenSet>({
     ...options,
+    strategy: "client-credentials",
     rotating: false,
     acquire: stored.wrap(async () => {
       assertSecureTransport(tokenUrl, allowInsecureHttp);

@@ -11,6 +11,7 @@ import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
 import { rememberSecret } from "../redact.js";
+import { inSpan, tokenAttributes } from "../tracing.js";
 import { createTransport } from "../transport/index.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
@@ -194,6 +195,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   const cycler = new TokenCycler<MlServerTokens>({
     ...options,
+    strategy: "ml-server-login",
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
@@ -278,7 +280,9 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
         const fromStore = await stored.load();
         const tokens = fromStore?.refreshToken && (!held || fromStore.expiresAt >= held.expiresAt) ? (fromStore as MlServerTokens) : held;
         try {
-          if (tokens?.refreshToken && endpoint) await revoke(tokens);
+          if (tokens?.refreshToken && endpoint) {
+            await inSpan("mlserver-client revoke", { "mlserver_client.strategy": "ml-server-login", ...tokenAttributes(tokens.accessToken) }, () => revoke(tokens));
+          }
         } catch (error) {
           throw new TokenEndpointError(
             `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,

@@ -260,6 +260,7 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
   let bypassCache = false;
   const cycler = new TokenCycler<TokenSet>({
     ...options,
+    strategy: flow.strategy,
     rotating: false,
     acquire: () => stored.locked(async () => {
       network.lastError = undefined;

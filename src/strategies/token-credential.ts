@@ -46,6 +46,7 @@ export function fromTokenCredential(credential: TokenCredentialLike, scopes: str
   );
   const cycler = new TokenCycler<TokenSet>({
     ...options,
+    strategy: "token-credential",
     rotating: false,
     acquire: stored.wrap(async () => {
       const token = await credential.getToken(list);

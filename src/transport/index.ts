@@ -108,6 +108,9 @@ function nextHop(request: Request, replay: Request | undefined, status: number, 
   let url = target;
   if (!boundary.mayReceive(target)) {
     headers = boundary.withoutCredentials(headers);
+    // Nor the trace context: it goes only where credentials may.
+    headers.delete("traceparent");
+    headers.delete("tracestate");
     url = boundary.urlWithoutCredentials(target);
   }
   const body = toGet ? null : (replay?.body ?? null);

@@ -10,6 +10,7 @@ import type { FetchLike } from "../auth/provider.js";
 import { abortable } from "../auth/token-cycler.js";
 import { NetworkError } from "../errors.js";
 import { debug } from "../log.js";
+import { templateOf } from "./operation.js";
 
 /**
  * How calls are retried; every option has a default. `retry: false` on the client turns retries off.
@@ -58,15 +59,8 @@ export interface RetryOptions {
 const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 const RETRIED_STATUSES = [408, 429, 502, 503, 504];
 
-/** Per request: whether its operation was opted in (true) or out (false), from its path template. */
-const operationChoice = new WeakMap<Request, boolean>();
 /** Per response: how many retries it took. */
 const retriesTaken = new WeakMap<Response, number>();
-
-/** Marks a request as one whose operation is opted in or out of retries (the client's middleware does this from `operations`). */
-export function markRetryable(request: Request, retry: boolean): void {
-  operationChoice.set(request, retry);
-}
 
 /** How many retries the call that got `response` took (0 when it was answered at the first attempt). */
 export function retriesOf(response: Response): number {
@@ -104,7 +98,9 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
 
   const eligible = (request: Request) => {
     if (isTokenCall(request)) return false;
-    return operationChoice.get(request) ?? methods.has(request.method);
+    const template = options.operations && templateOf(request);
+    const choice = template === undefined ? undefined : options.operations?.[`${request.method} ${template}`];
+    return choice ?? methods.has(request.method);
   };
 
   const retrying = async (request: Request, init?: RequestInit): Promise<Response> => {

@@ -1,0 +1,92 @@
+/**
+ * OpenTelemetry traces, when `@opentelemetry/api` (an optional peer dependency) is installed: a
+ * client span per API call and a span per sign-in, renewal and revoke. The API package is loaded on
+ * first use, and never when it is missing or `tracing: false`; every span is built from safe parts
+ * (a path template, never a URL or a query string; a token's fingerprint, never the token).
+ */
+import { fingerprint } from "./log.js";
+
+type OtelApi = typeof import("@opentelemetry/api");
+type Span = import("@opentelemetry/api").Span;
+type Attributes = Record<string, string | number | boolean>;
+
+const TRACER_NAME = "mlserver-client";
+/** undefined: not tried yet; null: not installed (or it failed to load). */
+let api: OtelApi | null | undefined;
+let loading: Promise<void> | undefined;
+
+/** Starts loading `@opentelemetry/api`, once; a missing package is simply no tracing. */
+export function loadTracing(): Promise<void> {
+  loading ??= import("@opentelemetry/api").then(
+    (module) => void (api = module),
+    () => void (api = null),
+  );
+  return loading;
+}
+
+/** The API, if it is loaded and a tracer provider is registered (the default one is a no-op). */
+function active(): OtelApi | undefined {
+  return api ?? undefined;
+}
+
+/**
+ * Runs `task` in a span named `name` (of `kind` client or internal), ending it with the outcome.
+ * Without the API, `task` runs as it is.
+ */
+export async function inSpan<T>(name: string, attributes: Attributes, task: (span: Span | undefined) => Promise<T>, kind: "client" | "internal" = "internal"): Promise<T> {
+  // Token spans say how they ended; a client span's outcome is its status code.
+  const outcome = kind === "internal";
+  if (api === undefined) await loadTracing();
+  const otel = active();
+  if (!otel) return task(undefined);
+  const tracer = otel.trace.getTracer(TRACER_NAME);
+  return tracer.startActiveSpan(name, { kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL, attributes }, async (span) => {
+    try {
+      const result = await task(span);
+      if (outcome && span.isRecording()) span.setAttribute("mlserver_client.outcome", "success");
+      return result;
+    } catch (error) {
+      if (span.isRecording()) {
+        const code = (error as { code?: unknown }).code;
+        span.setAttributes({ ...(outcome && { "mlserver_client.outcome": "failure" }), "error.type": typeof code === "string" ? code : (error as Error)?.name ?? "Error" });
+        span.setStatus({ code: otel.SpanStatusCode.ERROR });
+      }
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Sets `traceparent` (and `tracestate`) for the active span on `headers`. */
+export function injectContext(headers: Headers): void {
+  const otel = active();
+  if (!otel) return;
+  otel.propagation.inject(otel.context.active(), headers, { set: (carrier, key, value) => carrier.set(key, value) });
+}
+
+/** Adds attributes to the span that is active now, if any is recording. */
+export function annotateActiveSpan(attributes: Attributes): void {
+  const span = active()?.trace.getActiveSpan();
+  if (span?.isRecording()) span.setAttributes(attributes);
+}
+
+/** Marks `span` failed with an HTTP status (client spans: 4xx and 5xx are errors). */
+export function setHttpStatus(span: Span | undefined, status: number, resends: number): void {
+  if (!span?.isRecording()) return;
+  span.setAttributes({ "http.response.status_code": status, "http.request.resend_count": resends });
+  if (status >= 400) {
+    span.setAttribute("error.type", String(status));
+    span.setStatus({ code: active()!.SpanStatusCode.ERROR });
+  }
+}
+
+/** Attributes naming a token without revealing it. */
+export function tokenAttributes(accessToken: string | undefined): Attributes {
+  return accessToken ? { "mlserver_client.token.fingerprint": fingerprint(accessToken) } : {};
+}
+
+/** Whether tracing is known to be off (the API is missing): lets hot paths skip all work. */
+export function tracingUnavailable(): boolean {
+  return api === null;
+}
