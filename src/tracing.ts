@@ -36,11 +36,15 @@ function active(): OtelApi | undefined {
 export async function inSpan<T>(name: string, attributes: Attributes, task: (span: Span | undefined) => Promise<T>, kind: "client" | "internal" = "internal"): Promise<T> {
   // Token spans say how they ended; a client span's outcome is its status code.
   const outcome = kind === "internal";
-  if (api === undefined) await loadTracing();
+  // Wait for a load a client started; never start one here (a token cycle used on its own).
+  if (api === undefined && loading) await loading;
   const otel = active();
   if (!otel) return task(undefined);
   const tracer = otel.trace.getTracer(TRACER_NAME);
-  return tracer.startActiveSpan(name, { kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL, attributes }, async (span) => {
+  const span = tracer.startSpan(name, { kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL, attributes });
+  // No SDK registered (the API's no-op provider): no span, nothing to propagate, no context work.
+  if (!span.isRecording() && !otel.isSpanContextValid(span.spanContext())) return task(undefined);
+  return otel.context.with(otel.trace.setSpan(otel.context.active(), span), async () => {
     try {
       const result = await task(span);
       if (outcome && span.isRecording()) span.setAttribute("mlserver_client.outcome", "success");
