@@ -13,7 +13,7 @@ import { configPath, FLAG_OF, PROFILE_FIELDS, profileName, readConfig, resolvePr
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 /** Flags every server command takes. */
-export const COMMON_OPTIONS = {
+const COMMON_OPTIONS = {
   profile: { type: "string" },
   json: { type: "boolean" },
   debug: { type: "boolean" },

@@ -50,11 +50,6 @@ export class Output {
     return this.#colour ? `${ANSI[style]}${text}${ANSI.reset}` : text;
   }
 
-  /** A line for people on stdout (nothing in --json mode, where `result` speaks). */
-  line(text: string): void {
-    if (!this.json) this.streams.out.write(`${text}\n`);
-  }
-
   /** A note on stderr (never on stdout, which scripts read). */
   note(text: string): void {
     this.streams.err.write(`${text}\n`);

@@ -4,11 +4,10 @@
  * is ever written to the config file; tokens live in the token cache, secrets come from the
  * environment, standard input or a prompt.
  */
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { writePrivateFile } from "../stores/private-file.js";
 import { UsageError } from "./output.js";
 
 /** How a profile signs in. */
@@ -105,19 +104,7 @@ export async function readConfig(path = configPath()): Promise<ConfigFile> {
 /** Writes the config file atomically (0600, like the token cache, though it holds no secret). */
 export async function writeConfig(config: ConfigFile, path = configPath()): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(config, null, 2)}\n`);
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => {});
-    throw error;
-  }
+  await writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** The profile's name: --profile, else $MLSERVER_PROFILE, else the config's default, else `default`. */

@@ -4,14 +4,15 @@
  * directory, created so from the start), replaced atomically (a temporary file renamed over the
  * entry), and locked across processes with proper-lockfile, whose locks go stale when a holder dies.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { constants, type Stats } from "node:fs";
-import { chmod, lstat, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import type { Stats } from "node:fs";
+import { chmod, lstat, mkdir, readFile, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { TokenStoreError } from "../errors.js";
 import { warnOnce } from "../log.js";
 import { describeKey, sameKey, tokenStoreKeyString, type StoredValue, type TokenStore, type TokenStoreKey } from "../auth/token-store.js";
+import { writePrivateFile } from "./private-file.js";
 import { Sealer, type EncryptionKey } from "./sealing.js";
 
 /** Options of {@link fileTokenStore}; every one has a default. */
@@ -127,20 +128,9 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       const body = sealer
         ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) }
         : { v: 1, key, value };
-      // Created 0600 and exclusively, so no other user can read it even for a moment; renamed over
-      // the entry, so a reader sees the whole old entry or the whole new one.
-      const temporary = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
       try {
-        const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        try {
-          await handle.writeFile(JSON.stringify(body));
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temporary, file);
+        await writePrivateFile(file, JSON.stringify(body));
       } catch (error) {
-        await unlink(temporary).catch(() => {});
         throw new TokenStoreError(`The token cache entry ${file} could not be written (${errno(error) ?? (error as Error).message}).`, error);
       }
     },
