@@ -7,7 +7,7 @@ import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBase
 import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
 import type { OperationSecurityMap } from "./auth/security.js";
 import { createTransport, fetchWith, undiciFetch, type ProxyOptions, type Transport } from "./transport/index.js";
-import { markOperation } from "./transport/operation.js";
+import { markOperation } from "./operation.js";
 import { withRetries, type RetryOptions } from "./transport/retry.js";
 import { withTracing } from "./transport/tracing.js";
 
@@ -120,13 +120,15 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
     client.use(createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) }));
   }
-  // After the auth middleware, so that the request marked is the one sent.
-  client.use({
-    onRequest({ request, schemaPath }) {
-      markOperation(request, schemaPath);
-      return undefined;
-    },
-  });
+  // The auth middleware marks the requests it sends with their path template; without it, this does.
+  if (!auth) {
+    client.use({
+      onRequest({ request, schemaPath }) {
+        markOperation(request, schemaPath);
+        return undefined;
+      },
+    });
+  }
   return client;
 }
 

@@ -39,7 +39,7 @@ export async function inSpan<T>(name: string, attributes: Attributes, task: (spa
   // Wait for a load a client started; never start one here (a token cycle used on its own).
   if (api === undefined && loading) await loading;
   const otel = active();
-  if (!otel) return task(undefined);
+  if (!otel || !tracingLive()) return task(undefined);
   const tracer = otel.trace.getTracer(TRACER_NAME);
   const span = tracer.startSpan(name, { kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL, attributes });
   // No SDK registered (the API's no-op provider): no span, nothing to propagate, no context work.
@@ -90,7 +90,15 @@ export function tokenAttributes(accessToken: string | undefined): Attributes {
   return accessToken ? { "mlserver_client.token.fingerprint": fingerprint(accessToken) } : {};
 }
 
-/** Whether tracing is known to be off (the API is missing): lets hot paths skip all work. */
-export function tracingUnavailable(): boolean {
-  return api === null;
+/** The API's no-op provider, what the global provider delegates to until an SDK registers one. */
+let noopProvider: unknown;
+
+/**
+ * Whether spans can be made now: the API is loaded and an SDK registered a tracer provider. A
+ * cheap test, so that calls cost nothing when the package is missing or no SDK is registered.
+ */
+export function tracingLive(): boolean {
+  if (!api) return api === undefined && loading !== undefined;
+  noopProvider ??= new api.ProxyTracerProvider().getDelegate();
+  return (api.trace.getTracerProvider() as InstanceType<OtelApi["ProxyTracerProvider"]>).getDelegate() !== noopProvider;
 }

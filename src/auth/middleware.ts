@@ -2,6 +2,7 @@ import type { Middleware } from "openapi-fetch";
 import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
 import { InvalidOptionError, MissingCredentialsError } from "../errors.js";
 import { debug } from "../log.js";
+import { markOperation } from "../operation.js";
 import { discardBody, snapshot, type CredentialBoundary } from "./boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
 
@@ -73,6 +74,8 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
       try {
         const method = request.method.toLowerCase();
         const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
+        // Below openapi-fetch, retries and spans know a call by its path template.
+        markOperation(request, schemaPath);
         if (providers.length === 0) return undefined;
         if (clientOptions.fetch !== transport) {
           // Only the transport checks the request as it is actually sent (and its redirects).
@@ -82,6 +85,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         boundary.assertMayReceive(request.url);
         copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
         const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
+        markOperation(authorized, schemaPath);
         if (copy) resendable.set(clientOptions, { providers, copy });
         return authorized;
       } catch (error) {
@@ -107,7 +111,9 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
       debug(`401 from ${request.method} ${schemaPath}: resending once`);
       await response.body?.cancel().catch(() => {});
       const retry = entry.copy.body === null ? new Request(entry.copy) : entry.copy;
-      return transport(await authorize(retry, entry.providers, context));
+      const resend = await authorize(retry, entry.providers, context);
+      markOperation(resend, schemaPath);
+      return transport(resend);
     },
 
     onError({ options: clientOptions }) {

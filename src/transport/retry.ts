@@ -10,7 +10,7 @@ import type { FetchLike } from "../auth/provider.js";
 import { abortable } from "../auth/token-cycler.js";
 import { NetworkError } from "../errors.js";
 import { debug } from "../log.js";
-import { templateOf } from "./operation.js";
+import { templateOf } from "../operation.js";
 
 /**
  * How calls are retried; every option has a default. `retry: false` on the client turns retries off.
@@ -122,7 +122,7 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       if (delay === undefined || clock() - started + delay > maxElapsedMs || request.signal.aborted) {
         await spare?.body?.cancel().catch(() => {});
         if (response) {
-          retriesTaken.set(response, attempt);
+          if (attempt > 0) retriesTaken.set(response, attempt);
           return response;
         }
         throw failure;

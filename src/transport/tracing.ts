@@ -6,14 +6,14 @@
  */
 import { isTokenCall, type CredentialBoundary } from "../auth/boundary.js";
 import type { FetchLike } from "../auth/provider.js";
-import { injectContext, inSpan, loadTracing, setHttpStatus, tracingUnavailable } from "../tracing.js";
-import { templateOf } from "./operation.js";
+import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive } from "../tracing.js";
+import { templateOf } from "../operation.js";
 import { retriesOf } from "./retry.js";
 
 export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBoundary): F {
   void loadTracing();
   const traced = (request: Request, init?: RequestInit): Promise<Response> => {
-    if (tracingUnavailable() || isTokenCall(request)) return send(request, init);
+    if (!tracingLive() || isTokenCall(request)) return send(request, init);
     const url = new URL(request.url);
     // Never the path itself: it holds service names, ids, and in legacy revokes a token.
     const template = templateOf(request) ?? "(unmarked)";
