@@ -103,24 +103,40 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
     return choice ?? methods.has(request.method);
   };
 
-  const retrying = async (request: Request, init?: RequestInit): Promise<Response> => {
+  /** How an attempt ended: an answer, or a failure to get one. */
+  type Outcome = { response: Response; failure?: undefined } | { response?: undefined; failure: unknown };
+  const discard = (spare: Request | undefined) => void spare?.body?.cancel().catch(() => {});
+
+  const retrying = (request: Request, init?: RequestInit): Promise<Response> => {
     if (retries === 0 || !eligible(request)) return send(request, init);
+    // The body is consumed by the send: keep a copy while another attempt may follow.
+    const spare = request.body !== null ? request.clone() : undefined;
     const started = clock();
-    let current = request;
+    // The common case, answered at the first attempt, costs one `then`; the loop starts only
+    // after an outcome worth retrying.
+    return send(request, init).then(
+      (response) => {
+        if (statuses.has(response.status)) return continueAfter(request, init, spare, started, { response });
+        discard(spare);
+        return response;
+      },
+      (failure: unknown) => {
+        if (failure instanceof NetworkError) return continueAfter(request, init, spare, started, { failure });
+        discard(spare);
+        throw failure;
+      },
+    );
+  };
+
+  async function continueAfter(request: Request, init: RequestInit | undefined, firstSpare: Request | undefined, started: number, first: Outcome): Promise<Response> {
+    let outcome = first;
+    let spare = firstSpare;
     for (let attempt = 0; ; attempt++) {
-      // The body is consumed by the send: keep a copy while another attempt may follow.
-      const spare = attempt < retries && current.body !== null ? current.clone() : undefined;
-      let response: Response | undefined;
-      let failure: unknown;
-      try {
-        response = await send(current, init);
-      } catch (error) {
-        failure = error;
-      }
+      const { response, failure } = outcome;
       const retryable = response ? statuses.has(response.status) : failure instanceof NetworkError;
       const delay = retryable && attempt < retries ? delayFor(attempt, response) : undefined;
       if (delay === undefined || clock() - started + delay > maxElapsedMs || request.signal.aborted) {
-        await spare?.body?.cancel().catch(() => {});
+        discard(spare);
         if (response) {
           if (attempt > 0) retriesTaken.set(response, attempt);
           return response;
@@ -133,12 +149,18 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       try {
         await sleep(delay, request.signal);
       } catch (error) {
-        await spare?.body?.cancel().catch(() => {});
+        discard(spare);
         throw error;
       }
-      current = spare ?? current;
+      const current = spare ?? request;
+      spare = attempt + 1 < retries && current.body !== null ? current.clone() : undefined;
+      try {
+        outcome = { response: await send(current, init) };
+      } catch (error) {
+        outcome = { failure: error };
+      }
     }
-  };
+  }
 
   function delayFor(attempt: number, response: Response | undefined): number {
     const after = response && (response.status === 429 || response.status === 503) ? retryAfterMs(response.headers.get("retry-after"), clock()) : undefined;
