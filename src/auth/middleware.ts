@@ -75,8 +75,10 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         const method = request.method.toLowerCase();
         const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
         // Below openapi-fetch, retries and spans know a call by its path template.
-        markOperation(request, schemaPath);
-        if (providers.length === 0) return undefined;
+        if (providers.length === 0) {
+          markOperation(request, schemaPath);
+          return undefined;
+        }
         if (clientOptions.fetch !== transport) {
           // Only the transport checks the request as it is actually sent (and its redirects).
           throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
