@@ -58,7 +58,7 @@ export interface Connection {
 }
 
 /** The secret a profile's sign-in needs: the password (login) or the client secret. */
-export function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
+function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
   const relogin = `run \`mlserver login${ctx.profileName === "default" ? "" : ` --profile ${ctx.profileName}`}\``;
   if ((ctx.profile.auth ?? "login") === "login") {
     return {

@@ -21,7 +21,7 @@ export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): P
 }
 
 /** Asks on the terminal without echoing what is typed; Ctrl+C ends the process as usual. */
-export function promptHidden(question: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): Promise<string> {
+function promptHidden(question: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): Promise<string> {
   if (!stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} There is no terminal to ask on: use the environment variable or the --…-stdin flag.`));
   return new Promise((resolve, reject) => {
     let typed = "";
