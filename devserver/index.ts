@@ -27,7 +27,8 @@
 import { MissingDependencyError, isModuleNotFound } from "../src/errors.js";
 import type { DevServer, DevServerOptions } from "./server.js";
 
-export type { Counters, DevServer, DevServerOptions, DevSession, DevUser, Fault, RecordedRequest, WebService } from "./server.js";
+export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./server.js";
+export type { DevSession, DevSnapshot } from "./sessions.js";
 export type { IssuedTokens, TokenAuthority, TokenLifetimes } from "./tokens.js";
 
 /** The optional packages the dev server needs. */

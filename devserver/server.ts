@@ -8,11 +8,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { existsSync } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
+import { HttpError } from "./http-error.js";
+import { inputProblems } from "./parameters.js";
 import { runPython, type ExecutionResult } from "./python-runner.js";
 import { serviceSwagger, type ParameterDefinition } from "./service-swagger.js";
+import { SessionHost, type DevSession, type DevSnapshot } from "./sessions.js";
 import { TokenAuthority, type TokenLifetimes } from "./tokens.js";
 import { loadOperations, type Operation } from "./validate.js";
 
@@ -22,6 +26,8 @@ export interface DevUser {
   password: string;
   /** This user's access token lifetime, if not the server's (e.g. a long-lived baseline in benchmarks). */
   accessTokenSeconds?: number;
+  /** Whether the account has ML Server's admin role (needed to change compute nodes); default: only `admin`. */
+  admin?: boolean;
 }
 
 /** A fault to inject on matching requests, before anything else happens to them. */
@@ -61,8 +67,23 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   sessionMode?: "per-pair" | "strict";
   /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
   tls?: { key: string; cert: string };
-  /** Per call of a Python service: time limit (default 10 s) and console/output limit (default 1 MiB). */
-  executionLimits?: { timeMs?: number; outputBytes?: number };
+  /** Resource limits; every one has a default, listed in the README's dev server section. */
+  executionLimits?: ExecutionLimits;
+}
+
+/** What one run, one batch and all sessions together may use. */
+export interface ExecutionLimits {
+  /** Per run (a service call, a batch item, a session's execute): default 10 s. */
+  timeMs?: number;
+  /** Console output per run, stdout and stderr together: default 1 MiB. */
+  outputBytes?: number;
+  /** The most runs of one batch at a time; a larger `parallelCount` is lowered to it. Default: the CPU count. */
+  parallelCount?: number;
+  /** Open sessions, all users together: default 32. */
+  sessions?: number;
+  /** Snapshots kept, all users together: default 64; each archive at most `snapshotBytes` (default 64 MiB). */
+  snapshots?: number;
+  snapshotBytes?: number;
 }
 
 /** The dev server's own route for its counters (see `countersRoute`). */
@@ -109,21 +130,14 @@ export interface DevServer {
   authority: TokenAuthority;
   /** Published services by name and version, with what the server stored (e.g. a realtime model's digest). */
   services: Map<string, WebService>;
-  /** Open sessions by id, with their workspace objects as bytes. */
+  /** Open sessions by id. */
   sessions: Map<string, DevSession>;
+  /** Snapshots by id, with their archives. */
+  snapshots: Map<string, DevSnapshot>;
   /** Sets every counter back to zero. */
   resetCounters(): void;
   /** Stops the server, ending open connections and running services. */
   close(): Promise<void>;
-}
-
-/** An R or Python session, as the dev server keeps it. */
-export interface DevSession {
-  id: string;
-  name: string;
-  owner: string;
-  runtimeType: string;
-  objects: Map<string, Buffer>;
 }
 
 /** A published web service, as the dev server stores it. */
@@ -137,15 +151,29 @@ export interface WebService {
   [field: string]: unknown;
 }
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
 const DEFAULT_USERS: DevUser[] = [{ username: "admin", password: "Admin-Pa55word!" }];
 const PUBLISH_FIELDS = ["snapshotId", "code", "description", "operationId", "inputParameterDefinitions", "outputParameterDefinitions", "runtimeType", "initCode", "outputFileNames"];
 const MAX_BODY = 16 * 1024 * 1024;
+const UNAUTHORIZED = "Unauthorized: the access token is missing, expired or revoked";
+
+/** A request's body, or `undefined` once it passes MAX_BODY (the rest is then left unread). */
+function readBody(req: IncomingMessage): Promise<Buffer<ArrayBuffer> | undefined> {
+  // Events rather than for-await: leaving a for-await loop destroys the socket, and the 413 with it.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) return void chunks.push(chunk);
+      req.pause();
+      req.off("data", onData);
+      resolve(undefined);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
 
 const zeroCounters = (): Counters => ({
   requests: 0, logins: 0, failedLogins: 0, renewals: 0, failedRenewals: 0, revokes: 0,
@@ -188,7 +216,24 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const operations = loadOperations(options.spec ?? bundledSpec());
   const services = new Map<string, WebService>();
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
-  const sessions = new Map<string, DevSession>();
+  const limits = {
+    timeMs: options.executionLimits?.timeMs ?? 10_000,
+    outputBytes: options.executionLimits?.outputBytes ?? 1024 * 1024,
+    parallelCount: options.executionLimits?.parallelCount ?? availableParallelism(),
+  };
+  const host = new SessionHost(
+    {
+      timeLimitMs: limits.timeMs,
+      outputLimitBytes: limits.outputBytes,
+      maxSessions: options.executionLimits?.sessions ?? 32,
+      maxSnapshots: options.executionLimits?.snapshots ?? 64,
+      maxSnapshotBytes: options.executionLimits?.snapshotBytes ?? 64 * 1024 * 1024,
+    },
+    clock,
+  );
+  /** Pools of services by service key: ML Server's dedicated shells, here only their sizes. */
+  const pools = new Map<string, { InitialPoolSize: number; MaxPoolSize: number }>();
+  let computeNodes: string[] = [];
   const state: DevServer = {
     url: "",
     port: 0,
@@ -197,7 +242,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     requests: [],
     authority,
     services,
-    sessions,
+    sessions: host.sessions,
+    snapshots: host.snapshots,
     resetCounters() {
       state.counters = zeroCounters();
       for (const reason of Object.keys(authority.refusals) as (keyof typeof authority.refusals)[]) authority.refusals[reason] = 0;
@@ -259,7 +305,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     GetWebServiceSwagger({ params }) {
       const service = services.get(key(params.name!, params.version!));
       if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
-      return [200, serviceSwagger(service as Parameters<typeof serviceSwagger>[0])];
+      return [200, serviceSwagger(service as Parameters<typeof serviceSwagger>[0], { revoke: options.legacyRevokePath ? "path" : "query" })];
     },
     getAllWebServices: ({ user }) => [200, [...services.values()].map((s) => view(s, user))],
     getAllWebServiceVersionsByName: ({ params, user }) => [200, [...services.values()].filter((s) => s.name === params.name).map((s) => view(s, user))],
@@ -272,6 +318,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     publishWebServiceVersion: ({ params, body, user, base }) => publish(params.name!, params.version!, body, user, base),
     patchWebServiceVersion({ params, body, user }) {
       const service = owned(params, user, "update");
+      takeSnapshot(service, body, user);
       for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
       return [200, "Updated"];
     },
@@ -282,48 +329,135 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     },
     publishRealtimeWebServiceByName: (ctx) => publishRealtime(ctx.params.name!, randomUUID(), ctx),
     publishRealtimeWebServiceByNameVersion: (ctx) => publishRealtime(ctx.params.name!, ctx.params.version!, ctx),
-    createSession({ body, user }) {
-      const id = randomUUID();
-      sessions.set(id, { id, name: String(body.name ?? id), owner: user, runtimeType: String(body.runtimeType ?? "R"), objects: new Map() });
-      return [201, { sessionId: id }];
+    async createSession({ body, user }) {
+      const created = await host.create(user, body as { name?: string; runtimeType?: string; snapshotId?: string });
+      return [201, { sessionId: created.id }];
     },
-    listSessions: ({ user }) => [200, [...sessions.values()].filter((s) => s.owner === user).map(({ id, name, owner, runtimeType }) => ({ id, name, owner, runtimeType }))],
-    closeSession({ params, user }) {
-      sessions.delete(session(params, user).id);
+    listSessions: ({ user }) => [200, host.list(user)],
+    async closeSession({ params, user }) {
+      await host.close(host.find(params.id!, user, { ended: "allow" }), false);
       return [200, "Closed"];
     },
-    listWorkspaceObjects: ({ params, user }) => [200, [...session(params, user).objects.keys()]],
-    setWorkspaceObject({ params, user, raw }) {
-      session(params, user).objects.set(params.objectName!, raw);
+    async closeSessionByForce({ params, user }) {
+      await host.close(host.find(params.id!, user, { ended: "allow" }), true);
+      return [200, "Closed"];
+    },
+    executeCode: async ({ params, body, user }) => [200, await host.execute(host.find(params.id!, user), body as Parameters<SessionHost["execute"]>[1])],
+    getSessionConsoleOutput: ({ params, user }) => [200, { consoleOutput: host.consoleOutput(host.find(params.id!, user, { ended: "allow" })) }],
+    listSessionHistory: ({ params, user }) => [200, host.find(params.id!, user, { ended: "allow" }).history],
+    cancelSession: ({ params, user }) => [200, host.cancel(host.find(params.id!, user))],
+    listWorkspaceObjects: async ({ params, user }) => [200, await host.objectNames(host.find(params.id!, user))],
+    async setWorkspaceObject({ params, user, raw }) {
+      await host.setObject(host.find(params.id!, user), params.objectName!, raw);
       return [200];
     },
-    getWorkspaceObject({ params, user }) {
-      const bytes = session(params, user).objects.get(params.objectName!);
-      if (!bytes) throw new HttpError(404, `object ${params.objectName} not found`);
-      return [200, bytes];
-    },
-    deleteWorkspaceObject({ params, user }) {
-      if (!session(params, user).objects.delete(params.objectName!)) throw new HttpError(404, `object ${params.objectName} not found`);
+    getWorkspaceObject: async ({ params, user }) => [200, await host.getObject(host.find(params.id!, user), params.objectName!)],
+    async deleteWorkspaceObject({ params, user }) {
+      await host.deleteObject(host.find(params.id!, user), params.objectName!);
       return [200];
     },
+    listSessionFiles: async ({ params, user }) => [200, await host.files(host.find(params.id!, user))],
+    async uploadSessionFile({ params, user, form }) {
+      const file = form!.get("file") as File;
+      await host.putFile(host.find(params.id!, user), file.name, Buffer.from(await file.arrayBuffer()));
+      return [201];
+    },
+    getSessionFile: async ({ params, user }) => [200, await host.getFile(host.find(params.id!, user), params.fileName!)],
+    async deleteSessionFile({ params, user }) {
+      await host.deleteFile(host.find(params.id!, user), params.fileName!);
+      return [200];
+    },
+    CreateSnapshot: async ({ params, body, user }) => [201, { snapshotId: await host.takeSnapshot(host.find(params.id!, user), body.name as string | undefined) }],
+    async LoadSnapshot({ params, user }) {
+      await host.loadSnapshot(host.find(params.id!, user), params.snapshotId!);
+      return [200];
+    },
+    ListSnapshots: ({ user }) => [200, host.listSnapshots(user)],
+    GetSnapshotContent: ({ params, user }) => [200, host.snapshot(params.id!, user).archive],
+    DeleteSnapshot({ params, user }) {
+      host.deleteSnapshot(params.id!, user);
+      return [200, "Deleted"];
+    },
+    getServicePoolStatus({ params }) {
+      const service = existing(params);
+      return [200, [{ ComputeNodeEndpoint: state.url, Status: pools.has(key(service.name, service.version)) ? "Success" : "NotFound" }]];
+    },
+    createOrUpdateServicePool({ params, body, user }) {
+      const service = owned(params, user, "change the pool of");
+      const initial = (body.InitialPoolSize as number | undefined) ?? 0;
+      const max = (body.MaxPoolSize as number | undefined) ?? Math.max(initial, 1);
+      if (initial > max) throw new HttpError(400, `InitialPoolSize (${initial}) may not exceed MaxPoolSize (${max})`, "RequestValidationException");
+      const created = !pools.has(key(service.name, service.version));
+      pools.set(key(service.name, service.version), { InitialPoolSize: initial, MaxPoolSize: max });
+      return [200, created ? "Created" : "Updated"];
+    },
+    deleteServicePool({ params, user }) {
+      const service = owned(params, user, "remove the pool of");
+      if (!pools.delete(key(service.name, service.version))) throw new HttpError(404, `web service ${service.name}/${service.version} has no dedicated pool`, "NotFoundException");
+      return [200, "Deleted"];
+    },
+    getComputeNodes: () => [200, { computeNodes }],
+    setComputeNodes({ body, user }) {
+      computeNodes = [...new Set(nodeEntries(body, user))];
+      return [200];
+    },
+    addComputeNode({ body, user }) {
+      computeNodes = [...new Set([...computeNodes, ...nodeEntries(body, user)])];
+      return [200];
+    },
+    removeComputeNode({ body, user }) {
+      const entries = nodeEntries(body, user);
+      const unknown = entries.filter((e) => !computeNodes.includes(e));
+      if (unknown.length > 0) throw new HttpError(400, `not in the list of compute nodes: ${unknown.join(", ")}`, "RequestValidationException");
+      computeNodes = computeNodes.filter((e) => !entries.includes(e));
+      return [200];
+    },
+    patchRealtimeWebServiceByNameVersion: (ctx) => patchRealtime(ctx),
   };
 
-  function session(params: Record<string, string>, user: string): DevSession {
-    const found = sessions.get(params.id!);
-    if (!found || found.owner !== user) throw new HttpError(404, `session ${params.id} not found`);
-    return found;
+  /** The entries of a compute-node change, checked: admins only, each `http(s)://host:port` or a port range. */
+  function nodeEntries(body: Record<string, unknown>, user: string): string[] {
+    const account = users.find((u) => u.username === user);
+    if (!(account?.admin ?? account?.username === "admin")) {
+      throw new HttpError(403, "changing compute nodes needs the admin role", "ForbiddenException");
+    }
+    const entries = body.entries as string[];
+    const bad = entries.filter((e) => !/^https?:\/\/[^\s/:]+(:\d{1,5}(-\d{1,5})?)?\/?$/.test(e));
+    if (bad.length > 0) throw new HttpError(400, `not a compute node address (http://host:port or http://host:port1-port2): ${bad.join(", ")}`, "RequestValidationException");
+    return entries;
+  }
+
+  /** A text field of a form; clients that send every field as a file part get its text. */
+  async function formText(form: FormData, name: string): Promise<string | undefined> {
+    const value = form.get(name);
+    if (value === null) return undefined;
+    return typeof value === "string" ? value : await value.text();
+  }
+
+  async function realtimeFields(form: FormData): Promise<Record<string, unknown>> {
+    const model = form.get("model");
+    const bytes = model === null ? undefined : typeof model === "string" ? Buffer.from(model) : Buffer.from(await model.arrayBuffer());
+    const description = await formText(form, "description");
+    const operationId = await formText(form, "operationId");
+    return {
+      ...(description !== undefined && { description }),
+      ...(operationId !== undefined && { operationId }),
+      ...(bytes && { modelBytes: bytes.length, modelSha256: createHash("sha256").update(bytes).digest("hex") }),
+    };
   }
 
   async function publishRealtime(name: string, version: string, { form, user, base }: Context): Promise<[number, unknown]> {
-    const model = form!.get("model") as File;
-    const bytes = Buffer.from(await model.arrayBuffer());
-    const [status, location] = publish(name, version, { code: "", runtimeType: "Realtime", description: form!.get("description") ?? undefined, operationId: form!.get("operationId") ?? undefined }, user, base);
-    Object.assign(services.get(key(name, version))!, {
-      runtimeType: "Realtime",
-      modelBytes: bytes.length,
-      modelSha256: createHash("sha256").update(bytes).digest("hex"),
-    });
+    const fields = await realtimeFields(form!);
+    const [status, location] = publish(name, version, { code: "", runtimeType: "Realtime" }, user, base);
+    Object.assign(services.get(key(name, version))!, { runtimeType: "Realtime", ...fields });
     return [status, location];
+  }
+
+  async function patchRealtime({ params, form, user }: Context): Promise<[number, unknown]> {
+    const service = owned(params, user, "update");
+    if (service.runtimeType !== "Realtime") throw new HttpError(400, `${service.name}/${service.version} is not a realtime service; change it with PATCH /services/{name}/{version}`);
+    Object.assign(service, await realtimeFields(form!));
+    return [200, "Updated"];
   }
 
   function key(name: string, version: string): string {
@@ -332,6 +466,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
   function view(service: WebService, user: string): WebService {
     return { ...service, myPermissionOnService: service.versionPublishedBy === user ? "read/write" : "read only" };
+  }
+
+  /**
+   * A service published from a snapshot keeps the snapshot's archive: each run starts from its
+   * workspace and files, even after the snapshot itself is deleted.
+   */
+  const serviceSnapshots = new WeakMap<WebService, Buffer>();
+  function takeSnapshot(service: WebService, body: Record<string, unknown>, user: string): void {
+    if (typeof body.snapshotId !== "string") return;
+    serviceSnapshots.set(service, host.snapshot(body.snapshotId, user).archive);
   }
 
   function publish(name: string, version: string, body: Record<string, unknown>, user: string, base: string): [number, unknown] {
@@ -345,6 +489,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       name, version, versionPublishedBy: user, creationTime: new Date(clock()).toISOString(),
       runtimeType: (body.runtimeType as string | undefined) ?? "R", code: body.code as string,
     };
+    takeSnapshot(service, body, user);
     for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
     services.set(key(name, version), service);
     return [201, `${base}/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`];
@@ -371,9 +516,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     answer(405, { message: "the counters route takes GET or DELETE" }, { allow: "GET, DELETE" });
   }
 
-  function owned(params: Record<string, string>, user: string, action: string): WebService {
+  function existing(params: Record<string, string>): WebService {
     const service = services.get(key(params.name!, params.version!));
-    if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`);
+    if (!service) throw new HttpError(404, `web service ${params.name}/${params.version} not found`, "NotFoundException");
+    return service;
+  }
+
+  function owned(params: Record<string, string>, user: string, action: string): WebService {
+    const service = existing(params);
     if (service.versionPublishedBy !== user) throw new HttpError(403, `the web service is owned by another user; only the owner can ${action} it`);
     return service;
   }
@@ -409,6 +559,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       res.end(payload);
     };
     const fail = (status: number, message: string, exceptionType = "DevServerException"): void => send(status, { message, exceptionType });
+    // Answered before the body was read: the connection closes, so the rest of the body is never read.
+    const refuseUnread = (status: number, message: string, exceptionType: string): void => send(status, { message, exceptionType }, { connection: "close" });
+    const tooLarge = () => refuseUnread(413, `the request body is larger than the ${MAX_BODY}-byte limit`, "RequestValidationException");
+    if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
 
     const fault = takeFault(route);
     if (fault) {
@@ -423,7 +577,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     if (!found) {
       const legacy = options.legacyRevokePath && req.method === "DELETE" ? /^\/login\/refreshToken\/([^/]+)$/.exec(url.pathname) : null;
       if (legacy) return revokeLegacy(decodeURIComponent(legacy[1]!), req.headers.authorization, send, fail);
-      if (url.pathname.startsWith("/api/")) return serveConsumption(req, url, send, fail);
+      if (url.pathname.startsWith("/api/")) return serveConsumption(req, url, send, fail, refuseUnread, tooLarge);
       const allowed = operations.filter((op) => op.match(url.pathname)).map((op) => op.method);
       // The path exists with other methods: 405, saying which (RFC 9110 section 15.5.6).
       if (allowed.length > 0) return send(405, { message: `${req.method} is not an operation of this path; it takes ${allowed.join(", ")}`, exceptionType: "MethodNotAllowedException" }, { allow: allowed.join(", ") });
@@ -432,23 +586,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
     const [op, params] = found;
 
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY) return fail(413, "request body too large");
-      chunks.push(chunk as Buffer);
-    }
-    const raw = Buffer.concat(chunks);
-
+    // The token is checked before the body is read: a caller without one makes the server read nothing.
     let user = "";
     if (op.security.length > 0) {
-      const header = req.headers.authorization ?? "";
-      const token = /^Bearer (.+)$/i.exec(header)?.[1];
-      const verified = token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
-      if (!verified) return fail(401, "Unauthorized: the access token is missing, expired or revoked", "UnauthorizedAccessException");
+      const verified = await caller(req);
+      if (!verified) return refuseUnread(401, UNAUTHORIZED, "UnauthorizedAccessException");
       user = verified;
     }
+    const raw = await readBody(req);
+    if (!raw) return tooLarge();
 
     const contentType = req.headers["content-type"] ?? "";
     // Media types are case-insensitive (RFC 9110 section 8.3.1); their parameters may not be.
@@ -479,25 +625,40 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       const [status, payload] = await handler({ params, query: url.searchParams, body, form, raw, user, base: state.url });
       send(status, payload);
     } catch (error) {
-      if (error instanceof HttpError) return fail(error.status, error.message);
+      if (error instanceof HttpError) return fail(error.status, error.message, error.exceptionType);
       throw error;
     }
   }
 
-  /** Runs one input set of a service, as its runtime does. */
-  async function execute(service: WebService, inputs: Record<string, unknown>): Promise<ExecutionResult> {
+  /** The user a request's bearer token belongs to, if it is valid (ML Server's or, when configured, Azure AD's). */
+  async function caller(req: IncomingMessage): Promise<string | undefined> {
+    const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    return token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
+  }
+
+  /** Runs one input set of a service, as its runtime does; inputs were checked by `inputProblems`. */
+  async function execute(service: WebService, inputs: Record<string, unknown>, signal?: AbortSignal): Promise<ExecutionResult> {
     state.counters.executions++;
     const outputs = ((service.outputParameterDefinitions as ParameterDefinition[] | undefined) ?? []).map((d) => d.name);
     const declared = ((service.inputParameterDefinitions as ParameterDefinition[] | undefined) ?? []).map((d) => d.name);
+    const snapshot = serviceSnapshots.get(service);
     return runPython({
       code: service.code,
       ...(typeof service.initCode === "string" && { initCode: service.initCode }),
       inputs: Object.fromEntries(declared.filter((n) => n in inputs).map((n) => [n, inputs[n]])),
       outputs,
       outputFileNames: (service.outputFileNames as string[] | undefined) ?? [],
-      timeLimitMs: options.executionLimits?.timeMs ?? 10_000,
-      outputLimitBytes: options.executionLimits?.outputBytes ?? 1024 * 1024,
+      ...(snapshot && { snapshot }),
+      ...(signal && { signal }),
+      timeLimitMs: limits.timeMs,
+      outputLimitBytes: limits.outputBytes,
     });
+  }
+
+  /** 400 naming each input that does not have its declared type. */
+  function checkInputs(service: WebService, inputs: Record<string, unknown>, where = ""): void {
+    const problems = inputProblems((service.inputParameterDefinitions as ParameterDefinition[] | undefined) ?? [], inputs);
+    if (problems.length > 0) throw new HttpError(400, `${where}${problems.join("; ")}`, "RequestValidationException");
   }
 
   interface Batch {
@@ -506,17 +667,25 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     items: Record<string, unknown>[];
     results: (ExecutionResult | undefined)[];
     started: number;
-    cancelled: boolean;
+    /** Aborted by a cancel (or the server closing): stops the running items and starts no more. */
+    cancel: AbortController;
   }
   const batches = new Map<string, Batch>();
+  /** Batches kept for their results; the oldest finished ones go first beyond this. */
+  const MAX_BATCHES = 1000;
 
   function startBatch(service: WebService, items: Record<string, unknown>[], parallel: number): Batch {
-    const batch: Batch = { id: randomUUID(), service, items, results: items.map(() => undefined), started: 0, cancelled: false };
+    const batch: Batch = { id: randomUUID(), service, items, results: items.map(() => undefined), started: 0, cancel: new AbortController() };
+    for (const [id, old] of batches) {
+      if (batches.size < MAX_BATCHES) break;
+      if (old.results.every((r) => r !== undefined) || old.cancel.signal.aborted) batches.delete(id);
+    }
     batches.set(batch.id, batch);
     const worker = async () => {
-      while (!batch.cancelled && batch.started < items.length) {
+      while (!batch.cancel.signal.aborted && batch.started < items.length) {
         const index = batch.started++;
-        batch.results[index] = await execute(service, items[index]!);
+        const result = await execute(service, items[index]!, batch.cancel.signal);
+        if (!batch.cancel.signal.aborted) batch.results[index] = result;
       }
     };
     for (let i = 0; i < Math.max(1, Math.min(parallel, items.length)); i++) void worker();
@@ -535,32 +704,33 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 
   /** The consumption calls of published services (described by each service's own swagger). */
-  async function consumption(method: string, path: string, query: URLSearchParams, body: unknown, user: string | undefined): Promise<[number, unknown] | undefined> {
+  async function consumption(method: string, path: string, query: URLSearchParams, body: unknown): Promise<[number, unknown] | undefined> {
     const m = /^\/api\/([^/]+)\/([^/]+)(?:\/(batch)(?:\/([^/]+)(?:\/(\d+)\/files(?:\/([^/]+))?)?)?)?$/.exec(path);
     if (!m || m[2] === "swagger.json") return undefined;
-    if (!user) throw new HttpError(401, "Unauthorized: the access token is missing, expired or revoked");
     const [, name, version, isBatch, executionId, index, fileName] = m.map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
     const service = services.get(key(name!, version!));
     if (!service) throw new HttpError(404, `web service ${name}/${version} not found`);
     if (service.runtimeType !== "Python") throw new HttpError(400, `the dev server runs Python services only; ${name}/${version} is ${service.runtimeType}`);
     if (!isBatch && method === "POST") {
       if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "the body must be a JSON object of input parameters");
+      checkInputs(service, body as Record<string, unknown>);
       return [200, await execute(service, body as Record<string, unknown>)];
     }
     if (isBatch && !executionId) {
       if (method === "GET") return [200, [...batches.values()].filter((b) => b.service === service).map((b) => b.id)];
       if (method !== "POST") return undefined;
-      if (!Array.isArray(body) || body.some((b) => typeof b !== "object" || b === null)) throw new HttpError(400, "the body must be a JSON array of input parameter objects");
-      const parallel = Number(query.get("parallelCount") ?? "10");
+      if (!Array.isArray(body) || body.some((b) => typeof b !== "object" || b === null || Array.isArray(b))) throw new HttpError(400, "the body must be a JSON array of input parameter objects");
+      (body as Record<string, unknown>[]).forEach((item, i) => checkInputs(service, item, `item ${i}: `));
+      const parallel = Number(query.get("parallelCount") ?? String(limits.parallelCount));
       if (!Number.isInteger(parallel) || parallel < 1) throw new HttpError(400, "parallelCount must be a positive integer");
-      return [202, { batchExecutionId: startBatch(service, body as Record<string, unknown>[], parallel).id }];
+      return [202, { batchExecutionId: startBatch(service, body as Record<string, unknown>[], Math.min(parallel, limits.parallelCount)).id }];
     }
     const batch = batches.get(executionId ?? "");
     if (!batch || batch.service !== service) throw new HttpError(404, `batch execution ${executionId} not found`);
     if (index === undefined) {
       if (method === "GET") return [200, batchStatus(batch, query.get("showPartialResults") === "true")];
       if (method === "DELETE") {
-        batch.cancelled = true;
+        batch.cancel.abort();
         batches.delete(batch.id);
         return [200, batch.results.flatMap((r, i) => (r ? [String(i)] : []))];
       }
@@ -590,24 +760,27 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
   }
 
-  async function serveConsumption(req: IncomingMessage, url: URL, send: (s: number, b?: unknown) => void, fail: (s: number, m: string, t?: string) => void): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+  async function serveConsumption(
+    req: IncomingMessage, url: URL, send: (s: number, b?: unknown) => void, fail: (s: number, m: string, t?: string) => void,
+    refuseUnread: (s: number, m: string, t: string) => void, tooLarge: () => void,
+  ): Promise<void> {
+    const user = await caller(req);
+    if (!user) return refuseUnread(401, UNAUTHORIZED, "UnauthorizedAccessException");
+    const bytes = await readBody(req);
+    if (!bytes) return tooLarge();
+    const raw = bytes.toString("utf8");
     let body: unknown;
     try {
       body = raw ? JSON.parse(raw) : undefined;
     } catch {
       return fail(400, "the body is not valid JSON", "RequestValidationException");
     }
-    const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const user = token ? ((await authority.verify(token)) ?? (await verifyAzureAd(token))) : undefined;
     try {
-      const answer = await consumption(req.method ?? "GET", url.pathname, url.searchParams, body, user);
+      const answer = await consumption(req.method ?? "GET", url.pathname, url.searchParams, body);
       if (!answer) return fail(404, `no operation ${req.method} on this path`, "NotFoundException");
       send(answer[0], answer[1]);
     } catch (error) {
-      if (error instanceof HttpError) return fail(error.status, error.message);
+      if (error instanceof HttpError) return fail(error.status, error.message, error.exceptionType);
       if (error instanceof URIError) return fail(400, "the path holds a malformed percent-encoding", "RequestValidationException");
       throw error;
     }
@@ -637,11 +810,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   });
   state.port = (server.address() as AddressInfo).port;
   state.url = `${options.tls ? "https" : "http"}://127.0.0.1:${state.port}`;
-  state.close = () =>
-    new Promise<void>((resolvePromise) => {
-      server.close(() => resolvePromise());
-      server.closeAllConnections();
-    });
+  state.close = async () => {
+    for (const batch of batches.values()) batch.cancel.abort();
+    await Promise.all([
+      new Promise<void>((resolvePromise) => {
+        server.close(() => resolvePromise());
+        server.closeAllConnections();
+      }),
+      host.closeAll(),
+    ]);
+  };
   return state;
 }
 

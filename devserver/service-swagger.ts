@@ -38,9 +38,18 @@ const parametersSchema = (definitions: ParameterDefinition[] = []) => ({
 const error = { description: "Any other failure.", schema: { $ref: "#/definitions/Error" } };
 const bearer = [{ Bearer: [] }];
 
-export function serviceSwagger(service: ServiceDescription): Record<string, unknown> {
-  const base = `/api/${service.name}/${service.version}`;
+/**
+ * `revoke`: where the document puts the revoke call: `query` (`DELETE /login/refreshToken?refreshToken=`,
+ * as 9.3 servers generate it) or `path` (`DELETE /login/refreshToken/{refreshToken}`, 2017-era servers).
+ */
+export function serviceSwagger(service: ServiceDescription, { revoke = "query" }: { revoke?: "query" | "path" } = {}): Record<string, unknown> {
   const tags = [service.name];
+  const revokeOperation = {
+    operationId: "revokeRefreshToken", tags, description: "Revoke a refresh token.",
+    parameters: [{ name: "refreshToken", in: revoke, required: true, type: "string", description: "The refresh token to revoke." }],
+    responses: { 200: { description: "Revoked.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
+  };
+  const base = `/api/${service.name}/${service.version}`;
   const execution = { name: "executionId", in: "path", required: true, type: "string", description: "The batch execution's id." };
   const index = { name: "index", in: "path", required: true, type: "integer", description: "The position of one input set in the batch." };
   return {
@@ -65,14 +74,9 @@ export function serviceSwagger(service: ServiceDescription): Record<string, unkn
           parameters: [{ name: "renewTokenRequest", in: "body", required: true, schema: { $ref: "#/definitions/RenewTokenRequest" }, description: "The refresh token." }],
           responses: { 200: { description: "A new pair.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
         },
+        ...(revoke === "query" && { delete: revokeOperation }),
       },
-      "/login/refreshToken/{refreshToken}": {
-        delete: {
-          operationId: "revokeRefreshToken", tags, description: "Revoke a refresh token.",
-          parameters: [{ name: "refreshToken", in: "path", required: true, type: "string", description: "The refresh token to revoke." }],
-          responses: { 200: { description: "Revoked.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
-        },
-      },
+      ...(revoke === "path" && { "/login/refreshToken/{refreshToken}": { delete: revokeOperation } }),
       [base]: {
         post: {
           operationId: service.operationId ?? "ConsumeWebService", tags, description: `Run the ${service.name} web service once.`, security: bearer,

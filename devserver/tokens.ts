@@ -19,6 +19,11 @@ interface Session {
   refreshExpiresAt: number;
   /** Bumped by each renewal: access tokens of an older generation are refused (rotation). */
   generation: number;
+  /**
+   * When the current access token expires, to the millisecond: a JWT's `exp` is whole seconds
+   * (RFC 7519 NumericDate, sent as an integer), and tokens here may live one second.
+   */
+  accessExpiresAt: number;
 }
 
 /** A token response as the dev server sends it (ML Server's shape). */
@@ -60,7 +65,8 @@ export class TokenAuthority {
   /** Signs a user in; `accessTokenSeconds` overrides the server's lifetime for this user. */
   async signIn(username: string, accessTokenSeconds = this.lifetimes.accessTokenSeconds): Promise<IssuedTokens> {
     const sid = randomUUID();
-    const session: Session = { username, accessTokenSeconds, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0 };
+    this.#sweep();
+    const session: Session = { username, accessTokenSeconds, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0, accessExpiresAt: 0 };
     this.#sessions.set(sid, session);
     this.#evictOthers(username, sid);
     return this.#issue(sid, session);
@@ -93,11 +99,11 @@ export class TokenAuthority {
   async verify(accessToken: string): Promise<string | undefined> {
     try {
       const { payload } = await jwtVerify(accessToken, this.#key, { algorithms: ["HS256"], currentDate: new Date(this.clock()) });
-      // jose compares whole seconds; tokens here may live one second, so check to the millisecond.
-      if (typeof payload.exp !== "number" || payload.exp * 1000 <= this.clock()) return this.#refuse("expired");
       const session = this.#sessions.get(String(payload.sid));
       if (!session) return this.#refuse("sessionEnded");
       if (session.generation !== payload.gen) return this.#refuse("rotated");
+      // jose compares whole seconds; the session knows the current token's expiry to the millisecond.
+      if (session.accessExpiresAt <= this.clock()) return this.#refuse("expired");
       return session.username;
     } catch (error) {
       return this.#refuse((error as { code?: string }).code === "ERR_JWT_EXPIRED" ? "expired" : "invalid");
@@ -117,6 +123,22 @@ export class TokenAuthority {
     return this.#sessions.size;
   }
 
+  #lastSweep = 0;
+
+  /**
+   * Ends sessions whose refresh token or maximum age has run out, at most once a second, so that
+   * sign-ins that are never revoked cannot grow memory without bound.
+   */
+  #sweep(): void {
+    const now = this.clock();
+    if (now - this.#lastSweep < 1000) return;
+    this.#lastSweep = now;
+    const cap = this.lifetimes.maxSessionSeconds * 1000;
+    for (const [sid, session] of this.#sessions) {
+      if (session.refreshToken && (now >= session.refreshExpiresAt || now >= session.signedInAt + cap)) this.#end(sid);
+    }
+  }
+
   #end(sid: string): void {
     const session = this.#sessions.get(sid);
     if (session) this.#byRefreshToken.delete(session.refreshToken);
@@ -130,9 +152,10 @@ export class TokenAuthority {
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(session.username)
       .setIssuedAt(Math.floor(now / 1000))
-      .setExpirationTime(expiresAtMs / 1000)
+      .setExpirationTime(Math.ceil(expiresAtMs / 1000))
       .setJti(randomUUID())
       .sign(this.#key);
+    session.accessExpiresAt = expiresAtMs;
     this.#byRefreshToken.delete(session.refreshToken);
     session.refreshToken = randomBytes(24).toString("base64url");
     session.refreshExpiresAt = now + this.lifetimes.refreshTokenSeconds * 1000;

@@ -62,8 +62,8 @@ export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-cr
 export { createAuthenticatedClient } from "./client.js";
 export { createServiceClient } from "./services.js";
 export type { BatchProgress, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
-export { deleteService, publishService, updateService } from "./publish.js";
-export type { PublishOptions } from "./publish.js";
+export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
+export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
 export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";
 export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
 export type { TokenSource } from "./auth/token-provider.js";

@@ -1,6 +1,6 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
-import { apiError } from "./errors.js";
+import { apiError, ServiceExecutionError } from "./errors.js";
 
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
 
@@ -69,4 +69,87 @@ export async function updateService(client: MlServerClient, name: string, versio
 export async function deleteService(client: MlServerClient, name: string, version: string): Promise<void> {
   const { error, response } = await client.DELETE("/services/{name}/{version}", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Deleting ${name}/${version}`, response, error);
+}
+
+/** What `publishFromSession` needs: the service, and the setup that builds its starting state. */
+export interface PublishFromSessionOptions extends Omit<PublishOptions, "snapshotId" | "runtimeType"> {
+  /**
+   * Python run once in a fresh session before the snapshot is taken: train a model, load data.
+   * The variables it leaves, and the files in the session's working directory, are what every
+   * call of the service starts from.
+   */
+  setupCode: string;
+  /** Files put into the session's working directory before `setupCode` runs (name → content). */
+  files?: Record<string, Blob | Uint8Array | string>;
+  /** The snapshot's label (default: `<name>-<version>`). */
+  snapshotName?: string;
+}
+
+/** What `publishFromSession` made. */
+export interface PublishedFromSession {
+  /** The address to consume the service at. */
+  url: string;
+  /** The snapshot the service starts from; it stays on the server until deleted. */
+  snapshotId: string;
+  /** What `setupCode` printed. */
+  setupOutput: string;
+}
+
+/**
+ * The publish flow of mrsdeploy and the Python SDK, in one call: create a Python session, upload
+ * `files`, run `setupCode`, take a snapshot, close the session, publish the service from the
+ * snapshot. The session is closed whatever happens; if publishing fails, the snapshot is deleted
+ * too, so a failure leaves nothing behind. A failing `setupCode` is a `ServiceExecutionError` with
+ * its error message and console output.
+ *
+ * @example
+ * ```ts
+ * const { url } = await publishFromSession(client, {
+ *   name: "rate", version: "1.0",
+ *   setupCode: "weights = {'a': 0.25, 'b': 0.75}",
+ *   code: "score = weights['a'] * x + weights['b']",
+ *   inputs: { x: "numeric" }, outputs: { score: "numeric" },
+ * });
+ * ```
+ */
+export async function publishFromSession(client: MlServerClient, options: PublishFromSessionOptions): Promise<PublishedFromSession> {
+  const label = `${options.name}/${options.version}`;
+  const created = await client.POST("/sessions", { body: { name: `publish ${label}`, runtimeType: "Python" } });
+  if (!created.response.ok) throw apiError(`Creating a session to publish ${label}`, created.response, created.error);
+  const id = created.data!.sessionId!;
+  const path = { params: { path: { id } } };
+  let snapshotId: string;
+  let setupOutput: string;
+  try {
+    for (const [fileName, content] of Object.entries(options.files ?? {})) {
+      const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
+      const uploaded = await client.POST("/sessions/{id}/files", {
+        ...path,
+        body: { file },
+        // The part's file name is the file's name in the session.
+        bodySerializer: (body) => {
+          const form = new FormData();
+          form.append("file", body.file, fileName);
+          return form;
+        },
+      });
+      if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} to the session for ${label}`, uploaded.response, uploaded.error);
+    }
+    const run = await client.POST("/sessions/{id}/execute", { ...path, body: { code: options.setupCode } });
+    if (!run.response.ok) throw apiError(`Running the setup code of ${label}`, run.response, run.error);
+    setupOutput = run.data?.consoleOutput ?? "";
+    if (!run.data?.success) throw new ServiceExecutionError(`${label} (setup code)`, run.data?.errorMessage ?? "", setupOutput);
+    const snapshot = await client.POST("/sessions/{id}/snapshot", { ...path, body: { name: options.snapshotName ?? `${options.name}-${options.version}` } });
+    if (!snapshot.response.ok) throw apiError(`Taking the snapshot of ${label}`, snapshot.response, snapshot.error);
+    snapshotId = snapshot.data!.snapshotId!;
+  } finally {
+    await client.DELETE("/sessions/{id}", path).catch(() => undefined);
+  }
+  try {
+    const url = await publishService(client, { ...options, runtimeType: "Python", snapshotId });
+    return { url, snapshotId, setupOutput };
+  } catch (error) {
+    await client.DELETE("/snapshots/{id}", { params: { path: { id: snapshotId } } }).catch(() => undefined);
+    throw error;
+  }
 }

@@ -184,7 +184,8 @@ describe(`mlServerLogin against the dev server (${via})`, () => {
       expect(s.services.get("kmeans\u00002.0")).toMatchObject({ modelBytes: model.length, modelSha256: createHash("sha256").update(model).digest("hex") });
     }
 
-    const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "Python" } });
+    // An R session keeps objects as the bytes sent (a Python session would need a pickle).
+    const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "R" } });
     const id = session.data!.sessionId!;
     const object = new Uint8Array([0, 1, 2, 253, 254, 255, 0x0a, 0x0d]);
     s.faults.push({ route: "POST /sessions/{id}/workspace/{objectName}", kind: "status", status: 401, times: 1 });

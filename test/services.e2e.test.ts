@@ -152,7 +152,7 @@ describe("what a service run can come back with", () => {
 
   it("a run past the time limit, or printing past the output limit, is stopped and reported", async () => {
     await expect(svc.consume({ mode: "slow", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/longer than the 1500 ms limit/) });
-    await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/more than 65536 bytes of output/) });
+    await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/more than 65536 bytes of console output/) });
   });
 
   it("a batch can be cancelled, and an AbortSignal stops polling", async () => {
@@ -206,9 +206,19 @@ describeWithSpecs("the dev server's per-service swagger has the structure of the
 
   it("matches Microsoft's Double-V1.0 service swagger path by path, schema by schema", () => {
     const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-Double-V1.0.json"), "utf8"));
-    const ours = serviceSwagger({ name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] });
+    // Double-V1.0 comes from a 2017-era server: revoke in the path form (the dev server's legacyRevokePath).
+    const ours = serviceSwagger({ name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }, { revoke: "path" });
     expect(shape(ours, "/api/Double/V1.0")).toEqual(shape(real, "/api/Double/V1.0"));
     expect((ours as any).definitions.InputParameters.properties.x.type).toBe(real.definitions.InputParameters.properties.x.type);
+  });
+
+  it("lists revoke as 9.3 services do by default: DELETE /login/refreshToken?refreshToken=", () => {
+    const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-rainService-1.0.json"), "utf8"));
+    const ours = serviceSwagger({ name: "rainService", version: "1.0" });
+    const revoke = (doc: any) => (shape(doc, "/api/rainService/1.0").paths as any)["/login/refreshToken"].delete;
+    expect(revoke(ours)).toEqual(revoke(real));
+    expect(revoke(ours).parameters).toEqual(["query:refreshToken:string"]);
+    expect((ours as any).paths["/login/refreshToken/{refreshToken}"]).toBeUndefined();
   });
 
   it("types inputs and outputs as the real ones do (numeric, character)", () => {

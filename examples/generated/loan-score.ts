@@ -29,22 +29,6 @@ export interface paths {
         put?: never;
         /** @description Trade a refresh token for a new pair. */
         post: operations["renewToken"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/login/refreshToken/{refreshToken}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
         /** @description Revoke a refresh token. */
         delete: operations["revokeRefreshToken"];
         options?: never;
@@ -290,12 +274,12 @@ export interface operations {
     };
     revokeRefreshToken: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description The refresh token to revoke. */
                 refreshToken: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
