@@ -156,6 +156,23 @@ const PUBLISH_FIELDS = ["snapshotId", "code", "description", "operationId", "inp
 const MAX_BODY = 16 * 1024 * 1024;
 const UNAUTHORIZED = "Unauthorized: the access token is missing, expired or revoked";
 
+/** How much of a refused request's body is read and thrown away before its connection is cut. */
+const LINGER_BYTES = 1024 * 1024;
+
+function discardRest(req: IncomingMessage): void {
+  if (req.complete) return;
+  let discarded = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, 2000).unref();
+  req.removeAllListeners("data");
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) cut();
+  });
+  req.once("end", () => clearTimeout(timer));
+  req.resume();
+}
+
 /** A request's body, or `undefined` once it passes MAX_BODY (the rest is then left unread). */
 function readBody(req: IncomingMessage): Promise<Buffer<ArrayBuffer> | undefined> {
   // Events rather than for-await: leaving a for-await loop destroys the socket, and the 413 with it.
@@ -559,8 +576,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       res.end(payload);
     };
     const fail = (status: number, message: string, exceptionType = "DevServerException"): void => send(status, { message, exceptionType });
-    // Answered before the body was read: the connection closes, so the rest of the body is never read.
-    const refuseUnread = (status: number, message: string, exceptionType: string): void => send(status, { message, exceptionType }, { connection: "close" });
+    // Answered before the body was read (or past its cap): the rest is discarded up to LINGER_BYTES,
+    // then the connection is cut. Closing at once could reset it before the client reads the answer.
+    const refuseUnread = (status: number, message: string, exceptionType: string): void => {
+      send(status, { message, exceptionType });
+      discardRest(req);
+    };
     const tooLarge = () => refuseUnread(413, `the request body is larger than the ${MAX_BODY}-byte limit`, "RequestValidationException");
     if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
 
