@@ -188,8 +188,8 @@ export class PythonKernel {
   constructor(cwd: string, private readonly interruptible: boolean) {
     this.#child = spawn("python3", ["-I", "-u", "-c", KERNEL], { cwd, detached: true, stdio: ["pipe", "pipe", "ignore", "pipe"] });
     this.exited = new Promise((resolve) => {
-      this.#child.on("exit", (code, signal) => {
-        this.#exitReason ??= signal ? `Python was stopped by ${signal}` : `Python exited with status ${code}`;
+      const ended = (reason: string) => {
+        this.#exitReason ??= reason;
         this.#killGroup();
         const pending = this.#pending;
         if (pending) {
@@ -197,11 +197,10 @@ export class PythonKernel {
           pending.finish();
         }
         resolve();
-      });
-    });
-    this.#child.on("error", (error) => {
-      this.#exitReason = `python3 could not be started: ${error.message}`;
-      this.#pending?.finish();
+      };
+      this.#child.on("exit", (code, signal) => ended(signal ? `Python was stopped by ${signal}` : `Python exited with status ${code}`));
+      // A spawn failure (no python3) may come without an exit event.
+      this.#child.on("error", (error) => ended(`python3 could not be started: ${error.message}`));
     });
     this.#child.stdin!.on("error", () => {});
     this.#child.stdout!.on("data", (chunk: Buffer) => this.#onConsole(chunk));

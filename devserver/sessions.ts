@@ -94,7 +94,14 @@ export class SessionHost {
       void kernel.exited.then(() => void (session.ended ??= "the session's Python process ended"));
     }
     this.sessions.set(id, session);
-    if (snapshot) await this.#load(session, snapshot);
+    if (snapshot) {
+      try {
+        await this.#load(session, snapshot);
+      } catch (error) {
+        await this.close(session, true);
+        throw error;
+      }
+    }
     return session;
   }
 

@@ -20,6 +20,15 @@ it("npm start (the quickstart on the embedded dev server) prints every step and 
   expect(lines[8]).toBe("9. A call through the signed-out client is refused before sending (ERR_SIGNED_OUT)");
 });
 
+it("npm run example:snapshot publishes from a session's snapshot and scores with what the session fitted", async () => {
+  const { stdout } = await run("npm", ["run", "example:snapshot", "--silent"], { env: { ...process.env, FORCE_COLOR: "0" }, timeout: 60_000 });
+  const lines = stdout.trim().split("\n");
+  expect(lines[0]).toBe("1. Setup ran in a session: fitted on 4 rows: price = 2.939 * size + 4.065");
+  expect(lines[1]).toMatch(/^2\. Snapshot taken, session closed \(open sessions: 0\), service published at http:\/\/127\.0\.0\.1:\d+\/api\/house-price\/1\.0$/);
+  expect(lines.slice(2, 4)).toEqual(["3. size 60 → price 180.42", "3. size 90 → price 268.6"]);
+  expect(lines[4]).toBe("4. Deleted the service and its snapshot (snapshots left: 0), signed out");
+});
+
 describeWithProgram(REDIS, "npm run example:fleet", () => {
   it("runs a worker fleet that shares one token set through Redis: one sign-in, no failed call", async () => {
     const redis = await startRedis();
