@@ -69,7 +69,17 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   tls?: { key: string; cert: string };
   /** Resource limits; every one has a default, listed in the README's dev server section. */
   executionLimits?: ExecutionLimits;
+  /**
+   * CORS as ML Server's `appsettings.json` has it (`"CORS": { "Enabled": true, "Origins": [...] }`),
+   * for browser apps on other origins: preflights answered and `Access-Control-Allow-Origin` sent
+   * for the listed origins only (exact `scheme://host:port`, or `*` for any); nothing for others.
+   */
+  cors?: { enabled?: boolean; origins: string[] };
 }
+
+/** What a preflight allows: the API's methods, and the headers its calls carry. */
+const CORS_METHODS = "GET, POST, PUT, PATCH, DELETE";
+const CORS_HEADERS = "Authorization, Content-Type";
 
 /** What one run, one batch and all sessions together may use. */
 export interface ExecutionLimits {
@@ -556,7 +566,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       : url.pathname.startsWith("/login/refreshToken/") ? `${req.method} /login/refreshToken/{refreshToken}`
       : url.pathname.startsWith("/api/") ? `${req.method} ${url.pathname.replace(/^(\/api\/[^/]+\/[^/]+)(\/batch)?(\/[^/]+)?.*$/, (_match: string, _base: string, batch?: string, id?: string) => `/api/{name}/{version}${batch ?? ""}${id ? "/{executionId}" : ""}`)}`
       : `${req.method} (no such operation)`;
+    const cors = corsHeaders(req);
     const send = (status: number, body?: unknown, extraHeaders: Record<string, string> = {}): void => {
+      Object.assign(extraHeaders, cors);
       if (status === 401) {
         state.counters.unauthorized++;
         if (found && found[0].security.length > 0) state.counters.unauthorizedApiCalls++;
@@ -584,6 +596,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     };
     const tooLarge = () => refuseUnread(413, `the request body is larger than the ${MAX_BODY}-byte limit`, "RequestValidationException");
     if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
+
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined && options.cors?.enabled !== false && options.cors) {
+      // A preflight: allowed origins learn what they may send; others get no CORS header at all.
+      if (!cors["access-control-allow-origin"]) return fail(403, "this origin is not allowed by the server's CORS settings", "CorsException");
+      return send(204, undefined, { "access-control-allow-methods": CORS_METHODS, "access-control-allow-headers": CORS_HEADERS, "access-control-max-age": "600" });
+    }
 
     const fault = takeFault(route);
     if (fault) {
@@ -649,6 +667,15 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       if (error instanceof HttpError) return fail(error.status, error.message, error.exceptionType);
       throw error;
     }
+  }
+
+  /** The CORS headers of an answer to `req`: the origin echoed when it is allowed, `Vary: Origin` whenever CORS is on. */
+  function corsHeaders(req: IncomingMessage): Record<string, string> {
+    const cors = options.cors;
+    if (!cors || cors.enabled === false) return {};
+    const origin = req.headers.origin;
+    if (!origin || !(cors.origins.includes(origin) || cors.origins.includes("*"))) return { vary: "Origin" };
+    return { "access-control-allow-origin": origin, vary: "Origin", "access-control-expose-headers": "WWW-Authenticate, Retry-After" };
   }
 
   /** The user a request's bearer token belongs to, if it is valid (ML Server's or, when configured, Azure AD's). */
@@ -768,7 +795,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   async function verifyAzureAd(token: string): Promise<string | undefined> {
     const aad = options.azureActiveDirectory;
     if (!aad) return undefined;
-    jwks ??= import("../src/transport/index.js").then(({ fetchTrusting }) => {
+    jwks ??= import("../src/transport/dispatcher.js").then(({ fetchTrusting }) => {
       const trusted = aad.ca ? fetchTrusting(aad.ca) : globalThis.fetch;
       return createRemoteJWKSet(new URL(aad.jwksUri), { [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)) });
     });

@@ -6,7 +6,9 @@ import { createAuthMiddleware, type AuthMiddlewareOptions } from "./auth/middlew
 import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./auth/origins.js";
 import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { createTransport, fetchWith, undiciFetch, type ProxyOptions, type Transport } from "./transport/index.js";
+import { defaultFetch } from "./transport/default-fetch.js";
+import type { ProxyOptions } from "./transport/dispatcher.js";
+import { createTransport, type Transport } from "./transport/index.js";
 import { markOperation } from "./operation.js";
 import { withRetries, type RetryOptions } from "./transport/retry.js";
 import { withTracing } from "./transport/tracing.js";
@@ -103,10 +105,8 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
-  // Requests leave through undici's dispatcher unless the application brings its own fetch.
-  const base = userFetch === undefined
-    ? undiciFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) })
-    : ca === undefined && proxy === undefined ? (userFetch as FetchLike) : fetchWith({ ca, proxy }, userFetch as FetchLike);
+  // On Node, requests leave through undici's dispatcher unless the application brings its own fetch.
+  const base = defaultFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) }, userFetch as FetchLike | undefined);
   const transport = createTransport(boundary, base);
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
   const retrying = retry === false ? transport : withRetries(transport, retry);

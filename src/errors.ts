@@ -34,7 +34,8 @@ export type ErrorCode =
   | "ERR_SPEC_REF"
   | "ERR_SPEC_CONVERT"
   | "ERR_GENERATED_STALE"
-  | "ERR_TOKEN_STORE";
+  | "ERR_TOKEN_STORE"
+  | "ERR_UNSUPPORTED_PLATFORM";
 
 import { SAFE, safeCause, scrub, scrubKnown } from "./redact.js";
 
@@ -262,6 +263,13 @@ export class ServiceExecutionError extends MlServerClientError {
     super("ERR_SERVICE_FAILED", `The web service ${service} failed: ${errorMessage || "no error message"}`);
     this.errorMessage = errorMessage;
     this.consoleOutput = consoleOutput;
+  }
+}
+
+/** A part of the library that needs Node was called where there is no Node (the browser build). */
+export class UnsupportedPlatformError extends MlServerClientError {
+  constructor(what: string, instead: string) {
+    super("ERR_UNSUPPORTED_PLATFORM", `${what} needs Node and is not in the browser build of mlserver-client. ${instead}`);
   }
 }
 

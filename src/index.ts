@@ -12,6 +12,13 @@
  * @module
  */
 import type * as generated from "../generated/mlserver.js";
+import { useDefaultFetch } from "./transport/default-fetch.js";
+import { nodeFetch } from "./transport/node-fetch.js";
+import { useTracingApi } from "./tracing.js";
+
+// The Node entry: clients send through undici, and traces go to @opentelemetry/api when it is installed.
+useDefaultFetch(nodeFetch);
+useTracingApi(() => import("@opentelemetry/api"));
 
 export { authMiddleware, createMlServerClient } from "./client.js";
 export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
@@ -45,8 +52,10 @@ export type { AadClientCredentialsOptions, ClientCertificate } from "./strategie
 export type { AadCommonOptions } from "./strategies/msal-support.js";
 export { clientCredentials } from "./strategies/client-credentials.js";
 export type { ClientCredentialsOptions } from "./strategies/client-credentials.js";
-export { createTransport, fetchTrusting, fetchWith } from "./transport/index.js";
-export type { ProxyOptions, Transport, TransportOptions } from "./transport/index.js";
+export { createTransport } from "./transport/index.js";
+export type { Transport } from "./transport/index.js";
+export { fetchTrusting, fetchWith } from "./transport/dispatcher.js";
+export type { ProxyOptions, TransportOptions } from "./transport/dispatcher.js";
 export { CredentialBoundary } from "./auth/boundary.js";
 export type { RequestSnapshot } from "./auth/boundary.js";
 export { httpBasic } from "./strategies/http-basic.js";
@@ -72,5 +81,10 @@ export type { FileTokenStoreOptions } from "./stores/file-token-store.js";
 export type { EncryptionKey } from "./stores/sealing.js";
 export { redisTokenStore } from "./stores/redis-token-store.js";
 export type { RedisCommandClient, RedisSubscriberClient, RedisTokenStoreOptions } from "./stores/redis-token-store.js";
+export { aadBrowser } from "./strategies/aad-browser.js";
+export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
+export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
+export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
+export { useOpenTelemetry } from "./tracing.js";
 export { retriesOf, retryAfterMs } from "./transport/retry.js";
 export type { RetryOptions } from "./transport/retry.js";

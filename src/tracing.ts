@@ -15,9 +15,39 @@ const TRACER_NAME = "mlserver-client";
 let api: OtelApi | null | undefined;
 let loading: Promise<void> | undefined;
 
+/**
+ * Where the API comes from, set by the entry point: on Node, `import("@opentelemetry/api")`; in the
+ * browser build, nothing unless the application passes its own (`useOpenTelemetry`), since a
+ * bundler would fail on an import of a package the app does not have.
+ */
+let importApi: () => Promise<OtelApi> = () => Promise.reject(new Error("no OpenTelemetry API given"));
+
+/** Sets where `@opentelemetry/api` is loaded from (each entry point calls it once). */
+export function useTracingApi(source: () => Promise<OtelApi>): void {
+  importApi = source;
+}
+
+/**
+ * Gives the client the app's own `@opentelemetry/api`: needed in the browser build, which never
+ * imports the package itself (so that apps without it still bundle); on Node it is found alone.
+ *
+ * @example
+ * ```ts
+ * import * as otel from "@opentelemetry/api";
+ * useOpenTelemetry(otel);
+ * ```
+ */
+export function useOpenTelemetry(otel: OtelApi): void {
+  importApi = () => Promise.resolve(otel);
+  if (api === null) {
+    api = otel;
+    loading = Promise.resolve();
+  }
+}
+
 /** Starts loading `@opentelemetry/api`, once; a missing package is simply no tracing. */
 export function loadTracing(): Promise<void> {
-  loading ??= import("@opentelemetry/api").then(
+  loading ??= importApi().then(
     (module) => void (api = module),
     () => void (api = null),
   );

@@ -200,3 +200,63 @@ describe("the dev server's session modes and counters route", () => {
     }
   });
 });
+
+describe("the dev server speaks CORS like ML Server", () => {
+  let server: DevServer;
+  let token: string;
+  const APP = "http://app.contoso.test:5173";
+  beforeAll(async () => {
+    server = await startDevServer({ cors: { enabled: true, origins: [APP] } });
+    const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json", origin: APP }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+    expect(login.headers.get("access-control-allow-origin")).toBe(APP);
+    token = ((await login.json()) as { access_token: string }).access_token;
+  });
+  afterAll(() => server.close());
+  const preflight = (origin: string | undefined, method = "POST") =>
+    fetch(`${server.url}/services/scorer/1`, { method: "OPTIONS", headers: { ...(origin && { origin }), "access-control-request-method": method, "access-control-request-headers": "authorization, content-type" } });
+
+  it("an allowed origin: the preflight names the API's methods and headers, and every answer carries its origin", async () => {
+    const answer = await preflight(APP, "PATCH");
+    expect(answer.status).toBe(204);
+    expect(Object.fromEntries([...answer.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary"))).toEqual({
+      "access-control-allow-origin": APP,
+      "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
+      "access-control-allow-headers": "Authorization, Content-Type",
+      "access-control-expose-headers": "WWW-Authenticate, Retry-After",
+      "access-control-max-age": "600",
+      vary: "Origin",
+    });
+    const ok = await fetch(`${server.url}/status`, { headers: { origin: APP, authorization: `Bearer ${token}` } });
+    expect([ok.status, ok.headers.get("access-control-allow-origin")]).toEqual([200, APP]);
+    // Errors too, so that the page can read why (and the 401's WWW-Authenticate).
+    const refused = await fetch(`${server.url}/status`, { headers: { origin: APP } });
+    expect([refused.status, refused.headers.get("access-control-allow-origin"), refused.headers.get("access-control-expose-headers")]).toEqual([401, APP, "WWW-Authenticate, Retry-After"]);
+  });
+
+  it("a refused origin: the preflight is a 403 and no answer carries any CORS header", async () => {
+    const answer = await preflight("https://evil.example");
+    expect(answer.status).toBe(403);
+    expect([...answer.headers.keys()].filter((name) => name.startsWith("access-control-"))).toEqual([]);
+    const call = await fetch(`${server.url}/status`, { headers: { origin: "https://evil.example", authorization: `Bearer ${token}` } });
+    expect([call.status, call.headers.get("access-control-allow-origin"), call.headers.get("vary")]).toEqual([200, null, "Origin"]);
+    // Not a prefix match: the origin must be exactly one that is listed.
+    expect((await preflight(`${APP}.evil.example`)).status).toBe(403);
+  });
+
+  it("no Origin header (not a browser): answered as usual, without CORS headers", async () => {
+    expect((await preflight(undefined)).status).toBe(403);
+    const call = await fetch(`${server.url}/status`, { headers: { authorization: `Bearer ${token}` } });
+    expect([call.status, call.headers.get("access-control-allow-origin")]).toEqual([200, null]);
+  });
+
+  it("CORS off (the default): a preflight is a 405 like any OPTIONS, with no CORS header", async () => {
+    const plain = await startDevServer();
+    try {
+      const answer = await fetch(`${plain.url}/status`, { method: "OPTIONS", headers: { origin: APP, "access-control-request-method": "GET" } });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await plain.close();
+    }
+  });
+});

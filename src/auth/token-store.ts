@@ -93,7 +93,6 @@ export function sameKey(stored: unknown, key: TokenStoreKey): boolean {
  */
 export function memoryTokenStore(): TokenStore {
   const entries = new Map<string, string>();
-  const locks = new Map<string, Promise<unknown>>();
   return {
     async read(key) {
       const text = entries.get(tokenStoreKeyString(key));
@@ -106,16 +105,25 @@ export function memoryTokenStore(): TokenStore {
     async delete(key) {
       entries.delete(tokenStoreKeyString(key));
     },
-    withLock(key, task) {
-      const id = tokenStoreKeyString(key);
-      const run = (locks.get(id) ?? Promise.resolve()).catch(() => {}).then(task);
-      const tail = run.catch(() => {});
-      locks.set(id, tail);
-      void tail.then(() => {
-        if (locks.get(id) === tail) locks.delete(id);
-      });
-      return run;
-    },
+    withLock: inProcessLocks(),
+  };
+}
+
+/**
+ * Locks that exclude the holders of one JavaScript realm (a process, a browser tab): a task waits
+ * for the one before it on the same key, whatever that one's outcome.
+ */
+export function inProcessLocks(): TokenStore["withLock"] {
+  const locks = new Map<string, Promise<unknown>>();
+  return (key, task) => {
+    const id = tokenStoreKeyString(key);
+    const run = (locks.get(id) ?? Promise.resolve()).catch(() => {}).then(task);
+    const tail = run.catch(() => {});
+    locks.set(id, tail);
+    void tail.then(() => {
+      if (locks.get(id) === tail) locks.delete(id);
+    });
+    return run;
   };
 }
 

@@ -68,11 +68,14 @@ mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
     Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
   devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
                    [--tls-key <pem file> --tls-cert <pem file>] [--session-mode per-pair|strict]
+                   [--cors-origin <origin>]...
     Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
     (Python, needs python3), request validation against the API description. --users takes
     '[{"username":"alice","password":"..."}]'; the default account is admin / Admin-Pa55word!.
     With --tls-key and --tls-cert it serves HTTPS. --session-mode strict: a sign-in or renewal ends
-    the user's other sessions. GET /_devserver/counters answers its counters (DELETE resets them).
+    the user's other sessions. --cors-origin https://app.example.com (repeatable, or *) enables CORS
+    for browser apps on that origin, as ML Server's CORS settings do. GET /_devserver/counters
+    answers its counters (DELETE resets them).
   Needs the optional packages ajv, ajv-formats, jose and yaml.`,
 } as const;
 

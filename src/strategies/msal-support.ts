@@ -24,7 +24,8 @@ import { asTokenCall, CredentialBoundary } from "../auth/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
 import { debug, warnOnce } from "../log.js";
 import { rememberSecret } from "../redact.js";
-import { createTransport, fetchTrusting } from "../transport/index.js";
+import { fetchTrusting } from "../transport/dispatcher.js";
+import { createTransport } from "../transport/index.js";
 
 /** Options every Azure AD strategy takes. */
 export interface AadCommonOptions extends TokenStoreOptions {

@@ -9,9 +9,7 @@ import type { FetchLike } from "../auth/provider.js";
 import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
 import { scrub } from "../redact.js";
 
-export { fetchTrusting, fetchWith } from "./dispatcher.js";
-export { undiciFetch } from "./undici-fetch.js";
-export type { ProxyOptions, TransportOptions } from "./dispatcher.js";
+// The Node dispatchers (undici, TLS) are not re-exported here: this module is in the browser build.
 
 /** More hops than this is a loop (the fetch standard's limit). */
 const MAX_REDIRECTS = 20;

@@ -1,0 +1,95 @@
+/**
+ * The browser build of mlserver-client (the `browser` condition of the package's exports): the
+ * client, the strategies a web page can use, the services helpers and the token stores a page
+ * has, with the global `fetch` as the transport and no Node built-in anywhere in its module graph.
+ * The Node-only strategies are still exported, as functions that throw `ERR_UNSUPPORTED_PLATFORM`
+ * saying what to use instead, so that a shared module that imports one still bundles.
+ *
+ * Tokens stay in memory unless the app passes a store: `sessionStorageTokenStore()` keeps them for
+ * the tab's life. Not `localStorage`: any script running in the page (an XSS flaw, a compromised
+ * dependency) could read a refresh token there, long after the tab is gone.
+ *
+ * @example
+ * ```ts
+ * import { createMlServerClient, mlServerLogin } from "mlserver-client"; // the bundler picks this build
+ * const auth = mlServerLogin({ username, password });
+ * const client = createMlServerClient({ baseUrl: "https://mlserver.contoso.com", auth });
+ * const { data } = await client.GET("/services");
+ * await auth.signOut(); // revokes the refresh token on the server
+ * ```
+ *
+ * @module
+ */
+import type * as generated from "../generated/mlserver.js";
+import { UnsupportedPlatformError } from "./errors.js";
+
+export { authMiddleware, createAuthenticatedClient, createMlServerClient } from "./client.js";
+export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
+export { normalizeBaseUrl, parseBaseUrl, isLoopback, parseAllowedOrigins } from "./auth/origins.js";
+export * from "./errors.js";
+export type { MaybePromise, AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders, FetchLike } from "./auth/provider.js";
+export type { AuthMiddlewareOptions } from "./auth/middleware.js";
+export { TokenCycler } from "./auth/token-cycler.js";
+export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.js";
+export { parseTokenResponse, DEFAULT_TOKEN_LIFETIME_MS } from "./auth/token-set.js";
+export type { TokenSet } from "./auth/token-set.js";
+export { mlServerLogin } from "./strategies/ml-server-login.js";
+export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
+export { bearer } from "./strategies/bearer.js";
+export type { BearerTokenResult } from "./strategies/bearer.js";
+export { httpBasic } from "./strategies/http-basic.js";
+export type { HttpBasicOptions } from "./strategies/http-basic.js";
+export { customHeader } from "./strategies/custom-header.js";
+export type { CustomHeaderOptions, ValueSource } from "./strategies/custom-header.js";
+export { apiKey } from "./strategies/api-key.js";
+export type { ApiKeyOptions } from "./strategies/api-key.js";
+export { fromTokenCredential } from "./strategies/token-credential.js";
+export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
+export { aadBrowser } from "./strategies/aad-browser.js";
+export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
+export { setDebugLog, fingerprint } from "./log.js";
+export { useOpenTelemetry } from "./tracing.js";
+export type { DebugSink } from "./log.js";
+export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
+export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
+export { createTransport } from "./transport/index.js";
+export type { Transport } from "./transport/index.js";
+export { CredentialBoundary } from "./auth/boundary.js";
+export { createServiceClient } from "./services.js";
+export type { BatchProgress, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
+export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
+export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
+export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";
+export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
+export type { TokenSource } from "./auth/token-provider.js";
+export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
+export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
+export { retriesOf, retryAfterMs } from "./transport/retry.js";
+export type { RetryOptions } from "./transport/retry.js";
+/** Every path of ML Server's core API, with its operations, as openapi-fetch's clients take them. */
+export type paths = generated.paths;
+/** The API's schemas, responses and request bodies. */
+export type components = generated.components;
+/** The API's operations by operationId. */
+export type operations = generated.operations;
+
+const nodeOnly = (name: string, instead: string) => (): never => {
+  throw new UnsupportedPlatformError(name, instead);
+};
+
+/** Not in the browser build: device code needs msal-node. Use {@link aadBrowser} with `@azure/msal-browser`. */
+export const aadDeviceCode = /* @__PURE__ */ nodeOnly("aadDeviceCode (msal-node)", "In a browser, use aadBrowser with the app's @azure/msal-browser PublicClientApplication.");
+/** Not in the browser build: a client secret must never ship to a browser. */
+export const aadClientCredentials = /* @__PURE__ */ nodeOnly("aadClientCredentials", "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for the signed-in user.");
+/** Not in the browser build: a client secret must never ship to a browser. */
+export const clientCredentials = /* @__PURE__ */ nodeOnly("clientCredentials", "A client secret must never reach a browser: get tokens in a backend and pass them with bearer().");
+/** Not in the browser build: browsers answer Digest challenges themselves. */
+export const httpDigest = /* @__PURE__ */ nodeOnly("httpDigest (MD5 from node:crypto)", "Browsers answer Digest challenges themselves; or use httpBasic over HTTPS.");
+/** Not in the browser build: there is no file system. */
+export const fileTokenStore = /* @__PURE__ */ nodeOnly("fileTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
+/** Not in the browser build: a page cannot reach Redis. */
+export const redisTokenStore = /* @__PURE__ */ nodeOnly("redisTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
+/** Not in the browser build: TLS trust and proxies are the browser's. */
+export const fetchWith = /* @__PURE__ */ nodeOnly("fetchWith (undici)", "In a browser, TLS trust and proxies are the browser's settings.");
+/** Not in the browser build: TLS trust is the browser's. */
+export const fetchTrusting = /* @__PURE__ */ nodeOnly("fetchTrusting (undici)", "In a browser, TLS trust is the browser's setting.");

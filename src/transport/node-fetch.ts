@@ -1,0 +1,13 @@
+/**
+ * The default fetch on Node: undici's dispatcher API (keep-alive pools, streamed bodies, the
+ * client's `ca`, `proxy` and `maxConnections`), or the application's own fetch given those options.
+ */
+import type { FetchLike } from "../auth/provider.js";
+import type { DefaultFetch } from "./default-fetch.js";
+import { fetchWith } from "./dispatcher.js";
+import { undiciFetch } from "./undici-fetch.js";
+
+export const nodeFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) =>
+  applicationFetch === undefined
+    ? undiciFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) })
+    : ca === undefined && proxy === undefined ? applicationFetch : fetchWith({ ca, proxy }, applicationFetch as FetchLike);
