@@ -22,6 +22,10 @@
  */
 import type * as generated from "../generated/mlserver.js";
 import { UnsupportedPlatformError } from "./errors.js";
+import { browserFetch, useDefaultFetch } from "./transport/default-fetch.js";
+
+// The browser entry: clients send through the page's fetch.
+useDefaultFetch(browserFetch);
 
 export { authMiddleware, createAuthenticatedClient, createMlServerClient } from "./client.js";
 export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
@@ -48,7 +52,8 @@ export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-cr
 export { aadBrowser } from "./strategies/aad-browser.js";
 export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
 export { setDebugLog, fingerprint } from "./log.js";
-export { useOpenTelemetry } from "./tracing.js";
+export { useOpenTelemetry } from "./open-telemetry.js";
+export type { OpenTelemetryApi } from "./open-telemetry.js";
 export type { DebugSink } from "./log.js";
 export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
 export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";

@@ -85,6 +85,7 @@ export { aadBrowser } from "./strategies/aad-browser.js";
 export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
 export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
 export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
-export { useOpenTelemetry } from "./tracing.js";
+export { useOpenTelemetry } from "./open-telemetry.js";
+export type { OpenTelemetryApi } from "./open-telemetry.js";
 export { retriesOf, retryAfterMs } from "./transport/retry.js";
 export type { RetryOptions } from "./transport/retry.js";

@@ -22,26 +22,13 @@ let loading: Promise<void> | undefined;
  */
 let importApi: () => Promise<OtelApi> = () => Promise.reject(new Error("no OpenTelemetry API given"));
 
-/** Sets where `@opentelemetry/api` is loaded from (each entry point calls it once). */
+/** Sets where `@opentelemetry/api` is loaded from (each entry point calls it, and `useOpenTelemetry`). */
 export function useTracingApi(source: () => Promise<OtelApi>): void {
   importApi = source;
-}
-
-/**
- * Gives the client the app's own `@opentelemetry/api`: needed in the browser build, which never
- * imports the package itself (so that apps without it still bundle); on Node it is found alone.
- *
- * @example
- * ```ts
- * import * as otel from "@opentelemetry/api";
- * useOpenTelemetry(otel);
- * ```
- */
-export function useOpenTelemetry(otel: OtelApi): void {
-  importApi = () => Promise.resolve(otel);
+  // A source given after a failed load is tried at the next call.
   if (api === null) {
-    api = otel;
-    loading = Promise.resolve();
+    api = undefined;
+    loading = undefined;
   }
 }
 

@@ -49,3 +49,9 @@ describe("the typed client", () => {
     void client.POST("/realtime-services/{name}", { params: { path: { name: "m" } }, body: { model: 42 } });
   });
 });
+
+describe("aadBrowser takes msal-browser's own application", () => {
+  it("a real PublicClientApplication fits MsalBrowserAppLike", () => {
+    expectTypeOf<import("@azure/msal-browser").PublicClientApplication>().toExtend<import("../src/index.js").MsalBrowserAppLike>();
+  });
+});

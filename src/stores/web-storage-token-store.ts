@@ -10,8 +10,11 @@ import { InvalidOptionError } from "../errors.js";
 
 /** The part of the Web Storage API the store uses (`sessionStorage` fits it). */
 export interface WebStorageLike {
+  /** The value under `key`, or `null`. */
   getItem(key: string): string | null;
+  /** Stores `value` under `key` (may throw when the storage is full). */
   setItem(key: string, value: string): void;
+  /** Removes `key`; nothing happens if it is absent. */
   removeItem(key: string): void;
 }
 

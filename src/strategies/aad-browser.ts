@@ -10,10 +10,13 @@ import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import type { TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, TokenResponseError } from "../errors.js";
 
-/** The parts of msal-browser's `AccountInfo` used here. */
+/** msal-browser's `AccountInfo`, as far as it identifies an account (the strategy passes it back to MSAL as it is). */
 export interface MsalAccountLike {
   homeAccountId: string;
-  username?: string;
+  environment: string;
+  tenantId: string;
+  username: string;
+  localAccountId: string;
 }
 
 /** The parts of msal-browser's `AuthenticationResult` used here. */
@@ -26,17 +29,23 @@ export interface MsalResultLike {
 
 /** The methods of msal-browser's `PublicClientApplication` the strategy calls (restated, so msal-browser stays the app's). */
 export interface MsalBrowserAppLike {
+  /** A token from MSAL's cache, renewed silently when needed; `forceRefresh` asks Azure AD for a new one. */
   acquireTokenSilent(request: { scopes: string[]; account: MsalAccountLike; forceRefresh?: boolean }): Promise<MsalResultLike>;
+  /** A token after the user signs in (or consents) in a popup. */
   acquireTokenPopup(request: { scopes: string[]; account?: MsalAccountLike }): Promise<MsalResultLike>;
+  /** Navigates the page to sign in; the app picks the result up with `handleRedirectPromise()`. */
   acquireTokenRedirect(request: { scopes: string[]; account?: MsalAccountLike }): Promise<void>;
+  /** The account the app chose, if any. */
   getActiveAccount(): MsalAccountLike | null;
+  /** Every account MSAL knows in this browser. */
   getAllAccounts(): MsalAccountLike[];
+  /** Makes an account the active one (the strategy does, after a first interactive sign-in). */
   setActiveAccount?(account: MsalAccountLike | null): void;
 }
 
 /** Options of {@link aadBrowser}. */
 export interface AadBrowserOptions extends TokenCycleOptions {
-  /** The app's initialized `PublicClientApplication` (`await PublicClientApplication.createPublicClientApplication(config)`). */
+  /** The app's `PublicClientApplication`, initialized (`await app.initialize()`). */
   app: MsalBrowserAppLike;
   /** The ML Server web app's scope, e.g. `["api://<web app id>/.default"]`. */
   scopes: string[];
@@ -68,7 +77,8 @@ function needsInteraction(error: unknown): boolean {
  * @example
  * ```ts
  * import { PublicClientApplication } from "@azure/msal-browser";
- * const app = await PublicClientApplication.createPublicClientApplication({ auth: { clientId: SPA_CLIENT_ID, authority: `https://login.microsoftonline.com/${TENANT}` } });
+ * const app = new PublicClientApplication({ auth: { clientId: SPA_CLIENT_ID, authority: `https://login.microsoftonline.com/${TENANT}` } });
+ * await app.initialize();
  * await app.handleRedirectPromise();
  * const client = createMlServerClient({ baseUrl: "https://mlserver.contoso.com", auth: aadBrowser({ app, scopes: [`api://${WEB_APP_ID}/.default`] }) });
  * ```

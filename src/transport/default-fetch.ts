@@ -5,7 +5,8 @@
  */
 import type { FetchLike } from "../auth/provider.js";
 import type { ProxyOptions } from "./dispatcher.js";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, NetworkError } from "../errors.js";
+import { scrub } from "../redact.js";
 
 /** The client options that shape the default fetch. */
 export interface NetworkOptions {
@@ -24,6 +25,29 @@ export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applica
     throw new InvalidOptionError(`${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a browser, the browser's).`);
   }
   return applicationFetch ?? ((input, init) => globalThis.fetch(input, init));
+};
+
+/**
+ * A browser's fetch: the same, and a request the browser refuses to complete says what that usually
+ * means there. Browsers hide why (a CORS refusal, an unreachable host and a bad certificate are
+ * all "Failed to fetch"), so the message names the likely causes.
+ */
+export const browserFetch: DefaultFetch = (options, applicationFetch) => {
+  const send = globalFetch(options, applicationFetch);
+  return async (input, init) => {
+    try {
+      return await send(input, init);
+    } catch (error) {
+      if ((error as Error)?.name !== "TypeError") throw error;
+      const request = input instanceof Request ? input : new Request(input, init);
+      const url = new URL(request.url);
+      throw new NetworkError(
+        `${request.method} ${scrub(url.origin + url.pathname)}`,
+        "the browser did not complete it: the server is unreachable, its certificate is not trusted, or it does not allow this page's origin (CORS: ML Server's \"CORS\": { \"Enabled\": true, \"Origins\": [...] } setting)",
+        error,
+      );
+    }
+  };
 };
 
 let current: DefaultFetch = globalFetch;

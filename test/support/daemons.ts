@@ -24,7 +24,7 @@ export function describeWithProgram(program: string, name: string, body: () => v
     describe(name, () => it(`needs ${program}`, () => {
       throw new Error(`${program} is missing: .ci/run must install it.`);
     }));
-  } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server)`, body);
+  } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server chromium)`, body);
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
