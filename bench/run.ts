@@ -309,11 +309,11 @@ async function fleet(): Promise<void> {
   try {
     await new Promise((r) => setTimeout(r, 500));
     const counters = async (method: "GET" | "DELETE") => (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
-    const runFleet = async (redisUrl: string | undefined) => {
+    const runFleet = async (redisUrl: string | undefined, pauseMs = 0) => {
       await counters("DELETE");
       const workers = await Promise.all(Array.from({ length: 8 }, () =>
         run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
-          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), ...(redisUrl && { REDIS_URL: redisUrl }) },
+          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...(redisUrl && { REDIS_URL: redisUrl }) },
           maxBuffer: 16 * 1024 * 1024,
         }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; warnings: string[] })));
       const warnings = [...new Set(workers.flatMap((w) => w.warnings))];
@@ -327,12 +327,19 @@ async function fleet(): Promise<void> {
     };
     const withRedis = await runFleet(`redis://127.0.0.1:${port}`);
     const withoutRedis = await runFleet(undefined);
+    // The same fleet below the server's capacity: each caller pauses between calls, as a worker
+    // with work of its own does, so that calls do not queue for longer than a token lives.
+    const pauseMs = 500;
+    const pacedWithRedis = await runFleet(`redis://127.0.0.1:${port}`, pauseMs);
+    const pacedWithoutRedis = await runFleet(undefined, pauseMs);
     const expected = seconds / lifetime;
-    results.fleet = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", renewalsExpectedAbout: expected, withRedis, withoutRedis };
+    results.fleet = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", renewalsExpectedAbout: expected, withRedis, withoutRedis, paced: { pauseMs, withRedis: pacedWithRedis, withoutRedis: pacedWithoutRedis } };
     row("with Redis: failed calls / calls", `${withRedis.failed} / ${withRedis.ok + withRedis.failed}`, "expected 0");
     row("with Redis: fleet-wide renewals / (duration / lifetime)", `${withRedis.renewals} / ${expected}`, `logins ${withRedis.logins}`);
     row("without Redis: failed calls / calls", `${withoutRedis.failed} / ${withoutRedis.ok + withoutRedis.failed}`, JSON.stringify(withoutRedis.failedByCode));
     row("without Redis: logins, renewals (failed renewals)", `${withoutRedis.logins}, ${withoutRedis.renewals} (${withoutRedis.failedRenewals})`, `${(withoutRedis.logins / Math.max(1, withRedis.logins)).toFixed(0)}x the logins`);
+    row(`paced (${pauseMs} ms between calls), with Redis: failed / calls`, `${pacedWithRedis.failed} / ${pacedWithRedis.ok + pacedWithRedis.failed}`, `renewals ${pacedWithRedis.renewals}, logins ${pacedWithRedis.logins}`);
+    row(`paced (${pauseMs} ms between calls), without Redis: failed / calls`, `${pacedWithoutRedis.failed} / ${pacedWithoutRedis.ok + pacedWithoutRedis.failed}`, `logins ${pacedWithoutRedis.logins}`);
   } finally {
     server.stop();
     redis.kill("SIGTERM");

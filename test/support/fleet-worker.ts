@@ -1,6 +1,6 @@
 /**
  * One process of a fleet signed in as one account: CALLERS concurrent callers of GET /status for
- * SECONDS, with mlServerLogin, sharing tokens through Redis when REDIS_URL is set. Prints one JSON
+ * SECONDS (each pausing PAUSE_MS between its calls, default 0: back to back), with mlServerLogin, sharing tokens through Redis when REDIS_URL is set. Prints one JSON
  * line: calls that succeeded and failed (by error code), and the fingerprint of the token it holds
  * at the end. Run with `node --import tsx`; used by the Redis tests and the fleet benchmark.
  */
@@ -13,6 +13,7 @@ const callers = Number(env("CALLERS", "50"));
 const seconds = Number(env("SECONDS", "30"));
 const username = env("FLEET_USER", "admin");
 const password = env("FLEET_PASSWORD", "Admin-Pa55word!");
+const pauseMs = Number(env("PAUSE_MS", "0"));
 
 let store: TokenStore | undefined;
 let redisErrors = 0;
@@ -47,6 +48,7 @@ await Promise.all(Array.from({ length: callers }, async () => {
       const code = (error as { code?: string }).code ?? (error as Error).name;
       failed[code] = (failed[code] ?? 0) + 1;
     }
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
 }));
 const { accessToken } = await auth.getAccessToken();
