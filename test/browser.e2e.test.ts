@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import { build as esbuild } from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { build as viteBuild } from "vite";
+import webpack from "webpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { createMlServerClient, mlServerLogin, publishService } from "../src/index.js";
@@ -49,6 +50,19 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     const output = (await viteBuild({ root: project, logLevel: "silent", build: { write: false, minify: true } })) as { output: { type: string; code?: string }[] }[] | { output: { type: string; code?: string }[] };
     const chunks = (Array.isArray(output) ? output : [output]).flatMap((o) => o.output).filter((c) => c.type === "chunk");
     const code = chunks.map((c) => c.code).join("\n");
+    expect(code.length).toBeGreaterThan(10_000);
+    expect(code).not.toMatch(NODE_ONLY);
+  });
+
+  it("webpack 5 (target web, production) bundles it too, with no Node polyfill configured", async () => {
+    writeFileSync(join(project, "app-webpack.js"), app);
+    const out = join(project, "webpack-out");
+    const stats = await new Promise<webpack.Stats>((resolve, reject) =>
+      webpack({ mode: "production", target: "web", context: project, entry: "./app-webpack.js", output: { path: out, filename: "bundle.js" }, performance: { hints: false } }, (error, result) => (error ? reject(error) : resolve(result!))),
+    );
+    expect(stats.compilation.errors.map((e) => e.message)).toEqual([]);
+    expect(stats.compilation.warnings.map((w) => w.message)).toEqual([]);
+    const code = readFileSync(join(out, "bundle.js"), "utf8");
     expect(code.length).toBeGreaterThan(10_000);
     expect(code).not.toMatch(NODE_ONLY);
   });
@@ -102,6 +116,8 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
   beforeAll(async () => {
     const out = await tempDir("mlserver-client-page-");
     await viteBuild({ configFile: join(root, "examples/browser/vite.config.ts"), build: { outDir: out, emptyOutDir: true }, logLevel: "silent" });
+    // The whole browser build as one module beside the page, for tests of the other strategies.
+    await esbuild({ stdin: { contents: `export * from ${JSON.stringify(join(root, "dist/bundle/browser/index.js"))};`, resolveDir: root }, bundle: true, format: "esm", platform: "browser", outfile: join(out, "lib.js"), logLevel: "silent" });
     site = await serveStatic(out);
     allowed = await startDevServer({ accessTokenSeconds: 3, cors: { enabled: true, origins: [site.origin] } });
     refusing = await startDevServer({ cors: { enabled: true, origins: ["https://app.contoso.com"] } });
@@ -179,6 +195,36 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Signed out"));
     expect(await stored()).toEqual({ session: 0, local: 0 });
     expect(allowed.counters.revokes).toBe(1);
+    await page.close();
+  });
+
+  it("bearer and fromTokenCredential work in the page too, with the same cycle (one getToken for 20 calls)", async () => {
+    const login = await fetch(`${allowed.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const page = await browser.newPage();
+    await page.goto(`${site.origin}/`);
+    // A module script of the page's own loads the library (a dynamic import in this file would be vitest's).
+    await page.addScriptTag({ type: "module", content: 'import * as lib from "/lib.js"; globalThis.lib = lib;' });
+    await page.waitForFunction(() => "lib" in globalThis);
+    const result = await page.evaluate(async ({ api, token }) => {
+      const lib = (globalThis as unknown as { lib: typeof import("../src/browser.js") }).lib;
+      const viaBearer = lib.createMlServerClient({ baseUrl: api, auth: lib.bearer(token) });
+      let getTokenCalls = 0;
+      const credential = { async getToken() { getTokenCalls++; return { token, expiresOnTimestamp: Date.now() + 60_000 }; } };
+      const viaCredential = lib.createMlServerClient({ baseUrl: api, auth: lib.fromTokenCredential(credential, ["api://mlserver/.default"]) });
+      const statuses = await Promise.all([
+        (await viaBearer.GET("/status")).response.status,
+        ...(await Promise.all(Array.from({ length: 20 }, async () => (await viaCredential.GET("/status")).response.status))),
+      ]);
+      let unsupported = "";
+      try {
+        lib.aadDeviceCode();
+      } catch (error) {
+        unsupported = (error as { code: string }).code;
+      }
+      return { statuses, getTokenCalls, unsupported };
+    }, { api: allowed.url, token });
+    expect(result).toEqual({ statuses: Array(21).fill(200), getTokenCalls: 1, unsupported: "ERR_UNSUPPORTED_PLATFORM" });
     await page.close();
   });
 
