@@ -17,8 +17,18 @@ import { randomBytes } from "node:crypto";
 
 // SIGINT is blocked except while user code runs, so an interrupt can only ever stop user code.
 const KERNEL = String.raw`
-import base64, json, os, pickle, signal, sys, traceback, types, zipfile
+import base64, json, os, pickle, signal, sys, threading, time, traceback, types, zipfile
 os.dup2(1, 2)
+
+# The process group outlives a dev server that dies without closing it (its runs are detached, to
+# be killed as a group): when the parent is gone, the kernel kills its whole group.
+parent = os.getppid()
+def watch_parent():
+    while True:
+        time.sleep(0.25)
+        if os.getppid() != parent:
+            os.killpg(0, signal.SIGKILL)
+threading.Thread(target=watch_parent, daemon=True).start()
 replies = os.fdopen(3, "w", encoding="utf-8")
 INT = {signal.SIGINT}
 signal.pthread_sigmask(signal.SIG_BLOCK, INT)

@@ -166,20 +166,27 @@ const PUBLISH_FIELDS = ["snapshotId", "code", "description", "operationId", "inp
 const MAX_BODY = 16 * 1024 * 1024;
 const UNAUTHORIZED = "Unauthorized: the access token is missing, expired or revoked";
 
-/** How much of a refused request's body is read and thrown away before its connection is cut. */
-const LINGER_BYTES = 1024 * 1024;
+/** How much of a refused request's body is read and thrown away, and for how long, before its connection is cut. */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 2000;
 
-function discardRest(req: IncomingMessage): void {
+/**
+ * A lingering close, as web servers do it: once the answer is sent the connection is half-closed,
+ * and what the client still sends is read and dropped, for a bounded time and size. Cutting at
+ * once would reset the connection, and a reset can destroy the answer before the client reads it.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete) return;
   let discarded = 0;
   const cut = () => req.socket.destroy();
-  const timer = setTimeout(cut, 2000).unref();
+  const timer = setTimeout(cut, LINGER_MS).unref();
   req.removeAllListeners("data");
   req.on("data", (chunk: Buffer) => {
     discarded += chunk.length;
     if (discarded > LINGER_BYTES) cut();
   });
   req.once("end", () => clearTimeout(timer));
+  res.once("finish", () => req.socket.end());
   req.resume();
 }
 
@@ -592,7 +599,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     // then the connection is cut. Closing at once could reset it before the client reads the answer.
     const refuseUnread = (status: number, message: string, exceptionType: string): void => {
       send(status, { message, exceptionType });
-      discardRest(req);
+      discardRest(req, res);
     };
     const tooLarge = () => refuseUnread(413, `the request body is larger than the ${MAX_BODY}-byte limit`, "RequestValidationException");
     if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
