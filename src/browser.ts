@@ -20,63 +20,13 @@
  *
  * @module
  */
-import type * as generated from "../generated/mlserver.js";
 import { UnsupportedPlatformError } from "./errors.js";
 import { browserFetch, useDefaultFetch } from "./transport/default-fetch.js";
 
 // The browser entry: clients send through the page's fetch.
 useDefaultFetch(browserFetch);
 
-export { authMiddleware, createAuthenticatedClient, createMlServerClient } from "./client.js";
-export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
-export { normalizeBaseUrl, parseBaseUrl, isLoopback, parseAllowedOrigins } from "./auth/origins.js";
-export * from "./errors.js";
-export type { MaybePromise, AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders, FetchLike } from "./auth/provider.js";
-export type { AuthMiddlewareOptions } from "./auth/middleware.js";
-export { TokenCycler } from "./auth/token-cycler.js";
-export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.js";
-export { parseTokenResponse, DEFAULT_TOKEN_LIFETIME_MS } from "./auth/token-set.js";
-export type { TokenSet } from "./auth/token-set.js";
-export { mlServerLogin } from "./strategies/ml-server-login.js";
-export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
-export { bearer } from "./strategies/bearer.js";
-export type { BearerTokenResult } from "./strategies/bearer.js";
-export { httpBasic } from "./strategies/http-basic.js";
-export type { HttpBasicOptions } from "./strategies/http-basic.js";
-export { customHeader } from "./strategies/custom-header.js";
-export type { CustomHeaderOptions, ValueSource } from "./strategies/custom-header.js";
-export { apiKey } from "./strategies/api-key.js";
-export type { ApiKeyOptions } from "./strategies/api-key.js";
-export { fromTokenCredential } from "./strategies/token-credential.js";
-export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
-export { aadBrowser } from "./strategies/aad-browser.js";
-export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
-export { setDebugLog, fingerprint } from "./log.js";
-export { useOpenTelemetry } from "./open-telemetry.js";
-export type { OpenTelemetryApi } from "./open-telemetry.js";
-export type { DebugSink } from "./log.js";
-export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
-export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
-export { createTransport } from "./transport/index.js";
-export type { Transport } from "./transport/index.js";
-export { CredentialBoundary } from "./auth/boundary.js";
-export { createServiceClient } from "./services.js";
-export type { BatchProgress, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
-export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
-export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
-export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";
-export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
-export type { TokenSource } from "./auth/token-provider.js";
-export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
-export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
-export { retriesOf, retryAfterMs } from "./transport/retry.js";
-export type { RetryOptions } from "./transport/retry.js";
-/** Every path of ML Server's core API, with its operations, as openapi-fetch's clients take them. */
-export type paths = generated.paths;
-/** The API's schemas, responses and request bodies. */
-export type components = generated.components;
-/** The API's operations by operationId. */
-export type operations = generated.operations;
+export * from "./portable.js";
 
 const nodeOnly = (name: string, instead: string) => (): never => {
   throw new UnsupportedPlatformError(name, instead);
