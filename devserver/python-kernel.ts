@@ -153,6 +153,13 @@ for line in sys.stdin:
     replies.flush()
 `;
 
+/** What every command answers; `execute` adds the outputs it read back. */
+export interface KernelReply {
+  success: boolean;
+  errorMessage?: string;
+  outputParameters?: Record<string, unknown>;
+}
+
 /** A command's reply, with what the code printed while it ran. */
 export interface KernelOutcome<Reply> {
   /** Absent when the run was stopped or the process died: `stopped` then says why. */

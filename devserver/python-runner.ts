@@ -9,7 +9,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PythonKernel } from "./python-kernel.js";
+import { PythonKernel, type KernelReply } from "./python-kernel.js";
 
 export interface PythonRun {
   code: string;
@@ -35,11 +35,6 @@ export interface ExecutionResult {
   outputFiles: Record<string, string>;
 }
 
-export interface KernelReply {
-  success: boolean;
-  errorMessage?: string;
-  outputParameters?: Record<string, unknown>;
-}
 
 const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({ success: false, errorMessage, consoleOutput, changedFiles: [], outputParameters: {}, outputFiles: {} });
 

@@ -12,8 +12,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpError } from "./http-error.js";
-import { PythonKernel, type KernelLimits } from "./python-kernel.js";
-import type { KernelReply } from "./python-runner.js";
+import { PythonKernel, type KernelLimits, type KernelReply } from "./python-kernel.js";
 
 /** An R or Python session, as the dev server keeps it. */
 export interface DevSession {

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { aadBrowser, createMlServerClient, type MsalAccountLike, type MsalBrowserAppLike, type MsalResultLike } from "../src/index.js";
 import { fetchTrusting } from "../src/transport/dispatcher.js";
-import { AUDIENCE, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
+import { azureAdSettings, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
 
 let authority: TestAuthority;
 let server: DevServer;
 
 beforeAll(async () => {
   authority = await startTestAuthority();
-  server = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+  server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
 }, 60_000);
 afterAll(async () => {
   await server?.close();

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
-import { AUDIENCE, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
+import { azureAdSettings, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
 import { installPacked, type PackedInstall } from "./support/packed.js";
 import { tempDir } from "./support/tmp.js";
 
@@ -224,7 +224,7 @@ describe("mlserver login --device-code against the test authority", () => {
   let aadServer: DevServer;
   beforeAll(async () => {
     authority = await startTestAuthority();
-    aadServer = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+    aadServer = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
   }, 60_000);
   afterAll(async () => {
     await aadServer?.close();

@@ -12,7 +12,7 @@ import {
   type TokenStore,
 } from "../src/index.js";
 import { tempDir } from "./support/tmp.js";
-import { AUDIENCE, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
+import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 
 const hygiene = new SecretHygiene();
@@ -22,7 +22,7 @@ let server: DevServer;
 beforeAll(async () => {
   authority = await startTestAuthority();
   for (const c of Object.values(authority.clients)) hygiene.secret((c as { clientSecret?: string }).clientSecret, (c as { privateKey?: string }).privateKey);
-  server = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+  server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
 }, 60_000);
 afterAll(async () => {
   await server?.close();

@@ -23,7 +23,7 @@ import { digestResponse, parseChallenges } from "../src/strategies/http-digest.j
 import { APACHE, SQUID, describeWithProgram, startApacheDigest, startSquid } from "./support/daemons.js";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import { fetchTrusting } from "../src/transport/dispatcher.js";
-import { AUDIENCE, RESOURCE, selfSignedCertificate, startTestAuthority } from "./support/authority.js";
+import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 import { tempDir } from "./support/tmp.js";
 
@@ -274,7 +274,7 @@ describe("fromTokenCredential with a real @azure/identity credential, offline", 
     const { createHttpHeaders } = await import("@azure/core-rest-pipeline");
     // Entra ID's layout: the authority is host/tenant, with discovery under /v2.0.
     const authority = await startTestAuthority({ pathPrefix: "/contoso-tenant/v2.0" });
-    const server = await startDevServer({ azureActiveDirectory: { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca } });
+    const server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
     try {
       hygiene.secret(authority.clients.basic.clientSecret);
       // @azure/identity takes any HttpClient; this one trusts the test authority's certificate.

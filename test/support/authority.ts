@@ -45,6 +45,11 @@ export interface TestAuthorityOptions {
   pathPrefix?: string;
 }
 
+/** The dev server's Azure AD settings for tokens from `authority` (ML Server's `Authority` and `Audience`). */
+export function azureAdSettings(authority: TestAuthority): { issuer: string; audience: string; jwksUri: string; ca: string } {
+  return { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca };
+}
+
 /** A certificate for 127.0.0.1, localhost and `names`, made now with openssl; its PEM is also its own CA. */
 export function selfSignedCertificate(names: readonly string[] = []): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-client-tls-"));
