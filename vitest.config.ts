@@ -15,8 +15,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "tsconfig.json" },
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Budgets, not promises: every test must pass on a busy 2-core machine, so each gets at least
+    // three times what it takes alone (the slowest, a whole publish-generate-batch cycle, ~20 s).
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     pool: "forks",
     // Two files at a time: most of the suite waits on servers and child processes, and every test
     // is written to hold under load (the reliability test runs beside CPU burners to prove it).

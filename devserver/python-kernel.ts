@@ -8,6 +8,8 @@
  *   (`subprocess.Popen` included): nothing outlives a time limit.
  * - Console output (stdout, and stderr joined to it) streams to the dev server, which counts it and
  *   stops the run at the limit; the Python side never buffers it, so memory stays bounded.
+ * - Time limits count from the moment the kernel says it is ready, not from the spawn: starting
+ *   Python on a busy machine can take longer than a run is allowed.
  * - Commands arrive on stdin and replies leave on fd 3, away from anything the code prints. After
  *   each command the kernel prints a random marker; a command is done once both the marker and the
  *   reply have arrived, so the console output of a run is complete when its result is.
@@ -141,6 +143,10 @@ def handle(command):
         return load(command["path"])
     return failure("unknown command")
 
+# Ready: the dev server starts a command's time limit only now, so a slow start (a busy machine, a
+# launcher shim) never counts against the code.
+replies.write('{"ready": true}\n')
+replies.flush()
 for line in sys.stdin:
     command = json.loads(line)
     try:
@@ -187,6 +193,8 @@ interface Pending {
 
 /** The longest reply accepted on fd 3 (a pickled object or a listing), so a reply cannot exhaust memory. */
 const MAX_REPLY = 256 * 1024 * 1024;
+/** How long Python may take to start and say it is ready; generous, as a loaded machine is slow. */
+const START_LIMIT_MS = 60_000;
 /** How long an interrupted run has to stop by itself before its process group is killed. */
 const INTERRUPT_GRACE_MS = 2000;
 
@@ -196,6 +204,9 @@ export class PythonKernel {
   #queue: Promise<unknown> = Promise.resolve();
   #replyBuffer = "";
   #exitReason: string | undefined;
+  #ready = false;
+  #onReady: (() => void) | undefined;
+  readonly #started: Promise<void>;
   readonly exited: Promise<void>;
 
   /**
@@ -219,6 +230,21 @@ export class PythonKernel {
       // A spawn failure (no python3) may come without an exit event.
       this.#child.on("error", (error) => ended(`python3 could not be started: ${error.message}`));
     });
+    this.#started = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#exitReason ??= `Python did not start within ${START_LIMIT_MS / 1000} s`;
+        this.#killGroup();
+      }, START_LIMIT_MS);
+      timer.unref();
+      this.#onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.#child.stdin!.on("error", () => {});
     this.#child.stdout!.on("data", (chunk: Buffer) => this.#onConsole(chunk));
     this.#child.stdio[3]!.on("data", (chunk: Buffer) => this.#onReply(chunk));
@@ -231,7 +257,7 @@ export class PythonKernel {
 
   /** Runs one command after those already queued. */
   run<Reply>(command: Record<string, unknown>, limits: KernelLimits): Promise<KernelOutcome<Reply>> {
-    const next = this.#queue.then(() => this.#runNow<Reply>(command, limits));
+    const next = this.#queue.then(() => this.#started).then(() => this.#runNow<Reply>(command, limits));
     this.#queue = next.catch(() => {});
     return next;
   }
@@ -317,6 +343,11 @@ export class PythonKernel {
     if (newline < 0) return;
     const line = this.#replyBuffer.slice(0, newline);
     this.#replyBuffer = this.#replyBuffer.slice(newline + 1);
+    if (!this.#ready) {
+      this.#ready = true;
+      this.#onReady?.();
+      return this.#onReply(Buffer.alloc(0));
+    }
     const pending = this.#pending;
     if (!pending) return;
     try {

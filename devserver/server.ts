@@ -11,7 +11,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import { existsSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { HttpError } from "./http-error.js";
 import { inputProblems } from "./parameters.js";
 import { runPython, type ExecutionResult } from "./python-runner.js";
@@ -513,8 +513,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 
   function publish(name: string, version: string, body: Record<string, unknown>, user: string, base: string): [number, unknown] {
-    if ((body.runtimeType ?? "R") === "R" && !onPath("Rscript")) {
-      throw new HttpError(400, 'The R runtime is not installed on this dev server, so R services cannot run: publish with runtimeType "Python".');
+    if ((body.runtimeType ?? "R") === "R") {
+      throw new HttpError(400, 'This dev server runs Python services only, so R services cannot run here: publish with runtimeType "Python".');
     }
     const others = [...services.values()].find((s) => s.name === name && s.versionPublishedBy !== user);
     if (others) throw new HttpError(403, `another user owns the web service ${name}; you are not authorized to publish to it`);
@@ -876,9 +876,4 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ]);
   };
   return state;
-}
-
-/** Whether a program is on the PATH (to tell if a runtime such as R is installed). */
-function onPath(program: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
 }

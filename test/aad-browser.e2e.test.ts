@@ -14,7 +14,7 @@ let server: DevServer;
 beforeAll(async () => {
   authority = await startTestAuthority();
   server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.close();
   await authority?.close();

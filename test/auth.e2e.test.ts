@@ -440,7 +440,7 @@ if (specsAvailable || process.env.CI === "true") {
   describe("through Prism", () => {
     beforeAll(async () => {
       prismChain = await startPrismChain();
-    }, 90_000);
+    }, 180_000);
     afterAll(() => prismChain?.stop());
     suite("prism");
     it("Prism saw no violation of Microsoft's description but the listed spec errors", () => {

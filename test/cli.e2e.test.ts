@@ -148,7 +148,7 @@ describe("mlserver, installed from the packed tarball", () => {
     // The token they print works: the rotation did not leave anyone with a dead pair.
     const status = await mlserver(h, ["status"]);
     expect(status.code, status.stderr).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it("a run killed with SIGKILL while holding the lock does not block the next beyond the stale timeout (10 s)", async () => {
     const h = await home();
@@ -168,7 +168,7 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(next.stdout.trim()).not.toBe("");
     console.log(`next run after a SIGKILLed lock holder: ${Math.round(next.ms)} ms (stale timeout 10 s)`);
     expect(next.ms).toBeLessThan(10_000 + 10_000);
-  }, 60_000);
+  }, 180_000);
 
   it("answers usage errors with exit 2 and one line, and not-found with exit 4", async () => {
     const h = await home();
@@ -199,7 +199,7 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(list.stdout).toMatch(/^NAME\s+VERSION/);
     expect(list.stdout).not.toContain("\x1b["); // no colour when stdout is not a terminal
     expect((await mlserver(h, ["services", "delete", "cli-double", "1.0"])).code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it("has complete help: every command and subcommand, the settings and the exit codes", async () => {
     const h = await home();
@@ -225,7 +225,7 @@ describe("mlserver login --device-code against the test authority", () => {
   beforeAll(async () => {
     authority = await startTestAuthority();
     aadServer = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await aadServer?.close();
     await authority?.close();
@@ -256,7 +256,7 @@ describe("mlserver login --device-code against the test authority", () => {
     expect(second.stderr).not.toContain("To sign in");
     expect(JSON.parse(second.stdout)).toMatchObject({ auth: "device-code", signedIn: true });
     expect(authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"]).toBe(1);
-  }, 90_000);
+  }, 180_000);
 });
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

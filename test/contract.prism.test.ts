@@ -14,7 +14,7 @@ describeWithSpecs("contract: the client and the dev server through Prism with Mi
   beforeAll(async () => {
     server = await startDevServer({ accessTokenSeconds: 1 });
     prism = await startPrismProxy(join(SPECS_DIR, "mlserver-swagger-9.3.0.json"), server.url);
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await prism?.stop();
     await server?.close();

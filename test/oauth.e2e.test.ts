@@ -23,7 +23,7 @@ beforeAll(async () => {
   authority = await startTestAuthority();
   for (const c of Object.values(authority.clients)) hygiene.secret((c as { clientSecret?: string }).clientSecret, (c as { privateKey?: string }).privateKey);
   server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.close();
   await authority?.close();

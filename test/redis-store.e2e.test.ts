@@ -186,6 +186,6 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
         process.off("warning", listener);
       }
       expect(warnings.some((w) => /Redis/.test(w))).toBe(true);
-    }, 60_000);
+    }, 180_000);
   });
 });

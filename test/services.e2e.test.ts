@@ -168,7 +168,7 @@ describe("what a service run can come back with", () => {
 
   it("R services are refused at publish time with a clear error", async () => {
     await expect(publishService(client, { name: "r-model", version: "1", code: "y <- x", runtimeType: "R" })).rejects.toMatchObject({
-      code: "ERR_API_STATUS", status: 400, message: expect.stringMatching(/R runtime is not installed on this dev server/),
+      code: "ERR_API_STATUS", status: 400, message: expect.stringMatching(/dev server runs Python services only, so R services cannot run here/),
     });
   });
 });
@@ -232,7 +232,7 @@ describeWithSpecs("the dev server's per-service swagger has the structure of the
 
 describe("the example", () => {
   it("npm run example:services publishes, checks its generated types, consumes and batches", async () => {
-    const { stdout } = await run("npm", ["run", "-s", "example:services"], { timeout: 90_000 });
+    const { stdout } = await run("npm", ["run", "-s", "example:services"], { timeout: 180_000 });
     const lines = stdout.replace(/\r/g, "\n").split("\n");
     expect(lines).toContain("2. Checked the generated types against GET /api/loan-score/1.0/swagger.json");
     expect(lines.find((l) => l.startsWith("3. "))).toMatch(/score 0\.433, approved false; it printed "scored 12000 against 52000"$/);
