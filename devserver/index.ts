@@ -25,9 +25,9 @@
  * @module
  */
 import { MissingDependencyError, isModuleNotFound } from "../src/errors.js";
-import type { DevServer, DevServerOptions } from "./server.js";
+import type { DevServer, DevServerOptions } from "./types.js";
 
-export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./server.js";
+export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./types.js";
 export type { DevSession, DevSnapshot } from "./sessions.js";
 export type { IssuedTokens, TokenAuthority, TokenLifetimes } from "./tokens.js";
 

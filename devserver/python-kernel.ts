@@ -1,6 +1,6 @@
 /**
  * One Python process that keeps its variables between commands: the engine of both sessions (a
- * process for the session's life) and service runs (a process for one call). Code runs with the dev
+ * process for the session's life) and services' warm shells (see `ServicePool`). Code runs with the dev
  * server's rights: a DEVELOPMENT STAND-IN, NOT A SANDBOX.
  *
  * Why it is built this way:
@@ -22,6 +22,22 @@ const KERNEL = String.raw`
 import base64, json, os, pickle, signal, sys, threading, time, traceback, types, zipfile
 os.dup2(1, 2)
 
+# The packages ML Server's Python runtime maps data to, and the SDK serialises with: used when
+# installed, named in a clear error when a service or an object needs them and they are not.
+try:
+    import numpy
+except ImportError:
+    numpy = None
+try:
+    import pandas
+except ImportError:
+    pandas = None
+try:
+    import dill
+except ImportError:
+    dill = None
+serializer = dill or pickle
+
 # The process group outlives a dev server that dies without closing it (its runs are detached, to
 # be killed as a group): when the parent is gone, the kernel kills its whole group.
 parent = os.getppid()
@@ -35,6 +51,8 @@ replies = os.fdopen(3, "w", encoding="utf-8")
 INT = {signal.SIGINT}
 signal.pthread_sigmask(signal.SIG_BLOCK, INT)
 scope = {"__name__": "__main__", "__builtins__": __builtins__}
+# A warm shell's state after its init code: every request starts from it.
+checkpoint = None
 
 def user_names():
     return [k for k, v in scope.items() if not k.startswith("_") and not isinstance(v, (types.ModuleType, type(len)))]
@@ -51,6 +69,43 @@ def run_code(code, label):
 def failure(message):
     return {"success": False, "errorMessage": message}
 
+def code_failure(error):
+    if isinstance(error, SystemExit):
+        return failure("the code called sys.exit(%s)" % ("" if error.code is None else repr(error.code)))
+    if isinstance(error, KeyboardInterrupt):
+        return failure("the run was interrupted")
+    return failure("".join(traceback.format_exception_only(type(error), error)).strip())
+
+# ML Server's types as its Python runtime binds them: data.frame a pandas DataFrame (sent as
+# columns, or as records), vector a numpy array, matrix a numpy matrix; null stays None (R's NA).
+def bind(value, kind):
+    if value is None:
+        return None
+    if kind == "data.frame":
+        return pandas.DataFrame(value)
+    if kind == "vector":
+        return numpy.array(value)
+    if kind == "matrix":
+        return numpy.matrix(value)
+    return value
+
+def is_missing(value):
+    return isinstance(value, float) and value != value
+
+# Outputs go back in the same JSON forms: a DataFrame as columns (missing values as null), arrays
+# and matrices as lists, numpy scalars as numbers.
+def to_json(value):
+    if pandas is not None and isinstance(value, pandas.DataFrame):
+        return {str(name): [None if is_missing(v) or v is None else to_json(v) for v in column] for name, column in value.to_dict(orient="list").items()}
+    if pandas is not None and isinstance(value, pandas.Series):
+        return [None if is_missing(v) else to_json(v) for v in value.tolist()]
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return value.tolist()
+        if isinstance(value, numpy.generic):
+            return value.item()
+    return value
+
 def json_problem(name, value):
     try:
         json.dumps(value, allow_nan=False)
@@ -58,40 +113,88 @@ def json_problem(name, value):
         return "output parameter '%s' cannot be sent as JSON: NaN and infinity have no JSON form" % name
     except TypeError:
         return "output parameter '%s' cannot be sent as JSON: a %s is not a JSON value" % (name, type(value).__name__)
+    except RecursionError:
+        return "output parameter '%s' cannot be sent as JSON: it nests too deeply" % name
     return None
 
-def execute(command):
-    scope.update(command.get("inputs") or {})
+# A warm shell outlives its requests, but nothing a request started may: after the run, every
+# other process of the shell's group is killed (the group is the shell's own, see spawn).
+def reap():
+    me = os.getpid()
     try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            if pid != me and os.getpgid(pid) == me:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+def execute(command):
+    try:
+        return run_request(command)
+    finally:
+        if command.get("reset"):
+            reap()
+
+def run_request(command):
+    global checkpoint
+    if command.get("reset") and checkpoint is not None:
+        scope.clear()
+        scope.update(checkpoint)
+    types_of = command.get("types") or {}
+    try:
+        scope.update({name: bind(value, types_of.get(name)) for name, value in (command.get("inputs") or {}).items()})
         if command.get("init"):
             run_code(command["init"], "<initCode>")
         run_code(command["code"], "<code>")
-        outputs = {}
-        for name in command.get("outputs") or []:
-            if name not in scope:
-                return failure("output parameter '%s' was not set by the code" % name)
-            problem = json_problem(name, scope[name])
-            if problem:
-                return failure(problem)
-            outputs[name] = scope[name]
-        return {"success": True, "errorMessage": "", "outputParameters": outputs}
-    except SystemExit as error:
-        return failure("the code called sys.exit(%s)" % ("" if error.code is None else repr(error.code)))
-    except KeyboardInterrupt:
-        return failure("the run was interrupted")
     except BaseException as error:
-        return failure("".join(traceback.format_exception_only(type(error), error)).strip())
+        return code_failure(error)
+    outputs = {}
+    for name in command.get("outputs") or []:
+        if name not in scope:
+            return failure("output parameter '%s' was not set by the code" % name)
+        value = to_json(scope[name])
+        problem = json_problem(name, value)
+        if problem:
+            return failure(problem)
+        outputs[name] = value
+    return {"success": True, "errorMessage": "", "outputParameters": outputs}
+
+def initialize(command):
+    global checkpoint
+    try:
+        if command.get("code"):
+            run_code(command["code"], "<initCode>")
+    except BaseException as error:
+        reply = code_failure(error)
+        reply["errorMessage"] = "the service's init code failed: " + reply["errorMessage"]
+        return reply
+    checkpoint = dict(scope)
+    return {"success": True}
+
+def unserialize(data, what):
+    try:
+        return pickle.loads(data)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] == "dill":
+            raise ValueError("%s was serialised with dill, which the dev server's Python does not have: install dill there (pip install dill, or Debian's python3-dill)" % what)
+        raise ValueError("%s needs the module %s, which the dev server's Python does not have" % (what, error.name))
+    except Exception as error:
+        raise ValueError("%s is not a Python pickle: %s" % (what, type(error).__name__))
 
 def save(path):
     kept, skipped = {}, []
     for name in user_names():
         try:
-            pickle.dumps(scope[name])
+            serializer.dumps(scope[name])
             kept[name] = scope[name]
         except Exception:
             skipped.append(name)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("workspace.pickle", pickle.dumps(kept))
+        archive.writestr("workspace.pickle", serializer.dumps(kept))
         for name in sorted(os.listdir(".")):
             if os.path.isfile(name):
                 archive.write(name, "files/" + name)
@@ -99,7 +202,7 @@ def save(path):
 
 def load(path):
     with zipfile.ZipFile(path) as archive:
-        workspace = pickle.loads(archive.read("workspace.pickle"))
+        workspace = unserialize(archive.read("workspace.pickle"), "the snapshot's workspace")
         for name in os.listdir("."):
             if os.path.isfile(name):
                 os.remove(name)
@@ -117,20 +220,22 @@ def handle(command):
     op = command["op"]
     if op == "execute":
         return execute(command)
+    if op == "init":
+        return initialize(command)
     if op == "list":
         return {"success": True, "names": user_names()}
     if op == "get":
         if command["name"] not in user_names():
             return failure("no object %s" % command["name"])
         try:
-            return {"success": True, "data": base64.b64encode(pickle.dumps(scope[command["name"]])).decode()}
+            return {"success": True, "data": base64.b64encode(serializer.dumps(scope[command["name"]])).decode()}
         except Exception as error:
-            return failure("the object cannot be pickled: %s" % error)
+            return failure("the object cannot be serialised: %s" % error)
     if op == "set":
         try:
-            scope[command["name"]] = pickle.loads(base64.b64decode(command["data"]))
-        except Exception as error:
-            return failure("the body is not a Python pickle: %s" % type(error).__name__)
+            scope[command["name"]] = unserialize(base64.b64decode(command["data"]), "the body")
+        except ValueError as error:
+            return failure(str(error))
         return {"success": True}
     if op == "delete":
         if command["name"] not in user_names():
@@ -140,7 +245,10 @@ def handle(command):
     if op == "save":
         return save(command["path"])
     if op == "load":
-        return load(command["path"])
+        try:
+            return load(command["path"])
+        except ValueError as error:
+            return failure(str(error))
     return failure("unknown command")
 
 # Ready: the dev server starts a command's time limit only now, so a slow start (a busy machine, a
@@ -148,14 +256,20 @@ def handle(command):
 replies.write('{"ready": true}\n')
 replies.flush()
 for line in sys.stdin:
-    command = json.loads(line)
+    marker = ""
     try:
+        command = json.loads(line)
+        marker = command["marker"]
         reply = handle(command)
     except BaseException as error:
         reply = failure("".join(traceback.format_exception_only(type(error), error)).strip())
     sys.stdout.flush()
-    os.write(1, command["marker"].encode())
-    replies.write(json.dumps(reply) + "\n")
+    os.write(1, marker.encode())
+    try:
+        text = json.dumps(reply)
+    except BaseException as error:
+        text = json.dumps(failure("the reply could not be sent: %s" % type(error).__name__))
+    replies.write(text + "\n")
     replies.flush()
 `;
 
@@ -210,11 +324,11 @@ export class PythonKernel {
   readonly exited: Promise<void>;
 
   /**
-   * Starts python3 in `cwd`. `interruptible`: a stopped run gets SIGINT first, so a session keeps its
+   * Starts `python` (an interpreter's path; see `resolvePython`) in `cwd`. `interruptible`: a stopped run gets SIGINT first, so a session keeps its
    * variables; otherwise (one-off runs) the process group is killed at once.
    */
-  constructor(cwd: string, private readonly interruptible: boolean) {
-    this.#child = spawn("python3", ["-I", "-u", "-c", KERNEL], { cwd, detached: true, stdio: ["pipe", "pipe", "ignore", "pipe"] });
+  constructor(python: string, cwd: string, private readonly interruptible: boolean) {
+    this.#child = spawn(python, ["-I", "-u", "-c", KERNEL], { cwd, detached: true, stdio: ["pipe", "pipe", "ignore", "pipe"] });
     this.exited = new Promise((resolve) => {
       const ended = (reason: string) => {
         this.#exitReason ??= reason;
@@ -228,7 +342,7 @@ export class PythonKernel {
       };
       this.#child.on("exit", (code, signal) => ended(signal ? `Python was stopped by ${signal}` : `Python exited with status ${code}`));
       // A spawn failure (no python3) may come without an exit event.
-      this.#child.on("error", (error) => ended(`python3 could not be started: ${error.message}`));
+      this.#child.on("error", (error) => ended(`${python} could not be started: ${error.message}`));
     });
     this.#started = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

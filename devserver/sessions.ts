@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpError } from "./http-error.js";
 import { PythonKernel, type KernelLimits, type KernelReply } from "./python-kernel.js";
+import type { PythonRuntime } from "./python.js";
 
 /** An R or Python session, as the dev server keeps it. */
 export interface DevSession {
@@ -39,7 +40,7 @@ export interface DevSnapshot {
 export interface SessionLimits {
   timeLimitMs: number;
   outputLimitBytes: number;
-  /** Open sessions, all users together. */
+  /** Open sessions per user. */
   maxSessions: number;
   /** Snapshots kept, all users together. */
   maxSnapshots: number;
@@ -71,6 +72,7 @@ export class SessionHost {
   constructor(
     private readonly limits: SessionLimits,
     private readonly clock: () => number,
+    private readonly python: () => Promise<PythonRuntime>,
   ) {}
 
   get #kernelLimits(): KernelLimits {
@@ -78,17 +80,32 @@ export class SessionHost {
   }
 
   async create(owner: string, request: { name?: string; runtimeType?: string; snapshotId?: string }): Promise<DevSession> {
-    if (this.sessions.size >= this.limits.maxSessions) throw new HttpError(429, `the dev server holds at most ${this.limits.maxSessions} open sessions; close one first`);
+    // Sessions still being started count too, so concurrent creates cannot pass the limit together.
+    const open = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.#starting.get(owner) ?? 0);
+    if (open >= this.limits.maxSessions) throw new HttpError(429, `you have ${open} open sessions, the dev server's limit per user; close one first`);
+    this.#starting.set(owner, (this.#starting.get(owner) ?? 0) + 1);
+    try {
+      return await this.#create(owner, request);
+    } finally {
+      this.#starting.set(owner, this.#starting.get(owner)! - 1);
+    }
+  }
+
+  readonly #starting = new Map<string, number>();
+
+  async #create(owner: string, request: { name?: string; runtimeType?: string; snapshotId?: string }): Promise<DevSession> {
     const runtimeType = request.runtimeType ?? "R";
     const snapshot = request.snapshotId === undefined ? undefined : this.snapshot(request.snapshotId, owner);
     if (snapshot && runtimeType !== "Python") throw new HttpError(400, "snapshots hold Python workspaces here; start the session with runtimeType Python");
+    const python = runtimeType === "Python" ? await this.python() : undefined;
+    if (python && !python.ok) throw new HttpError(400, python.problem);
     const id = randomUUID();
     const root = await mkdtemp(join(tmpdir(), "mlserver-devserver-session-"));
     const cwd = join(root, "work");
     await mkdir(cwd);
     const session: LiveSession = { id, name: request.name ?? id, owner, runtimeType, objects: new Map(), history: [], root, cwd, lastConsoleOutput: "" };
-    if (runtimeType === "Python") {
-      const kernel = new PythonKernel(cwd, true);
+    if (python?.ok) {
+      const kernel = new PythonKernel(python.executable, cwd, true);
       session.kernel = kernel;
       void kernel.exited.then(() => void (session.ended ??= "the session's Python process ended"));
     }

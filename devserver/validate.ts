@@ -19,6 +19,11 @@ export interface Operation {
   validate(request: { query: URLSearchParams; contentType: string; body: Buffer; form?: FormData }): string[];
   /** The media types the operation accepts, if it takes a body. */
   bodyTypes: string[];
+  /**
+   * A JSON answer as ASP.NET writes it: every property its response schema has is present, `null`
+   * when unset (Microsoft's Python SDK reads such fields and fails when they are missing).
+   */
+  complete(status: number, payload: unknown): unknown;
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
@@ -71,12 +76,21 @@ export function loadOperations(specPath: string): Operation[] {
         }),
       );
       const security = ((op.security as Json[] | undefined) ?? globalSecurity).map((alt) => Object.keys(alt));
+      const responseSchemas = new Map<number, Json>();
+      for (const [code, response] of Object.entries((op.responses ?? {}) as Record<string, unknown>)) {
+        const schema = ((resolve(response, "")[0].content as Record<string, Json> | undefined)?.["application/json"])?.schema;
+        if (/^2\d\d$/.test(code) && schema) responseSchemas.set(Number(code), schema as Json);
+      }
       operations.push({
         method: method.toUpperCase(),
         template,
         operationId: op.operationId as string,
         security,
         bodyTypes: Object.keys(content),
+        complete(status, payload) {
+          const schema = responseSchemas.get(status);
+          return schema ? withNulls(payload, schema, (node) => resolve(node, "")[0]) : payload;
+        },
         match(pathname) {
           const m = regex.exec(pathname);
           if (!m) return undefined;
@@ -134,6 +148,21 @@ export function loadOperations(specPath: string): Operation[] {
     }
   }
   return operations;
+}
+
+/** `value` with each property `schema` declares and `value` lacks set to null, in nested objects and arrays too. */
+function withNulls(value: unknown, schema: Json, deref: (node: unknown) => Json, depth = 0): unknown {
+  const resolved = deref(schema);
+  if (depth > 32 || typeof value !== "object" || value === null || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return resolved.items ? value.map((item) => withNulls(item, resolved.items as Json, deref, depth + 1)) : value;
+  const properties = resolved.properties as Record<string, Json> | undefined;
+  // An empty object is an answer with nothing in it (revoke's), not a model with its fields unset.
+  if (!properties || Object.keys(value).length === 0) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [name, property] of Object.entries(properties)) {
+    out[name] = name in out ? withNulls(out[name], property, deref, depth + 1) : null;
+  }
+  return out;
 }
 
 function describe(validate: ValidateFunction, subject: string): string[] {

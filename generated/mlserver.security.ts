@@ -18,11 +18,7 @@ export const operationSecurity = {
   },
   "/login/refreshToken": {
     "post": [],
-    "delete": [
-      {
-        "Bearer": []
-      }
-    ]
+    "delete": []
   },
   "/services": {
     "get": [

@@ -37,7 +37,7 @@ export interface paths {
         post: operations["renewToken"];
         /**
          * Revoke a refresh token
-         * @description Ends the sign-in that the refresh token belongs to, including the access tokens issued with it.
+         * @description Ends the sign-in that the refresh token belongs to, including the access tokens issued with it. The refresh token is the credential: no access token is needed, as Microsoft's token documentation and every per-service swagger show.
          */
         delete: operations["revokeRefreshToken"];
         options?: never;
@@ -656,6 +656,7 @@ export interface components {
             /** Format: binary */
             model?: Blob;
         };
+        /** @description A published version. Fields the publisher left unset are null, as ASP.NET writes them (Microsoft's Python SDK reads them). */
         WebService: {
             /** @description The service's name. */
             name: string;
@@ -666,23 +667,23 @@ export interface components {
             /** @description When this version was published. */
             creationTime?: string;
             /** @description The snapshot the service starts from */
-            snapshotId?: string;
+            snapshotId?: string | null;
             /**
              * @description The runtime, or Realtime for a service scored from a model.
              * @enum {string}
              */
             runtimeType?: "R" | "Python" | "Realtime";
             /** @description Code run once before calls. */
-            initCode?: string;
+            initCode?: string | null;
             /** @description Code run on each call. */
             code?: string;
             /** @description Free text for consumers. */
-            description?: string;
+            description?: string | null;
             /** @description The consume operation's alias. */
-            operationId?: string;
-            inputParameterDefinitions?: components["schemas"]["ParameterDefinition"][];
-            outputParameterDefinitions?: components["schemas"]["ParameterDefinition"][];
-            outputFileNames?: string[];
+            operationId?: string | null;
+            inputParameterDefinitions?: components["schemas"]["ParameterDefinition"][] | null;
+            outputParameterDefinitions?: components["schemas"]["ParameterDefinition"][] | null;
+            outputFileNames?: string[] | null;
             /** @description read/write for the publisher, read only for everyone else. */
             myPermissionOnService?: string;
         };

@@ -11,13 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { TokenAuthority } from "../devserver/tokens.js";
 import { loadOperations } from "../devserver/validate.js";
+import { TEST_PYTHON } from "./support/python.js";
 
 let server: DevServer;
 let token: string;
 const scratch = mkdtempSync(join(tmpdir(), "devserver-limits-"));
 
 beforeAll(async () => {
-  server = await startDevServer({ executionLimits: { timeMs: 3000, outputBytes: 64 * 1024, parallelCount: 2 } });
+  server = await startDevServer({ python: TEST_PYTHON, executionLimits: { timeMs: 3000, outputBytes: 64 * 1024, parallelCount: 2 } });
   token = await signIn(server);
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { createMlServerClient, createServiceClient, mlServerLogin, publishFromSession, type MlServerClient } from "../src/index.js";
+import { TEST_PYTHON } from "./support/python.js";
 
 let server: DevServer;
 let alice: MlServerClient;
@@ -11,6 +12,7 @@ let admin: MlServerClient;
 
 beforeAll(async () => {
   server = await startDevServer({
+    python: TEST_PYTHON,
     users: [{ username: "alice", password: "alice-Pa55word" }, { username: "bob", password: "bob-Pa55word" }, { username: "admin", password: "Admin-Pa55word!" }],
     executionLimits: { timeMs: 4000 },
   });

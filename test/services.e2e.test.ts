@@ -20,6 +20,7 @@ import { SecretHygiene } from "./support/hygiene.js";
 import { SPECS_DIR, describeWithSpecs } from "./support/specs.js";
 import { tempDir } from "./support/tmp.js";
 import { typecheckFiles } from "./support/typecheck.js";
+import { TEST_PYTHON } from "./support/python.js";
 
 const run = promisify(execFile);
 const hygiene = new SecretHygiene();
@@ -31,6 +32,7 @@ let auth: ReturnType<typeof mlServerLogin>;
 
 beforeAll(async () => {
   server = await startDevServer({
+    python: TEST_PYTHON,
     accessTokenSeconds: 1,
     executionLimits: { timeMs: 1500, outputBytes: 64 * 1024 },
     users: [USER, { username: "other", password: "Other-Pa55word!" }],
@@ -121,9 +123,11 @@ describe("what a service run can come back with", () => {
         "if mode == 'fail':\n    print('about to fail')\n    raise ValueError('bad input: ' + str(n))",
         "if mode == 'slow':\n    time.sleep(5)",
         "if mode == 'loud':\n    print('x' * 200000)",
-        "rows = [dict(r, total=r['a'] + r['b']) for r in frame]",
-        "doubled = [v * 2 for v in vec]",
-        "transposed = [list(c) for c in zip(*grid)]",
+        "import numpy, pandas",
+        "assert isinstance(frame, pandas.DataFrame) and isinstance(vec, numpy.ndarray) and isinstance(grid, numpy.matrix), 'types as ML Server maps them'",
+        "rows = frame.assign(total=frame['a'] + frame['b'])",
+        "doubled = vec * 2",
+        "transposed = grid.T",
         "negated = not flag",
         "with open('summary.csv', 'w') as f:\n    f.write('n,%d\\n' % n)",
       ].join("\n"),
@@ -135,9 +139,12 @@ describe("what a service run can come back with", () => {
   });
   const base = { n: 3, frame: [{ a: 1, b: 2 }, { a: 3, b: 4 }], vec: [1, 2.5], grid: [[1, 2], [3, 4]], flag: true };
 
-  it("data frames as records, vectors, matrices and logicals, and the files it wrote", async () => {
+  it("data frames as pandas DataFrames (sent as columns or records, returned as columns), vectors and matrices as numpy, and the files it wrote", async () => {
     const result = await svc.consume({ mode: "ok", ...base });
-    expect(result.outputs).toEqual({ rows: [{ a: 1, b: 2, total: 3 }, { a: 3, b: 4, total: 7 }], doubled: [2, 5], transposed: [[1, 3], [2, 4]], negated: false });
+    expect(result.outputs).toEqual({ rows: { a: [1, 3], b: [2, 4], total: [3, 7] }, doubled: [2, 5], transposed: [[1, 3], [2, 4]], negated: false });
+    // The column form ML Server sends, and a missing value (R's NA) as null both ways.
+    const columns = await svc.consume({ mode: "ok", ...base, frame: { a: [1, null], b: [2, 4] } });
+    expect(columns.outputs.rows).toEqual({ a: [1, null], b: [2, 4], total: [3, null] });
     expect(new TextDecoder().decode(result.outputFiles["summary.csv"])).toBe("n,3\n");
     expect(result.changedFiles).toContain("summary.csv");
   });

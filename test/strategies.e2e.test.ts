@@ -173,7 +173,7 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
   const proxiedUrl = () => `https://${HOST}:${server.port}`;
   beforeAll(async () => {
     hygiene.secret(proxyUser.password, basicCredentials(proxyUser).slice(6));
-    [squid, server] = await Promise.all([startSquid(proxyUser, [HOST]), startDevServer({ tls })]);
+    [squid, server] = await Promise.all([startSquid(proxyUser, [HOST]), startDevServer({ tls, allowedHosts: [HOST] })]);
   });
   afterAll(async () => {
     await squid?.stop();
@@ -197,7 +197,7 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
   });
 
   it("refuses to start with credentials in the proxy URL, and fails clearly with wrong proxy credentials", async () => {
-    server = await startDevServer({ tls });
+    server = await startDevServer({ tls, allowedHosts: [HOST] });
     expect(() => createMlServerClient({ baseUrl: server.url, proxy: { url: `http://u:p@127.0.0.1:1` } })).toThrow(/must not hold credentials/);
     const client = createMlServerClient({ baseUrl: proxiedUrl(), ca: tls.cert, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
     const error = await failure(() => client.GET("/status"));

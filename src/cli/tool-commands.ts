@@ -15,8 +15,12 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     "tls-cert": { type: "string" },
     "session-mode": { type: "string", default: "per-pair" },
     "cors-origin": { type: "string", multiple: true },
+    "allowed-host": { type: "string", multiple: true },
+    python: { type: "string" },
   });
   const corsOrigins = values["cors-origin"] as string[] | undefined;
+  const allowedHosts = values["allowed-host"] as string[] | undefined;
+  const python = values.python as string | undefined;
   const sessionMode = values["session-mode"];
   if (sessionMode !== "per-pair" && sessionMode !== "strict") throw new UsageError("--session-mode is per-pair or strict.");
   const port = Number(values.port);
@@ -36,7 +40,7 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     }
   }
   const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }) });
+  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(allowedHosts && { allowedHosts }), ...(python && { python }) });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);

@@ -69,6 +69,11 @@ export const KNOWN_SPEC_ERRORS: { location: RegExp; code: string; reason: string
     reason: "status details are declared as maps of objects, but Microsoft's own example (like servers) has strings and numbers there (logPath, rMaxPoolSize)",
   },
   {
+    location: /^response\.body\.\d+\.(snapshotId|initCode|description|operationId|inputParameterDefinitions|outputParameterDefinitions|outputFileNames)$/,
+    code: "type",
+    reason: "ASP.NET writes a web service's unset fields as null (Microsoft's Python SDK reads them); the description does not mark them nullable",
+  },
+  {
     location: /^response\.body(\.components\.[^.]+)+\.components$/,
     code: "type",
     reason: "a component without parts has components: null in Microsoft's own example; the description allows only an object",
@@ -86,7 +91,9 @@ export async function startForwarder(onResponse?: (method: string, path: string,
   const { createServer, request } = await import("node:http");
   let target = "";
   const server = createServer((req, res) => {
-    const upstream = request(new URL(req.url ?? "/", target), { method: req.method, headers: req.headers }, (answer) => {
+    // As a reverse proxy does by default (nginx's proxy_set_header Host $proxy_host): the Host is the target's.
+    const to = new URL(req.url ?? "/", target);
+    const upstream = request(to, { method: req.method, headers: { ...req.headers, host: to.host } }, (answer) => {
       onResponse?.(req.method ?? "", req.url ?? "", answer.headers);
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -1,0 +1,35 @@
+/**
+ * A service's dedicated pool of warm shells: its sizes (`InitialPoolSize` shells start at once, up
+ * to `MaxPoolSize` run together), its status, and its removal (back to the server's default sizes).
+ */
+import { poolOf, poolSizes } from "../execution.js";
+import { HttpError } from "../http-error.js";
+import { existingService, ownedService, serviceKey } from "../state.js";
+import type { RouteTable } from "./route.js";
+
+export const poolRoutes: RouteTable = {
+  getServicePoolStatus({ state, params }) {
+    const service = existingService(state, params);
+    const key = serviceKey(service.name, service.version);
+    return [200, [{ ComputeNodeEndpoint: state.server.url, Status: state.poolSizes.has(key) ? "Success" : "NotFound" }]];
+  },
+  async createOrUpdateServicePool({ state, params, body, user }) {
+    const service = ownedService(state, params, user, "change the pool of");
+    const initial = (body.InitialPoolSize as number | undefined) ?? 0;
+    const max = (body.MaxPoolSize as number | undefined) ?? Math.max(initial, 1);
+    if (initial > max) throw new HttpError(400, `InitialPoolSize (${initial}) may not exceed MaxPoolSize (${max})`, "RequestValidationException");
+    const key = serviceKey(service.name, service.version);
+    const created = !state.poolSizes.has(key);
+    state.poolSizes.set(key, { initial, max: Math.max(max, 1) });
+    // A Python service's shells start now, as ML Server's do; others have no shells to start.
+    if (service.runtimeType === "Python") (await poolOf(state, service)).resize(poolSizes(state, service));
+    return [200, created ? "Created" : "Updated"];
+  },
+  deleteServicePool({ state, params, user }) {
+    const service = ownedService(state, params, user, "remove the pool of");
+    const key = serviceKey(service.name, service.version);
+    if (!state.poolSizes.delete(key)) throw new HttpError(404, "this web service has no dedicated pool", "NotFoundException");
+    state.pools.get(key)?.resize(state.limits.pool);
+    return [200, "Deleted"];
+  },
+};

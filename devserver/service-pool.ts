@@ -1,0 +1,198 @@
+/**
+ * Warm shells for a published Python service, as ML Server keeps them: each shell is a Python
+ * process (see `PythonKernel`) that loaded the service's snapshot and ran its init code once; each
+ * request runs the service's code in an idle shell, starting from the variables the init code left
+ * (reset between requests) and from the shell's files as they were then. A shell whose run failed,
+ * ran out of time or was cancelled is thrown away and replaced, so no request sees another's mess.
+ *
+ * This is a DEVELOPMENT STAND-IN, NOT A SANDBOX: the code runs with the dev server's rights.
+ */
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PythonKernel, type KernelLimits, type KernelReply } from "./python-kernel.js";
+
+/** What a service runs. */
+export interface ServiceCode {
+  code: string;
+  initCode?: string;
+  /** A snapshot archive (see `CreateSnapshot`) whose workspace and files each shell starts from. */
+  snapshot?: Buffer;
+  /** Declared input types by name, so the shell binds data frames, vectors and matrices as ML Server does. */
+  inputTypes: Record<string, string>;
+  outputs: string[];
+  outputFileNames: string[];
+}
+
+/** Shells started with the pool, and the most that run at once. */
+export interface PoolSizes {
+  initial: number;
+  max: number;
+}
+
+/** A result in the shape ML Server returns, plus the files the code wrote (base64). */
+export interface ExecutionResult {
+  success: boolean;
+  errorMessage: string;
+  consoleOutput: string;
+  changedFiles: string[];
+  outputParameters: Record<string, unknown>;
+  outputFiles: Record<string, string>;
+}
+
+const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({ success: false, errorMessage, consoleOutput, changedFiles: [], outputParameters: {}, outputFiles: {} });
+
+interface Shell {
+  kernel: PythonKernel;
+  dir: string;
+  cwd: string;
+  /** Resolves to the files present after init, or to why the shell could not start. */
+  ready: Promise<{ files: Set<string> } | { problem: string }>;
+}
+
+export class ServicePool {
+  readonly #idle: Shell[] = [];
+  readonly #all = new Set<Shell>();
+  readonly #waiting: ((shell: Shell | undefined) => void)[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly python: string,
+    private readonly service: ServiceCode,
+    private sizes: PoolSizes,
+    private readonly limits: KernelLimits,
+    /** Called for each shell started (the dev server counts them). */
+    private readonly onShellStart: () => void,
+  ) {
+    this.#fill();
+  }
+
+  /** How many shells the pool holds, busy or idle. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** Runs the service once with `inputs` in a warm shell; aborting cancels the run (its shell is replaced). */
+  async run(inputs: Record<string, unknown>, signal?: AbortSignal): Promise<ExecutionResult> {
+    const shell = await this.#acquire(signal);
+    if (!shell) return failed(signal?.aborted ? "the run was cancelled" : "the service was changed or removed while the call waited");
+    const ready = await shell.ready;
+    if ("problem" in ready) {
+      this.#discard(shell);
+      return failed(ready.problem);
+    }
+    const limits = { ...this.limits, ...(signal && { signal }) };
+    const { reply, consoleOutput, stopped } = await shell.kernel.run<KernelReply>(
+      { op: "execute", reset: true, code: this.service.code, inputs, types: this.service.inputTypes, outputs: this.service.outputs },
+      limits,
+    );
+    if (stopped !== undefined || !reply?.success) {
+      this.#discard(shell);
+      return failed(stopped ?? reply?.errorMessage ?? "the run failed", consoleOutput);
+    }
+    try {
+      const written = (await readdir(shell.cwd)).filter((name) => !ready.files.has(name));
+      const outputFiles: Record<string, string> = {};
+      for (const name of this.service.outputFileNames) {
+        if (written.includes(name)) outputFiles[name] = (await readFile(join(shell.cwd, name))).toString("base64");
+      }
+      // The next request starts from the files the init left.
+      await Promise.all(written.map((name) => rm(join(shell.cwd, name), { recursive: true, force: true })));
+      this.#release(shell);
+      return { success: true, errorMessage: "", consoleOutput, changedFiles: written, outputParameters: reply.outputParameters ?? {}, outputFiles };
+    } catch (error) {
+      this.#discard(shell);
+      return failed(`the run's files could not be read: ${(error as Error).message}`, consoleOutput);
+    }
+  }
+
+  /** New sizes from the pool API: more shells start at once, surplus idle ones stop. */
+  resize(sizes: PoolSizes): void {
+    this.sizes = sizes;
+    while (this.#all.size > sizes.max && this.#idle.length > 0) this.#discard(this.#idle.pop()!, false);
+    this.#fill();
+  }
+
+  /** Stops every shell; calls waiting for one fail, running ones are stopped. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(undefined);
+    await Promise.all([...this.#all].map((shell) => this.#stopShell(shell)));
+    this.#all.clear();
+    this.#idle.length = 0;
+  }
+
+  #fill(): void {
+    while (!this.#closed && this.#all.size < Math.min(this.sizes.initial, this.sizes.max)) this.#idle.push(this.#start());
+  }
+
+  #acquire(signal?: AbortSignal): Promise<Shell | undefined> {
+    if (this.#closed || signal?.aborted) return Promise.resolve(undefined);
+    const idle = this.#idle.shift();
+    if (idle) return Promise.resolve(idle);
+    if (this.#all.size < this.sizes.max) return Promise.resolve(this.#start());
+    return new Promise((resolve) => {
+      const waiter = (shell: Shell | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(shell);
+      };
+      const onAbort = () => {
+        this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiter);
+    });
+  }
+
+  #release(shell: Shell): void {
+    if (this.#closed) return void this.#discard(shell, false);
+    if (this.#all.size > this.sizes.max) return void this.#discard(shell, false);
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter(shell);
+    else this.#idle.push(shell);
+  }
+
+  /** Throws a shell away; a waiting call gets a new one, and the pool is kept at its initial size. */
+  #discard(shell: Shell, replace = true): void {
+    this.#all.delete(shell);
+    const index = this.#idle.indexOf(shell);
+    if (index >= 0) this.#idle.splice(index, 1);
+    void this.#stopShell(shell);
+    if (!replace || this.#closed) return;
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter(this.#start());
+    else this.#fill();
+  }
+
+  #start(): Shell {
+    this.onShellStart();
+    // Synchronous: the process starts in this folder, and a shell is handed out at once.
+    const dir = mkdtempSync(join(tmpdir(), "mlserver-devserver-shell-"));
+    const cwd = join(dir, "work");
+    mkdirSync(cwd);
+    const kernel = new PythonKernel(this.python, cwd, false);
+    const shell: Shell = { kernel, dir, cwd, ready: this.#initialize(kernel, dir, cwd) };
+    this.#all.add(shell);
+    return shell;
+  }
+
+  async #initialize(kernel: PythonKernel, dir: string, cwd: string): Promise<{ files: Set<string> } | { problem: string }> {
+    if (this.service.snapshot) {
+      const archive = join(dir, "snapshot.zip");
+      await writeFile(archive, this.service.snapshot);
+      const loaded = await kernel.run<KernelReply>({ op: "load", path: archive }, this.limits);
+      await rm(archive, { force: true });
+      if (!loaded.reply?.success) return { problem: `the service's snapshot could not be loaded: ${loaded.stopped ?? loaded.reply?.errorMessage}` };
+    }
+    const init = await kernel.run<KernelReply>({ op: "init", code: this.service.initCode ?? "" }, this.limits);
+    if (init.stopped !== undefined || !init.reply?.success) return { problem: init.stopped ? `the service's init code: ${init.stopped}` : (init.reply?.errorMessage ?? "the service's init code failed") };
+    return { files: new Set(await readdir(cwd)) };
+  }
+
+  async #stopShell(shell: Shell): Promise<void> {
+    await shell.kernel.dispose();
+    await rm(shell.dir, { recursive: true, force: true });
+  }
+}
