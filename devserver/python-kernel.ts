@@ -176,11 +176,12 @@ def initialize(command):
     return {"success": True}
 
 def unserialize(data, what):
+    if dill is None and b"dill._dill" in data:
+        raise ValueError("%s was serialised with dill, which the dev server's Python does not have: install dill there (pip install dill, or Debian's python3-dill)" % what)
     try:
-        return pickle.loads(data)
+        # dill reads plain pickles too, and what it wrote needs it.
+        return serializer.loads(data)
     except ModuleNotFoundError as error:
-        if error.name and error.name.split(".")[0] == "dill":
-            raise ValueError("%s was serialised with dill, which the dev server's Python does not have: install dill there (pip install dill, or Debian's python3-dill)" % what)
         raise ValueError("%s needs the module %s, which the dev server's Python does not have" % (what, error.name))
     except Exception as error:
         raise ValueError("%s is not a Python pickle: %s" % (what, type(error).__name__))
