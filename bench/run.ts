@@ -425,6 +425,74 @@ async function cliStartup(): Promise<void> {
   row("mlserver --help / node -e 0, wall time", `${ratio.toFixed(2)}x`, `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`);
 }
 
+/**
+ * The dev server's Python services in warm shells: a trivial service's consume latency (p50 and
+ * p99 per round) beside the HTTP floor (`GET /status` on the same server) and what a cold start
+ * per call would cost (starting the interpreter alone), 40 concurrent consumes, and a 1,000-row
+ * batch at the server's parallelism. BENCH_PYTHON picks the interpreter (default Debian's).
+ */
+async function devserverPython(): Promise<void> {
+  const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+  console.log(`\nDev server Python services (warm shells, ${python}), ${ROUNDS} rounds`);
+  const server = await devServer(3600, undefined, ["--python", python]);
+  try {
+    const token = await accessToken(server.url, ADMIN);
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const published = await fetch(`${server.url}/services/trivial/1`, {
+      method: "POST", headers,
+      body: JSON.stringify({ runtimeType: "Python", code: "y = x + 1", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }),
+    });
+    if (published.status !== 201) throw new Error(`publish failed: ${published.status} ${await published.text()}`);
+    const consume = async (x: number) => {
+      const answer = (await (await fetch(`${server.url}/api/trivial/1`, { method: "POST", headers, body: JSON.stringify({ x }) })).json()) as { success: boolean };
+      if (!answer.success) throw new Error("a consume failed");
+    };
+    const timed = async (call: () => Promise<unknown>) => {
+      const started = performance.now();
+      await call();
+      return performance.now() - started;
+    };
+    for (let i = 0; i < 20; i++) await consume(i); // warm: the pool's shells exist
+    const calls = QUICK ? 100 : 300;
+    const p50: number[] = [], p99: number[] = [], floor: number[] = [], cold: number[] = [], concurrent: number[] = [], batch: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const latencies: number[] = [];
+      const statuses: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        latencies.push(await timed(() => consume(i)));
+        statuses.push(await timed(() => fetch(`${server.url}/status`, { headers }).then((r) => r.arrayBuffer())));
+      }
+      p50.push(median(latencies));
+      p99.push(percentile(latencies, 0.99));
+      floor.push(median(statuses));
+      const starts: number[] = [];
+      for (let i = 0; i < 5; i++) starts.push(await timed(() => run(python, ["-c", "0"])));
+      cold.push(median(starts));
+      concurrent.push(await timed(() => Promise.all(Array.from({ length: 40 }, (_, x) => consume(x)))));
+      if (round < (QUICK ? 1 : 3)) {
+        batch.push(await timed(async () => {
+          const started = await fetch(`${server.url}/api/trivial/1/batch`, { method: "POST", headers, body: JSON.stringify(Array.from({ length: 1000 }, (_, x) => ({ x }))) });
+          const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
+          for (;;) {
+            const status = (await (await fetch(`${server.url}/api/trivial/1/batch/${batchExecutionId}`, { headers })).json()) as { state: string; completedItemCount: number };
+            if (status.state === "complete") return;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }));
+      }
+    }
+    const ms = (r: Spread, digits = 1) => `${r.median.toFixed(digits)} ms (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
+    results.devserverPython = { python, callsPerRound: calls, consumeP50Ms: spread(p50), consumeP99Ms: spread(p99), statusP50Ms: spread(floor), interpreterStartMs: spread(cold), concurrent40Ms: spread(concurrent), batch1000Ms: spread(batch) };
+    row("trivial consume p50, warm shell", ms(spread(p50)), `GET /status p50 ${ms(spread(floor))}`);
+    row("trivial consume p99, warm shell", ms(spread(p99)));
+    row("interpreter start alone (what a cold shell per call cost)", ms(spread(cold), 0));
+    row("40 concurrent consumes, wall time", ms(spread(concurrent), 0));
+    row("1,000-row batch, start to complete", ms(spread(batch), 0));
+  } finally {
+    server.stop();
+  }
+}
+
 async function codegen(): Promise<void> {
   console.log("\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)");
   const { default: openapiTS, astToString } = await import("openapi-typescript");
@@ -452,7 +520,7 @@ console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${proces
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen, tracingCost };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen, tracingCost, devserverPython };
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();
