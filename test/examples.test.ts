@@ -2,6 +2,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { describeWithProgram, REDIS, startRedis } from "./support/daemons.js";
+import { resolvePython } from "../devserver/python.js";
+import { TEST_PYTHON } from "./support/python.js";
 
 const run = promisify(execFile);
 
@@ -27,6 +29,18 @@ it("npm run example:snapshot publishes from a session's snapshot and scores with
   expect(lines[1]).toMatch(/^2\. Snapshot taken, session closed \(open sessions: 0\), service published at http:\/\/127\.0\.0\.1:\d+\/api\/house-price\/1\.0$/);
   expect(lines.slice(2, 4)).toEqual(["3. size 60 → price 180.42", "3. size 90 → price 268.6"]);
   expect(lines[4]).toBe("4. Deleted the service and its snapshot (snapshots left: 0), signed out");
+});
+
+it("npm run example:sklearn trains in a session, scores a data frame from TypeScript and batches a CSV through the CLI", async (context) => {
+  const python = await resolvePython(TEST_PYTHON);
+  if (!python.ok || !(await run(TEST_PYTHON, ["-c", "import sklearn"]).then(() => true, () => false))) return context.skip(`${TEST_PYTHON} has no scikit-learn (apt-get install python3-sklearn)`);
+  const { stdout } = await run("npm", ["run", "example:sklearn", "--silent"], { env: { ...process.env, FORCE_COLOR: "0", MLSERVER_PYTHON: TEST_PYTHON }, timeout: 100_000 });
+  expect(stdout.trim().split("\n")).toEqual([
+    "1. trained on 8 loans, accuracy 1.00; snapshot taken, loan-model 1.0 published from it",
+    "2. Scored a data frame: ada approved, bo declined, cy approved",
+    "3. mlserver services batch loan-row 1.0 --file applicants.csv: 20 rows, 15 approved, 0 failed",
+    "4. Deleted both services and the snapshot, signed out",
+  ]);
 });
 
 describeWithProgram(REDIS, "npm run example:fleet", () => {
