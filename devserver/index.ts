@@ -28,6 +28,7 @@ import { MissingDependencyError, isModuleNotFound } from "../src/errors.js";
 import type { DevServer, DevServerOptions } from "./types.js";
 
 export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./types.js";
+export type { CorsSettings } from "./http/cors.js";
 export type { DevSession, DevSnapshot } from "./sessions.js";
 export type { IssuedTokens, TokenAuthority, TokenLifetimes } from "./tokens.js";
 

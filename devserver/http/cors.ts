@@ -8,8 +8,11 @@ export const PREFLIGHT_HEADERS = {
   "access-control-max-age": "600",
 };
 
+/** The dev server's `cors` option, as ML Server's `"CORS": { "Enabled": true, "Origins": [...] }`. */
 export interface CorsSettings {
+  /** Default true once `cors` is given. */
   enabled?: boolean;
+  /** Exact `scheme://host:port` origins, or `*` for any. */
   origins: string[];
 }
 
