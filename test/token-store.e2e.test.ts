@@ -4,7 +4,7 @@
  * private files written atomically, corrupt and foreign entries ignored with one warning, and
  * encryption at rest. The cross-process guarantees are tested through the CLI (cli.e2e.test.ts).
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
@@ -197,8 +197,63 @@ describe("fileTokenStore", () => {
     expect(await other.read({ origin: server.url, account: "alice", strategy: "ml-server-login" })).toBeUndefined();
   });
 
+  it("opens a sealed entry only with its whole 16-byte tag: a tag cut to 4 bytes is a forgery's way in", async () => {
+    const dir = await tempDir();
+    const key = Buffer.alloc(32, 9).toString("base64");
+    const entry = { origin: server.url, account: "admin", strategy: "ml-server-login" };
+    const store = fileTokenStore({ directory: dir, encryptionKey: key });
+    await store.write(entry, { accessToken: "a", expiresAt: 1 });
+    expect(await store.read(entry)).toEqual({ accessToken: "a", expiresAt: 1 });
+    const [file] = entryFiles(dir);
+    const sealed = JSON.parse(readFileSync(join(dir, file!), "utf8")) as { sealed: { tag: string } };
+    sealed.sealed.tag = Buffer.from(sealed.sealed.tag, "base64url").subarray(0, 4).toString("base64url");
+    writeFileSync(join(dir, file!), JSON.stringify(sealed), { mode: 0o600 });
+    const fresh = fileTokenStore({ directory: dir, encryptionKey: key });
+    const warnings = await warningsDuring(async () => expect(await fresh.read(entry)).toBeUndefined());
+    expect(warnings.some((w) => w.includes("cannot be decrypted"))).toBe(true);
+  });
+
+  it("refuses at once a symbolic link (dangling or not) or a file at an entry's lock path, and an oversized entry unread", async () => {
+    const dir = await tempDir();
+    const entry = { origin: server.url, account: "admin", strategy: "ml-server-login" };
+    // A lock timeout longer than the test's: waiting for it would fail the test.
+    const store = fileTokenStore({ directory: dir, lockTimeoutMs: 600_000 });
+    await store.write(entry, { accessToken: "a", expiresAt: 1 });
+    const [file] = entryFiles(dir);
+    const lockPath = join(dir, `${file}.lock`);
+    symlinkSync(join(dir, "nowhere"), lockPath);
+    await expect(store.withLock(entry, async () => "ran")).rejects.toMatchObject({ code: "ERR_TOKEN_STORE", message: expect.stringContaining(`${lockPath} is a symbolic link, not a lock this library made: remove it`) });
+    unlinkSync(lockPath);
+    writeFileSync(lockPath, "planted");
+    await expect(store.withLock(entry, async () => "ran")).rejects.toThrow(/is a file, not a lock/);
+    unlinkSync(lockPath);
+    expect(await store.withLock(entry, async () => "ran")).toBe("ran");
+
+    writeFileSync(join(dir, file!), `{"v":1,"pad":"${"x".repeat(2 * 1024 * 1024)}"}`, { mode: 0o600 });
+    const warnings = await warningsDuring(async () => expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined());
+    expect(warnings.some((w) => /more than a token set can be/.test(w))).toBe(true);
+    // An entry that is a symbolic link is not followed.
+    unlinkSync(join(dir, file!));
+    writeFileSync(join(dir, "elsewhere.json"), JSON.stringify({ v: 1, key: entry, value: { accessToken: "planted", expiresAt: 1 } }), { mode: 0o600 });
+    symlinkSync(join(dir, "elsewhere.json"), join(dir, file!));
+    expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined();
+  });
+
   it("refuses a malformed encryption key with a message that says what a key looks like", async () => {
     const store = fileTokenStore({ directory: await tempDir(), encryptionKey: "too-short" });
     await expect(store.write({ origin: "o", account: "a", strategy: "s" }, {})).rejects.toThrow(/32 bytes/);
+  });
+});
+
+describe("redisTokenStore without an encryption key", () => {
+  it("warns once at construction when its Redis is not on loopback, and not when a key is set or the Redis is local", async () => {
+    const { createClient } = await import("redis");
+    const { redisTokenStore } = await import("../src/index.js");
+    // Real node-redis clients, never connected: the warning comes from their options alone.
+    const remote = createClient({ url: "redis://redis.fleet.internal:6379" });
+    const warned = await warningsDuring(async () => void redisTokenStore({ client: remote }));
+    expect(warned).toEqual([expect.stringMatching(/unencrypted in the Redis at redis\.fleet\.internal: anyone who can read it can use them, and anyone who can write to it can plant tokens/)]);
+    expect(await warningsDuring(async () => void redisTokenStore({ client: createClient({ url: "redis://redis.other.internal:6379" }), encryptionKey: Buffer.alloc(32, 1) }))).toEqual([]);
+    expect(await warningsDuring(async () => void redisTokenStore({ client: createClient({ url: "redis://127.0.0.1:6379" }) }))).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { chmod, lstat, mkdir, readFile, stat, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { TokenStoreError } from "../errors.js";
@@ -91,9 +91,12 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       const file = fileOf(key);
       let text: string;
       try {
-        const info = await stat(file);
+        // lstat: a symbolic link could point the cache at any file.
+        const info = await lstat(file);
+        if (!info.isFile()) return ignore(file, key, "it is not a regular file (a symbolic link or something else put there)");
         if (process.platform !== "win32" && (info.mode & 0o077) !== 0) return ignore(file, key, "the file is readable or writable by other users");
         checkOwner(info, file);
+        if (info.size > MAX_ENTRY_BYTES) return ignore(file, key, `it is ${info.size} bytes, more than a token set can be (${MAX_ENTRY_BYTES})`);
         text = await readFile(file, "utf8");
       } catch (error) {
         if (errno(error) === "ENOENT") return undefined;
@@ -145,6 +148,7 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       await ensureDirectory();
       const { lock } = await loadLockfile();
       const file = fileOf(key);
+      await checkLockPath(`${file}.lock`, describeKey(key));
       const deadline = Date.now() + lockTimeoutMs;
       let release: () => Promise<void>;
       for (let wait = 10; ; wait = Math.min(250, wait * 1.5)) {
@@ -172,6 +176,26 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       }
     },
   };
+}
+
+/** The largest entry read: a token set is a few kilobytes; anything far larger was not written here. */
+const MAX_ENTRY_BYTES = 1024 * 1024;
+
+/**
+ * A lock is a directory this process's kind made (proper-lockfile's). Anything else at its path (a
+ * symbolic link, dangling or not, a file, another user's directory) would be waited on until the
+ * lock timeout: refuse it at once, saying what to remove.
+ */
+async function checkLockPath(path: string, what: string): Promise<void> {
+  const info = await lstat(path).catch((error: unknown) => {
+    if (errno(error) === "ENOENT") return undefined;
+    throw new TokenStoreError(`The token cache lock for ${what} at ${path} cannot be checked (${errno(error)}).`, error);
+  });
+  if (!info) return;
+  if (!info.isDirectory()) {
+    throw new TokenStoreError(`The token cache lock for ${what} at ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "a file"}, not a lock this library made: remove it.`);
+  }
+  checkOwner(info, path);
 }
 
 /** Entries owned by another user could have been planted or be read by them: refuse them. */

@@ -8,7 +8,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { TokenStoreError } from "../errors.js";
-import { debug } from "../log.js";
+import { debug, warnOnce } from "../log.js";
+import { isLoopback } from "../auth/origins.js";
 import { describeKey, sameKey, tokenStoreKeyString, type StoredValue, type TokenStore, type TokenStoreKey } from "../auth/token-store.js";
 import { Sealer, type EncryptionKey } from "./sealing.js";
 
@@ -37,7 +38,12 @@ export interface RedisTokenStoreOptions {
   subscriber?: RedisSubscriberClient;
   /** Prefix of every key (default `mlserver-client:`). */
   prefix?: string;
-  /** Encrypt entries with AES-256-GCM (default: `$MLSERVER_TOKEN_CACHE_KEY` when set). */
+  /**
+   * Encrypt entries with AES-256-GCM (default: `$MLSERVER_TOKEN_CACHE_KEY` when set). Without a
+   * key, anyone who can read that Redis can read the fleet's tokens, and anyone who can write to it
+   * can plant tokens the fleet will send: set one unless the Redis is yours alone. A store on a
+   * Redis that is not on loopback warns once when it has no key.
+   */
   encryptionKey?: EncryptionKey;
   /**
    * How long an entry with a refresh token lives unused (default 14 days, ML Server's refresh-token
@@ -73,6 +79,19 @@ return 0`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The host a node-redis client talks to, from its options (a Unix socket counts as loopback); undefined if unknown. */
+function redisHost(client: RedisCommandClient): string | undefined {
+  const options = (client as { options?: { url?: string; socket?: { host?: string; path?: string } } }).options;
+  if (options?.socket?.path) return "localhost";
+  if (options?.socket?.host) return options.socket.host;
+  if (!options?.url) return undefined;
+  try {
+    return new URL(options.url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A {@link TokenStore} in Redis: one token set per server + account + strategy for a whole fleet,
  * renewed once between all its processes.
@@ -91,6 +110,10 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   const prefix = options.prefix ?? "mlserver-client:";
   const keySource = options.encryptionKey ?? process.env.MLSERVER_TOKEN_CACHE_KEY;
   const sealer = keySource === undefined || keySource === "" ? undefined : new Sealer(keySource);
+  const host = redisHost(client);
+  if (!sealer && host !== undefined && !isLoopback(host)) {
+    warnOnce(`redis-token-store-unsealed:${host}`, `redisTokenStore keeps tokens unencrypted in the Redis at ${host}: anyone who can read it can use them, and anyone who can write to it can plant tokens this fleet will send. Set encryptionKey (or MLSERVER_TOKEN_CACHE_KEY).`);
+  }
   const refreshTtlMs = (options.refreshTokenSeconds ?? 14 * 24 * 3600) * 1000;
   const lockTtlMs = options.lockTtlMs ?? 30_000;
   const lockTimeoutMs = options.lockTimeoutMs ?? 60_000;

@@ -6,6 +6,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { InvalidOptionError } from "../errors.js";
 import type { MaybePromise } from "../auth/provider.js";
 
+/** GCM authentication tags are written and accepted at their full 16 bytes only. */
+const TAG_BYTES = 16;
+
 /**
  * A 256-bit key: 32 bytes, or their base64 (e.g. `openssl rand -base64 32`) or hex; or a callback
  * that returns one (from a vault or a keychain).
@@ -47,7 +50,7 @@ export class Sealer {
 
   async seal(plaintext: string, associated: string): Promise<Sealed> {
     const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", await this.#resolve(), iv);
+    const cipher = createCipheriv("aes-256-gcm", await this.#resolve(), iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associated));
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return { alg: "A256GCM", iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), data: data.toString("base64url") };
@@ -57,10 +60,13 @@ export class Sealer {
   async open(sealed: unknown, associated: string): Promise<string | undefined> {
     const s = sealed as Partial<Sealed> | null;
     if (typeof s !== "object" || s === null || s.alg !== "A256GCM" || typeof s.iv !== "string" || typeof s.tag !== "string" || typeof s.data !== "string") return undefined;
+    // The whole 128-bit tag, always: GCM accepts a cut tag, and a 4-byte one falls to 2^32 forgeries.
+    const tag = Buffer.from(s.tag, "base64url");
+    if (tag.length !== TAG_BYTES) return undefined;
     try {
-      const decipher = createDecipheriv("aes-256-gcm", await this.#resolve(), Buffer.from(s.iv, "base64url"));
+      const decipher = createDecipheriv("aes-256-gcm", await this.#resolve(), Buffer.from(s.iv, "base64url"), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(associated));
-      decipher.setAuthTag(Buffer.from(s.tag, "base64url"));
+      decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(s.data, "base64url")), decipher.final()]).toString("utf8");
     } catch (error) {
       if (error instanceof InvalidOptionError) throw error;
