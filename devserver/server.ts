@@ -112,7 +112,7 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     state.server.counters.faultsInjected++;
     if (fault.kind === "drop") return void req.socket.destroy();
     if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
-    if (fault.kind === "status") return exchange.send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
+    if (fault.kind === "status" || (fault.kind === "delay" && fault.status !== undefined)) return exchange.send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
   }
   if (!target) {
     if (/%(?![0-9a-f]{2})/i.test(url.pathname)) return exchange.refuseUnread(400, "the path holds a malformed percent-encoding", "RequestValidationException");

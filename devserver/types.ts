@@ -17,7 +17,10 @@ export interface DevUser {
 export interface Fault {
   /** `METHOD /path/template` as in the spec (e.g. `POST /login/refreshToken`), or `*` for all. */
   route: string;
-  /** Answer with `status`; wait `delayMs` first; or drop the connection without answering. */
+  /**
+   * `status`: answer with `status`. `delay`: wait `delayMs`, then go on as usual (or, when `status`
+   * is given, answer with it: a call that hangs, then fails). `drop`: close the connection unanswered.
+   */
   kind: "status" | "delay" | "drop";
   status?: number;
   delayMs?: number;

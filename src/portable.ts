@@ -46,7 +46,7 @@ export { fromTokenCredential } from "./strategies/token-credential.js";
 export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
 export { createAuthenticatedClient } from "./client.js";
 export { createServiceClient } from "./services.js";
-export type { BatchProgress, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
+export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
 export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
 export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";

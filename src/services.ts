@@ -42,10 +42,37 @@ export interface ServiceClient<Inputs, Outputs> {
   startBatch(inputs: Inputs[], options?: { parallelCount?: number }): Promise<string>;
   /** The state of a batch execution, with the results finished so far. */
   batchStatus(id: string): Promise<BatchProgress<Outputs>>;
-  /** Starts a batch, polls it (reporting progress) until it completes, and returns every result. */
-  runBatch(inputs: Inputs[], options?: { parallelCount?: number; intervalMs?: number; onProgress?: (progress: BatchProgress<Outputs>) => void; signal?: AbortSignal }): Promise<(ServiceResult<Outputs> | ServiceExecutionError)[]>;
+  /**
+   * Starts a batch (or, with `executionId`, follows one already started, e.g. by a process that
+   * died), polls it (reporting progress) until it completes, and returns every result.
+   *
+   * @example
+   * ```ts
+   * const results = await scorer.runBatch(rows, { onStart: (id) => saveSomewhere(id), onProgress: (p) => console.log(p.completed) });
+   * // later, in another process: the same results, without starting again
+   * const again = await scorer.runBatch([], { executionId: savedId });
+   * ```
+   */
+  runBatch(inputs: Inputs[], options?: RunBatchOptions<Outputs>): Promise<(ServiceResult<Outputs> | ServiceExecutionError)[]>;
   /** Cancels a batch execution and deletes its results on the server. */
   cancelBatch(id: string): Promise<void>;
+  /** The ids of this service's batch executions that the caller may see. */
+  listBatches(): Promise<string[]>;
+}
+
+/** Options of {@link ServiceClient.runBatch}. */
+export interface RunBatchOptions<Outputs> {
+  /** Runs at a time on the server (the server may lower it). */
+  parallelCount?: number;
+  /** How often to poll (default 200 ms). */
+  intervalMs?: number;
+  /** Called once the batch has started, with its id: keep it to follow or cancel the batch later. */
+  onStart?: (executionId: string) => void;
+  /** Follow this batch instead of starting one (`inputs` is then ignored). */
+  executionId?: string;
+  onProgress?: (progress: BatchProgress<Outputs>) => void;
+  /** Stops the polling; the batch goes on on the server (`cancelBatch` stops it). */
+  signal?: AbortSignal;
 }
 
 interface RawResult {
@@ -119,9 +146,10 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
     },
     startBatch,
     batchStatus,
-    async runBatch(inputs, { parallelCount, intervalMs = 200, onProgress, signal } = {}) {
+    async runBatch(inputs, { parallelCount, intervalMs = 200, onStart, executionId, onProgress, signal } = {}) {
       signal?.throwIfAborted();
-      const id = await startBatch(inputs, parallelCount === undefined ? {} : { parallelCount });
+      const id = executionId ?? (await startBatch(inputs, parallelCount === undefined ? {} : { parallelCount }));
+      onStart?.(id);
       for (;;) {
         const progress = await batchStatus(id);
         onProgress?.(progress);
@@ -132,6 +160,9 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
     },
     async cancelBatch(id) {
       await send("delete", "/batch/{executionId}", "Cancelling a batch", { params: { path: { executionId: id } } });
+    },
+    async listBatches() {
+      return (await send("get", "/batch", "Listing batches")) as string[];
     },
   };
 }

@@ -5,12 +5,13 @@
  * the lock, the device-code sign-in prompted once across runs, and complete help.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
-import { azureAdSettings, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
+import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
 import { installPacked, type PackedInstall } from "./support/packed.js";
+import { TEST_PYTHON } from "./support/python.js";
 import { tempDir } from "./support/tmp.js";
 
 const PASSWORD = "Admin-Pa55word!";
@@ -258,6 +259,249 @@ describe("mlserver login --device-code against the test authority", () => {
     expect(authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"]).toBe(1);
   }, 180_000);
 });
+
+describe("real deployments: plain HTTP, paths that hold from cron, a config file nobody else wrote, exit codes", () => {
+  let deployed: DevServer;
+  const preload = join(import.meta.dirname, "support/hosts-preload.mjs");
+  // The dev server reached as http://mlserver.test:<port>: plain HTTP to a name that is not loopback,
+  // as ML Server's default install is reached (the name resolves to 127.0.0.1 in the child only).
+  const plainUrl = () => `http://mlserver.test:${deployed.port}`;
+  const remote = { NODE_OPTIONS: `--import ${preload}` };
+  beforeAll(async () => {
+    deployed = await startDevServer({ accessTokenSeconds: 60, allowedHosts: ["mlserver.test"], python: TEST_PYTHON, executionLimits: { parallelCount: 1 } });
+  });
+  afterAll(() => deployed?.close());
+
+  it("refuses plain HTTP beyond loopback naming the flag; --allow-insecure-http signs in, is remembered, and warns on each run unless --quiet", async () => {
+    const h = await home();
+    const refused = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n`, env: remote });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/http:\/\/mlserver\.test:\d+ is plain HTTP: .* --allow-insecure-http \(or MLSERVER_ALLOW_INSECURE_HTTP=1\)/);
+    expect(deployed.counters.logins).toBe(0);
+
+    const allowed = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin", "--allow-insecure-http"], { stdin: `${PASSWORD}\n`, env: remote });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const warning = /^mlserver: warning: sending credentials to http:\/\/mlserver\.test:\d+ over plain HTTP \(--allow-insecure-http\): anyone on the network path can read and replay them\.$/m;
+    expect(allowed.stderr).toMatch(warning);
+    expect(allowed.stderr.match(/warning:/g)).toHaveLength(1);
+    const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
+    expect(config.profiles.default).toMatchObject({ server: plainUrl(), allowInsecureHttp: true });
+
+    const later = await mlserver(h, ["status", "--json"], { env: remote });
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stderr).toMatch(warning);
+    const quiet = await mlserver(h, ["status", "--quiet"], { env: remote });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe("");
+
+    // The variable, for a run with no saved profile (cron with settings in its environment).
+    const fresh = await home();
+    const byEnv = await mlserver(fresh, ["token"], { env: { ...remote, MLSERVER_SERVER: plainUrl(), MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD, MLSERVER_ALLOW_INSECURE_HTTP: "1" } });
+    expect(byEnv.code, byEnv.stderr).toBe(0);
+    expect(byEnv.stderr).toMatch(warning);
+  });
+
+  it("saves --ca as an absolute path, checked at login, so later runs from elsewhere (cron runs from $HOME) find it", async () => {
+    const tls = selfSignedCertificate();
+    const tlsServer = await startDevServer({ tls });
+    try {
+      const h = await home();
+      mkdirSync(join(h.dir, "certs"), { recursive: true });
+      writeFileSync(join(h.dir, "certs", "server.pem"), tls.cert);
+      const signedIn = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"], `${PASSWORD}\n`);
+      expect(signedIn.code, signedIn.stderr).toBe(0);
+      const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
+      expect(config.profiles.default.ca).toBe(join(h.dir, "certs", "server.pem"));
+      // From another directory, as cron runs: the saved path still holds.
+      const elsewhere = await mlserverIn(h, "/", ["status", "--json"]);
+      expect(elsewhere.code, elsewhere.stderr).toBe(0);
+
+      const missing = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"], `${PASSWORD}\n`);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`);
+      writeFileSync(join(h.dir, "certs", "junk.pem"), "not a certificate");
+      const junk = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"], `${PASSWORD}\n`);
+      expect(junk.code).toBe(2);
+      expect(junk.stderr).toContain("holds no PEM certificate");
+    } finally {
+      await tlsServer.close();
+    }
+  });
+
+  it("a config file (or its folder) that others can write or another user owns is refused, naming it and why", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    const dir = join(h.env.XDG_CONFIG_HOME!, "mlserver-client");
+    const file = join(dir, "config.json");
+    chmodSync(file, 0o666);
+    const writable = await mlserver(h, ["status"]);
+    expect(writable.code).toBe(2);
+    expect(writable.stderr).toContain(`The config file ${file} can be written by any user; it decides where your password goes. Run chmod go-w`);
+    chmodSync(file, 0o600);
+    chmodSync(dir, 0o770);
+    const group = await mlserver(h, ["status"]);
+    expect(group.code).toBe(2);
+    expect(group.stderr).toContain(`The config directory ${dir} can be written by its group`);
+    chmodSync(dir, 0o700);
+    expect((await mlserver(h, ["status"])).code).toBe(0);
+    if (process.getuid?.() === 0) {
+      chownSync(file, 65534, 65534);
+      const foreign = await mlserver(h, ["status"]);
+      expect(foreign.code).toBe(2);
+      expect(foreign.stderr).toContain(`The config file ${file} belongs to another user (uid 65534)`);
+    }
+  });
+
+  it("an unreachable server or authority is exit 6 for every command; an untrusted certificate names --ca", async () => {
+    const h = await home();
+    const refused = await mlserver(h, ["login", "--server", "http://127.0.0.1:1", "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    expect(refused.code, refused.stderr).toBe(6);
+    const unknownHost = await mlserver(h, ["login", "--server", "https://mlserver.invalid:12800", "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    expect(unknownHost.code, unknownHost.stderr).toBe(6);
+    for (const command of ["token", "status"]) {
+      const run = await mlserver(h, [command], { env: { MLSERVER_SERVER: "http://127.0.0.1:1", MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD } });
+      expect(run.code, `${command}: ${run.stderr}`).toBe(6);
+    }
+    // logout with a cached session whose server has gone: signed out here, and 6 for the revoke.
+    const gone = await startDevServer();
+    const signedIn = await mlserver(h, ["login", "--server", gone.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    expect(signedIn.code, signedIn.stderr).toBe(0);
+    await gone.close();
+    const logout = await mlserver(h, ["logout"]);
+    expect(logout.code, logout.stderr).toBe(6);
+    expect(logout.stderr).toContain("Signed out locally, but the refresh token could not be revoked on the server");
+    expect(h.entries()).toEqual([]);
+    const tlsServer = await startDevServer({ tls: selfSignedCertificate() });
+    try {
+      const untrusted = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      expect(untrusted.code, untrusted.stderr).toBe(6);
+      expect(untrusted.stderr).toMatch(/certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/);
+    } finally {
+      await tlsServer.close();
+    }
+  });
+
+  describe("batches you can stop and find again", () => {
+    let h: Home;
+    const bearer = async () => ((await (await fetch(`${deployed.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) })).json()) as { access_token: string }).access_token;
+    beforeAll(async () => {
+      h = await home();
+      const signedIn = await mlserver(h, ["login", "--server", deployed.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      expect(signedIn.code, signedIn.stderr).toBe(0);
+      const token = await bearer();
+      for (const [name, code] of [["slow", "import time\ntime.sleep(0.3)\ny = x"], ["quick", "y = x * 2"]]) {
+        const published = await fetch(`${deployed.url}/services/${name}/1`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ runtimeType: "Python", code, inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }) });
+        expect(published.status).toBe(201);
+      }
+      writeFileSync(join(h.dir, "rows.csv"), ["x", ...Array.from({ length: 40 }, (_, i) => String(i + 1))].join("\n"));
+      writeFileSync(join(h.dir, "wrong.csv"), "z\n1\n");
+    });
+
+    it("prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with --quiet", async () => {
+      const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
+      expect(run.code, run.stderr).toBe(0);
+      const id = /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch quick 1 --status \1` finds it again\.$/m.exec(run.stderr)?.[1];
+      expect(id, run.stderr).toBeDefined();
+      const lines = run.stderr.split("\n").filter((l) => /^quick 1: \d+\/40$/.test(l));
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      expect(lines.length).toBeLessThanOrEqual(11);
+      expect(lines.at(-1)).toBe("quick 1: 40/40");
+      expect(run.stdout).toMatch(/^#\s+RESULT\n1\s+\{"y":2\}\n/);
+      expect(run.stdout).toContain("40 of 40 runs succeeded.");
+      const quiet = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv"), "--quiet", "--json"]);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stderr).not.toMatch(/quick 1: \d+\/40/);
+      expect(JSON.parse(quiet.stdout)).toMatchObject({ total: 40, failed: 0, executionId: expect.any(String) });
+    });
+
+    it("--list, --status, --results and --cancel find a batch again, also after the CLI that started it was killed", async () => {
+      let id: string | undefined;
+      let pid = 0;
+      const killed = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
+        onSpawn: (p) => (pid = p),
+        onStderr(text) {
+          const started = /^Batch (\S+) started/m.exec(text)?.[1];
+          if (started && !id) {
+            id = started;
+            process.kill(pid, "SIGKILL");
+          }
+        },
+      });
+      expect(killed.signal).toBe("SIGKILL");
+      expect(id).toBeDefined();
+      const listed = await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"]);
+      expect(JSON.parse(listed.stdout).batches).toContain(id);
+      const status = await mlserver(h, ["services", "batch", "slow", "1", "--status", id!, "--json"]);
+      expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, total: 40 });
+      const partial = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!]);
+      expect(partial.stdout).toMatch(/runs succeeded\. The batch is (inProgress|ready|complete)|40 of 40 runs succeeded/);
+      const cancelled = await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      expect((await mlserver(h, ["services", "batch", "slow", "1", "--status", id!])).code).toBe(4);
+    });
+
+    it("Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to follow it", async () => {
+      for (const presses of [1, 2]) {
+        let id: string | undefined;
+        let pid = 0;
+        let pressed = 0;
+        // The second press comes while the cancel is still on its way: the server holds it, then refuses it.
+        if (presses === 2) deployed.faults.push({ route: "DELETE /api/{name}/{version}/batch/{executionId}", kind: "delay", delayMs: 20_000, status: 503, times: 1 });
+        const run = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
+          onSpawn: (p) => (pid = p),
+          onStderr(text) {
+            const started = /^Batch (\S+) started/m.exec(text)?.[1];
+            if (started && !id) {
+              id = started;
+              pressed++;
+              process.kill(pid, "SIGINT");
+            }
+            if (presses === 2 && pressed === 1 && text.includes("Cancelling batch")) {
+              pressed++;
+              process.kill(pid, "SIGINT");
+            }
+          },
+        });
+        expect(run.code, run.stderr).toBe(130);
+        const token = await bearer();
+        const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { headers: { authorization: `Bearer ${token}` } });
+        if (presses === 1) {
+          expect(run.stderr).toContain(`Cancelling batch ${id} on the server (Ctrl-C again to leave it running)`);
+          expect(status.status).toBe(404);
+        } else {
+          expect(run.stderr).toContain(`Left batch ${id} running on the server; follow it with \`mlserver services batch slow 1 --status ${id}\``);
+          expect(status.status).toBe(200);
+          await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+        }
+      }
+    });
+
+    it("a CSV without a declared input is refused before anything is sent", async () => {
+      const before = deployed.counters.executions;
+      const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "wrong.csv")]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`The CSV header names "z", which the service does not take`);
+      writeFileSync(join(h.dir, "no-x.csv"), "\n1\n");
+      const lacking = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "no-x.csv")]);
+      expect(lacking.code).toBe(2);
+      expect(deployed.counters.executions).toBe(before);
+    });
+  });
+});
+
+/** Like `mlserver`, from another working directory. */
+function mlserverIn(h: Home, cwd: string, args: string[], stdin = ""): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(installed.bin, args, { cwd, env: h.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.on("error", reject);
+    child.stdin.end(stdin);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: 0 }));
+  });
+}
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

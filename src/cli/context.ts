@@ -4,11 +4,12 @@
  * with its provider and token cache.
  */
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { MlServerClient } from "../index.js";
 import { createProvider, secretReader, type CliProvider, type SecretSource } from "./credentials.js";
 import { Output, UsageError, type CliStreams } from "./output.js";
-import { configPath, FLAG_OF, PROFILE_FIELDS, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
+import { configPath, FLAG_OF, INSECURE_FLAG, PROFILE_FIELDS, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -17,7 +18,9 @@ const COMMON_OPTIONS = {
   profile: { type: "string" },
   json: { type: "boolean" },
   debug: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
+  [INSECURE_FLAG]: { type: "boolean" },
   ...Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])),
 } as const satisfies Options;
 
@@ -47,7 +50,9 @@ export async function context(args: readonly string[], options: Options, streams
   const config = await readConfig(configFile);
   const name = profileName(values.profile as string | undefined, config, env);
   const profile = resolveProfile(values, config.profiles[name], env);
-  return { out: new Output(streams, { json: values.json === true, env }), values, positionals, config, configFile, profileName: name, profile, env };
+  // Saved as absolute paths: cron and later commands run from other directories.
+  for (const field of ["ca", "certificate"] as const) if (profile[field]) profile[field] = resolve(profile[field]);
+  return { out: new Output(streams, { json: values.json === true, quiet: values.quiet === true, env }), values, positionals, config, configFile, profileName: name, profile, env };
 }
 
 export interface Connection {
@@ -80,7 +85,8 @@ function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
 export async function connect(ctx: Context, { interactive = false }: { interactive?: boolean } = {}): Promise<Connection> {
   const server = ctx.profile.server;
   if (!server) throw new UsageError(`No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`);
-  const ca = ctx.profile.ca ? await readFile(ctx.profile.ca, "utf8") : undefined;
+  const ca = ctx.profile.ca ? await readCa(ctx.profile.ca) : undefined;
+  await checkTransport(ctx, server);
   const lib = await import("../index.js");
   const store = lib.fileTokenStore();
   const provider = await createProvider({
@@ -92,6 +98,37 @@ export async function connect(ctx: Context, { interactive = false }: { interacti
     ca,
     note: (text) => ctx.out.note(text),
   });
-  const client = lib.createMlServerClient({ baseUrl: server, auth: provider, ...(ca && { ca }) });
+  const client = lib.createMlServerClient({ baseUrl: server, auth: provider, ...(ca && { ca }), ...(ctx.profile.allowInsecureHttp && { allowInsecureHttp: true }) });
   return { client, provider, server, ca };
+}
+
+/** The --ca file's certificates; a file that is missing or holds none is a usage error naming it. */
+async function readCa(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--ca (or MLSERVER_CA) names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code}).`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca (or MLSERVER_CA) names ${path}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  return text;
+}
+
+/**
+ * Plain HTTP beyond loopback only when asked for (ML Server's default install serves
+ * http://host:12800), and then with a warning on each run that sends credentials.
+ */
+async function checkTransport(ctx: Context, server: string): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`--server ${JSON.stringify(server)} is not a URL; give e.g. https://mlserver.example.com:12800.`);
+  }
+  const { isLoopback } = await import("../auth/origins.js");
+  if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
+  if (!ctx.profile.allowInsecureHttp) {
+    throw new UsageError(`${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`);
+  }
+  ctx.out.warn(`sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`);
 }

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { AuthProvider, TokenSource } from "../index.js";
 import { UsageError } from "./output.js";
-import type { Profile } from "./settings.js";
+import type { PROFILE_FIELDS, Profile } from "./settings.js";
 
 /** Not signed in, and nothing to sign in with here: exit code 3, with what to run. */
 export class SignInNeeded extends Error {
@@ -41,7 +41,8 @@ function promptHidden(question: string, stdin: NodeJS.ReadStream = process.stdin
       for (const char of data) {
         if (char === "\r" || char === "\n" || char === "\u0004") return finish();
         if (char === "\u0003") {
-          finish(new UsageError("Cancelled."));
+          // Raw mode turns Ctrl-C into a character: end as the signal would have.
+          finish(Object.assign(new Error("Interrupted at the prompt."), { name: "Interrupted" }));
           return;
         }
         if (char === "\u007f" || char === "\b") typed = typed.slice(0, -1);
@@ -96,7 +97,7 @@ export function accountOf(profile: Profile): string {
 export async function createProvider(settings: ProviderSettings): Promise<CliProvider> {
   const { profile, store, secret, ca } = settings;
   const lib = await import("../index.js");
-  const need = (field: keyof Profile, flag: string) => {
+  const need = (field: (typeof PROFILE_FIELDS)[number], flag: string) => {
     const value = profile[field];
     if (!value) throw new UsageError(`Profile ${JSON.stringify(settings.profileName)} has no ${field}: give --${flag}.`);
     return value;

@@ -58,24 +58,29 @@ export function csvInputs(rows: string[][], types: Record<string, string>): Reco
   if (!header) throw new UsageError("The CSV file is empty: it needs a header row naming the inputs.");
   const unknown = header.filter((name) => !(name in types));
   if (unknown.length && Object.keys(types).length) throw new UsageError(`The CSV header names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which the service does not take (its inputs: ${Object.keys(types).join(", ")}).`);
+  // Refused before anything is sent: every row would fail on the server.
+  const missing = Object.keys(types).filter((name) => !header.includes(name));
+  if (missing.length) throw new UsageError(`The CSV header lacks the service's input${missing.length > 1 ? "s" : ""} ${missing.map((n) => JSON.stringify(n)).join(", ")}; add ${missing.length > 1 ? "those columns" : "that column"}.`);
+  // Rows count from 1, the first after the header, as in the batch's results.
   return data.map((row, index) => {
-    if (row.length !== header.length) throw new UsageError(`CSV row ${index + 2} has ${row.length} fields; the header has ${header.length}.`);
-    return Object.fromEntries(header.map((name, i) => [name, convert(row[i]!, types[name], name, index + 2)]));
+    const where = `CSV row ${index + 1} (line ${index + 2})`;
+    if (row.length !== header.length) throw new UsageError(`${where} has ${row.length} fields; the header has ${header.length}.`);
+    return Object.fromEntries(header.map((name, i) => [name, convert(row[i]!, types[name], name, where)]));
   });
 }
 
-function convert(value: string, type: string | undefined, name: string, row: number): unknown {
+function convert(value: string, type: string | undefined, name: string, row: string): unknown {
   if (type === "numeric" || type === "integer") {
     const number = Number(value);
     if (value.trim() === "" || !Number.isFinite(number) || (type === "integer" && !Number.isInteger(number))) {
-      throw new UsageError(`CSV row ${row}: ${name} is ${type}, but the value is not ${type === "integer" ? "an integer" : "a number"}.`);
+      throw new UsageError(`${row}: ${name} is ${type}, but the value is not ${type === "integer" ? "an integer" : "a number"}.`);
     }
     return number;
   }
   if (type === "logical") {
     if (/^(true|t|1)$/i.test(value)) return true;
     if (/^(false|f|0)$/i.test(value)) return false;
-    throw new UsageError(`CSV row ${row}: ${name} is logical, but the value is not true or false.`);
+    throw new UsageError(`${row}: ${name} is logical, but the value is not true or false.`);
   }
   return value;
 }

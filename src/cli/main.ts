@@ -7,7 +7,7 @@
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import { EXIT, UsageError, type CliStreams } from "./output.js";
+import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
 const SETTINGS = `Settings, in order of precedence: flags, then environment variables, then the profile in the
 config file (${"$"}MLSERVER_CONFIG, else mlserver-client/config.json in the user's config directory).
@@ -20,15 +20,19 @@ config file (${"$"}MLSERVER_CONFIG, else mlserver-client/config.json in the user
   --token-url <url>     MLSERVER_TOKEN_URL  a generic OAuth2 token endpoint (client credentials)
   --certificate <pem> --thumbprint <hex>   an Azure AD certificate credential instead of a secret
   --ca <pem file>       MLSERVER_CA        certificates to trust for the server and the authority
+  --allow-insecure-http MLSERVER_ALLOW_INSECURE_HTTP=1  send credentials to a plain-HTTP server beyond
+                        loopback (ML Server's default install); warns on each run, remembered by login
 Secrets never come from flags: MLSERVER_PASSWORD or MLSERVER_CLIENT_SECRET, --password-stdin /
 --client-secret-stdin, or a prompt that does not echo (login only).
 Tokens are cached in ${"$"}MLSERVER_CACHE_DIR, else mlserver-client under the user's cache directory
 (0600 files in a 0700 directory); set MLSERVER_TOKEN_CACHE_KEY (32 bytes, base64) to encrypt them.
-Every command takes --json (a stable JSON result on stdout) and --debug (stack traces, debug log).`;
+Every command takes --json (a stable JSON result on stdout), --quiet (-q: no progress, no warnings)
+and --debug (stack traces, debug log).`;
 
 const EXIT_CODES = `Exit codes: 0 success, 1 other failure, 2 usage error, 3 authentication failure (not signed in,
 wrong credentials, session ended, not allowed), 4 not found, 5 server error (5xx, or a service's code
-failed), 6 server or authority unreachable.`;
+failed), 6 server or authority unreachable (refused, unknown host, timed out, certificate not trusted),
+130 interrupted (Ctrl-C).`;
 
 /** Each command's help, shown by `mlserver <command> --help` and, together, by `mlserver --help`. */
 const HELP = {
@@ -52,10 +56,14 @@ mlserver services publish <name> <version> --code <file.py> [--inputs '{"x":"num
                   [--output-files a.csv,b.png] [--alias <operation id>]
 mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
 mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--parallel <n>]
+mlserver services batch <name> <version> --list | --status <id> | --results <id> | --cancel <id>
 mlserver services delete <name> <version>
 mlserver services swagger <name> <version> [-o <file>]
-    Publish (Python), consume and manage web services. A batch shows a progress bar on a terminal,
-    plain progress lines on stderr otherwise; a CSV's header names the inputs, converted by type.`,
+    Publish (Python), consume and manage web services. A batch prints its id when it starts and
+    shows its progress on stderr (a bar on a terminal, a line per 10% or 5 s otherwise, none with
+    --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. --status, --results
+    and --cancel take that id, also from another process; --list shows your batches of the service.
+    A CSV's header names the inputs (every declared input), converted by type; rows count from 1.`,
   generate: `mlserver generate <spec> -o <file> [--check]
     Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
     OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
@@ -143,9 +151,10 @@ async function report(error: unknown, command: string | undefined, streams: CliS
   const { MlServerClientError, ApiError } = await import("../errors.js");
   const { scrubKnown } = await import("../redact.js");
   const code = exitCodeOf(error, MlServerClientError, ApiError);
-  const errorCode = error instanceof MlServerClientError ? error.code : error instanceof UsageError ? "ERR_USAGE" : (error as { name?: string }).name === "SignInNeeded" ? "ERR_NOT_SIGNED_IN" : "ERR_UNEXPECTED";
+  const errorCode = error instanceof MlServerClientError ? error.code : error instanceof UsageError ? "ERR_USAGE" : (error as { name?: string }).name === "SignInNeeded" ? "ERR_NOT_SIGNED_IN" : (error as { name?: string }).name === "Interrupted" ? "ERR_INTERRUPTED" : "ERR_UNEXPECTED";
   // Errors of the library are scrubbed already; anything else (Node's own) is scrubbed here.
-  const message = scrubKnown(error instanceof Error ? error.message : String(error));
+  const tls = tlsFailure(error);
+  const message = scrubKnown(error instanceof Error ? error.message : String(error)) + (tls ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).` : "");
   const hint = code === EXIT.usage && command ? ` Run \`mlserver ${command} --help\`.` : "";
   if (json) streams.err.write(`${JSON.stringify({ error: { code: errorCode, message, exitCode: code } })}\n`);
   else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${message}${hint}\n`);
@@ -156,8 +165,19 @@ async function report(error: unknown, command: string | undefined, streams: CliS
   return code;
 }
 
+/** The TLS verification code somewhere in an error's causes (an untrusted or self-signed certificate), if any. */
+function tlsFailure(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO|UNABLE_TO_GET_ISSUER/.test(code)) return code;
+  }
+  return undefined;
+}
+
 function exitCodeOf(error: unknown, Base: typeof import("../errors.js").MlServerClientError, Api: typeof import("../errors.js").ApiError): number {
   if (error instanceof UsageError) return EXIT.usage;
+  if ((error as { name?: string }).name === "Interrupted") return EXIT.interrupted;
+  if (tlsFailure(error)) return EXIT.network;
   if ((error as { name?: string }).name === "SignInNeeded") return EXIT.authentication;
   if (!(error instanceof Base)) return (error as NodeJS.ErrnoException).code === "ENOENT" ? EXIT.usage : EXIT.failure;
   switch (error.code) {
@@ -176,8 +196,10 @@ function exitCodeOf(error: unknown, Base: typeof import("../errors.js").MlServer
       return EXIT.notFound;
     case "ERR_NETWORK":
       return EXIT.network;
-    case "ERR_SERVICE_FAILED":
     case "ERR_TOKEN_ENDPOINT_UNAVAILABLE":
+      // No answer at all (refused, unknown host, timed out) is unreachable; an answer was a server error.
+      return (error as { status?: number }).status === undefined ? EXIT.network : EXIT.server;
+    case "ERR_SERVICE_FAILED":
       return EXIT.server;
     default:
       if (error instanceof Api) return error.status === 401 ? EXIT.authentication : error.status === 404 ? EXIT.notFound : error.status >= 500 ? EXIT.server : EXIT.failure;
@@ -199,5 +221,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.ar
   // Warnings (a corrupt cache entry, a store that is down) as one line each, in the CLI's voice.
   process.removeAllListeners("warning");
   process.on("warning", (warning) => process.stderr.write(`mlserver: warning: ${warning.message}\n`));
+  // Ctrl-C ends a command with 130, as shells expect (the dev server closes itself first).
+  if (process.argv[2] !== "devserver") {
+    process.on("SIGINT", () => {
+      if (interrupts.handler) return interrupts.handler();
+      process.stderr.write("\nmlserver: interrupted.\n");
+      process.exit(EXIT.interrupted);
+    });
+  }
   process.exitCode = await main(process.argv.slice(2));
 }

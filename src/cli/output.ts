@@ -17,9 +17,17 @@ export const EXIT = {
   notFound: 4,
   /** The server failed (5xx), or a service's code failed. */
   server: 5,
-  /** The server or the authority could not be reached. */
+  /** The server or the authority could not be reached, or its certificate was not trusted. */
   network: 6,
+  /** Ctrl-C (128 + SIGINT). */
+  interrupted: 130,
 } as const;
+
+/**
+ * What Ctrl-C does while a command runs: by default the process ends with 130; a command with
+ * something to undo first (a batch to cancel on the server) sets `handler` while it runs.
+ */
+export const interrupts: { handler?: () => void } = {};
 
 /** Bad usage: the message, then a hint to `--help`; exit code 2. */
 export class UsageError extends Error {
@@ -36,12 +44,15 @@ const ANSI = { bold: "\x1b[1m", dim: "\x1b[2m", red: "\x1b[31m", green: "\x1b[32
 
 export class Output {
   readonly json: boolean;
+  /** `--quiet`: no progress and no warnings, only results and errors. */
+  readonly quiet: boolean;
   readonly #colour: boolean;
   constructor(
     readonly streams: CliStreams,
-    options: { json?: boolean; env?: NodeJS.ProcessEnv } = {},
+    options: { json?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv } = {},
   ) {
     this.json = options.json === true;
+    this.quiet = options.quiet === true;
     const env = options.env ?? process.env;
     this.#colour = !this.json && streams.out.isTTY === true && env.NO_COLOR === undefined && env.TERM !== "dumb";
   }
@@ -53,6 +64,11 @@ export class Output {
   /** A note on stderr (never on stdout, which scripts read). */
   note(text: string): void {
     this.streams.err.write(`${text}\n`);
+  }
+
+  /** A warning on stderr, one line, unless --quiet. */
+  warn(text: string): void {
+    if (!this.quiet) this.streams.err.write(`mlserver: warning: ${text}\n`);
   }
 
   /** The command's result: JSON in --json mode, else `human()`'s lines. */
@@ -73,26 +89,36 @@ export class Output {
   }
 
   /**
-   * Progress of `total` steps: a redrawn bar on a terminal, else a plain line each time the count
-   * changes (on stderr, so stdout stays the result's).
+   * Progress of `total` steps, on stderr (stdout stays the result's): a redrawn bar when stderr is a
+   * terminal; otherwise a plain line at most every 10% or 5 s, and at the end; nothing with --quiet.
+   * `end()` finishes the bar's line, so that nothing written after it glues onto it.
    */
-  progress(label: string): { update(done: number, total: number): void; end(): void } {
-    const terminal = this.streams.out.isTTY === true && !this.json;
+  progress(label: string, clock: () => number = Date.now): { update(done: number, total: number): void; end(): void } {
+    const err = this.streams.err;
+    const terminal = err.isTTY === true;
     let last = -1;
+    let lastLine = { done: -1, at: 0 };
+    let drawn = false;
     return {
       update: (done, total) => {
-        if (done === last) return;
+        if (this.quiet || done === last) return;
         last = done;
         if (!terminal) {
-          this.streams.err.write(`${label}: ${done}/${total}\n`);
+          const step = Math.max(1, Math.ceil(total / 10));
+          const due = done === total || done - lastLine.done >= step || clock() - lastLine.at >= 5000;
+          if (!due) return;
+          lastLine = { done, at: clock() };
+          err.write(`${label}: ${done}/${total}\n`);
           return;
         }
         const width = 30;
         const filled = total === 0 ? width : Math.round((done / total) * width);
-        this.streams.out.write(`\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`);
+        err.write(`\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`);
+        drawn = true;
       },
       end: () => {
-        if (terminal && last >= 0) this.streams.out.write("\n");
+        if (drawn) err.write("\n");
+        drawn = false;
       },
     };
   }

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { components } from "../index.js";
 import { connect, context, type Connection, type Context } from "./context.js";
 import { csvInputs, parseCsv } from "./csv.js";
-import { UsageError, type CliStreams } from "./output.js";
+import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
 type WebService = components["schemas"]["WebService"];
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
@@ -132,13 +132,37 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
   },
 
   async batch(args, streams) {
-    const ctx = await context(args, { file: { type: "string" }, parallel: { type: "string" } }, streams);
+    const ctx = await context(args, { file: { type: "string" }, parallel: { type: "string" }, list: { type: "boolean" }, status: { type: "string" }, results: { type: "string" }, cancel: { type: "string" } }, streams);
     const [name, version] = nameAndVersion(ctx, "batch");
-    const file = ctx.values.file;
-    if (typeof file !== "string") throw new UsageError("services batch needs --file <inputs.json | inputs.csv>.");
+    const { file, list, status, results: resultsOf, cancel } = ctx.values;
+    const modes = [file, list, status, resultsOf, cancel].filter((v) => v !== undefined).length;
+    if (modes !== 1) throw new UsageError("services batch takes one of --file <inputs>, --list, --status <id>, --results <id> or --cancel <id>.");
+    const follow = (id: string) => `mlserver services batch ${name} ${version} --status ${id}`;
+    if (typeof file !== "string") {
+      const service = await serviceClient(await connect(ctx), name, version);
+      if (list) {
+        const ids = await service.listBatches();
+        ctx.out.result({ name, version, batches: ids }, () => (ids.length ? ids.join("\n") : `No batches of ${name} ${version} that you can see.`));
+        return 0;
+      }
+      if (typeof cancel === "string") {
+        await service.cancelBatch(cancel);
+        ctx.out.result({ executionId: cancel, cancelled: true }, () => `Cancelled batch ${cancel} of ${name} ${version}.`);
+        return 0;
+      }
+      const id = (status ?? resultsOf) as string;
+      const progress = await service.batchStatus(id);
+      if (typeof status === "string") {
+        ctx.out.result({ executionId: id, state: progress.state, completed: progress.completed, total: progress.total }, () => `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`);
+        return 0;
+      }
+      return showResults(ctx, id, progress.results, progress.state === "complete" ? undefined : `The batch is ${progress.state}: ${progress.completed} of ${progress.total} runs finished so far.`);
+    }
     const parallel = ctx.values.parallel === undefined ? undefined : Number(ctx.values.parallel);
     if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) throw new UsageError("--parallel takes a positive whole number.");
-    const text = await readFile(file, "utf8");
+    const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--file ${file} cannot be read (${error.code}).`);
+    });
     const conn = await connect(ctx);
     let rows: Record<string, unknown>[];
     if (/\.csv$/i.test(file)) {
@@ -149,21 +173,40 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     }
     const progress = ctx.out.progress(`${name} ${version}`);
     const service = await serviceClient(conn, name, version);
-    const results = await service.runBatch(rows, {
-      ...(parallel && { parallelCount: parallel }),
-      onProgress: (p) => progress.update(p.completed, p.total),
-    });
-    progress.end();
-    const { ServiceExecutionError } = await import("../index.js");
-    const shaped = results.map((r) => (r instanceof ServiceExecutionError ? { success: false, errorMessage: r.message } : { success: true, outputs: r.outputs }));
-    const failed = shaped.filter((r) => !r.success).length;
-    ctx.out.result({ total: shaped.length, failed, results: shaped }, () =>
-      [
-        ctx.out.table(["#", "RESULT"], shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")])),
-        `${shaped.length - failed} of ${shaped.length} runs succeeded.`,
-      ].join("\n"),
-    );
-    return failed ? 5 : 0;
+    let executionId: string | undefined;
+    let interrupted = 0;
+    interrupts.handler = () => {
+      progress.end();
+      if (!executionId || ++interrupted > 1) {
+        ctx.out.note(executionId ? `Left batch ${executionId} running on the server; follow it with \`${follow(executionId)}\`.` : "Interrupted before the batch started.");
+        process.exit(EXIT.interrupted);
+      }
+      ctx.out.note(`Cancelling batch ${executionId} on the server (Ctrl-C again to leave it running)...`);
+      void service.cancelBatch(executionId).then(
+        () => ctx.out.note(`Cancelled batch ${executionId}.`),
+        (error: Error) => ctx.out.note(`The batch could not be cancelled (${error.message}); follow it with \`${follow(executionId!)}\`.`),
+      ).finally(() => process.exit(EXIT.interrupted));
+    };
+    let results;
+    try {
+      results = await service.runBatch(rows, {
+        ...(parallel && { parallelCount: parallel }),
+        onStart: (id) => {
+          executionId = id;
+          ctx.out.note(`Batch ${id} started: ${rows.length} rows. If this command stops, \`${follow(id)}\` finds it again.`);
+        },
+        onProgress: (p) => progress.update(p.completed, p.total),
+      });
+    } catch (error) {
+      progress.end();
+      // The batch goes on on the server with what it finished: say where.
+      if (executionId && error instanceof Error) error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch ${name} ${version} --results ${executionId}\` shows what it finished.`;
+      throw error;
+    } finally {
+      interrupts.handler = undefined;
+      progress.end();
+    }
+    return showResults(ctx, executionId!, results);
   },
 
   async delete(args, streams) {
@@ -225,4 +268,18 @@ function parameterTypes(text: string | boolean | undefined, flag: string): Recor
     if (typeof type !== "string" || !PARAMETER_TYPES.includes(type)) throw new UsageError(`${flag}: ${name} has type ${JSON.stringify(type)}; the types are ${PARAMETER_TYPES.join(", ")}.`);
   }
   return value as Record<string, ParameterType>;
+}
+
+/** A batch's results as a table (rows from 1) or JSON; exit 5 when any run failed. */
+async function showResults(ctx: Context, executionId: string, results: unknown[], note?: string): Promise<number> {
+  const { ServiceExecutionError } = await import("../index.js");
+  const shaped = results.map((r) => (r instanceof ServiceExecutionError ? { success: false, errorMessage: r.message } : { success: true, outputs: (r as { outputs: unknown }).outputs }));
+  const failed = shaped.filter((r) => !r.success).length;
+  ctx.out.result({ executionId, total: shaped.length, failed, results: shaped }, () =>
+    [
+      ctx.out.table(["#", "RESULT"], shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")])),
+      `${shaped.length - failed} of ${shaped.length} runs succeeded.${note ? ` ${note}` : ""}`,
+    ].join("\n"),
+  );
+  return failed ? EXIT.server : 0;
 }

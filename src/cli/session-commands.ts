@@ -46,6 +46,7 @@ export async function loginCommand(args: readonly string[], streams: CliStreams)
 async function saveProfile(ctx: Context): Promise<void> {
   const saved: Profile = {};
   for (const field of PROFILE_FIELDS) if (ctx.profile[field] !== undefined) (saved as Record<string, string>)[field] = ctx.profile[field]!;
+  if (ctx.profile.allowInsecureHttp) saved.allowInsecureHttp = true;
   ctx.config.profiles[ctx.profileName] = saved;
   ctx.config.defaultProfile ??= ctx.profileName;
   await writeConfig(ctx.config, ctx.configFile);

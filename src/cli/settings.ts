@@ -4,7 +4,7 @@
  * is ever written to the config file; tokens live in the token cache, secrets come from the
  * environment, standard input or a prompt.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { writePrivateFile } from "../stores/private-file.js";
@@ -32,14 +32,18 @@ export interface Profile {
   /** A PEM private key file and its SHA-256 thumbprint (aad-client-credentials with a certificate). */
   certificate?: string;
   thumbprint?: string;
-  /** A PEM file of certificates to trust for the server and the authority. */
+  /** A PEM file of certificates to trust for the server and the authority (an absolute path once saved). */
   ca?: string;
+  /** Send credentials to a plain-HTTP server that is not on loopback (ML Server's default install). */
+  allowInsecureHttp?: boolean;
 }
 
+/** The text fields of a profile, each with a flag and an environment variable. */
 export const PROFILE_FIELDS = ["server", "auth", "username", "authority", "tenant", "clientId", "resource", "scope", "tokenUrl", "certificate", "thumbprint", "ca"] as const satisfies readonly (keyof Profile)[];
+type TextField = (typeof PROFILE_FIELDS)[number];
 
 /** Environment variables for each field (MLSERVER_SERVER, MLSERVER_USERNAME...). */
-export const ENV_OF: Record<keyof Profile, string> = {
+export const ENV_OF: Record<TextField, string> = {
   server: "MLSERVER_SERVER",
   auth: "MLSERVER_AUTH",
   username: "MLSERVER_USERNAME",
@@ -55,7 +59,7 @@ export const ENV_OF: Record<keyof Profile, string> = {
 };
 
 /** Flags for each field (--server, --client-id...). */
-export const FLAG_OF: Record<keyof Profile, string> = {
+export const FLAG_OF: Record<TextField, string> = {
   server: "server",
   auth: "auth",
   username: "username",
@@ -69,6 +73,9 @@ export const FLAG_OF: Record<keyof Profile, string> = {
   thumbprint: "thumbprint",
   ca: "ca",
 };
+
+/** The opt-in to plain HTTP: a flag, `MLSERVER_ALLOW_INSECURE_HTTP=1`, or the saved profile. */
+export const INSECURE_FLAG = "allow-insecure-http";
 
 export interface ConfigFile {
   defaultProfile?: string;
@@ -84,6 +91,27 @@ export function configPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJ
   return join(base, "mlserver-client", "config.json");
 }
 
+/**
+ * The config file says which server gets the password: one that another user owns or can write
+ * (or whose directory they can write) could send it anywhere. Refused, as the token cache refuses
+ * such entries. A world-writable directory is accepted only with the sticky bit (/tmp), where
+ * others cannot replace a file they do not own.
+ */
+async function checkTrusted(path: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // Windows: ACLs, not modes
+  for (const [target, what] of [[path, "file"], [dirname(path), "directory"]] as const) {
+    const info = await stat(target);
+    if (info.uid !== uid && info.uid !== 0) {
+      throw new UsageError(`The config ${what} ${target} belongs to another user (uid ${info.uid}); it decides where your password goes, so it must be yours. Fix its owner, or point MLSERVER_CONFIG at your own file.`);
+    }
+    const writable = what === "directory" && (info.mode & 0o1000) !== 0 ? 0 : info.mode & 0o022;
+    if (writable) {
+      throw new UsageError(`The config ${what} ${target} can be written by ${info.mode & 0o002 ? "any user" : "its group"}; it decides where your password goes. Run chmod go-w ${JSON.stringify(target)}.`);
+    }
+  }
+}
+
 export async function readConfig(path = configPath()): Promise<ConfigFile> {
   let text: string;
   try {
@@ -92,6 +120,7 @@ export async function readConfig(path = configPath()): Promise<ConfigFile> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { profiles: {} };
     throw new UsageError(`The config file ${path} cannot be read (${(error as NodeJS.ErrnoException).code}).`);
   }
+  await checkTrusted(path);
   try {
     const parsed = JSON.parse(text) as Partial<ConfigFile>;
     if (typeof parsed !== "object" || parsed === null || (parsed.profiles !== undefined && typeof parsed.profiles !== "object")) throw new Error("shape");
@@ -120,6 +149,7 @@ export function resolveProfile(flags: Partial<Record<string, unknown>>, stored: 
     const value = typeof flag === "string" ? flag : env[ENV_OF[field]] || stored?.[field];
     if (value !== undefined && value !== "") (profile as Record<string, string>)[field] = value;
   }
+  if (flags[INSECURE_FLAG] === true || env.MLSERVER_ALLOW_INSECURE_HTTP === "1" || stored?.allowInsecureHttp === true) profile.allowInsecureHttp = true;
   if (profile.auth !== undefined && !AUTH_KINDS.includes(profile.auth)) {
     throw new UsageError(`Unknown sign-in kind ${JSON.stringify(profile.auth)}; it is one of ${AUTH_KINDS.join(", ")}.`);
   }
