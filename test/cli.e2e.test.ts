@@ -373,7 +373,7 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     expect(h.entries()).toEqual([]);
     const tlsServer = await startDevServer({ tls: selfSignedCertificate() });
     try {
-      const untrusted = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      const untrusted = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--profile", "tls"], { stdin: `${PASSWORD}\n` });
       expect(untrusted.code, untrusted.stderr).toBe(6);
       expect(untrusted.stderr).toMatch(/certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/);
     } finally {
@@ -486,6 +486,112 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect(lacking.code).toBe(2);
       expect(deployed.counters.executions).toBe(before);
     });
+  });
+});
+
+describe("profiles, tokens that last, service updates, and messages that help", () => {
+  it("profiles lists each profile (server, account, signed in, expiry, default), use switches, remove signs out first", async () => {
+    const h = await home();
+    const other = await startDevServer({ accessTokenSeconds: 600 });
+    try {
+      expect((await login(h)).code).toBe(0);
+      // Another server under the default profile: refused off a terminal, naming --profile.
+      const replacing = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      expect(replacing.code).toBe(2);
+      expect(replacing.stderr).toContain(`Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give --profile <name>`);
+      // The same server written differently is the same server.
+      expect((await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` })).code).toBe(0);
+      const second = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"], { stdin: `${PASSWORD}\n` });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stderr).toContain("Next: `mlserver status` checks the server");
+
+      const listed = JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout);
+      expect(listed).toMatchObject({ defaultProfile: "default", profiles: [
+        { name: "default", default: true, server: `${server.url}/`, account: "admin", auth: "login", signedIn: true, expiresAt: expect.any(String) },
+        { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
+      ] });
+      const table = await mlserver(h, ["profiles"]);
+      expect(table.stdout).toMatch(/^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m);
+
+      expect((await mlserver(h, ["profiles", "use", "other"])).code).toBe(0);
+      expect(JSON.parse((await mlserver(h, ["status", "--json"])).stdout)).toMatchObject({ profile: "other", server: other.url });
+      const revokesBefore = other.counters.revokes;
+      const removed = await mlserver(h, ["profiles", "remove", "other"]);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(other.counters.revokes).toBe(revokesBefore + 1);
+      expect(JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout).profiles.map((p: { name: string }) => p.name)).toEqual(["default"]);
+      expect((await mlserver(h, ["profiles", "use", "nope"])).stderr).toContain('There is no profile "nope"; the profiles are default');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("token --min-valid renews first when less is left; --output env and json", async () => {
+    const h = await home();
+    const short = await startDevServer({ accessTokenSeconds: 120 });
+    try {
+      expect((await mlserver(h, ["login", "--server", short.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` })).code).toBe(0);
+      const plain = (await mlserver(h, ["token"])).stdout.trim();
+      expect(short.counters.renewals).toBe(0);
+      // 10 s of 120 left is plenty: the same token.
+      expect((await mlserver(h, ["token", "--min-valid", "10s"])).stdout.trim()).toBe(plain);
+      expect(short.counters.renewals).toBe(0);
+      // 110 s of less than 120 left: renewed first, once.
+      const env = await mlserver(h, ["token", "--min-valid", "119s", "--output", "env"]);
+      expect(env.code, env.stderr).toBe(0);
+      expect(short.counters.renewals).toBe(1);
+      const [tokenLine, expiryLine] = env.stdout.trim().split("\n");
+      expect(tokenLine).toMatch(/^MLSERVER_ACCESS_TOKEN=\S+$/);
+      expect(tokenLine).not.toBe(`MLSERVER_ACCESS_TOKEN=${plain}`);
+      expect(expiryLine).toMatch(/^MLSERVER_TOKEN_EXPIRES_AT=\d{4}-\d\d-\d\dT/);
+      // Longer than the server's tokens ever last: renewed, and a warning says so.
+      const tooLong = await mlserver(h, ["token", "--min-valid", "2h", "--output", "json"]);
+      expect(JSON.parse(tooLong.stdout)).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
+      expect(tooLong.stderr).toContain("the server's tokens last less than --min-valid asks");
+      expect((await mlserver(h, ["token", "--min-valid", "soon"])).stderr).toContain("--min-valid takes a duration such as 30s, 10m or 2h");
+    } finally {
+      await short.close();
+    }
+  });
+
+  it("services update changes only the fields given", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    writeFileSync(join(h.dir, "v1.py"), "y = x + 1");
+    writeFileSync(join(h.dir, "v2.py"), "y = x + 2");
+    expect((await mlserver(h, ["services", "publish", "updatable", "1.0", "--code", join(h.dir, "v1.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}', "--description", "first"])).code).toBe(0);
+    const updated = await mlserver(h, ["services", "update", "updatable", "1.0", "--code", join(h.dir, "v2.py")]);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain("Updated updatable 1.0: code.");
+    expect(server.services.get("updatable\u00001.0")).toMatchObject({ code: "y = x + 2", description: "first" });
+    const missingFile = await mlserver(h, ["services", "update", "updatable", "1.0", "--init-code", join(h.dir, "none.py")]);
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.stderr).toContain(`--init-code ${join(h.dir, "none.py")} cannot be read (ENOENT)`);
+    expect((await mlserver(h, ["services", "update", "updatable", "1.0"])).stderr).toContain("services update needs something to change");
+  });
+
+  it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
+    const h = await home();
+    const typo = await mlserver(h, ["stauts"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean `mlserver status`?");
+    const flag = await mlserver(h, ["login", "--sever", server.url]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown flag --sever. Did you mean --server?");
+    for (const args of [["login", "--password", "Hunter2-secret"], ["login", "--password=Hunter2-secret"], ["token", "--client-secret", "Hunter2-secret"]]) {
+      const run = await mlserver(h, args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
+      expect(run.stderr + run.stdout).not.toContain("Hunter2-secret");
+    }
+    for (const command of ["login", "token", "services", "profiles", "devserver"]) {
+      const help = await mlserver(h, ["help", command]);
+      expect(help.code).toBe(0);
+      const examples = help.stdout.split("Examples:\n")[1]?.split("\n\n")[0]?.split("\n") ?? [];
+      expect(examples.length, command).toBeGreaterThanOrEqual(2);
+      expect(examples.every((e) => e.startsWith("  mlserver ") || e.startsWith("  curl ") || e.startsWith("  eval ") || e.startsWith("  printf ") || e.startsWith("  MLSERVER_")), command).toBe(true);
+      expect((await mlserver(h, [command, "--help"])).stdout).toBe(help.stdout);
+    }
   });
 });
 

@@ -27,9 +27,11 @@ export interface TokenSource {
    * @example
    * ```ts
    * const { accessToken, expiresAt } = await auth.getAccessToken();
+   * // A token good for at least 10 more minutes (renewed first if less is left), for a long job:
+   * const lasting = await auth.getAccessToken({ minValidityMs: 10 * 60_000 });
    * ```
    */
-  getAccessToken(options?: { signal?: AbortSignal }): Promise<{ accessToken: string; expiresAt: number }>;
+  getAccessToken(options?: { signal?: AbortSignal; minValidityMs?: number }): Promise<{ accessToken: string; expiresAt: number }>;
 }
 
 /**
@@ -39,9 +41,14 @@ export interface TokenSource {
  */
 export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider & TokenSource {
   return {
-    async getAccessToken({ signal } = {}) {
+    async getAccessToken({ signal, minValidityMs } = {}) {
       hooks.check?.();
-      const { accessToken, expiresAt } = await cycler.getToken(signal);
+      let { accessToken, expiresAt } = await cycler.getToken(signal);
+      // Less left than asked for: renew now, through the same single renewal (and store lock) a 401 would use.
+      if (minValidityMs !== undefined && expiresAt - Date.now() < minValidityMs) {
+        cycler.invalidate(accessToken);
+        ({ accessToken, expiresAt } = await cycler.getToken(signal));
+      }
       return { accessToken, expiresAt };
     },
     ...(hooks.bind && { bind: hooks.bind }),

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { MlServerClient } from "../index.js";
 import { createProvider, secretReader, type CliProvider, type SecretSource } from "./credentials.js";
-import { Output, UsageError, type CliStreams } from "./output.js";
+import { closest, Output, UsageError, type CliStreams } from "./output.js";
 import { configPath, FLAG_OF, INSECURE_FLAG, PROFILE_FIELDS, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -25,10 +25,16 @@ const COMMON_OPTIONS = {
 } as const satisfies Options;
 
 function parse(args: readonly string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const all = { ...COMMON_OPTIONS, ...options };
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: [...args], options: all, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (error) {
+    const unknown = /Unknown option '--([^']+)'/.exec((error as Error).message)?.[1];
+    if (unknown) {
+      const guess = closest(unknown, Object.keys(all));
+      throw new UsageError(`Unknown flag --${unknown}.${guess ? ` Did you mean --${guess}?` : ""}`);
+    }
     throw new UsageError((error as Error).message);
   }
 }

@@ -21,8 +21,8 @@ export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): P
 }
 
 /** Asks on the terminal without echoing what is typed; Ctrl+C ends the process as usual. */
-function promptHidden(question: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): Promise<string> {
-  if (!stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} There is no terminal to ask on: use the environment variable or the --…-stdin flag.`));
+function promptHidden(question: string, hint: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): Promise<string> {
+  if (!stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} There is no terminal to ask on: ${hint}.`));
   return new Promise((resolve, reject) => {
     let typed = "";
     stderr.write(question);
@@ -53,6 +53,17 @@ function promptHidden(question: string, stdin: NodeJS.ReadStream = process.stdin
   });
 }
 
+/** A yes/no question on the terminal; anything but y or yes is no. */
+export async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** Where one secret may come from, in order: an environment variable, standard input, a prompt. */
 export interface SecretSource {
   env: string;
@@ -68,7 +79,7 @@ export function secretReader(source: SecretSource, env: NodeJS.ProcessEnv = proc
   let cached: Promise<string> | undefined;
   return () =>
     (cached ??= (async () => {
-      const value = source.stdin ? await readStdin() : env[source.env] || (source.prompt ? await promptHidden(source.prompt) : undefined);
+      const value = source.stdin ? await readStdin() : env[source.env] || (source.prompt ? await promptHidden(source.prompt, `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`) : undefined);
       if (!value) throw new SignInNeeded(source.missing);
       return value;
     })());

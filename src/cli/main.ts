@@ -7,7 +7,7 @@
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
+import { closest, EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
 const SETTINGS = `Settings, in order of precedence: flags, then environment variables, then the profile in the
 config file (${"$"}MLSERVER_CONFIG, else mlserver-client/config.json in the user's config directory).
@@ -34,6 +34,27 @@ wrong credentials, session ended, not allowed), 4 not found, 5 server error (5xx
 failed), 6 server or authority unreachable (refused, unknown host, timed out, certificate not trusted),
 130 interrupted (Ctrl-C).`;
 
+/** Examples ending each command's own help. */
+const EXAMPLES: Record<string, string[]> = {
+  login: [
+    "mlserver login --server https://mlserver.example.com:12800 --username admin",
+    "printf %s \"$PASSWORD\" | mlserver login --server http://mlserver:12800 --username admin --password-stdin --allow-insecure-http",
+    "mlserver login --device-code --tenant contoso.onmicrosoft.com --client-id <app id> --resource <web app id>",
+  ],
+  logout: ["mlserver logout", "mlserver logout --profile staging"],
+  token: ["curl -H \"Authorization: Bearer $(mlserver token)\" https://mlserver.example.com:12800/status", "eval \"$(mlserver token --min-valid 10m --output env)\""],
+  status: ["mlserver status", "mlserver status --profile staging --json"],
+  profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
+  services: [
+    "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
+    "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
+    "mlserver services batch scorer 1.0 --file inputs.csv --json > results.json",
+  ],
+  generate: ["mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts", "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts"],
+  "generate-all": ["mlserver generate-all", "mlserver generate-all --check"],
+  devserver: ["mlserver devserver", "mlserver devserver --port 0 --python .venv/bin/python --access-token-seconds 60"],
+};
+
 /** Each command's help, shown by `mlserver <command> --help` and, together, by `mlserver --help`. */
 const HELP = {
   login: `mlserver login --server <url> --username <name> [--password-stdin] [--profile <name>]
@@ -45,8 +66,14 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
     Saves the profile's settings (no secret) to the config file; the first becomes the default.`,
   logout: `mlserver logout [--profile <name>]
     Revoke the session on the server, then delete the cached tokens.`,
-  token: `mlserver token [--profile <name>] [--json]
-    Print a valid access token, renewed first if due: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  token: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
+    Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
+    left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  profiles: `mlserver profiles [list]
+mlserver profiles use <name>
+mlserver profiles remove <name>
+    List the saved profiles (server, account, signed in or not, token expiry; * marks the default),
+    make one the default, or remove one (signed out on its server first).`,
   status: `mlserver status [--profile <name>] [--json]
     The server's health, who is signed in, and when the access token expires.`,
   services: `mlserver services list [<name>]
@@ -54,12 +81,14 @@ mlserver services get <name> <version>
 mlserver services publish <name> <version> --code <file.py> [--inputs '{"x":"numeric"}']
                   [--outputs '{"y":"numeric"}'] [--description <text>] [--init-code <file.py>]
                   [--output-files a.csv,b.png] [--alias <operation id>]
+mlserver services update <name> <version> [--code <file.py>] [--init-code <file.py>] [--inputs '{...}']
+                  [--outputs '{...}'] [--description <text>] [--output-files a.csv] [--alias <id>]
 mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
 mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--parallel <n>]
 mlserver services batch <name> <version> --list | --status <id> | --results <id> | --cancel <id>
 mlserver services delete <name> <version>
 mlserver services swagger <name> <version> [-o <file>]
-    Publish (Python), consume and manage web services. A batch prints its id when it starts and
+    Publish (Python), change (only the fields given), consume and manage web services. A batch prints its id when it starts and
     shows its progress on stderr (a bar on a terminal, a line per 10% or 5 s otherwise, none with
     --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. --status, --results
     and --cancel take that id, also from another process; --list shows your batches of the service.
@@ -108,6 +137,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   logout: async () => (await import("./session-commands.js")).logoutCommand,
   token: async () => (await import("./session-commands.js")).tokenCommand,
   status: async () => (await import("./session-commands.js")).statusCommand,
+  profiles: async () => (await import("./profile-commands.js")).profilesCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateCommand(args, streams.out); },
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
@@ -124,17 +154,27 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
       streams.out.write(`${await version()}\n`);
       return EXIT.ok;
     }
+    if ((command === "help" && rest[0] && rest[0] in HELP) || ((rest.includes("--help") || rest.includes("-h")) && command && command in HELP)) {
+      const topic = (command === "help" ? rest[0] : command) as Command;
+      const examples = EXAMPLES[topic]!.map((e) => `  ${e}`).join("\n");
+      streams.out.write(`Usage:\n${HELP[topic]}\n\nExamples:\n${examples}\n\n${topic === "generate" || topic === "generate-all" || topic === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`);
+      return EXIT.ok;
+    }
     if (command === "--help" || command === "-h" || command === "help") {
       streams.out.write(`${USAGE}\n`);
       return EXIT.ok;
     }
     if (!command || !(command in HELP)) {
-      streams.err.write(`mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}. Run \`mlserver --help\` for the commands.\n`);
+      const guess = command ? closest(command, Object.keys(HELP)) : undefined;
+      streams.err.write(`mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}.${guess ? ` Did you mean \`mlserver ${guess}\`?` : ""} Run \`mlserver --help\` for the commands.\n`);
       return EXIT.usage;
     }
-    if (rest.includes("--help") || rest.includes("-h")) {
-      streams.out.write(`Usage:\n${HELP[command as Command]}\n\n${command === "generate" || command === "generate-all" || command === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`);
-      return EXIT.ok;
+    // A secret on the command line is readable by every user of the machine (ps): refused, never echoed.
+    const secretFlag = rest.find((a) => /^--(password|client-secret|secret|token)(=|$)/.test(a));
+    if (secretFlag) {
+      const name = secretFlag.slice(2).split("=")[0]!;
+      const way = name === "password" ? "--password-stdin or MLSERVER_PASSWORD" : name === "client-secret" || name === "secret" ? "--client-secret-stdin or MLSERVER_CLIENT_SECRET" : "the token cache (mlserver login)";
+      throw new UsageError(`Secrets never come from flags (other users can read a process's arguments): instead of --${name}, use ${way}.`);
     }
     if (debug) {
       const { setDebugLog } = await import("../log.js");

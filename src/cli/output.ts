@@ -66,6 +66,11 @@ export class Output {
     this.streams.err.write(`${text}\n`);
   }
 
+  /** What to do next, one line on stderr for people (not with --json or --quiet). */
+  next(text: string): void {
+    if (!this.json && !this.quiet) this.streams.err.write(`Next: ${text}\n`);
+  }
+
   /** A warning on stderr, one line, unless --quiet. */
   warn(text: string): void {
     if (!this.quiet) this.streams.err.write(`mlserver: warning: ${text}\n`);
@@ -129,4 +134,23 @@ export function when(epochMs: number, now = Date.now()): string {
   const seconds = Math.round((epochMs - now) / 1000);
   const span = Math.abs(seconds) < 120 ? `${Math.abs(seconds)} s` : Math.abs(seconds) < 7200 ? `${Math.round(Math.abs(seconds) / 60)} min` : `${Math.round(Math.abs(seconds) / 3600)} h`;
   return `${new Date(epochMs).toISOString()} (${seconds >= 0 ? `in ${span}` : `${span} ago`})`;
+}
+
+/** The candidate closest to `word` (by edit distance, at most a third of its length), for "did you mean". */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  let best: { candidate: string; d: number } | undefined;
+  for (const candidate of candidates) {
+    const d = distance(word, candidate);
+    if (d <= Math.max(1, Math.floor(word.length / 3)) && (!best || d < best.d)) best = { candidate, d };
+  }
+  return best?.candidate;
 }

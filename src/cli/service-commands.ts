@@ -9,7 +9,43 @@ type WebService = components["schemas"]["WebService"];
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
 const PARAMETER_TYPES: readonly string[] = ["numeric", "integer", "logical", "character", "vector", "matrix", "data.frame"];
 
-const SUBCOMMANDS = ["list", "get", "publish", "consume", "batch", "delete", "swagger"] as const;
+const SUBCOMMANDS = ["list", "get", "publish", "update", "consume", "batch", "delete", "swagger"] as const;
+
+/** The flags that set a service's fields, shared by publish and update. */
+const SERVICE_FIELDS = {
+  code: { type: "string" },
+  inputs: { type: "string" },
+  outputs: { type: "string" },
+  description: { type: "string" },
+  "init-code": { type: "string" },
+  "output-files": { type: "string" },
+  alias: { type: "string" },
+} as const;
+
+/** A file a flag names, read; a file that cannot be read names the flag and the file. */
+async function readFlagFile(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--${flag} ${path} cannot be read (${(error as NodeJS.ErrnoException).code}).`);
+  }
+}
+
+/** The service fields the flags give (only those given). */
+async function serviceFields(ctx: Context) {
+  const { values } = ctx;
+  const inputs = parameterTypes(values.inputs, "--inputs");
+  const outputs = parameterTypes(values.outputs, "--outputs");
+  return {
+    ...(typeof values.code === "string" && { code: await readFlagFile("code", values.code) }),
+    ...(typeof values["init-code"] === "string" && { initCode: await readFlagFile("init-code", values["init-code"]) }),
+    ...(inputs && { inputs }),
+    ...(outputs && { outputs }),
+    ...(typeof values.description === "string" && { description: values.description }),
+    ...(typeof values.alias === "string" && { alias: values.alias }),
+    ...(typeof values["output-files"] === "string" && { outputFileNames: values["output-files"].split(",").map((f) => f.trim()).filter(Boolean) }),
+  };
+}
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export async function servicesCommand(args: readonly string[], streams: CliStreams): Promise<number> {
@@ -83,34 +119,27 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
   },
 
   async publish(args, streams) {
-    const ctx = await context(args, {
-      code: { type: "string" },
-      inputs: { type: "string" },
-      outputs: { type: "string" },
-      description: { type: "string" },
-      "init-code": { type: "string" },
-      "output-files": { type: "string" },
-      alias: { type: "string" },
-    }, streams);
+    const ctx = await context(args, SERVICE_FIELDS, streams);
     const [name, version] = nameAndVersion(ctx, "publish");
-    const codeFile = ctx.values.code;
-    if (typeof codeFile !== "string") throw new UsageError("services publish needs --code <file.py>.");
-    const code = await readFile(codeFile, "utf8");
-    const initCode = typeof ctx.values["init-code"] === "string" ? await readFile(ctx.values["init-code"], "utf8") : undefined;
-    const inputs = parameterTypes(ctx.values.inputs, "--inputs");
-    const outputs = parameterTypes(ctx.values.outputs, "--outputs");
+    if (typeof ctx.values.code !== "string") throw new UsageError("services publish needs --code <file.py>.");
+    const fields = await serviceFields(ctx);
     const conn = await connect(ctx);
     const { publishService } = await import("../index.js");
-    await publishService(conn.client, {
-      name, version, code, runtimeType: "Python",
-      ...(inputs && { inputs }),
-      ...(outputs && { outputs }),
-      ...(initCode !== undefined && { initCode }),
-      ...(typeof ctx.values.description === "string" && { description: ctx.values.description }),
-      ...(typeof ctx.values.alias === "string" && { alias: ctx.values.alias }),
-      ...(typeof ctx.values["output-files"] === "string" && { outputFileNames: ctx.values["output-files"].split(",").map((f) => f.trim()).filter(Boolean) }),
-    });
+    await publishService(conn.client, { name, version, runtimeType: "Python", code: fields.code!, ...fields });
     ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
+    ctx.out.next(`\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --server ... --service ${name}@${version} -o ${name}.ts\` types it.`);
+    return 0;
+  },
+
+  async update(args, streams) {
+    const ctx = await context(args, SERVICE_FIELDS, streams);
+    const [name, version] = nameAndVersion(ctx, "update");
+    const fields = await serviceFields(ctx);
+    if (Object.keys(fields).length === 0) throw new UsageError("services update needs something to change: --code, --init-code, --inputs, --outputs, --description, --output-files or --alias.");
+    const conn = await connect(ctx);
+    const { updateService } = await import("../index.js");
+    await updateService(conn.client, name, version, fields);
+    ctx.out.result({ name, version, updated: Object.keys(fields) }, () => `Updated ${name} ${version}: ${Object.keys(fields).join(", ")}.`);
     return 0;
   },
 

@@ -42,6 +42,7 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
   const { startDevServer } = await import("../../devserver/index.js");
   const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(allowedHosts && { allowedHosts }), ...(python && { python }) });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
+  out.write(`Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.close().then(resolve);
     process.once("SIGINT", stop);
