@@ -103,6 +103,24 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     expect(server.counters.renewals - renewalsBefore).toBeGreaterThanOrEqual(1);
   });
 
+  it("generate --service with the profile's sign-in (after mlserver login) writes the same types, with no credentials on the command", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { MLSERVER_CONFIG: join(dir, "config.json"), MLSERVER_CACHE_DIR: join(dir, "cache"), MLSERVER_PASSWORD: USER.password });
+    try {
+      expect(await cli(["login", "--server", server.url, "--username", "admin"], silent)).toBe(0);
+      delete process.env.MLSERVER_PASSWORD;
+      const loginsBefore = server.counters.logins;
+      expect(await cli(["generate", "--service", "scorer@2.0", "-o", join(dir, "by-profile.ts")], silent)).toBe(0);
+      expect(server.counters.logins).toBe(loginsBefore);
+      expect(readFileSync(join(dir, "by-profile.ts"), "utf8")).toBe(readFileSync(join(dir, "scorer.ts"), "utf8"));
+    } finally {
+      for (const name of ["MLSERVER_CONFIG", "MLSERVER_CACHE_DIR", "MLSERVER_PASSWORD"]) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
+  });
+
   it("generate --server --check fails, naming the file, when the service changed", async () => {
     await updateService(client, "scorer", "2.0", { outputs: { y: "numeric" } });
     let err = "";

@@ -100,6 +100,8 @@ mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
                   [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
     The same from a published web service's swagger, downloaded from the server with ML Server
     login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
+mlserver generate --service <name>@<version> -o <file> [--check] [--profile <name>]
+    The same with the profile's sign-in (after mlserver login): no credentials on the command.
   Needs the optional packages openapi-typescript, typescript, swagger2openapi and yaml.`,
   "generate-all": `mlserver generate-all [--check] [--targets openapi/targets.json]
     Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
@@ -139,7 +141,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   status: async () => (await import("./session-commands.js")).statusCommand,
   profiles: async () => (await import("./profile-commands.js")).profilesCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
-  generate: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateCommand(args, streams.out); },
+  generate: async () => (await import("./tool-commands.js")).generateCommand,
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
   devserver: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.devserverCommand(args, streams.out); },
 };

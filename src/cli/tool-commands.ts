@@ -59,7 +59,11 @@ function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(args: re
   }
 }
 
-export async function generateCommand(args: readonly string[], out: Out): Promise<number> {
+export async function generateCommand(args: readonly string[], streams: CliStreams): Promise<number> {
+  const out = streams.out;
+  // A service's types with the profile's sign-in (cached, renewed): no credentials on this command.
+  const explicitCredentials = args.some((a) => /^--(username|password-env|token-env)(=|$)/.test(a));
+  if (args.includes("--service") && !explicitCredentials) return generateWithProfile(args, streams);
   const { values, positionals } = parse(args, {
     output: { type: "string", short: "o" },
     check: { type: "boolean" },
@@ -80,11 +84,37 @@ export async function generateCommand(args: readonly string[], out: Out): Promis
   return runTargets([{ spec, output }], values.check === true, out);
 }
 
-async function generateFromServer(values: Record<string, string | boolean | undefined>, output: string, out: Out): Promise<number> {
-  const match = /^([^@]+)@(.+)$/.exec(String(values.service));
+function serviceOf(value: unknown): [string, string] {
+  const match = /^([^@]+)@(.+)$/.exec(String(value));
   if (!match) throw new UsageError("--service takes <name>@<version>, e.g. loan-score@1.0.");
-  const [, name, version] = match as unknown as [string, string, string];
-  const { createMlServerClient, mlServerLogin, bearer, apiError, InvalidOptionError } = await import("../index.js");
+  return [match[1]!, match[2]!];
+}
+
+async function generateWithProfile(args: readonly string[], streams: CliStreams): Promise<number> {
+  const { connect, context } = await import("./context.js");
+  const ctx = await context(args, { output: { type: "string", short: "o" }, check: { type: "boolean" }, service: { type: "string" } }, streams);
+  const output = ctx.values.output;
+  if (ctx.positionals.length || typeof output !== "string") throw new UsageError("generate --service takes <name>@<version> and -o <file>, and no spec.");
+  const [name, version] = serviceOf(ctx.values.service);
+  const conn = await connect(ctx);
+  return writeServiceTypes(conn.client, conn.server, name, version, output, ctx.values.check === true, streams.out);
+}
+
+async function writeServiceTypes(client: import("../index.js").MlServerClient, server: string, name: string, version: string, output: string, check: boolean, out: Out): Promise<number> {
+  const { apiError } = await import("../index.js");
+  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
+  if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
+  const { generateFromText, writeOrCheck } = await import("../codegen/generate.js");
+  // Named by the service, not the URL, so that --check does not depend on the server's address.
+  const files = await generateFromText(data as unknown as string, `${server}/api/${name}/${version}/swagger.json`, { output, label: `the swagger of web service ${name}@${version}` });
+  await writeOrCheck(files, check);
+  out.write(`${check ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
+  return 0;
+}
+
+async function generateFromServer(values: Record<string, string | boolean | undefined>, output: string, out: Out): Promise<number> {
+  const [name, version] = serviceOf(values.service);
+  const { createMlServerClient, mlServerLogin, bearer, InvalidOptionError } = await import("../index.js");
   const fromEnv = (variable: string): string => {
     const value = process.env[variable];
     if (!value) throw new InvalidOptionError(`The environment variable ${variable} is empty or not set.`);
@@ -96,15 +126,12 @@ async function generateFromServer(values: Record<string, string | boolean | unde
     : undefined;
   const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
   const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });
-  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
-  if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
-  await auth?.signOut?.();
-  const { generateFromText, writeOrCheck } = await import("../codegen/generate.js");
-  // Named by the service, not the URL, so that --check does not depend on the server's address.
-  const files = await generateFromText(data as unknown as string, `${values.server}/api/${name}/${version}/swagger.json`, { output, label: `the swagger of web service ${name}@${version}` });
-  await writeOrCheck(files, values.check === true);
-  out.write(`${values.check === true ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
-  return 0;
+  try {
+    return await writeServiceTypes(client, String(values.server), name, version, output, values.check === true, out);
+  } finally {
+    // One-off credentials: their session ends with the command.
+    await auth?.signOut?.().catch(() => {});
+  }
 }
 
 export async function generateAllCommand(args: readonly string[], out: Out): Promise<number> {
