@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
@@ -592,6 +592,41 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(examples.every((e) => e.startsWith("  mlserver ") || e.startsWith("  curl ") || e.startsWith("  eval ") || e.startsWith("  printf ") || e.startsWith("  MLSERVER_")), command).toBe(true);
       expect((await mlserver(h, [command, "--help"])).stdout).toBe(help.stdout);
     }
+  });
+});
+
+describe("shell completion", () => {
+  it("bash completes commands, subcommands, flags, profile names and the service names services list saw", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    expect((await login(h, ["--profile", "staging"])).code).toBe(0);
+    const published = await mlserver(h, ["services", "list"]);
+    expect(published.code).toBe(0);
+    const script = (await mlserver(h, ["completion", "bash"])).stdout;
+    const bin = dirname(installed.bin);
+    /** What bash offers for the words typed so far (the last one partial), through the printed script. */
+    const complete = async (...words: string[]) => {
+      const line = `source /dev/stdin <<'EOS'\n${script}EOS\nCOMP_WORDS=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length}; _mlserver; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const run = await new Promise<string>((resolve, reject) => {
+        const child = spawn("bash", ["-c", line], { env: { ...h.env, PATH: `${bin}:${process.env.PATH}` } });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.on("error", reject);
+        child.on("close", () => resolve(out));
+      });
+      return run.split("\n").filter(Boolean);
+    };
+    expect(await complete("ser")).toEqual(["services"]);
+    expect(await complete("services", "ba")).toEqual(["batch"]);
+    expect(await complete("token", "--min")).toEqual(["--min-valid"]);
+    expect(await complete("status", "--profile", "")).toEqual(["default", "staging"]);
+    expect(await complete("profiles", "use", "st")).toEqual(["staging"]);
+    expect(await complete("token", "--output", "")).toEqual(["token", "json", "table", "env"]);
+    const names = JSON.parse((await mlserver(h, ["services", "list", "--json"])).stdout).map((s: { name: string }) => s.name) as string[];
+    expect(names.length).toBeGreaterThan(0);
+    expect(await complete("services", "consume", "")).toEqual([...new Set(names)].sort());
+    for (const shell of ["zsh", "fish"]) expect((await mlserver(h, ["completion", shell])).stdout).toContain("mlserver __complete");
+    expect((await mlserver(h, ["completion", "tcsh"])).code).toBe(2);
   });
 });
 

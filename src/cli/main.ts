@@ -45,6 +45,7 @@ const EXAMPLES: Record<string, string[]> = {
   token: ["curl -H \"Authorization: Bearer $(mlserver token)\" https://mlserver.example.com:12800/status", "eval \"$(mlserver token --min-valid 10m --output env)\""],
   status: ["mlserver status", "mlserver status --profile staging --json"],
   profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
+  completion: ["source <(mlserver completion bash)", "mlserver completion zsh > \"${fpath[1]}/_mlserver\"", "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
   services: [
     "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
     "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
@@ -69,6 +70,9 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
   token: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
     Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
     left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  completion: `mlserver completion bash|zsh|fish
+    Print the shell's completion script: commands, flags, profile names, and the service names
+    \`mlserver services list\` last saw. bash: source <(mlserver completion bash).`,
   profiles: `mlserver profiles [list]
 mlserver profiles use <name>
 mlserver profiles remove <name>
@@ -140,6 +144,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   token: async () => (await import("./session-commands.js")).tokenCommand,
   status: async () => (await import("./session-commands.js")).statusCommand,
   profiles: async () => (await import("./profile-commands.js")).profilesCommand,
+  completion: async () => (await import("./completion.js")).completionCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => (await import("./tool-commands.js")).generateCommand,
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
@@ -156,6 +161,8 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
       streams.out.write(`${await version()}\n`);
       return EXIT.ok;
     }
+    // What the completion scripts call on Tab: candidates only, never an error message.
+    if (command === "__complete") return await (await import("./completion.js")).completeCommand(rest, streams).catch(() => EXIT.ok);
     if ((command === "help" && rest[0] && rest[0] in HELP) || ((rest.includes("--help") || rest.includes("-h")) && command && command in HELP)) {
       const topic = (command === "help" ? rest[0] : command) as Command;
       const examples = EXAMPLES[topic]!.map((e) => `  ${e}`).join("\n");

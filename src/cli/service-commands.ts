@@ -92,6 +92,10 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
       : await conn.client.GET("/services");
     if (!response.ok) return fail(name ? `Listing the versions of ${name}` : "Listing services", response, error);
     const services = data as WebService[];
+    if (!name) {
+      const { rememberServiceNames } = await import("./completion.js");
+      await rememberServiceNames(ctx.profileName, services.map((s) => s.name)).catch(() => {});
+    }
     ctx.out.result(services, () =>
       services.length === 0
         ? "No services."
