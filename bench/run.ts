@@ -493,6 +493,39 @@ async function devserverPython(): Promise<void> {
   }
 }
 
+/**
+ * `mlserver token` with a cached, valid token (what a cron job or a credential helper runs on each
+ * call) against `node -e 0`, in fresh processes, interleaved; and `npx mlserver --version` in this
+ * clone, to show what npx itself adds (the prepare step links the bin, so nothing is installed).
+ */
+async function cliToken(): Promise<void> {
+  console.log("\nCLI: `mlserver token` with a cached token, and npx's own cost, against `node -e 0`");
+  const server = await devServer(3600);
+  const home = mkdtempSync(join(tmpdir(), "mlserver-bench-cli-"));
+  const env = { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), MLSERVER_CACHE_DIR: join(home, "cache"), MLSERVER_PASSWORD: ADMIN.password };
+  try {
+    await run(process.execPath, [resolve("dist/src/cli/main.js"), "login", "--server", server.url, "--username", ADMIN.username], { env });
+    const wall = async (command: string, args: string[]) => {
+      const started = performance.now();
+      await run(command, args, { env });
+      return performance.now() - started;
+    };
+    const samples = { token: [] as number[], node: [] as number[], npx: [] as number[] };
+    for (let i = 0; i < (QUICK ? 7 : 21); i++) {
+      samples.token.push(await wall(process.execPath, [resolve("dist/src/cli/main.js"), "token"]));
+      samples.node.push(await wall(process.execPath, ["-e", "0"]));
+      if (i < 7) samples.npx.push(await wall("npx", ["mlserver", "--version"]));
+    }
+    const spread = (xs: number[]) => `${percentile(xs, 0.25).toFixed(0)}-${percentile(xs, 0.75).toFixed(0)} ms`;
+    results.cliToken = { medianMs: { token: median(samples.token), node: median(samples.node), npx: median(samples.npx) }, interquartileMs: { token: spread(samples.token), node: spread(samples.node), npx: spread(samples.npx) }, ratio: median(samples.token) / median(samples.node) };
+    row("mlserver token (cached) / node -e 0, wall time", `${(median(samples.token) / median(samples.node)).toFixed(2)}x`, `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`);
+    row("npx mlserver --version in a clone, wall time", `${median(samples.npx).toFixed(0)} ms`, `IQR ${spread(samples.npx)}; nothing installed, npm's own start`);
+  } finally {
+    server.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 async function codegen(): Promise<void> {
   console.log("\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)");
   const { default: openapiTS, astToString } = await import("openapi-typescript");
@@ -520,7 +553,7 @@ console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${proces
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, fleet, codegen, tracingCost, devserverPython };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython };
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();

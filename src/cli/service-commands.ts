@@ -131,7 +131,7 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     const { publishService } = await import("../index.js");
     await publishService(conn.client, { name, version, runtimeType: "Python", code: fields.code!, ...fields });
     ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
-    ctx.out.next(`\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --server ... --service ${name}@${version} -o ${name}.ts\` types it.`);
+    ctx.out.next(`\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --service ${name}@${version} -o ${name}.ts\` types it.`);
     return 0;
   },
 
