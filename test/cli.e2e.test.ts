@@ -476,6 +476,46 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       }
     });
 
+    it("on a terminal: a bar redrawn on stderr and ended before anything else; a failure mid-batch keeps the results on the server and says where", async () => {
+      /** The CLI on a pseudo-terminal (util-linux script): what it drew, and its exit code. */
+      const onTerminal = (args: string[], onOutput?: (text: string) => void) =>
+        new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+          const quoted = [installed.bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+          const child = spawn("script", ["-qfec", quoted, "/dev/null"], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+          let output = "";
+          child.stdout.on("data", (d: Buffer) => {
+            output += d;
+            onOutput?.(output);
+          });
+          child.on("error", reject);
+          child.on("close", (code) => resolve({ code, output }));
+        });
+      const drawn = await onTerminal(["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
+      expect(drawn.code, drawn.output).toBe(0);
+      expect(drawn.output).toMatch(/\rquick 1 \[#{30}\] 40\/40\r?\n/);
+      // The table follows on a line of its own (its header bold, on a terminal).
+      const plain = drawn.output.replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, "g"), "");
+      expect(plain).toMatch(/40\/40\r?\n#\s+RESULT\r?\n1\s+\{"y":2\}/);
+
+      let id: string | undefined;
+      const failing = await onTerminal(["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], (text) => {
+        const started = /Batch (\S+) started/.exec(text)?.[1];
+        if (started && !id) {
+          id = started;
+          deployed.faults.push({ route: "GET /api/{name}/{version}/batch/{executionId}", kind: "status", status: 500, times: 20 });
+        }
+      });
+      deployed.faults.length = 0;
+      expect(failing.code, failing.output).toBe(5);
+      // The error starts a line of its own, after the bar's line.
+      expect(failing.output).toMatch(/\n\s*mlserver: /);
+      expect(failing.output).not.toMatch(/\/40mlserver/);
+      expect(failing.output).toContain(`The batch ${id} goes on on the server: \`mlserver services batch slow 1 --results ${id}\` shows what it finished.`);
+      const results = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!, "--json"]);
+      expect(JSON.parse(results.stdout)).toMatchObject({ executionId: id });
+      await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
+    });
+
     it("a CSV without a declared input is refused before anything is sent", async () => {
       const before = deployed.counters.executions;
       const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "wrong.csv")]);
@@ -499,6 +539,23 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       const replacing = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
       expect(replacing.code).toBe(2);
       expect(replacing.stderr).toContain(`Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give --profile <name>`);
+      // On a terminal it asks; no keeps the profile, yes replaces it.
+      const asked = async (answer: string) =>
+        new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+          const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"], { env: { ...h.env, MLSERVER_PASSWORD: PASSWORD }, stdio: ["pipe", "pipe", "pipe"] });
+          let output = "";
+          child.stdout.on("data", (d: Buffer) => {
+            output += d;
+            if (output.includes("[y/N]") && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+          });
+          child.on("error", reject);
+          child.on("close", (code) => resolve({ code, output }));
+        });
+      const declined = await asked("n");
+      expect(declined.output).toContain(`Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`);
+      expect(declined.code).toBe(2);
+      expect(declined.output).toContain("Kept profile default.");
+      expect(JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8")).profiles.default.server).toBe(server.url);
       // The same server written differently is the same server.
       expect((await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` })).code).toBe(0);
       const second = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"], { stdin: `${PASSWORD}\n` });
@@ -572,6 +629,10 @@ describe("profiles, tokens that last, service updates, and messages that help", 
 
   it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
     const h = await home();
+    // No terminal to ask on: the message names the variable and the flag.
+    const noTerminal = await mlserver(h, ["login", "--server", server.url, "--username", "admin"]);
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.stderr).toContain("There is no terminal to ask on: set MLSERVER_PASSWORD, or pipe it to --password-stdin.");
     const typo = await mlserver(h, ["stauts"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("Did you mean `mlserver status`?");

@@ -287,7 +287,7 @@ function parseJson(text: string, where: string): unknown {
 async function inputsOf(ctx: Context): Promise<Record<string, unknown>> {
   const { inputs, "inputs-file": file } = ctx.values;
   if (typeof inputs === "string" && typeof file === "string") throw new UsageError("Give --inputs or --inputs-file, not both.");
-  const value = typeof inputs === "string" ? parseJson(inputs, "--inputs") : typeof file === "string" ? parseJson(await readFile(file, "utf8"), file) : {};
+  const value = typeof inputs === "string" ? parseJson(inputs, "--inputs") : typeof file === "string" ? parseJson(await readFlagFile("inputs-file", file), file) : {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError("The inputs must be a JSON object, e.g. '{\"x\": 1}'.");
   return value as Record<string, unknown>;
 }
