@@ -44,10 +44,10 @@ async function home() {
 
 type Home = Awaited<ReturnType<typeof home>>;
 
-function mlserver(h: Home, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<Run> {
+function mlserver(h: Home, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStderr?: (text: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(installed.bin, args, { cwd: installed.project, env: { ...h.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(installed.bin, args, { cwd: options.cwd ?? installed.project, env: { ...h.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -308,19 +308,19 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const h = await home();
       mkdirSync(join(h.dir, "certs"), { recursive: true });
       writeFileSync(join(h.dir, "certs", "server.pem"), tls.cert);
-      const signedIn = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"], `${PASSWORD}\n`);
+      const signedIn = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
       expect(signedIn.code, signedIn.stderr).toBe(0);
       const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
       expect(config.profiles.default.ca).toBe(join(h.dir, "certs", "server.pem"));
       // From another directory, as cron runs: the saved path still holds.
-      const elsewhere = await mlserverIn(h, "/", ["status", "--json"]);
+      const elsewhere = await mlserver(h, ["status", "--json"], { cwd: "/" });
       expect(elsewhere.code, elsewhere.stderr).toBe(0);
 
-      const missing = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"], `${PASSWORD}\n`);
+      const missing = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain(`--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`);
       writeFileSync(join(h.dir, "certs", "junk.pem"), "not a certificate");
-      const junk = await mlserverIn(h, h.dir, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"], `${PASSWORD}\n`);
+      const junk = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
       expect(junk.code).toBe(2);
       expect(junk.stderr).toContain("holds no PEM certificate");
     } finally {
@@ -690,20 +690,6 @@ describe("shell completion", () => {
     expect((await mlserver(h, ["completion", "tcsh"])).code).toBe(2);
   });
 });
-
-/** Like `mlserver`, from another working directory. */
-function mlserverIn(h: Home, cwd: string, args: string[], stdin = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(installed.bin, args, { cwd, env: h.env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
-    child.on("error", reject);
-    child.stdin.end(stdin);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, ms: 0 }));
-  });
-}
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
