@@ -661,8 +661,10 @@ describe("shell completion", () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
     expect((await login(h, ["--profile", "staging"])).code).toBe(0);
-    const published = await mlserver(h, ["services", "list"]);
-    expect(published.code).toBe(0);
+    writeFileSync(join(h.dir, "one.py"), "y = 1");
+    expect((await mlserver(h, ["services", "publish", "completable", "1.0", "--code", join(h.dir, "one.py")])).code).toBe(0);
+    const listed = await mlserver(h, ["services", "list"]);
+    expect(listed.code).toBe(0);
     const script = (await mlserver(h, ["completion", "bash"])).stdout;
     const bin = dirname(installed.bin);
     /** What bash offers for the words typed so far (the last one partial), through the printed script. */
@@ -686,8 +688,39 @@ describe("shell completion", () => {
     const names = JSON.parse((await mlserver(h, ["services", "list", "--json"])).stdout).map((s: { name: string }) => s.name) as string[];
     expect(names.length).toBeGreaterThan(0);
     expect(await complete("services", "consume", "")).toEqual([...new Set(names)].sort());
-    for (const shell of ["zsh", "fish"]) expect((await mlserver(h, ["completion", shell])).stdout).toContain("mlserver __complete");
     expect((await mlserver(h, ["completion", "tcsh"])).code).toBe(2);
+  });
+
+  /** What a shell prints for `script` run with mlserver on its PATH and this home's settings. */
+  async function inShell(h: Home, shell: string, args: string[]): Promise<string[]> {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(shell, args, { env: { ...h.env, PATH: `${dirname(installed.bin)}:${process.env.PATH}` } });
+      let text = "";
+      child.stdout.on("data", (d: Buffer) => (text += d));
+      child.on("error", reject);
+      child.on("close", () => resolve(text));
+    });
+    return out.split("\n").filter(Boolean);
+  }
+
+  it.skipIf(!existsSync("/usr/bin/fish"))("fish completes through its printed script (skipped without fish: apt-get install fish)", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    const complete = (line: string) => inShell(h, "fish", ["-c", `mlserver completion fish | source; complete -C ${JSON.stringify(line)}`]);
+    expect(await complete("mlserver ser")).toEqual(["services"]);
+    expect(await complete("mlserver services ba")).toEqual(["batch"]);
+    expect(await complete("mlserver status --profile ")).toEqual(["default"]);
+  });
+
+  it.skipIf(!existsSync("/usr/bin/zsh"))("zsh completes through its printed script (skipped without zsh: apt-get install zsh)", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    // compadd and _files stand in for the completion system's builtins: they print what would be offered.
+    const complete = (...words: string[]) => inShell(h, "zsh", ["-fc", `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`]);
+    expect(await complete("ser")).toEqual(["services"]);
+    expect(await complete("services", "batch", "x", "--fi")).toEqual(["--file"]);
+    expect(await complete("profiles", "use", "")).toEqual(["default"]);
+    expect(await complete("services", "publish", "x", "1", "--code", "")).toEqual(["FILES"]);
   });
 });
 
