@@ -70,6 +70,7 @@ export interface RunBatchOptions<Outputs> {
   onStart?: (executionId: string) => void;
   /** Follow this batch instead of starting one (`inputs` is then ignored). */
   executionId?: string;
+  /** Called after each poll with where the batch stands and the results so far. */
   onProgress?: (progress: BatchProgress<Outputs>) => void;
   /** Stops the polling; the batch goes on on the server (`cancelBatch` stops it). */
   signal?: AbortSignal;
