@@ -48,6 +48,8 @@ export { createAuthenticatedClient } from "./client.js";
 export { createServiceClient } from "./services.js";
 export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
+export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
+export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
 export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";
 export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";

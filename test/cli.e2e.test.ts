@@ -627,6 +627,20 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect((await mlserver(h, ["services", "update", "updatable", "1.0"])).stderr).toContain("services update needs something to change");
   });
 
+  it("pools create, status and delete a service's dedicated pool", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    writeFileSync(join(h.dir, "one.py"), "y = 1");
+    expect((await mlserver(h, ["services", "publish", "pooled-cli", "1.0", "--code", join(h.dir, "one.py")])).code).toBe(0);
+    const created = await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "1", "--max", "2"]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain("Created the pool of pooled-cli 1.0: 1 shell(s) at once, at most 2.");
+    expect(JSON.parse((await mlserver(h, ["pools", "status", "pooled-cli", "1.0", "--json"])).stdout)).toEqual({ name: "pooled-cli", version: "1.0", computeNodes: [{ computeNode: server.url, status: "Success" }] });
+    expect((await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "3", "--max", "2"])).stderr).toContain("--initial (3) may not exceed --max (2)");
+    expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(0);
+    expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(4);
+  });
+
   it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
     const h = await home();
     // No terminal to ask on: the message names the variable and the flag.
@@ -645,7 +659,7 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
       expect(run.stderr + run.stdout).not.toContain("Hunter2-secret");
     }
-    for (const command of ["login", "token", "services", "profiles", "devserver"]) {
+    for (const command of ["login", "token", "services", "profiles", "pools", "devserver"]) {
       const help = await mlserver(h, ["help", command]);
       expect(help.code).toBe(0);
       const examples = help.stdout.split("Examples:\n")[1]?.split("\n\n")[0]?.split("\n") ?? [];

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,8 +10,11 @@ import {
   createMlServerClient,
   createServiceClient,
   deleteService,
+  deleteServicePool,
   mlServerLogin,
   publishService,
+  servicePoolStatus,
+  setServicePool,
   ServiceExecutionError,
   updateService,
   type MlServerClient,
@@ -211,6 +214,27 @@ describe("publish helpers surface ML Server's error cases as typed errors", () =
     expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
     await deleteService(client, "owned", "1");
     await expect(deleteService(client, "owned", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+  });
+});
+
+describe("a service's dedicated pool, from the library", () => {
+  it("setServicePool starts its shells at once, servicePoolStatus reports it per compute node, deleteServicePool removes it; only the publisher may", async () => {
+    const log = join(await tempDir(), "init.log");
+    await publishService(client, { name: "pooled", version: "1", code: "y = 1", initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`, outputs: { y: "integer" } });
+    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "NotFound" }]);
+    expect(await setServicePool(client, "pooled", "1", { initialSize: 2, maxSize: 3 })).toBe("Created");
+    // Two shells ran the init code, before any call.
+    for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readFileSync(log, "utf8")).toBe("init\ninit\n");
+    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "Success" }]);
+    expect(await setServicePool(client, "pooled", "1", { initialSize: 1, maxSize: 1 })).toBe("Updated");
+    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
+    await expect(setServicePool(other, "pooled", "1", { initialSize: 1, maxSize: 1 })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(setServicePool(client, "pooled", "1", { initialSize: 3, maxSize: 1 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/) });
+    await deleteServicePool(client, "pooled", "1");
+    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "NotFound" }]);
+    await expect(deleteServicePool(client, "pooled", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    await deleteService(client, "pooled", "1");
   });
 });
 

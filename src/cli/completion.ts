@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { UsageError, type CliStreams } from "./output.js";
 import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
-const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "generate", "generate-all", "devserver", "completion", "help"];
+const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "pools", "generate", "generate-all", "devserver", "completion", "help"];
 const SUBCOMMANDS: Record<string, string[]> = {
   services: ["list", "get", "publish", "update", "consume", "batch", "delete", "swagger"],
   profiles: ["list", "use", "remove"],
+  pools: ["create", "status", "delete"],
   completion: ["bash", "zsh", "fish"],
   help: COMMANDS.filter((c) => c !== "help"),
 };
@@ -22,6 +23,7 @@ const FLAGS: Record<string, string[]> = {
   token: [...COMMON, "--min-valid", "--output"],
   status: COMMON,
   profiles: COMMON,
+  pools: [...COMMON, "--initial", "--max"],
   services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--cancel"],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],
@@ -93,7 +95,7 @@ export async function completeCommand(words: readonly string[], streams: CliStre
     const sub = positionals[0];
     if (SUBCOMMANDS[command] && positionals.length === 0) candidates = SUBCOMMANDS[command]!;
     else if (command === "profiles" && (sub === "use" || sub === "remove") && positionals.length === 1) candidates = profiles;
-    else if (command === "services" && sub && NAMED.includes(sub) && positionals.length === 1) {
+    else if ((command === "services" && sub && NAMED.includes(sub) && positionals.length === 1) || (command === "pools" && sub && positionals.length === 1)) {
       const flagged = rest[rest.indexOf("--profile") + 1];
       const profile = profileName(rest.includes("--profile") ? flagged : undefined, config);
       candidates = (JSON.parse(await readFile(await namesFile(profile), "utf8").catch(() => "[]")) as string[]);

@@ -45,6 +45,7 @@ const EXAMPLES: Record<string, string[]> = {
   token: ["curl -H \"Authorization: Bearer $(mlserver token)\" https://mlserver.example.com:12800/status", "eval \"$(mlserver token --min-valid 10m --output env)\""],
   status: ["mlserver status", "mlserver status --profile staging --json"],
   profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
+  pools: ["mlserver pools create scorer 1.0 --initial 2 --max 8", "mlserver pools status scorer 1.0 --json"],
   completion: ["source <(mlserver completion bash)", "mlserver completion zsh > \"${fpath[1]}/_mlserver\"", "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
   services: [
     "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
@@ -70,6 +71,11 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
   token: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
     Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
     left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  pools: `mlserver pools create <name> <version> --max <shells> [--initial <shells>]
+mlserver pools status <name> <version>
+mlserver pools delete <name> <version>
+    A service's dedicated pool of warm shells (its init code run once each): --initial start at
+    once, at most --max run together; status per compute node; delete goes back to the default pool.`,
   completion: `mlserver completion bash|zsh|fish
     Print the shell's completion script: commands, flags, profile names, and the service names
     \`mlserver services list\` last saw. bash: source <(mlserver completion bash).`,
@@ -145,6 +151,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   status: async () => (await import("./session-commands.js")).statusCommand,
   profiles: async () => (await import("./profile-commands.js")).profilesCommand,
   completion: async () => (await import("./completion.js")).completionCommand,
+  pools: async () => (await import("./pool-commands.js")).poolsCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => (await import("./tool-commands.js")).generateCommand,
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
