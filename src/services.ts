@@ -58,6 +58,17 @@ export interface ServiceClient<Inputs, Outputs> {
   cancelBatch(id: string): Promise<void>;
   /** The ids of this service's batch executions that the caller may see. */
   listBatches(): Promise<string[]>;
+  /**
+   * The files a finished run of a batch wrote (its `outputFileNames`), by the run's index (from 0).
+   *
+   * @example
+   * ```ts
+   * for (const file of await scorer.batchFiles(id, 0)) await writeFile(file, await scorer.batchFile(id, 0, file));
+   * ```
+   */
+  batchFiles(id: string, index: number): Promise<string[]>;
+  /** One file a finished run of a batch wrote, as bytes. */
+  batchFile(id: string, index: number, fileName: string): Promise<Uint8Array>;
 }
 
 /** Options of {@link ServiceClient.runBatch}. */
@@ -164,6 +175,13 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
     },
     async listBatches() {
       return (await send("get", "/batch", "Listing batches")) as string[];
+    },
+    async batchFiles(id, index) {
+      return (await send("get", "/batch/{executionId}/{index}/files", "Listing a batch run's files", { params: { path: { executionId: id, index } } })) as string[];
+    },
+    async batchFile(id, index, fileName) {
+      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", "Downloading a batch run's file", { params: { path: { executionId: id, index, fileName } }, parseAs: "arrayBuffer" });
+      return new Uint8Array(data as ArrayBuffer);
     },
   };
 }

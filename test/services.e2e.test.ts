@@ -183,6 +183,21 @@ describe("what a service run can come back with", () => {
     await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/more than 65536 bytes of console output/) });
   });
 
+  it("a finished batch run's files are listed and downloaded by its index; runBatch follows a batch started elsewhere", async () => {
+    let id = "";
+    const results = await svc.runBatch([{ mode: "ok", ...base }, { mode: "ok", ...base, n: 7 }], { intervalMs: 50, onStart: (started) => (id = started) });
+    expect(results).toHaveLength(2);
+    expect(await svc.listBatches()).toContain(id);
+    expect(await svc.batchFiles(id, 1)).toEqual(["summary.csv"]);
+    expect(new TextDecoder().decode(await svc.batchFile(id, 1, "summary.csv"))).toBe("n,7\n");
+    await expect(svc.batchFile(id, 1, "nope.csv")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    // Another process, knowing only the id, gets the same results without starting again.
+    const executionsBefore = server.counters.executions;
+    const again = await svc.runBatch([], { executionId: id, intervalMs: 50 });
+    expect(again.map((r) => (r instanceof Error ? r.message : r.outputs))).toEqual(results.map((r) => (r instanceof Error ? r.message : r.outputs)));
+    expect(server.counters.executions).toBe(executionsBefore);
+  });
+
   it("a batch can be cancelled, and an AbortSignal stops polling", async () => {
     const id = await svc.startBatch(Array.from({ length: 30 }, () => ({ mode: "ok", ...base })), { parallelCount: 1 });
     const status = await svc.batchStatus(id);
