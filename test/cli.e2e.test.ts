@@ -551,6 +551,18 @@ describe("profiles, tokens that last, service updates, and messages that help", 
           child.on("error", reject);
           child.on("close", (code) => resolve({ code, output }));
         });
+      // Ctrl-C at the password prompt (a raw-mode terminal turns it into a character) exits 130.
+      const interrupted = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${server.url}' --username admin --profile other`, "/dev/null"], { env: h.env, stdio: ["pipe", "pipe", "pipe"] });
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => {
+          output += d;
+          if (output.includes("Password for admin") && !child.stdin.writableEnded) child.stdin.end("\u0003");
+        });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, output }));
+      });
+      expect(interrupted.code, interrupted.output).toBe(130);
       const declined = await asked("n");
       expect(declined.output).toContain(`Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`);
       expect(declined.code).toBe(2);
@@ -620,6 +632,8 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const updated = await mlserver(h, ["services", "update", "updatable", "1.0", "--code", join(h.dir, "v2.py")]);
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toContain("Updated updatable 1.0: code.");
+    const again = await mlserver(h, ["services", "publish", "updatable", "2.0", "--code", join(h.dir, "v1.py")]);
+    expect(again.stderr).toContain("Next: `mlserver services consume updatable 2.0 --inputs '{...}'` runs it; `mlserver generate --service updatable@2.0 -o updatable.ts` types it.");
     expect(server.services.get("updatable\u00001.0")).toMatchObject({ code: "y = x + 2", description: "first" });
     const missingFile = await mlserver(h, ["services", "update", "updatable", "1.0", "--init-code", join(h.dir, "none.py")]);
     expect(missingFile.code).toBe(2);
