@@ -49,6 +49,8 @@ export { createServiceClient } from "./services.js";
 export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, publishFromSession, publishService, updateService } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
+export { remoteExecute } from "./remote.js";
+export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
 export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions } from "./publish.js";
 export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";

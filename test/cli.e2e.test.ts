@@ -655,6 +655,26 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(4);
   });
 
+  it("run: a script in a fresh session, its output here, its files fetched, a snapshot kept, exit 5 when it fails", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    writeFileSync(join(h.dir, "numbers.csv"), "4\n5\n");
+    writeFileSync(join(h.dir, "sum.py"), "values = [int(x) for x in open('numbers.csv').read().split()]\nprint('sum:', sum(values))\nopen('sum.txt', 'w').write(str(sum(values)))\n");
+    mkdirSync(join(h.dir, "out"));
+    const sessionsBefore = server.sessions.size;
+    const ran = await mlserver(h, ["run", join(h.dir, "sum.py"), "--input-file", join(h.dir, "numbers.csv"), "--output-dir", join(h.dir, "out"), "--snapshot", "summed"]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toBe("sum: 9\n");
+    expect(readFileSync(join(h.dir, "out", "sum.txt"), "utf8")).toBe("9");
+    expect(ran.stderr).toMatch(/Snapshot \S+ \(summed\) keeps what the script left\./);
+    expect(server.sessions.size).toBe(sessionsBefore);
+    writeFileSync(join(h.dir, "broken.py"), "print('trying')\nraise RuntimeError('broken on purpose')\n");
+    const broken = await mlserver(h, ["run", join(h.dir, "broken.py"), "--json"]);
+    expect(broken.code).toBe(5);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ success: false, errorMessage: "RuntimeError: broken on purpose", consoleOutput: "trying\n" });
+    expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(`The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`);
+  });
+
   it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
     const h = await home();
     // No terminal to ask on: the message names the variable and the flag.
@@ -673,7 +693,7 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
       expect(run.stderr + run.stdout).not.toContain("Hunter2-secret");
     }
-    for (const command of ["login", "token", "services", "profiles", "pools", "devserver"]) {
+    for (const command of ["login", "token", "services", "profiles", "pools", "run", "devserver"]) {
       const help = await mlserver(h, ["help", command]);
       expect(help.code).toBe(0);
       const examples = help.stdout.split("Examples:\n")[1]?.split("\n\n")[0]?.split("\n") ?? [];

@@ -13,6 +13,7 @@ import {
   deleteServicePool,
   mlServerLogin,
   publishService,
+  remoteExecute,
   servicePoolStatus,
   setServicePool,
   ServiceExecutionError,
@@ -229,6 +230,44 @@ describe("publish helpers surface ML Server's error cases as typed errors", () =
     expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
     await deleteService(client, "owned", "1");
     await expect(deleteService(client, "owned", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+  });
+});
+
+describe("remote execution (mrsdeploy's remoteExecute), from the library", () => {
+  it("runs code in a new session with files in and out, inputs and outputs, a snapshot, output streamed as printed, and closes the session", async () => {
+    const chunks: { text: string; at: number }[] = [];
+    let finishedAt = 0;
+    const sessionsBefore = server.sessions.size;
+    const run = await remoteExecute(client, {
+      code: "import time\nprint('reading', open('data.csv').read().strip())\ntime.sleep(3)\ntotal = sum(int(x) for x in open('data.csv').read().split())\nopen('total.txt', 'w').write(str(total * factor))\nprint('done')",
+      files: { "data.csv": "1 2 3" },
+      inputs: { factor: 10 },
+      outputs: ["total"],
+      getFiles: "changed",
+      snapshotName: "remote",
+      pollMs: 100,
+      onOutput: (text) => chunks.push({ text, at: Date.now() }),
+    }).finally(() => (finishedAt = Date.now()));
+    expect(run).toMatchObject({ success: true, errorMessage: "", outputs: { total: 6 }, changedFiles: ["total.txt"] });
+    expect(new TextDecoder().decode(run.files["total.txt"])).toBe("60");
+    expect(chunks.map((c) => c.text).join("")).toBe("reading 1 2 3\ndone\n");
+    // The first line arrived while the code was still sleeping, not with the result.
+    expect(chunks[0]!.text).toBe("reading 1 2 3\n");
+    expect(chunks[0]!.at).toBeLessThan(finishedAt - 1000);
+    expect(server.snapshots.has(run.snapshotId!)).toBe(true);
+    expect(server.sessions.size).toBe(sessionsBefore);
+  });
+
+  it("a failing run is success: false with the message; an abort cancels the run; the session is closed either way", async () => {
+    const sessionsBefore = server.sessions.size;
+    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" });
+    expect(failed).toMatchObject({ success: false, errorMessage: "ValueError: nope", consoleOutput: "before\n" });
+    const controller = new AbortController();
+    const started = Date.now();
+    const aborted = remoteExecute(client, { code: "import time\nprint('long')\ntime.sleep(60)", pollMs: 50, signal: controller.signal, onOutput: () => controller.abort(new Error("stop")) });
+    await expect(aborted).rejects.toThrow("stop");
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(server.sessions.size).toBe(sessionsBefore);
   });
 });
 

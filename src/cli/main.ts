@@ -46,6 +46,7 @@ const EXAMPLES: Record<string, string[]> = {
   status: ["mlserver status", "mlserver status --profile staging --json"],
   profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
   pools: ["mlserver pools create scorer 1.0 --initial 2 --max 8", "mlserver pools status scorer 1.0 --json"],
+  run: ["mlserver run train.py --input-file data.csv --get-file model.pkl", "mlserver run nightly.py --snapshot nightly --output-dir results/ || echo \"failed: $?\""],
   completion: ["source <(mlserver completion bash)", "mlserver completion zsh > \"${fpath[1]}/_mlserver\"", "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
   services: [
     "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
@@ -71,6 +72,11 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
   token: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
     Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
     left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
+  run: `mlserver run <script.py | script.R> [--input-file <file>]... [--get-file <name>]... [--snapshot <name>]
+                 [--output-dir <dir>] [--runtime Python|R]
+    Run a script in a fresh session on the server (mrsdeploy's remoteScript): its console output
+    streams here, the files it wrote (or the --get-file ones) are fetched into --output-dir (default
+    here), --snapshot keeps what it left, and the session is closed. Exits 5 when the script failed.`,
   pools: `mlserver pools create <name> <version> --max <shells> [--initial <shells>]
 mlserver pools status <name> <version>
 mlserver pools delete <name> <version>
@@ -152,6 +158,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   profiles: async () => (await import("./profile-commands.js")).profilesCommand,
   completion: async () => (await import("./completion.js")).completionCommand,
   pools: async () => (await import("./pool-commands.js")).poolsCommand,
+  run: async () => (await import("./run-command.js")).runCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => (await import("./tool-commands.js")).generateCommand,
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },

@@ -1,0 +1,155 @@
+/**
+ * Remote execution, as mrsdeploy's `remoteExecute` and `remoteScript` gave R users: run code in a
+ * session on the server (a new one, closed afterwards, or one of yours, left open), with its
+ * console output streamed as it is printed, files put before and fetched after, and a snapshot of
+ * what it left. Whatever it opened is closed, after a failure or an abort too.
+ */
+import type { MlServerClient } from "./client.js";
+import type { components } from "../generated/mlserver.js";
+import { apiError } from "./errors.js";
+
+/** What to run, where, and what to bring back. */
+export interface RemoteExecuteOptions {
+  /** The code (a script's text). */
+  code: string;
+  /** Run in this existing session (left open). Default: a new session, closed afterwards. */
+  sessionId?: string;
+  /** The new session's runtime (default Python). */
+  runtimeType?: "Python" | "R";
+  /** Files put into the session's working directory first (name → content). */
+  files?: Record<string, Blob | Uint8Array | string>;
+  /** Variables set before the code runs. */
+  inputs?: Record<string, unknown>;
+  /** Variables read back after it ran. */
+  outputs?: string[];
+  /** Files fetched after the run: these names, or `"changed"` for every file the run wrote (default none). */
+  getFiles?: string[] | "changed";
+  /** Take a snapshot with this name after a successful run. */
+  snapshotName?: string;
+  /** Console output as it is printed (polled every `pollMs` while the code runs). */
+  onOutput?: (text: string) => void;
+  /** Default 250 ms. */
+  pollMs?: number;
+  /** Aborting cancels the run on the server, closes what was opened, and rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+/** What a remote run came back with. A failed run is `success: false` with ML Server's message. */
+export interface RemoteExecution {
+  success: boolean;
+  errorMessage: string;
+  consoleOutput: string;
+  outputs: Record<string, unknown>;
+  changedFiles: string[];
+  /** The files fetched (see `getFiles`). */
+  files: Record<string, Uint8Array>;
+  /** The snapshot taken (see `snapshotName`), after a successful run. */
+  snapshotId?: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/**
+ * Runs code in a session on the server.
+ *
+ * @example
+ * ```ts
+ * const run = await remoteExecute(client, {
+ *   code: await readFile("train.py", "utf8"),
+ *   files: { "data.csv": await readFile("data.csv") },
+ *   getFiles: ["model.pkl"],
+ *   onOutput: (text) => process.stdout.write(text),
+ * });
+ * if (!run.success) throw new Error(run.errorMessage);
+ * ```
+ */
+export async function remoteExecute(client: MlServerClient, options: RemoteExecuteOptions): Promise<RemoteExecution> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  let id = options.sessionId;
+  const opened = id === undefined;
+  if (opened) {
+    const created = await client.POST("/sessions", { body: { name: "remote execution", runtimeType: options.runtimeType ?? "Python" } });
+    if (!created.response.ok) throw apiError("Creating a session for remote execution", created.response, created.error);
+    id = created.data!.sessionId!;
+  }
+  const path = { params: { path: { id: id! } } };
+  try {
+    for (const [fileName, content] of Object.entries(options.files ?? {})) {
+      const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
+      const uploaded = await client.POST("/sessions/{id}/files", {
+        ...path,
+        body: { file },
+        bodySerializer: (body) => {
+          const form = new FormData();
+          form.append("file", body.file, fileName);
+          return form;
+        },
+      });
+      if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} for remote execution`, uploaded.response, uploaded.error);
+    }
+    signal?.throwIfAborted();
+
+    // The run blocks its request; its output is read beside it, and only what is new is passed on.
+    let shown = 0;
+    const show = (text: string) => {
+      if (text.length > shown) options.onOutput?.(text.slice(shown));
+      shown = Math.max(shown, text.length);
+    };
+    let running = true;
+    const onAbort = () => void client.POST("/sessions/{id}/cancel", path).catch(() => undefined);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const polling = (async () => {
+      while (running && options.onOutput) {
+        await sleep(options.pollMs ?? 250, signal);
+        if (!running) break;
+        const { data } = await client.GET("/sessions/{id}/console-output", path).catch(() => ({ data: undefined }));
+        if (running && data?.consoleOutput) show(data.consoleOutput);
+      }
+    })();
+    // Any JSON value may be an input; the generated type spells JSON out narrowly.
+    const inputParameters = Object.entries(options.inputs ?? {}).map(([name, value]) => ({ name, value })) as NonNullable<components["schemas"]["ExecuteRequest"]["inputParameters"]>;
+    const run = await client.POST("/sessions/{id}/execute", {
+      ...path,
+      body: { code: options.code, ...(inputParameters.length > 0 && { inputParameters }), ...(options.outputs && { outputParameters: options.outputs }) },
+    }).finally(() => {
+      running = false;
+      signal?.removeEventListener("abort", onAbort);
+    });
+    await polling;
+    if (!run.response.ok) throw apiError("Running code remotely", run.response, run.error);
+    const result = run.data!;
+    show(result.consoleOutput ?? "");
+    signal?.throwIfAborted();
+
+    const changedFiles = result.changedFiles ?? [];
+    const files: Record<string, Uint8Array> = {};
+    for (const fileName of options.getFiles === "changed" ? changedFiles : (options.getFiles ?? [])) {
+      const got = await client.GET("/sessions/{id}/files/{fileName}", { params: { path: { id: id!, fileName } }, parseAs: "arrayBuffer" });
+      if (!got.response.ok) throw apiError(`Fetching ${fileName} after remote execution`, got.response, got.error);
+      files[fileName] = new Uint8Array(got.data as unknown as ArrayBuffer);
+    }
+    let snapshotId: string | undefined;
+    if (result.success && options.snapshotName !== undefined) {
+      const snapshot = await client.POST("/sessions/{id}/snapshot", { ...path, body: { name: options.snapshotName } });
+      if (!snapshot.response.ok) throw apiError("Taking a snapshot after remote execution", snapshot.response, snapshot.error);
+      snapshotId = snapshot.data!.snapshotId!;
+    }
+    return {
+      success: result.success === true,
+      errorMessage: result.errorMessage ?? "",
+      consoleOutput: result.consoleOutput ?? "",
+      outputs: Object.fromEntries((result.outputParameters ?? []).map((p) => [p.name, p.value])),
+      changedFiles,
+      files,
+      ...(snapshotId !== undefined && { snapshotId }),
+    };
+  } finally {
+    // By force: after an abort the run may still be stopping.
+    if (opened) await client.DELETE("/sessions/{id}/force", path).catch(() => undefined);
+  }
+}
