@@ -153,3 +153,46 @@ export async function publishFromSession(client: MlServerClient, options: Publis
     throw error;
   }
 }
+
+type WebService = components["schemas"]["WebService"];
+
+/** Filters of {@link listServices}; each narrows the list. */
+export interface ServiceFilter {
+  /** Only versions of this service. */
+  name?: string;
+  /** Only services this account published. */
+  publishedBy?: string;
+  runtimeType?: "R" | "Python" | "Realtime";
+}
+
+/**
+ * The published services (every version), narrowed by `filter`.
+ *
+ * @example
+ * ```ts
+ * const mine = await listServices(client, { publishedBy: "admin", runtimeType: "Python" });
+ * ```
+ */
+export async function listServices(client: MlServerClient, filter: ServiceFilter = {}): Promise<WebService[]> {
+  const { data, error, response } = filter.name
+    ? await client.GET("/services/{name}", { params: { path: { name: filter.name } } })
+    : await client.GET("/services");
+  if (!response.ok) throw apiError(filter.name ? `Listing the versions of ${filter.name}` : "Listing services", response, error);
+  return (data ?? []).filter((s) => (!filter.publishedBy || s.versionPublishedBy === filter.publishedBy) && (!filter.runtimeType || s.runtimeType === filter.runtimeType));
+}
+
+/**
+ * One published version; a `NotFoundError` when there is none.
+ *
+ * @example
+ * ```ts
+ * const { inputParameterDefinitions } = await getService(client, "loan-score", "1.0");
+ * ```
+ */
+export async function getService(client: MlServerClient, name: string, version: string): Promise<WebService> {
+  const { data, error, response } = await client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
+  if (!response.ok) throw apiError(`Reading ${name}/${version}`, response, error);
+  const service = data?.[0];
+  if (!service) throw apiError(`Reading ${name}/${version}`, new Response(null, { status: 404 }), { message: `${name}/${version} is not published` });
+  return service;
+}

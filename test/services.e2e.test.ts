@@ -11,6 +11,8 @@ import {
   createServiceClient,
   deleteService,
   deleteServicePool,
+  getService,
+  listServices,
   mlServerLogin,
   publishService,
   remoteExecute,
@@ -230,6 +232,22 @@ describe("publish helpers surface ML Server's error cases as typed errors", () =
     expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
     await deleteService(client, "owned", "1");
     await expect(deleteService(client, "owned", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+  });
+});
+
+describe("listing and reading services", () => {
+  it("listServices narrows by name, publisher and runtime; getService reads one version or is a NotFoundError", async () => {
+    await publishService(client, { name: "listed", version: "1", code: "y = 1", description: "first" });
+    await publishService(client, { name: "listed", version: "2", code: "y = 2" });
+    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
+    await publishService(other, { name: "theirs", version: "1", code: "y = 3" });
+    expect((await listServices(client, { name: "listed" })).map((s) => s.version).sort()).toEqual(["1", "2"]);
+    expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
+    expect((await listServices(client, { runtimeType: "R" }))).toEqual([]);
+    expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
+    expect(await getService(client, "listed", "1")).toMatchObject({ name: "listed", version: "1", description: "first", versionPublishedBy: "admin" });
+    await expect(getService(client, "listed", "9")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    for (const [name, version, owner] of [["listed", "1", client], ["listed", "2", client], ["theirs", "1", other]] as const) await deleteService(owner, name, version);
   });
 });
 
