@@ -1,6 +1,7 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
 import { apiError, ServiceExecutionError } from "./errors.js";
+import { putSessionFiles } from "./remote.js";
 
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
 
@@ -121,20 +122,7 @@ export async function publishFromSession(client: MlServerClient, options: Publis
   let snapshotId: string;
   let setupOutput: string;
   try {
-    for (const [fileName, content] of Object.entries(options.files ?? {})) {
-      const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
-      const uploaded = await client.POST("/sessions/{id}/files", {
-        ...path,
-        body: { file },
-        // The part's file name is the file's name in the session.
-        bodySerializer: (body) => {
-          const form = new FormData();
-          form.append("file", body.file, fileName);
-          return form;
-        },
-      });
-      if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} to the session for ${label}`, uploaded.response, uploaded.error);
-    }
+    await putSessionFiles(client, id, options.files ?? {}, `to the session for ${label}`);
     const run = await client.POST("/sessions/{id}/execute", { ...path, body: { code: options.setupCode } });
     if (!run.response.ok) throw apiError(`Running the setup code of ${label}`, run.response, run.error);
     setupOutput = run.data?.consoleOutput ?? "";

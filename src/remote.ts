@@ -47,6 +47,24 @@ export interface RemoteExecution {
   snapshotId?: string;
 }
 
+/** Uploads files into a session's working directory, each under its name (`purpose` goes into errors). */
+export async function putSessionFiles(client: MlServerClient, sessionId: string, files: Record<string, Blob | Uint8Array | string>, purpose: string): Promise<void> {
+  for (const [fileName, content] of Object.entries(files)) {
+    const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
+    const uploaded = await client.POST("/sessions/{id}/files", {
+      params: { path: { id: sessionId } },
+      body: { file },
+      // The part's file name is the file's name in the session.
+      bodySerializer: (body) => {
+        const form = new FormData();
+        form.append("file", body.file, fileName);
+        return form;
+      },
+    });
+    if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} ${purpose}`, uploaded.response, uploaded.error);
+  }
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -79,19 +97,7 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
   }
   const path = { params: { path: { id: id! } } };
   try {
-    for (const [fileName, content] of Object.entries(options.files ?? {})) {
-      const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
-      const uploaded = await client.POST("/sessions/{id}/files", {
-        ...path,
-        body: { file },
-        bodySerializer: (body) => {
-          const form = new FormData();
-          form.append("file", body.file, fileName);
-          return form;
-        },
-      });
-      if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} for remote execution`, uploaded.response, uploaded.error);
-    }
+    await putSessionFiles(client, id!, options.files ?? {}, "for remote execution");
     signal?.throwIfAborted();
 
     // The run blocks its request; its output is read beside it, and only what is new is passed on.

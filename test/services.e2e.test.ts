@@ -257,7 +257,7 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     let finishedAt = 0;
     const sessionsBefore = server.sessions.size;
     const run = await remoteExecute(client, {
-      code: "import time\nprint('reading', open('data.csv').read().strip())\ntime.sleep(3)\ntotal = sum(int(x) for x in open('data.csv').read().split())\nopen('total.txt', 'w').write(str(total * factor))\nprint('done')",
+      code: "import time\nprint('reading', open('data.csv').read().strip())\ntime.sleep(0.8)\ntotal = sum(int(x) for x in open('data.csv').read().split())\nopen('total.txt', 'w').write(str(total * factor))\nprint('done')",
       files: { "data.csv": "1 2 3" },
       inputs: { factor: 10 },
       outputs: ["total"],
@@ -269,9 +269,9 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     expect(run).toMatchObject({ success: true, errorMessage: "", outputs: { total: 6 }, changedFiles: ["total.txt"] });
     expect(new TextDecoder().decode(run.files["total.txt"])).toBe("60");
     expect(chunks.map((c) => c.text).join("")).toBe("reading 1 2 3\ndone\n");
-    // The first line arrived while the code was still sleeping, not with the result.
+    // The first line arrived while the code was still sleeping (0.8 s, well within the server's 1.5 s limit), not with the result.
     expect(chunks[0]!.text).toBe("reading 1 2 3\n");
-    expect(chunks[0]!.at).toBeLessThan(finishedAt - 1000);
+    expect(chunks[0]!.at).toBeLessThan(finishedAt - 300);
     expect(server.snapshots.has(run.snapshotId!)).toBe(true);
     expect(server.sessions.size).toBe(sessionsBefore);
   });
