@@ -50,6 +50,8 @@ export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOption
 export { deleteService, getService, listServices, publishFromSession, publishService, updateService } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
 export { remoteExecute } from "./remote.js";
+export { createWorkQueue } from "./work-queue.js";
+export type { QueuedTask, WorkQueue, WorkQueueCounts, WorkQueueOptions } from "./work-queue.js";
 export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
 export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, ServiceFilter } from "./publish.js";

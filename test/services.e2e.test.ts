@@ -9,6 +9,7 @@ import { main as cli } from "../src/cli/main.js";
 import {
   createMlServerClient,
   createServiceClient,
+  createWorkQueue,
   deleteService,
   deleteServicePool,
   getService,
@@ -286,6 +287,40 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     await expect(aborted).rejects.toThrow("stop");
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(server.sessions.size).toBe(sessionsBefore);
+  });
+});
+
+describe("a work queue (DeployR's RBroker), from the library", () => {
+  it("runs at most `concurrency` at once, higher priorities first, counts progress, cancels queued and running tasks, and says when it is idle", async () => {
+    await publishService(client, { name: "queued", version: "1", code: "import time\nif x < 0:\n    raise ValueError('negative')\ntime.sleep(0.2)\ny = x", inputs: { x: "integer" }, outputs: { y: "integer" } });
+    const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "queued", version: "1" });
+    let maxRunning = 0;
+    const queue = createWorkQueue(svc, { concurrency: 2, onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)) });
+    const loginsBefore = server.counters.logins;
+    const finished: number[] = [];
+    const track = (task: { result: Promise<{ outputs: { y?: number } }> }) => task.result.then((r) => void finished.push(r.outputs.y!), () => undefined);
+    const low = [0, 1, 2, 3, 4, 5].map((x) => queue.submit({ x }));
+    const high = queue.submit({ x: 100 }, { priority: 5 });
+    const failing = queue.submit({ x: -1 });
+    for (const task of [...low, high]) void track(task);
+    expect(queue.counts).toMatchObject({ running: 2, queued: 6 });
+    low[5]!.cancel();
+    await expect(low[5]!.result).rejects.toMatchObject({ name: "AbortError" });
+    await expect(failing.result).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: "ValueError: negative" });
+    await queue.idle();
+    // A running task (an idle queue starts it at once), cancelled: its call is abandoned.
+    const running = queue.submit({ x: 7 });
+    expect(queue.counts.running).toBe(1);
+    running.cancel();
+    await expect(running.result).rejects.toMatchObject({ name: "AbortError" });
+    await queue.idle();
+    expect(queue.counts).toEqual({ queued: 0, running: 0, done: 6, failed: 1, cancelled: 2 });
+    expect(maxRunning).toBe(2);
+    // The high-priority task overtook the low ones still queued when it came (4 could start only after two others ended).
+    expect(finished.indexOf(100)).toBeLessThan(finished.indexOf(4));
+    expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 100]);
+    expect(server.counters.logins).toBe(loginsBefore);
+    await deleteService(client, "queued", "1");
   });
 });
 
