@@ -1,6 +1,6 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
-import { apiError, ServiceExecutionError } from "./errors.js";
+import { apiError, NotFoundError, ServiceExecutionError } from "./errors.js";
 import { putSessionFiles } from "./remote.js";
 
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
@@ -181,6 +181,6 @@ export async function getService(client: MlServerClient, name: string, version: 
   const { data, error, response } = await client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Reading ${name}/${version}`, response, error);
   const service = data?.[0];
-  if (!service) throw apiError(`Reading ${name}/${version}`, new Response(null, { status: 404 }), { message: `${name}/${version} is not published` });
+  if (!service) throw new NotFoundError(`Reading ${name}/${version}`, response, "no such service version");
   return service;
 }

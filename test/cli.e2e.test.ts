@@ -397,6 +397,21 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       writeFileSync(join(h.dir, "wrong.csv"), "z\n1\n");
     });
 
+    /** A slow 40-row batch through the CLI: `onStart(pid)` once its id is printed, `onLater` on each later stderr chunk. */
+    async function slowBatch(onStart: (pid: number) => void, onLater?: (stderr: string, pid: number) => void): Promise<{ run: Run; id: string | undefined }> {
+      let id: string | undefined;
+      let pid = 0;
+      const run = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
+        onSpawn: (p) => (pid = p),
+        onStderr(text) {
+          if (id) return onLater?.(text, pid);
+          id = /^Batch (\S+) started/m.exec(text)?.[1];
+          if (id) onStart(pid);
+        },
+      });
+      return { run, id };
+    }
+
     it("prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with --quiet", async () => {
       const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
       expect(run.code, run.stderr).toBe(0);
@@ -415,18 +430,7 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     });
 
     it("--list, --status, --results and --cancel find a batch again, also after the CLI that started it was killed", async () => {
-      let id: string | undefined;
-      let pid = 0;
-      const killed = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
-        onSpawn: (p) => (pid = p),
-        onStderr(text) {
-          const started = /^Batch (\S+) started/m.exec(text)?.[1];
-          if (started && !id) {
-            id = started;
-            process.kill(pid, "SIGKILL");
-          }
-        },
-      });
+      const { run: killed, id } = await slowBatch((pid) => process.kill(pid, "SIGKILL"));
       expect(killed.signal).toBe("SIGKILL");
       expect(id).toBeDefined();
       const listed = await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"]);
@@ -442,26 +446,21 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
 
     it("Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to follow it", async () => {
       for (const presses of [1, 2]) {
-        let id: string | undefined;
-        let pid = 0;
-        let pressed = 0;
         // The second press comes while the cancel is still on its way: the server holds it, then refuses it.
         if (presses === 2) deployed.faults.push({ route: "DELETE /api/{name}/{version}/batch/{executionId}", kind: "delay", delayMs: 20_000, status: 503, times: 1 });
-        const run = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
-          onSpawn: (p) => (pid = p),
-          onStderr(text) {
-            const started = /^Batch (\S+) started/m.exec(text)?.[1];
-            if (started && !id) {
-              id = started;
-              pressed++;
-              process.kill(pid, "SIGINT");
-            }
+        let pressed = 0;
+        const { run, id } = await slowBatch(
+          (pid) => {
+            pressed++;
+            process.kill(pid, "SIGINT");
+          },
+          (text, pid) => {
             if (presses === 2 && pressed === 1 && text.includes("Cancelling batch")) {
               pressed++;
               process.kill(pid, "SIGINT");
             }
           },
-        });
+        );
         expect(run.code, run.stderr).toBe(130);
         const token = await bearer();
         const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { headers: { authorization: `Bearer ${token}` } });

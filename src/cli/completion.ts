@@ -4,7 +4,7 @@
  * the service names `mlserver services list` last saw for the profile (no request on a Tab).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { UsageError, type CliStreams } from "./output.js";
 import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
@@ -72,7 +72,7 @@ async function namesFile(profile: string): Promise<string> {
 /** Remembers a profile's service names (no secret: names only), for completion. */
 export async function rememberServiceNames(profile: string, names: string[]): Promise<void> {
   const file = await namesFile(profile);
-  await mkdir(join(file, ".."), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeFile(file, JSON.stringify([...new Set(names)].sort()), { mode: 0o600 });
 }
 

@@ -5,6 +5,7 @@ import { accountOf } from "./credentials.js";
 import { connect, context, type Context } from "./context.js";
 import { UsageError, when, type CliStreams } from "./output.js";
 import { resolveProfile, writeConfig, type Profile } from "./settings.js";
+import type { TokenStore } from "../index.js";
 
 /** The strategy name each sign-in kind keeps its tokens under. */
 const STRATEGY_OF: Record<string, string> = { login: "ml-server-login", "device-code": "aad-device-code", "client-credentials": "client-credentials", "aad-client-credentials": "aad-client-credentials" };
@@ -19,16 +20,14 @@ interface CachedSession {
  * anyone: an entry of its strategy and account (and, for ML Server login, its server) holding a
  * refresh token or an access token still valid.
  */
-async function cachedSession(profile: Profile, entries: { key: { origin?: string; account?: string; strategy?: string } }[]): Promise<CachedSession> {
-  const lib = await import("../index.js");
-  const store = lib.fileTokenStore();
+async function cachedSession(profile: Profile, entries: CacheEntry[], store: TokenStore): Promise<CachedSession> {
   const kind = profile.auth ?? "login";
   const account = accountOf(profile);
   const server = profile.server ? normalizeServer(profile.server) : undefined;
   for (const { key } of entries) {
     if (key.strategy !== STRATEGY_OF[kind] || !(key.account === account || key.account?.startsWith(`${account} `))) continue;
     if (kind === "login" && (key.origin === undefined || normalizeServer(key.origin) !== server)) continue;
-    const value = (await store.read(key as Parameters<typeof store.read>[0])) as { expiresAt?: number; refreshToken?: string } | undefined;
+    const value = (await store.read(key as Parameters<TokenStore["read"]>[0])) as { expiresAt?: number; refreshToken?: string } | undefined;
     if (!value) continue;
     const expiresAt = typeof value.expiresAt === "number" ? value.expiresAt : undefined;
     return { signedIn: Boolean(value.refreshToken) || (expiresAt !== undefined && expiresAt > Date.now()), ...(expiresAt !== undefined && { expiresAt }) };
@@ -47,7 +46,9 @@ export function normalizeServer(url: string): string {
 }
 
 /** The cache's entries' keys (the key is stored in clear beside a sealed value). */
-async function cacheEntries(): Promise<{ key: { origin?: string; account?: string; strategy?: string } }[]> {
+type CacheEntry = { key: { origin?: string; account?: string; strategy?: string } };
+
+async function cacheEntries(): Promise<CacheEntry[]> {
   const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
   const directory = defaultCacheDirectory();
   const names = await readdir(directory).catch(() => [] as string[]);
@@ -79,9 +80,10 @@ export async function profilesCommand(args: readonly string[], streams: CliStrea
   if (sub === "list") {
     if (ctx.positionals.length) throw new UsageError("profiles list takes no arguments.");
     const entries = await cacheEntries();
+    const store = (await import("../index.js")).fileTokenStore();
     const rows: { name: string; default: boolean; server: string | null; auth: string; account: string; signedIn: boolean; expiresAt?: string }[] = [];
     for (const [name, profile] of Object.entries(ctx.config.profiles)) {
-      const session = await cachedSession(profile, entries);
+      const session = await cachedSession(profile, entries, store);
       rows.push({ name, default: name === ctx.config.defaultProfile, server: profile.server ?? null, auth: profile.auth ?? "login", account: accountOf(profile), signedIn: session.signedIn, ...(session.expiresAt !== undefined && { expiresAt: new Date(session.expiresAt).toISOString() }) });
     }
     ctx.out.result({ defaultProfile: ctx.config.defaultProfile ?? null, profiles: rows }, () =>

@@ -68,15 +68,9 @@ async function fail(operation: string, response: Response, error: unknown): Prom
   throw apiError(operation, response, error);
 }
 
+/** The library's getService, loaded when a command needs it. */
 async function getService(conn: Connection, name: string, version: string): Promise<WebService> {
-  const { data, error, response } = await conn.client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
-  if (!response.ok) return fail(`Reading service ${name}/${version}`, response, error);
-  const service = (data as WebService[])[0];
-  if (!service) {
-    const { NotFoundError } = await import("../index.js");
-    throw new NotFoundError(`Reading service ${name}/${version}`, new Response(null, { status: 404 }), "no such service");
-  }
-  return service;
+  return (await import("../index.js")).getService(conn.client, name, version);
 }
 
 const typesOf = (definitions: WebService["inputParameterDefinitions"]) => Object.fromEntries((definitions ?? []).map((d) => [d.name, d.type]));
