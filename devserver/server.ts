@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { HttpError } from "./http-error.js";
-import { MAX_BODY, lingeringClose, parseJson, readBody } from "./http/body.js";
+import { MAX_BODY, drainUnread, parseJson, readBody } from "./http/body.js";
 import { caller } from "./http/caller.js";
 import { corsHeaders, isPreflight, PREFLIGHT_HEADERS } from "./http/cors.js";
 import { isCountersRoute, serveCounters } from "./http/counters-route.js";
@@ -82,9 +82,9 @@ const isJson = (mediaType: string) => mediaType === "application/json" || mediaT
 async function handle(state: DevState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!hostAllowed(req, state.server.port, state.options.allowedHosts ?? [])) {
     const text = JSON.stringify({ message: "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)", exceptionType: "MisdirectedRequestException" });
-    res.writeHead(421, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), connection: "close" });
+    res.writeHead(421, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
-    if (!req.complete) lingeringClose(req, res);
+    if (!req.complete) drainUnread(req);
     return;
   }
   if (isCountersRoute(req.url)) return serveCounters(state, req, res);

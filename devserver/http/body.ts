@@ -1,8 +1,8 @@
 /**
  * Request bodies: read with a cap, parsed with a nesting limit, and the unread rest of a refused
- * request drained so the client always reads its answer.
+ * request drained so the client always reads its answer and can reuse the connection.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http-error.js";
 
 /** The largest request body read. */
@@ -13,27 +13,42 @@ export const MAX_BODY = 16 * 1024 * 1024;
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** How much of a refused request's body is read and thrown away, and for how long, before its connection is cut. */
-const LINGER_BYTES = 16 * 1024 * 1024;
-const LINGER_MS = 2000;
+/**
+ * How much of a refused request's body is read and thrown away, for how long in all, and for how
+ * long with nothing arriving, before its connection is cut (nginx lingers 30 s and 5 s).
+ */
+const DRAIN_BYTES = 256 * 1024 * 1024;
+const DRAIN_MS = 30_000;
+const DRAIN_IDLE_MS = 5000;
 
 /**
- * A lingering close, as web servers do it: the answer (which says `Connection: close`) is sent,
- * the connection half-closed, and what the client still sends is read and dropped, for a bounded
- * time and size. Cutting at once would reset the connection, and a reset can destroy the answer
- * before the client reads it.
+ * Reads and drops the unread rest of a request answered early (a 401 before its body, a 413), so
+ * the connection stays usable: a client that writes its whole body before reading its answer
+ * (Python's `requests`, Node's `http`) finishes writing and reads it, and a client reusing the
+ * connection gets an answer to its next request. Answering `Connection: close` instead does not
+ * work on Node: its server destroys the socket once the answer is flushed, and the reset that the
+ * unread body then causes can destroy the answer before the client reads it. A body past the size
+ * or time bound has its connection cut.
  */
-export function lingeringClose(req: IncomingMessage, res: ServerResponse): void {
+export function drainUnread(req: IncomingMessage): void {
   let discarded = 0;
-  const cut = () => req.socket.destroy();
-  const timer = setTimeout(cut, LINGER_MS).unref();
+  const cut = () => {
+    clearTimeout(total);
+    clearTimeout(idle);
+    req.socket.destroy();
+  };
+  const total = setTimeout(cut, DRAIN_MS).unref();
+  const idle = setTimeout(cut, DRAIN_IDLE_MS).unref();
   req.removeAllListeners("data");
   req.on("data", (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > LINGER_BYTES) cut();
+    if (discarded > DRAIN_BYTES) return cut();
+    idle.refresh();
   });
-  req.once("end", () => clearTimeout(timer));
-  res.once("finish", () => req.socket.end());
+  req.once("end", () => {
+    clearTimeout(total);
+    clearTimeout(idle);
+  });
   req.resume();
 }
 

@@ -1,12 +1,11 @@
 /**
  * One request's answer: recorded for tests, counted, with CORS and `WWW-Authenticate` headers, and
- * bodies in ML Server's error shape. A request refused before its body was read is answered with
- * `Connection: close` and a lingering close, so a client reusing connections never sends its next
- * request into a connection that is about to go.
+ * bodies in ML Server's error shape. A request refused before its body was read has the rest of
+ * its body drained, so a client reusing connections gets an answer to its next request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DevState } from "../state.js";
-import { lingeringClose } from "./body.js";
+import { drainUnread } from "./body.js";
 
 export class Exchange {
   constructor(
@@ -48,12 +47,11 @@ export class Exchange {
   }
 
   /**
-   * Answers before the body was read (or past its cap). The rest of the body is drained for a
-   * bounded time and size, then the connection closes, as the answer says it will.
+   * Answers before the body was read (or past its cap); the rest of the body is drained, for a
+   * bounded time and size.
    */
   refuseUnread(status: number, message: string, exceptionType: string): void {
-    if (this.req.complete) return this.fail(status, message, exceptionType);
-    this.send(status, { message, exceptionType }, { connection: "close" });
-    lingeringClose(this.req, this.res);
+    this.fail(status, message, exceptionType);
+    if (!this.req.complete) drainUnread(this.req);
   }
 }
