@@ -15,14 +15,15 @@ const definitions = (service: WebService, which: "input" | "output"): ParameterD
   (service[`${which}ParameterDefinitions`] as ParameterDefinition[] | undefined) ?? [];
 
 /**
- * 400 unless the dev server can run a service declared this way: Python (the dev server has no
- * R), an interpreter that starts, and the packages its parameter types map to.
+ * 400 unless the dev server can run a service declared this way: an interpreter for its runtime
+ * (R when none is named, as on ML Server) that starts, and for Python the packages its parameter
+ * types map to. Realtime services run no code here.
  */
 export async function checkRunnable(state: DevState, fields: { runtimeType?: unknown; inputParameterDefinitions?: unknown; outputParameterDefinitions?: unknown }): Promise<void> {
-  if ((fields.runtimeType ?? "R") === "R") {
-    throw new HttpError(400, 'This dev server runs Python services only, so R services cannot run here: publish with runtimeType "Python".');
-  }
-  if (fields.runtimeType !== "Python") return;
+  const runtimeType = fields.runtimeType ?? "R";
+  if (runtimeType === "Realtime") return;
+  await state.engine(runtimeType);
+  if (runtimeType !== "Python") return;
   const python = await state.python();
   if (!python.ok) throw new HttpError(400, python.problem);
   const types = [fields.inputParameterDefinitions, fields.outputParameterDefinitions].flatMap((d) => ((d as ParameterDefinition[] | undefined) ?? []).map((p) => p.type));
@@ -48,20 +49,20 @@ export async function poolOf(state: DevState, service: WebService): Promise<Serv
   const key = serviceKey(service.name, service.version);
   const existing = state.pools.get(key);
   if (existing) return existing;
-  const python = await state.python();
-  if (!python.ok) throw new HttpError(400, python.problem);
+  const engine = await state.engine(service.runtimeType);
   // Another call may have started it while this one waited for the interpreter.
   const raced = state.pools.get(key);
   if (raced) return raced;
   const snapshot = state.serviceSnapshots.get(service);
   const pool = new ServicePool(
-    python.executable,
+    engine,
     {
       code: service.code,
       ...(typeof service.initCode === "string" && { initCode: service.initCode }),
       ...(snapshot && { snapshot }),
       inputTypes: Object.fromEntries(definitions(service, "input").map((d) => [d.name, d.type])),
       outputs: definitions(service, "output").map((d) => d.name),
+      outputTypes: Object.fromEntries(definitions(service, "output").map((d) => [d.name, d.type])),
       outputFileNames: (service.outputFileNames as string[] | undefined) ?? [],
     },
     poolSizes(state, service),

@@ -1,6 +1,6 @@
 /**
- * Warm shells for a published Python service, as ML Server keeps them: each shell is a Python
- * process (see `PythonKernel`) that loaded the service's snapshot and ran its init code once; each
+ * Warm shells for a published service, as ML Server keeps them: each shell is a Python or R
+ * process (see `Kernel`) that loaded the service's snapshot and ran its init code once; each
  * request runs the service's code in an idle shell, starting from the variables the init code left
  * (reset between requests) and from the shell's files as they were then. A shell whose run failed,
  * ran out of time or was cancelled is thrown away and replaced, so no request sees another's mess.
@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PythonKernel, type KernelLimits, type KernelReply } from "./python-kernel.js";
+import type { Engine } from "./engines.js";
+import type { Kernel, KernelLimits, KernelReply } from "./kernel.js";
 
 /** What a service runs. */
 export interface ServiceCode {
@@ -22,6 +23,8 @@ export interface ServiceCode {
   /** Declared input types by name, so the shell binds data frames, vectors and matrices as ML Server does. */
   inputTypes: Record<string, string>;
   outputs: string[];
+  /** Declared output types by name (R sends a `vector` of one as an array, other values of one as scalars). */
+  outputTypes: Record<string, string>;
   outputFileNames: string[];
 }
 
@@ -44,7 +47,7 @@ export interface ExecutionResult {
 const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({ success: false, errorMessage, consoleOutput, changedFiles: [], outputParameters: {}, outputFiles: {} });
 
 interface Shell {
-  kernel: PythonKernel;
+  kernel: Kernel;
   dir: string;
   cwd: string;
   /** Resolves to the files present after init, or to why the shell could not start. */
@@ -58,7 +61,7 @@ export class ServicePool {
   #closed = false;
 
   constructor(
-    private readonly python: string,
+    private readonly engine: Engine,
     private readonly service: ServiceCode,
     private sizes: PoolSizes,
     private readonly limits: KernelLimits,
@@ -84,7 +87,7 @@ export class ServicePool {
     }
     const limits = { ...this.limits, ...(signal && { signal }) };
     const { reply, consoleOutput, stopped } = await shell.kernel.run<KernelReply>(
-      { op: "execute", reset: true, code: this.service.code, inputs, types: this.service.inputTypes, outputs: this.service.outputs },
+      { op: "execute", reset: true, code: this.service.code, inputs, types: this.service.inputTypes, outputs: this.service.outputs, outputTypes: this.service.outputTypes },
       limits,
     );
     if (stopped !== undefined || !reply?.success) {
@@ -172,17 +175,17 @@ export class ServicePool {
     const dir = mkdtempSync(join(tmpdir(), "mlserver-devserver-shell-"));
     const cwd = join(dir, "work");
     mkdirSync(cwd);
-    const kernel = new PythonKernel(this.python, cwd, false);
+    const kernel = this.engine.start(cwd, false);
     const shell: Shell = { kernel, dir, cwd, ready: this.#initialize(kernel, dir, cwd) };
     this.#all.add(shell);
     return shell;
   }
 
-  async #initialize(kernel: PythonKernel, dir: string, cwd: string): Promise<{ files: Set<string> } | { problem: string }> {
+  async #initialize(kernel: Kernel, dir: string, cwd: string): Promise<{ files: Set<string> } | { problem: string }> {
     if (this.service.snapshot) {
       const archive = join(dir, "snapshot.zip");
       await writeFile(archive, this.service.snapshot);
-      const loaded = await kernel.run<KernelReply>({ op: "load", path: archive }, this.limits);
+      const loaded = await this.engine.load(kernel, cwd, archive, this.limits);
       await rm(archive, { force: true });
       if (!loaded.reply?.success) return { problem: `the service's snapshot could not be loaded: ${loaded.stopped ?? loaded.reply?.errorMessage}` };
     }

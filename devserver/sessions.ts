@@ -3,17 +3,17 @@
  * run code, keep workspace objects and files, take a snapshot, close the session, publish a
  * service from the snapshot.
  *
- * A Python session is one Python process (see `PythonKernel`) with its variables and a working
- * directory; its workspace objects are pickles. The dev server has no R: an R session keeps
- * objects and files as bytes, but running code or taking a snapshot in it is a 400.
+ * A session is one Python or R process (see `Kernel`) with its variables and a working
+ * directory; its workspace objects are pickles (Python) or R serialisations (R), and its snapshots
+ * hold the runtime's workspace and the files, to be loaded only into a session of that runtime.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HttpError } from "./http-error.js";
-import { PythonKernel, type KernelLimits, type KernelReply } from "./python-kernel.js";
-import type { PythonRuntime } from "./python.js";
+import type { Engine } from "./engines.js";
+import type { Kernel, KernelLimits, KernelOutcome, KernelReply } from "./kernel.js";
 
 /** An R or Python session, as the dev server keeps it. */
 export interface DevSession {
@@ -21,8 +21,6 @@ export interface DevSession {
   name: string;
   owner: string;
   runtimeType: string;
-  /** An R session's workspace objects as bytes (a Python session's live in its process). */
-  objects: Map<string, Buffer>;
   /** The code the session has run, oldest first. */
   history: string[];
 }
@@ -32,6 +30,8 @@ export interface DevSnapshot {
   id: string;
   name: string;
   owner: string;
+  /** The runtime of the session it was taken in: it loads only into a session of that runtime. */
+  runtimeType: string;
   creationTime: string;
   archive: Buffer;
 }
@@ -51,7 +51,8 @@ export interface SessionLimits {
 interface LiveSession extends DevSession {
   root: string;
   cwd: string;
-  kernel?: PythonKernel;
+  engine: Engine;
+  kernel: Kernel;
   lastConsoleOutput: string;
   /** Why the session's process ended by itself; calls then answer 410. */
   ended?: string;
@@ -65,6 +66,12 @@ function fileName(name: string): string {
   return name;
 }
 
+/** The snapshot, if it holds a workspace of `runtimeType`; a 400 otherwise. */
+function sameRuntime(snapshot: DevSnapshot, runtimeType: string): DevSnapshot {
+  if (snapshot.runtimeType !== runtimeType) throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`, "RequestValidationException");
+  return snapshot;
+}
+
 export class SessionHost {
   readonly sessions = new Map<string, LiveSession>();
   readonly snapshots = new Map<string, DevSnapshot>();
@@ -72,7 +79,8 @@ export class SessionHost {
   constructor(
     private readonly limits: SessionLimits,
     private readonly clock: () => number,
-    private readonly python: () => Promise<PythonRuntime>,
+    /** The engine for a runtime; throws a 400 saying why when it cannot run here. */
+    private readonly engine: (runtimeType: unknown) => Promise<Engine>,
   ) {}
 
   get #kernelLimits(): KernelLimits {
@@ -96,19 +104,15 @@ export class SessionHost {
   async #create(owner: string, request: { name?: string; runtimeType?: string; snapshotId?: string }): Promise<DevSession> {
     const runtimeType = request.runtimeType ?? "R";
     const snapshot = request.snapshotId === undefined ? undefined : this.snapshot(request.snapshotId, owner);
-    if (snapshot && runtimeType !== "Python") throw new HttpError(400, "snapshots hold Python workspaces here; start the session with runtimeType Python");
-    const python = runtimeType === "Python" ? await this.python() : undefined;
-    if (python && !python.ok) throw new HttpError(400, python.problem);
+    if (snapshot) sameRuntime(snapshot, runtimeType);
+    const engine = await this.engine(runtimeType);
     const id = randomUUID();
     const root = await mkdtemp(join(tmpdir(), "mlserver-devserver-session-"));
     const cwd = join(root, "work");
     await mkdir(cwd);
-    const session: LiveSession = { id, name: request.name ?? id, owner, runtimeType, objects: new Map(), history: [], root, cwd, lastConsoleOutput: "" };
-    if (python?.ok) {
-      const kernel = new PythonKernel(python.executable, cwd, true);
-      session.kernel = kernel;
-      void kernel.exited.then(() => void (session.ended ??= "the session's Python process ended"));
-    }
+    const kernel = engine.start(cwd, true);
+    const session: LiveSession = { id, name: request.name ?? id, owner, runtimeType, history: [], root, cwd, engine, kernel, lastConsoleOutput: "" };
+    void kernel.exited.then(() => void (session.ended ??= `the session's ${engine.runtime} process ended`));
     this.sessions.set(id, session);
     if (snapshot) {
       try {
@@ -133,13 +137,8 @@ export class SessionHost {
     return [...this.sessions.values()].filter((s) => s.owner === owner).map(({ id, name, owner: o, runtimeType }) => ({ id, name, owner: o, runtimeType }));
   }
 
-  #kernel(session: LiveSession, action: string): PythonKernel {
-    if (!session.kernel) throw new HttpError(400, `the dev server has no R runtime: it cannot ${action} in an R session; start the session with runtimeType Python`);
-    return session.kernel;
-  }
-
   async execute(session: LiveSession, request: { code: string; inputParameters?: { name: string; value?: unknown }[]; outputParameters?: string[] }) {
-    const kernel = this.#kernel(session, "run code");
+    const { kernel } = session;
     session.history.push(request.code);
     const before = await this.#fileStamps(session);
     const inputs = Object.fromEntries((request.inputParameters ?? []).map((p) => [p.name, p.value ?? null]));
@@ -159,19 +158,19 @@ export class SessionHost {
   }
 
   consoleOutput(session: LiveSession): string {
-    return session.kernel?.busy ? session.kernel.consoleSoFar : session.lastConsoleOutput;
+    return session.kernel.busy ? session.kernel.consoleSoFar : session.lastConsoleOutput;
   }
 
   cancel(session: LiveSession): string {
-    if (!session.kernel?.busy) return "Nothing to cancel";
+    if (!session.kernel.busy) return "Nothing to cancel";
     session.kernel.stopCurrent("the run was cancelled");
     return "Cancelled";
   }
 
   async close(session: LiveSession, force: boolean): Promise<void> {
-    if (session.kernel?.busy && !force) throw new HttpError(409, `session ${session.id} is running code; cancel it first or close it by force`);
+    if (session.kernel.busy && !force) throw new HttpError(409, `session ${session.id} is running code; cancel it first or close it by force`);
     this.sessions.delete(session.id);
-    await session.kernel?.dispose();
+    await session.kernel.dispose();
     await rm(session.root, { recursive: true, force: true });
   }
 
@@ -179,32 +178,21 @@ export class SessionHost {
     await Promise.all([...this.sessions.values()].map((s) => this.close(s, true)));
   }
 
-  // Workspace objects: pickles in a Python session, bytes in an R one.
+  // Workspace objects: pickles in a Python session, R serialisations in an R one.
 
   async objectNames(session: LiveSession): Promise<string[]> {
-    if (!session.kernel) return [...session.objects.keys()];
     return (await this.#command<{ names: string[] }>(session, { op: "list" })).names;
   }
 
   async getObject(session: LiveSession, name: string): Promise<Buffer> {
-    if (!session.kernel) {
-      const bytes = session.objects.get(name);
-      if (!bytes) throw new HttpError(404, `object ${name} not found`, "NotFoundException");
-      return bytes;
-    }
     return Buffer.from((await this.#command<{ data: string }>(session, { op: "get", name }, 404)).data, "base64");
   }
 
   async setObject(session: LiveSession, name: string, bytes: Buffer): Promise<void> {
-    if (!session.kernel) return void session.objects.set(name, bytes);
     await this.#command(session, { op: "set", name, data: bytes.toString("base64") }, 400);
   }
 
   async deleteObject(session: LiveSession, name: string): Promise<void> {
-    if (!session.kernel) {
-      if (!session.objects.delete(name)) throw new HttpError(404, `object ${name} not found`, "NotFoundException");
-      return;
-    }
     await this.#command(session, { op: "delete", name }, 404);
   }
 
@@ -239,15 +227,14 @@ export class SessionHost {
   // Snapshots.
 
   async takeSnapshot(session: LiveSession, name: string | undefined): Promise<string> {
-    this.#kernel(session, "take a snapshot");
     if (this.snapshots.size >= this.limits.maxSnapshots) throw new HttpError(429, `the dev server keeps at most ${this.limits.maxSnapshots} snapshots; delete one first`);
     const id = randomUUID();
     const path = join(session.root, `${id}.zip`);
     try {
-      await this.#command(session, { op: "save", path });
+      this.#answer(session, await session.engine.save(session.kernel, session.cwd, path, this.#kernelLimits));
       const archive = await readFile(path);
       if (archive.length > this.limits.maxSnapshotBytes) throw new HttpError(413, `the snapshot would take ${archive.length} bytes, more than the ${this.limits.maxSnapshotBytes}-byte limit`);
-      this.snapshots.set(id, { id, name: name ?? id, owner: session.owner, creationTime: new Date(this.clock()).toISOString(), archive });
+      this.snapshots.set(id, { id, name: name ?? id, owner: session.owner, runtimeType: session.runtimeType, creationTime: new Date(this.clock()).toISOString(), archive });
       return id;
     } finally {
       await rm(path, { force: true });
@@ -255,8 +242,7 @@ export class SessionHost {
   }
 
   async loadSnapshot(session: LiveSession, snapshotId: string): Promise<void> {
-    this.#kernel(session, "load a snapshot");
-    await this.#load(session, this.snapshot(snapshotId, session.owner));
+    await this.#load(session, sameRuntime(this.snapshot(snapshotId, session.owner), session.runtimeType));
   }
 
   /** The caller's snapshot, or 404. */
@@ -267,7 +253,7 @@ export class SessionHost {
   }
 
   listSnapshots(owner: string) {
-    return [...this.snapshots.values()].filter((s) => s.owner === owner).map(({ id, name, owner: o, creationTime, archive }) => ({ id, name, owner: o, creationTime, contentSize: archive.length }));
+    return [...this.snapshots.values()].filter((s) => s.owner === owner).map(({ id, name, owner: o, runtimeType, creationTime, archive }) => ({ id, name, owner: o, runtimeType, creationTime, contentSize: archive.length }));
   }
 
   deleteSnapshot(id: string, owner: string): void {
@@ -278,7 +264,7 @@ export class SessionHost {
     const path = join(session.root, `load-${randomUUID()}.zip`);
     try {
       await writeFile(path, snapshot.archive);
-      await this.#command(session, { op: "load", path });
+      this.#answer(session, await session.engine.load(session.kernel, session.cwd, path, this.#kernelLimits));
     } finally {
       await rm(path, { force: true });
     }
@@ -286,7 +272,10 @@ export class SessionHost {
 
   /** Runs a bookkeeping command; a failed reply is `failureStatus` with the kernel's message. */
   async #command<Reply>(session: LiveSession, command: Record<string, unknown>, failureStatus = 400): Promise<Reply> {
-    const { reply, stopped } = await this.#kernel(session, "do this").run<KernelReply & Reply>(command, this.#kernelLimits);
+    return this.#answer(session, await session.kernel.run<KernelReply & Reply>(command, this.#kernelLimits), failureStatus);
+  }
+
+  #answer<Reply extends KernelReply>(session: LiveSession, { reply, stopped }: KernelOutcome<Reply>, failureStatus = 400): Reply {
     if (stopped !== undefined) throw new HttpError(410, `session ${session.id} has ended: ${stopped}`, "GoneException");
     if (!reply!.success) throw new HttpError(failureStatus, reply!.errorMessage ?? "the command failed");
     return reply!;

@@ -5,7 +5,9 @@
  */
 import { availableParallelism } from "node:os";
 import { HttpError } from "./http-error.js";
+import { pythonEngine, rEngine, type Engine } from "./engines.js";
 import { resolvePython, type PythonRuntime } from "./python.js";
+import { resolveR, type RRuntime } from "./r.js";
 import type { ExecutionResult, PoolSizes, ServicePool } from "./service-pool.js";
 import { SessionHost } from "./sessions.js";
 import { TokenAuthority } from "./tokens.js";
@@ -47,6 +49,10 @@ export interface DevState {
   readonly server: DevServer;
   /** The interpreter behind `options.python`, found on first use. */
   python(): Promise<PythonRuntime>;
+  /** The `Rscript` behind `options.r`, found on first use. */
+  r(): Promise<RRuntime>;
+  /** The engine that runs `runtimeType` code; a 400 saying why when it cannot run here. */
+  engine(runtimeType: unknown): Promise<Engine>;
 }
 
 export const zeroCounters = (): Counters => ({
@@ -76,6 +82,21 @@ export function createState(options: DevServerOptions, operations: Operation[]):
   };
   let python: Promise<PythonRuntime> | undefined;
   const findPython = () => (python ??= resolvePython(options.python ?? "python3"));
+  let r: Promise<RRuntime> | undefined;
+  const findR = () => (r ??= resolveR(options.r ?? "Rscript"));
+  const engine = async (runtimeType: unknown): Promise<Engine> => {
+    if (runtimeType === "Python") {
+      const found = await findPython();
+      if (!found.ok) throw new HttpError(400, found.problem);
+      return pythonEngine(found.executable);
+    }
+    if (runtimeType === "R") {
+      const found = await findR();
+      if (!found.ok) throw new HttpError(400, found.problem);
+      return rEngine(found.executable);
+    }
+    throw new HttpError(400, `the dev server runs Python and R code; ${JSON.stringify(runtimeType)} is neither`, "RequestValidationException");
+  };
   const sessions = new SessionHost(
     {
       timeLimitMs: limits.timeMs,
@@ -85,7 +106,7 @@ export function createState(options: DevServerOptions, operations: Operation[]):
       maxSnapshotBytes: execution.snapshotBytes ?? 64 * 1024 * 1024,
     },
     clock,
-    findPython,
+    engine,
   );
   const services = new Map<string, WebService>();
   const state: DevState = {
@@ -97,6 +118,8 @@ export function createState(options: DevServerOptions, operations: Operation[]):
     batches: new Map(),
     computeNodes: [],
     python: findPython,
+    r: findR,
+    engine,
     server: {
       url: "",
       port: 0,

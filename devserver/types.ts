@@ -80,11 +80,16 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
    * `python3`. A launcher shim (pyenv's) is resolved once to the interpreter it starts.
    */
   python?: string;
+  /**
+   * The R that runs R services and sessions: an `Rscript` on the PATH or its path; it needs the
+   * jsonlite package. Default `Rscript`. Without it, R services and sessions are a 400 saying so.
+   */
+  r?: string;
 }
 
 /** What one run, one batch and all sessions together may use. */
 export interface ExecutionLimits {
-  /** Per run (a service call, a batch item, a session's execute), counted from when its Python is ready: default 10 s. */
+  /** Per run (a service call, a batch item, a session's execute), counted from when its interpreter is ready: default 10 s. */
   timeMs?: number;
   /** Console output per run, stdout and stderr together: default 1 MiB. */
   outputBytes?: number;

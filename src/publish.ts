@@ -16,7 +16,7 @@ export interface PublishOptions {
   description?: string;
   /** The consume operation's id in the service's swagger (ML Server's alias). */
   alias?: string;
-  /** Default Python. */
+  /** The language of `code` and `initCode`: default Python. */
   runtimeType?: "Python" | "R";
   initCode?: string;
   outputFileNames?: string[];
@@ -73,9 +73,10 @@ export async function deleteService(client: MlServerClient, name: string, versio
 }
 
 /** What `publishFromSession` needs: the service, and the setup that builds its starting state. */
-export interface PublishFromSessionOptions extends Omit<PublishOptions, "snapshotId" | "runtimeType"> {
+export interface PublishFromSessionOptions extends Omit<PublishOptions, "snapshotId"> {
   /**
-   * Python run once in a fresh session before the snapshot is taken: train a model, load data.
+   * Code (in `runtimeType`'s language, default Python) run once in a fresh session before the
+   * snapshot is taken: train a model, load data.
    * The variables it leaves, and the files in the session's working directory, are what every
    * call of the service starts from.
    */
@@ -97,7 +98,8 @@ export interface PublishedFromSession {
 }
 
 /**
- * The publish flow of mrsdeploy and the Python SDK, in one call: create a Python session, upload
+ * The publish flow of mrsdeploy and the Python SDK, in one call: create a session (Python, or R
+ * with `runtimeType: "R"`), upload
  * `files`, run `setupCode`, take a snapshot, close the session, publish the service from the
  * snapshot. The session is closed whatever happens; if publishing fails, the snapshot is deleted
  * too, so a failure leaves nothing behind. A failing `setupCode` is a `ServiceExecutionError` with
@@ -111,11 +113,19 @@ export interface PublishedFromSession {
  *   code: "score = weights['a'] * x + weights['b']",
  *   inputs: { x: "numeric" }, outputs: { score: "numeric" },
  * });
+ * // The same in R, as mrsdeploy publishes: the snapshot holds the fitted model.
+ * await publishFromSession(client, {
+ *   name: "stopping", version: "1.0", runtimeType: "R",
+ *   setupCode: "fit <- lm(dist ~ speed, cars)",
+ *   code: "dist <- predict(fit, data.frame(speed = speed))",
+ *   inputs: { speed: "vector" }, outputs: { dist: "vector" },
+ * });
  * ```
  */
 export async function publishFromSession(client: MlServerClient, options: PublishFromSessionOptions): Promise<PublishedFromSession> {
   const label = `${options.name}/${options.version}`;
-  const created = await client.POST("/sessions", { body: { name: `publish ${label}`, runtimeType: "Python" } });
+  const runtimeType = options.runtimeType ?? "Python";
+  const created = await client.POST("/sessions", { body: { name: `publish ${label}`, runtimeType } });
   if (!created.response.ok) throw apiError(`Creating a session to publish ${label}`, created.response, created.error);
   const id = created.data!.sessionId!;
   const path = { params: { path: { id } } };
@@ -134,7 +144,7 @@ export async function publishFromSession(client: MlServerClient, options: Publis
     await client.DELETE("/sessions/{id}", path).catch(() => undefined);
   }
   try {
-    const url = await publishService(client, { ...options, runtimeType: "Python", snapshotId });
+    const url = await publishService(client, { ...options, runtimeType, snapshotId });
     return { url, snapshotId, setupOutput };
   } catch (error) {
     await client.DELETE("/snapshots/{id}", { params: { path: { id: snapshotId } } }).catch(() => undefined);

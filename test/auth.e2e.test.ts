@@ -184,10 +184,11 @@ describe(`mlServerLogin against the dev server (${via})`, () => {
       expect(s.services.get("kmeans\u00002.0")).toMatchObject({ modelBytes: model.length, modelSha256: createHash("sha256").update(model).digest("hex") });
     }
 
-    // An R session keeps objects as the bytes sent (a Python session would need a pickle).
-    const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "R" } });
+    // A workspace object is a binary body resent after the 401: a pickle (protocol 0, ASCII, so
+    // that it survives Prism's re-encoding) of [0, 1, 2, 253, 254, 255].
+    const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "Python" } });
     const id = session.data!.sessionId!;
-    const object = new Uint8Array([0, 1, 2, 253, 254, 255, 0x0a, 0x0d]);
+    const object = new TextEncoder().encode("(lp0\nI0\naI1\naI2\naI253\naI254\naI255\na.");
     s.faults.push({ route: "POST /sessions/{id}/workspace/{objectName}", kind: "status", status: 401, times: 1 });
     const stored = await client.POST("/sessions/{id}/workspace/{objectName}", {
       params: { path: { id, objectName: "weights" } },
@@ -196,11 +197,8 @@ describe(`mlServerLogin against the dev server (${via})`, () => {
       headers: { "content-type": "application/octet-stream" },
     });
     expect(stored.response.status).toBe(200);
-    if (via === "direct") {
-      expect([...s.sessions.get(id)!.objects.get("weights")!]).toEqual([...object]);
-      const fetched = await client.GET("/sessions/{id}/workspace/{objectName}", { params: { path: { id, objectName: "weights" } }, parseAs: "arrayBuffer" });
-      expect([...new Uint8Array(fetched.data as ArrayBuffer)]).toEqual([...object]);
-    }
+    const read = await client.POST("/sessions/{id}/execute", { params: { path: { id } }, body: { code: "w = {'loaded': weights}", outputParameters: ["w"] } });
+    expect(read.data?.outputParameters).toEqual([{ name: "w", value: { loaded: [0, 1, 2, 253, 254, 255] } }]);
     expect(s.counters.renewals).toBe(2);
   });
 

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { TokenAuthority } from "../devserver/tokens.js";
 import { loadOperations } from "../devserver/validate.js";
+import { processesWith, until } from "./support/processes.js";
 import { TEST_PYTHON } from "./support/python.js";
 
 let server: DevServer;
@@ -48,29 +49,6 @@ const consume = async (name: string, inputs: unknown) => {
   const response = await call(`/api/${name}/1`, { method: "POST", body: JSON.stringify(inputs) });
   return { status: response.status, body: (await response.json()) as { success?: boolean; errorMessage?: string; consoleOutput?: string; message?: string; outputParameters?: Record<string, unknown> } };
 };
-
-/** Live (not zombie) processes whose command line contains `needle`. */
-function processesWith(needle: string): number[] {
-  const found: number[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-      const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0];
-      if (cmdline.includes(needle) && state !== "Z") found.push(Number(pid));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return found;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("a run's time limit holds for everything it starts", () => {
   it("a child process started by service code does not outlive the run, nor keep its answer waiting", async () => {

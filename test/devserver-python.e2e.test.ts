@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
+import { until } from "./support/processes.js";
 import { TEST_PYTHON } from "./support/python.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "devserver-python-"));
@@ -40,13 +41,6 @@ async function consume(name: string, inputs: Record<string, unknown> = {}, s = s
 /** Lines in a file the service's own init code appends to: how often it really ran. */
 const initRuns = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).length;
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const outputs = (o: Record<string, string>) => Object.entries(o).map(([name, type]) => ({ name, type }));
 
@@ -96,12 +90,12 @@ describe("warm shells", () => {
     expect(await consume("recycle", { mode: "slow" })).toMatchObject({ success: false, errorMessage: "the code ran longer than the 3000 ms limit and was stopped" });
     // A cancelled batch stops its running item.
     const { batchExecutionId } = (await (await call("/api/recycle/1/batch?parallelCount=1", { method: "POST", body: JSON.stringify([{ mode: "slow" }]) })).json()) as { batchExecutionId: string };
-    await until(() => initRuns(log) >= before + 2);
+    await until(() => initRuns(log) >= before + 2, 30_000);
     expect((await call(`/api/recycle/1/batch/${batchExecutionId}`, { method: "DELETE" })).status).toBe(200);
     // Each failure cost its shell (the init ran again for its replacement); variables start from the init's.
     expect((await consume("recycle", { mode: "ok" })).outputParameters).toEqual({ seen: 1 });
     expect((await consume("recycle", { mode: "ok" })).outputParameters).toEqual({ seen: 1 });
-    await until(() => initRuns(log) >= before + 3);
+    await until(() => initRuns(log) >= before + 3, 30_000);
     expect(initRuns(log)).toBeLessThanOrEqual(before + 4);
   });
 
@@ -116,14 +110,14 @@ describe("warm shells", () => {
     });
     const created = await call("/services/pooled/1/pool", { method: "POST", body: JSON.stringify({ InitialPoolSize: 1, MaxPoolSize: 1 }) });
     expect(await created.json()).toBe("Created");
-    await until(() => { try { return initRuns(log) === 1; } catch { return false; } });
+    await until(() => { try { return initRuns(log) === 1; } catch { return false; } }, 30_000);
     const results = await Promise.all(Array.from({ length: 8 }, () => consume("pooled")));
     expect(results.map((r) => r.errorMessage)).toEqual(Array(8).fill(""));
     expect(initRuns(log)).toBe(1);
     expect(await (await call("/services/pooled/1/pool")).json()).toEqual([{ ComputeNodeEndpoint: server.url, Status: "Success" }]);
     // Larger: three shells start without a single call.
     expect(await (await call("/services/pooled/1/pool", { method: "POST", body: JSON.stringify({ InitialPoolSize: 3, MaxPoolSize: 3 }) })).json()).toBe("Updated");
-    await until(() => initRuns(log) === 3);
+    await until(() => initRuns(log) === 3, 30_000);
     expect((await call("/services/pooled/1/pool", { method: "DELETE" })).status).toBe(200);
   });
 

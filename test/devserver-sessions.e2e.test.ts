@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { createMlServerClient, createServiceClient, mlServerLogin, publishFromSession, type MlServerClient } from "../src/index.js";
+import { until } from "./support/processes.js";
 import { TEST_PYTHON } from "./support/python.js";
 
 let server: DevServer;
@@ -120,17 +121,6 @@ describe("a Python session keeps one process with its variables", () => {
     expect(gone.response.status).toBe(410);
     expect((await alice.DELETE("/sessions/{id}", at(id))).response.status).toBe(200);
   });
-
-  it("an R session keeps objects as bytes, and running code in it is a clear 400 (the dev server has no R)", async () => {
-    const id = (await alice.POST("/sessions", { body: { name: "r" } })).data!.sessionId!;
-    const bytes = new Uint8Array([0, 255, 10]);
-    await alice.POST("/sessions/{id}/workspace/{objectName}", { params: { path: { id, objectName: "o" } }, ...octets(bytes) });
-    const back = await alice.GET("/sessions/{id}/workspace/{objectName}", { params: { path: { id, objectName: "o" } }, parseAs: "arrayBuffer" });
-    expect([...new Uint8Array(back.data as ArrayBuffer)]).toEqual([...bytes]);
-    const run = await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "x <- 1" } });
-    expect(run.response.status).toBe(400);
-    expect(JSON.stringify(run.error)).toMatch(/no R runtime/);
-  });
 });
 
 describe("snapshots", () => {
@@ -240,10 +230,3 @@ async function bearer(username: string, password: string): Promise<string> {
   return `Bearer ${((await login.json()) as { access_token: string }).access_token}`;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

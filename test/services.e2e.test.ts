@@ -15,6 +15,7 @@ import {
   getService,
   listServices,
   mlServerLogin,
+  publishFromSession,
   publishService,
   remoteExecute,
   servicePoolStatus,
@@ -28,6 +29,7 @@ import { SPECS_DIR, describeWithSpecs } from "./support/specs.js";
 import { tempDir } from "./support/tmp.js";
 import { typecheckFiles } from "./support/typecheck.js";
 import { TEST_PYTHON } from "./support/python.js";
+import { rMissing } from "./support/r.js";
 
 const run = promisify(execFile);
 const hygiene = new SecretHygiene();
@@ -213,10 +215,20 @@ describe("what a service run can come back with", () => {
     await expect(polling).rejects.toMatchObject({ name: "AbortError" });
   });
 
-  it("R services are refused at publish time with a clear error", async () => {
-    await expect(publishService(client, { name: "r-model", version: "1", code: "y <- x", runtimeType: "R" })).rejects.toMatchObject({
-      code: "ERR_API_STATUS", status: 400, message: expect.stringMatching(/dev server runs Python services only, so R services cannot run here/),
+  it.skipIf(rMissing)("publishService and publishFromSession publish R; the service client consumes it with a data frame", async () => {
+    await publishService(client, { name: "r-double", version: "1", runtimeType: "R", code: "y <- x * 2", inputs: { x: "numeric" }, outputs: { y: "numeric" } });
+    const double = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "r-double", version: "1" });
+    expect((await double.consume({ x: 21 })).outputs).toEqual({ y: 42 });
+    const published = await publishFromSession(client, {
+      name: "r-stopping", version: "1", runtimeType: "R",
+      setupCode: "fit <- lm(dist ~ speed, cars)\ncat('fitted', length(coef(fit)), 'coefficients\\n')",
+      code: "dist <- round(predict(fit, cars_in), 2)", inputs: { cars_in: "data.frame" }, outputs: { dist: "vector" },
     });
+    expect(published.setupOutput).toBe("fitted 2 coefficients\n");
+    const stopping = createServiceClient<{ schemas: { InputParameters: { cars_in: { speed: number[] } }; OutputParameters: { dist: number[] } } }>({ baseUrl: server.url, auth, name: "r-stopping", version: "1" });
+    expect((await stopping.consume({ cars_in: { speed: [10, 20] } })).outputs).toEqual({ dist: [21.74, 61.07] });
+    await deleteService(client, "r-double", "1");
+    await deleteService(client, "r-stopping", "1");
   });
 });
 

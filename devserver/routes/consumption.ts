@@ -35,7 +35,7 @@ export function matchConsumption(method: string, pathname: string): { operationI
 
 function runnable(ctx: RouteContext): WebService {
   const service = existingService(ctx.state, ctx.params);
-  if (service.runtimeType !== "Python") throw new HttpError(400, `the dev server runs Python services only; this service is ${service.runtimeType}`);
+  if (service.runtimeType !== "Python" && service.runtimeType !== "R") throw new HttpError(400, `the dev server runs Python and R services; this service is ${service.runtimeType}`);
   return service;
 }
 

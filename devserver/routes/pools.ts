@@ -21,8 +21,8 @@ export const poolRoutes: RouteTable = {
     const key = serviceKey(service.name, service.version);
     const created = !state.poolSizes.has(key);
     state.poolSizes.set(key, { initial, max: Math.max(max, 1) });
-    // A Python service's shells start now, as ML Server's do; others have no shells to start.
-    if (service.runtimeType === "Python") (await poolOf(state, service)).resize(poolSizes(state, service));
+    // A Python or R service's shells start now, as ML Server's do; realtime ones have none.
+    if (service.runtimeType === "Python" || service.runtimeType === "R") (await poolOf(state, service)).resize(poolSizes(state, service));
     return [200, created ? "Created" : "Updated"];
   },
   deleteServicePool({ state, params, user }) {

@@ -16,8 +16,13 @@ function view(service: WebService, user: string): WebService {
   return { ...service, myPermissionOnService: service.versionPublishedBy === user ? "read/write" : "read only" };
 }
 
+/** A service published from a snapshot keeps its archive; the snapshot must hold the service's runtime. */
 function keepSnapshot(state: DevState, service: WebService, body: Record<string, unknown>, user: string): void {
-  if (typeof body.snapshotId === "string") state.serviceSnapshots.set(service, state.sessions.snapshot(body.snapshotId, user).archive);
+  if (typeof body.snapshotId !== "string") return;
+  const snapshot = state.sessions.snapshot(body.snapshotId, user);
+  const runtimeType = body.runtimeType ?? service.runtimeType;
+  if (snapshot.runtimeType !== runtimeType) throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`, "RequestValidationException");
+  state.serviceSnapshots.set(service, snapshot.archive);
 }
 
 async function publish(state: DevState, name: string, version: string, body: Record<string, unknown>, user: string, base: string): Promise<RouteAnswer> {

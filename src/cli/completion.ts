@@ -28,7 +28,7 @@ const FLAGS: Record<string, string[]> = {
   services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--cancel"],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],
-  devserver: ["--port", "--access-token-seconds", "--users", "--tls-key", "--tls-cert", "--session-mode", "--cors-origin", "--allowed-host", "--python"],
+  devserver: ["--port", "--access-token-seconds", "--users", "--tls-key", "--tls-cert", "--session-mode", "--cors-origin", "--allowed-host", "--python", "--r"],
 };
 /** Services whose first argument is a service name. */
 const NAMED = ["get", "publish", "update", "consume", "batch", "delete", "swagger"];

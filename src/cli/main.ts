@@ -123,10 +123,11 @@ mlserver generate --service <name>@<version> -o <file> [--check] [--profile <nam
     Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
   devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
                    [--tls-key <pem file> --tls-cert <pem file>] [--session-mode per-pair|strict]
-                   [--cors-origin <origin>]... [--allowed-host <name>]... [--python <path>]
+                   [--cors-origin <origin>]... [--allowed-host <name>]... [--python <path>] [--r <Rscript>]
     Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
-    (Python in warm shells: --python picks the interpreter, default python3; data.frame inputs
-    need pandas, vector and matrix numpy), request validation against the API description. It
+    (Python and R in warm shells: --python picks the interpreter, default python3, where data.frame
+    inputs need pandas, vector and matrix numpy; --r the Rscript, default Rscript, which needs
+    jsonlite), request validation against the API description. It
     answers only requests addressed to 127.0.0.1, localhost or [::1] with its port, and to each
     --allowed-host name (against DNS rebinding: list a name only if you reach it that way). --users takes
     '[{"username":"alice","password":"..."}]'; the default account is admin / Admin-Pa55word!.

@@ -17,10 +17,12 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     "cors-origin": { type: "string", multiple: true },
     "allowed-host": { type: "string", multiple: true },
     python: { type: "string" },
+    r: { type: "string" },
   });
   const corsOrigins = values["cors-origin"] as string[] | undefined;
   const allowedHosts = values["allowed-host"] as string[] | undefined;
   const python = values.python as string | undefined;
+  const r = values.r as string | undefined;
   const sessionMode = values["session-mode"];
   if (sessionMode !== "per-pair" && sessionMode !== "strict") throw new UsageError("--session-mode is per-pair or strict.");
   const port = Number(values.port);
@@ -40,7 +42,7 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     }
   }
   const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(allowedHosts && { allowedHosts }), ...(python && { python }) });
+  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(allowedHosts && { allowedHosts }), ...(python && { python }), ...(r && { r }) });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
   out.write(`Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`);
   await new Promise<void>((resolve) => {
