@@ -12,6 +12,7 @@ import { startDevServer, type DevServer } from "../devserver/server.js";
 import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "./support/authority.js";
 import { installPacked, type PackedInstall } from "./support/packed.js";
 import { TEST_PYTHON } from "./support/python.js";
+import { rMissing } from "./support/r.js";
 import { tempDir } from "./support/tmp.js";
 
 const PASSWORD = "Admin-Pa55word!";
@@ -638,6 +639,28 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect(missingFile.code).toBe(2);
     expect(missingFile.stderr).toContain(`--init-code ${join(h.dir, "none.py")} cannot be read (ENOENT)`);
     expect((await mlserver(h, ["services", "update", "updatable", "1.0"])).stderr).toContain("services update needs something to change");
+  });
+
+  it.skipIf(rMissing)("R from the command line: services publish --code model.R (or --runtime R), run script.R", async () => {
+    const h = await home();
+    expect((await login(h)).code).toBe(0);
+    writeFileSync(join(h.dir, "model.R"), "y <- x * 3");
+    const published = await mlserver(h, ["services", "publish", "r-cli", "1.0", "--code", join(h.dir, "model.R"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}']);
+    expect(published.code, published.stderr).toBe(0);
+    expect(server.services.get("r-cli\u00001.0")).toMatchObject({ runtimeType: "R" });
+    expect(JSON.parse((await mlserver(h, ["services", "consume", "r-cli", "1.0", "--inputs", '{"x":14}', "--json"])).stdout)).toMatchObject({ outputs: { y: 42 } });
+    writeFileSync(join(h.dir, "score.txt"), "y <- x - 1");
+    expect((await mlserver(h, ["services", "publish", "r-cli", "2.0", "--code", join(h.dir, "score.txt"), "--runtime", "R"])).code).toBe(0);
+    expect(server.services.get("r-cli\u00002.0")).toMatchObject({ runtimeType: "R" });
+    const unknown = await mlserver(h, ["services", "publish", "r-cli", "3.0", "--code", join(h.dir, "score.txt"), "--runtime", "Julia"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--runtime is Python or R, not "Julia".');
+    writeFileSync(join(h.dir, "sum.R"), 'total <- sum(1:4)\ncat("sum:", total, "\\n")\nwriteLines(as.character(total), "sum.txt")\n');
+    mkdirSync(join(h.dir, "r-out"));
+    const ran = await mlserver(h, ["run", join(h.dir, "sum.R"), "--output-dir", join(h.dir, "r-out")]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toBe("sum: 10 \n");
+    expect(readFileSync(join(h.dir, "r-out", "sum.txt"), "utf8")).toBe("10\n");
   });
 
   it("pools create, status and delete a service's dedicated pool", async () => {

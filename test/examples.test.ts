@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import { describeWithProgram, REDIS, startRedis } from "./support/daemons.js";
 import { resolvePython } from "../devserver/python.js";
 import { TEST_PYTHON } from "./support/python.js";
+import { rMissing, TEST_R } from "./support/r.js";
 
 const run = promisify(execFile);
 
@@ -39,6 +40,17 @@ it("npm run example:sklearn trains in a session, scores a data frame from TypeSc
     "1. trained on 8 loans, accuracy 1.00; snapshot taken, loan-model 1.0 published from it",
     "2. Scored a data frame: ada approved, bo declined, cy approved",
     "3. mlserver services batch loan-row 1.0 --file applicants.csv: 20 rows, 15 approved, 0 failed",
+    "4. Deleted both services and the snapshot, signed out",
+  ]);
+});
+
+it.skipIf(rMissing)("npm run example:r fits an lm in an R session, scores a data frame from TypeScript and batches a CSV through the CLI", async () => {
+  const { stdout } = await run("npm", ["run", "example:r", "--silent"], { env: { ...process.env, FORCE_COLOR: "0", MLSERVER_R: TEST_R }, timeout: 100_000 });
+  // R's own lm on its cars data: dist = -17.579 + 3.932 * speed.
+  expect(stdout.trim().split("\n")).toEqual([
+    "1. fitted on 50 cars, R-squared 0.65; snapshot taken, stopping-distance 1.0 published from it",
+    "2. Scored a data frame: 7 mph stops in 9.9 ft, 15 mph stops in 41.4 ft, 24 mph stops in 76.8 ft",
+    "3. mlserver services batch stopping-row 1.0 --file speeds.csv: 20 rows, 7 stop beyond 50 ft, 0 failed",
     "4. Deleted both services and the snapshot, signed out",
   ]);
 });

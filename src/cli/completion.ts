@@ -25,7 +25,7 @@ const FLAGS: Record<string, string[]> = {
   profiles: COMMON,
   pools: [...COMMON, "--initial", "--max"],
   run: [...COMMON, "--input-file", "--get-file", "--snapshot", "--output-dir", "--runtime"],
-  services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--cancel"],
+  services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--runtime", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--cancel"],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],
   devserver: ["--port", "--access-token-seconds", "--users", "--tls-key", "--tls-cert", "--session-mode", "--cors-origin", "--allowed-host", "--python", "--r"],

@@ -138,3 +138,13 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
   }
   ctx.out.warn(`sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`);
 }
+
+/**
+ * The language of a code file: `--runtime` when given (Python or R), otherwise from the file's
+ * extension (`.R` is R, anything else Python), as ML Server's tools name them.
+ */
+export function runtimeOf(file: string, flag: unknown): "Python" | "R" {
+  const runtime = flag ?? (/\.r$/i.test(file) ? "R" : "Python");
+  if (runtime !== "Python" && runtime !== "R") throw new UsageError(`--runtime is Python or R, not ${JSON.stringify(runtime)}.`);
+  return runtime;
+}

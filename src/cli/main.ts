@@ -94,9 +94,9 @@ mlserver profiles remove <name>
     The server's health, who is signed in, and when the access token expires.`,
   services: `mlserver services list [<name>]
 mlserver services get <name> <version>
-mlserver services publish <name> <version> --code <file.py> [--inputs '{"x":"numeric"}']
-                  [--outputs '{"y":"numeric"}'] [--description <text>] [--init-code <file.py>]
-                  [--output-files a.csv,b.png] [--alias <operation id>]
+mlserver services publish <name> <version> --code <file.py | file.R> [--runtime Python|R]
+                  [--inputs '{"x":"numeric"}'] [--outputs '{"y":"numeric"}'] [--description <text>]
+                  [--init-code <file>] [--output-files a.csv,b.png] [--alias <operation id>]
 mlserver services update <name> <version> [--code <file.py>] [--init-code <file.py>] [--inputs '{...}']
                   [--outputs '{...}'] [--description <text>] [--output-files a.csv] [--alias <id>]
 mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
@@ -104,7 +104,8 @@ mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--pa
 mlserver services batch <name> <version> --list | --status <id> | --results <id> | --cancel <id>
 mlserver services delete <name> <version>
 mlserver services swagger <name> <version> [-o <file>]
-    Publish (Python), change (only the fields given), consume and manage web services. A batch prints its id when it starts and
+    Publish (Python, or R from a .R file or with --runtime R), change (only the fields given), consume
+    and manage web services. A batch prints its id when it starts and
     shows its progress on stderr (a bar on a terminal, a line per 10% or 5 s otherwise, none with
     --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. --status, --results
     and --cancel take that id, also from another process; --list shows your batches of the service.

@@ -4,8 +4,8 @@
  * wrote (or those asked for) come back, a snapshot is kept if asked, and the session is closed.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { basename, extname, join, resolve } from "node:path";
-import { connect, context } from "./context.js";
+import { basename, join, resolve } from "node:path";
+import { connect, context, runtimeOf } from "./context.js";
 import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
 export async function runCommand(args: readonly string[], streams: CliStreams): Promise<number> {
@@ -18,8 +18,7 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
   }, streams);
   const [script, extra] = ctx.positionals;
   if (!script || extra !== undefined) throw new UsageError("run takes one script: mlserver run <script.py | script.R>.");
-  const runtime = (ctx.values.runtime as string | undefined) ?? (extname(script).toLowerCase() === ".r" ? "R" : "Python");
-  if (runtime !== "Python" && runtime !== "R") throw new UsageError(`--runtime is Python or R, not ${JSON.stringify(runtime)}.`);
+  const runtime = runtimeOf(script, ctx.values.runtime);
   const read = async (flag: string, path: string) => {
     try {
       return await readFile(path);

@@ -1,7 +1,7 @@
 /** `mlserver services list | get | publish | consume | batch | delete | swagger`. */
 import { readFile, writeFile } from "node:fs/promises";
 import type { components } from "../index.js";
-import { connect, context, type Connection, type Context } from "./context.js";
+import { connect, context, runtimeOf, type Connection, type Context } from "./context.js";
 import { csvInputs, parseCsv } from "./csv.js";
 import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
@@ -117,13 +117,14 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
   },
 
   async publish(args, streams) {
-    const ctx = await context(args, SERVICE_FIELDS, streams);
+    const ctx = await context(args, { ...SERVICE_FIELDS, runtime: { type: "string" } }, streams);
     const [name, version] = nameAndVersion(ctx, "publish");
-    if (typeof ctx.values.code !== "string") throw new UsageError("services publish needs --code <file.py>.");
+    if (typeof ctx.values.code !== "string") throw new UsageError("services publish needs --code <file.py | file.R>.");
+    const runtimeType = runtimeOf(ctx.values.code, ctx.values.runtime);
     const fields = await serviceFields(ctx);
     const conn = await connect(ctx);
     const { publishService } = await import("../index.js");
-    await publishService(conn.client, { name, version, runtimeType: "Python", code: fields.code!, ...fields });
+    await publishService(conn.client, { name, version, runtimeType, code: fields.code!, ...fields });
     ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
     ctx.out.next(`\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --service ${name}@${version} -o ${name}.ts\` types it.`);
     return 0;
