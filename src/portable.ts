@@ -47,14 +47,14 @@ export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-cr
 export { createAuthenticatedClient } from "./client.js";
 export { createServiceClient } from "./services.js";
 export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
-export { deleteService, getService, listServices, publishFromSession, publishService, updateService } from "./publish.js";
+export { deleteService, getService, listServices, publishFromSession, publishRealtimeService, publishService, updateRealtimeService, updateService } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
 export { remoteExecute } from "./remote.js";
 export { createWorkQueue } from "./work-queue.js";
 export type { QueuedTask, WorkQueue, WorkQueueCounts, WorkQueueOptions } from "./work-queue.js";
 export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
 export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
-export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, ServiceFilter } from "./publish.js";
+export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, RealtimeServiceOptions, ServiceFilter } from "./publish.js";
 export { memoryTokenStore, tokenStoreKeyString } from "./auth/token-store.js";
 export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
 export type { TokenSource } from "./auth/token-provider.js";

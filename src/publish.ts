@@ -60,6 +60,79 @@ export async function publishService(client: MlServerClient, options: PublishOpt
   return data as string;
 }
 
+/**
+ * A realtime service: a model serialized for ML Server's native scoring (R's `rxSerializeModel`,
+ * Python's `rx_serialize_model`), with no code of its own.
+ */
+export interface RealtimeServiceOptions {
+  name: string;
+  version: string;
+  /** The serialized model's bytes. */
+  model: Blob | Uint8Array;
+  description?: string;
+  /** The consume operation's id in the service's swagger (ML Server's alias). */
+  alias?: string;
+}
+
+/** The fields of a realtime service's multipart form, as the API names them. */
+const asBlob = (model: Blob | Uint8Array): Blob => (model instanceof Blob ? model : new Blob([model as Uint8Array<ArrayBuffer>]));
+
+function realtimeFields(fields: Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>) {
+  return {
+    ...(fields.model !== undefined && { model: asBlob(fields.model) }),
+    ...(fields.description !== undefined && { description: fields.description }),
+    ...(fields.alias !== undefined && { operationId: fields.alias }),
+  };
+}
+
+/** The multipart form ML Server takes: the model as a file part, the rest as text. */
+function asForm(body: Record<string, unknown>): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(body)) {
+    if (value instanceof Blob) form.set(name, value, name);
+    else if (typeof value === "string") form.set(name, value);
+  }
+  return form;
+}
+
+/**
+ * Publishes a realtime service from a serialized model (a multipart upload); resolves to the
+ * address to consume it at. Errors as for {@link publishService}.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * await publishRealtimeService(client, { name: "kmeans", version: "1.0", model: await readFile("kmeans.bin") });
+ * ```
+ */
+export async function publishRealtimeService(client: MlServerClient, options: RealtimeServiceOptions): Promise<string> {
+  const { data, error, response } = await client.POST("/realtime-services/{name}/{version}", {
+    params: { path: { name: options.name, version: options.version } },
+    body: { ...realtimeFields(options), model: asBlob(options.model) },
+    bodySerializer: asForm,
+  });
+  if (!response.ok) throw apiError(`Publishing the realtime service ${options.name}/${options.version}`, response, error);
+  return data as string;
+}
+
+/**
+ * Changes a realtime service: a new model, description or alias (only what is given); only its
+ * publisher may.
+ *
+ * @example
+ * ```ts
+ * await updateRealtimeService(client, "kmeans", "1.0", { model: retrained, description: "retrained weekly" });
+ * ```
+ */
+export async function updateRealtimeService(client: MlServerClient, name: string, version: string, changes: Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>): Promise<void> {
+  const { error, response } = await client.PATCH("/realtime-services/{name}/{version}", {
+    params: { path: { name, version } },
+    body: realtimeFields(changes),
+    bodySerializer: asForm,
+  });
+  if (!response.ok) throw apiError(`Updating the realtime service ${name}/${version}`, response, error);
+}
+
 /** Changes a published service (only what is given); only its publisher may. */
 export async function updateService(client: MlServerClient, name: string, version: string, changes: Partial<Omit<PublishOptions, "name" | "version">>): Promise<void> {
   const { error, response } = await client.PATCH("/services/{name}/{version}", { params: { path: { name, version } }, body: publishBody(changes) });

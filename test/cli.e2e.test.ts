@@ -4,6 +4,7 @@
  * corrupt entry, private file modes, one renewal for 8 parallel runs, a run killed while holding
  * the lock, the device-code sign-in prompted once across runs, and complete help.
  */
+import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -416,7 +417,7 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     it("prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with --quiet", async () => {
       const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
       expect(run.code, run.stderr).toBe(0);
-      const id = /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch quick 1 --status \1` finds it again\.$/m.exec(run.stderr)?.[1];
+      const id = /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch status quick 1 \1` finds it again\.$/m.exec(run.stderr)?.[1];
       expect(id, run.stderr).toBeDefined();
       const lines = run.stderr.split("\n").filter((l) => /^quick 1: \d+\/40$/.test(l));
       expect(lines.length).toBeGreaterThanOrEqual(1);
@@ -430,12 +431,15 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect(JSON.parse(quiet.stdout)).toMatchObject({ total: 40, failed: 0, executionId: expect.any(String) });
     });
 
-    it("--list, --status, --results and --cancel find a batch again, also after the CLI that started it was killed", async () => {
+    it("list, status, results and cancel (as actions or flags) find a batch again, also after the CLI that started it was killed", async () => {
       const { run: killed, id } = await slowBatch((pid) => process.kill(pid, "SIGKILL"));
       expect(killed.signal).toBe("SIGKILL");
       expect(id).toBeDefined();
-      const listed = await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"]);
+      const listed = await mlserver(h, ["services", "batch", "list", "slow", "1", "--json"]);
       expect(JSON.parse(listed.stdout).batches).toContain(id);
+      expect(JSON.parse((await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"])).stdout).batches).toContain(id);
+      expect(JSON.parse((await mlserver(h, ["services", "batch", "status", "slow", "1", id!, "--json"])).stdout)).toMatchObject({ executionId: id, total: 40 });
+      expect((await mlserver(h, ["services", "batch", "status", "slow", "1"])).stderr).toContain("services batch status takes <name> <version> <batch id>.");
       const status = await mlserver(h, ["services", "batch", "slow", "1", "--status", id!, "--json"]);
       expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, total: 40 });
       const partial = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!]);
@@ -443,6 +447,41 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const cancelled = await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect((await mlserver(h, ["services", "batch", "slow", "1", "--status", id!])).code).toBe(4);
+    });
+
+    it("artifacts lists the files a batch's runs wrote, by row from 1, and downloads them with --output-dir", async () => {
+      const token = await bearer();
+      const published = await fetch(`${deployed.url}/services/writer/1`, {
+        method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ runtimeType: "Python", code: "open('row.txt', 'w').write('row %d' % x)\ny = x", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }], outputFileNames: ["row.txt"] }),
+      });
+      expect(published.status).toBe(201);
+      writeFileSync(join(h.dir, "three.csv"), "x\n7\n8\n9\n");
+      const run = await mlserver(h, ["services", "batch", "writer", "1", "--file", join(h.dir, "three.csv"), "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      const { executionId } = JSON.parse(run.stdout) as { executionId: string };
+      const listed = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId]);
+      expect(listed.stdout).toMatch(/^ROW\s+FILE\n1\s+row\.txt\n2\s+row\.txt\n3\s+row\.txt\n$/);
+      const saved = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "2", "--output-dir", join(h.dir, "artifacts"), "--json"]);
+      expect(JSON.parse(saved.stdout)).toEqual({ executionId, files: [{ row: 2, file: "row.txt", savedTo: join(h.dir, "artifacts", "2", "row.txt") }] });
+      expect(readFileSync(join(h.dir, "artifacts", "2", "row.txt"), "utf8")).toBe("row 8");
+      expect((await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "4"])).stderr).toContain("--index takes a row number from 1 to 3.");
+    });
+
+    it("services realtime publish and update upload a serialized model; it shows in services get", async () => {
+      const model = Buffer.from([0, 1, 2, 0xfe, 0xff, 10, 13]);
+      writeFileSync(join(h.dir, "kmeans.bin"), model);
+      const published = await mlserver(h, ["services", "realtime", "publish", "kmeans", "1", "--model", join(h.dir, "kmeans.bin"), "--description", "clusters"]);
+      expect(published.code, published.stderr).toBe(0);
+      expect(published.stdout).toContain("Published the realtime service kmeans 1 (a 7-byte model).");
+      expect(deployed.services.get("kmeans\u00001")).toMatchObject({ runtimeType: "Realtime", description: "clusters", modelBytes: 7, modelSha256: createHash("sha256").update(model).digest("hex") });
+      writeFileSync(join(h.dir, "kmeans2.bin"), Buffer.alloc(100, 3));
+      const updated = await mlserver(h, ["services", "realtime", "update", "kmeans", "1", "--model", join(h.dir, "kmeans2.bin"), "--alias", "cluster", "--json"]);
+      expect(JSON.parse(updated.stdout)).toEqual({ name: "kmeans", version: "1", runtimeType: "Realtime", updated: true, modelBytes: 100 });
+      expect(deployed.services.get("kmeans\u00001")).toMatchObject({ modelBytes: 100, operationId: "cluster", description: "clusters" });
+      expect((await mlserver(h, ["services", "realtime", "update", "kmeans", "1"])).stderr).toContain("services realtime update needs something to change");
+      expect((await mlserver(h, ["services", "realtime", "publish", "kmeans", "2"])).stderr).toContain("services realtime publish needs --model");
+      expect((await mlserver(h, ["services", "realtime", "remove", "kmeans", "1"])).code).toBe(2);
     });
 
     it("Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to follow it", async () => {
@@ -469,7 +508,7 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
           expect(run.stderr).toContain(`Cancelling batch ${id} on the server (Ctrl-C again to leave it running)`);
           expect(status.status).toBe(404);
         } else {
-          expect(run.stderr).toContain(`Left batch ${id} running on the server; follow it with \`mlserver services batch slow 1 --status ${id}\``);
+          expect(run.stderr).toContain(`Left batch ${id} running on the server; follow it with \`mlserver services batch status slow 1 ${id}\``);
           expect(status.status).toBe(200);
           await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
         }
@@ -510,7 +549,7 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       // The error starts a line of its own, after the bar's line.
       expect(failing.output).toMatch(/\n\s*mlserver: /);
       expect(failing.output).not.toMatch(/\/40mlserver/);
-      expect(failing.output).toContain(`The batch ${id} goes on on the server: \`mlserver services batch slow 1 --results ${id}\` shows what it finished.`);
+      expect(failing.output).toContain(`The batch ${id} goes on on the server: \`mlserver services batch results slow 1 ${id}\` shows what it finished.`);
       const results = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!, "--json"]);
       expect(JSON.parse(results.stdout)).toMatchObject({ executionId: id });
       await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);

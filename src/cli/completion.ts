@@ -10,7 +10,7 @@ import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
 const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "pools", "run", "generate", "generate-all", "devserver", "completion", "help"];
 const SUBCOMMANDS: Record<string, string[]> = {
-  services: ["list", "get", "publish", "update", "consume", "batch", "delete", "swagger"],
+  services: ["list", "get", "publish", "update", "consume", "batch", "realtime", "delete", "swagger"],
   profiles: ["list", "use", "remove"],
   pools: ["create", "status", "delete"],
   completion: ["bash", "zsh", "fish"],
@@ -25,7 +25,7 @@ const FLAGS: Record<string, string[]> = {
   profiles: COMMON,
   pools: [...COMMON, "--initial", "--max"],
   run: [...COMMON, "--input-file", "--get-file", "--snapshot", "--output-dir", "--runtime"],
-  services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--runtime", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--cancel"],
+  services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--runtime", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--artifacts", "--index", "--output-dir", "--cancel", "--model"],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],
   devserver: ["--port", "--access-token-seconds", "--users", "--tls-key", "--tls-cert", "--session-mode", "--cors-origin", "--allowed-host", "--python", "--r"],

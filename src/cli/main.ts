@@ -52,6 +52,8 @@ const EXAMPLES: Record<string, string[]> = {
     "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
     "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
     "mlserver services batch scorer 1.0 --file inputs.csv --json > results.json",
+    "mlserver services batch artifacts scorer 1.0 <batch id> --output-dir results/",
+    "mlserver services publish stopping 1.0 --code predict.R --inputs '{\"speed\":\"numeric\"}' --outputs '{\"dist\":\"numeric\"}'",
   ],
   generate: ["mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts", "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts"],
   "generate-all": ["mlserver generate-all", "mlserver generate-all --check"],
@@ -101,14 +103,21 @@ mlserver services update <name> <version> [--code <file.py>] [--init-code <file.
                   [--outputs '{...}'] [--description <text>] [--output-files a.csv] [--alias <id>]
 mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
 mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--parallel <n>]
-mlserver services batch <name> <version> --list | --status <id> | --results <id> | --cancel <id>
+mlserver services batch list <name> <version>
+mlserver services batch status|results|cancel <name> <version> <id>
+mlserver services batch artifacts <name> <version> <id> [--index <row>] [--output-dir <dir>]
+mlserver services realtime publish <name> <version> --model <file> [--description <text>] [--alias <id>]
+mlserver services realtime update <name> <version> [--model <file>] [--description <text>] [--alias <id>]
 mlserver services delete <name> <version>
 mlserver services swagger <name> <version> [-o <file>]
     Publish (Python, or R from a .R file or with --runtime R), change (only the fields given), consume
     and manage web services. A batch prints its id when it starts and
     shows its progress on stderr (a bar on a terminal, a line per 10% or 5 s otherwise, none with
-    --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. --status, --results
-    and --cancel take that id, also from another process; --list shows your batches of the service.
+    --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. status, results,
+    artifacts and cancel take that id, also from another process (the flags --status <id> and so on
+    do the same); list shows your batches of the service; artifacts lists the files each run wrote
+    and with --output-dir saves them as <dir>/<row>/<file>. A realtime service is a serialized model
+    (rxSerializeModel's bytes), uploaded as is.
     A CSV's header names the inputs (every declared input), converted by type; rows count from 1.`,
   generate: `mlserver generate <spec> -o <file> [--check]
     Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or

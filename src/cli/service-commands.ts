@@ -1,5 +1,6 @@
-/** `mlserver services list | get | publish | consume | batch | delete | swagger`. */
-import { readFile, writeFile } from "node:fs/promises";
+/** `mlserver services list | get | publish | update | consume | batch | realtime | delete | swagger`. */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import type { components } from "../index.js";
 import { connect, context, runtimeOf, type Connection, type Context } from "./context.js";
 import { csvInputs, parseCsv } from "./csv.js";
@@ -9,7 +10,20 @@ type WebService = components["schemas"]["WebService"];
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
 const PARAMETER_TYPES: readonly string[] = ["numeric", "integer", "logical", "character", "vector", "matrix", "data.frame"];
 
-const SUBCOMMANDS = ["list", "get", "publish", "update", "consume", "batch", "delete", "swagger"] as const;
+const SUBCOMMANDS = ["list", "get", "publish", "update", "consume", "batch", "realtime", "delete", "swagger"] as const;
+
+/** `services batch <action> <name> <version> [<id>]`: the actions, and whether they take an id. */
+const BATCH_ACTIONS: Record<string, boolean> = { list: false, status: true, results: true, artifacts: true, cancel: true };
+
+/** The action form (`batch status <name> <version> <id>`) as the flag form (`batch <name> <version> --status <id>`). */
+function batchFlagForm(args: readonly string[]): readonly string[] {
+  const [action, name, version, ...rest] = args;
+  if (action === undefined || !(action in BATCH_ACTIONS) || name === undefined || version === undefined || name.startsWith("-") || version.startsWith("-")) return args;
+  if (!BATCH_ACTIONS[action]) return [name, version, `--${action}`, ...rest];
+  const [id, ...flags] = rest;
+  if (id === undefined || id.startsWith("-")) throw new UsageError(`services batch ${action} takes <name> <version> <batch id>.`);
+  return [name, version, `--${action}`, id, ...flags];
+}
 
 /** The flags that set a service's fields, shared by publish and update. */
 const SERVICE_FIELDS = {
@@ -160,14 +174,18 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
   },
 
   async batch(args, streams) {
-    const ctx = await context(args, { file: { type: "string" }, parallel: { type: "string" }, list: { type: "boolean" }, status: { type: "string" }, results: { type: "string" }, cancel: { type: "string" } }, streams);
+    const ctx = await context(batchFlagForm(args), {
+      file: { type: "string" }, parallel: { type: "string" }, list: { type: "boolean" }, status: { type: "string" }, results: { type: "string" },
+      artifacts: { type: "string" }, index: { type: "string" }, "output-dir": { type: "string" }, cancel: { type: "string" },
+    }, streams);
     const [name, version] = nameAndVersion(ctx, "batch");
-    const { file, list, status, results: resultsOf, cancel } = ctx.values;
-    const modes = [file, list, status, resultsOf, cancel].filter((v) => v !== undefined).length;
-    if (modes !== 1) throw new UsageError("services batch takes one of --file <inputs>, --list, --status <id>, --results <id> or --cancel <id>.");
-    const follow = (id: string) => `mlserver services batch ${name} ${version} --status ${id}`;
+    const { file, list, status, results: resultsOf, artifacts, cancel } = ctx.values;
+    const modes = [file, list, status, resultsOf, artifacts, cancel].filter((v) => v !== undefined).length;
+    if (modes !== 1) throw new UsageError("services batch takes one of --file <inputs>, --list, --status <id>, --results <id>, --artifacts <id> or --cancel <id> (or: services batch list|status|results|artifacts|cancel <name> <version> [<id>]).");
+    const follow = (id: string) => `mlserver services batch status ${name} ${version} ${id}`;
     if (typeof file !== "string") {
       const service = await serviceClient(await connect(ctx), name, version);
+      if (typeof artifacts === "string") return showArtifacts(ctx, service, artifacts);
       if (list) {
         const ids = await service.listBatches();
         ctx.out.result({ name, version, batches: ids }, () => (ids.length ? ids.join("\n") : `No batches of ${name} ${version} that you can see.`));
@@ -228,13 +246,34 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     } catch (error) {
       progress.end();
       // The batch goes on on the server with what it finished: say where.
-      if (executionId && error instanceof Error) error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch ${name} ${version} --results ${executionId}\` shows what it finished.`;
+      if (executionId && error instanceof Error) error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch results ${name} ${version} ${executionId}\` shows what it finished.`;
       throw error;
     } finally {
       interrupts.handler = undefined;
       progress.end();
     }
     return showResults(ctx, executionId!, results);
+  },
+
+  async realtime(args, streams) {
+    const [action, ...rest] = args;
+    if (action !== "publish" && action !== "update") throw new UsageError(`services realtime takes publish or update${action ? `, not ${JSON.stringify(action)}` : ""}.`);
+    const ctx = await context(rest, { model: { type: "string" }, description: { type: "string" }, alias: { type: "string" } }, streams);
+    const [name, version] = nameAndVersion(ctx, `realtime ${action}`);
+    const { model: modelFile, description, alias } = ctx.values as { model?: string; description?: string; alias?: string };
+    if (action === "publish" && modelFile === undefined) throw new UsageError("services realtime publish needs --model <serialized model file>.");
+    if (action === "update" && modelFile === undefined && description === undefined && alias === undefined) throw new UsageError("services realtime update needs something to change: --model, --description or --alias.");
+    const model = modelFile === undefined ? undefined : await readFile(modelFile).catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--model ${modelFile} cannot be read (${error.code}).`);
+    });
+    const conn = await connect(ctx);
+    const { publishRealtimeService, updateRealtimeService } = await import("../index.js");
+    const fields = { ...(description !== undefined && { description }), ...(alias !== undefined && { alias }) };
+    if (action === "publish") await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
+    else await updateRealtimeService(conn.client, name, version, { ...(model && { model }), ...fields });
+    const done = action === "publish" ? "Published" : "Updated";
+    ctx.out.result({ name, version, runtimeType: "Realtime", [action === "publish" ? "published" : "updated"]: true, ...(model && { modelBytes: model.length }) }, () => `${done} the realtime service ${name} ${version}${model ? ` (a ${model.length}-byte model)` : ""}.`);
+    return 0;
   },
 
   async delete(args, streams) {
@@ -263,6 +302,36 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     return 0;
   },
 };
+
+/**
+ * The files a batch's runs wrote (every row's, or `--index`'s, counted from 1), listed; with
+ * `--output-dir`, downloaded to `<dir>/<row>/<file>`.
+ */
+async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof serviceClient>>, id: string): Promise<number> {
+  const { total } = await service.batchStatus(id);
+  const index = ctx.values.index === undefined ? undefined : Number(ctx.values.index);
+  if (index !== undefined && !(Number.isInteger(index) && index >= 1 && index <= total)) throw new UsageError(`--index takes a row number from 1 to ${total}.`);
+  const rows = index === undefined ? Array.from({ length: total }, (_, i) => i + 1) : [index];
+  const outputDir = typeof ctx.values["output-dir"] === "string" ? resolve(ctx.values["output-dir"]) : undefined;
+  const found: { row: number; file: string; savedTo?: string }[] = [];
+  for (const row of rows) {
+    for (const file of await service.batchFiles(id, row - 1)) {
+      // A name from the server is written only as a plain name inside the folder asked for.
+      if (outputDir && (basename(file) !== file || file === "." || file === "..")) throw new UsageError(`The server named a batch file ${JSON.stringify(file)}, which is not a plain file name; nothing more was written.`);
+      const entry: { row: number; file: string; savedTo?: string } = { row, file };
+      if (outputDir) {
+        await mkdir(join(outputDir, String(row)), { recursive: true });
+        entry.savedTo = join(outputDir, String(row), file);
+        await writeFile(entry.savedTo, await service.batchFile(id, row - 1, file));
+      }
+      found.push(entry);
+    }
+  }
+  ctx.out.result({ executionId: id, files: found }, () =>
+    found.length === 0 ? `The runs of batch ${id} wrote no files.` : ctx.out.table(outputDir ? ["ROW", "FILE", "SAVED TO"] : ["ROW", "FILE"], found.map((f) => [String(f.row), f.file, ...(f.savedTo ? [f.savedTo] : [])])),
+  );
+  return 0;
+}
 
 async function serviceClient(conn: Connection, name: string, version: string) {
   const { createServiceClient } = await import("../index.js");
