@@ -49,7 +49,7 @@ export { createServiceClient } from "./services.js";
 export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, getService, listServices, publishFromSession, publishRealtimeService, publishService, updateRealtimeService, updateService } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
-export { remoteExecute } from "./remote.js";
+export { getSessionFile, getWorkspaceObject, putSessionFiles, putWorkspaceObject, remoteExecute } from "./remote.js";
 export { createWorkQueue } from "./work-queue.js";
 export type { QueuedTask, WorkQueue, WorkQueueCounts, WorkQueueOptions } from "./work-queue.js";
 export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";

@@ -47,8 +47,16 @@ export interface RemoteExecution {
   snapshotId?: string;
 }
 
-/** Uploads files into a session's working directory, each under its name (`purpose` goes into errors). */
-export async function putSessionFiles(client: MlServerClient, sessionId: string, files: Record<string, Blob | Uint8Array | string>, purpose: string): Promise<void> {
+/**
+ * Uploads files into a session's working directory, each under its name (mrsdeploy's
+ * `putLocalFile`); `purpose` says in errors what the upload was for.
+ *
+ * @example
+ * ```ts
+ * await putSessionFiles(client, sessionId, { "data.csv": await readFile("data.csv") });
+ * ```
+ */
+export async function putSessionFiles(client: MlServerClient, sessionId: string, files: Record<string, Blob | Uint8Array | string>, purpose = "into the session"): Promise<void> {
   for (const [fileName, content] of Object.entries(files)) {
     const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
     const uploaded = await client.POST("/sessions/{id}/files", {
@@ -63,6 +71,55 @@ export async function putSessionFiles(client: MlServerClient, sessionId: string,
     });
     if (!uploaded.response.ok) throw apiError(`Uploading ${fileName} ${purpose}`, uploaded.response, uploaded.error);
   }
+}
+
+/**
+ * A file from a session's working directory (mrsdeploy's `getRemoteFile`); a missing one is a
+ * `NotFoundError`.
+ *
+ * @example
+ * ```ts
+ * await writeFile("model.pkl", await getSessionFile(client, sessionId, "model.pkl"));
+ * ```
+ */
+export async function getSessionFile(client: MlServerClient, sessionId: string, fileName: string): Promise<Uint8Array> {
+  const got = await client.GET("/sessions/{id}/files/{fileName}", { params: { path: { id: sessionId, fileName } }, parseAs: "arrayBuffer" });
+  if (!got.response.ok) throw apiError(`Fetching ${fileName} from session ${sessionId}`, got.response, got.error);
+  return new Uint8Array(got.data as unknown as ArrayBuffer);
+}
+
+/**
+ * Puts an object into a session's workspace under `name` (mrsdeploy's `putLocalObject`): the bytes
+ * of a Python pickle (or dill) in a Python session, of R's `serialize()` or `saveRDS()` in an R one.
+ *
+ * @example
+ * ```ts
+ * await putWorkspaceObject(client, sessionId, "weights", pickledBytes);
+ * ```
+ */
+export async function putWorkspaceObject(client: MlServerClient, sessionId: string, name: string, bytes: Blob | Uint8Array): Promise<void> {
+  const put = await client.POST("/sessions/{id}/workspace/{objectName}", {
+    params: { path: { id: sessionId, objectName: name } },
+    body: bytes instanceof Blob ? bytes : new Blob([bytes as BlobPart]),
+    bodySerializer: (body) => body,
+    headers: { "content-type": "application/octet-stream" },
+  });
+  if (!put.response.ok) throw apiError(`Putting ${name} into session ${sessionId}`, put.response, put.error);
+}
+
+/**
+ * An object of a session's workspace, serialised as the session's runtime does it (mrsdeploy's
+ * `getRemoteObject`); a missing one is a `NotFoundError`.
+ *
+ * @example
+ * ```ts
+ * const fit = await getWorkspaceObject(client, sessionId, "fit"); // R: unserialize() these bytes
+ * ```
+ */
+export async function getWorkspaceObject(client: MlServerClient, sessionId: string, name: string): Promise<Uint8Array> {
+  const got = await client.GET("/sessions/{id}/workspace/{objectName}", { params: { path: { id: sessionId, objectName: name } }, parseAs: "arrayBuffer" });
+  if (!got.response.ok) throw apiError(`Getting ${name} from session ${sessionId}`, got.response, got.error);
+  return new Uint8Array(got.data as unknown as ArrayBuffer);
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -135,9 +192,7 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
     const changedFiles = result.changedFiles ?? [];
     const files: Record<string, Uint8Array> = {};
     for (const fileName of options.getFiles === "changed" ? changedFiles : (options.getFiles ?? [])) {
-      const got = await client.GET("/sessions/{id}/files/{fileName}", { params: { path: { id: id!, fileName } }, parseAs: "arrayBuffer" });
-      if (!got.response.ok) throw apiError(`Fetching ${fileName} after remote execution`, got.response, got.error);
-      files[fileName] = new Uint8Array(got.data as unknown as ArrayBuffer);
+      files[fileName] = await getSessionFile(client, id!, fileName);
     }
     let snapshotId: string | undefined;
     if (result.success && options.snapshotName !== undefined) {

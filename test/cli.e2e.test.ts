@@ -702,6 +702,94 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect(readFileSync(join(h.dir, "r-out", "sum.txt"), "utf8")).toBe("10\n");
   });
 
+  describe("session: an interactive remote prompt (mrsdeploy's REMOTE>)", () => {
+    /**
+     * `mlserver session` on a pseudo-terminal: `steps` are [what to wait for in the output, what to
+     * type then]; resolves with everything drawn once the CLI exits.
+     */
+    const onTerminal = (h: Home, steps: [RegExp, string][]) =>
+      new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn("script", ["-qfec", `'${installed.bin}' session`, "/dev/null"], { env: h.env, stdio: ["pipe", "pipe", "pipe"] });
+        let output = "";
+        let step = 0;
+        let seen = 0;
+        child.stdout.on("data", (d: Buffer) => {
+          output += d;
+          while (step < steps.length) {
+            const match = steps[step]![0].exec(output.slice(seen));
+            if (!match) break;
+            seen += match.index + match[0].length;
+            child.stdin.write(steps[step]![1]);
+            step++;
+          }
+        });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, output }));
+      });
+    // readline ends a prompt with a cursor move (ESC [ n G).
+    const cursorMove = `(${String.fromCharCode(27)}\\[\\d+G)?$`;
+    const PROMPT = new RegExp(`REMOTE>>> ${cursorMove}`);
+    const MORE = new RegExp(`\\.\\.\\. ${cursorMove}`);
+
+    it("runs each input in one session: blocks continue on ..., Ctrl-C cancels running code, history outlives the prompt, exit closes the session", async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      const sessions = server.sessions.size;
+      const first = await onTerminal(h, [
+        [PROMPT, "total = 40\r"],
+        [PROMPT, "for i in range(2):\r"],
+        [MORE, "    total += 1\r"],
+        [MORE, "\r"],
+        [PROMPT, "import time; print('sleeping', flush=True); time.sleep(60)\r"],
+        [/sleeping/, "\u0003"],
+        [PROMPT, "print('total is', total)\r"],
+        [PROMPT, "exit\r"],
+      ]);
+      expect(first.code, first.output).toBe(0);
+      expect(first.output).toContain("Cancelled.");
+      expect(first.output).toMatch(/total is 42\r?\n/);
+      expect(first.output).toMatch(/Closed session \S+\./);
+      expect(server.sessions.size).toBe(sessions);
+      // A new prompt, a new session: the up arrow goes back through this one's lines into the last one's.
+      const second = await onTerminal(h, [
+        [PROMPT, "total = 1\r"],
+        [PROMPT, "\u001b[A\u001b[A\r"],
+        [PROMPT, "\u0004"],
+      ]);
+      expect(second.code, second.output).toBe(0);
+      expect(second.output).toMatch(/total is 1\r?\n/);
+      expect(server.sessions.size).toBe(sessions);
+    });
+
+    it("without a terminal it runs its input as a script, with put and get, and closes the session", async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      writeFileSync(join(h.dir, "numbers.txt"), "3 4 5");
+      const sessions = server.sessions.size;
+      const input = [
+        `put ${join(h.dir, "numbers.txt")}`,
+        "values = [int(v) for v in open('numbers.txt').read().split()]",
+        "def total(xs):",
+        "    return sum(xs)",
+        "",
+        "print('sum', total(values))",
+        "open('out.txt', 'w').write(str(total(values)))",
+        `get out.txt ${join(h.dir, "fetched", "out.txt")}`,
+        "raise ValueError('shown, and the prompt goes on')",
+        "print('still here')",
+      ].join("\n");
+      const ran = await mlserver(h, ["session"], { stdin: `${input}\n` });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stdout).toBe("sum 12\nstill here\n");
+      expect(ran.stderr).toContain("ValueError: shown, and the prompt goes on");
+      expect(readFileSync(join(h.dir, "fetched", "out.txt"), "utf8")).toBe("12");
+      expect(server.sessions.size).toBe(sessions);
+      const missing = await mlserver(h, ["session"], { stdin: "get nothing-here.txt\n" });
+      expect(missing.code).toBe(5);
+      expect(missing.stderr).toMatch(/nothing-here\.txt/);
+    });
+  });
+
   it("pools create, status and delete a service's dedicated pool", async () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);

@@ -45,7 +45,7 @@ describeWithSpecs("contract: the client and the dev server through Prism with Mi
     expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } } })).data?.[0]?.name).toBe("scorer");
     server.faults.push({ route: "PATCH /services/{name}/{version}", kind: "status", status: 401, times: 1 });
     expect((await client.PATCH("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } }, body: { description: "doubles x" } })).response.status).toBe(200);
-    const session = await client.POST("/sessions", { body: { name: "work" } });
+    const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "Python" } });
     expect(session.response.status).toBe(201);
     expect((await client.GET("/sessions")).data).toHaveLength(1);
     expect((await client.GET("/sessions/{id}/workspace", { params: { path: { id: session.data!.sessionId! } } })).data).toEqual([]);

@@ -302,7 +302,7 @@ describe("one user cannot reach or block another", () => {
   it("the open-session limit is per user: one user at the limit does not lock others out", async () => {
     const alice = (await signIn(ALICE)).access_token;
     const bob = (await signIn(BOB)).access_token;
-    const open = (token: string) => fetch(`${server.url}/sessions`, { method: "POST", headers: json(token), body: JSON.stringify({ runtimeType: "R" }) });
+    const open = (token: string) => fetch(`${server.url}/sessions`, { method: "POST", headers: json(token), body: JSON.stringify({ runtimeType: "Python" }) });
     const results = await Promise.all([open(alice), open(alice), open(alice), open(alice)]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
     expect(((await results.find((r) => r.status === 429)!.json()) as { message: string }).message).toMatch(/limit per user/);

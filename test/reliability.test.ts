@@ -7,6 +7,7 @@ import { parseTokenResponse } from "../src/auth/token-set.js";
 import { SecretHygiene } from "./support/hygiene.js";
 import { settledHeap } from "./support/heap.js";
 import { observeRefusals } from "./support/refusals.js";
+import { TEST_PYTHON } from "./support/python.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };
 const hygiene = new SecretHygiene();
@@ -152,17 +153,25 @@ describe("bad token responses (property-based)", () => {
 describe("load", () => {
   it("20,000 calls at concurrency 100 with 1-second tokens, mixed GET and POST with bodies: no failure, bounded token requests, no leak", async () => {
     expect(typeof globalThis.gc).toBe("function");
-    const s = await server({ accessTokenSeconds: 1 });
+    const s = await server({ accessTokenSeconds: 1, python: TEST_PYTHON });
     const observed = observeRefusals(s);
     const c = createMlServerClient({ baseUrl: s.url, auth: mlServerLogin({ ...USER, retryDelayMs: 20 }), fetch: hygiene.fetch(observed.fetch) });
-    const session = (await c.POST("/sessions", { body: { name: "load" } })).data!.sessionId!;
+    const session = (await c.POST("/sessions", { body: { name: "load", runtimeType: "Python" } })).data!.sessionId!;
     const payload = new Uint8Array(2048).fill(7);
     const call = (i: number) =>
       i % 3 === 0
         ? c.GET("/status")
         : i % 3 === 1
           ? c.PATCH("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { description: `call ${i}` } })
-          : c.POST("/sessions/{id}/workspace/{objectName}", { params: { path: { id: session, objectName: "blob" } }, body: new Blob([payload]) as never, bodySerializer: (b) => b, headers: { "content-type": "application/octet-stream" } });
+          : c.POST("/sessions/{id}/files", {
+              params: { path: { id: session } },
+              body: { file: new Blob([payload]) },
+              bodySerializer: (body) => {
+                const form = new FormData();
+                form.append("file", body.file, "blob.bin");
+                return form;
+              },
+            });
     await c.POST("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { code: "x = 1", runtimeType: "Python" } });
 
     const run = async (total: number) => {

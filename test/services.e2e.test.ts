@@ -17,6 +17,10 @@ import {
   mlServerLogin,
   publishFromSession,
   publishService,
+  getSessionFile,
+  getWorkspaceObject,
+  putSessionFiles,
+  putWorkspaceObject,
   remoteExecute,
   servicePoolStatus,
   setServicePool,
@@ -299,6 +303,30 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     await expect(aborted).rejects.toThrow("stop");
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(server.sessions.size).toBe(sessionsBefore);
+  });
+});
+
+describe("session files and workspace objects (mrsdeploy's putLocalFile, getRemoteFile, putLocalObject, getRemoteObject)", () => {
+  it("move files and serialised objects in and out of an existing session, which remoteExecute then uses and leaves open", async () => {
+    const created = await client.POST("/sessions", { body: { runtimeType: "Python" } });
+    const sessionId = created.data!.sessionId!;
+    try {
+      await putSessionFiles(client, sessionId, { "rates.txt": "0.5" });
+      // A pickle (protocol 0) of {'base': 10}.
+      await putWorkspaceObject(client, sessionId, "config", new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns."));
+      const run = await remoteExecute(client, { sessionId, code: "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', 'w').write(str(scaled))", outputs: ["scaled"] });
+      expect(run).toMatchObject({ success: true, outputs: { scaled: 5 } });
+      expect(new TextDecoder().decode(await getSessionFile(client, sessionId, "scaled.txt"))).toBe("5.0");
+      const pickled = await getWorkspaceObject(client, sessionId, "scaled");
+      const read = await promisify(execFile)(TEST_PYTHON, ["-c", "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))", Buffer.from(pickled).toString("hex")]);
+      expect(read.stdout).toBe("5.0\n");
+      await expect(getSessionFile(client, sessionId, "absent.txt")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+      await expect(getWorkspaceObject(client, sessionId, "absent")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+      await expect(putWorkspaceObject(client, sessionId, "junk", new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
+      expect(server.sessions.has(sessionId)).toBe(true);
+    } finally {
+      await client.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
+    }
   });
 });
 

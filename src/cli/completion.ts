@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { UsageError, type CliStreams } from "./output.js";
 import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
-const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "pools", "run", "generate", "generate-all", "devserver", "completion", "help"];
+const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "pools", "run", "session", "generate", "generate-all", "devserver", "completion", "help"];
 const SUBCOMMANDS: Record<string, string[]> = {
   services: ["list", "get", "publish", "update", "consume", "batch", "realtime", "delete", "swagger"],
   profiles: ["list", "use", "remove"],
@@ -25,6 +25,7 @@ const FLAGS: Record<string, string[]> = {
   profiles: COMMON,
   pools: [...COMMON, "--initial", "--max"],
   run: [...COMMON, "--input-file", "--get-file", "--snapshot", "--output-dir", "--runtime"],
+  session: [...COMMON, "--runtime"],
   services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--runtime", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--artifacts", "--index", "--output-dir", "--cancel", "--model"],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],

@@ -46,6 +46,7 @@ const EXAMPLES: Record<string, string[]> = {
   status: ["mlserver status", "mlserver status --profile staging --json"],
   profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
   pools: ["mlserver pools create scorer 1.0 --initial 2 --max 8", "mlserver pools status scorer 1.0 --json"],
+  session: ["mlserver session", "mlserver session --runtime R --profile prod"],
   run: ["mlserver run train.py --input-file data.csv --get-file model.pkl", "mlserver run nightly.py --snapshot nightly --output-dir results/ || echo \"failed: $?\""],
   completion: ["source <(mlserver completion bash)", "mlserver completion zsh > \"${fpath[1]}/_mlserver\"", "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
   services: [
@@ -79,6 +80,11 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
     Run a script in a fresh session on the server (mrsdeploy's remoteScript): its console output
     streams here, the files it wrote (or the --get-file ones) are fetched into --output-dir (default
     here), --snapshot keeps what it left, and the session is closed. Exits 5 when the script failed.`,
+  session: `mlserver session [--runtime Python|R]
+    An interactive prompt on a new session on the server (mrsdeploy's REMOTE>): each input runs there
+    and its console output streams here; a block or an open bracket continues on a ... prompt. put
+    <file> uploads a file, get <file> downloads one, exit (or Ctrl-D) closes the session. Ctrl-C
+    cancels running code. History is kept in the cache folder. Without a terminal, it runs its input.`,
   pools: `mlserver pools create <name> <version> --max <shells> [--initial <shells>]
 mlserver pools status <name> <version>
 mlserver pools delete <name> <version>
@@ -170,6 +176,7 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   completion: async () => (await import("./completion.js")).completionCommand,
   pools: async () => (await import("./pool-commands.js")).poolsCommand,
   run: async () => (await import("./run-command.js")).runCommand,
+  session: async () => (await import("./session-prompt.js")).sessionCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => (await import("./tool-commands.js")).generateCommand,
   "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
