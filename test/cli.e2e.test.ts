@@ -788,6 +788,14 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(missing.code).toBe(5);
       expect(missing.stderr).toMatch(/nothing-here\.txt/);
     });
+
+    it.skipIf(rMissing)("--runtime R opens an R session: a function over several lines, R's console output", async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      const ran = await mlserver(h, ["session", "--runtime", "R"], { stdin: "scale <- function(x) {\n  x * 10\n}\nscale(1:3)\nsummary(c(1, 2, 3))\nexit\n" });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stdout).toMatch(/^\[1\] 10 20 30\n\s+Min\. 1st Qu\.\s+Median\s+Mean 3rd Qu\.\s+Max\. \n\s+1\.0\s+1\.5\s+2\.0\s+2\.0\s+2\.5\s+3\.0 \n$/);
+    });
   });
 
   it("pools create, status and delete a service's dedicated pool", async () => {
