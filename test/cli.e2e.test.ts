@@ -798,6 +798,35 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     });
   });
 
+  it("devserver --python and --r choose the interpreters; one that is missing is a 400 naming it", async () => {
+    const h = await home();
+    const missing = join(h.dir, "missing");
+    // From the source tree: the dev server's packages are this project's development dependencies.
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "devserver", "--port", "0", "--python", join(missing, "python3"), "--r", join(missing, "Rscript")], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d;
+          const found = /listening on (http:\/\/\S+) /.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+        child.stderr.on("data", (d: Buffer) => (out += d));
+        child.once("exit", (code) => reject(new Error(`devserver exited (${code}): ${out}`)));
+      });
+      const login = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) });
+      const headers = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}`, "content-type": "application/json" };
+      const r = await fetch(`${url}/services/r-model/1`, { method: "POST", headers, body: JSON.stringify({ code: "y <- 1", runtimeType: "R" }) });
+      expect(r.status).toBe(400);
+      expect(await r.text()).toContain(`R is not installed here (${join(missing, "Rscript")} was not found)`);
+      const python = await fetch(`${url}/sessions`, { method: "POST", headers, body: JSON.stringify({ runtimeType: "Python" }) });
+      expect(python.status).toBe(400);
+      expect(await python.text()).toContain(`the dev server's Python (${join(missing, "python3")}) could not be started`);
+    } finally {
+      child.kill("SIGINT");
+    }
+  });
+
   it("pools create, status and delete a service's dedicated pool", async () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
