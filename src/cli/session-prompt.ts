@@ -54,107 +54,115 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
   if (!created.response.ok) throw apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
   const path = { params: { path: { id: sessionId } } };
-  const terminal = Boolean((process.stdin as { isTTY?: boolean }).isTTY);
-  const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
-  const historyFile = join(defaultCacheDirectory(), "session_history");
-  const history = terminal ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500) : [];
-  if (terminal) await mkdir(dirname(historyFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  const rl = createInterface({ input: process.stdin, output: streams.out as NodeJS.WritableStream, terminal, history, historySize: 500 });
-  const prompt = runtime === "R" ? "REMOTE> " : "REMOTE>>> ";
-  if (terminal) ctx.out.note(`Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` closes the session.`);
-
-  let running: AbortController | undefined;
-  let pending = "";
-  const cancelRunning = () => {
-    if (!running) return false;
-    running.abort(Object.assign(new Error("cancelled"), { name: "Interrupted" }));
-    return true;
-  };
-  // Ctrl-C: a terminal in raw mode gives readline a keypress; otherwise a signal reaches the process.
-  rl.on("SIGINT", () => {
-    if (cancelRunning()) return;
-    pending = "";
-    streams.out.write("^C\n");
-    rl.setPrompt(prompt);
-    rl.prompt();
-  });
-  interrupts.handler = () => {
-    if (!cancelRunning()) rl.close();
-  };
-
-  const local = async (line: string): Promise<boolean> => {
-    const [word, first, second] = line.trim().split(/\s+/);
-    if (word === "help" && first === undefined) {
-      streams.out.write(`${HELP_TEXT}\n`);
-      return true;
-    }
-    if (word === "put" && first !== undefined) {
-      const bytes = await readFile(first);
-      const name = second ?? basename(first);
-      await putSessionFiles(conn.client, sessionId, { [name]: bytes }, "into the session");
-      ctx.out.note(`Put ${first} into the session as ${name}.`);
-      return true;
-    }
-    if (word === "get" && first !== undefined) {
-      if (basename(first) !== first) throw new UsageError(`get takes a file name in the session's working directory, not a path: ${first}`);
-      const bytes = await getSessionFile(conn.client, sessionId, first);
-      const target = resolve(second ?? first);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, bytes);
-      ctx.out.note(`Got ${first} into ${target}.`);
-      return true;
-    }
-    return false;
-  };
-
-  const run = async (code: string) => {
-    running = new AbortController();
-    try {
-      const result = await remoteExecute(conn.client, { code, sessionId, onOutput: (text) => void streams.out.write(text), signal: running.signal });
-      if (result.consoleOutput && !result.consoleOutput.endsWith("\n")) streams.out.write("\n");
-      if (!result.success) streams.err.write(`${ctx.out.style(result.errorMessage, "red")}\n`);
-    } catch (error) {
-      if ((error as Error).name !== "Interrupted") throw error;
-      streams.err.write(`${ctx.out.style("Cancelled.", "yellow")}\n`);
-    } finally {
-      running = undefined;
-    }
-  };
-
-  let exitCode: number = EXIT.ok;
   try {
-    rl.setPrompt(prompt);
-    if (terminal) rl.prompt();
-    for await (const line of rl) {
-      if (!pending && line.trim() === "exit") break;
-      if (terminal && line.trim()) void appendFile(historyFile, `${line}\n`, { mode: 0o600 }).catch(() => undefined);
-      try {
-        if (!pending && (await local(line))) {
-          if (terminal) rl.prompt();
-          continue;
-        }
-        pending = pending ? `${pending}\n${line}` : line;
-        if (needsMore(line === "" ? `${pending}\n` : pending, runtime)) {
-          rl.setPrompt("... ");
-          if (terminal) rl.prompt();
-          continue;
-        }
-        const code = pending;
-        pending = "";
-        if (code.trim()) await run(code);
-      } catch (error) {
-        // A failed command is reported and the prompt goes on; the session stays open.
-        streams.err.write(`${ctx.out.style(`mlserver: ${(error as Error).message}`, "red")}\n`);
-        if (!terminal) exitCode = EXIT.server;
+    return await repl();
+  } finally {
+    const closed = await conn.client.DELETE("/sessions/{id}/force", path).catch(() => undefined);
+    if (closed?.response.ok && process.stdin.isTTY) ctx.out.note(`Closed session ${sessionId}.`);
+  }
+
+  /** Reads and runs input until exit, end of input or an interrupt at the prompt. */
+  async function repl(): Promise<number> {
+    const terminal = Boolean((process.stdin as { isTTY?: boolean }).isTTY);
+    const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
+    const historyFile = join(defaultCacheDirectory(), "session_history");
+    const history = terminal ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500) : [];
+    if (terminal) await mkdir(dirname(historyFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const rl = createInterface({ input: process.stdin, output: streams.out as NodeJS.WritableStream, terminal, history, historySize: 500 });
+    const prompt = runtime === "R" ? "REMOTE> " : "REMOTE>>> ";
+    if (terminal) ctx.out.note(`Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` closes the session.`);
+
+    let running: AbortController | undefined;
+    let pending = "";
+    const cancelRunning = () => {
+      if (!running) return false;
+      running.abort(Object.assign(new Error("cancelled"), { name: "Interrupted" }));
+      return true;
+    };
+    // Ctrl-C: a terminal in raw mode gives readline a keypress; otherwise a signal reaches the process.
+    rl.on("SIGINT", () => {
+      if (cancelRunning()) return;
+      pending = "";
+      streams.out.write("^C\n");
+      rl.setPrompt(prompt);
+      rl.prompt();
+    });
+    interrupts.handler = () => {
+      if (!cancelRunning()) rl.close();
+    };
+
+    const local = async (line: string): Promise<boolean> => {
+      const [word, first, second] = line.trim().split(/\s+/);
+      if (word === "help" && first === undefined) {
+        streams.out.write(`${HELP_TEXT}\n`);
+        return true;
       }
+      if (word === "put" && first !== undefined) {
+        const bytes = await readFile(first);
+        const name = second ?? basename(first);
+        await putSessionFiles(conn.client, sessionId, { [name]: bytes }, "into the session");
+        ctx.out.note(`Put ${first} into the session as ${name}.`);
+        return true;
+      }
+      if (word === "get" && first !== undefined) {
+        if (basename(first) !== first) throw new UsageError(`get takes a file name in the session's working directory, not a path: ${first}`);
+        const bytes = await getSessionFile(conn.client, sessionId, first);
+        const target = resolve(second ?? first);
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, bytes);
+        ctx.out.note(`Got ${first} into ${target}.`);
+        return true;
+      }
+      return false;
+    };
+
+    const run = async (code: string) => {
+      running = new AbortController();
+      try {
+        const result = await remoteExecute(conn.client, { code, sessionId, onOutput: (text) => void streams.out.write(text), signal: running.signal });
+        if (result.consoleOutput && !result.consoleOutput.endsWith("\n")) streams.out.write("\n");
+        if (!result.success) streams.err.write(`${ctx.out.style(result.errorMessage, "red")}\n`);
+      } catch (error) {
+        if ((error as Error).name !== "Interrupted") throw error;
+        streams.err.write(`${ctx.out.style("Cancelled.", "yellow")}\n`);
+      } finally {
+        running = undefined;
+      }
+    };
+
+    let exitCode: number = EXIT.ok;
+    try {
       rl.setPrompt(prompt);
       if (terminal) rl.prompt();
+      for await (const line of rl) {
+        if (!pending && line.trim() === "exit") break;
+        if (terminal && line.trim()) void appendFile(historyFile, `${line}\n`, { mode: 0o600 }).catch(() => undefined);
+        try {
+          if (!pending && (await local(line))) {
+            if (terminal) rl.prompt();
+            continue;
+          }
+          pending = pending ? `${pending}\n${line}` : line;
+          if (needsMore(line === "" ? `${pending}\n` : pending, runtime)) {
+            rl.setPrompt("... ");
+            if (terminal) rl.prompt();
+            continue;
+          }
+          const code = pending;
+          pending = "";
+          if (code.trim()) await run(code);
+        } catch (error) {
+          // A failed command is reported and the prompt goes on; the session stays open.
+          streams.err.write(`${ctx.out.style(`mlserver: ${(error as Error).message}`, "red")}\n`);
+          if (!terminal) exitCode = EXIT.server;
+        }
+        rl.setPrompt(prompt);
+        if (terminal) rl.prompt();
+      }
+    } finally {
+      interrupts.handler = undefined;
+      rl.close();
     }
-  } finally {
-    interrupts.handler = undefined;
-    rl.close();
-    const closed = await conn.client.DELETE("/sessions/{id}/force", path).catch(() => undefined);
-    if (closed?.response.ok && terminal) ctx.out.note(`Closed session ${sessionId}.`);
+    return exitCode;
   }
-  return exitCode;
 }
