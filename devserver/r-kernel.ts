@@ -111,14 +111,16 @@ const KERNEL = String.raw`local({
 
   checkpoint <- NULL
 
-  # A warm shell outlives its requests, but nothing a request started may: after the run, every
-  # other process of the shell's group is killed, save the kernel's own helpers.
+  # A warm shell outlives its requests, but nothing a request started may: after the run (once its
+  # reply is sent, and before the next command is read), every other process of the shell's group
+  # is killed, save the kernel's own helpers.
+  reap_due <- FALSE
   reap <- function() {
     me <- Sys.getpid()
     for (pid in suppressWarnings(as.integer(list.files("/proc", pattern = "^[0-9]+$")))) {
       if (is.na(pid) || pid == me) next
-      stat <- tryCatch(readLines(sprintf("/proc/%d/stat", pid), warn = FALSE)[1], error = function(e) NA)
-      if (is.na(stat)) next
+      stat <- tryCatch(rawToChar(readBin(sprintf("/proc/%d/stat", pid), "raw", 4096L)), error = function(e) "")
+      if (!nzchar(stat)) next
       fields <- strsplit(sub("^.*\\) ", "", stat), " ", fixed = TRUE)[[1]]
       if (length(fields) < 3 || fields[3] != as.character(me)) next
       environ <- tryCatch(readBin(sprintf("/proc/%d/environ", pid), "raw", 1048576L), error = function(e) raw(0))
@@ -129,7 +131,7 @@ const KERNEL = String.raw`local({
 
   execute <- function(command) {
     if (isTRUE(command$reset)) {
-      on.exit(reap())
+      reap_due <<- TRUE
       if (!is.null(checkpoint)) {
         clear()
         list2env(checkpoint, globalenv())
@@ -220,6 +222,10 @@ const KERNEL = String.raw`local({
     cat(marker)
     flush(stdout())
     send(reply)
+    if (reap_due) {
+      reap_due <<- FALSE
+      reap()
+    }
     TRUE
   })
 
