@@ -75,7 +75,7 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
    */
   servicePool?: { initialSize?: number; maxSize?: number };
   /**
-   * The Python that runs services and sessions: a command on the PATH or a path, e.g. a
+   * The Python that runs Python services and sessions: a command on the PATH or a path, e.g. a
    * virtualenv's `bin/python` with your packages, or Debian's `/usr/bin/python3`. Default
    * `python3`. A launcher shim (pyenv's) is resolved once to the interpreter it starts.
    */
