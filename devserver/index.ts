@@ -2,8 +2,9 @@
  * `mlserver-client/devserver`: a server that behaves like ML Server 9.3 on loopback, for your own
  * tests. It validates every request against the project's OpenAPI description, issues and rotates
  * tokens like ML Server, runs Python and R web services and sessions (with `python3`, and `Rscript`
- * with jsonlite), and has fault injection and counters. Its own packages (ajv, ajv-formats, jose, yaml) are optional peer dependencies of
- * mlserver-client: install them where you use it, e.g. as dev dependencies.
+ * with jsonlite), and has fault injection and counters. Its own packages (ajv, ajv-formats, jose,
+ * yaml) are optional peer dependencies of mlserver-client: install them where you use it, e.g. as
+ * dev dependencies.
  *
  * @example
  * ```ts
