@@ -23,8 +23,8 @@ export interface Engine {
   load(kernel: Kernel, cwd: string, archive: string, limits: KernelLimits): Promise<KernelOutcome<KernelReply>>;
 }
 
-/** The entry an archive's workspace is kept in, by runtime: which runtime a snapshot holds. */
-export const WORKSPACE_ENTRY: Record<Runtime, string> = { Python: "workspace.pickle", R: "workspace.RData" };
+/** The entry an R snapshot keeps its workspace in (a Python one's is `workspace.pickle`). */
+const R_WORKSPACE = "workspace.RData";
 
 /** The most an R snapshot may unpack to (the packed archive is capped by the session limits). */
 const MAX_UNPACKED = 1024 * 1024 * 1024;
@@ -49,7 +49,7 @@ export function rEngine(rscript: string): Engine {
       try {
         const saved = await kernel.run<KernelReply>({ op: "save", path: workspace }, limits);
         if (!saved.reply?.success) return saved;
-        const entries = [{ name: WORKSPACE_ENTRY.R, data: await readFile(workspace) }];
+        const entries = [{ name: R_WORKSPACE, data: await readFile(workspace) }];
         for (const name of (await readdir(cwd)).sort()) {
           if ((await stat(join(cwd, name))).isFile()) entries.push({ name: `files/${name}`, data: await readFile(join(cwd, name)) });
         }
@@ -66,7 +66,7 @@ export function rEngine(rscript: string): Engine {
       } catch (error) {
         return failed(`the snapshot cannot be read: ${(error as Error).message}`);
       }
-      const workspace = entries.find((entry) => entry.name === WORKSPACE_ENTRY.R);
+      const workspace = entries.find((entry) => entry.name === R_WORKSPACE);
       if (!workspace) return failed("the snapshot holds no R workspace");
       const path = `${archive}.RData`;
       try {
