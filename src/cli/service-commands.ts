@@ -38,8 +38,13 @@ const SERVICE_FIELDS = {
 
 /** A file a flag names, read; a file that cannot be read names the flag and the file. */
 async function readFlagFile(flag: string, path: string): Promise<string> {
+  return (await readFlagBytes(flag, path)).toString("utf8");
+}
+
+/** The same as bytes (a serialized model). */
+async function readFlagBytes(flag: string, path: string): Promise<Buffer> {
   try {
-    return await readFile(path, "utf8");
+    return await readFile(path);
   } catch (error) {
     throw new UsageError(`--${flag} ${path} cannot be read (${(error as NodeJS.ErrnoException).code}).`);
   }
@@ -263,9 +268,7 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     const { model: modelFile, description, alias } = ctx.values as { model?: string; description?: string; alias?: string };
     if (action === "publish" && modelFile === undefined) throw new UsageError("services realtime publish needs --model <serialized model file>.");
     if (action === "update" && modelFile === undefined && description === undefined && alias === undefined) throw new UsageError("services realtime update needs something to change: --model, --description or --alias.");
-    const model = modelFile === undefined ? undefined : await readFile(modelFile).catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`--model ${modelFile} cannot be read (${error.code}).`);
-    });
+    const model = modelFile === undefined ? undefined : await readFlagBytes("model", modelFile);
     const conn = await connect(ctx);
     const { publishRealtimeService, updateRealtimeService } = await import("../index.js");
     const fields = { ...(description !== undefined && { description }), ...(alias !== undefined && { alias }) };
