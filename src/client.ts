@@ -112,7 +112,9 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
   const retrying = retry === false ? transport : withRetries(transport, retry);
   // One span per call, around its retries.
   const send = tracing ? withTracing(retrying, boundary) : retrying;
-  const client = createClient<P>({ ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
+  // A transport with a Request class of its own (the Node default's light one) gets it from openapi-fetch.
+  const ownRequest = (base as { Request?: ClientOptions["Request"] }).Request;
+  const client = createClient<P>({ ...(ownRequest && { Request: ownRequest }), ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);

@@ -86,11 +86,6 @@ export class CredentialBoundary {
   }
 }
 
-/** Releases a request's body that will never be sent (safe on a used or locked body). */
-export function discardBody(request: Request): void {
-  if (request.body && !request.bodyUsed && !request.body.locked) void request.body.cancel().catch(() => {});
-}
-
 /** A request's URL and headers as they were before providers ran. */
 export interface RequestSnapshot {
   url: string;

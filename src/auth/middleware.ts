@@ -3,7 +3,8 @@ import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
 import { InvalidOptionError, MissingCredentialsError } from "../errors.js";
 import { debug } from "../log.js";
 import { markOperation } from "../operation.js";
-import { discardBody, snapshot, type CredentialBoundary } from "./boundary.js";
+import { discardBody, givenSignal, hasBody } from "../bodies.js";
+import { snapshot, type CredentialBoundary } from "./boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
 
 /** Options of {@link authMiddleware}. */
@@ -56,7 +57,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
   const contextOf = (request: Request, baseUrl: string): AuthContext => ({
     baseUrl,
     fetch: transport,
-    signal: request.signal,
+    signal: givenSignal(request),
     allowInsecureHttp,
   });
 
@@ -85,7 +86,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         }
         // Refuse before asking any provider for a credential (which may mean a sign-in).
         boundary.assertMayReceive(request.url);
-        copy = providers.some((p) => p.onUnauthorized) ? (request.body === null ? request : request.clone()) : undefined;
+        copy = providers.some((p) => p.onUnauthorized) ? (hasBody(request) ? request.clone() : request) : undefined;
         const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
         markOperation(authorized, schemaPath);
         if (copy) resendable.set(clientOptions, { providers, copy });
@@ -111,8 +112,8 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
       if (!verdicts.some(Boolean)) return undefined;
       // The path template, not the URL: a URL may carry a secret (a token or an API key).
       debug(`401 from ${request.method} ${schemaPath}: resending once`);
-      await response.body?.cancel().catch(() => {});
-      const retry = entry.copy.body === null ? new Request(entry.copy) : entry.copy;
+      discardBody(response);
+      const retry = hasBody(entry.copy) ? entry.copy : new (entry.copy.constructor as typeof Request)(entry.copy);
       const resend = await authorize(retry, entry.providers, context);
       markOperation(resend, schemaPath);
       return transport(resend);

@@ -3,9 +3,10 @@
  * revoke calls) passes through a transport, which checks the request actually sent, not the one a
  * middleware saw, and follows redirects itself by the same rules as the first hop.
  */
-import { CredentialBoundary, asTokenCall, discardBody, isTokenCall } from "../auth/boundary.js";
+import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.js";
 import { assertSecureTransport } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
+import { discardBody, hasBody } from "../bodies.js";
 import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
 import { scrub } from "../redact.js";
 
@@ -60,11 +61,11 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
         throw error;
       }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
-      const replay = follow && request.body !== null ? request.clone() : undefined;
+      const replay = follow && hasBody(request) ? request.clone() : undefined;
       const response = await sendOnce(base, follow && !ownsRedirects && !manualByInit ? new Request(request, { redirect: "manual" }) : request, sendInit);
       if (response.redirected) {
         // A fetch that follows redirects whatever the request says took hops nobody checked.
-        await response.body?.cancel().catch(() => {});
+        discardBody(response);
         throw new InvalidOptionError("The fetch given to the client followed a redirect itself, though the request said redirect: \"manual\"; use a fetch that honours the request's redirect mode.");
       }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
@@ -72,7 +73,7 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
         if (replay) discardBody(replay);
         return response;
       }
-      await response.body?.cancel().catch(() => {});
+      discardBody(response);
       const url = new URL(request.url);
       const call = `${request.method} ${url.origin}`;
       let target: URL | undefined;
@@ -112,7 +113,8 @@ function nextHop(request: Request, replay: Request | undefined, status: number, 
     url = boundary.urlWithoutCredentials(target);
   }
   const body = toGet ? null : (replay?.body ?? null);
-  return new Request(url, {
+  // The same kind of request as the first hop (a light one on the Node transport).
+  return new (request.constructor as typeof Request)(url, {
     method: toGet ? (request.method === "HEAD" ? "HEAD" : "GET") : request.method,
     headers,
     body,

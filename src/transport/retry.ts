@@ -7,6 +7,7 @@
  */
 import { isTokenCall } from "../auth/boundary.js";
 import type { FetchLike } from "../auth/provider.js";
+import { discardBody, hasBody } from "../bodies.js";
 import { abortable } from "../auth/token-cycler.js";
 import { NetworkError } from "../errors.js";
 import { debug } from "../log.js";
@@ -105,12 +106,12 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
 
   /** How an attempt ended: an answer, or a failure to get one. */
   type Outcome = { response: Response; failure?: undefined } | { response?: undefined; failure: unknown };
-  const discard = (spare: Request | undefined) => void spare?.body?.cancel().catch(() => {});
+  const discard = (spare: Request | undefined) => spare && discardBody(spare);
 
   const retrying = (request: Request, init?: RequestInit): Promise<Response> => {
     if (retries === 0 || !eligible(request)) return send(request, init);
     // The body is consumed by the send: keep a copy while another attempt may follow.
-    const spare = request.body !== null ? request.clone() : undefined;
+    const spare = hasBody(request) ? request.clone() : undefined;
     const started = clock();
     // The common case, answered at the first attempt, costs one `then`; the loop starts only
     // after an outcome worth retrying.
@@ -145,7 +146,7 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       }
       const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
       debug(`${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`);
-      await response?.body?.cancel().catch(() => {});
+      if (response) discardBody(response);
       try {
         await sleep(delay, request.signal);
       } catch (error) {
@@ -153,7 +154,7 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
         throw error;
       }
       const current = spare ?? request;
-      spare = attempt + 1 < retries && current.body !== null ? current.clone() : undefined;
+      spare = attempt + 1 < retries && hasBody(current) ? current.clone() : undefined;
       try {
         outcome = { response: await send(current, init) };
       } catch (error) {

@@ -8,8 +8,10 @@
 import { basicCredentials } from "../auth/credentials.js";
 import { isLoopback } from "../auth/origins.js";
 import type { FetchLike } from "../auth/provider.js";
+import { givenSignal } from "../bodies.js";
 import { InvalidOptionError } from "../errors.js";
 import { checkProxy, type TransportOptions } from "./dispatcher.js";
+import { LightRequest, LightResponse } from "./light.js";
 
 type Undici = typeof import("undici");
 type Dispatcher = import("undici").Dispatcher;
@@ -46,16 +48,6 @@ async function bodyToSend(stream: ReadableStream<Uint8Array>): Promise<Uint8Arra
 /** Statuses whose responses have no body, by the fetch standard. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-/** Reads a body of known, small length; an abort rejects with the signal's reason, as fetch does. */
-async function readWhole(answer: ResponseData, signal: AbortSignal): Promise<ArrayBuffer> {
-  try {
-    return await answer.body.arrayBuffer();
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    throw error;
-  }
-}
-
 /**
  * A fetch over undici's dispatcher API, with the given CAs and proxy.
  *
@@ -65,7 +57,7 @@ async function readWhole(answer: ResponseData, signal: AbortSignal): Promise<Arr
  * const response = await send(new Request("https://mlserver.example.com:12800/status"));
  * ```
  */
-export function undiciFetch(options: TransportOptions = {}): FetchLike & { readonly followsNoRedirects: true } {
+export function undiciFetch(options: TransportOptions = {}): FetchLike & { readonly followsNoRedirects: true; readonly Request: typeof Request } {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
   const connections = options.maxConnections;
@@ -93,11 +85,11 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
     const { direct, proxied } = loaded ?? (await (loading ??= load()));
     const url = new URL(request.url);
     const dispatcher = proxied && !isLoopback(url.hostname) ? proxied : direct;
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const signal = request.signal;
+    const headers: string[] = [];
+    request.headers.forEach((value, name) => void headers.push(name, value));
+    const signal = givenSignal(request);
+    // Text and bytes go as they are (a light request keeps them so); a stream is read ahead.
+    const given = LightRequest.takeBody(request);
     let answer: ResponseData;
     try {
       answer = await dispatcher.request({
@@ -105,34 +97,19 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
         path: url.pathname + url.search,
         method: request.method as HttpMethod,
         headers,
-        body: request.body === null ? null : ((await bodyToSend(request.body)) as Buffer),
+        body: given === null || typeof given === "string" || given instanceof Uint8Array ? given : ((await bodyToSend(given)) as Buffer),
         signal,
       });
     } catch (error) {
       // As fetch does: an abort rejects with the signal's reason.
-      if (signal.aborted) throw signal.reason;
+      if (signal?.aborted) throw signal.reason;
       throw error;
     }
-    const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (Array.isArray(value)) for (const item of value) responseHeaders.append(name, item);
-      else if (value !== undefined) responseHeaders.append(name, String(value));
-    }
-    const noBody = NULL_BODY.has(answer.statusCode) || request.method === "HEAD";
-    if (noBody) answer.body.resume();
-    // A small body of known length is read at once (a Response over one buffer costs far less than
-    // one over a stream); anything else streams: undici's body is a Node stream, which Response
-    // takes as an async iterable.
-    const length = Number(answer.headers["content-length"]);
-    let body: BodyInit | null = null;
-    if (!noBody) {
-      body = length <= WHOLE_BODY_LIMIT ? await readWhole(answer, signal) : (answer.body as unknown as ReadableStream<Uint8Array>);
-    }
-    const response = new Response(body, { status: answer.statusCode, headers: responseHeaders });
-    // A constructed Response has no URL; callers (and messages) expect the one requested.
-    Object.defineProperty(response, "url", { value: request.url });
-    return response;
+    const noBody = NULL_BODY.has(answer.statusCode) || request.method === "HEAD" || answer.headers["content-length"] === "0";
+    if (noBody) answer.body.dump().catch(() => {});
+    // The body is read when the caller asks, straight from undici's readable.
+    return new LightResponse(answer.statusCode, answer.headers, noBody ? null : answer.body, request.url, signal) as unknown as Response;
   };
   // Read by the transport: this fetch never follows a redirect, so requests need no manual mode.
-  return Object.assign(send, { followsNoRedirects: true as const });
+  return Object.assign(send, { followsNoRedirects: true as const, Request: LightRequest as unknown as typeof Request });
 }
