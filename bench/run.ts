@@ -92,84 +92,126 @@ const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(..
 const ratios = (a: number[], b: number[]): Spread => spread(a.map((x, i) => x / b[i]!));
 const show = (r: Spread, digits = 2) => `${r.median.toFixed(digits)}x (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
 
-async function overhead(): Promise<void> {
-  console.log("\nOverhead: authenticated GET /status over HTTPS, every peer in the same run (median, min–max over rounds)");
-  // HTTPS, so that core-rest-pipeline runs with its own bearer policy (which refuses plain HTTP).
-  // Every peer trusts the bench's self-signed certificate the same way: through Node's TLS default.
-  const tls = certificate();
-  process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
-  const server = await devServer(3600, tls);
+/**
+ * The package as it was before the light request path (real `Request`/`Response` objects on
+ * undici), built from git into a temporary folder, so that both paths are measured in one run.
+ * BENCH_BASELINE_REF names the commit; without git (an unpacked tarball) it is skipped.
+ */
+const BASELINE_REF = process.env.BENCH_BASELINE_REF ?? "756b105";
+async function previousPath(): Promise<typeof import("../src/index.js") | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-previous-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   try {
-    const token = await accessToken(server.url, ADMIN);
-    const authorization = `Bearer ${token}`;
-    const { Pool } = await import("undici");
-    const { default: ky } = await import("ky");
-    const azure = await import("@azure/core-rest-pipeline");
-    const pool = new Pool(server.url, { connections: 64 });
-    const kyClient = ky.create({ prefixUrl: server.url, headers: { authorization }, retry: 0 });
-    // Its own bearer policy, with a credential whose token lasts the run (so, like ours, it caches).
-    const pipeline = azure.createEmptyPipeline();
-    pipeline.addPolicy(azure.bearerTokenAuthenticationPolicy({ credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) }, scopes: "api://mlserver/.default" }));
-    const azureClient = azure.createDefaultHttpClient();
-    const ours = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN) });
-    const oursOnFetch = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN), fetch: globalThis.fetch });
-    const bare = createClient<paths>({ baseUrl: server.url, headers: { Authorization: authorization } });
-    const ok = (what: string, status: number) => {
-      if (status !== 200) throw new Error(`${what}: HTTP ${status}`);
-    };
-    const variants: Record<string, () => Promise<unknown>> = {
-      "undici Pool.request": async () => {
-        const { statusCode, body } = await pool.request({ path: "/status", method: "GET", headers: { authorization } });
-        await body.json();
-        ok("pool", statusCode);
-      },
-      "raw fetch": async () => (await fetch(`${server.url}/status`, { headers: { authorization } })).json(),
-      "bare openapi-fetch (global fetch)": async () => ok("bare", (await bare.GET("/status")).response.status),
-      ky: async () => kyClient.get("status").json(),
-      "core-rest-pipeline (bearer policy)": async () => {
-        const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${server.url}/status` }));
-        JSON.parse(response.bodyAsText ?? "");
-        ok("azure", response.status);
-      },
-      "ours (mlServerLogin, default transport)": async () => ok("ours", (await ours.GET("/status")).response.status),
-      "ours (mlServerLogin, global fetch)": async () => ok("ours on fetch", (await oursOnFetch.GET("/status")).response.status),
-    };
-    const OURS = "ours (mlServerLogin, default transport)";
-    for (const concurrency of [1, 64]) {
-      const total = QUICK ? 800 : 1500;
-      const rounds = QUICK ? 5 : 11;
-      const rps: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-      const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-      for (const call of Object.values(variants)) await throughput(call, 300, concurrency); // warm-up
-      for (let round = 0; round < rounds; round++) {
-        // Interleaved, in a rotating order, so drift in machine load hits every variant alike.
-        const names = Object.keys(variants);
-        for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
-          const sample = await throughput(variants[name]!, total, concurrency);
-          rps[name]!.push(sample.rps);
-          cpu[name]!.push(sample.cpuMicros);
-        }
-      }
-      const figures: Record<string, { requestsPerSecond: Spread; clientCpuMicrosPerCall: Spread; oursThroughputRatio: Spread; oursCpuRatio: Spread }> = {};
-      console.log(`  concurrency ${concurrency}:`);
-      for (const name of Object.keys(variants)) {
-        figures[name] = { requestsPerSecond: spread(rps[name]!), clientCpuMicrosPerCall: spread(cpu[name]!), oursThroughputRatio: ratios(rps[OURS]!, rps[name]!), oursCpuRatio: ratios(cpu[OURS]!, cpu[name]!) };
-        const f = figures[name]!;
-        console.log(`    ${name.padEnd(42)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`);
-      }
-      results[`overhead_c${concurrency}`] = { rounds, callsPerRound: total, figures };
-      const vsBare = figures["bare openapi-fetch (global fetch)"]!;
-      const vsAzure = figures["core-rest-pipeline (bearer policy)"]!;
-      row(`c${concurrency}: ours / bare openapi-fetch, req/s`, show(vsBare.oursThroughputRatio), "goal >= 1.5x");
-      row(`c${concurrency}: ours / core-rest-pipeline, req/s`, show(vsAzure.oursThroughputRatio), "goal >= 1.0x");
-      row(`c${concurrency}: ours / bare openapi-fetch, client CPU per call`, show(vsBare.oursCpuRatio), "lower is cheaper");
-      row(`c${concurrency}: ours / undici Pool.request (the floor), req/s`, show(figures["undici Pool.request"]!.oursThroughputRatio));
-    }
-    await pool.close();
-  } finally {
-    server.stop();
-    delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    execFileSync("sh", ["-c", `git archive ${BASELINE_REF} src generated package.json | tar -x -C ${JSON.stringify(dir)}`], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch {
+    console.log(`  (the previous path, ${BASELINE_REF}, is not in this checkout: skipped)`);
+    return undefined;
   }
+  execFileSync("ln", ["-s", resolve("node_modules"), join(dir, "node_modules")]);
+  const out = join(dir, "previous.js");
+  execFileSync(resolve("node_modules/.bin/esbuild"), [join(dir, "src/index.ts"), "--bundle", "--format=esm", "--platform=node", "--target=node20.19", "--packages=external", `--outfile=${out}`, "--log-level=warning"]);
+  return import(pathToFileURL(out).href) as Promise<typeof import("../src/index.js")>;
+}
+
+async function overhead(): Promise<void> {
+  const previous = await previousPath();
+  // HTTPS (where core-rest-pipeline runs with its own bearer policy, which refuses plain HTTP) and
+  // HTTP (where it gets the same header from a policy of its own). Every peer trusts the bench's
+  // self-signed certificate the same way: through Node's TLS default.
+  const tls = certificate();
+  for (const protocol of ["https", "http"] as const) {
+    console.log(`\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run (median, min–max over rounds)`);
+    if (protocol === "https") process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+    const server = await devServer(3600, protocol === "https" ? tls : undefined);
+    try {
+      await overheadOver(protocol, server.url, previous);
+    } finally {
+      server.stop();
+      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    }
+  }
+}
+
+async function overheadOver(protocol: "https" | "http", url: string, previous: typeof import("../src/index.js") | undefined): Promise<void> {
+  const token = await accessToken(url, ADMIN);
+  const authorization = `Bearer ${token}`;
+  const { Pool } = await import("undici");
+  const { default: ky } = await import("ky");
+  const azure = await import("@azure/core-rest-pipeline");
+  const pool = new Pool(url, { connections: 64 });
+  const kyClient = ky.create({ prefixUrl: url, headers: { authorization }, retry: 0 });
+  // Its own bearer policy, with a credential whose token lasts the run (so, like ours, it caches).
+  const pipeline = azure.createEmptyPipeline();
+  if (protocol === "https") {
+    pipeline.addPolicy(azure.bearerTokenAuthenticationPolicy({ credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) }, scopes: "api://mlserver/.default" }));
+  } else {
+    pipeline.addPolicy({ name: "header", sendRequest: (request, next) => (request.headers.set("authorization", authorization), next(request)) });
+  }
+  const azureClient = azure.createDefaultHttpClient();
+  const ours = createMlServerClient({ baseUrl: url, auth: mlServerLogin(ADMIN) });
+  const oursBefore = previous?.createMlServerClient({ baseUrl: url, auth: previous.mlServerLogin(ADMIN) });
+  const oursOnFetch = createMlServerClient({ baseUrl: url, auth: mlServerLogin(ADMIN), fetch: globalThis.fetch });
+  const bare = createClient<paths>({ baseUrl: url, headers: { Authorization: authorization } });
+  const ok = (what: string, status: number) => {
+    if (status !== 200) throw new Error(`${what}: HTTP ${status}`);
+  };
+  const OURS = "ours (mlServerLogin, default transport)";
+  const PREVIOUS = `ours before, ${BASELINE_REF} (fetch API objects)`;
+  const BARE = "bare openapi-fetch (global fetch)";
+  const AZURE = `core-rest-pipeline (${protocol === "https" ? "bearer" : "header"} policy)`;
+  const FLOOR = "undici Pool.request";
+  const variants: Record<string, () => Promise<unknown>> = {
+    [FLOOR]: async () => {
+      const { statusCode, body } = await pool.request({ path: "/status", method: "GET", headers: { authorization } });
+      await body.json();
+      ok("pool", statusCode);
+    },
+    "raw fetch": async () => (await fetch(`${url}/status`, { headers: { authorization } })).json(),
+    [BARE]: async () => ok("bare", (await bare.GET("/status")).response.status),
+    ky: async () => kyClient.get("status").json(),
+    [AZURE]: async () => {
+      const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${url}/status` }));
+      JSON.parse(response.bodyAsText ?? "");
+      ok("azure", response.status);
+    },
+    [OURS]: async () => ok("ours", (await ours.GET("/status")).response.status),
+    ...(oursBefore && { [PREVIOUS]: async () => ok("ours before", (await oursBefore.GET("/status")).response.status) }),
+    "ours (mlServerLogin, global fetch)": async () => ok("ours on fetch", (await oursOnFetch.GET("/status")).response.status),
+  };
+  for (const concurrency of [1, 64]) {
+    const total = QUICK ? 800 : 1500;
+    const rounds = QUICK ? 5 : 11;
+    const rps: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    for (const call of Object.values(variants)) await throughput(call, 300, concurrency); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      // Interleaved, in a rotating order, so drift in machine load hits every variant alike.
+      const names = Object.keys(variants);
+      for (const name of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
+        const sample = await throughput(variants[name]!, total, concurrency);
+        rps[name]!.push(sample.rps);
+        cpu[name]!.push(sample.cpuMicros);
+      }
+    }
+    const figures: Record<string, { requestsPerSecond: Spread; clientCpuMicrosPerCall: Spread; oursThroughputRatio: Spread; oursCpuRatio: Spread }> = {};
+    console.log(`  concurrency ${concurrency}:`);
+    for (const name of Object.keys(variants)) {
+      figures[name] = { requestsPerSecond: spread(rps[name]!), clientCpuMicrosPerCall: spread(cpu[name]!), oursThroughputRatio: ratios(rps[OURS]!, rps[name]!), oursCpuRatio: ratios(cpu[OURS]!, cpu[name]!) };
+      const f = figures[name]!;
+      console.log(`    ${name.padEnd(44)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`);
+    }
+    results[`overhead_${protocol}_c${concurrency}`] = { rounds, callsPerRound: total, figures };
+    const tag = `${protocol} c${concurrency}`;
+    row(`${tag}: ours / bare openapi-fetch, req/s`, show(figures[BARE]!.oursThroughputRatio), "goal >= 2x");
+    row(`${tag}: ours / core-rest-pipeline, req/s`, show(figures[AZURE]!.oursThroughputRatio), "goal >= 1.5x");
+    row(`${tag}: ours / undici Pool.request (the floor), req/s`, show(figures[FLOOR]!.oursThroughputRatio));
+    row(`${tag}: ours / undici Pool.request, client CPU per call`, show(figures[FLOOR]!.oursCpuRatio), "goal <= 1.6x");
+    if (figures[PREVIOUS]) {
+      row(`${tag}: ours / ours before, req/s`, show(figures[PREVIOUS].oursThroughputRatio));
+      row(`${tag}: ours / ours before, client CPU per call`, show(figures[PREVIOUS].oursCpuRatio));
+    }
+  }
+  await pool.close();
 }
 
 /** A fetch that counts token-endpoint calls (login and renewal), for the client side's view. */

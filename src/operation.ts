@@ -3,14 +3,18 @@
  * layers below openapi-fetch that need it: retries opted in per operation, and spans named by the
  * template rather than the URL (which may hold names, ids or tokens).
  */
-const templates = new WeakMap<Request, string>();
+const TEMPLATE: unique symbol = Symbol("mlserver-client.operation");
+type Marked = Request & { [TEMPLATE]?: string };
 
-/** Records the path template of `request` (the client's middleware does this for every call). */
+/**
+ * Records the path template of `request` (the client's middleware does this for every call). A
+ * symbol-keyed property rather than a WeakMap: one per call, and a WeakMap entry costs the GC more.
+ */
 export function markOperation(request: Request, template: string): void {
-  templates.set(request, template);
+  (request as Marked)[TEMPLATE] = template;
 }
 
 /** The path template of `request`, if a client marked it. */
 export function templateOf(request: Request): string | undefined {
-  return templates.get(request);
+  return (request as Marked)[TEMPLATE];
 }

@@ -40,6 +40,8 @@ export interface TokenSource {
  * one resend.
  */
 export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider & TokenSource {
+  // The header for the current token, made (and checked, and remembered as a secret) once per token.
+  let headerFor: { token: string; value: string } | undefined;
   return {
     async getAccessToken({ signal, minValidityMs } = {}) {
       hooks.check?.();
@@ -56,7 +58,10 @@ export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks:
     async authorize(request, context) {
       hooks.check?.(context);
       const { accessToken } = await cycler.getToken(context.signal);
-      setCredentialHeader(request.headers, "authorization", `Bearer ${accessToken}`, "The access token");
+      if (headerFor?.token === accessToken) return void request.headers.set("authorization", headerFor.value);
+      const value = `Bearer ${accessToken}`;
+      setCredentialHeader(request.headers, "authorization", value, "The access token");
+      headerFor = { token: accessToken, value };
     },
     async onUnauthorized(request, _response, context) {
       const used = bearerTokenOf(request);
