@@ -170,7 +170,7 @@ async function overheadOver(protocol: "https" | "http", url: string, previous: t
     [BARE]: async () => ok("bare", (await bare.GET("/status")).response.status),
     ky: async () => kyClient.get("status").json(),
     [AZURE]: async () => {
-      const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${url}/status` }));
+      const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${url}/status`, allowInsecureConnection: protocol === "http" }));
       JSON.parse(response.bodyAsText ?? "");
       ok("azure", response.status);
     },
