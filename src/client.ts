@@ -10,8 +10,9 @@ import { defaultFetch } from "./transport/default-fetch.js";
 import type { ProxyOptions } from "./transport/dispatcher.js";
 import { createTransport, type Transport } from "./transport/index.js";
 import { markOperation } from "./operation.js";
-import { withRetries, type RetryOptions } from "./transport/retry.js";
-import { withTracing } from "./transport/tracing.js";
+import { installedLayers } from "./layers.js";
+import type { RetryOptions } from "./transport/retry.js";
+import { InvalidOptionError } from "./errors.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
@@ -55,7 +56,8 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * How failed calls are retried (see {@link RetryOptions}): by default GET, HEAD, OPTIONS, PUT and
    * DELETE are retried up to 3 times after a network error, 408, 429, 502, 503 or 504, with
    * exponential backoff and full jitter, honouring `Retry-After`; POST only when opted in. `false`
-   * turns retries off.
+   * turns retries off. The browser build retries only after `useRetries()`, which keeps the retry
+   * code out of pages that do not ask for it.
    *
    * @example
    * ```ts
@@ -68,7 +70,8 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * OpenTelemetry spans (default true): with `@opentelemetry/api` installed, a client span per API
    * call (`GET /services/{name}`, with HTTP's semantic conventions and the retry count) and a span
    * per sign-in, renewal and revoke; `traceparent` goes only to allowed origins. Without the
-   * package nothing is loaded. `false` never loads it.
+   * package nothing is loaded. `false` never loads it. The browser build traces only after
+   * `useOpenTelemetry(otel)`.
    *
    * @example
    * ```ts
@@ -109,9 +112,13 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
   const base = defaultFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) }, userFetch as FetchLike | undefined);
   const transport = createTransport(boundary, base);
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
-  const retrying = retry === false ? transport : withRetries(transport, retry);
+  const layers = installedLayers();
+  if (retry !== undefined && retry !== false && !layers.retries) {
+    throw new InvalidOptionError("retry options need the retry layer, which this build leaves out unless asked: call useRetries() once before creating clients.");
+  }
+  const retrying = retry === false || !layers.retries ? transport : layers.retries(transport, retry);
   // One span per call, around its retries.
-  const send = tracing ? withTracing(retrying, boundary) : retrying;
+  const send = tracing && layers.tracing ? layers.tracing.wrap(retrying, boundary) : retrying;
   // A transport with a Request class of its own (the Node default's light one) gets it from openapi-fetch.
   const ownRequest = (base as { Request?: ClientOptions["Request"] }).Request;
   const client = createClient<P>({ ...(ownRequest && { Request: ownRequest }), ...rest, fetch: send as ClientOptions["fetch"], baseUrl });

@@ -13,11 +13,13 @@
  */
 import { useDefaultFetch } from "./transport/default-fetch.js";
 import { nodeFetch } from "./transport/node-fetch.js";
-import { useTracingApi } from "./tracing.js";
+import { useRetries } from "./transport/retry.js";
+import { enableTracing } from "./transport/tracing.js";
 
-// The Node entry: clients send through undici, and traces go to @opentelemetry/api when it is installed.
+// The Node entry: clients send through undici, retry, and trace to @opentelemetry/api when it is installed.
 useDefaultFetch(nodeFetch);
-useTracingApi(() => import("@opentelemetry/api"));
+useRetries();
+enableTracing(() => import("@opentelemetry/api"));
 
 export * from "./portable.js";
 

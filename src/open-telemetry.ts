@@ -2,7 +2,7 @@
  * `useOpenTelemetry`: hands the client the app's own `@opentelemetry/api`. Its own module, so that
  * the package's type declarations never name `@opentelemetry/api`, an optional peer.
  */
-import { useTracingApi } from "./tracing.js";
+import { enableTracing } from "./transport/tracing.js";
 
 /** `@opentelemetry/api` as the client takes it: pass the module itself (`import * as otel`). */
 export interface OpenTelemetryApi {
@@ -12,8 +12,9 @@ export interface OpenTelemetryApi {
 }
 
 /**
- * Gives the client the app's own `@opentelemetry/api`: needed in the browser build, which never
- * imports the package itself (so that apps without it still bundle); on Node it is found alone.
+ * Gives the client the app's own `@opentelemetry/api`, and with it tracing: needed in the browser
+ * build, which never imports the package itself (so that apps without it still bundle) and ships
+ * no tracing code unless this is called; on Node the package is found alone.
  *
  * @example
  * ```ts
@@ -22,5 +23,5 @@ export interface OpenTelemetryApi {
  * ```
  */
 export function useOpenTelemetry(otel: OpenTelemetryApi): void {
-  useTracingApi(() => Promise.resolve(otel as never));
+  enableTracing(() => Promise.resolve(otel as never));
 }

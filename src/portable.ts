@@ -64,5 +64,6 @@ export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
 export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
 export { useOpenTelemetry } from "./open-telemetry.js";
 export type { OpenTelemetryApi } from "./open-telemetry.js";
-export { retriesOf, retryAfterMs } from "./transport/retry.js";
+export { retryAfterMs, useRetries } from "./transport/retry.js";
+export { retriesOf } from "./operation.js";
 export type { RetryOptions } from "./transport/retry.js";

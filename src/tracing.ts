@@ -4,8 +4,6 @@
  * first use, and never when it is missing or `tracing: false`; every span is built from safe parts
  * (a path template, never a URL or a query string; a token's fingerprint, never the token).
  */
-import { fingerprint } from "./log.js";
-
 type OtelApi = typeof import("@opentelemetry/api");
 type Span = import("@opentelemetry/api").Span;
 type Attributes = Record<string, string | number | boolean>;
@@ -100,11 +98,6 @@ export function setHttpStatus(span: Span | undefined, status: number, resends: n
     span.setAttribute("error.type", String(status));
     span.setStatus({ code: active()!.SpanStatusCode.ERROR });
   }
-}
-
-/** Attributes naming a token without revealing it. */
-export function tokenAttributes(accessToken: string | undefined): Attributes {
-  return accessToken ? { "mlserver_client.token.fingerprint": fingerprint(accessToken) } : {};
 }
 
 /** The API's no-op provider, what the global provider delegates to until an SDK registers one. */

@@ -1,6 +1,6 @@
 import { TokenEndpointError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
-import { annotateActiveSpan, inSpan, tokenAttributes } from "../tracing.js";
+import { annotateActiveSpan, inSpan, tokenAttributes } from "../layers.js";
 import type { TokenSet } from "./token-set.js";
 
 /** Timing and retry settings of a {@link TokenCycler}; every one has a default. */

@@ -6,7 +6,7 @@
  */
 import { TokenStoreError } from "../errors.js";
 import { debug, fingerprint, warnOnce } from "../log.js";
-import { annotateActiveSpan } from "../tracing.js";
+import { annotateActiveSpan } from "../layers.js";
 import { rememberSecret } from "../redact.js";
 import type { TokenSet } from "./token-set.js";
 

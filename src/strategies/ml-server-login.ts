@@ -11,7 +11,7 @@ import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
 import { debug, fingerprint } from "../log.js";
 import { rememberSecret } from "../redact.js";
-import { inSpan, tokenAttributes } from "../tracing.js";
+import { inSpan, tokenAttributes } from "../layers.js";
 import { createTransport } from "../transport/index.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */

@@ -11,7 +11,8 @@ import { discardBody, hasBody } from "../bodies.js";
 import { abortable } from "../auth/token-cycler.js";
 import { NetworkError } from "../errors.js";
 import { debug } from "../log.js";
-import { templateOf } from "../operation.js";
+import { installRetries, type RetryLayer } from "../layers.js";
+import { markRetries, templateOf } from "../operation.js";
 
 /**
  * How calls are retried; every option has a default. `retry: false` on the client turns retries off.
@@ -60,13 +61,6 @@ export interface RetryOptions {
 const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 const RETRIED_STATUSES = [408, 429, 502, 503, 504];
 
-/** Per response: how many retries it took. */
-const retriesTaken = new WeakMap<Response, number>();
-
-/** How many retries the call that got `response` took (0 when it was answered at the first attempt). */
-export function retriesOf(response: Response): number {
-  return retriesTaken.get(response) ?? 0;
-}
 
 const defaultSleep = (ms: number, signal: AbortSignal | undefined) =>
   abortable(new Promise<void>((resolve) => {
@@ -139,7 +133,7 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       if (delay === undefined || clock() - started + delay > maxElapsedMs || request.signal.aborted) {
         discard(spare);
         if (response) {
-          if (attempt > 0) retriesTaken.set(response, attempt);
+          if (attempt > 0) markRetries(response, attempt);
           return response;
         }
         throw failure;
@@ -171,4 +165,20 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
   }
 
   return Object.assign(retrying, send) as F;
+}
+
+/**
+ * Makes clients created from now on retry as {@link RetryOptions} says (their `retry` option). The
+ * Node entry does this itself; the browser build leaves retries out of the bundle unless the app
+ * calls it once, before creating its clients.
+ *
+ * @example
+ * ```ts
+ * import { createMlServerClient, useRetries } from "mlserver-client";
+ * useRetries();
+ * const client = createMlServerClient({ baseUrl, auth, retry: { retries: 2 } });
+ * ```
+ */
+export function useRetries(): void {
+  installRetries(withRetries as RetryLayer);
 }

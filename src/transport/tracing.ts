@@ -6,9 +6,9 @@
  */
 import { isTokenCall, type CredentialBoundary } from "../auth/boundary.js";
 import type { FetchLike } from "../auth/provider.js";
-import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive } from "../tracing.js";
-import { templateOf } from "../operation.js";
-import { retriesOf } from "./retry.js";
+import { installTracing, type TracingLayer } from "../layers.js";
+import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive, useTracingApi, annotateActiveSpan } from "../tracing.js";
+import { retriesOf, templateOf } from "../operation.js";
 
 export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBoundary): F {
   void loadTracing();
@@ -31,4 +31,14 @@ export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBo
     }, "client");
   };
   return Object.assign(traced, send) as F;
+}
+
+/**
+ * Installs tracing (the client spans above, and the sign-in, renewal and revoke spans) with
+ * `@opentelemetry/api` from `source`: the Node entry's own import of the package, or the module an
+ * app passes to `useOpenTelemetry`.
+ */
+export function enableTracing(source: () => Promise<typeof import("@opentelemetry/api")>): void {
+  useTracingApi(source);
+  installTracing({ wrap: withTracing, inSpan: inSpan as TracingLayer["inSpan"], annotateActiveSpan });
 }
