@@ -67,15 +67,23 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     expect(code).not.toMatch(NODE_ONLY);
   });
 
-  it("size: the client with mlServerLogin, minified and gzipped, against openapi-fetch's own, measured from real bundles", async () => {
-    const ours = gzipSync(await bundle(app, "size-ours.js"), { level: 9 }).length;
-    const openapiFetch = gzipSync(await bundle('import createClient from "openapi-fetch";\nexport const client = createClient({ baseUrl: location.origin });\n', "size-openapi-fetch.js"), { level: 9 }).length;
+  it("size: the client with mlServerLogin, minified and gzipped, with and without the optional layers, against openapi-fetch's own", async () => {
+    const gz = async (source: string, name: string) => gzipSync(await bundle(source, name), { level: 9 }).length;
+    const ours = await gz(app, "size-ours.js");
+    // Retries and tracing are in the bundle only when the page asks for them.
+    const withLayers = await gz(`import { createMlServerClient, mlServerLogin, useRetries, useOpenTelemetry } from "mlserver-client";
+useRetries();
+useOpenTelemetry(globalThis.otel);
+export const client = createMlServerClient({ baseUrl: location.origin, auth: mlServerLogin({ username: "u", password: "p" }) });\n`, "size-layers.js");
+    const openapiFetch = await gz('import createClient from "openapi-fetch";\nexport const client = createClient({ baseUrl: location.origin });\n', "size-openapi-fetch.js");
     const ratio = ours / openapiFetch;
-    console.log(`browser bundle, minified + gzipped: client + mlServerLogin ${ours} B, openapi-fetch alone ${openapiFetch} B: ${ratio.toFixed(2)}x`);
+    console.log(`browser bundle, minified + gzipped: client + mlServerLogin ${ours} B, with retries and tracing ${withLayers} B, openapi-fetch alone ${openapiFetch} B: ${ratio.toFixed(2)}x`);
     mkdirSync(ARTEFACTS, { recursive: true });
-    writeFileSync(join(ARTEFACTS, "browser-bundle-size.json"), JSON.stringify({ ours, openapiFetch, ratio }, null, 2));
-    // The goal is 2x, not met (see the README); this budget keeps the size from growing unnoticed.
-    expect(ours).toBeLessThan(17_000);
+    writeFileSync(join(ARTEFACTS, "browser-bundle-size.json"), JSON.stringify({ ours, withLayers, openapiFetch, ratio }, null, 2));
+    expect(withLayers - ours).toBeGreaterThan(1000);
+    // The goal of 11 KB is not met (see the README's Performance section); these budgets keep the sizes from growing unnoticed.
+    expect(ours).toBeLessThan(14_600);
+    expect(withLayers).toBeLessThan(16_200);
   });
 
   it("a Node-only strategy imported there is a clear error when called, not a crash deep inside", async () => {
