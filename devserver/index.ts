@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { MissingDependencyError, isModuleNotFound } from "../src/errors.js";
+import { MissingDependencyError, isModuleNotFound } from "../src/core/errors.js";
 import type { DevServer, DevServerOptions } from "./types.js";
 
 export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./types.js";

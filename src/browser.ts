@@ -20,8 +20,8 @@
  *
  * @module
  */
-import { UnsupportedPlatformError } from "./errors.js";
-import { browserFetch, useDefaultFetch } from "./transport/default-fetch.js";
+import { UnsupportedPlatformError } from "./core/errors.js";
+import { browserFetch, useDefaultFetch } from "./http/default-fetch.js";
 
 // The browser entry: clients send through the page's fetch.
 useDefaultFetch(browserFetch);

@@ -1,18 +1,19 @@
 import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
 import type { paths } from "../generated/mlserver.js";
 import { operationSecurity } from "../generated/mlserver.security.js";
-import { CredentialBoundary } from "./auth/boundary.js";
+import { CredentialBoundary } from "./http/boundary.js";
 import { createAuthMiddleware, type AuthMiddlewareOptions } from "./auth/middleware.js";
-import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./auth/origins.js";
-import { isAuthProvider, type AuthOption, type FetchLike } from "./auth/provider.js";
+import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./http/origins.js";
+import { isAuthProvider, type AuthOption } from "./auth/provider.js";
+import { type FetchLike } from "./core/fetch.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { defaultFetch } from "./transport/default-fetch.js";
-import type { ProxyOptions } from "./transport/dispatcher.js";
-import { createTransport, type Transport } from "./transport/index.js";
-import { markOperation } from "./operation.js";
-import { installedLayers } from "./layers.js";
-import type { RetryOptions } from "./transport/retry.js";
-import { InvalidOptionError } from "./errors.js";
+import { defaultFetch } from "./http/default-fetch.js";
+import type { ProxyOptions } from "./http/dispatcher.js";
+import { createTransport, type Transport } from "./http/transport.js";
+import { markOperation } from "./core/operation.js";
+import { installedLayers } from "./http/layers.js";
+import type { RetryOptions } from "./http/retry.js";
+import { InvalidOptionError } from "./core/errors.js";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;

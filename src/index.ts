@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { useDefaultFetch } from "./transport/default-fetch.js";
-import { nodeFetch } from "./transport/node-fetch.js";
-import { useRetries } from "./transport/retry.js";
-import { enableTracing } from "./transport/tracing.js";
+import { useDefaultFetch } from "./http/default-fetch.js";
+import { nodeFetch } from "./http/node-fetch.js";
+import { useRetries } from "./http/retry.js";
+import { enableTracing } from "./http/tracing/client-spans.js";
 
 // The Node entry: clients send through undici, retry, and trace to @opentelemetry/api when it is installed.
 useDefaultFetch(nodeFetch);
@@ -31,8 +31,8 @@ export type { AadClientCredentialsOptions, ClientCertificate } from "./strategie
 export type { AadCommonOptions } from "./strategies/msal-support.js";
 export { clientCredentials } from "./strategies/client-credentials.js";
 export type { ClientCredentialsOptions } from "./strategies/client-credentials.js";
-export { fetchTrusting, fetchWith } from "./transport/dispatcher.js";
-export type { ProxyOptions, TransportOptions } from "./transport/dispatcher.js";
+export { fetchTrusting, fetchWith } from "./http/dispatcher.js";
+export type { ProxyOptions, TransportOptions } from "./http/dispatcher.js";
 export { httpDigest } from "./strategies/http-digest.js";
 export type { HttpDigestOptions } from "./strategies/http-digest.js";
 export { defaultCacheDirectory, fileTokenStore } from "./stores/file-token-store.js";

@@ -4,7 +4,7 @@
  */
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
-import { apiError } from "./errors.js";
+import { apiError } from "./core/errors.js";
 
 /** The sizes of a service's dedicated pool. */
 export interface ServicePoolSizes {

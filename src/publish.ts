@@ -1,6 +1,6 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
-import { apiError, NotFoundError, ServiceExecutionError } from "./errors.js";
+import { apiError, NotFoundError, ServiceExecutionError } from "./core/errors.js";
 import { putSessionFiles } from "./remote.js";
 
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];

@@ -6,7 +6,7 @@
  */
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
-import { apiError } from "./errors.js";
+import { apiError } from "./core/errors.js";
 
 /** What to run, where, and what to bring back. */
 export interface RemoteExecuteOptions {

@@ -1,7 +1,7 @@
-import { abortable } from "./auth/token-cycler.js";
+import { abortable } from "./core/fetch.js";
 import { createAuthenticatedClient, type MlServerClientOptions } from "./client.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { apiError, InvalidOptionError, ServiceExecutionError } from "./errors.js";
+import { apiError, InvalidOptionError, ServiceExecutionError } from "./core/errors.js";
 
 /** What a service's generated `components` must hold: its inputs and outputs. */
 export interface ServiceSchemas {

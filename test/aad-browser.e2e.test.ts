@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../devserver/server.js";
 import { aadBrowser, createMlServerClient, type MsalAccountLike, type MsalBrowserAppLike, type MsalResultLike } from "../src/index.js";
-import { fetchTrusting } from "../src/transport/dispatcher.js";
+import { fetchTrusting } from "../src/http/dispatcher.js";
 import { azureAdSettings, RESOURCE, startTestAuthority, type TestAuthority } from "./support/authority.js";
 
 let authority: TestAuthority;

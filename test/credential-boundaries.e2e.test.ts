@@ -25,7 +25,7 @@ import {
   type AuthProvider,
   type MlServerClientOptions,
 } from "../src/index.js";
-import { CredentialBoundary } from "../src/auth/boundary.js";
+import { CredentialBoundary } from "../src/http/boundary.js";
 import { selfSignedCertificate } from "./support/authority.js";
 import { settledHeap } from "./support/heap.js";
 import { findSecrets, renderings, startHostile, type HostileServer, type Received } from "./support/hostile.js";

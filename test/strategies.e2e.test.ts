@@ -22,7 +22,7 @@ import { basicCredentials } from "../src/strategies/http-basic.js";
 import { digestResponse, parseChallenges } from "../src/strategies/http-digest.js";
 import { APACHE, SQUID, describeWithProgram, startApacheDigest, startSquid } from "./support/daemons.js";
 import type { HttpClient } from "@azure/core-rest-pipeline";
-import { fetchTrusting } from "../src/transport/dispatcher.js";
+import { fetchTrusting } from "../src/http/dispatcher.js";
 import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority } from "./support/authority.js";
 import { SecretHygiene } from "./support/hygiene.js";
 import { tempDir } from "./support/tmp.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TokenCycler } from "../src/auth/token-cycler.js";
 import type { TokenSet } from "../src/auth/token-set.js";
-import { AuthenticationError, TokenEndpointError } from "../src/errors.js";
+import { AuthenticationError, TokenEndpointError } from "../src/core/errors.js";
 
 const flush = () => new Promise((r) => setImmediate(r));
 

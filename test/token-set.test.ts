@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TOKEN_LIFETIME_MS, parseTokenResponse } from "../src/auth/token-set.js";
-import { TokenResponseError } from "../src/errors.js";
+import { TokenResponseError } from "../src/core/errors.js";
 
 const now = 1_700_000_000_000;
 const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;

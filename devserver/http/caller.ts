@@ -22,7 +22,7 @@ async function verifyAzureAd(state: DevState, token: string): Promise<string | u
   if (!aad) return undefined;
   let jwks = jwksByState.get(state);
   if (!jwks) {
-    jwks = import("../../src/transport/dispatcher.js").then(({ fetchTrusting }) => {
+    jwks = import("../../src/http/dispatcher.js").then(({ fetchTrusting }) => {
       const trusted = aad.ca ? fetchTrusting(aad.ca) : globalThis.fetch;
       return createRemoteJWKSet(new URL(aad.jwksUri), { [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)) });
     });

@@ -1,11 +1,12 @@
 import type { Middleware } from "openapi-fetch";
 import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
-import { InvalidOptionError, MissingCredentialsError } from "../errors.js";
-import { debug } from "../log.js";
-import { markOperation } from "../operation.js";
-import { discardBody, givenSignal, hasBody } from "../bodies.js";
-import { snapshot, type CredentialBoundary } from "./boundary.js";
-import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider, type FetchLike } from "./provider.js";
+import { InvalidOptionError, MissingCredentialsError } from "../core/errors.js";
+import { debug } from "../core/log.js";
+import { markOperation } from "../core/operation.js";
+import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
+import { snapshot, type CredentialBoundary } from "../http/boundary.js";
+import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider } from "./provider.js";
+import type { FetchLike } from "../core/fetch.js";
 
 /** Options of {@link authMiddleware}. */
 export interface AuthMiddlewareOptions {

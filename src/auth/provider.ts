@@ -1,11 +1,4 @@
-/**
- * The one fetch shape the library needs: global `fetch` fits, and so does openapi-fetch's. The
- * second argument carries extra init options (such as an undici `dispatcher`) through.
- */
-export type FetchLike = (request: Request, init?: RequestInit) => Promise<Response>;
-
-/** A value, or a promise of it. */
-export type MaybePromise<T> = T | Promise<T>;
+import type { FetchLike } from "../core/fetch.js";
 
 /**
  * The client a strategy serves: where its own calls (token endpoints) go, and with what transport

@@ -1,6 +1,7 @@
-import { TokenEndpointError } from "../errors.js";
-import { debug, fingerprint } from "../log.js";
-import { annotateActiveSpan, inSpan, tokenAttributes } from "../layers.js";
+import { abortable } from "../core/fetch.js";
+import { TokenEndpointError } from "../core/errors.js";
+import { debug, fingerprint } from "../core/log.js";
+import { annotateActiveSpan, inSpan, tokenAttributes } from "../http/layers.js";
 import type { TokenSet } from "./token-set.js";
 
 /** Timing and retry settings of a {@link TokenCycler}; every one has a default. */
@@ -245,22 +246,3 @@ export class TokenCycler<T extends TokenSet> {
   }
 }
 
-/** Waits for `promise`, or rejects with the abort reason as soon as `signal` aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}

@@ -1,5 +1,5 @@
-import { debug, fingerprint } from "../log.js";
-import { setCredentialHeader } from "./credentials.js";
+import { debug, fingerprint } from "../core/log.js";
+import { setCredentialHeader } from "../http/credentials.js";
 import { bearerTokenOf, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
 import type { TokenCycler } from "./token-cycler.js";
 import type { TokenSet } from "./token-set.js";

@@ -1,7 +1,7 @@
-import { AuthenticationError, MlServerClientError, TokenEndpointError, TokenResponseError, systemReason } from "../errors.js";
-import { rememberSecret, scrub } from "../redact.js";
-import { asTokenCall } from "./boundary.js";
-import type { FetchLike } from "./provider.js";
+import { AuthenticationError, MlServerClientError, TokenEndpointError, TokenResponseError, systemReason } from "../core/errors.js";
+import { rememberSecret, scrub } from "../core/redact.js";
+import { asTokenCall } from "../http/boundary.js";
+import type { FetchLike } from "../core/fetch.js";
 
 /** How a token endpoint call is made. */
 export interface TokenRequestOptions {

@@ -1,6 +1,6 @@
-import { InvalidCredentialError, TokenResponseError } from "../errors.js";
-import { rememberSecret } from "../redact.js";
-import { assertHeaderValue } from "./credentials.js";
+import { InvalidCredentialError, TokenResponseError } from "../core/errors.js";
+import { rememberSecret } from "../core/redact.js";
+import { assertHeaderValue } from "../http/credentials.js";
 
 /** A usable access token and what is known about it. */
 export interface TokenSet {

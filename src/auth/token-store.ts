@@ -4,10 +4,10 @@
  * process, the processes of one machine, a fleet) makes one renewal at a time between them: under
  * ML Server's rotation two renewals with the same refresh token would end the session.
  */
-import { TokenStoreError } from "../errors.js";
-import { debug, fingerprint, warnOnce } from "../log.js";
-import { annotateActiveSpan } from "../layers.js";
-import { rememberSecret } from "../redact.js";
+import { TokenStoreError } from "../core/errors.js";
+import { debug, fingerprint, warnOnce } from "../core/log.js";
+import { annotateActiveSpan } from "../http/layers.js";
+import { rememberSecret } from "../core/redact.js";
 import type { TokenSet } from "./token-set.js";
 
 /** What a stored entry belongs to; an entry is only ever used for exactly this key. */
@@ -78,53 +78,6 @@ export function describeKey(key: TokenStoreKey): string {
 export function sameKey(stored: unknown, key: TokenStoreKey): boolean {
   const k = stored as Partial<TokenStoreKey> | null;
   return typeof k === "object" && k !== null && k.origin === key.origin && k.account === key.account && k.strategy === key.strategy;
-}
-
-/**
- * A store in this process's memory, with an in-process lock. Providers sharing one memory store
- * share their tokens and renew once between them.
- *
- * @example
- * ```ts
- * const store = memoryTokenStore();
- * const a = mlServerLogin({ username: "svc", password, store });
- * const b = mlServerLogin({ username: "svc", password, store }); // reuses a's tokens
- * ```
- */
-export function memoryTokenStore(): TokenStore {
-  const entries = new Map<string, string>();
-  return {
-    async read(key) {
-      const text = entries.get(tokenStoreKeyString(key));
-      return text === undefined ? undefined : (JSON.parse(text) as StoredValue);
-    },
-    async write(key, value) {
-      // A copy: a caller changing its object afterwards must not change the stored entry.
-      entries.set(tokenStoreKeyString(key), JSON.stringify(value));
-    },
-    async delete(key) {
-      entries.delete(tokenStoreKeyString(key));
-    },
-    withLock: inProcessLocks(),
-  };
-}
-
-/**
- * Locks that exclude the holders of one JavaScript realm (a process, a browser tab): a task waits
- * for the one before it on the same key, whatever that one's outcome.
- */
-export function inProcessLocks(): TokenStore["withLock"] {
-  const locks = new Map<string, Promise<unknown>>();
-  return (key, task) => {
-    const id = tokenStoreKeyString(key);
-    const run = (locks.get(id) ?? Promise.resolve()).catch(() => {}).then(task);
-    const tail = run.catch(() => {});
-    locks.set(id, tail);
-    void tail.then(() => {
-      if (locks.get(id) === tail) locks.delete(id);
-    });
-    return run;
-  };
 }
 
 /** How a token set is kept in a store (version 1). */

@@ -131,7 +131,7 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
   } catch {
     throw new UsageError(`--server ${JSON.stringify(server)} is not a URL; give e.g. https://mlserver.example.com:12800.`);
   }
-  const { isLoopback } = await import("../auth/origins.js");
+  const { isLoopback } = await import("../http/origins.js");
   if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
   if (!ctx.profile.allowInsecureHttp) {
     throw new UsageError(`${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`);

@@ -218,7 +218,7 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
       throw new UsageError(`Secrets never come from flags (other users can read a process's arguments): instead of --${name}, use ${way}.`);
     }
     if (debug) {
-      const { setDebugLog } = await import("../log.js");
+      const { setDebugLog } = await import("../core/log.js");
       setDebugLog((line) => streams.err.write(`debug: ${line}\n`));
     }
     return await (await COMMANDS[command as Command]())(rest, streams);
@@ -229,8 +229,8 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
 
 /** One line on stderr (JSON with --json), a stack trace only with --debug, and the exit code. */
 async function report(error: unknown, command: string | undefined, streams: CliStreams, { debug, json }: { debug: boolean; json: boolean }): Promise<number> {
-  const { MlServerClientError, ApiError } = await import("../errors.js");
-  const { scrubKnown } = await import("../redact.js");
+  const { MlServerClientError, ApiError } = await import("../core/errors.js");
+  const { scrubKnown } = await import("../core/redact.js");
   const code = exitCodeOf(error, MlServerClientError, ApiError);
   const errorCode = error instanceof MlServerClientError ? error.code : error instanceof UsageError ? "ERR_USAGE" : (error as { name?: string }).name === "SignInNeeded" ? "ERR_NOT_SIGNED_IN" : (error as { name?: string }).name === "Interrupted" ? "ERR_INTERRUPTED" : "ERR_UNEXPECTED";
   // Errors of the library are scrubbed already; anything else (Node's own) is scrubbed here.
@@ -255,7 +255,7 @@ function tlsFailure(error: unknown): string | undefined {
   return undefined;
 }
 
-function exitCodeOf(error: unknown, Base: typeof import("../errors.js").MlServerClientError, Api: typeof import("../errors.js").ApiError): number {
+function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlServerClientError, Api: typeof import("../core/errors.js").ApiError): number {
   if (error instanceof UsageError) return EXIT.usage;
   if ((error as { name?: string }).name === "Interrupted") return EXIT.interrupted;
   if (tlsFailure(error)) return EXIT.network;

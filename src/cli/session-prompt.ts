@@ -9,7 +9,7 @@
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { apiError } from "../errors.js";
+import { apiError } from "../core/errors.js";
 import { connect, context, runtimeOf } from "./context.js";
 import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 

@@ -4,7 +4,7 @@
  * not install a compiler; they are loaded together, on first use, and a missing one is reported
  * once, with the command that installs them.
  */
-import { MissingDependencyError, isModuleNotFound } from "../errors.js";
+import { MissingDependencyError, isModuleNotFound } from "../core/errors.js";
 
 export interface Toolchain {
   yaml: typeof import("yaml");

@@ -7,9 +7,9 @@
  * a warning: they go on with the tokens they hold until Redis is back.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { TokenStoreError } from "../errors.js";
-import { debug, warnOnce } from "../log.js";
-import { isLoopback } from "../auth/origins.js";
+import { TokenStoreError } from "../core/errors.js";
+import { debug, warnOnce } from "../core/log.js";
+import { isLoopback } from "../http/origins.js";
 import { describeKey, sameKey, tokenStoreKeyString, type StoredValue, type TokenStore, type TokenStoreKey } from "../auth/token-store.js";
 import { Sealer, type EncryptionKey } from "./sealing.js";
 

@@ -3,8 +3,8 @@
  * and the entry's key as additional data, so a sealed value moved to another entry fails to open.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { InvalidOptionError } from "../errors.js";
-import type { MaybePromise } from "../auth/provider.js";
+import { InvalidOptionError } from "../core/errors.js";
+import type { MaybePromise } from "../core/fetch.js";
 
 /** GCM authentication tags are written and accepted at their full 16 bytes only. */
 const TAG_BYTES = 16;

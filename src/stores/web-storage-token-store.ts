@@ -5,8 +5,9 @@
  * not shared between tabs; `localStorage` would keep the tokens on disk, readable by any script of
  * the origin, for as long as the refresh token lives, which is why no helper here uses it.
  */
-import { inProcessLocks, tokenStoreKeyString, type StoredValue, type TokenStore } from "../auth/token-store.js";
-import { InvalidOptionError } from "../errors.js";
+import { tokenStoreKeyString, type StoredValue, type TokenStore } from "../auth/token-store.js";
+import { inProcessLocks } from "./memory-token-store.js";
+import { InvalidOptionError } from "../core/errors.js";
 
 /** The part of the Web Storage API the store uses (`sessionStorage` fits it). */
 export interface WebStorageLike {

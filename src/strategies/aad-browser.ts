@@ -8,7 +8,7 @@ import type { AuthProvider } from "../auth/provider.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import type { TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, TokenResponseError } from "../errors.js";
+import { AuthenticationError, InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** msal-browser's `AccountInfo`, as far as it identifies an account (the strategy passes it back to MSAL as it is). */
 export interface MsalAccountLike {

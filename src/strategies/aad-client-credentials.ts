@@ -1,9 +1,10 @@
 import type { ConfidentialClientApplication } from "@azure/msal-node";
-import type { AuthProvider, MaybePromise } from "../auth/provider.js";
-import { rememberSecret } from "../redact.js";
+import type { AuthProvider } from "../auth/provider.js";
+import type { MaybePromise } from "../core/fetch.js";
+import { rememberSecret } from "../core/redact.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../core/errors.js";
 import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
 /** A certificate registered for the app: its private key (PEM) and its SHA-256 thumbprint (hex). */

@@ -2,7 +2,7 @@ import type { AccountInfo, DeviceCodeRequest, PublicClientApplication } from "@a
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
-import { debug } from "../log.js";
+import { debug } from "../core/log.js";
 import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
 
 /** What to show the user so they can complete the sign-in on another device. */

@@ -1,5 +1,5 @@
 import type { AuthProvider } from "../auth/provider.js";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../core/errors.js";
 import { assertHeaderName, valueResolver, type ValueSource } from "./custom-header.js";
 
 /** Options of {@link apiKey}, as OpenAPI's `apiKey` security scheme describes a key. */

@@ -1,10 +1,10 @@
-import { assertHeaderValue } from "../auth/credentials.js";
+import { assertHeaderValue } from "../http/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
-import { rememberSecret } from "../redact.js";
+import { rememberSecret } from "../core/redact.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider } from "../auth/token-provider.js";
 import { jwtExpiry, type TokenSet } from "../auth/token-set.js";
-import { InvalidOptionError, TokenResponseError } from "../errors.js";
+import { InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** What a bearer callback returns: a token, optionally with its expiry (ms since the epoch). */
 export type BearerTokenResult = string | { token: string; expiresAt?: number };

@@ -1,12 +1,13 @@
-import type { AuthBinding, AuthProvider, MaybePromise } from "../auth/provider.js";
-import { assertSecureTransport } from "../auth/origins.js";
+import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import type { MaybePromise } from "../core/fetch.js";
+import { assertSecureTransport } from "../http/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, RedirectRefusedError, TokenEndpointError, TokenResponseError } from "../errors.js";
-import { rememberSecret, scrub } from "../redact.js";
+import { AuthenticationError, InvalidOptionError, RedirectRefusedError, TokenEndpointError, TokenResponseError } from "../core/errors.js";
+import { rememberSecret, scrub } from "../core/redact.js";
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreOptions {

@@ -1,7 +1,7 @@
-import { assertHeaderValue, setCredentialHeader } from "../auth/credentials.js";
+import { assertHeaderValue, setCredentialHeader } from "../http/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
-import { InvalidOptionError } from "../errors.js";
-import { rememberSecret } from "../redact.js";
+import { InvalidOptionError } from "../core/errors.js";
+import { rememberSecret } from "../core/redact.js";
 
 /** A value, or a function that supplies it (sync or async), e.g. read from a vault on each call. */
 export type ValueSource = string | (() => string | Promise<string>);

@@ -1,4 +1,4 @@
-import { basicCredentials } from "../auth/credentials.js";
+import { basicCredentials } from "../http/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
 
 export { basicCredentials };

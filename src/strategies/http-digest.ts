@@ -1,8 +1,8 @@
-import { setCredentialHeader } from "../auth/credentials.js";
+import { setCredentialHeader } from "../http/credentials.js";
 import type { AuthProvider } from "../auth/provider.js";
-import { rememberSecret } from "../redact.js";
-import { InvalidOptionError } from "../errors.js";
-import { debug } from "../log.js";
+import { rememberSecret } from "../core/redact.js";
+import { InvalidOptionError } from "../core/errors.js";
+import { debug } from "../core/log.js";
 
 /** Options of {@link httpDigest}. */
 export interface HttpDigestOptions {

@@ -1,18 +1,20 @@
 import type { components } from "../../generated/mlserver.js";
-import type { AuthBinding, AuthProvider, FetchLike, MaybePromise } from "../auth/provider.js";
+import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import type { FetchLike, MaybePromise } from "../core/fetch.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
-import { CredentialBoundary } from "../auth/boundary.js";
-import { setCredentialHeader } from "../auth/credentials.js";
-import { assertSecureTransport, normalizeBaseUrl } from "../auth/origins.js";
-import { TokenCycler, abortable, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { CredentialBoundary } from "../http/boundary.js";
+import { setCredentialHeader } from "../http/credentials.js";
+import { assertSecureTransport, normalizeBaseUrl } from "../http/origins.js";
+import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
+import { abortable } from "../core/fetch.js";
 import { sendTokenRequest } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../errors.js";
-import { debug, fingerprint } from "../log.js";
-import { rememberSecret } from "../redact.js";
-import { inSpan, tokenAttributes } from "../layers.js";
-import { createTransport } from "../transport/index.js";
+import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../core/errors.js";
+import { debug, fingerprint } from "../core/log.js";
+import { rememberSecret } from "../core/redact.js";
+import { inSpan, tokenAttributes } from "../http/layers.js";
+import { createTransport } from "../http/transport.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
 export interface MlServerCredentials {

@@ -5,7 +5,8 @@
  * the strategies, when they first need a token.
  */
 import type { AuthenticationResult, Configuration, ICachePlugin, INetworkModule, NetworkRequestOptions, NetworkResponse, TokenCacheContext } from "@azure/msal-node";
-import type { AuthBinding, AuthProvider, FetchLike } from "../auth/provider.js";
+import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import type { FetchLike } from "../core/fetch.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type StoreBinding, type TokenStoreOptions } from "../auth/token-store.js";
@@ -19,13 +20,13 @@ import {
   TokenEndpointError,
   TokenResponseError,
   scrub,
-} from "../errors.js";
-import { asTokenCall, CredentialBoundary } from "../auth/boundary.js";
+} from "../core/errors.js";
+import { asTokenCall, CredentialBoundary } from "../http/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
-import { debug, warnOnce } from "../log.js";
-import { rememberSecret } from "../redact.js";
-import { fetchTrusting } from "../transport/dispatcher.js";
-import { createTransport } from "../transport/index.js";
+import { debug, warnOnce } from "../core/log.js";
+import { rememberSecret } from "../core/redact.js";
+import { fetchTrusting } from "../http/dispatcher.js";
+import { createTransport } from "../http/transport.js";
 
 /** Options every Azure AD strategy takes. */
 export interface AadCommonOptions extends TokenStoreOptions {

@@ -3,7 +3,7 @@ import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenSet } from "../auth/token-set.js";
-import { InvalidOptionError, TokenResponseError } from "../errors.js";
+import { InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** The shape of `@azure/core-auth`'s `AccessToken`, restated so that no Azure package is needed. */
 export interface AccessTokenLike {

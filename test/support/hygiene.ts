@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { setDebugLog } from "../../src/log.js";
+import { setDebugLog } from "../../src/core/log.js";
 
 /**
  * Collects every secret a test suite handles (passwords, issued tokens) and every text the library

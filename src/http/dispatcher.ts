@@ -1,7 +1,7 @@
-import { basicCredentials } from "../auth/credentials.js";
-import { isLoopback } from "../auth/origins.js";
-import type { FetchLike } from "../auth/provider.js";
-import { InvalidOptionError } from "../errors.js";
+import { basicCredentials } from "./credentials.js";
+import { isLoopback } from "./origins.js";
+import type { FetchLike } from "../core/fetch.js";
+import { InvalidOptionError } from "../core/errors.js";
 
 /** An HTTP proxy that every call goes through, with Basic proxy credentials if it asks for them. */
 export interface ProxyOptions {

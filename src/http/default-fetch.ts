@@ -3,20 +3,13 @@
  * dispatcher (`mlserver-client` installs it); in a browser, the global `fetch`. The choice is made by
  * the entry point rather than here so that the browser build never reaches undici or `node:tls`.
  */
-import type { FetchLike } from "../auth/provider.js";
-import type { ProxyOptions } from "./dispatcher.js";
-import { InvalidOptionError, NetworkError } from "../errors.js";
-import { scrub } from "../redact.js";
-
-/** The client options that shape the default fetch. */
-export interface NetworkOptions {
-  ca?: string | string[];
-  proxy?: ProxyOptions;
-  maxConnections?: number;
-}
+import type { FetchLike } from "../core/fetch.js";
+import type { TransportOptions } from "./dispatcher.js";
+import { InvalidOptionError, NetworkError } from "../core/errors.js";
+import { scrub } from "../core/redact.js";
 
 /** Builds the fetch under a client's transport from its options and the application's own fetch, if any. */
-export type DefaultFetch = (options: NetworkOptions, applicationFetch: FetchLike | undefined) => FetchLike;
+export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLike | undefined) => FetchLike;
 
 /** The global fetch: what a browser has, and all it has (TLS trust and proxies are the browser's). */
 export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) => {
@@ -58,6 +51,6 @@ export function useDefaultFetch(choice: DefaultFetch): void {
 }
 
 /** The fetch a new client sends through. */
-export function defaultFetch(options: NetworkOptions, applicationFetch: FetchLike | undefined): FetchLike {
+export function defaultFetch(options: TransportOptions, applicationFetch: FetchLike | undefined): FetchLike {
   return current(options, applicationFetch);
 }

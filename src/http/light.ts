@@ -10,8 +10,8 @@
  * and `instanceof LightRequest` is true of a real `Request` too, since openapi-fetch checks a
  * middleware's returned request against the class it was given.
  */
-import { GIVEN_SIGNAL, HAS_BODY, RELEASE_BODY } from "../bodies.js";
-import { scrub } from "../redact.js";
+import { GIVEN_SIGNAL, HAS_BODY, RELEASE_BODY } from "../core/bodies.js";
+import { scrub } from "../core/redact.js";
 
 type Given = string | Uint8Array | ReadableStream<Uint8Array> | null;
 type AnswerBody = import("undici").Dispatcher.ResponseData["body"];

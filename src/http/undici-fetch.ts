@@ -5,11 +5,11 @@
  * and response bodies, keeps connections alive, honours `AbortSignal`, and trusts extra CAs or goes
  * through a proxy as {@link fetchWith} does. undici is loaded on the first request.
  */
-import { basicCredentials } from "../auth/credentials.js";
-import { isLoopback } from "../auth/origins.js";
-import type { FetchLike } from "../auth/provider.js";
-import { givenSignal } from "../bodies.js";
-import { InvalidOptionError } from "../errors.js";
+import { basicCredentials } from "./credentials.js";
+import { isLoopback } from "./origins.js";
+import type { FetchLike } from "../core/fetch.js";
+import { givenSignal } from "../core/bodies.js";
+import { InvalidOptionError } from "../core/errors.js";
 import { checkProxy, type TransportOptions } from "./dispatcher.js";
 import { LightRequest, LightResponse } from "./light.js";
 

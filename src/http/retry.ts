@@ -5,14 +5,14 @@
  * default. Each attempt passes the transport's credential checks again; token calls are left to
  * the token cycle's own retries, and a 401 to the auth layer's one resend.
  */
-import { isTokenCall } from "../auth/boundary.js";
-import type { FetchLike } from "../auth/provider.js";
-import { discardBody, hasBody } from "../bodies.js";
-import { abortable } from "../auth/token-cycler.js";
-import { NetworkError } from "../errors.js";
-import { debug } from "../log.js";
-import { installRetries, type RetryLayer } from "../layers.js";
-import { markRetries, templateOf } from "../operation.js";
+import { isTokenCall } from "./boundary.js";
+import type { FetchLike } from "../core/fetch.js";
+import { discardBody, hasBody } from "../core/bodies.js";
+import { abortable } from "../core/fetch.js";
+import { NetworkError } from "../core/errors.js";
+import { debug } from "../core/log.js";
+import { installRetries, type RetryLayer } from "./layers.js";
+import { markRetries, templateOf } from "../core/operation.js";
 
 /**
  * How calls are retried; every option has a default. `retry: false` on the client turns retries off.

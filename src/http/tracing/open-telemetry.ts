@@ -2,7 +2,7 @@
  * `useOpenTelemetry`: hands the client the app's own `@opentelemetry/api`. Its own module, so that
  * the package's type declarations never name `@opentelemetry/api`, an optional peer.
  */
-import { enableTracing } from "./transport/tracing.js";
+import { enableTracing } from "./client-spans.js";
 
 /** `@opentelemetry/api` as the client takes it: pass the module itself (`import * as otel`). */
 export interface OpenTelemetryApi {

@@ -4,11 +4,11 @@
  * only to origins that may receive credentials. Token calls are left to their sign-in and renewal
  * spans. When `@opentelemetry/api` is missing, calls go straight through.
  */
-import { isTokenCall, type CredentialBoundary } from "../auth/boundary.js";
-import type { FetchLike } from "../auth/provider.js";
+import { isTokenCall, type CredentialBoundary } from "../boundary.js";
+import type { FetchLike } from "../../core/fetch.js";
 import { installTracing, type TracingLayer } from "../layers.js";
-import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive, useTracingApi, annotateActiveSpan } from "../tracing.js";
-import { retriesOf, templateOf } from "../operation.js";
+import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive, useTracingApi, annotateActiveSpan } from "./api.js";
+import { retriesOf, templateOf } from "../../core/operation.js";
 
 export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBoundary): F {
   void loadTracing();

@@ -1,4 +1,4 @@
-import { InsecureTransportError, InvalidOptionError, OriginNotAllowedError } from "../errors.js";
+import { InsecureTransportError, InvalidOptionError, OriginNotAllowedError } from "../core/errors.js";
 
 /**
  * Parses an allow-list of origins. Each entry must be exactly an origin (`https://host[:port]`);

@@ -2,7 +2,7 @@
  * The default fetch on Node: undici's dispatcher API (keep-alive pools, streamed bodies, the
  * client's `ca`, `proxy` and `maxConnections`), or the application's own fetch given those options.
  */
-import type { FetchLike } from "../auth/provider.js";
+import type { FetchLike } from "../core/fetch.js";
 import type { DefaultFetch } from "./default-fetch.js";
 import { fetchWith } from "./dispatcher.js";
 import { undiciFetch } from "./undici-fetch.js";

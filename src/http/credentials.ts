@@ -1,5 +1,5 @@
-import { InvalidCredentialError, InvalidOptionError } from "../errors.js";
-import { rememberSecret } from "../redact.js";
+import { InvalidCredentialError, InvalidOptionError } from "../core/errors.js";
+import { rememberSecret } from "../core/redact.js";
 
 /**
  * What a header may carry: visible Latin-1 and spaces/tabs, no line break, NUL or other control

@@ -3,12 +3,12 @@
  * revoke calls) passes through a transport, which checks the request actually sent, not the one a
  * middleware saw, and follows redirects itself by the same rules as the first hop.
  */
-import { CredentialBoundary, asTokenCall, isTokenCall } from "../auth/boundary.js";
-import { assertSecureTransport } from "../auth/origins.js";
-import type { FetchLike } from "../auth/provider.js";
-import { discardBody, hasBody } from "../bodies.js";
-import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../errors.js";
-import { scrub } from "../redact.js";
+import { CredentialBoundary, asTokenCall, isTokenCall } from "./boundary.js";
+import { assertSecureTransport } from "./origins.js";
+import type { FetchLike } from "../core/fetch.js";
+import { discardBody, hasBody } from "../core/bodies.js";
+import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../core/errors.js";
+import { scrub } from "../core/redact.js";
 
 // The Node dispatchers (undici, TLS) are not re-exported here: this module is in the browser build.
 

@@ -4,21 +4,21 @@
  * that never asks ships neither. Code that makes spans (sign-in, renewal, revoke) calls through
  * here, and costs nothing while no tracing is installed.
  */
-import type { FetchLike } from "./auth/provider.js";
-import type { CredentialBoundary } from "./auth/boundary.js";
-import { fingerprint } from "./log.js";
+import type { FetchLike } from "../core/fetch.js";
+import type { CredentialBoundary } from "./boundary.js";
+import { fingerprint } from "../core/log.js";
 
 type Attributes = Record<string, string | number | boolean>;
 type SpanLike = object;
 
-/** What the tracing layer provides once installed (see `transport/tracing.ts`). */
+/** What the tracing layer provides once installed (see `tracing/client-spans.ts`). */
 export interface TracingLayer {
   wrap<F extends FetchLike>(send: F, boundary: CredentialBoundary): F;
   inSpan<T>(name: string, attributes: Attributes, task: (span: SpanLike | undefined) => Promise<T>, kind?: "client" | "internal"): Promise<T>;
   annotateActiveSpan(attributes: Attributes): void;
 }
 
-/** The retry layer, once installed (see `transport/retry.ts`); `options` are the client's `retry`. */
+/** The retry layer, once installed (see `retry.ts`); `options` are the client's `retry`. */
 export type RetryLayer = <F extends FetchLike>(send: F, options: object | undefined) => F;
 
 let tracing: TracingLayer | undefined;
