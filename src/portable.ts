@@ -1,42 +1,36 @@
 /**
- * What both entry points export: the client, the errors, the strategies and stores that work on
- * any platform, the services helpers. `index.ts` (Node) adds the Node-only strategies and stores;
- * `browser.ts` adds stand-ins for them that say what to use instead.
+ * What both entry points export, listed one by one and grouped by area: the client, the strategies
+ * and stores that work on any platform, retries and tracing, the services helpers, the errors, and
+ * the building blocks under them. `index.ts` (Node) adds the Node-only strategies and stores;
+ * `browser.ts` adds stand-ins for them that say what to use instead. `test/api-report.test.ts`
+ * keeps every entry's surface in `api/`, so that any change to it shows in review.
  *
  * @module
  */
 import type * as generated from "../generated/mlserver.js";
 
-export { authMiddleware, createMlServerClient } from "./client.js";
+// The client
+export { authMiddleware, createAuthenticatedClient, createMlServerClient } from "./client.js";
 export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
-export { normalizeBaseUrl, parseBaseUrl } from "./http/origins.js";
-export * from "./core/errors.js";
-export type { AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders } from "./auth/provider.js";
-export type { FetchLike, MaybePromise } from "./core/fetch.js";
 export type { AuthMiddlewareOptions } from "./auth/middleware.js";
-export { isLoopback, parseAllowedOrigins } from "./http/origins.js";
-export { TokenCycler } from "./auth/token-cycler.js";
-export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.js";
-export { parseTokenResponse, DEFAULT_TOKEN_LIFETIME_MS } from "./auth/token-set.js";
-export type { TokenSet } from "./auth/token-set.js";
-export { mlServerLogin } from "./strategies/ml-server-login.js";
-export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
-export { bearer } from "./strategies/bearer.js";
-export type { BearerTokenResult } from "./strategies/bearer.js";
-export { setDebugLog, fingerprint } from "./core/log.js";
-export type { DebugSink } from "./core/log.js";
+export { isLoopback, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./http/origins.js";
+export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
+export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
 /** Every path of ML Server's core API, with its operations, as openapi-fetch's clients take them. */
 export type paths = generated.paths;
 /** The API's schemas (`components["schemas"]["ServiceDefinition"]`...), responses and request bodies. */
 export type components = generated.components;
 /** The API's operations by operationId, with their parameters, bodies and responses. */
 export type operations = generated.operations;
-export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
-export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
-export { createTransport } from "./http/transport.js";
-export type { Transport } from "./http/transport.js";
-export { CredentialBoundary } from "./http/boundary.js";
-export type { RequestSnapshot } from "./http/boundary.js";
+
+// Authentication: the interface every strategy implements, and the strategies of every platform
+export type { AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders } from "./auth/provider.js";
+export type { TokenSource } from "./auth/token-provider.js";
+export type { FetchLike, MaybePromise } from "./core/fetch.js";
+export { mlServerLogin } from "./strategies/ml-server-login.js";
+export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
+export { bearer } from "./strategies/bearer.js";
+export type { BearerTokenResult } from "./strategies/bearer.js";
 export { httpBasic } from "./strategies/http-basic.js";
 export type { HttpBasicOptions } from "./strategies/http-basic.js";
 export { customHeader } from "./strategies/custom-header.js";
@@ -45,27 +39,71 @@ export { apiKey } from "./strategies/api-key.js";
 export type { ApiKeyOptions } from "./strategies/api-key.js";
 export { fromTokenCredential } from "./strategies/token-credential.js";
 export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
-export { createAuthenticatedClient } from "./client.js";
+export { aadBrowser } from "./strategies/aad-browser.js";
+export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
+
+// Token stores
+export { tokenStoreKeyString } from "./auth/token-store.js";
+export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
+export { memoryTokenStore } from "./stores/memory-token-store.js";
+export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
+export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
+
+// Retries, tracing, logging
+export { retryAfterMs, useRetries } from "./http/retry.js";
+export type { RetryOptions } from "./http/retry.js";
+export { retriesOf } from "./core/operation.js";
+export { useOpenTelemetry } from "./http/tracing/open-telemetry.js";
+export type { OpenTelemetryApi } from "./http/tracing/open-telemetry.js";
+export { fingerprint, setDebugLog } from "./core/log.js";
+export type { DebugSink } from "./core/log.js";
+
+// Web services, sessions and pools
 export { createServiceClient } from "./services.js";
 export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, getService, listServices, publishFromSession, publishRealtimeService, publishService, updateRealtimeService, updateService } from "./publish.js";
+export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, RealtimeServiceOptions, ServiceFilter } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
+export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export { getSessionFile, getWorkspaceObject, putSessionFiles, putWorkspaceObject, remoteExecute } from "./remote.js";
+export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
 export { createWorkQueue } from "./work-queue.js";
 export type { QueuedTask, WorkQueue, WorkQueueCounts, WorkQueueOptions } from "./work-queue.js";
-export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
-export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
-export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, RealtimeServiceOptions, ServiceFilter } from "./publish.js";
-export { tokenStoreKeyString } from "./auth/token-store.js";
-export { memoryTokenStore } from "./stores/memory-token-store.js";
-export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
-export type { TokenSource } from "./auth/token-provider.js";
-export { aadBrowser } from "./strategies/aad-browser.js";
-export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
-export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
-export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
-export { useOpenTelemetry } from "./http/tracing/open-telemetry.js";
-export type { OpenTelemetryApi } from "./http/tracing/open-telemetry.js";
-export { retryAfterMs, useRetries } from "./http/retry.js";
-export { retriesOf } from "./core/operation.js";
-export type { RetryOptions } from "./http/retry.js";
+
+// Errors: one family, each with a stable `code`
+export {
+  ApiError,
+  AuthenticationError,
+  AuthorizationDeclinedError,
+  DeviceCodeExpiredError,
+  ForbiddenError,
+  InsecureTransportError,
+  InvalidCredentialError,
+  InvalidOptionError,
+  MissingCredentialsError,
+  MissingDependencyError,
+  MlServerClientError,
+  NetworkError,
+  NotFoundError,
+  OriginNotAllowedError,
+  RedirectRefusedError,
+  ServiceExecutionError,
+  ServiceExistsError,
+  SignedOutError,
+  TokenEndpointError,
+  TokenRefreshError,
+  TokenResponseError,
+  TokenStoreError,
+  UnsupportedPlatformError,
+} from "./core/errors.js";
+export type { ErrorCode, ErrorDetails } from "./core/errors.js";
+
+// Building blocks, for strategies and clients of your own
+export { CredentialBoundary } from "./http/boundary.js";
+export type { RequestSnapshot } from "./http/boundary.js";
+export { createTransport } from "./http/transport.js";
+export type { Transport } from "./http/transport.js";
+export { TokenCycler } from "./auth/token-cycler.js";
+export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.js";
+export { DEFAULT_TOKEN_LIFETIME_MS, parseTokenResponse } from "./auth/token-set.js";
+export type { TokenSet } from "./auth/token-set.js";

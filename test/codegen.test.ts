@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateFromSpec, generateTargets, securityModulePath, writeFilesAtomically } from "../src/codegen/index.js";
 import { main } from "../src/cli/main.js";
-import { GeneratedStaleError, SpecError } from "../src/core/errors.js";
+import { GeneratedStaleError, SpecError } from "../src/codegen/errors.js";
 import { coreSpecs, describeWithSpecs, serviceSpecs } from "./support/specs.js";
 import { tempDir } from "./support/tmp.js";
 import { typecheckFiles } from "./support/typecheck.js";

@@ -4,7 +4,11 @@ import { debug, fingerprint } from "../core/log.js";
 import { annotateActiveSpan, inSpan, tokenAttributes } from "../http/layers.js";
 import type { TokenSet } from "./token-set.js";
 
-/** Timing and retry settings of a {@link TokenCycler}; every one has a default. */
+/**
+ * Timing and retry settings of a {@link TokenCycler}; every one has a default.
+ *
+ * @group Building blocks
+ */
 export interface TokenCycleOptions {
   /**
    * Start renewing this long before expiry (default 5 minutes). For short-lived tokens it shrinks
@@ -30,6 +34,11 @@ export interface TokenCycleOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * What a {@link TokenCycler} is made with: the cycle's timing, and how to get a token set.
+ *
+ * @group Building blocks
+ */
 export interface TokenCyclerOptions<T extends TokenSet> extends TokenCycleOptions {
   /** Gets a new token set: a renewal when `previous` is given, else a first sign-in. */
   acquire: (previous: T | undefined) => Promise<T>;
@@ -60,6 +69,8 @@ interface Entry<T> {
  * fresh → renewal due (background or waited, by `rotating`) → expired (everyone waits); a single
  * renewal is in flight at a time and all callers share its result, success or failure.
  * It sets no timers: renewals are started by callers, so an idle process can exit.
+ *
+ * @group Building blocks
  */
 export class TokenCycler<T extends TokenSet> {
   readonly #acquire: (previous: T | undefined) => Promise<T>;

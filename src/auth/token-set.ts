@@ -2,7 +2,11 @@ import { InvalidCredentialError, TokenResponseError } from "../core/errors.js";
 import { rememberSecret } from "../core/redact.js";
 import { assertHeaderValue } from "../http/credentials.js";
 
-/** A usable access token and what is known about it. */
+/**
+ * A usable access token and what is known about it.
+ *
+ * @group Building blocks
+ */
 export interface TokenSet {
   /** Sent as `Authorization: Bearer <accessToken>`. */
   accessToken: string;
@@ -16,7 +20,11 @@ export interface TokenSet {
   refreshAt?: number;
 }
 
-/** Used when a token response says nothing about expiry and the token is not a JWT with `exp`. */
+/**
+ * Used when a token response says nothing about expiry and the token is not a JWT with `exp`.
+ *
+ * @group Building blocks
+ */
 export const DEFAULT_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
 /** Longer lifetimes are refused as implausible rather than trusted. */
 const MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600;
@@ -52,6 +60,8 @@ export function jwtExpiry(token: string): number | undefined {
  * `now` should be when the token request was sent: `expires_in` counts from the server's issuing,
  * which is later, so the client never believes a token lives longer than the server does, however
  * slowly the response was processed.
+ *
+ * @group Building blocks
  */
 export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): TokenSet {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

@@ -83,7 +83,7 @@ function nameAndVersion(ctx: Context, what: string): [string, string] {
 }
 
 async function fail(operation: string, response: Response, error: unknown): Promise<never> {
-  const { apiError } = await import("../index.js");
+  const { apiError } = await import("../core/errors.js");
   throw apiError(operation, response, error);
 }
 

@@ -103,7 +103,7 @@ async function generateWithProfile(args: readonly string[], streams: CliStreams)
 }
 
 async function writeServiceTypes(client: import("../index.js").MlServerClient, server: string, name: string, version: string, output: string, check: boolean, out: Out): Promise<number> {
-  const { apiError } = await import("../index.js");
+  const { apiError } = await import("../core/errors.js");
   const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
   if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
   const { generateFromText, writeOrCheck } = await import("../codegen/generate.js");

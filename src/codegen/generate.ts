@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { GeneratedStaleError, SpecError, redactUrl } from "../core/errors.js";
+import { redactUrl } from "../core/redact.js";
+import { GeneratedStaleError, SpecError } from "./errors.js";
 import { loadSpec, parseSpecText, type LoadedSpec } from "./load.js";
 import { toOpenApi3 } from "./normalize.js";
 import { renderSecurityModule } from "./security.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Document } from "yaml";
-import { SpecError } from "../core/errors.js";
+import { SpecError } from "./errors.js";
 import { toolchain } from "./toolchain.js";
 
 /** A spec file as read: its text, where it came from, and a way to turn a JSON pointer into a line. */

@@ -1,4 +1,4 @@
-import { SpecError } from "../core/errors.js";
+import { SpecError } from "./errors.js";
 import type { LoadedSpec } from "./load.js";
 import { toolchain } from "./toolchain.js";
 

@@ -330,44 +330,6 @@ export class TokenStoreError extends MlServerClientError {
   }
 }
 
-/** Where in a spec file a problem is, when known (1-based). */
-export interface SpecLocation {
-  file: string;
-  line?: number;
-  column?: number;
-}
-
-/** A spec file could not be read, decoded, parsed, converted or resolved. */
-export class SpecError extends MlServerClientError {
-  readonly file: string;
-  readonly line: number | undefined;
-  readonly column: number | undefined;
-  constructor(
-    code: Extract<ErrorCode, `ERR_SPEC_${string}`>,
-    where: SpecLocation,
-    problem: string,
-    details: ErrorDetails = {},
-  ) {
-    const at = where.line ? `:${where.line}${where.column ? `:${where.column}` : ""}` : "";
-    super(code, `${where.file}${at}: ${problem}`, details);
-    this.file = where.file;
-    this.line = where.line;
-    this.column = where.column;
-  }
-}
-
-/** Generated files differ from what the generator produces now. */
-export class GeneratedStaleError extends MlServerClientError {
-  readonly files: readonly string[];
-  constructor(files: readonly string[]) {
-    super(
-      "ERR_GENERATED_STALE",
-      `Generated files are stale or missing: ${files.join(", ")}. Run \`npm run generate\` and commit the result.`,
-    );
-    this.files = files;
-  }
-}
-
 /** A system error code (ECONNREFUSED...) from anywhere in the cause chain, else its deepest message. */
 export function systemReason(cause: unknown): string {
   const chain: { code?: unknown; message?: unknown }[] = [];
@@ -381,4 +343,3 @@ export function systemReason(cause: unknown): string {
   return message ? scrubKnown(message).slice(0, 200) : "network error";
 }
 
-export { redactUrl, scrub } from "./redact.js";

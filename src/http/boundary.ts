@@ -11,6 +11,8 @@ const ALWAYS_CREDENTIALS = ["authorization", "proxy-authorization", "cookie"];
  * middleware teaches it the header and query names its providers set; the transport asks it, for
  * every request it sends (redirect hops and resends included), whether the request carries a
  * credential and whether its target may receive one.
+ *
+ * @group Building blocks
  */
 export class CredentialBoundary {
   readonly allowedOrigins: readonly string[];
@@ -86,7 +88,11 @@ export class CredentialBoundary {
   }
 }
 
-/** A request's URL and headers as they were before providers ran. */
+/**
+ * A request's URL and headers as they were before providers ran.
+ *
+ * @group Building blocks
+ */
 export interface RequestSnapshot {
   url: string;
   headers: ReadonlyMap<string, string>;

@@ -16,7 +16,11 @@ import { scrub } from "../core/redact.js";
 const MAX_REDIRECTS = 20;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** A fetch that enforces a {@link CredentialBoundary}; `boundary` is what it enforces. */
+/**
+ * A fetch that enforces a {@link CredentialBoundary}; `boundary` is what it enforces.
+ *
+ * @group Building blocks
+ */
 export interface Transport extends FetchLike {
   readonly boundary: CredentialBoundary;
 }
@@ -39,6 +43,8 @@ export interface Transport extends FetchLike {
  * const send = createTransport(boundary, globalThis.fetch);
  * const client = createClient<paths>({ baseUrl: "https://mlserver.example.com:12800", fetch: send });
  * ```
+ *
+ * @group Building blocks
  */
 export function createTransport(boundary: CredentialBoundary, base: FetchLike = globalThis.fetch): Transport {
   // The base fetch must not follow redirects itself: the loop below does, with its checks. Ours

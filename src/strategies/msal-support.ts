@@ -19,8 +19,8 @@ import {
   MlServerClientError,
   TokenEndpointError,
   TokenResponseError,
-  scrub,
 } from "../core/errors.js";
+import { scrub } from "../core/redact.js";
 import { asTokenCall, CredentialBoundary } from "../http/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
 import { debug, warnOnce } from "../core/log.js";
