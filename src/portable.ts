@@ -2,7 +2,7 @@
  * What both entry points export, listed one by one and grouped by area: the client, the strategies
  * and stores that work on any platform, retries and tracing, the services helpers, the errors, and
  * the building blocks under them. `index.ts` (Node) adds the Node-only strategies and stores;
- * `browser.ts` adds stand-ins for them that say what to use instead. `test/api-report.test.ts`
+ * `browser.ts` adds stand-ins for them that say what to use instead. `test/unit/api-report.test.ts`
  * keeps every entry's surface in `api/`, so that any change to it shows in review.
  *
  * @module

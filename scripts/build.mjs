@@ -1,0 +1,24 @@
+// `npm run build`: the type declarations and per-file output (tsc), the bundled entries users
+// import (esbuild: Node entries with shared chunks, and the browser build), and the CLI made
+// executable. Dependencies stay external: the package's own dependencies resolve them.
+import { execFileSync } from "node:child_process";
+import { chmodSync } from "node:fs";
+import { build } from "esbuild";
+
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+
+const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
+await build({
+  ...shared,
+  entryPoints: ["src/index.ts", "src/codegen/index.ts", "devserver/index.ts"],
+  outbase: ".",
+  outdir: "dist/bundle",
+  splitting: true,
+  platform: "node",
+  target: "node20.19",
+  entryNames: "[dir]/[name]",
+  chunkNames: "chunks/[name]-[hash]",
+});
+await build({ ...shared, entryPoints: ["src/browser.ts"], outfile: "dist/bundle/browser/index.js", platform: "browser", target: "es2022" });
+
+chmodSync("dist/src/cli/main.js", 0o755);
