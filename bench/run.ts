@@ -40,14 +40,20 @@ function certificate(): { keyFile: string; certFile: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-tls-"));
   const keyFile = join(dir, "key.pem");
   const certFile = join(dir, "cert.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], { stdio: "ignore" });
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], {
+    stdio: "ignore",
+  });
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return { keyFile, certFile };
 }
 
 async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; certFile: string }, extra: string[] = []): Promise<{ url: string; stop(): void }> {
   const tlsArgs = [...(tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : []), ...extra];
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE]), ...tlsArgs], { stdio: ["ignore", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE]), ...tlsArgs],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const url = await new Promise<string>((res, rej) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -74,9 +80,11 @@ async function throughput(call: () => Promise<unknown>, total: number, concurren
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next++ < total) await call();
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < total) await call();
+    }),
+  );
   const used = process.cpuUsage(cpu);
   return { rps: total / ((performance.now() - started) / 1000), cpuMicros: (used.user + used.system) / total };
 }
@@ -109,7 +117,16 @@ async function previousPath(): Promise<typeof import("../src/index.js") | undefi
   }
   execFileSync("ln", ["-s", resolve("node_modules"), join(dir, "node_modules")]);
   const out = join(dir, "previous.js");
-  execFileSync(resolve("node_modules/.bin/esbuild"), [join(dir, "src/index.ts"), "--bundle", "--format=esm", "--platform=node", "--target=node20.19", "--packages=external", `--outfile=${out}`, "--log-level=warning"]);
+  execFileSync(resolve("node_modules/.bin/esbuild"), [
+    join(dir, "src/index.ts"),
+    "--bundle",
+    "--format=esm",
+    "--platform=node",
+    "--target=node20.19",
+    "--packages=external",
+    `--outfile=${out}`,
+    "--log-level=warning",
+  ]);
   return import(pathToFileURL(out).href) as Promise<typeof import("../src/index.js")>;
 }
 
@@ -196,9 +213,16 @@ async function overheadOver(protocol: "https" | "http", url: string, previous: t
     const figures: Record<string, { requestsPerSecond: Spread; clientCpuMicrosPerCall: Spread; oursThroughputRatio: Spread; oursCpuRatio: Spread }> = {};
     console.log(`  concurrency ${concurrency}:`);
     for (const name of Object.keys(variants)) {
-      figures[name] = { requestsPerSecond: spread(rps[name]!), clientCpuMicrosPerCall: spread(cpu[name]!), oursThroughputRatio: ratios(rps[OURS]!, rps[name]!), oursCpuRatio: ratios(cpu[OURS]!, cpu[name]!) };
+      figures[name] = {
+        requestsPerSecond: spread(rps[name]!),
+        clientCpuMicrosPerCall: spread(cpu[name]!),
+        oursThroughputRatio: ratios(rps[OURS]!, rps[name]!),
+        oursCpuRatio: ratios(cpu[OURS]!, cpu[name]!),
+      };
       const f = figures[name]!;
-      console.log(`    ${name.padEnd(44)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`);
+      console.log(
+        `    ${name.padEnd(44)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`,
+      );
     }
     results[`overhead_${protocol}_c${concurrency}`] = { rounds, callsPerRound: total, figures };
     const tag = `${protocol} c${concurrency}`;
@@ -281,8 +305,14 @@ async function steadyState(): Promise<void> {
       }
     };
     await Promise.all([
-      ...Array.from({ length: 50 }, caller("ours", () => ours.GET("/status"))),
-      ...Array.from({ length: 50 }, caller("baseline", () => bare.GET("/status"))),
+      ...Array.from(
+        { length: 50 },
+        caller("ours", () => ours.GET("/status")),
+      ),
+      ...Array.from(
+        { length: 50 },
+        caller("baseline", () => bare.GET("/status")),
+      ),
     ]);
     const p = (xs: number[], q: number) => percentile(xs, q);
     const expected = seconds / lifetime;
@@ -292,8 +322,13 @@ async function steadyState(): Promise<void> {
     const clear: number[] = [];
     spans.forEach(([start, end], i) => (renewals.some(([rs, re]) => start < re && end > rs) ? overlapping : clear).push(latencies.ours[i]!));
     results.steadyState = {
-      seconds, tokenLifetimeSeconds: lifetime, calls: { ours: seen.ours.length, baseline: seen.baseline.length },
-      renewals: counts.renew, renewalsExpectedAbout: expected, logins: counts.login, unauthorizedSeenByCallers: callers401,
+      seconds,
+      tokenLifetimeSeconds: lifetime,
+      calls: { ours: seen.ours.length, baseline: seen.baseline.length },
+      renewals: counts.renew,
+      renewalsExpectedAbout: expected,
+      logins: counts.login,
+      unauthorizedSeenByCallers: callers401,
       serverSent401sResent: counts.unauthorized,
       p50ms: { ours: p(latencies.ours, 0.5), baseline: p(latencies.baseline, 0.5) },
       p99ms: { ours: p(latencies.ours, 0.99), baseline: p(latencies.baseline, 0.99) },
@@ -364,11 +399,14 @@ async function fleet(): Promise<void> {
       // Each fleet starts from an empty Redis: a set left by an earlier run belongs to a session
       // the runs without Redis have since ended, and would cost one refused renewal.
       if (redisUrl) await flushRedis(redisUrl);
-      const workers = await Promise.all(Array.from({ length: 8 }, () =>
-        run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
-          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...(redisUrl && { REDIS_URL: redisUrl }) },
-          maxBuffer: 16 * 1024 * 1024,
-        }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; warnings: string[] })));
+      const workers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
+            env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...(redisUrl && { REDIS_URL: redisUrl }) },
+            maxBuffer: 16 * 1024 * 1024,
+          }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; warnings: string[] }),
+        ),
+      );
       const warnings = [...new Set(workers.flatMap((w) => w.warnings))];
       if (warnings.length) console.log(`  warnings in the workers: ${warnings.join(" | ")}`);
       const c = await counters("GET");
@@ -376,7 +414,18 @@ async function fleet(): Promise<void> {
       const failedByCode: Record<string, number> = {};
       for (const w of workers) for (const [code, n] of Object.entries(w.failed)) failedByCode[code] = (failedByCode[code] ?? 0) + n;
       const failed = Object.values(failedByCode).reduce((a, b) => a + b, 0);
-      return { ok: workers.reduce((n, w) => n + w.ok, 0), failed, failedByCode, warnings: warnings.length, logins: c.logins!, failedLogins: c.failedLogins!, renewals: c.renewals!, failedRenewals: c.failedRenewals!, unauthorized: c.unauthorized!, refusals: c.refusals as unknown as Record<string, number> };
+      return {
+        ok: workers.reduce((n, w) => n + w.ok, 0),
+        failed,
+        failedByCode,
+        warnings: warnings.length,
+        logins: c.logins!,
+        failedLogins: c.failedLogins!,
+        renewals: c.renewals!,
+        failedRenewals: c.failedRenewals!,
+        unauthorized: c.unauthorized!,
+        refusals: c.refusals as unknown as Record<string, number>,
+      };
     };
     const withRedis = await runFleet(`redis://127.0.0.1:${port}`);
     const withoutRedis = await runFleet(undefined);
@@ -386,12 +435,30 @@ async function fleet(): Promise<void> {
     const pacedWithRedis = await runFleet(`redis://127.0.0.1:${port}`, pauseMs);
     const pacedWithoutRedis = await runFleet(undefined, pauseMs);
     const expected = seconds / lifetime;
-    results.fleet = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", renewalsExpectedAbout: expected, withRedis, withoutRedis, paced: { pauseMs, withRedis: pacedWithRedis, withoutRedis: pacedWithoutRedis } };
+    results.fleet = {
+      processes: 8,
+      callersEach: 50,
+      seconds,
+      tokenLifetimeSeconds: lifetime,
+      sessionMode: "strict",
+      renewalsExpectedAbout: expected,
+      withRedis,
+      withoutRedis,
+      paced: { pauseMs, withRedis: pacedWithRedis, withoutRedis: pacedWithoutRedis },
+    };
     row("with Redis: failed calls / calls", `${withRedis.failed} / ${withRedis.ok + withRedis.failed}`, "expected 0");
     row("with Redis: fleet-wide renewals / (duration / lifetime)", `${withRedis.renewals} / ${expected}`, `logins ${withRedis.logins}`);
     row("without Redis: failed calls / calls", `${withoutRedis.failed} / ${withoutRedis.ok + withoutRedis.failed}`, JSON.stringify(withoutRedis.failedByCode));
-    row("without Redis: logins, renewals (failed renewals)", `${withoutRedis.logins}, ${withoutRedis.renewals} (${withoutRedis.failedRenewals})`, `${(withoutRedis.logins / Math.max(1, withRedis.logins)).toFixed(0)}x the logins`);
-    row(`paced (${pauseMs} ms between calls), with Redis: failed / calls`, `${pacedWithRedis.failed} / ${pacedWithRedis.ok + pacedWithRedis.failed}`, `renewals ${pacedWithRedis.renewals}, logins ${pacedWithRedis.logins}`);
+    row(
+      "without Redis: logins, renewals (failed renewals)",
+      `${withoutRedis.logins}, ${withoutRedis.renewals} (${withoutRedis.failedRenewals})`,
+      `${(withoutRedis.logins / Math.max(1, withRedis.logins)).toFixed(0)}x the logins`,
+    );
+    row(
+      `paced (${pauseMs} ms between calls), with Redis: failed / calls`,
+      `${pacedWithRedis.failed} / ${pacedWithRedis.ok + pacedWithRedis.failed}`,
+      `renewals ${pacedWithRedis.renewals}, logins ${pacedWithRedis.logins}`,
+    );
     row(`paced (${pauseMs} ms between calls), without Redis: failed / calls`, `${pacedWithoutRedis.failed} / ${pacedWithoutRedis.ok + pacedWithoutRedis.failed}`, `logins ${pacedWithoutRedis.logins}`);
   } finally {
     server.stop();
@@ -438,7 +505,10 @@ async function tracingCost(): Promise<void> {
     otel.trace.disable();
     const m = (name: string) => median(cpu[name]!);
     const spread = (name: string) => `${Math.min(...cpu[name]!).toFixed(0)}-${Math.max(...cpu[name]!).toFixed(0)} us`;
-    results.tracingCost = { cpuMicrosPerCall: { off: m("off"), unsampled: m("unsampled"), sampled: m("sampled") }, ratios: { unsampledOverOff: m("unsampled") / m("off"), sampledOverOff: m("sampled") / m("off") } };
+    results.tracingCost = {
+      cpuMicrosPerCall: { off: m("off"), unsampled: m("unsampled"), sampled: m("sampled") },
+      ratios: { unsampledOverOff: m("unsampled") / m("off"), sampledOverOff: m("sampled") / m("off") },
+    };
     row("client CPU per call, tracing off", `${m("off").toFixed(0)} us`, spread("off"));
     row("client CPU per call, unsampled / off", `${(m("unsampled") / m("off")).toFixed(2)}x`, `${m("unsampled").toFixed(0)} us, ${spread("unsampled")}`);
     row("client CPU per call, sampled / off", `${(m("sampled") / m("off")).toFixed(2)}x`, `${m("sampled").toFixed(0)} us, ${spread("sampled")}`);
@@ -463,8 +533,17 @@ async function cliStartup(): Promise<void> {
   }
   const spread = (xs: number[]) => `${percentile(xs, 0.25).toFixed(0)}-${percentile(xs, 0.75).toFixed(0)} ms`;
   const ratio = median(samples.cli) / median(samples.node);
-  results.cliStartup = { medianMs: { cli: median(samples.cli), node: median(samples.node) }, interquartileMs: { cli: spread(samples.cli), node: spread(samples.node) }, ratio, extraMs: median(samples.cli) - median(samples.node) };
-  row("mlserver --help / node -e 0, wall time", `${ratio.toFixed(2)}x`, `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`);
+  results.cliStartup = {
+    medianMs: { cli: median(samples.cli), node: median(samples.node) },
+    interquartileMs: { cli: spread(samples.cli), node: spread(samples.node) },
+    ratio,
+    extraMs: median(samples.cli) - median(samples.node),
+  };
+  row(
+    "mlserver --help / node -e 0, wall time",
+    `${ratio.toFixed(2)}x`,
+    `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
+  );
 }
 
 /**
@@ -481,7 +560,8 @@ async function devserverPython(): Promise<void> {
     const token = await accessToken(server.url, ADMIN);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const published = await fetch(`${server.url}/services/trivial/1`, {
-      method: "POST", headers,
+      method: "POST",
+      headers,
       body: JSON.stringify({ runtimeType: "Python", code: "y = x + 1", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }),
     });
     if (published.status !== 201) throw new Error(`publish failed: ${published.status} ${await published.text()}`);
@@ -496,7 +576,12 @@ async function devserverPython(): Promise<void> {
     };
     for (let i = 0; i < 20; i++) await consume(i); // warm: the pool's shells exist
     const calls = QUICK ? 100 : 300;
-    const p50: number[] = [], p99: number[] = [], floor: number[] = [], cold: number[] = [], concurrent: number[] = [], batch: number[] = [];
+    const p50: number[] = [],
+      p99: number[] = [],
+      floor: number[] = [],
+      cold: number[] = [],
+      concurrent: number[] = [],
+      batch: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const latencies: number[] = [];
       const statuses: number[] = [];
@@ -512,19 +597,30 @@ async function devserverPython(): Promise<void> {
       cold.push(median(starts));
       concurrent.push(await timed(() => Promise.all(Array.from({ length: 40 }, (_, x) => consume(x)))));
       if (round < (QUICK ? 1 : 3)) {
-        batch.push(await timed(async () => {
-          const started = await fetch(`${server.url}/api/trivial/1/batch`, { method: "POST", headers, body: JSON.stringify(Array.from({ length: 1000 }, (_, x) => ({ x }))) });
-          const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
-          for (;;) {
-            const status = (await (await fetch(`${server.url}/api/trivial/1/batch/${batchExecutionId}`, { headers })).json()) as { state: string; completedItemCount: number };
-            if (status.state === "complete") return;
-            await new Promise((r) => setTimeout(r, 20));
-          }
-        }));
+        batch.push(
+          await timed(async () => {
+            const started = await fetch(`${server.url}/api/trivial/1/batch`, { method: "POST", headers, body: JSON.stringify(Array.from({ length: 1000 }, (_, x) => ({ x }))) });
+            const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
+            for (;;) {
+              const status = (await (await fetch(`${server.url}/api/trivial/1/batch/${batchExecutionId}`, { headers })).json()) as { state: string; completedItemCount: number };
+              if (status.state === "complete") return;
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          }),
+        );
       }
     }
     const ms = (r: Spread, digits = 1) => `${r.median.toFixed(digits)} ms (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
-    results.devserverPython = { python, callsPerRound: calls, consumeP50Ms: spread(p50), consumeP99Ms: spread(p99), statusP50Ms: spread(floor), interpreterStartMs: spread(cold), concurrent40Ms: spread(concurrent), batch1000Ms: spread(batch) };
+    results.devserverPython = {
+      python,
+      callsPerRound: calls,
+      consumeP50Ms: spread(p50),
+      consumeP99Ms: spread(p99),
+      statusP50Ms: spread(floor),
+      interpreterStartMs: spread(cold),
+      concurrent40Ms: spread(concurrent),
+      batch1000Ms: spread(batch),
+    };
     row("trivial consume p50, warm shell", ms(spread(p50)), `GET /status p50 ${ms(spread(floor))}`);
     row("trivial consume p99, warm shell", ms(spread(p99)));
     row("interpreter start alone (what a cold shell per call cost)", ms(spread(cold), 0));
@@ -559,8 +655,16 @@ async function cliToken(): Promise<void> {
       if (i < 7) samples.npx.push(await wall("npx", ["mlserver", "--version"]));
     }
     const spread = (xs: number[]) => `${percentile(xs, 0.25).toFixed(0)}-${percentile(xs, 0.75).toFixed(0)} ms`;
-    results.cliToken = { medianMs: { token: median(samples.token), node: median(samples.node), npx: median(samples.npx) }, interquartileMs: { token: spread(samples.token), node: spread(samples.node), npx: spread(samples.npx) }, ratio: median(samples.token) / median(samples.node) };
-    row("mlserver token (cached) / node -e 0, wall time", `${(median(samples.token) / median(samples.node)).toFixed(2)}x`, `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`);
+    results.cliToken = {
+      medianMs: { token: median(samples.token), node: median(samples.node), npx: median(samples.npx) },
+      interquartileMs: { token: spread(samples.token), node: spread(samples.node), npx: spread(samples.npx) },
+      ratio: median(samples.token) / median(samples.node),
+    };
+    row(
+      "mlserver token (cached) / node -e 0, wall time",
+      `${(median(samples.token) / median(samples.node)).toFixed(2)}x`,
+      `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
+    );
     row("npx mlserver --version in a clone, wall time", `${median(samples.npx).toFixed(0)} ms`, `IQR ${spread(samples.npx)}; nothing installed, npm's own start`);
   } finally {
     server.stop();

@@ -11,8 +11,7 @@ import type { ParameterDefinition } from "./service-swagger.js";
 import { serviceKey, type DevState } from "./state.js";
 import type { WebService } from "./types.js";
 
-const definitions = (service: WebService, which: "input" | "output"): ParameterDefinition[] =>
-  (service[`${which}ParameterDefinitions`] as ParameterDefinition[] | undefined) ?? [];
+const definitions = (service: WebService, which: "input" | "output"): ParameterDefinition[] => (service[`${which}ParameterDefinitions`] as ParameterDefinition[] | undefined) ?? [];
 
 /**
  * 400 unless the dev server can run a service declared this way: an interpreter for its runtime
@@ -29,7 +28,10 @@ export async function checkRunnable(state: DevState, fields: { runtimeType?: unk
   const types = [fields.inputParameterDefinitions, fields.outputParameterDefinitions].flatMap((d) => ((d as ParameterDefinition[] | undefined) ?? []).map((p) => p.type));
   const missing = packagesForTypes(types).filter((name) => !python.packages[name]);
   if (missing.length > 0) {
-    throw new HttpError(400, `the dev server's Python (${python.executable}) lacks ${missing.join(" and ")}, needed for ${missing.map((m) => PYTHON_PACKAGES[m]).join("; ")}: install it there, or start the dev server with another Python (python option, --python)`);
+    throw new HttpError(
+      400,
+      `the dev server's Python (${python.executable}) lacks ${missing.join(" and ")}, needed for ${missing.map((m) => PYTHON_PACKAGES[m]).join("; ")}: install it there, or start the dev server with another Python (python option, --python)`,
+    );
   }
 }
 

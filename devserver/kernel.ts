@@ -85,7 +85,11 @@ export class Kernel {
    * Starts `program` in `cwd`. `interruptible`: a stopped run gets SIGINT first, so a session
    * keeps its variables; otherwise (a service's shell) the process group is killed at once.
    */
-  constructor(program: KernelProgram, cwd: string, private readonly interruptible: boolean) {
+  constructor(
+    program: KernelProgram,
+    cwd: string,
+    private readonly interruptible: boolean,
+  ) {
     const { language } = program;
     this.#language = language;
     this.#child = spawn(program.command, program.args, { cwd, detached: true, stdio: ["pipe", "pipe", "ignore", "pipe"], ...(program.env && { env: program.env }) });
@@ -165,7 +169,10 @@ export class Kernel {
       const onAbort = () => this.#stop(pending, "the run was cancelled");
       const pending: Pending = {
         marker: `\u001e${randomBytes(12).toString("hex")}\u001e`,
-        console: [], bytes: 0, tail: "", markerSeen: false,
+        console: [],
+        bytes: 0,
+        tail: "",
+        markerSeen: false,
         finish: () => {
           clearTimeout(timer);
           limits.signal?.removeEventListener("abort", onAbort);

@@ -15,9 +15,7 @@ export const PYTHON_PACKAGES = {
 export type PythonPackage = keyof typeof PYTHON_PACKAGES;
 
 /** A usable interpreter, or why there is none. */
-export type PythonRuntime =
-  | { ok: true; executable: string; version: string; packages: Record<PythonPackage, boolean> }
-  | { ok: false; problem: string };
+export type PythonRuntime = { ok: true; executable: string; version: string; packages: Record<PythonPackage, boolean> } | { ok: false; problem: string };
 
 const PROBE = `
 import importlib.util, json, sys

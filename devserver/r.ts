@@ -24,7 +24,11 @@ export function resolveR(command: string): Promise<RRuntime> {
       }
       const [version, jsonlite] = stdout.trim().split(" ");
       if (!version || !/^\d+\.\d+/.test(version)) return resolve({ ok: false, problem: `the dev server's R (${command}) did not answer as Rscript does` });
-      if (jsonlite !== "TRUE") return resolve({ ok: false, problem: `the dev server's R (${command}) lacks the jsonlite package, which its R kernel needs: install it there (install.packages("jsonlite"), or Debian's r-cran-jsonlite)` });
+      if (jsonlite !== "TRUE")
+        return resolve({
+          ok: false,
+          problem: `the dev server's R (${command}) lacks the jsonlite package, which its R kernel needs: install it there (install.packages("jsonlite"), or Debian's r-cran-jsonlite)`,
+        });
       resolve({ ok: true, executable: command, version });
     });
   });

@@ -38,7 +38,14 @@ export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, F
 export { COUNTERS_ROUTE } from "./types.js";
 
 const ROUTES: RouteTable = {
-  ...loginRoutes, ...statusRoutes, ...serviceRoutes, ...consumptionRoutes, ...sessionRoutes, ...snapshotRoutes, ...poolRoutes, ...computeNodeRoutes,
+  ...loginRoutes,
+  ...statusRoutes,
+  ...serviceRoutes,
+  ...consumptionRoutes,
+  ...sessionRoutes,
+  ...snapshotRoutes,
+  ...poolRoutes,
+  ...computeNodeRoutes,
 };
 
 const UNAUTHORIZED = "Unauthorized: the access token is missing, expired or revoked";
@@ -81,7 +88,10 @@ const isJson = (mediaType: string) => mediaType === "application/json" || mediaT
 
 async function handle(state: DevState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!hostAllowed(req, state.server.port, state.options.allowedHosts ?? [])) {
-    const text = JSON.stringify({ message: "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)", exceptionType: "MisdirectedRequestException" });
+    const text = JSON.stringify({
+      message: "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)",
+      exceptionType: "MisdirectedRequestException",
+    });
     res.writeHead(421, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
     if (!req.complete) drainUnread(req);
@@ -112,13 +122,15 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     state.server.counters.faultsInjected++;
     if (fault.kind === "drop") return void req.socket.destroy();
     if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
-    if (fault.kind === "status" || (fault.kind === "delay" && fault.status !== undefined)) return exchange.send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
+    if (fault.kind === "status" || (fault.kind === "delay" && fault.status !== undefined))
+      return exchange.send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
   }
   if (!target) {
     if (/%(?![0-9a-f]{2})/i.test(url.pathname)) return exchange.refuseUnread(400, "the path holds a malformed percent-encoding", "RequestValidationException");
     const allowed = state.operations.filter((op) => op.match(url.pathname)).map((op) => op.method);
     // The path exists with other methods: 405, saying which (RFC 9110 section 15.5.6).
-    if (allowed.length > 0) return exchange.send(405, { message: `${method} is not an operation of this path; it takes ${allowed.join(", ")}`, exceptionType: "MethodNotAllowedException" }, { allow: allowed.join(", ") });
+    if (allowed.length > 0)
+      return exchange.send(405, { message: `${method} is not an operation of this path; it takes ${allowed.join(", ")}`, exceptionType: "MethodNotAllowedException" }, { allow: allowed.join(", ") });
     // The path is not echoed: an unknown path may hold a token (a revoke in a form not served).
     return exchange.refuseUnread(404, `no operation ${method} on this path`, "NotFoundException");
   }

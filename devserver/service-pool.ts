@@ -190,7 +190,8 @@ export class ServicePool {
       if (!loaded.reply?.success) return { problem: `the service's snapshot could not be loaded: ${loaded.stopped ?? loaded.reply?.errorMessage}` };
     }
     const init = await kernel.run<KernelReply>({ op: "init", code: this.service.initCode ?? "" }, this.limits);
-    if (init.stopped !== undefined || !init.reply?.success) return { problem: init.stopped ? `the service's init code: ${init.stopped}` : (init.reply?.errorMessage ?? "the service's init code failed") };
+    if (init.stopped !== undefined || !init.reply?.success)
+      return { problem: init.stopped ? `the service's init code: ${init.stopped}` : (init.reply?.errorMessage ?? "the service's init code failed") };
     return { files: new Set(await readdir(cwd)) };
   }
 

@@ -45,7 +45,9 @@ const bearer = [{ Bearer: [] }];
 export function serviceSwagger(service: ServiceDescription, { revoke = "query" }: { revoke?: "query" | "path" } = {}): Record<string, unknown> {
   const tags = [service.name];
   const revokeOperation = {
-    operationId: "revokeRefreshToken", tags, description: "Revoke a refresh token.",
+    operationId: "revokeRefreshToken",
+    tags,
+    description: "Revoke a refresh token.",
     parameters: [{ name: "refreshToken", in: revoke, required: true, type: "string", description: "The refresh token to revoke." }],
     responses: { 200: { description: "Revoked.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
   };
@@ -63,14 +65,18 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
     paths: {
       "/login": {
         post: {
-          operationId: "login", tags, description: "Sign in; answers with an access token and a refresh token.",
+          operationId: "login",
+          tags,
+          description: "Sign in; answers with an access token and a refresh token.",
           parameters: [{ name: "loginRequest", in: "body", required: true, schema: { $ref: "#/definitions/LoginRequest" }, description: "The account." }],
           responses: { 200: { description: "Signed in.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
         },
       },
       "/login/refreshToken": {
         post: {
-          operationId: "renewToken", tags, description: "Trade a refresh token for a new pair.",
+          operationId: "renewToken",
+          tags,
+          description: "Trade a refresh token for a new pair.",
           parameters: [{ name: "renewTokenRequest", in: "body", required: true, schema: { $ref: "#/definitions/RenewTokenRequest" }, description: "The refresh token." }],
           responses: { 200: { description: "A new pair.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
         },
@@ -79,47 +85,78 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
       ...(revoke === "path" && { "/login/refreshToken/{refreshToken}": { delete: revokeOperation } }),
       [base]: {
         post: {
-          operationId: service.operationId ?? "ConsumeWebService", tags, description: `Run the ${service.name} web service once.`, security: bearer,
+          operationId: service.operationId ?? "ConsumeWebService",
+          tags,
+          description: `Run the ${service.name} web service once.`,
+          security: bearer,
           parameters: [{ name: "WebServiceParameters", in: "body", required: true, schema: { $ref: "#/definitions/InputParameters" }, description: "The inputs." }],
-          responses: { 200: { description: "The run's result.", schema: { $ref: "#/definitions/WebServiceResult" } }, 400: { description: "The inputs were not accepted." }, 500: { description: "The server failed." }, default: error },
+          responses: {
+            200: { description: "The run's result.", schema: { $ref: "#/definitions/WebServiceResult" } },
+            400: { description: "The inputs were not accepted." },
+            500: { description: "The server failed." },
+            default: error,
+          },
         },
       },
       [`${base}/batch`]: {
         post: {
-          operationId: "StartBatchExecution", tags, description: "Start running the service on many input sets.", security: bearer,
+          operationId: "StartBatchExecution",
+          tags,
+          description: "Start running the service on many input sets.",
+          security: bearer,
           parameters: [
             { name: "BatchWebServiceParameters", in: "body", required: true, schema: { type: "array", items: { $ref: "#/definitions/InputParameters" } }, description: "The input sets." },
             { name: "parallelCount", in: "query", required: false, type: "integer", description: "How many input sets run at once." },
           ],
-          responses: { 202: { description: "Started.", schema: { $ref: "#/definitions/StartBatchExecutionResponse" } }, 400: { description: "The inputs were not accepted." }, 500: { description: "The server failed." }, default: error },
+          responses: {
+            202: { description: "Started.", schema: { $ref: "#/definitions/StartBatchExecutionResponse" } },
+            400: { description: "The inputs were not accepted." },
+            500: { description: "The server failed." },
+            default: error,
+          },
         },
         get: {
-          operationId: "GetBatchExecutions", tags, description: "List the batch executions of this service.", security: bearer,
+          operationId: "GetBatchExecutions",
+          tags,
+          description: "List the batch executions of this service.",
+          security: bearer,
           responses: { 200: { description: "Their ids.", schema: { type: "array", items: { type: "string" } } }, default: error },
         },
       },
       [`${base}/batch/{executionId}`]: {
         get: {
-          operationId: "GetBatchExecutionStatus", tags, description: "Where a batch execution stands, with results so far if asked.", security: bearer,
+          operationId: "GetBatchExecutionStatus",
+          tags,
+          description: "Where a batch execution stands, with results so far if asked.",
+          security: bearer,
           parameters: [execution, { name: "showPartialResults", in: "query", required: false, type: "boolean", description: "Include the results finished so far." }],
           responses: { 200: { description: "Its state.", schema: { $ref: "#/definitions/BatchWebServiceResult" } }, default: error },
         },
         delete: {
-          operationId: "CancelAndDeleteBatchExecution", tags, description: "Stop a batch execution and delete its results.", security: bearer,
+          operationId: "CancelAndDeleteBatchExecution",
+          tags,
+          description: "Stop a batch execution and delete its results.",
+          security: bearer,
           parameters: [execution],
           responses: { 200: { description: "The ids of the input sets that had finished.", schema: { type: "array", items: { type: "string" } } }, default: error },
         },
       },
       [`${base}/batch/{executionId}/{index}/files`]: {
         get: {
-          operationId: "GetBatchExecutionFiles", tags, description: "List the files one input set's run wrote.", security: bearer,
+          operationId: "GetBatchExecutionFiles",
+          tags,
+          description: "List the files one input set's run wrote.",
+          security: bearer,
           parameters: [execution, index],
           responses: { 200: { description: "File names.", schema: { type: "array", items: { type: "string" } } }, default: error },
         },
       },
       [`${base}/batch/{executionId}/{index}/files/{fileName}`]: {
         get: {
-          operationId: "GetBatchExecutionFile", tags, description: "Download one file one input set's run wrote.", security: bearer,
+          operationId: "GetBatchExecutionFile",
+          tags,
+          description: "Download one file one input set's run wrote.",
+          security: bearer,
           parameters: [execution, index, { name: "fileName", in: "path", required: true, type: "string", description: "The file's name." }],
           responses: { 200: { description: "The file.", schema: { type: "file" } }, default: error },
         },

@@ -68,7 +68,8 @@ function fileName(name: string): string {
 
 /** The snapshot, if it holds a workspace of `runtimeType`; a 400 otherwise. */
 function sameRuntime(snapshot: DevSnapshot, runtimeType: string): DevSnapshot {
-  if (snapshot.runtimeType !== runtimeType) throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`, "RequestValidationException");
+  if (snapshot.runtimeType !== runtimeType)
+    throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`, "RequestValidationException");
   return snapshot;
 }
 
@@ -253,7 +254,9 @@ export class SessionHost {
   }
 
   listSnapshots(owner: string) {
-    return [...this.snapshots.values()].filter((s) => s.owner === owner).map(({ id, name, owner: o, runtimeType, creationTime, archive }) => ({ id, name, owner: o, runtimeType, creationTime, contentSize: archive.length }));
+    return [...this.snapshots.values()]
+      .filter((s) => s.owner === owner)
+      .map(({ id, name, owner: o, runtimeType, creationTime, archive }) => ({ id, name, owner: o, runtimeType, creationTime, contentSize: archive.length }));
   }
 
   deleteSnapshot(id: string, owner: string): void {

@@ -56,8 +56,19 @@ export interface DevState {
 }
 
 export const zeroCounters = (): Counters => ({
-  requests: 0, logins: 0, failedLogins: 0, renewals: 0, failedRenewals: 0, revokes: 0,
-  unauthorized: 0, unauthorizedApiCalls: 0, azureAdCalls: 0, executions: 0, shellsStarted: 0, validationFailures: 0, faultsInjected: 0,
+  requests: 0,
+  logins: 0,
+  failedLogins: 0,
+  renewals: 0,
+  failedRenewals: 0,
+  revokes: 0,
+  unauthorized: 0,
+  unauthorizedApiCalls: 0,
+  azureAdCalls: 0,
+  executions: 0,
+  shellsStarted: 0,
+  validationFailures: 0,
+  faultsInjected: 0,
 });
 
 export function createState(options: DevServerOptions, operations: Operation[]): DevState {
@@ -110,7 +121,13 @@ export function createState(options: DevServerOptions, operations: Operation[]):
   );
   const services = new Map<string, WebService>();
   const state: DevState = {
-    options, clock, authority, operations, limits, sessions, services,
+    options,
+    clock,
+    authority,
+    operations,
+    limits,
+    sessions,
+    services,
     users: options.users ?? DEFAULT_USERS,
     serviceSnapshots: new WeakMap(),
     poolSizes: new Map(),

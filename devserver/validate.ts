@@ -44,7 +44,10 @@ export function loadOperations(specPath: string): Operation[] {
     let at = pointer;
     while (typeof current?.$ref === "string") {
       at = current.$ref;
-      current = current.$ref.slice(2).split("/").reduce<unknown>((n, k) => (n as Json)[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc) as Json;
+      current = current.$ref
+        .slice(2)
+        .split("/")
+        .reduce<unknown>((n, k) => (n as Json)[k.replace(/~1/g, "/").replace(/~0/g, "~")], doc) as Json;
     }
     return [current, at];
   };
@@ -64,9 +67,7 @@ export function loadOperations(specPath: string): Operation[] {
         ...((item.parameters as unknown[]) ?? []).map((p, i) => resolve(p, `#/paths/${escape(template)}/parameters/${i}`)),
         ...((op.parameters as unknown[]) ?? []).map((p, i) => resolve(p, `${base}/parameters/${i}`)),
       ];
-      const queryChecks = params
-        .filter(([p]) => p.in === "query")
-        .map(([p, at]) => ({ name: p.name as string, required: p.required === true, validate: compile(`${at.replace(/^#/, "")}/schema`) }));
+      const queryChecks = params.filter(([p]) => p.in === "query").map(([p, at]) => ({ name: p.name as string, required: p.required === true, validate: compile(`${at.replace(/^#/, "")}/schema`) }));
       const [body, bodyAt] = op.requestBody ? resolve(op.requestBody, `${base}/requestBody`) : [undefined, ""];
       const content = (body?.content ?? {}) as Record<string, Json>;
       const bodyChecks = Object.fromEntries(
@@ -78,7 +79,7 @@ export function loadOperations(specPath: string): Operation[] {
       const security = ((op.security as Json[] | undefined) ?? globalSecurity).map((alt) => Object.keys(alt));
       const responseSchemas = new Map<number, Json>();
       for (const [code, response] of Object.entries((op.responses ?? {}) as Record<string, unknown>)) {
-        const schema = ((resolve(response, "")[0].content as Record<string, Json> | undefined)?.["application/json"])?.schema;
+        const schema = (resolve(response, "")[0].content as Record<string, Json> | undefined)?.["application/json"]?.schema;
         if (/^2\d\d$/.test(code) && schema) responseSchemas.set(Number(code), schema as Json);
       }
       operations.push({

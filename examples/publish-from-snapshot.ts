@@ -14,7 +14,8 @@ try {
 
   const history = "size,price\n50,150\n80,240\n100,300\n120,355\n";
   const published = await publishFromSession(client, {
-    name: "house-price", version: "1.0",
+    name: "house-price",
+    version: "1.0",
     files: { "history.csv": history },
     setupCode: [
       "rows = [line.split(',') for line in open('history.csv').read().split()[1:]]",
@@ -25,7 +26,8 @@ try {
       "print('fitted on %d rows: price = %.3f * size + %.3f' % (len(xs), slope, intercept))",
     ].join("\n"),
     code: "price = round(slope * size + intercept, 2)",
-    inputs: { size: "numeric" }, outputs: { price: "numeric" },
+    inputs: { size: "numeric" },
+    outputs: { price: "numeric" },
   });
   console.log(`1. Setup ran in a session: ${published.setupOutput.trim()}`);
   console.log(`2. Snapshot taken, session closed (open sessions: ${server.sessions.size}), service published at ${published.url}`);

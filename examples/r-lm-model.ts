@@ -24,35 +24,46 @@ try {
 
   // 1. Fit in an R session; the snapshot keeps `fit`, and the service code predicts with it.
   const published = await publishFromSession(client, {
-    name: "stopping-distance", version: "1.0", runtimeType: "R",
-    setupCode: [
-      "fit <- lm(dist ~ speed, data = cars)",
-      "cat(sprintf('fitted on %d cars, R-squared %.2f\\n', nrow(cars), summary(fit)$r.squared))",
-    ].join("\n"),
+    name: "stopping-distance",
+    version: "1.0",
+    runtimeType: "R",
+    setupCode: ["fit <- lm(dist ~ speed, data = cars)", "cat(sprintf('fitted on %d cars, R-squared %.2f\\n', nrow(cars), summary(fit)$r.squared))"].join("\n"),
     // `trial` arrives as an R data frame; `predicted` goes back as columns.
     code: "predicted <- data.frame(speed = trial$speed, dist = round(predict(fit, trial), 1))",
-    inputs: { trial: "data.frame" }, outputs: { predicted: "data.frame" },
+    inputs: { trial: "data.frame" },
+    outputs: { predicted: "data.frame" },
   });
   console.log(`1. ${published.setupOutput.trim()}; snapshot taken, stopping-distance 1.0 published from it`);
 
   // 2. A data frame from TypeScript, in the column form ML Server uses.
   type Trial = { speed: number[] };
   type Predicted = { speed: number[]; dist: number[] };
-  const stopping = createServiceClient<{ schemas: { InputParameters: { trial: Trial }; OutputParameters: { predicted: Predicted } } }>({ baseUrl: server.url, auth, name: "stopping-distance", version: "1.0" });
+  const stopping = createServiceClient<{ schemas: { InputParameters: { trial: Trial }; OutputParameters: { predicted: Predicted } } }>({
+    baseUrl: server.url,
+    auth,
+    name: "stopping-distance",
+    version: "1.0",
+  });
   const { outputs } = await stopping.consume({ trial: { speed: [7, 15, 24] } });
   const predicted = outputs.predicted!;
   console.log(`2. Scored a data frame: ${predicted.speed.map((s, i) => `${s} mph stops in ${predicted.dist[i]} ft`).join(", ")}`);
 
   // 3. A row scorer from the same snapshot, and a CSV batched through the CLI.
   await publishService(client, {
-    name: "stopping-row", version: "1.0", runtimeType: "R", snapshotId: published.snapshotId,
+    name: "stopping-row",
+    version: "1.0",
+    runtimeType: "R",
+    snapshotId: published.snapshotId,
     code: "dist <- round(predict(fit, data.frame(speed = speed)), 1)",
-    inputs: { speed: "numeric" }, outputs: { dist: "numeric" },
+    inputs: { speed: "numeric" },
+    outputs: { dist: "numeric" },
   });
   const csv = join(home, "speeds.csv");
   writeFileSync(csv, ["speed", ...Array.from({ length: 20 }, (_, i) => String(5 + i))].join("\n"));
   const cli = (args: string[], input?: string) => {
-    const child = promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { env: { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), XDG_CACHE_HOME: join(home, "cache") } });
+    const child = promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      env: { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), XDG_CACHE_HOME: join(home, "cache") },
+    });
     child.child.stdin?.end(input);
     return child;
   };

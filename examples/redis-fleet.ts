@@ -30,13 +30,15 @@ if (process.argv[2] === "--worker") {
   let ok = 0;
   let failed = 0;
   const until = Date.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: 10 }, async () => {
-    while (Date.now() < until) {
-      const { response } = await client.GET("/status").catch(() => ({ response: { ok: false } }));
-      if (response.ok) ok++;
-      else failed++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (Date.now() < until) {
+        const { response } = await client.GET("/status").catch(() => ({ response: { ok: false } }));
+        if (response.ok) ok++;
+        else failed++;
+      }
+    }),
+  );
   process.send!({ ok, failed });
   await subscriber.close();
   await redis.close();
@@ -45,20 +47,29 @@ if (process.argv[2] === "--worker") {
   const password = "Svc-Pa55word!";
   const server = await startDevServer({ accessTokenSeconds: 2, sessionMode: "strict", users: [{ username: "svc-scoring", password }] });
   try {
-    const flush = await createClient({ url: REDIS_URL }).on("error", () => {}).connect();
+    const flush = await createClient({ url: REDIS_URL })
+      .on("error", () => {})
+      .connect();
     for (const key of await flush.keys("mlserver-client:*")) await flush.del(key); // a fresh start
     await flush.close();
-    const results = await Promise.all(Array.from({ length: WORKERS }, () =>
-      new Promise<{ ok: number; failed: number }>((resolve, reject) => {
-        const child = fork(process.argv[1]!, ["--worker", server.url], { execArgv: process.execArgv, env: { ...process.env, SVC_PASSWORD: password } });
-        child.once("message", (m) => resolve(m as { ok: number; failed: number }));
-        child.once("error", reject);
-        child.once("exit", (code) => code && reject(new Error(`a worker exited with ${code}`)));
-      })));
+    const results = await Promise.all(
+      Array.from(
+        { length: WORKERS },
+        () =>
+          new Promise<{ ok: number; failed: number }>((resolve, reject) => {
+            const child = fork(process.argv[1]!, ["--worker", server.url], { execArgv: process.execArgv, env: { ...process.env, SVC_PASSWORD: password } });
+            child.once("message", (m) => resolve(m as { ok: number; failed: number }));
+            child.once("error", reject);
+            child.once("exit", (code) => code && reject(new Error(`a worker exited with ${code}`)));
+          }),
+      ),
+    );
     const ok = results.reduce((n, r) => n + r.ok, 0);
     const failed = results.reduce((n, r) => n + r.failed, 0);
     const { logins, renewals } = server.counters;
-    console.log(`${WORKERS} workers, ${SECONDS} s, 2-second tokens: ${ok} calls succeeded, ${failed} failed; ${logins} sign-in and ${renewals} renewals for the whole fleet (about ${SECONDS / 2} lifetimes)`);
+    console.log(
+      `${WORKERS} workers, ${SECONDS} s, 2-second tokens: ${ok} calls succeeded, ${failed} failed; ${logins} sign-in and ${renewals} renewals for the whole fleet (about ${SECONDS / 2} lifetimes)`,
+    );
   } finally {
     await server.close();
   }

@@ -24,7 +24,8 @@ try {
 
   // 1. Train in a session; the snapshot keeps `model`, and the service code scores with it.
   const published = await publishFromSession(client, {
-    name: "loan-model", version: "1.0",
+    name: "loan-model",
+    version: "1.0",
     setupCode: [
       "import numpy, pandas",
       "from sklearn.linear_model import LogisticRegression",
@@ -39,7 +40,8 @@ try {
       "probability = model.predict_proba(applicants[['income', 'debt']])[:, 1]",
       "scores = pandas.DataFrame({'name': applicants['name'], 'approved': probability > 0.5, 'probability': probability.round(3)})",
     ].join("\n"),
-    inputs: { applicants: "data.frame" }, outputs: { scores: "data.frame" },
+    inputs: { applicants: "data.frame" },
+    outputs: { scores: "data.frame" },
   });
   console.log(`1. ${published.setupOutput.trim()}; snapshot taken, loan-model 1.0 published from it`);
 
@@ -53,14 +55,19 @@ try {
 
   // 3. A row scorer from the same snapshot, and a CSV batched through the CLI.
   await publishService(client, {
-    name: "loan-row", version: "1.0", snapshotId: published.snapshotId,
+    name: "loan-row",
+    version: "1.0",
+    snapshotId: published.snapshotId,
     code: "approved = bool(model.predict_proba([[income, debt]])[0, 1] > 0.5)",
-    inputs: { income: "numeric", debt: "numeric" }, outputs: { approved: "logical" },
+    inputs: { income: "numeric", debt: "numeric" },
+    outputs: { approved: "logical" },
   });
   const csv = join(home, "applicants.csv");
   writeFileSync(csv, ["income,debt", ...Array.from({ length: 20 }, (_, i) => `${20 + i * 4},${5 + (i % 5) * 5}`)].join("\n"));
   const cli = (args: string[], input?: string) => {
-    const child = promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { env: { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), XDG_CACHE_HOME: join(home, "cache") } });
+    const child = promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      env: { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), XDG_CACHE_HOME: join(home, "cache") },
+    });
     child.child.stdin?.end(input);
     return child;
   };

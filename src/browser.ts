@@ -35,7 +35,10 @@ const nodeOnly = (name: string, instead: string) => (): never => {
 /** Not in the browser build: device code needs msal-node. Use {@link aadBrowser} with `@azure/msal-browser`. */
 export const aadDeviceCode = /* @__PURE__ */ nodeOnly("aadDeviceCode (msal-node)", "In a browser, use aadBrowser with the app's @azure/msal-browser PublicClientApplication.");
 /** Not in the browser build: a client secret must never ship to a browser. */
-export const aadClientCredentials = /* @__PURE__ */ nodeOnly("aadClientCredentials", "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for the signed-in user.");
+export const aadClientCredentials = /* @__PURE__ */ nodeOnly(
+  "aadClientCredentials",
+  "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for the signed-in user.",
+);
 /** Not in the browser build: a client secret must never ship to a browser. */
 export const clientCredentials = /* @__PURE__ */ nodeOnly("clientCredentials", "A client secret must never reach a browser: get tokens in a backend and pass them with bearer().");
 /** Not in the browser build: browsers answer Digest challenges themselves. */

@@ -245,9 +245,7 @@ export interface ServiceFilter {
  * ```
  */
 export async function listServices(client: MlServerClient, filter: ServiceFilter = {}): Promise<WebService[]> {
-  const { data, error, response } = filter.name
-    ? await client.GET("/services/{name}", { params: { path: { name: filter.name } } })
-    : await client.GET("/services");
+  const { data, error, response } = filter.name ? await client.GET("/services/{name}", { params: { path: { name: filter.name } } }) : await client.GET("/services");
   if (!response.ok) throw apiError(filter.name ? `Listing the versions of ${filter.name}` : "Listing services", response, error);
   return (data ?? []).filter((s) => (!filter.publishedBy || s.versionPublishedBy === filter.publishedBy) && (!filter.runtimeType || s.runtimeType === filter.runtimeType));
 }

@@ -176,13 +176,15 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
     })();
     // Any JSON value may be an input; the generated type spells JSON out narrowly.
     const inputParameters = Object.entries(options.inputs ?? {}).map(([name, value]) => ({ name, value })) as NonNullable<components["schemas"]["ExecuteRequest"]["inputParameters"]>;
-    const run = await client.POST("/sessions/{id}/execute", {
-      ...path,
-      body: { code: options.code, ...(inputParameters.length > 0 && { inputParameters }), ...(options.outputs && { outputParameters: options.outputs }) },
-    }).finally(() => {
-      running = false;
-      signal?.removeEventListener("abort", onAbort);
-    });
+    const run = await client
+      .POST("/sessions/{id}/execute", {
+        ...path,
+        body: { code: options.code, ...(inputParameters.length > 0 && { inputParameters }), ...(options.outputs && { outputParameters: options.outputs }) },
+      })
+      .finally(() => {
+        running = false;
+        signal?.removeEventListener("abort", onAbort);
+      });
     await polling;
     if (!run.response.ok) throw apiError("Running code remotely", run.response, run.error);
     const result = run.data!;

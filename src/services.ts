@@ -140,7 +140,10 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
   const batchStatus = async (id: string): Promise<BatchProgress<Outputs>> => {
     // Path templates, as in the service's swagger, so a generated security map applies.
     const status = (await send("get", "/batch/{executionId}", "Reading a batch", { params: { path: { executionId: id }, query: { showPartialResults: true } } })) as {
-      state: BatchProgress<Outputs>["state"]; completedItemCount: number; totalItemCount: number; batchExecutionResults?: RawResult[];
+      state: BatchProgress<Outputs>["state"];
+      completedItemCount: number;
+      totalItemCount: number;
+      batchExecutionResults?: RawResult[];
     };
     return { state: status.state, completed: status.completedItemCount, total: status.totalItemCount, results: (status.batchExecutionResults ?? []).map(decode) };
   };
@@ -180,7 +183,10 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
       return (await send("get", "/batch/{executionId}/{index}/files", "Listing a batch run's files", { params: { path: { executionId: id, index } } })) as string[];
     },
     async batchFile(id, index, fileName) {
-      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", "Downloading a batch run's file", { params: { path: { executionId: id, index, fileName } }, parseAs: "arrayBuffer" });
+      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", "Downloading a batch run's file", {
+        params: { path: { executionId: id, index, fileName } },
+        parseAs: "arrayBuffer",
+      });
       return new Uint8Array(data as ArrayBuffer);
     },
   };

@@ -84,22 +84,25 @@ export function createWorkQueue<Inputs, Outputs>(service: ServiceClient<Inputs, 
       counts.queued--;
       counts.running++;
       changed();
-      service.consume(entry.inputs, { signal: entry.controller.signal }).then(
-        (result) => {
-          counts.running--;
-          counts.done++;
-          entry.resolve(result);
-        },
-        (error: unknown) => {
-          counts.running--;
-          if (entry.controller.signal.aborted) counts.cancelled++;
-          else counts.failed++;
-          entry.reject(entry.controller.signal.aborted ? abortError() : error);
-        },
-      ).finally(() => {
-        changed();
-        pump();
-      });
+      service
+        .consume(entry.inputs, { signal: entry.controller.signal })
+        .then(
+          (result) => {
+            counts.running--;
+            counts.done++;
+            entry.resolve(result);
+          },
+          (error: unknown) => {
+            counts.running--;
+            if (entry.controller.signal.aborted) counts.cancelled++;
+            else counts.failed++;
+            entry.reject(entry.controller.signal.aborted ? abortError() : error);
+          },
+        )
+        .finally(() => {
+          changed();
+          pump();
+        });
     }
   };
 

@@ -26,10 +26,19 @@ export function matchConsumption(method: string, pathname: string): { operationI
   if (!m || m[2] === "swagger.json") return undefined;
   const [, name, version, isBatch, executionId, index, fileName] = m.map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
   const params = { name: name!, version: version!, ...(executionId !== undefined && { executionId }), ...(index !== undefined && { index }), ...(fileName !== undefined && { fileName }) };
-  const operationId = !isBatch ? (method === "POST" ? "consumeWebService" : undefined)
-    : executionId === undefined ? ({ GET: "listBatchExecutions", POST: "startBatchExecution" } as Record<string, string>)[method]
-    : index === undefined ? ({ GET: "getBatchExecutionStatus", DELETE: "cancelBatchExecution" } as Record<string, string>)[method]
-    : method === "GET" ? (fileName === undefined ? "listBatchExecutionFiles" : "getBatchExecutionFile") : undefined;
+  const operationId = !isBatch
+    ? method === "POST"
+      ? "consumeWebService"
+      : undefined
+    : executionId === undefined
+      ? ({ GET: "listBatchExecutions", POST: "startBatchExecution" } as Record<string, string>)[method]
+      : index === undefined
+        ? ({ GET: "getBatchExecutionStatus", DELETE: "cancelBatchExecution" } as Record<string, string>)[method]
+        : method === "GET"
+          ? fileName === undefined
+            ? "listBatchExecutionFiles"
+            : "getBatchExecutionFile"
+          : undefined;
   return operationId ? { operationId, params } : null;
 }
 

@@ -21,7 +21,8 @@ function keepSnapshot(state: DevState, service: WebService, body: Record<string,
   if (typeof body.snapshotId !== "string") return;
   const snapshot = state.sessions.snapshot(body.snapshotId, user);
   const runtimeType = body.runtimeType ?? service.runtimeType;
-  if (snapshot.runtimeType !== runtimeType) throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`, "RequestValidationException");
+  if (snapshot.runtimeType !== runtimeType)
+    throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`, "RequestValidationException");
   state.serviceSnapshots.set(service, snapshot.archive);
 }
 
@@ -31,8 +32,12 @@ async function publish(state: DevState, name: string, version: string, body: Rec
   if (state.services.has(serviceKey(name, version))) throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
   await checkRunnable(state, body);
   const service: WebService = {
-    name, version, versionPublishedBy: user, creationTime: new Date(state.clock()).toISOString(),
-    runtimeType: (body.runtimeType as string | undefined) ?? "R", code: body.code as string,
+    name,
+    version,
+    versionPublishedBy: user,
+    creationTime: new Date(state.clock()).toISOString(),
+    runtimeType: (body.runtimeType as string | undefined) ?? "R",
+    code: body.code as string,
   };
   keepSnapshot(state, service, body, user);
   for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
@@ -69,7 +74,10 @@ async function publishRealtime(name: string, version: string, { state, form, use
 }
 
 export const serviceRoutes: RouteTable = {
-  GetWebServiceSwagger: ({ state, params }) => [200, serviceSwagger(existingService(state, params) as Parameters<typeof serviceSwagger>[0], { revoke: state.options.legacyRevokePath ? "path" : "query" })],
+  GetWebServiceSwagger: ({ state, params }) => [
+    200,
+    serviceSwagger(existingService(state, params) as Parameters<typeof serviceSwagger>[0], { revoke: state.options.legacyRevokePath ? "path" : "query" }),
+  ],
   getAllWebServices: ({ state, user }) => [200, [...state.services.values()].map((s) => view(s, user))],
   getAllWebServiceVersionsByName: ({ state, params, user }) => [200, [...state.services.values()].filter((s) => s.name === params.name).map((s) => view(s, user))],
   getWebServiceVersion: ({ state, params, user }) => [200, [view(existingService(state, params), user)]],
@@ -77,7 +85,12 @@ export const serviceRoutes: RouteTable = {
   publishWebServiceVersion: ({ state, params, body, user, base }) => publish(state, params.name!, params.version!, body, user, base),
   async patchWebServiceVersion({ state, params, body, user }) {
     const service = ownedService(state, params, user, "update");
-    await checkRunnable(state, { runtimeType: service.runtimeType, inputParameterDefinitions: body.inputParameterDefinitions ?? service.inputParameterDefinitions, outputParameterDefinitions: body.outputParameterDefinitions ?? service.outputParameterDefinitions, ...(body.runtimeType !== undefined && { runtimeType: body.runtimeType }) });
+    await checkRunnable(state, {
+      runtimeType: service.runtimeType,
+      inputParameterDefinitions: body.inputParameterDefinitions ?? service.inputParameterDefinitions,
+      outputParameterDefinitions: body.outputParameterDefinitions ?? service.outputParameterDefinitions,
+      ...(body.runtimeType !== undefined && { runtimeType: body.runtimeType }),
+    });
     keepSnapshot(state, service, body, user);
     for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
     retirePool(state, service);

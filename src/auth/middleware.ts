@@ -83,7 +83,9 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         }
         if (clientOptions.fetch !== transport) {
           // Only the transport checks the request as it is actually sent (and its redirects).
-          throw new InvalidOptionError("This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.");
+          throw new InvalidOptionError(
+            "This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.",
+          );
         }
         // Refuse before asking any provider for a credential (which may mean a sign-in).
         boundary.assertMayReceive(request.url);
@@ -144,6 +146,10 @@ function chooser(auth: AuthOption): (alternatives: readonly SecurityAlternative[
       const schemes = Object.keys(alternative);
       if (schemes.every((scheme) => auth[scheme] !== undefined)) return schemes.map((scheme) => auth[scheme]!);
     }
-    throw new MissingCredentialsError(operation, alternatives.map((a) => Object.keys(a)), names);
+    throw new MissingCredentialsError(
+      operation,
+      alternatives.map((a) => Object.keys(a)),
+      names,
+    );
   };
 }

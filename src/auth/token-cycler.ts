@@ -256,4 +256,3 @@ export class TokenCycler<T extends TokenSet> {
     return { tokens, refreshAt, usableUntil };
   }
 }
-

@@ -120,4 +120,3 @@ export function transportFailure(cause: unknown, call: string, timeoutMs: number
   }
   return new TokenEndpointError(`${call} could not be reached (${reason}). Check the address and that the server is up.`, { cause, retryable: true });
 }
-

@@ -89,10 +89,7 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
   }
   const expiresIn = seconds(r.expires_in, "expires_in");
   const expiresOn = seconds(r.expires_on, "expires_on");
-  const expiresAt =
-    expiresIn !== undefined ? now + expiresIn * 1000
-    : expiresOn !== undefined ? expiresOn * 1000
-    : (jwtExpiry(r.access_token) ?? now + defaultLifetimeMs);
+  const expiresAt = expiresIn !== undefined ? now + expiresIn * 1000 : expiresOn !== undefined ? expiresOn * 1000 : (jwtExpiry(r.access_token) ?? now + defaultLifetimeMs);
   // One bound for every source of expiry (expires_in, expires_on, a JWT's exp).
   if (expiresAt - now > MAX_LIFETIME_SECONDS * 1000) {
     const source = expiresIn !== undefined ? `expires_in (${expiresIn} s)` : expiresOn !== undefined ? "expires_on" : "the token's exp claim";

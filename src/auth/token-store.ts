@@ -96,11 +96,17 @@ interface StoredTokenSet {
 function decodeTokenSet(value: StoredValue | undefined, describe: string): (TokenSet & { obtainedAt: number }) | undefined {
   if (value === undefined) return undefined;
   const v = value as Partial<StoredTokenSet> | null;
-  const valid = typeof v === "object" && v !== null && v.v === 1
-    && typeof v.accessToken === "string" && v.accessToken !== "" && typeof v.tokenType === "string"
-    && Number.isFinite(v.expiresAt) && Number.isFinite(v.obtainedAt)
-    && (v.refreshToken === undefined || (typeof v.refreshToken === "string" && v.refreshToken !== ""))
-    && (v.refreshAt === undefined || Number.isFinite(v.refreshAt));
+  const valid =
+    typeof v === "object" &&
+    v !== null &&
+    v.v === 1 &&
+    typeof v.accessToken === "string" &&
+    v.accessToken !== "" &&
+    typeof v.tokenType === "string" &&
+    Number.isFinite(v.expiresAt) &&
+    Number.isFinite(v.obtainedAt) &&
+    (v.refreshToken === undefined || (typeof v.refreshToken === "string" && v.refreshToken !== "")) &&
+    (v.refreshAt === undefined || Number.isFinite(v.refreshAt));
   if (!valid) {
     warnOnce(`token-store-shape:${describe}`, `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new sign-in will replace them).`);
     return undefined;

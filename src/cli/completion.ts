@@ -18,7 +18,21 @@ const SUBCOMMANDS: Record<string, string[]> = {
 };
 const COMMON = ["--profile", "--json", "--quiet", "--debug", "--help", "--server", "--username", "--ca", "--allow-insecure-http"];
 const FLAGS: Record<string, string[]> = {
-  login: [...COMMON, "--password-stdin", "--device-code", "--client-credentials", "--client-secret-stdin", "--authority", "--tenant", "--client-id", "--resource", "--scope", "--token-url", "--certificate", "--thumbprint"],
+  login: [
+    ...COMMON,
+    "--password-stdin",
+    "--device-code",
+    "--client-credentials",
+    "--client-secret-stdin",
+    "--authority",
+    "--tenant",
+    "--client-id",
+    "--resource",
+    "--scope",
+    "--token-url",
+    "--certificate",
+    "--thumbprint",
+  ],
   logout: COMMON,
   token: [...COMMON, "--min-valid", "--output"],
   status: COMMON,
@@ -26,7 +40,28 @@ const FLAGS: Record<string, string[]> = {
   pools: [...COMMON, "--initial", "--max"],
   run: [...COMMON, "--input-file", "--get-file", "--snapshot", "--output-dir", "--runtime"],
   session: [...COMMON, "--runtime"],
-  services: [...COMMON, "--code", "--init-code", "--inputs", "--outputs", "--description", "--output-files", "--alias", "--runtime", "--inputs-file", "--file", "--parallel", "--list", "--status", "--results", "--artifacts", "--index", "--output-dir", "--cancel", "--model"],
+  services: [
+    ...COMMON,
+    "--code",
+    "--init-code",
+    "--inputs",
+    "--outputs",
+    "--description",
+    "--output-files",
+    "--alias",
+    "--runtime",
+    "--inputs-file",
+    "--file",
+    "--parallel",
+    "--list",
+    "--status",
+    "--results",
+    "--artifacts",
+    "--index",
+    "--output-dir",
+    "--cancel",
+    "--model",
+  ],
   generate: ["--output", "--check", "--server", "--service", "--username", "--password-env", "--token-env", "--ca", "--profile"],
   "generate-all": ["--check", "--targets"],
   devserver: ["--port", "--access-token-seconds", "--users", "--tls-key", "--tls-cert", "--session-mode", "--cors-origin", "--allowed-host", "--python", "--r"],
@@ -100,7 +135,7 @@ export async function completeCommand(words: readonly string[], streams: CliStre
     else if ((command === "services" && sub && NAMED.includes(sub) && positionals.length === 1) || (command === "pools" && sub && positionals.length === 1)) {
       const flagged = rest[rest.indexOf("--profile") + 1];
       const profile = profileName(rest.includes("--profile") ? flagged : undefined, config);
-      candidates = (JSON.parse(await readFile(await namesFile(profile), "utf8").catch(() => "[]")) as string[]);
+      candidates = JSON.parse(await readFile(await namesFile(profile), "utf8").catch(() => "[]")) as string[];
     } else candidates = [];
   }
   const matching = candidates.filter((c) => c.startsWith(current));

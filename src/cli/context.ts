@@ -90,7 +90,10 @@ function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
 /** A client for the profile's server, signed in through the token cache. */
 export async function connect(ctx: Context, { interactive = false }: { interactive?: boolean } = {}): Promise<Connection> {
   const server = ctx.profile.server;
-  if (!server) throw new UsageError(`No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`);
+  if (!server)
+    throw new UsageError(
+      `No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`,
+    );
   const ca = ctx.profile.ca ? await readCa(ctx.profile.ca) : undefined;
   await checkTransport(ctx, server);
   const lib = await import("../index.js");
@@ -134,7 +137,9 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
   const { isLoopback } = await import("../http/origins.js");
   if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
   if (!ctx.profile.allowInsecureHttp) {
-    throw new UsageError(`${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`);
+    throw new UsageError(
+      `${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`,
+    );
   }
   ctx.out.warn(`sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`);
 }

@@ -17,7 +17,9 @@ export class SignInNeeded extends Error {
 export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 /** Asks on the terminal without echoing what is typed; Ctrl+C ends the process as usual. */
@@ -79,7 +81,10 @@ export function secretReader(source: SecretSource, env: NodeJS.ProcessEnv = proc
   let cached: Promise<string> | undefined;
   return () =>
     (cached ??= (async () => {
-      const value = source.stdin ? await readStdin() : env[source.env] || (source.prompt ? await promptHidden(source.prompt, `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`) : undefined);
+      const value = source.stdin
+        ? await readStdin()
+        : env[source.env] ||
+          (source.prompt ? await promptHidden(source.prompt, `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`) : undefined);
       if (!value) throw new SignInNeeded(source.missing);
       return value;
     })());
@@ -148,9 +153,7 @@ export async function createProvider(settings: ProviderSettings): Promise<CliPro
         store,
       });
     case "aad-client-credentials": {
-      const certificate = profile.certificate
-        ? { privateKey: await readFile(profile.certificate, "utf8"), thumbprintSha256: need("thumbprint", "thumbprint") }
-        : undefined;
+      const certificate = profile.certificate ? { privateKey: await readFile(profile.certificate, "utf8"), thumbprintSha256: need("thumbprint", "thumbprint") } : undefined;
       return lib.aadClientCredentials({
         ...authority(),
         clientId: need("clientId", "client-id"),

@@ -38,25 +38,28 @@ failed), 6 server or authority unreachable (refused, unknown host, timed out, ce
 const EXAMPLES: Record<string, string[]> = {
   login: [
     "mlserver login --server https://mlserver.example.com:12800 --username admin",
-    "printf %s \"$PASSWORD\" | mlserver login --server http://mlserver:12800 --username admin --password-stdin --allow-insecure-http",
+    'printf %s "$PASSWORD" | mlserver login --server http://mlserver:12800 --username admin --password-stdin --allow-insecure-http',
     "mlserver login --device-code --tenant contoso.onmicrosoft.com --client-id <app id> --resource <web app id>",
   ],
   logout: ["mlserver logout", "mlserver logout --profile staging"],
-  token: ["curl -H \"Authorization: Bearer $(mlserver token)\" https://mlserver.example.com:12800/status", "eval \"$(mlserver token --min-valid 10m --output env)\""],
+  token: ['curl -H "Authorization: Bearer $(mlserver token)" https://mlserver.example.com:12800/status', 'eval "$(mlserver token --min-valid 10m --output env)"'],
   status: ["mlserver status", "mlserver status --profile staging --json"],
   profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
   pools: ["mlserver pools create scorer 1.0 --initial 2 --max 8", "mlserver pools status scorer 1.0 --json"],
   session: ["mlserver session", "mlserver session --runtime R --profile prod"],
-  run: ["mlserver run train.py --input-file data.csv --get-file model.pkl", "mlserver run nightly.py --snapshot nightly --output-dir results/ || echo \"failed: $?\""],
-  completion: ["source <(mlserver completion bash)", "mlserver completion zsh > \"${fpath[1]}/_mlserver\"", "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
+  run: ["mlserver run train.py --input-file data.csv --get-file model.pkl", 'mlserver run nightly.py --snapshot nightly --output-dir results/ || echo "failed: $?"'],
+  completion: ["source <(mlserver completion bash)", 'mlserver completion zsh > "${fpath[1]}/_mlserver"', "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
   services: [
-    "mlserver services publish scorer 1.0 --code score.py --inputs '{\"x\":\"numeric\"}' --outputs '{\"y\":\"numeric\"}'",
+    'mlserver services publish scorer 1.0 --code score.py --inputs \'{"x":"numeric"}\' --outputs \'{"y":"numeric"}\'',
     "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
     "mlserver services batch scorer 1.0 --file inputs.csv --json > results.json",
     "mlserver services batch artifacts scorer 1.0 <batch id> --output-dir results/",
-    "mlserver services publish stopping 1.0 --code predict.R --inputs '{\"speed\":\"numeric\"}' --outputs '{\"dist\":\"numeric\"}'",
+    'mlserver services publish stopping 1.0 --code predict.R --inputs \'{"speed":"numeric"}\' --outputs \'{"dist":"numeric"}\'',
   ],
-  generate: ["mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts", "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts"],
+  generate: [
+    "mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts",
+    "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts",
+  ],
   "generate-all": ["mlserver generate-all", "mlserver generate-all --check"],
   devserver: ["mlserver devserver", "mlserver devserver --port 0 --python .venv/bin/python --access-token-seconds 60"],
 };
@@ -179,8 +182,14 @@ const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams:
   session: async () => (await import("./session-prompt.js")).sessionCommand,
   services: async () => (await import("./service-commands.js")).servicesCommand,
   generate: async () => (await import("./tool-commands.js")).generateCommand,
-  "generate-all": async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.generateAllCommand(args, streams.out); },
-  devserver: async () => { const m = await import("./tool-commands.js"); return (args, streams) => m.devserverCommand(args, streams.out); },
+  "generate-all": async () => {
+    const m = await import("./tool-commands.js");
+    return (args, streams) => m.generateAllCommand(args, streams.out);
+  },
+  devserver: async () => {
+    const m = await import("./tool-commands.js");
+    return (args, streams) => m.devserverCommand(args, streams.out);
+  },
 };
 
 /** Runs the CLI with the given arguments; resolves to the process exit code. */
@@ -198,7 +207,9 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
     if ((command === "help" && rest[0] && rest[0] in HELP) || ((rest.includes("--help") || rest.includes("-h")) && command && command in HELP)) {
       const topic = (command === "help" ? rest[0] : command) as Command;
       const examples = EXAMPLES[topic]!.map((e) => `  ${e}`).join("\n");
-      streams.out.write(`Usage:\n${HELP[topic]}\n\nExamples:\n${examples}\n\n${topic === "generate" || topic === "generate-all" || topic === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`);
+      streams.out.write(
+        `Usage:\n${HELP[topic]}\n\nExamples:\n${examples}\n\n${topic === "generate" || topic === "generate-all" || topic === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`,
+      );
       return EXIT.ok;
     }
     if (command === "--help" || command === "-h" || command === "help") {
@@ -207,14 +218,21 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
     }
     if (!command || !(command in HELP)) {
       const guess = command ? closest(command, Object.keys(HELP)) : undefined;
-      streams.err.write(`mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}.${guess ? ` Did you mean \`mlserver ${guess}\`?` : ""} Run \`mlserver --help\` for the commands.\n`);
+      streams.err.write(
+        `mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}.${guess ? ` Did you mean \`mlserver ${guess}\`?` : ""} Run \`mlserver --help\` for the commands.\n`,
+      );
       return EXIT.usage;
     }
     // A secret on the command line is readable by every user of the machine (ps): refused, never echoed.
     const secretFlag = rest.find((a) => /^--(password|client-secret|secret|token)(=|$)/.test(a));
     if (secretFlag) {
       const name = secretFlag.slice(2).split("=")[0]!;
-      const way = name === "password" ? "--password-stdin or MLSERVER_PASSWORD" : name === "client-secret" || name === "secret" ? "--client-secret-stdin or MLSERVER_CLIENT_SECRET" : "the token cache (mlserver login)";
+      const way =
+        name === "password"
+          ? "--password-stdin or MLSERVER_PASSWORD"
+          : name === "client-secret" || name === "secret"
+            ? "--client-secret-stdin or MLSERVER_CLIENT_SECRET"
+            : "the token cache (mlserver login)";
       throw new UsageError(`Secrets never come from flags (other users can read a process's arguments): instead of --${name}, use ${way}.`);
     }
     if (debug) {
@@ -232,10 +250,20 @@ async function report(error: unknown, command: string | undefined, streams: CliS
   const { MlServerClientError, ApiError } = await import("../core/errors.js");
   const { scrubKnown } = await import("../core/redact.js");
   const code = exitCodeOf(error, MlServerClientError, ApiError);
-  const errorCode = error instanceof MlServerClientError ? error.code : error instanceof UsageError ? "ERR_USAGE" : (error as { name?: string }).name === "SignInNeeded" ? "ERR_NOT_SIGNED_IN" : (error as { name?: string }).name === "Interrupted" ? "ERR_INTERRUPTED" : "ERR_UNEXPECTED";
+  const errorCode =
+    error instanceof MlServerClientError
+      ? error.code
+      : error instanceof UsageError
+        ? "ERR_USAGE"
+        : (error as { name?: string }).name === "SignInNeeded"
+          ? "ERR_NOT_SIGNED_IN"
+          : (error as { name?: string }).name === "Interrupted"
+            ? "ERR_INTERRUPTED"
+            : "ERR_UNEXPECTED";
   // Errors of the library are scrubbed already; anything else (Node's own) is scrubbed here.
   const tls = tlsFailure(error);
-  const message = scrubKnown(error instanceof Error ? error.message : String(error)) + (tls ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).` : "");
+  const message =
+    scrubKnown(error instanceof Error ? error.message : String(error)) + (tls ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).` : "");
   const hint = code === EXIT.usage && command ? ` Run \`mlserver ${command} --help\`.` : "";
   if (json) streams.err.write(`${JSON.stringify({ error: { code: errorCode, message, exitCode: code } })}\n`);
   else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${message}${hint}\n`);

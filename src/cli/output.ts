@@ -89,7 +89,11 @@ export class Output {
   /** Rows as an aligned table with a header. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
     const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const render = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+    const render = (cells: readonly string[]) =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd();
     return [this.style(render(headers), "bold"), ...rows.map(render)].join("\n");
   }
 

@@ -26,14 +26,22 @@ export async function poolsCommand(args: readonly string[], streams: CliStreams)
     const initial = size(ctx.values.initial, "--initial") ?? Math.min(1, max);
     if (initial > max) throw new UsageError(`--initial (${initial}) may not exceed --max (${max}).`);
     const answer = await lib.setServicePool((await connect(ctx)).client, name, version, { initialSize: initial, maxSize: max });
-    ctx.out.result({ name, version, initialSize: initial, maxSize: max, result: answer }, () => `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} shell(s) at once, at most ${max}.`);
+    ctx.out.result(
+      { name, version, initialSize: initial, maxSize: max, result: answer },
+      () => `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} shell(s) at once, at most ${max}.`,
+    );
     return 0;
   }
   if (sub === "status") {
     const ctx = await context(rest, {}, streams);
     const [name, version] = nameAndVersion(ctx, "status");
     const status = await lib.servicePoolStatus((await connect(ctx)).client, name, version);
-    ctx.out.result({ name, version, computeNodes: status }, () => ctx.out.table(["COMPUTE NODE", "POOL"], status.map((s) => [s.computeNode, s.status])));
+    ctx.out.result({ name, version, computeNodes: status }, () =>
+      ctx.out.table(
+        ["COMPUTE NODE", "POOL"],
+        status.map((s) => [s.computeNode, s.status]),
+      ),
+    );
     return 0;
   }
   if (sub === "delete") {

@@ -8,7 +8,12 @@ import { resolveProfile, writeConfig, type Profile } from "./settings.js";
 import type { TokenStore } from "../index.js";
 
 /** The strategy name each sign-in kind keeps its tokens under. */
-const STRATEGY_OF: Record<string, string> = { login: "ml-server-login", "device-code": "aad-device-code", "client-credentials": "client-credentials", "aad-client-credentials": "aad-client-credentials" };
+const STRATEGY_OF: Record<string, string> = {
+  login: "ml-server-login",
+  "device-code": "aad-device-code",
+  "client-credentials": "client-credentials",
+  "aad-client-credentials": "aad-client-credentials",
+};
 
 interface CachedSession {
   signedIn: boolean;
@@ -84,12 +89,29 @@ export async function profilesCommand(args: readonly string[], streams: CliStrea
     const rows: { name: string; default: boolean; server: string | null; auth: string; account: string; signedIn: boolean; expiresAt?: string }[] = [];
     for (const [name, profile] of Object.entries(ctx.config.profiles)) {
       const session = await cachedSession(profile, entries, store);
-      rows.push({ name, default: name === ctx.config.defaultProfile, server: profile.server ?? null, auth: profile.auth ?? "login", account: accountOf(profile), signedIn: session.signedIn, ...(session.expiresAt !== undefined && { expiresAt: new Date(session.expiresAt).toISOString() }) });
+      rows.push({
+        name,
+        default: name === ctx.config.defaultProfile,
+        server: profile.server ?? null,
+        auth: profile.auth ?? "login",
+        account: accountOf(profile),
+        signedIn: session.signedIn,
+        ...(session.expiresAt !== undefined && { expiresAt: new Date(session.expiresAt).toISOString() }),
+      });
     }
     ctx.out.result({ defaultProfile: ctx.config.defaultProfile ?? null, profiles: rows }, () =>
       rows.length === 0
         ? "No profiles yet: `mlserver login --server <url> --username <name>` saves the first."
-        : ctx.out.table(["", "PROFILE", "SERVER", "ACCOUNT", "SIGNED IN"], rows.map((r) => [r.default ? "*" : "", r.name, r.server ?? "-", `${r.account} (${r.auth})`, r.signedIn ? (r.expiresAt ? `yes, token until ${when(Date.parse(r.expiresAt))}` : "yes") : "no"])),
+        : ctx.out.table(
+            ["", "PROFILE", "SERVER", "ACCOUNT", "SIGNED IN"],
+            rows.map((r) => [
+              r.default ? "*" : "",
+              r.name,
+              r.server ?? "-",
+              `${r.account} (${r.auth})`,
+              r.signedIn ? (r.expiresAt ? `yes, token until ${when(Date.parse(r.expiresAt))}` : "yes") : "no",
+            ]),
+          ),
     );
     return 0;
   }

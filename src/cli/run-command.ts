@@ -9,13 +9,17 @@ import { connect, context, runtimeOf } from "./context.js";
 import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
 
 export async function runCommand(args: readonly string[], streams: CliStreams): Promise<number> {
-  const ctx = await context(args, {
-    "input-file": { type: "string", multiple: true },
-    "get-file": { type: "string", multiple: true },
-    snapshot: { type: "string" },
-    "output-dir": { type: "string" },
-    runtime: { type: "string" },
-  }, streams);
+  const ctx = await context(
+    args,
+    {
+      "input-file": { type: "string", multiple: true },
+      "get-file": { type: "string", multiple: true },
+      snapshot: { type: "string" },
+      "output-dir": { type: "string" },
+      runtime: { type: "string" },
+    },
+    streams,
+  );
   const [script, extra] = ctx.positionals;
   if (!script || extra !== undefined) throw new UsageError("run takes one script: mlserver run <script.py | script.R>.");
   const runtime = runtimeOf(script, ctx.values.runtime);
@@ -41,7 +45,9 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
   };
   try {
     const run = await remoteExecute(conn.client, {
-      code, runtimeType: runtime, files,
+      code,
+      runtimeType: runtime,
+      files,
       getFiles: wanted ?? "changed",
       ...(typeof ctx.values.snapshot === "string" && { snapshotName: ctx.values.snapshot }),
       // Console output is the run's result for people; with --json it is part of the JSON instead.
@@ -51,7 +57,17 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
     for (const [name, bytes] of Object.entries(run.files)) await writeFile(join(outputDir, name), bytes);
     const fetched = Object.keys(run.files);
     if (ctx.out.json) {
-      ctx.out.result({ success: run.success, errorMessage: run.errorMessage, consoleOutput: run.consoleOutput, changedFiles: run.changedFiles, files: fetched.map((f) => join(outputDir, f)), ...(run.snapshotId && { snapshotId: run.snapshotId }) }, () => undefined);
+      ctx.out.result(
+        {
+          success: run.success,
+          errorMessage: run.errorMessage,
+          consoleOutput: run.consoleOutput,
+          changedFiles: run.changedFiles,
+          files: fetched.map((f) => join(outputDir, f)),
+          ...(run.snapshotId && { snapshotId: run.snapshotId }),
+        },
+        () => undefined,
+      );
     } else {
       if (run.consoleOutput && !run.consoleOutput.endsWith("\n")) streams.out.write("\n");
       if (fetched.length) ctx.out.note(`Fetched ${fetched.join(", ")} into ${outputDir}.`);

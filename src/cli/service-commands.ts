@@ -62,7 +62,12 @@ async function serviceFields(ctx: Context) {
     ...(outputs && { outputs }),
     ...(typeof values.description === "string" && { description: values.description }),
     ...(typeof values.alias === "string" && { alias: values.alias }),
-    ...(typeof values["output-files"] === "string" && { outputFileNames: values["output-files"].split(",").map((f) => f.trim()).filter(Boolean) }),
+    ...(typeof values["output-files"] === "string" && {
+      outputFileNames: values["output-files"]
+        .split(",")
+        .map((f) => f.trim())
+        .filter(Boolean),
+    }),
   };
 }
 type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -100,19 +105,23 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     const [name, extra] = ctx.positionals;
     if (extra !== undefined) throw new UsageError("services list takes at most a service name.");
     const conn = await connect(ctx);
-    const { data, error, response } = name
-      ? await conn.client.GET("/services/{name}", { params: { path: { name } } })
-      : await conn.client.GET("/services");
+    const { data, error, response } = name ? await conn.client.GET("/services/{name}", { params: { path: { name } } }) : await conn.client.GET("/services");
     if (!response.ok) return fail(name ? `Listing the versions of ${name}` : "Listing services", response, error);
     const services = data as WebService[];
     if (!name) {
       const { rememberServiceNames } = await import("./completion.js");
-      await rememberServiceNames(ctx.profileName, services.map((s) => s.name)).catch(() => {});
+      await rememberServiceNames(
+        ctx.profileName,
+        services.map((s) => s.name),
+      ).catch(() => {});
     }
     ctx.out.result(services, () =>
       services.length === 0
         ? "No services."
-        : ctx.out.table(["NAME", "VERSION", "RUNTIME", "PUBLISHED BY", "DESCRIPTION"], services.map((s) => [s.name, s.version, s.runtimeType ?? "", s.versionPublishedBy ?? "", s.description ?? ""])),
+        : ctx.out.table(
+            ["NAME", "VERSION", "RUNTIME", "PUBLISHED BY", "DESCRIPTION"],
+            services.map((s) => [s.name, s.version, s.runtimeType ?? "", s.versionPublishedBy ?? "", s.description ?? ""]),
+          ),
     );
     return 0;
   },
@@ -171,7 +180,14 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     ctx.out.result(json, () => {
       const outputs = Object.entries(result.outputs as Record<string, unknown>);
       return [
-        ...(outputs.length ? [ctx.out.table(["OUTPUT", "VALUE"], outputs.map(([k, v]) => [k, JSON.stringify(v)]))] : ["No outputs."]),
+        ...(outputs.length
+          ? [
+              ctx.out.table(
+                ["OUTPUT", "VALUE"],
+                outputs.map(([k, v]) => [k, JSON.stringify(v)]),
+              ),
+            ]
+          : ["No outputs."]),
         ...(result.consoleOutput ? ["", ctx.out.style("Console output:", "dim"), result.consoleOutput.trimEnd()] : []),
       ].join("\n");
     });
@@ -179,14 +195,28 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
   },
 
   async batch(args, streams) {
-    const ctx = await context(batchFlagForm(args), {
-      file: { type: "string" }, parallel: { type: "string" }, list: { type: "boolean" }, status: { type: "string" }, results: { type: "string" },
-      artifacts: { type: "string" }, index: { type: "string" }, "output-dir": { type: "string" }, cancel: { type: "string" },
-    }, streams);
+    const ctx = await context(
+      batchFlagForm(args),
+      {
+        file: { type: "string" },
+        parallel: { type: "string" },
+        list: { type: "boolean" },
+        status: { type: "string" },
+        results: { type: "string" },
+        artifacts: { type: "string" },
+        index: { type: "string" },
+        "output-dir": { type: "string" },
+        cancel: { type: "string" },
+      },
+      streams,
+    );
     const [name, version] = nameAndVersion(ctx, "batch");
     const { file, list, status, results: resultsOf, artifacts, cancel } = ctx.values;
     const modes = [file, list, status, resultsOf, artifacts, cancel].filter((v) => v !== undefined).length;
-    if (modes !== 1) throw new UsageError("services batch takes one of --file <inputs>, --list, --status <id>, --results <id>, --artifacts <id> or --cancel <id> (or: services batch list|status|results|artifacts|cancel <name> <version> [<id>]).");
+    if (modes !== 1)
+      throw new UsageError(
+        "services batch takes one of --file <inputs>, --list, --status <id>, --results <id>, --artifacts <id> or --cancel <id> (or: services batch list|status|results|artifacts|cancel <name> <version> [<id>]).",
+      );
     const follow = (id: string) => `mlserver services batch status ${name} ${version} ${id}`;
     if (typeof file !== "string") {
       const service = await serviceClient(await connect(ctx), name, version);
@@ -204,7 +234,10 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
       const id = (status ?? resultsOf) as string;
       const progress = await service.batchStatus(id);
       if (typeof status === "string") {
-        ctx.out.result({ executionId: id, state: progress.state, completed: progress.completed, total: progress.total }, () => `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`);
+        ctx.out.result(
+          { executionId: id, state: progress.state, completed: progress.completed, total: progress.total },
+          () => `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`,
+        );
         return 0;
       }
       return showResults(ctx, id, progress.results, progress.state === "complete" ? undefined : `The batch is ${progress.state}: ${progress.completed} of ${progress.total} runs finished so far.`);
@@ -233,10 +266,13 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
         process.exit(EXIT.interrupted);
       }
       ctx.out.note(`Cancelling batch ${executionId} on the server (Ctrl-C again to leave it running)...`);
-      void service.cancelBatch(executionId).then(
-        () => ctx.out.note(`Cancelled batch ${executionId}.`),
-        (error: Error) => ctx.out.note(`The batch could not be cancelled (${error.message}); follow it with \`${follow(executionId!)}\`.`),
-      ).finally(() => process.exit(EXIT.interrupted));
+      void service
+        .cancelBatch(executionId)
+        .then(
+          () => ctx.out.note(`Cancelled batch ${executionId}.`),
+          (error: Error) => ctx.out.note(`The batch could not be cancelled (${error.message}); follow it with \`${follow(executionId!)}\`.`),
+        )
+        .finally(() => process.exit(EXIT.interrupted));
     };
     let results;
     try {
@@ -251,7 +287,8 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     } catch (error) {
       progress.end();
       // The batch goes on on the server with what it finished: say where.
-      if (executionId && error instanceof Error) error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch results ${name} ${version} ${executionId}\` shows what it finished.`;
+      if (executionId && error instanceof Error)
+        error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch results ${name} ${version} ${executionId}\` shows what it finished.`;
       throw error;
     } finally {
       interrupts.handler = undefined;
@@ -267,7 +304,8 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     const [name, version] = nameAndVersion(ctx, `realtime ${action}`);
     const { model: modelFile, description, alias } = ctx.values as { model?: string; description?: string; alias?: string };
     if (action === "publish" && modelFile === undefined) throw new UsageError("services realtime publish needs --model <serialized model file>.");
-    if (action === "update" && modelFile === undefined && description === undefined && alias === undefined) throw new UsageError("services realtime update needs something to change: --model, --description or --alias.");
+    if (action === "update" && modelFile === undefined && description === undefined && alias === undefined)
+      throw new UsageError("services realtime update needs something to change: --model, --description or --alias.");
     const model = modelFile === undefined ? undefined : await readFlagBytes("model", modelFile);
     const conn = await connect(ctx);
     const { publishRealtimeService, updateRealtimeService } = await import("../index.js");
@@ -275,7 +313,10 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
     if (action === "publish") await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
     else await updateRealtimeService(conn.client, name, version, { ...(model && { model }), ...fields });
     const done = action === "publish" ? "Published" : "Updated";
-    ctx.out.result({ name, version, runtimeType: "Realtime", [action === "publish" ? "published" : "updated"]: true, ...(model && { modelBytes: model.length }) }, () => `${done} the realtime service ${name} ${version}${model ? ` (a ${model.length}-byte model)` : ""}.`);
+    ctx.out.result(
+      { name, version, runtimeType: "Realtime", [action === "publish" ? "published" : "updated"]: true, ...(model && { modelBytes: model.length }) },
+      () => `${done} the realtime service ${name} ${version}${model ? ` (a ${model.length}-byte model)` : ""}.`,
+    );
     return 0;
   },
 
@@ -320,7 +361,8 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
   for (const row of rows) {
     for (const file of await service.batchFiles(id, row - 1)) {
       // A name from the server is written only as a plain name inside the folder asked for.
-      if (outputDir && (basename(file) !== file || file === "." || file === "..")) throw new UsageError(`The server named a batch file ${JSON.stringify(file)}, which is not a plain file name; nothing more was written.`);
+      if (outputDir && (basename(file) !== file || file === "." || file === ".."))
+        throw new UsageError(`The server named a batch file ${JSON.stringify(file)}, which is not a plain file name; nothing more was written.`);
       const entry: { row: number; file: string; savedTo?: string } = { row, file };
       if (outputDir) {
         await mkdir(join(outputDir, String(row)), { recursive: true });
@@ -331,7 +373,12 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
     }
   }
   ctx.out.result({ executionId: id, files: found }, () =>
-    found.length === 0 ? `The runs of batch ${id} wrote no files.` : ctx.out.table(outputDir ? ["ROW", "FILE", "SAVED TO"] : ["ROW", "FILE"], found.map((f) => [String(f.row), f.file, ...(f.savedTo ? [f.savedTo] : [])])),
+    found.length === 0
+      ? `The runs of batch ${id} wrote no files.`
+      : ctx.out.table(
+          outputDir ? ["ROW", "FILE", "SAVED TO"] : ["ROW", "FILE"],
+          found.map((f) => [String(f.row), f.file, ...(f.savedTo ? [f.savedTo] : [])]),
+        ),
   );
   return 0;
 }
@@ -339,7 +386,11 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
 async function serviceClient(conn: Connection, name: string, version: string) {
   const { createServiceClient } = await import("../index.js");
   return createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({
-    baseUrl: conn.server, auth: conn.provider, name, version, ...(conn.ca && { ca: conn.ca }),
+    baseUrl: conn.server,
+    auth: conn.provider,
+    name,
+    version,
+    ...(conn.ca && { ca: conn.ca }),
   });
 }
 
@@ -377,7 +428,10 @@ async function showResults(ctx: Context, executionId: string, results: unknown[]
   const failed = shaped.filter((r) => !r.success).length;
   ctx.out.result({ executionId, total: shaped.length, failed, results: shaped }, () =>
     [
-      ctx.out.table(["#", "RESULT"], shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")])),
+      ctx.out.table(
+        ["#", "RESULT"],
+        shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")]),
+      ),
       `${shaped.length - failed} of ${shaped.length} runs succeeded.${note ? ` ${note}` : ""}`,
     ].join("\n"),
   );

@@ -90,7 +90,11 @@ export function parseDuration(text: string, flag: string): number {
 }
 
 export async function tokenCommand(args: readonly string[], streams: CliStreams): Promise<number> {
-  const ctx = await context(args, { "password-stdin": { type: "boolean" }, "client-secret-stdin": { type: "boolean" }, "min-valid": { type: "string" }, output: { type: "string", short: "o" } }, streams);
+  const ctx = await context(
+    args,
+    { "password-stdin": { type: "boolean" }, "client-secret-stdin": { type: "boolean" }, "min-valid": { type: "string" }, output: { type: "string", short: "o" } },
+    streams,
+  );
   if (ctx.positionals.length) throw new UsageError("token takes no arguments, only flags.");
   const output = ctx.out.json ? "json" : ((ctx.values.output as string | undefined) ?? "token");
   if (!["token", "json", "table", "env"].includes(output)) throw new UsageError(`--output is token, json, table or env, not ${JSON.stringify(output)}.`);
@@ -120,18 +124,15 @@ export async function statusCommand(args: readonly string[], streams: CliStreams
   if (!response.ok) throw apiError("Reading the server's status", response, error);
   const health = data as { statusCode?: string; components?: Record<string, { statusCode?: string }> | null };
   const components = Object.entries(health.components ?? {});
-  ctx.out.result(
-    { profile: ctx.profileName, server, auth: ctx.profile.auth ?? "login", account, signedIn: true, expiresAt: new Date(expiresAt).toISOString(), health: data },
-    () => {
-      const overall = health.statusCode ?? "unknown";
-      return [
-        `Server:     ${server} (profile ${ctx.profileName})`,
-        `Health:     ${ctx.out.style(overall, overall === "pass" ? "green" : overall === "warn" ? "yellow" : "red")}`,
-        ...components.map(([name, c]) => `  ${name}: ${c.statusCode ?? "?"}`),
-        `Signed in:  ${account} (${ctx.profile.auth ?? "login"})`,
-        `Token:      expires ${when(expiresAt)}`,
-      ].join("\n");
-    },
-  );
+  ctx.out.result({ profile: ctx.profileName, server, auth: ctx.profile.auth ?? "login", account, signedIn: true, expiresAt: new Date(expiresAt).toISOString(), health: data }, () => {
+    const overall = health.statusCode ?? "unknown";
+    return [
+      `Server:     ${server} (profile ${ctx.profileName})`,
+      `Health:     ${ctx.out.style(overall, overall === "pass" ? "green" : overall === "warn" ? "yellow" : "red")}`,
+      ...components.map(([name, c]) => `  ${name}: ${c.statusCode ?? "?"}`),
+      `Signed in:  ${account} (${ctx.profile.auth ?? "login"})`,
+      `Token:      expires ${when(expiresAt)}`,
+    ].join("\n");
+  });
   return 0;
 }

@@ -39,7 +39,20 @@ export interface Profile {
 }
 
 /** The text fields of a profile, each with a flag and an environment variable. */
-export const PROFILE_FIELDS = ["server", "auth", "username", "authority", "tenant", "clientId", "resource", "scope", "tokenUrl", "certificate", "thumbprint", "ca"] as const satisfies readonly (keyof Profile)[];
+export const PROFILE_FIELDS = [
+  "server",
+  "auth",
+  "username",
+  "authority",
+  "tenant",
+  "clientId",
+  "resource",
+  "scope",
+  "tokenUrl",
+  "certificate",
+  "thumbprint",
+  "ca",
+] as const satisfies readonly (keyof Profile)[];
 type TextField = (typeof PROFILE_FIELDS)[number];
 
 /** Environment variables for each field (MLSERVER_SERVER, MLSERVER_USERNAME...). */
@@ -85,9 +98,12 @@ export interface ConfigFile {
 /** The config file: `$MLSERVER_CONFIG`, else `mlserver-client/config.json` in the platform's config directory. */
 export function configPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   if (env.MLSERVER_CONFIG) return env.MLSERVER_CONFIG;
-  const base = platform === "win32" ? (env.APPDATA ?? join(homedir(), "AppData", "Roaming"))
-    : platform === "darwin" ? join(homedir(), "Library", "Application Support")
-    : (env.XDG_CONFIG_HOME || join(homedir(), ".config"));
+  const base =
+    platform === "win32"
+      ? (env.APPDATA ?? join(homedir(), "AppData", "Roaming"))
+      : platform === "darwin"
+        ? join(homedir(), "Library", "Application Support")
+        : env.XDG_CONFIG_HOME || join(homedir(), ".config");
   return join(base, "mlserver-client", "config.json");
 }
 
@@ -100,14 +116,21 @@ export function configPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJ
 async function checkTrusted(path: string): Promise<void> {
   const uid = process.getuid?.();
   if (uid === undefined) return; // Windows: ACLs, not modes
-  for (const [target, what] of [[path, "file"], [dirname(path), "directory"]] as const) {
+  for (const [target, what] of [
+    [path, "file"],
+    [dirname(path), "directory"],
+  ] as const) {
     const info = await stat(target);
     if (info.uid !== uid && info.uid !== 0) {
-      throw new UsageError(`The config ${what} ${target} belongs to another user (uid ${info.uid}); it decides where your password goes, so it must be yours. Fix its owner, or point MLSERVER_CONFIG at your own file.`);
+      throw new UsageError(
+        `The config ${what} ${target} belongs to another user (uid ${info.uid}); it decides where your password goes, so it must be yours. Fix its owner, or point MLSERVER_CONFIG at your own file.`,
+      );
     }
     const writable = what === "directory" && (info.mode & 0o1000) !== 0 ? 0 : info.mode & 0o022;
     if (writable) {
-      throw new UsageError(`The config ${what} ${target} can be written by ${info.mode & 0o002 ? "any user" : "its group"}; it decides where your password goes. Run chmod go-w ${JSON.stringify(target)}.`);
+      throw new UsageError(
+        `The config ${what} ${target} can be written by ${info.mode & 0o002 ? "any user" : "its group"}; it decides where your password goes. Run chmod go-w ${JSON.stringify(target)}.`,
+      );
     }
   }
 }

@@ -27,9 +27,8 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
   if (sessionMode !== "per-pair" && sessionMode !== "strict") throw new UsageError("--session-mode is per-pair or strict.");
   const port = Number(values.port);
   if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined)) throw new UsageError("--tls-key and --tls-cert go together.");
-  const tls = typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string"
-    ? { key: await readFile(values["tls-key"], "utf8"), cert: await readFile(values["tls-cert"], "utf8") }
-    : undefined;
+  const tls =
+    typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string" ? { key: await readFile(values["tls-key"], "utf8"), cert: await readFile(values["tls-cert"], "utf8") } : undefined;
   const seconds = Number(values["access-token-seconds"]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
   if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
@@ -38,11 +37,21 @@ export async function devserverCommand(args: readonly string[], out: Out): Promi
     try {
       users = JSON.parse(values.users) as typeof users;
     } catch {
-      throw new UsageError("--users takes JSON, e.g. '[{\"username\":\"alice\",\"password\":\"Alice-Pa55\"}]'.");
+      throw new UsageError('--users takes JSON, e.g. \'[{"username":"alice","password":"Alice-Pa55"}]\'.');
     }
   }
   const { startDevServer } = await import("../../devserver/index.js");
-  const server = await startDevServer({ port, accessTokenSeconds: seconds, sessionMode, ...(users && { users }), ...(tls && { tls }), ...(corsOrigins && { cors: { origins: corsOrigins } }), ...(allowedHosts && { allowedHosts }), ...(python && { python }), ...(r && { r }) });
+  const server = await startDevServer({
+    port,
+    accessTokenSeconds: seconds,
+    sessionMode,
+    ...(users && { users }),
+    ...(tls && { tls }),
+    ...(corsOrigins && { cors: { origins: corsOrigins } }),
+    ...(allowedHosts && { allowedHosts }),
+    ...(python && { python }),
+    ...(r && { r }),
+  });
   out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
   out.write(`Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`);
   await new Promise<void>((resolve) => {
@@ -123,9 +132,11 @@ async function generateFromServer(values: Record<string, string | boolean | unde
     return value;
   };
   const auth =
-    typeof values["token-env"] === "string" ? bearer(fromEnv(values["token-env"]))
-    : typeof values.username === "string" ? mlServerLogin({ username: values.username, password: fromEnv(typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD") })
-    : undefined;
+    typeof values["token-env"] === "string"
+      ? bearer(fromEnv(values["token-env"]))
+      : typeof values.username === "string"
+        ? mlServerLogin({ username: values.username, password: fromEnv(typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD") })
+        : undefined;
   const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
   const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });
   try {
@@ -149,4 +160,3 @@ async function runTargets(targets: readonly GenerationTarget[], check: boolean, 
   out.write(`${check ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
   return 0;
 }
-

@@ -62,8 +62,7 @@ export function decodeText(bytes: Uint8Array, file: string): string {
     throw new SpecError(
       "ERR_SPEC_ENCODING",
       { file, line, column },
-      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as Windows-1252. ` +
-        `Re-save it as UTF-8, e.g. \`iconv -f WINDOWS-1252 -t UTF-8\`.`,
+      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as Windows-1252. ` + `Re-save it as UTF-8, e.g. \`iconv -f WINDOWS-1252 -t UTF-8\`.`,
     );
   }
 }
@@ -109,7 +108,11 @@ export async function parseSpecText(text: string, location: string): Promise<Loa
     location,
     document,
     positionOf(pointer) {
-      const path = pointer.replace(/^#?\/?/, "").split("/").filter(Boolean).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+      const path = pointer
+        .replace(/^#?\/?/, "")
+        .split("/")
+        .filter(Boolean)
+        .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
       const node = yamlDoc().getIn(path, true);
       if (!isNode(node) || !node.range) return undefined;
       return lineColumn(text, node.range[0]);

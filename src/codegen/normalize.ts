@@ -15,8 +15,7 @@ export interface OpenApiDocument {
 /** One alternative of a security requirement: every scheme named must be satisfied, with these scopes. */
 export type SecurityRequirement = Record<string, string[]>;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * Turns any supported spec into OpenAPI 3.x: Swagger 2.0 is converted in memory with
@@ -32,14 +31,22 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
   let result: OpenApiDocument;
   if ("swagger" in document) {
     if (String(document.swagger) !== "2.0") {
-      throw new SpecError("ERR_SPEC_VERSION", { file: location, ...spec.positionOf("/swagger") }, `declares swagger ${JSON.stringify(document.swagger)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`);
+      throw new SpecError(
+        "ERR_SPEC_VERSION",
+        { file: location, ...spec.positionOf("/swagger") },
+        `declares swagger ${JSON.stringify(document.swagger)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`,
+      );
     }
     checkRefs(spec);
     result = await convertSwagger2(document, location);
   } else {
     const version = String(document.openapi);
     if (!/^3\.[01]\.\d+$/.test(version)) {
-      throw new SpecError("ERR_SPEC_VERSION", { file: location, ...spec.positionOf("/openapi") }, `declares openapi ${JSON.stringify(document.openapi)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`);
+      throw new SpecError(
+        "ERR_SPEC_VERSION",
+        { file: location, ...spec.positionOf("/openapi") },
+        `declares openapi ${JSON.stringify(document.openapi)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`,
+      );
     }
     checkRefs(spec);
     result = document as OpenApiDocument;
@@ -51,7 +58,9 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
 }
 
 async function convertSwagger2(document: Record<string, unknown>, location: string): Promise<OpenApiDocument> {
-  const { swagger2openapi: { default: swagger2openapi } } = await toolchain();
+  const {
+    swagger2openapi: { default: swagger2openapi },
+  } = await toolchain();
   try {
     // structuredClone: the converter mutates its input, and the caller's document must stay as read.
     const converted = await swagger2openapi.convertObj(structuredClone(document), { patch: true, warnOnly: true, resolve: false });
@@ -72,7 +81,11 @@ function checkRefs(spec: LoadedSpec): void {
     if (!isObject(node)) return;
     const ref = node.$ref;
     if (typeof ref === "string" && ref.startsWith("#") && resolvePointer(root, ref) === undefined) {
-      throw new SpecError("ERR_SPEC_REF", { file: spec.location, ...spec.positionOf(`${pointer}/$ref`) }, `the reference ${JSON.stringify(ref)} at ${pointer || "/"} does not resolve: nothing exists at that path.`);
+      throw new SpecError(
+        "ERR_SPEC_REF",
+        { file: spec.location, ...spec.positionOf(`${pointer}/$ref`) },
+        `the reference ${JSON.stringify(ref)} at ${pointer || "/"} does not resolve: nothing exists at that path.`,
+      );
     }
     for (const [key, value] of Object.entries(node)) visit(value, `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`);
   };
@@ -80,7 +93,10 @@ function checkRefs(spec: LoadedSpec): void {
 }
 
 function resolvePointer(root: unknown, ref: string): unknown {
-  const parts = ref.slice(1).split("/").filter((p, i) => i > 0 || p !== "");
+  const parts = ref
+    .slice(1)
+    .split("/")
+    .filter((p, i) => i > 0 || p !== "");
   let node: unknown = root;
   for (const raw of parts) {
     const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");

@@ -6,11 +6,7 @@ export type { OperationSecurityMap, SecurityAlternative } from "../auth/security
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 /** A security scheme as the runtime needs it: enough to know where a credential goes. */
-export type SecuritySchemeInfo =
-  | { type: "http"; scheme: string }
-  | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string }
-  | { type: "oauth2" | "openIdConnect" | "mutualTLS" };
-
+export type SecuritySchemeInfo = { type: "http"; scheme: string } | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string } | { type: "oauth2" | "openIdConnect" | "mutualTLS" };
 
 /** Reads `security` and `securitySchemes` from an OpenAPI 3 document, as the spec defines them. */
 export function extractSecurity(doc: OpenApiDocument): {
@@ -32,9 +28,7 @@ export function extractSecurity(doc: OpenApiDocument): {
       // An operation without its own `security` inherits the document's; without either, nothing is declared.
       const security = operation.security ?? doc.security;
       if (security === undefined) continue;
-      (operations[path] ??= {})[method] = security.map((alternative) =>
-        Object.fromEntries(Object.entries(alternative).map(([name, scopes]) => [name, [...(scopes ?? [])]])),
-      );
+      (operations[path] ??= {})[method] = security.map((alternative) => Object.fromEntries(Object.entries(alternative).map(([name, scopes]) => [name, [...(scopes ?? [])]])));
     }
   }
   return { schemes, operations };

@@ -117,11 +117,7 @@ export class InsecureTransportError extends MlServerClientError {
 /** Credentials would have gone to an origin that is not in the allowed list. */
 export class OriginNotAllowedError extends MlServerClientError {
   constructor(url: URL, allowed: readonly string[]) {
-    super(
-      "ERR_ORIGIN_NOT_ALLOWED",
-      `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` +
-        `Add it to allowedOrigins if it should receive them.`,
-    );
+    super("ERR_ORIGIN_NOT_ALLOWED", `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` + `Add it to allowedOrigins if it should receive them.`);
   }
 }
 
@@ -132,7 +128,10 @@ export class OriginNotAllowedError extends MlServerClientError {
  */
 export class InvalidCredentialError extends MlServerClientError {
   constructor(what: string) {
-    super("ERR_INVALID_CREDENTIAL", `${what} holds a line break, control character or non-Latin-1 character, so it cannot be sent in a header. Check where it comes from (a wrapped or pasted value?).`);
+    super(
+      "ERR_INVALID_CREDENTIAL",
+      `${what} holds a line break, control character or non-Latin-1 character, so it cannot be sent in a header. Check where it comes from (a wrapped or pasted value?).`,
+    );
   }
 }
 
@@ -339,7 +338,9 @@ export function systemReason(cause: unknown): string {
   }
   const code = chain.map((e) => e.code).find((c): c is string => typeof c === "string" && /^E[A-Z_]+$/.test(c) && !c.startsWith("ERR_"));
   if (code) return code;
-  const message = chain.map((e) => e.message).reverse().find((m): m is string => typeof m === "string" && m !== "");
+  const message = chain
+    .map((e) => e.message)
+    .reverse()
+    .find((m): m is string => typeof m === "string" && m !== "");
   return message ? scrubKnown(message).slice(0, 200) : "network error";
 }
-

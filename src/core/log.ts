@@ -5,9 +5,7 @@
 export type DebugSink = (line: string) => void;
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-let sink: DebugSink | undefined = /(^|,)\s*mlserver-client\b/.test(env?.DEBUG ?? "")
-  ? (line) => console.error(`mlserver-client ${line}`)
-  : undefined;
+let sink: DebugSink | undefined = /(^|,)\s*mlserver-client\b/.test(env?.DEBUG ?? "") ? (line) => console.error(`mlserver-client ${line}`) : undefined;
 
 /**
  * Sends debug lines to `next` (or turns them off with `undefined`); returns the previous sink.

@@ -15,7 +15,9 @@ export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLi
 export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) => {
   const given = [ca !== undefined && "ca", proxy !== undefined && "proxy", maxConnections !== undefined && "maxConnections"].filter(Boolean);
   if (given.length > 0) {
-    throw new InvalidOptionError(`${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a browser, the browser's).`);
+    throw new InvalidOptionError(
+      `${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a browser, the browser's).`,
+    );
   }
   return applicationFetch ?? ((input, init) => globalThis.fetch(input, init));
 };
@@ -36,7 +38,7 @@ export const browserFetch: DefaultFetch = (options, applicationFetch) => {
       const url = new URL(request.url);
       throw new NetworkError(
         `${request.method} ${scrub(url.origin + url.pathname)}`,
-        "the browser did not complete it: the server is unreachable, its certificate is not trusted, or it does not allow this page's origin (CORS: ML Server's \"CORS\": { \"Enabled\": true, \"Origins\": [...] } setting)",
+        'the browser did not complete it: the server is unreachable, its certificate is not trusted, or it does not allow this page\'s origin (CORS: ML Server\'s "CORS": { "Enabled": true, "Origins": [...] } setting)',
         error,
       );
     }

@@ -49,11 +49,13 @@ export function fetchWith(options: TransportOptions, base: FetchLike = globalThi
       const ca = extra && [...rootCertificates, ...extra];
       return {
         direct: new Agent({ connect: { ca } }),
-        proxied: proxy && new ProxyAgent({
-          uri: proxy.url,
-          ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
-          ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
-        }),
+        proxied:
+          proxy &&
+          new ProxyAgent({
+            uri: proxy.url,
+            ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
+            ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
+          }),
       };
     });
     const { direct, proxied } = await dispatchers;

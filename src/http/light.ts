@@ -179,10 +179,10 @@ export class LightRequest {
     return copyOf(await this.bytes());
   }
   async blob(): Promise<Blob> {
-    return new Blob([await this.bytes() as Uint8Array<ArrayBuffer>], { type: this.headers.get("content-type") ?? "" });
+    return new Blob([(await this.bytes()) as Uint8Array<ArrayBuffer>], { type: this.headers.get("content-type") ?? "" });
   }
   async formData(): Promise<FormData> {
-    return new Response(await this.bytes() as Uint8Array<ArrayBuffer>, { headers: this.headers }).formData();
+    return new Response((await this.bytes()) as Uint8Array<ArrayBuffer>, { headers: this.headers }).formData();
   }
 
   [HAS_BODY](): boolean {

@@ -7,7 +7,7 @@ import { InsecureTransportError, InvalidOptionError, OriginNotAllowedError } fro
  */
 export function parseAllowedOrigins(entries: readonly string[]): readonly string[] {
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new InvalidOptionError("allowedOrigins must list at least one origin, e.g. [\"https://mlserver.example.com:12800\"].");
+    throw new InvalidOptionError('allowedOrigins must list at least one origin, e.g. ["https://mlserver.example.com:12800"].');
   }
   return entries.map((entry) => {
     let url: URL | undefined;
@@ -19,13 +19,16 @@ export function parseAllowedOrigins(entries: readonly string[]): readonly string
     const valid =
       url !== undefined &&
       (url.protocol === "https:" || url.protocol === "http:") &&
-      !url.username && !url.password && url.pathname === "/" && !url.search && !url.hash &&
+      !url.username &&
+      !url.password &&
+      url.pathname === "/" &&
+      !url.search &&
+      !url.hash &&
       !url.hostname.includes("*") &&
       entry.replace(/\/$/, "").toLowerCase() === url.origin.toLowerCase();
     if (!valid) {
       throw new InvalidOptionError(
-        `allowedOrigins entry ${JSON.stringify(entry)} is not an origin: write it as scheme://host[:port] ` +
-          `(e.g. "https://mlserver.example.com:12800"), with no path, query or wildcard.`,
+        `allowedOrigins entry ${JSON.stringify(entry)} is not an origin: write it as scheme://host[:port] ` + `(e.g. "https://mlserver.example.com:12800"), with no path, query or wildcard.`,
       );
     }
     return url!.origin;

@@ -61,12 +61,14 @@ export interface RetryOptions {
 const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 const RETRIED_STATUSES = [408, 429, 502, 503, 504];
 
-
 const defaultSleep = (ms: number, signal: AbortSignal | undefined) =>
-  abortable(new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
-  }), signal);
+  abortable(
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    }),
+    signal,
+  );
 
 /** `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 section 10.2.3), else undefined. */
 export function retryAfterMs(header: string | null, now: number): number | undefined {

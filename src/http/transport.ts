@@ -72,7 +72,7 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       if (response.redirected) {
         // A fetch that follows redirects whatever the request says took hops nobody checked.
         discardBody(response);
-        throw new InvalidOptionError("The fetch given to the client followed a redirect itself, though the request said redirect: \"manual\"; use a fetch that honours the request's redirect mode.");
+        throw new InvalidOptionError('The fetch given to the client followed a redirect itself, though the request said redirect: "manual"; use a fetch that honours the request\'s redirect mode.');
       }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
       if (location === null) {
@@ -93,7 +93,12 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       }
       if (hop >= MAX_REDIRECTS) throw new RedirectRefusedError(call, response.status, target, `more than ${MAX_REDIRECTS} redirects in a row.`);
       if (tokenCall && target.origin !== url.origin) {
-        throw new RedirectRefusedError(call, response.status, target, "token and revoke calls go only to the endpoint they were configured with. Check the server address (baseUrl, tokenUrl or authority).");
+        throw new RedirectRefusedError(
+          call,
+          response.status,
+          target,
+          "token and revoke calls go only to the endpoint they were configured with. Check the server address (baseUrl, tokenUrl or authority).",
+        );
       }
       request = nextHop(request, replay, response.status, target, boundary);
       if (tokenCall) asTokenCall(request);

@@ -71,12 +71,14 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
     const ca = extra && [...rootCertificates, ...extra];
     loaded = {
       direct: new undici.Agent({ ...(ca && { connect: { ca } }), ...(connections && { connections }) }),
-      proxied: proxy && new undici.ProxyAgent({
-        uri: proxy.url,
-        ...(connections && { connections }),
-        ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
-        ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
-      }),
+      proxied:
+        proxy &&
+        new undici.ProxyAgent({
+          uri: proxy.url,
+          ...(connections && { connections }),
+          ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
+          ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
+        }),
     };
     return loaded;
   };

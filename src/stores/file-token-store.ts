@@ -128,9 +128,7 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
     async write(key, value) {
       await ensureDirectory();
       const file = fileOf(key);
-      const body = sealer
-        ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) }
-        : { v: 1, key, value };
+      const body = sealer ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) } : { v: 1, key, value };
       try {
         await writePrivateFile(file, JSON.stringify(body));
       } catch (error) {
@@ -160,7 +158,8 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
             retries: 0,
             // A lock not refreshed in time (a stalled event loop) may be taken by another process;
             // the default is to throw from a timer, which would crash the process.
-            onCompromised: () => warnOnce(`file-token-store-compromised:${file}`, `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may have been taken over.`),
+            onCompromised: () =>
+              warnOnce(`file-token-store-compromised:${file}`, `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may have been taken over.`),
           });
           break;
         } catch (error) {

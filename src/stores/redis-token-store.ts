@@ -112,7 +112,10 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   const sealer = keySource === undefined || keySource === "" ? undefined : new Sealer(keySource);
   const host = redisHost(client);
   if (!sealer && host !== undefined && !isLoopback(host)) {
-    warnOnce(`redis-token-store-unsealed:${host}`, `redisTokenStore keeps tokens unencrypted in the Redis at ${host}: anyone who can read it can use them, and anyone who can write to it can plant tokens this fleet will send. Set encryptionKey (or MLSERVER_TOKEN_CACHE_KEY).`);
+    warnOnce(
+      `redis-token-store-unsealed:${host}`,
+      `redisTokenStore keeps tokens unencrypted in the Redis at ${host}: anyone who can read it can use them, and anyone who can write to it can plant tokens this fleet will send. Set encryptionKey (or MLSERVER_TOKEN_CACHE_KEY).`,
+    );
   }
   const refreshTtlMs = (options.refreshTokenSeconds ?? 14 * 24 * 3600) * 1000;
   const lockTtlMs = options.lockTtlMs ?? 30_000;

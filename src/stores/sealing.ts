@@ -24,9 +24,7 @@ export interface Sealed {
 }
 
 function keyBytes(key: string | Uint8Array): Buffer {
-  const bytes = typeof key !== "string" ? Buffer.from(key)
-    : /^[0-9a-f]{64}$/i.test(key.trim()) ? Buffer.from(key.trim(), "hex")
-    : Buffer.from(key.trim(), "base64");
+  const bytes = typeof key !== "string" ? Buffer.from(key) : /^[0-9a-f]{64}$/i.test(key.trim()) ? Buffer.from(key.trim(), "hex") : Buffer.from(key.trim(), "base64");
   if (bytes.length !== 32) {
     throw new InvalidOptionError("The token encryption key must be 32 bytes: give 64 hex digits or 44 base64 characters, e.g. from `openssl rand -base64 32`.");
   }

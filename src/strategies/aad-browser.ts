@@ -98,7 +98,9 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
       await app.acquireTokenRedirect(request);
       throw new AuthenticationError("Azure AD sign-in continues on a redirect: the page is navigating away, and the app resumes with handleRedirectPromise() when it returns.");
     }
-    throw new AuthenticationError("Azure AD needs the user to sign in (no account, or consent or MFA is required). Start sign-in in the app (loginPopup or loginRedirect), or use interaction: \"popup\".");
+    throw new AuthenticationError(
+      'Azure AD needs the user to sign in (no account, or consent or MFA is required). Start sign-in in the app (loginPopup or loginRedirect), or use interaction: "popup".',
+    );
   }
 
   const cycler = new TokenCycler<TokenSet>({

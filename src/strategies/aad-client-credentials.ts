@@ -48,13 +48,17 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
     rememberSecret(clientSecret);
     return { clientSecret };
   };
-  return msalTokenProvider<ConfidentialClientApplication>(options, {
-    strategy: "aad-client-credentials",
-    what: "a token for the client credentials",
-    secrets,
-    createApp: async (msal, network, cachePlugin) =>
-      new msal.ConfidentialClientApplication(msalConfiguration(options, authority, network, await credential(), cachePlugin)),
-    acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
-    forget: (app) => app.clearCache(),
-  }, authority, scopes);
+  return msalTokenProvider<ConfidentialClientApplication>(
+    options,
+    {
+      strategy: "aad-client-credentials",
+      what: "a token for the client credentials",
+      secrets,
+      createApp: async (msal, network, cachePlugin) => new msal.ConfidentialClientApplication(msalConfiguration(options, authority, network, await credential(), cachePlugin)),
+      acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
+      forget: (app) => app.clearCache(),
+    },
+    authority,
+    scopes,
+  );
 }

@@ -70,33 +70,38 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & Tok
     }
   }
 
-  return msalTokenProvider<PublicClientApplication>(options, {
-    strategy: "aad-device-code",
-    what: "a token by device code",
-    secrets: [],
-    ...(options.signal && { signal: options.signal }),
-    createApp: (msal, network, cachePlugin) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {}, cachePlugin)),
-    async acquire(client, forceRefresh, network) {
-      let result = null;
-      // A new process finds the account signed in by an earlier run in the persisted cache.
-      account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
-      if (account) {
-        try {
-          result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
-        } catch (error) {
-          // The refresh token has lapsed or was revoked: only a new device sign-in can help.
-          debug(`silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`);
-          network.lastError = undefined;
+  return msalTokenProvider<PublicClientApplication>(
+    options,
+    {
+      strategy: "aad-device-code",
+      what: "a token by device code",
+      secrets: [],
+      ...(options.signal && { signal: options.signal }),
+      createApp: (msal, network, cachePlugin) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {}, cachePlugin)),
+      async acquire(client, forceRefresh, network) {
+        let result = null;
+        // A new process finds the account signed in by an earlier run in the persisted cache.
+        account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
+        if (account) {
+          try {
+            result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
+          } catch (error) {
+            // The refresh token has lapsed or was revoked: only a new device sign-in can help.
+            debug(`silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`);
+            network.lastError = undefined;
+          }
         }
-      }
-      result ??= await deviceCodeSignIn(client);
-      account = result?.account ?? null;
-      return result;
+        result ??= await deviceCodeSignIn(client);
+        account = result?.account ?? null;
+        return result;
+      },
+      async forget(client) {
+        account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
+        if (account) await client.getTokenCache().removeAccount(account);
+        account = null;
+      },
     },
-    async forget(client) {
-      account ??= (await client.getTokenCache().getAllAccounts())[0] ?? null;
-      if (account) await client.getTokenCache().removeAccount(account);
-      account = null;
-    },
-  }, authority, scopes);
+    authority,
+    scopes,
+  );
 }

@@ -190,7 +190,13 @@ function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs:
     return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`);
   }
   const body = typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : {};
-  const detail = scrub([body.error, body.error_description].filter((p): p is string => typeof p === "string").join(": ").slice(0, 300), secrets);
+  const detail = scrub(
+    [body.error, body.error_description]
+      .filter((p): p is string => typeof p === "string")
+      .join(": ")
+      .slice(0, 300),
+    secrets,
+  );
   if (status === 400 || status === 401 || status === 403) {
     return new AuthenticationError(`${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`, { status });
   }

@@ -143,7 +143,14 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
       const offered = parseChallenges(response.headers.get("www-authenticate") ?? "")
         .filter((c) => c.scheme === "digest" && c.params.realm !== undefined && c.params.nonce !== undefined)
         .filter((c) => ALGORITHMS[(c.params.algorithm ?? "MD5").toUpperCase()] !== undefined)
-        .filter((c) => c.params.qop === undefined || c.params.qop.split(",").map((q) => q.trim()).includes("auth"));
+        .filter(
+          (c) =>
+            c.params.qop === undefined ||
+            c.params.qop
+              .split(",")
+              .map((q) => q.trim())
+              .includes("auth"),
+        );
       // The strongest algorithm offered wins: SHA-256 over MD5.
       const best = offered.sort((a, b) => Number((b.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")) - Number((a.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")))[0];
       if (!best) {

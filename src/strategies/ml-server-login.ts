@@ -110,9 +110,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
   const account = options.storeAccount ?? options.username;
   if (options.store && !account) throw new InvalidOptionError("mlServerLogin with a store needs username (or storeAccount) to know whose tokens to keep.");
-  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair
-    ? () => ({ username: options.username!, password: options.password! })
-    : options.credentials;
+  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair ? () => ({ username: options.username!, password: options.password! }) : options.credentials;
   const timeoutMs = options.timeoutMs ?? 30_000;
   let endpoint: Endpoint | undefined = options.baseUrl === undefined ? undefined : bindEndpoint(options.baseUrl, undefined);
   let signedOut = false;
@@ -171,7 +169,9 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   async function login(): Promise<MlServerTokens> {
     if (!getCredentials) {
-      throw new TokenRefreshError("There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a credentials callback.");
+      throw new TokenRefreshError(
+        "There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a credentials callback.",
+      );
     }
     const { username, password } = await getCredentials();
     rememberSecret(password);
@@ -201,30 +201,31 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
-    acquire: stored.wrap(async (previous) => {
-      if (previous?.refreshToken) {
-        try {
-          return await renew(previous.refreshToken);
-        } catch (error) {
-          if (!(error instanceof AuthenticationError)) throw error;
-          debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
-          if (!getCredentials) {
-            throw new TokenRefreshError(
-              "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
-              { cause: error },
-            );
+    acquire: stored.wrap(
+      async (previous) => {
+        if (previous?.refreshToken) {
+          try {
+            return await renew(previous.refreshToken);
+          } catch (error) {
+            if (!(error instanceof AuthenticationError)) throw error;
+            debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
+            if (!getCredentials) {
+              throw new TokenRefreshError(
+                "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
+                { cause: error },
+              );
+            }
           }
         }
-      }
-      return login();
-    }, (set) => (set.refreshToken ? (set as MlServerTokens) : undefined)),
+        return login();
+      },
+      (set) => (set.refreshToken ? (set as MlServerTokens) : undefined),
+    ),
   });
 
   /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
   async function revokeOnce(tokens: MlServerTokens): Promise<void> {
-    const path = options.revokeStyle === "path"
-      ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}`
-      : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
+    const path = options.revokeStyle === "path" ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}` : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
     await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken, emptyBodyOk: true }, [tokens.refreshToken, tokens.accessToken]);
   }
 
@@ -262,12 +263,15 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
       requireEndpoint();
       await cycler.settle();
       signedOut = false;
-      const tokens = await abortable(stored.locked(async () => {
-        const obtainedAt = clock();
-        const fresh = await login();
-        await stored.save(fresh, obtainedAt);
-        return fresh;
-      }), signal);
+      const tokens = await abortable(
+        stored.locked(async () => {
+          const obtainedAt = clock();
+          const fresh = await login();
+          await stored.save(fresh, obtainedAt);
+          return fresh;
+        }),
+        signal,
+      );
       cycler.set(tokens);
     },
 
@@ -286,10 +290,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
             await inSpan("mlserver-client revoke", { "mlserver_client.strategy": "ml-server-login", ...tokenAttributes(tokens.accessToken) }, () => revoke(tokens));
           }
         } catch (error) {
-          throw new TokenEndpointError(
-            `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
-            { cause: error, retryable: false },
-          );
+          throw new TokenEndpointError(`Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`, {
+            cause: error,
+            retryable: false,
+          });
         } finally {
           await stored.forget();
         }

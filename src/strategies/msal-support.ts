@@ -11,15 +11,7 @@ import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type StoreBinding, type TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenSet } from "../auth/token-set.js";
-import {
-  AuthenticationError,
-  AuthorizationDeclinedError,
-  DeviceCodeExpiredError,
-  InvalidOptionError,
-  MlServerClientError,
-  TokenEndpointError,
-  TokenResponseError,
-} from "../core/errors.js";
+import { AuthenticationError, AuthorizationDeclinedError, DeviceCodeExpiredError, InvalidOptionError, MlServerClientError, TokenEndpointError, TokenResponseError } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 import { asTokenCall, CredentialBoundary } from "../http/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
@@ -165,7 +157,20 @@ export function msalConfiguration(options: AadCommonOptions, authority: URL, net
   };
 }
 
-const KNOWN_CODES = new Set(["expired_token", "code_expired", "access_denied", "authorization_declined", "user_cancelled", "invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request", "invalid_resource", "unsupported_grant_type"]);
+const KNOWN_CODES = new Set([
+  "expired_token",
+  "code_expired",
+  "access_denied",
+  "authorization_declined",
+  "user_cancelled",
+  "invalid_client",
+  "unauthorized_client",
+  "invalid_grant",
+  "invalid_scope",
+  "invalid_request",
+  "invalid_resource",
+  "unsupported_grant_type",
+]);
 const REFUSALS = new Set(["invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request", "invalid_resource", "unsupported_grant_type"]);
 
 /** Turns whatever MSAL threw into this library's typed errors, with secrets scrubbed. */
@@ -173,7 +178,12 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
   if (error instanceof MlServerClientError) return error;
   if (network.lastError) return network.lastError;
   const outer = String((error as { errorCode?: string }).errorCode ?? "");
-  const detail = scrub(String((error as { errorMessage?: string }).errorMessage ?? (error as Error).message ?? "").split("\n")[0]!.slice(0, 300), secrets);
+  const detail = scrub(
+    String((error as { errorMessage?: string }).errorMessage ?? (error as Error).message ?? "")
+      .split("\n")[0]!
+      .slice(0, 300),
+    secrets,
+  );
   const reason = `${outer}${detail && !detail.startsWith(outer) ? `: ${detail}` : ""}`;
   // MSAL sometimes wraps the server's error code (e.g. post_request_failed: expired_token).
   const code = [outer, ...detail.split(/[^a-z_]+/)].find((c) => KNOWN_CODES.has(c)) ?? outer;
@@ -187,7 +197,10 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
     return new AuthenticationError(`The authority refused ${what} (${reason}). Check the client id, secret or certificate, and the scopes.`, { cause: error });
   }
   if (code === "endpoints_resolution_error" || code === "untrusted_authority" || code === "authority_uri_insecure") {
-    return new TokenEndpointError(`The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`, { cause: error, retryable: false });
+    return new TokenEndpointError(`The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`, {
+      cause: error,
+      retryable: false,
+    });
   }
   return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, { cause: error, retryable: false });
 }
@@ -207,7 +220,7 @@ export function storeCachePlugin(binding: () => StoreBinding | undefined): ICach
       const b = binding();
       if (!b) return;
       const value = await b.store.read(b.key).catch(warn("read from"));
-      const cache = (value as { v?: unknown; msal?: unknown } | undefined | null);
+      const cache = value as { v?: unknown; msal?: unknown } | undefined | null;
       if (cache && cache.v === 1 && typeof cache.msal === "string") {
         try {
           context.tokenCache.deserialize(cache.msal);
@@ -264,24 +277,27 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
     ...options,
     strategy: flow.strategy,
     rotating: false,
-    acquire: () => stored.locked(async () => {
-      network.lastError = undefined;
-      const bypass = bypassCache;
-      bypassCache = false;
-      try {
-        app ??= import("@azure/msal-node").then((msal) => flow.createApp(msal, network, cachePlugin)).catch((error: unknown) => {
-          app = undefined; // e.g. no secret yet: the next attempt starts again
-          throw error;
-        });
-        const result = await flow.acquire(await app, bypass, network);
-        if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
-        rememberSecret(result.accessToken);
-        return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
-      } catch (error) {
-        if (flow.signal?.aborted && error === flow.signal.reason) throw error;
-        throw fromMsalError(error, network, flow.secrets, flow.what);
-      }
-    }),
+    acquire: () =>
+      stored.locked(async () => {
+        network.lastError = undefined;
+        const bypass = bypassCache;
+        bypassCache = false;
+        try {
+          app ??= import("@azure/msal-node")
+            .then((msal) => flow.createApp(msal, network, cachePlugin))
+            .catch((error: unknown) => {
+              app = undefined; // e.g. no secret yet: the next attempt starts again
+              throw error;
+            });
+          const result = await flow.acquire(await app, bypass, network);
+          if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
+          rememberSecret(result.accessToken);
+          return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
+        } catch (error) {
+          if (flow.signal?.aborted && error === flow.signal.reason) throw error;
+          throw fromMsalError(error, network, flow.secrets, flow.what);
+        }
+      }),
   });
   return tokenProvider(cycler, {
     bind: (binding) => network.bind(binding),

@@ -37,7 +37,7 @@ export interface TokenCredentialLike {
 export function fromTokenCredential(credential: TokenCredentialLike, scopes: string | string[], options: TokenCycleOptions & TokenStoreOptions = {}): AuthProvider & TokenSource {
   if (typeof credential?.getToken !== "function") throw new InvalidOptionError("fromTokenCredential needs a TokenCredential (an object with getToken).");
   const list = typeof scopes === "string" ? [scopes] : scopes;
-  if (list.length === 0) throw new InvalidOptionError("fromTokenCredential needs at least one scope, e.g. \"<web app id>/.default\".");
+  if (list.length === 0) throw new InvalidOptionError('fromTokenCredential needs at least one scope, e.g. "<web app id>/.default".');
   // A credential is opaque: with a store, the caller names whose tokens these are.
   if (options.store && !options.storeAccount) throw new InvalidOptionError("fromTokenCredential with a store needs storeAccount (e.g. the managed identity's client id).");
   const stored = new StoredTokens<TokenSet>(

@@ -25,11 +25,13 @@ const ALICE: MsalAccountLike = { homeAccountId: "alice.contoso", environment: "l
 /** A real access token for the ML Server web app, from the test authority. */
 async function realToken(): Promise<MsalResultLike> {
   const { clientId, clientSecret } = authority.clients.post;
-  const response = await fetchTrusting(authority.ca)(new Request(`${authority.issuer}/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: `${RESOURCE}/.default` }),
-  }));
+  const response = await fetchTrusting(authority.ca)(
+    new Request(`${authority.issuer}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope: `${RESOURCE}/.default` }),
+    }),
+  );
   const body = (await response.json()) as { access_token: string; expires_in: number };
   return { accessToken: body.access_token, expiresOn: new Date(Date.now() + body.expires_in * 1000), tokenType: "Bearer", account: ALICE };
 }
@@ -41,7 +43,8 @@ function recordingApp(behaviour: { account?: MsalAccountLike | null; silent?: "o
   const app: MsalBrowserAppLike = {
     async acquireTokenSilent({ account, forceRefresh }) {
       calls.push(`silent ${account.homeAccountId}${forceRefresh ? " force" : ""}`);
-      if (behaviour.silent === "interaction-required") throw Object.assign(new Error("AADSTS50058: A silent sign-in request was sent but no user is signed in."), { name: "InteractionRequiredAuthError", errorCode: "login_required" });
+      if (behaviour.silent === "interaction-required")
+        throw Object.assign(new Error("AADSTS50058: A silent sign-in request was sent but no user is signed in."), { name: "InteractionRequiredAuthError", errorCode: "login_required" });
       return realToken();
     },
     async acquireTokenPopup() {
@@ -93,7 +96,7 @@ describe("aadBrowser", () => {
     expect(fresh.calls).toEqual(["popup", "setActive alice.contoso"]);
   });
 
-  it("interaction \"redirect\" navigates (acquireTokenRedirect) and says so; \"none\" fails with ERR_AUTHENTICATION_FAILED", async () => {
+  it('interaction "redirect" navigates (acquireTokenRedirect) and says so; "none" fails with ERR_AUTHENTICATION_FAILED', async () => {
     const redirecting = recordingApp({ silent: "interaction-required" });
     const viaRedirect = createMlServerClient({ baseUrl: server.url, auth: aadBrowser({ app: redirecting.app, scopes: [`${RESOURCE}/.default`], interaction: "redirect" }) });
     await expect(viaRedirect.GET("/status")).rejects.toMatchObject({ code: "ERR_AUTHENTICATION_FAILED", message: expect.stringMatching(/continues on a redirect/) });

@@ -47,7 +47,9 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
   it("Vite bundles it too, with the same result", async () => {
     writeFileSync(join(project, "index.html"), '<script type="module" src="./app.js"></script>');
     writeFileSync(join(project, "app.js"), app);
-    const output = (await viteBuild({ root: project, logLevel: "silent", build: { write: false, minify: true } })) as { output: { type: string; code?: string }[] }[] | { output: { type: string; code?: string }[] };
+    const output = (await viteBuild({ root: project, logLevel: "silent", build: { write: false, minify: true } })) as
+      | { output: { type: string; code?: string }[] }[]
+      | { output: { type: string; code?: string }[] };
     const chunks = (Array.isArray(output) ? output : [output]).flatMap((o) => o.output).filter((c) => c.type === "chunk");
     const code = chunks.map((c) => c.code).join("\n");
     expect(code.length).toBeGreaterThan(10_000);
@@ -58,7 +60,9 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     writeFileSync(join(project, "app-webpack.js"), app);
     const out = join(project, "webpack-out");
     const stats = await new Promise<webpack.Stats>((resolve, reject) =>
-      webpack({ mode: "production", target: "web", context: project, entry: "./app-webpack.js", output: { path: out, filename: "bundle.js" }, performance: { hints: false } }, (error, result) => (error ? reject(error) : resolve(result!))),
+      webpack({ mode: "production", target: "web", context: project, entry: "./app-webpack.js", output: { path: out, filename: "bundle.js" }, performance: { hints: false } }, (error, result) =>
+        error ? reject(error) : resolve(result!),
+      ),
     );
     expect(stats.compilation.errors.map((e) => e.message)).toEqual([]);
     expect(stats.compilation.warnings.map((w) => w.message)).toEqual([]);
@@ -71,10 +75,13 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     const gz = async (source: string, name: string) => gzipSync(await bundle(source, name), { level: 9 }).length;
     const ours = await gz(app, "size-ours.js");
     // Retries and tracing are in the bundle only when the page asks for them.
-    const withLayers = await gz(`import { createMlServerClient, mlServerLogin, useRetries, useOpenTelemetry } from "mlserver-client";
+    const withLayers = await gz(
+      `import { createMlServerClient, mlServerLogin, useRetries, useOpenTelemetry } from "mlserver-client";
 useRetries();
 useOpenTelemetry(globalThis.otel);
-export const client = createMlServerClient({ baseUrl: location.origin, auth: mlServerLogin({ username: "u", password: "p" }) });\n`, "size-layers.js");
+export const client = createMlServerClient({ baseUrl: location.origin, auth: mlServerLogin({ username: "u", password: "p" }) });\n`,
+      "size-layers.js",
+    );
     const openapiFetch = await gz('import createClient from "openapi-fetch";\nexport const client = createClient({ baseUrl: location.origin });\n', "size-openapi-fetch.js");
     const ratio = ours / openapiFetch;
     console.log(`browser bundle, minified + gzipped: client + mlServerLogin ${ours} B, with retries and tracing ${withLayers} B, openapi-fetch alone ${openapiFetch} B: ${ratio.toFixed(2)}x`);
@@ -90,7 +97,9 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     const browserBuild = (await import(join(project, "node_modules/mlserver-client/dist/bundle/browser/index.js"))) as typeof import("../../src/browser.js");
     expect(() => browserBuild.aadDeviceCode()).toThrow(expect.objectContaining({ code: "ERR_UNSUPPORTED_PLATFORM", message: expect.stringMatching(/aadDeviceCode .* needs Node .* use aadBrowser/) }));
     expect(() => browserBuild.clientCredentials()).toThrow(expect.objectContaining({ code: "ERR_UNSUPPORTED_PLATFORM", message: expect.stringMatching(/client secret must never reach a browser/) }));
-    expect(() => browserBuild.createMlServerClient({ baseUrl: "https://ml.example.com", ca: "PEM" })).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION", message: expect.stringMatching(/^ca is a Node option/) }));
+    expect(() => browserBuild.createMlServerClient({ baseUrl: "https://ml.example.com", ca: "PEM" })).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_OPTION", message: expect.stringMatching(/^ca is a Node option/) }),
+    );
   });
 });
 
@@ -125,7 +134,14 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
     const out = await tempDir("mlserver-client-page-");
     await viteBuild({ configFile: join(root, "examples/browser/vite.config.ts"), build: { outDir: out, emptyOutDir: true }, logLevel: "silent" });
     // The whole browser build as one module beside the page, for tests of the other strategies.
-    await esbuild({ stdin: { contents: `export * from ${JSON.stringify(join(root, "dist/bundle/browser/index.js"))};`, resolveDir: root }, bundle: true, format: "esm", platform: "browser", outfile: join(out, "lib.js"), logLevel: "silent" });
+    await esbuild({
+      stdin: { contents: `export * from ${JSON.stringify(join(root, "dist/bundle/browser/index.js"))};`, resolveDir: root },
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      outfile: join(out, "lib.js"),
+      logLevel: "silent",
+    });
     site = await serveStatic(out);
     allowed = await startDevServer({ accessTokenSeconds: 3, cors: { enabled: true, origins: [site.origin] } });
     refusing = await startDevServer({ cors: { enabled: true, origins: ["https://app.contoso.com"] } });
@@ -179,7 +195,9 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
 
     allowed.faults.push({ route: "GET /status", kind: "status", status: 401, times: 1 });
     const seen = allowed.requests.length;
-    const status = await page.evaluate(async () => (await (globalThis as unknown as { demo: { client: { GET(path: string): Promise<{ response: Response }> } } }).demo.client.GET("/status")).response.status);
+    const status = await page.evaluate(
+      async () => (await (globalThis as unknown as { demo: { client: { GET(path: string): Promise<{ response: Response }> } } }).demo.client.GET("/status")).response.status,
+    );
     expect(status).toBe(200);
     // The refused call, a renewal, and the one resend.
     expect(allowed.requests.slice(seen).map((r) => `${r.route} ${r.status}`)).toEqual(["GET /status 401", "POST /login/refreshToken 200", "GET /status 200"]);
@@ -190,10 +208,11 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
     allowed.resetCounters();
     const page = await open(allowed, { remember: true });
     await page.waitForSelector("#services li");
-    const stored = () => page.evaluate(() => ({
-      session: Object.keys(sessionStorage).filter((k) => k.startsWith("mlserver-client:")).length,
-      local: localStorage.length,
-    }));
+    const stored = () =>
+      page.evaluate(() => ({
+        session: Object.keys(sessionStorage).filter((k) => k.startsWith("mlserver-client:")).length,
+        local: localStorage.length,
+      }));
     expect(await stored()).toEqual({ session: 1, local: 0 });
     await page.reload();
     await page.waitForSelector("#services li");
@@ -214,24 +233,32 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
     // A module script of the page's own loads the library (a dynamic import in this file would be vitest's).
     await page.addScriptTag({ type: "module", content: 'import * as lib from "/lib.js"; globalThis.lib = lib;' });
     await page.waitForFunction(() => "lib" in globalThis);
-    const result = await page.evaluate(async ({ api, token }) => {
-      const lib = (globalThis as unknown as { lib: typeof import("../../src/browser.js") }).lib;
-      const viaBearer = lib.createMlServerClient({ baseUrl: api, auth: lib.bearer(token) });
-      let getTokenCalls = 0;
-      const credential = { async getToken() { getTokenCalls++; return { token, expiresOnTimestamp: Date.now() + 60_000 }; } };
-      const viaCredential = lib.createMlServerClient({ baseUrl: api, auth: lib.fromTokenCredential(credential, ["api://mlserver/.default"]) });
-      const statuses = await Promise.all([
-        (await viaBearer.GET("/status")).response.status,
-        ...(await Promise.all(Array.from({ length: 20 }, async () => (await viaCredential.GET("/status")).response.status))),
-      ]);
-      let unsupported = "";
-      try {
-        lib.aadDeviceCode();
-      } catch (error) {
-        unsupported = (error as { code: string }).code;
-      }
-      return { statuses, getTokenCalls, unsupported };
-    }, { api: allowed.url, token });
+    const result = await page.evaluate(
+      async ({ api, token }) => {
+        const lib = (globalThis as unknown as { lib: typeof import("../../src/browser.js") }).lib;
+        const viaBearer = lib.createMlServerClient({ baseUrl: api, auth: lib.bearer(token) });
+        let getTokenCalls = 0;
+        const credential = {
+          async getToken() {
+            getTokenCalls++;
+            return { token, expiresOnTimestamp: Date.now() + 60_000 };
+          },
+        };
+        const viaCredential = lib.createMlServerClient({ baseUrl: api, auth: lib.fromTokenCredential(credential, ["api://mlserver/.default"]) });
+        const statuses = await Promise.all([
+          (await viaBearer.GET("/status")).response.status,
+          ...(await Promise.all(Array.from({ length: 20 }, async () => (await viaCredential.GET("/status")).response.status))),
+        ]);
+        let unsupported = "";
+        try {
+          lib.aadDeviceCode();
+        } catch (error) {
+          unsupported = (error as { code: string }).code;
+        }
+        return { statuses, getTokenCalls, unsupported };
+      },
+      { api: allowed.url, token },
+    );
     expect(result).toEqual({ statuses: Array(21).fill(200), getTokenCalls: 1, unsupported: "ERR_UNSUPPORTED_PLATFORM" });
     await page.close();
   });
@@ -241,7 +268,9 @@ describeWithProgram(CHROMIUM, "the example app in headless Chromium", () => {
     await page.waitForFunction(() => (document.querySelector("#error")?.textContent ?? "") !== "");
     const error = await page.textContent("#error");
     // The sign-in is a token call: its typed error, with the browser's likely causes as the reason.
-    expect(error).toMatch(/^ERR_TOKEN_ENDPOINT_UNAVAILABLE: POST \/login at http:\/\/127\.0\.0\.1:\d+ could not be reached \(the browser did not complete it: .*does not allow this page's origin \(CORS/);
+    expect(error).toMatch(
+      /^ERR_TOKEN_ENDPOINT_UNAVAILABLE: POST \/login at http:\/\/127\.0\.0\.1:\d+ could not be reached \(the browser did not complete it: .*does not allow this page's origin \(CORS/,
+    );
     expect(error).not.toContain("Admin-Pa55word!");
     await page.screenshot({ path: join(ARTEFACTS, "browser-example-refused.png"), fullPage: true });
     expect(refusing.counters.logins).toBe(0);

@@ -208,9 +208,22 @@ describe("mlserver, installed from the packed tarball", () => {
     const h = await home();
     const help = await mlserver(h, ["--help"]);
     expect(help.code).toBe(0);
-    for (const text of ["mlserver login", "mlserver logout", "mlserver token", "mlserver status", "--device-code", "--client-credentials", "--password-stdin",
+    for (const text of [
+      "mlserver login",
+      "mlserver logout",
+      "mlserver token",
+      "mlserver status",
+      "--device-code",
+      "--client-credentials",
+      "--password-stdin",
       ...["list", "get", "publish", "consume", "batch", "delete", "swagger"].map((s) => `mlserver services ${s}`),
-      "mlserver generate", "mlserver devserver", "MLSERVER_PASSWORD", "MLSERVER_TOKEN_CACHE_KEY", "Exit codes", "--json"]) {
+      "mlserver generate",
+      "mlserver devserver",
+      "MLSERVER_PASSWORD",
+      "MLSERVER_TOKEN_CACHE_KEY",
+      "Exit codes",
+      "--json",
+    ]) {
       expect(help.stdout).toContain(text);
     }
     for (const command of ["login", "logout", "token", "status", "services"]) {
@@ -240,15 +253,19 @@ describe("mlserver login --device-code against the test authority", () => {
     mkdirSync(h.dir, { recursive: true });
     writeFileSync(ca, authority.ca);
     let approved = false;
-    const first = await mlserver(h, ["login", "--device-code", "--server", aadServer.url, "--authority", authority.issuer, "--client-id", authority.clients.device.clientId, "--resource", RESOURCE, "--ca", ca], {
-      onStderr(text) {
-        const code = /enter the code (\S+)/.exec(text)?.[1];
-        if (code && !approved) {
-          approved = true;
-          void authority.approveDevice(code);
-        }
+    const first = await mlserver(
+      h,
+      ["login", "--device-code", "--server", aadServer.url, "--authority", authority.issuer, "--client-id", authority.clients.device.clientId, "--resource", RESOURCE, "--ca", ca],
+      {
+        onStderr(text) {
+          const code = /enter the code (\S+)/.exec(text)?.[1];
+          if (code && !approved) {
+            approved = true;
+            void authority.approveDevice(code);
+          }
+        },
       },
-    });
+    );
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr.match(/To sign in, open/g)).toHaveLength(1);
     const deviceGrants = authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"];
@@ -385,14 +402,26 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
 
   describe("batches you can stop and find again", () => {
     let h: Home;
-    const bearer = async () => ((await (await fetch(`${deployed.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) })).json()) as { access_token: string }).access_token;
+    const bearer = async () =>
+      (
+        (await (await fetch(`${deployed.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) })).json()) as {
+          access_token: string;
+        }
+      ).access_token;
     beforeAll(async () => {
       h = await home();
       const signedIn = await mlserver(h, ["login", "--server", deployed.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
       expect(signedIn.code, signedIn.stderr).toBe(0);
       const token = await bearer();
-      for (const [name, code] of [["slow", "import time\ntime.sleep(0.3)\ny = x"], ["quick", "y = x * 2"]]) {
-        const published = await fetch(`${deployed.url}/services/${name}/1`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ runtimeType: "Python", code, inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }) });
+      for (const [name, code] of [
+        ["slow", "import time\ntime.sleep(0.3)\ny = x"],
+        ["quick", "y = x * 2"],
+      ]) {
+        const published = await fetch(`${deployed.url}/services/${name}/1`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ runtimeType: "Python", code, inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }),
+        });
         expect(published.status).toBe(201);
       }
       writeFileSync(join(h.dir, "rows.csv"), ["x", ...Array.from({ length: 40 }, (_, i) => String(i + 1))].join("\n"));
@@ -452,8 +481,15 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     it("artifacts lists the files a batch's runs wrote, by row from 1, and downloads them with --output-dir", async () => {
       const token = await bearer();
       const published = await fetch(`${deployed.url}/services/writer/1`, {
-        method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ runtimeType: "Python", code: "open('row.txt', 'w').write('row %d' % x)\ny = x", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }], outputFileNames: ["row.txt"] }),
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          runtimeType: "Python",
+          code: "open('row.txt', 'w').write('row %d' % x)\ny = x",
+          inputParameterDefinitions: [{ name: "x", type: "integer" }],
+          outputParameterDefinitions: [{ name: "y", type: "integer" }],
+          outputFileNames: ["row.txt"],
+        }),
       });
       expect(published.status).toBe(201);
       writeFileSync(join(h.dir, "three.csv"), "x\n7\n8\n9\n");
@@ -581,7 +617,10 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       // On a terminal it asks; no keeps the profile, yes replaces it.
       const asked = async (answer: string) =>
         new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-          const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"], { env: { ...h.env, MLSERVER_PASSWORD: PASSWORD }, stdio: ["pipe", "pipe", "pipe"] });
+          const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"], {
+            env: { ...h.env, MLSERVER_PASSWORD: PASSWORD },
+            stdio: ["pipe", "pipe", "pipe"],
+          });
           let output = "";
           child.stdout.on("data", (d: Buffer) => {
             output += d;
@@ -614,10 +653,13 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(second.stderr).toContain("Next: `mlserver status` checks the server");
 
       const listed = JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout);
-      expect(listed).toMatchObject({ defaultProfile: "default", profiles: [
-        { name: "default", default: true, server: `${server.url}/`, account: "admin", auth: "login", signedIn: true, expiresAt: expect.any(String) },
-        { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
-      ] });
+      expect(listed).toMatchObject({
+        defaultProfile: "default",
+        profiles: [
+          { name: "default", default: true, server: `${server.url}/`, account: "admin", auth: "login", signedIn: true, expiresAt: expect.any(String) },
+          { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
+        ],
+      });
       const table = await mlserver(h, ["profiles"]);
       expect(table.stdout).toMatch(/^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m);
 
@@ -667,7 +709,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect((await login(h)).code).toBe(0);
     writeFileSync(join(h.dir, "v1.py"), "y = x + 1");
     writeFileSync(join(h.dir, "v2.py"), "y = x + 2");
-    expect((await mlserver(h, ["services", "publish", "updatable", "1.0", "--code", join(h.dir, "v1.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}', "--description", "first"])).code).toBe(0);
+    expect(
+      (await mlserver(h, ["services", "publish", "updatable", "1.0", "--code", join(h.dir, "v1.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}', "--description", "first"])).code,
+    ).toBe(0);
     const updated = await mlserver(h, ["services", "update", "updatable", "1.0", "--code", join(h.dir, "v2.py")]);
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toContain("Updated updatable 1.0: code.");
@@ -802,7 +846,10 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const h = await home();
     const missing = join(h.dir, "missing");
     // From the source tree: the dev server's packages are this project's development dependencies.
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "devserver", "--port", "0", "--python", join(missing, "python3"), "--r", join(missing, "Rscript")], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "devserver", "--port", "0", "--python", join(missing, "python3"), "--r", join(missing, "Rscript")], {
+      env: h.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -835,7 +882,11 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const created = await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "1", "--max", "2"]);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain("Created the pool of pooled-cli 1.0: 1 shell(s) at once, at most 2.");
-    expect(JSON.parse((await mlserver(h, ["pools", "status", "pooled-cli", "1.0", "--json"])).stdout)).toEqual({ name: "pooled-cli", version: "1.0", computeNodes: [{ computeNode: server.url, status: "Success" }] });
+    expect(JSON.parse((await mlserver(h, ["pools", "status", "pooled-cli", "1.0", "--json"])).stdout)).toEqual({
+      name: "pooled-cli",
+      version: "1.0",
+      computeNodes: [{ computeNode: server.url, status: "Success" }],
+    });
     expect((await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "3", "--max", "2"])).stderr).toContain("--initial (3) may not exceed --max (2)");
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(0);
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(4);
@@ -873,7 +924,11 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const flag = await mlserver(h, ["login", "--sever", server.url]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("Unknown flag --sever. Did you mean --server?");
-    for (const args of [["login", "--password", "Hunter2-secret"], ["login", "--password=Hunter2-secret"], ["token", "--client-secret", "Hunter2-secret"]]) {
+    for (const args of [
+      ["login", "--password", "Hunter2-secret"],
+      ["login", "--password=Hunter2-secret"],
+      ["token", "--client-secret", "Hunter2-secret"],
+    ]) {
       const run = await mlserver(h, args);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
@@ -884,7 +939,10 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(help.code).toBe(0);
       const examples = help.stdout.split("Examples:\n")[1]?.split("\n\n")[0]?.split("\n") ?? [];
       expect(examples.length, command).toBeGreaterThanOrEqual(2);
-      expect(examples.every((e) => e.startsWith("  mlserver ") || e.startsWith("  curl ") || e.startsWith("  eval ") || e.startsWith("  printf ") || e.startsWith("  MLSERVER_")), command).toBe(true);
+      expect(
+        examples.every((e) => e.startsWith("  mlserver ") || e.startsWith("  curl ") || e.startsWith("  eval ") || e.startsWith("  printf ") || e.startsWith("  MLSERVER_")),
+        command,
+      ).toBe(true);
       expect((await mlserver(h, [command, "--help"])).stdout).toBe(help.stdout);
     }
   });
@@ -950,7 +1008,11 @@ describe("shell completion", () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
     // compadd and _files stand in for the completion system's builtins: they print what would be offered.
-    const complete = (...words: string[]) => inShell(h, "zsh", ["-fc", `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`]);
+    const complete = (...words: string[]) =>
+      inShell(h, "zsh", [
+        "-fc",
+        `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`,
+      ]);
     expect(await complete("ser")).toEqual(["services"]);
     expect(await complete("services", "batch", "x", "--fi")).toEqual(["--file"]);
     expect(await complete("profiles", "use", "")).toEqual(["default"]);

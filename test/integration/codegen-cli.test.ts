@@ -39,7 +39,9 @@ describe("the generator through the CLI", () => {
     const dir = await tempDir();
     await copyFile("openapi/mlserver.yaml", join(dir, "api.yaml"));
     await writeFile(join(dir, "targets.json"), JSON.stringify([{ spec: join(dir, "api.yaml"), output: join(dir, "api.ts") }]));
-    const child = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "generate-all", "--check", "--targets", join(dir, "targets.json")]).catch((e: { code: number; stderr: string }) => e);
+    const child = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "generate-all", "--check", "--targets", join(dir, "targets.json")]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((child as { code: number }).code).toBe(1);
     expect((child as { stderr: string }).stderr).toMatch(/ERR_GENERATED_STALE: Generated files are stale or missing: .*api\.ts, .*api\.security\.ts/);
   });

@@ -58,7 +58,10 @@ describeWithSpecs("contract: the client and the dev server through Prism with Mi
 
     expect(violations.filter((v) => !knownSpecError(v))).toEqual([]);
     for (const allowance of KNOWN_SPEC_ERRORS) {
-      expect(violations.some((v) => knownSpecError(v) === allowance), `${String(allowance.location)} (${allowance.reason}) no longer occurs: remove it`).toBe(true);
+      expect(
+        violations.some((v) => knownSpecError(v) === allowance),
+        `${String(allowance.location)} (${allowance.reason}) no longer occurs: remove it`,
+      ).toBe(true);
     }
   });
 

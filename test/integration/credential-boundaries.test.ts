@@ -89,12 +89,15 @@ describe("redirects of API calls", () => {
       for (const status of [301, 302, 303, 307, 308]) {
         it(`${strategy.name}, ${status} to another origin (${transport}): the hop carries no credential`, async () => {
           const evil = await attacker();
-          const front = await hostile((req, res) => {
-            if (path(req) === "/login") return json(res, 200, tokens());
-            // A compromised or misconfigured node sends callers elsewhere, query and all.
-            const query = req.url.includes("?") ? req.url.slice(req.url.indexOf("?")) : "";
-            res.writeHead(status, { location: `${evil.url}/steal${query}` }).end();
-          }, transport === "ca transport" ? tls : undefined);
+          const front = await hostile(
+            (req, res) => {
+              if (path(req) === "/login") return json(res, 200, tokens());
+              // A compromised or misconfigured node sends callers elsewhere, query and all.
+              const query = req.url.includes("?") ? req.url.slice(req.url.indexOf("?")) : "";
+              res.writeHead(status, { location: `${evil.url}/steal${query}` }).end();
+            },
+            transport === "ca transport" ? tls : undefined,
+          );
           const options: MlServerClientOptions = { baseUrl: front.url, auth: strategy.make(), ...(transport === "ca transport" && { ca: tls.cert }) };
           const client = createMlServerClient(options);
           const { response } = await client.POST("/services/{name}/{version}", {
@@ -230,8 +233,12 @@ describe("redirects of token and revoke calls: never followed to another origin"
       authority = await startHostile((req, res) => {
         if (path(req).endsWith("/.well-known/openid-configuration")) {
           return json(res, 200, {
-            issuer: authority.url, authorization_endpoint: `${authority.url}/authorize`, token_endpoint: `${authority.url}/token`,
-            jwks_uri: `${authority.url}/jwks`, end_session_endpoint: `${authority.url}/logout`, device_authorization_endpoint: `${authority.url}/devicecode`,
+            issuer: authority.url,
+            authorization_endpoint: `${authority.url}/authorize`,
+            token_endpoint: `${authority.url}/token`,
+            jwks_uri: `${authority.url}/jwks`,
+            end_session_endpoint: `${authority.url}/logout`,
+            device_authorization_endpoint: `${authority.url}/devicecode`,
           });
         }
         behaviour(req, res);
@@ -343,7 +350,11 @@ describe("no secret in any rendering of an error", () => {
     expect(early.code).toBe("ERR_INVALID_CREDENTIAL");
     expectClean(early, ["wr-Tok-1", "wr-Tok-2"]);
     const front = await hostile((_req, res) => json(res, 200, {}));
-    for (const auth of [customHeader({ name: "X-TokenAuth", value: async () => wrapped }), bearer(async () => ({ token: wrapped, expiresAt: Date.now() + 60_000 })), apiKey({ in: "header", name: "X-Api-Key", value: async () => "\u2603 snow" })]) {
+    for (const auth of [
+      customHeader({ name: "X-TokenAuth", value: async () => wrapped }),
+      bearer(async () => ({ token: wrapped, expiresAt: Date.now() + 60_000 })),
+      apiKey({ in: "header", name: "X-Api-Key", value: async () => "\u2603 snow" }),
+    ]) {
       const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
       expect(error.code).toBe("ERR_INVALID_CREDENTIAL");
       expectClean(error, ["wr-Tok-1", "wr-Tok-2"]);
@@ -473,7 +484,12 @@ describe("refused calls keep nothing alive", () => {
     return (await settledHeap()) - before;
   };
   const upload = (client: ReturnType<typeof createMlServerClient>) =>
-    client.POST("/sessions/{id}/workspace/{objectName}", { params: { path: { id: "s", objectName: "o" } }, body: new Blob([body]) as never, bodySerializer: (b) => b, headers: { "content-type": "application/octet-stream" } });
+    client.POST("/sessions/{id}/workspace/{objectName}", {
+      params: { path: { id: "s", objectName: "o" } },
+      body: new Blob([body]) as never,
+      bodySerializer: (b) => b,
+      headers: { "content-type": "application/octet-stream" },
+    });
 
   it("300 refused calls with 512 KB bodies (signed out, sign-in failed, origin refused, no credentials) leave under 16 MB behind", async () => {
     expect(typeof globalThis.gc).toBe("function");
@@ -500,7 +516,11 @@ describe("refused calls keep nothing alive", () => {
         }
       });
     }
-    console.log(`refused calls, heap growth after 300 each: ${Object.entries(growth).map(([k, v]) => `${k} ${(v / 1024 / 1024).toFixed(1)} MiB`).join(", ")}`);
+    console.log(
+      `refused calls, heap growth after 300 each: ${Object.entries(growth)
+        .map(([k, v]) => `${k} ${(v / 1024 / 1024).toFixed(1)} MiB`)
+        .join(", ")}`,
+    );
     // Kept copies would add about 150 MB (300 × 512 KB) for each kind.
     for (const [name, bytes] of Object.entries(growth)) expect(bytes, name).toBeLessThan(16 * 1024 * 1024);
   }, 180_000);

@@ -33,8 +33,7 @@ async function signIn(s: DevServer): Promise<string> {
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
-const call = (path: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
+const call = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
 
 async function publish(name: string, code: string, inputs: Record<string, string> = {}, outputs: Record<string, string> = {}): Promise<void> {
   const definitions = (o: Record<string, string>) => Object.entries(o).map(([n, type]) => ({ name: n, type }));
@@ -47,7 +46,10 @@ async function publish(name: string, code: string, inputs: Record<string, string
 
 const consume = async (name: string, inputs: unknown) => {
   const response = await call(`/api/${name}/1`, { method: "POST", body: JSON.stringify(inputs) });
-  return { status: response.status, body: (await response.json()) as { success?: boolean; errorMessage?: string; consoleOutput?: string; message?: string; outputParameters?: Record<string, unknown> } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { success?: boolean; errorMessage?: string; consoleOutput?: string; message?: string; outputParameters?: Record<string, unknown> },
+  };
 };
 
 describe("a run's time limit holds for everything it starts", () => {
@@ -160,7 +162,12 @@ describe("batches", () => {
     const started = await call(`/api/timed/1/batch?parallelCount=50`, { method: "POST", body: JSON.stringify(Array.from({ length: 4 }, () => ({ log }))) });
     const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
     await until(async () => ((await (await call(`/api/timed/1/batch/${batchExecutionId}`)).json()) as { state: string }).state === "complete", 30_000);
-    const events = readFileSync(log, "utf8").trim().split("\n").map((line) => line.split(" ")).map(([t, kind]) => [Number(t), kind === "start" ? 1 : -1] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const events = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" "))
+      .map(([t, kind]) => [Number(t), kind === "start" ? 1 : -1] as const)
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let running = 0;
     let most = 0;
     for (const [, change] of events) most = Math.max(most, (running += change));
@@ -224,7 +231,18 @@ describe("faithful data", () => {
       expect(answer.status, JSON.stringify(inputs)).toBe(400);
       expect(answer.body.message).toContain(expected);
     }
-    const good = await consume("typed", { n: 1.5, i: 2, b: false, s: "x", v: [1, "a"], m: [[1, 2], [3, 4]], d: [{ a: 1 }, { a: 2 }] });
+    const good = await consume("typed", {
+      n: 1.5,
+      i: 2,
+      b: false,
+      s: "x",
+      v: [1, "a"],
+      m: [
+        [1, 2],
+        [3, 4],
+      ],
+      d: [{ a: 1 }, { a: 2 }],
+    });
     expect(good.body).toMatchObject({ success: true, outputParameters: { ok: true } });
     expect((await consume("typed", { d: { a: [1, 2], b: ["x", "y"] }, n: null })).body.success).toBe(true);
     const batch = await call(`/api/typed/1/batch`, { method: "POST", body: JSON.stringify([{ n: 1 }, { n: "2" }]) });

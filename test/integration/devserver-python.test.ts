@@ -27,8 +27,7 @@ async function signIn(s: DevServer): Promise<string> {
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
-const call = (path: string, init: RequestInit = {}, s = server, t = token) =>
-  fetch(`${s.url}${path}`, { ...init, headers: { authorization: `Bearer ${t}`, "content-type": "application/json" } });
+const call = (path: string, init: RequestInit = {}, s = server, t = token) => fetch(`${s.url}${path}`, { ...init, headers: { authorization: `Bearer ${t}`, "content-type": "application/json" } });
 
 async function publish(name: string, body: Record<string, unknown>, s = server, t = token): Promise<Response> {
   return call(`/services/${name}/1`, { method: "POST", body: JSON.stringify({ runtimeType: "Python", ...body }) }, s, t);
@@ -40,7 +39,6 @@ async function consume(name: string, inputs: Record<string, unknown> = {}, s = s
 
 /** Lines in a file the service's own init code appends to: how often it really ran. */
 const initRuns = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).length;
-
 
 const outputs = (o: Record<string, string>) => Object.entries(o).map(([name, type]) => ({ name, type }));
 
@@ -61,7 +59,9 @@ describe("warm shells", () => {
     const concurrent = await Promise.all(Array.from({ length: 40 }, (_, x) => consume("warm", { x })));
     expect(concurrent.map((r) => r.outputParameters.y)).toEqual(Array.from({ length: 40 }, (_, x) => x * 3));
     expect(concurrent.every((r) => r.outputParameters.calls === 1 && r.outputParameters.existed === false)).toBe(true);
-    const batch = (await (await call("/api/warm/1/batch?parallelCount=2", { method: "POST", body: JSON.stringify(Array.from({ length: 50 }, (_, x) => ({ x }))) })).json()) as { batchExecutionId: string };
+    const batch = (await (await call("/api/warm/1/batch?parallelCount=2", { method: "POST", body: JSON.stringify(Array.from({ length: 50 }, (_, x) => ({ x }))) })).json()) as {
+      batchExecutionId: string;
+    };
     let status: { state: string; batchExecutionResults: { outputParameters: { y: number } }[] };
     for (;;) {
       status = (await (await call(`/api/warm/1/batch/${batch.batchExecutionId}`)).json()) as typeof status;
@@ -110,7 +110,13 @@ describe("warm shells", () => {
     });
     const created = await call("/services/pooled/1/pool", { method: "POST", body: JSON.stringify({ InitialPoolSize: 1, MaxPoolSize: 1 }) });
     expect(await created.json()).toBe("Created");
-    await until(() => { try { return initRuns(log) === 1; } catch { return false; } }, 30_000);
+    await until(() => {
+      try {
+        return initRuns(log) === 1;
+      } catch {
+        return false;
+      }
+    }, 30_000);
     const results = await Promise.all(Array.from({ length: 8 }, () => consume("pooled")));
     expect(results.map((r) => r.errorMessage)).toEqual(Array(8).fill(""));
     expect(initRuns(log)).toBe(1);

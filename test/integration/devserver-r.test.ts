@@ -57,7 +57,10 @@ const execute = async (id: string, code: string, outputParameters: string[] = []
 
 /** The entries of a zip archive, as Python's zipfile (an independent reader) lists them. */
 function zipEntries(archive: Buffer): string[] {
-  const listed = spawnSync(TEST_PYTHON, ["-c", "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print('\\n'.join(z.namelist()))"], { input: archive, encoding: "utf8" });
+  const listed = spawnSync(TEST_PYTHON, ["-c", "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print('\\n'.join(z.namelist()))"], {
+    input: archive,
+    encoding: "utf8",
+  });
   if (listed.status !== 0) throw new Error(listed.stderr);
   return listed.stdout.trim().split("\n");
 }
@@ -76,18 +79,53 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     it("binds ML Server's R types (NA for null) and sends outputs back in the same JSON forms", async () => {
       await publish(
         "types",
-        "total <- n + i\nflag <- !l\ngreeting <- paste(\"hello\", s)\ndoubled <- v * 2\ntm <- t(m)\ndf$z <- df$a * 2\nrows <- nrow(df)\nmissing <- is.na(maybe)\nkind <- class(i)",
+        'total <- n + i\nflag <- !l\ngreeting <- paste("hello", s)\ndoubled <- v * 2\ntm <- t(m)\ndf$z <- df$a * 2\nrows <- nrow(df)\nmissing <- is.na(maybe)\nkind <- class(i)',
         { n: "numeric", i: "integer", l: "logical", s: "character", v: "vector", m: "matrix", df: "data.frame", maybe: "numeric" },
         { total: "numeric", flag: "logical", greeting: "character", doubled: "vector", tm: "matrix", df: "data.frame", rows: "integer", missing: "logical", kind: "character" },
       );
-      const answer = await consume("types", { n: 1.5, i: 2, l: true, s: "R", v: [1, 2, null], m: [[1, 2], [3, 4]], df: { a: [1, null], b: ["x", "y"] }, maybe: null });
+      const answer = await consume("types", {
+        n: 1.5,
+        i: 2,
+        l: true,
+        s: "R",
+        v: [1, 2, null],
+        m: [
+          [1, 2],
+          [3, 4],
+        ],
+        df: { a: [1, null], b: ["x", "y"] },
+        maybe: null,
+      });
       expect(answer).toMatchObject({ success: true, errorMessage: "" });
       expect(answer.outputParameters).toEqual({
-        total: 3.5, flag: false, greeting: "hello R", doubled: [2, 4, null], tm: [[1, 3], [2, 4]],
-        df: { a: [1, null], b: ["x", "y"], z: [2, null] }, rows: 2, missing: true, kind: "integer",
+        total: 3.5,
+        flag: false,
+        greeting: "hello R",
+        doubled: [2, 4, null],
+        tm: [
+          [1, 3],
+          [2, 4],
+        ],
+        df: { a: [1, null], b: ["x", "y"], z: [2, null] },
+        rows: 2,
+        missing: true,
+        kind: "integer",
       });
       // A data frame sent as records binds too, and a vector of one stays an array.
-      const records = await consume("types", { n: 0, i: 0, l: false, s: "", v: [5], m: [[1]], df: [{ a: 1, b: "x" }, { a: 2, b: "y" }, { a: 3, b: "z" }], maybe: 1 });
+      const records = await consume("types", {
+        n: 0,
+        i: 0,
+        l: false,
+        s: "",
+        v: [5],
+        m: [[1]],
+        df: [
+          { a: 1, b: "x" },
+          { a: 2, b: "y" },
+          { a: 3, b: "z" },
+        ],
+        maybe: 1,
+      });
       expect(records.outputParameters).toMatchObject({ doubled: [10], rows: 3, missing: false, df: { z: [2, 4, 6] } });
       // A value of the wrong type is refused before any R runs, naming the input.
       const wrong = await post("/api/types/1", { n: "one" });
@@ -97,10 +135,16 @@ describe.skipIf(rMissing)("R on the dev server", () => {
 
     it("the init code runs once per shell; every request starts from its state; output files come back", async () => {
       const log = join(scratch, "init.log");
-      await publish("warm", "calls <- calls + 1\ny <- base + x\nwriteLines(paste(\"answer\", y), \"result.txt\")", { x: "numeric" }, { y: "numeric", calls: "numeric" }, {
-        initCode: `base <- 100\ncalls <- 0\ncat("init\\n", file = ${JSON.stringify(log)}, append = TRUE)`,
-        outputFileNames: ["result.txt"],
-      });
+      await publish(
+        "warm",
+        'calls <- calls + 1\ny <- base + x\nwriteLines(paste("answer", y), "result.txt")',
+        { x: "numeric" },
+        { y: "numeric", calls: "numeric" },
+        {
+          initCode: `base <- 100\ncalls <- 0\ncat("init\\n", file = ${JSON.stringify(log)}, append = TRUE)`,
+          outputFileNames: ["result.txt"],
+        },
+      );
       for (const x of [1, 2, 3]) {
         const answer = await consume("warm", { x });
         expect(answer).toMatchObject({ success: true, outputParameters: { y: 100 + x, calls: 1 } });
@@ -110,7 +154,12 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     });
 
     it("a failed run says why: stop(), quit(status =), R's own errors, an output JSON cannot hold, an output never set", async () => {
-      await publish("fails", "if (how == 'stop') stop('bad input')\nif (how == 'quit') quit(status = 3)\nif (how == 'log') y <- log('a')\nif (how == 'nan') y <- NaN\nif (how == 'env') y <- new.env()\nif (how == 'exit') base::quit(status = 4)", { how: "character" }, { y: "numeric" });
+      await publish(
+        "fails",
+        "if (how == 'stop') stop('bad input')\nif (how == 'quit') quit(status = 3)\nif (how == 'log') y <- log('a')\nif (how == 'nan') y <- NaN\nif (how == 'env') y <- new.env()\nif (how == 'exit') base::quit(status = 4)",
+        { how: "character" },
+        { y: "numeric" },
+      );
       const why = async (how: string) => (await consume("fails", { how })).errorMessage;
       expect(await why("stop")).toBe("Error: bad input");
       expect(await why("quit")).toBe("the code called quit(status = 3)");
@@ -145,7 +194,15 @@ describe.skipIf(rMissing)("R on the dev server", () => {
 
     it("the per-service swagger types an R service's inputs and outputs as ML Server does", async () => {
       const swagger = (await (await call("/api/types/1/swagger.json")).json()) as { definitions: Record<string, { properties: Record<string, { type: string; description: string }> }> };
-      expect(swagger.definitions.InputParameters!.properties).toMatchObject({ n: { type: "number" }, i: { type: "integer" }, l: { type: "boolean" }, s: { type: "string" }, v: { type: "array" }, m: { type: "array" }, df: { type: "object", description: "data.frame" } });
+      expect(swagger.definitions.InputParameters!.properties).toMatchObject({
+        n: { type: "number" },
+        i: { type: "integer" },
+        l: { type: "boolean" },
+        s: { type: "string" },
+        v: { type: "array" },
+        m: { type: "array" },
+        df: { type: "object", description: "data.frame" },
+      });
     });
 
     it("a dev server SIGKILLed with R runs in progress leaves none of their processes behind", async () => {
@@ -240,7 +297,12 @@ describe.skipIf(rMissing)("R on the dev server", () => {
 
       await execute(id, 'rate <- 9\nfile.remove("table.txt")');
       expect((await call(`/sessions/${id}/loadsnapshot/${snapshotId}`, { method: "POST" })).status).toBe(200);
-      expect(await execute(id, 'r <- rate\nt <- readLines("table.txt")', ["r", "t"])).toMatchObject({ outputParameters: [{ name: "r", value: 0.5 }, { name: "t", value: "kept" }] });
+      expect(await execute(id, 'r <- rate\nt <- readLines("table.txt")', ["r", "t"])).toMatchObject({
+        outputParameters: [
+          { name: "r", value: 0.5 },
+          { name: "t", value: "kept" },
+        ],
+      });
       const fresh = await rSession({ runtimeType: "R", snapshotId });
       expect(await execute(fresh, "r <- rate * 2", ["r"])).toMatchObject({ outputParameters: [{ name: "r", value: 1 }] });
 
@@ -274,7 +336,12 @@ describe("a dev server without R", () => {
 
   it("answers R services and R sessions (the default runtime) with a 400 saying R is not installed", async () => {
     const send = (path: string, body: unknown) => call(path, { method: "POST", body: JSON.stringify(body) }, bare, bareToken);
-    for (const [path, body] of [["/services/r-model/1", { code: "y <- x", runtimeType: "R" }], ["/services/default-runtime/1", { code: "y <- x" }], ["/sessions", { runtimeType: "R" }], ["/sessions", {}]] as const) {
+    for (const [path, body] of [
+      ["/services/r-model/1", { code: "y <- x", runtimeType: "R" }],
+      ["/services/default-runtime/1", { code: "y <- x" }],
+      ["/sessions", { runtimeType: "R" }],
+      ["/sessions", {}],
+    ] as const) {
       const answer = await send(path, body);
       expect(answer.status).toBe(400);
       expect(await answer.text()).toMatch(/R is not installed here .*apt install r-base-core r-cran-jsonlite/);

@@ -24,7 +24,10 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-interface Tokens { access_token: string; refresh_token: string }
+interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
 async function signIn(user: { username: string; password: string }, s = server): Promise<Tokens> {
   const response = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(user) });
   expect(response.status).toBe(200);
@@ -91,10 +94,20 @@ describe("what Microsoft's clients send and read", () => {
     const { access_token } = await signIn(ADMIN);
     await publish(access_token, "bare", { code: "y = 1" });
     const doc = YAML.parse(readFileSync("openapi/mlserver.yaml", "utf8"));
-    const deref = (node: any): any => (node?.$ref ? deref(node.$ref.slice(2).split("/").reduce((n: any, k: string) => n[k], doc)) : node);
+    const deref = (node: any): any =>
+      node?.$ref
+        ? deref(
+            node.$ref
+              .slice(2)
+              .split("/")
+              .reduce((n: any, k: string) => n[k], doc),
+          )
+        : node;
     const schemaOf = (path: string, method: string, status = "200") => deref(deref(doc.paths[path][method].responses[status]).content["application/json"].schema);
     const session = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
-    const snapshot = (await (await fetch(`${server.url}/sessions/${session.sessionId}/snapshot`, { method: "POST", headers: json(access_token), body: JSON.stringify({}) })).json()) as { snapshotId: string };
+    const snapshot = (await (await fetch(`${server.url}/sessions/${session.sessionId}/snapshot`, { method: "POST", headers: json(access_token), body: JSON.stringify({}) })).json()) as {
+      snapshotId: string;
+    };
     const get = async (path: string) => (await fetch(`${server.url}${path}`, { headers: json(access_token) })).json();
     const cases: [string, string, string, unknown][] = [
       ["/services", "get", "200", await get("/services")],
@@ -104,7 +117,12 @@ describe("what Microsoft's clients send and read", () => {
       ["/status", "get", "200", await get("/status")],
       ["/services/{name}/{version}/pool", "get", "200", await get("/services/bare/1/pool")],
       ["/sessions/{id}/console-output", "get", "200", await get(`/sessions/${session.sessionId}/console-output`)],
-      ["/sessions/{id}/execute", "post", "200", await (await fetch(`${server.url}/sessions/${session.sessionId}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "x = 1" }) })).json()],
+      [
+        "/sessions/{id}/execute",
+        "post",
+        "200",
+        await (await fetch(`${server.url}/sessions/${session.sessionId}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "x = 1" }) })).json(),
+      ],
     ];
     for (const [path, method, status, body] of cases) {
       const schema = schemaOf(path, method, status);
@@ -236,12 +254,15 @@ describe("no web page can drive it", () => {
   it("allowedHosts (--allowed-host) serves the names it lists", async () => {
     const named = await startDevServer({ allowedHosts: ["mlserver.internal"] });
     try {
-      const status = (host: string) => new Promise<number>((resolve, reject) => {
-        httpRequest(`${named.url}/login`, { method: "POST", headers: { host, "content-type": "application/json" }, agent: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        }).on("error", reject).end(JSON.stringify(ADMIN));
-      });
+      const status = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          httpRequest(`${named.url}/login`, { method: "POST", headers: { host, "content-type": "application/json" }, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+            .on("error", reject)
+            .end(JSON.stringify(ADMIN));
+        });
       expect(await status("mlserver.internal:8080")).toBe(200);
       expect(await status("MLServer.Internal")).toBe(200);
       expect(await status("other.internal")).toBe(421);
@@ -271,7 +292,11 @@ describe("hostile nesting", () => {
       expect(((await response.json()) as { message: string }).message, path).toMatch(/more than 64 levels deep/);
     }
     // The session's Python is untouched, and no timer of the refused run stops the next one.
-    const after = await fetch(`${server.url}/sessions/${session.sessionId}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "import time\ntime.sleep(1)\nx = 2", outputParameters: ["x"] }) });
+    const after = await fetch(`${server.url}/sessions/${session.sessionId}/execute`, {
+      method: "POST",
+      headers: json(access_token),
+      body: JSON.stringify({ code: "import time\ntime.sleep(1)\nx = 2", outputParameters: ["x"] }),
+    });
     expect(await after.json()).toMatchObject({ success: true, outputParameters: [{ name: "x", value: 2 }] });
     // Nesting within the limit, and brackets inside strings, are fine.
     const fine = await fetch(`${server.url}/api/nest/1`, { method: "POST", headers: json(access_token), body: JSON.stringify({ x: ["[[[[[[[[[[".repeat(50)] }) });
@@ -285,7 +310,11 @@ describe("one user cannot reach or block another", () => {
     const alice = (await signIn(ALICE)).access_token;
     const bob = (await signIn(BOB)).access_token;
     const admin = (await signIn(ADMIN)).access_token;
-    await publish(alice, "alices", { code: "import time\ntime.sleep(0.05)\ny = x", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] });
+    await publish(alice, "alices", {
+      code: "import time\ntime.sleep(0.05)\ny = x",
+      inputParameterDefinitions: [{ name: "x", type: "integer" }],
+      outputParameterDefinitions: [{ name: "y", type: "integer" }],
+    });
     const started = await fetch(`${server.url}/api/alices/1/batch?parallelCount=1`, { method: "POST", headers: json(alice), body: JSON.stringify(Array.from({ length: 40 }, (_, x) => ({ x }))) });
     const { batchExecutionId: id } = (await started.json()) as { batchExecutionId: string };
     const as = (token: string, path: string, method = "GET") => fetch(`${server.url}/api/alices/1/batch${path}`, { method, headers: json(token) });
@@ -317,7 +346,11 @@ describe("one user cannot reach or block another", () => {
   it("a 404 for a service does not echo the name and version from the path", async () => {
     const { access_token } = await signIn(ADMIN);
     for (const path of ["/services/%3Cscript%3Esecret/v9", "/api/%3Cscript%3Esecret/v9", "/api/%3Cscript%3Esecret/v9/batch", "/api/%3Cscript%3Esecret/v9/swagger.json"]) {
-      const response = await fetch(`${server.url}${path}`, { method: path.endsWith("batch") ? "GET" : path.startsWith("/api/") && !path.endsWith(".json") ? "POST" : "GET", headers: json(access_token), body: path.startsWith("/api/") && !path.endsWith(".json") && !path.endsWith("batch") ? "{}" : undefined });
+      const response = await fetch(`${server.url}${path}`, {
+        method: path.endsWith("batch") ? "GET" : path.startsWith("/api/") && !path.endsWith(".json") ? "POST" : "GET",
+        headers: json(access_token),
+        body: path.startsWith("/api/") && !path.endsWith(".json") && !path.endsWith("batch") ? "{}" : undefined,
+      });
       expect(response.status, path).toBe(404);
       const text = await response.text();
       expect(text, path).not.toMatch(/secret|script|v9/);
@@ -335,14 +368,24 @@ describe("workspace objects made with dill", () => {
     const { access_token } = await signIn(ADMIN);
     const session = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
     const base = `${server.url}/sessions/${session.sessionId}`;
-    const put = await fetch(`${base}/workspace/triple`, { method: "POST", headers: { authorization: `Bearer ${access_token}`, "content-type": "application/octet-stream" }, body: await dilled(TEST_PYTHON) });
+    const put = await fetch(`${base}/workspace/triple`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${access_token}`, "content-type": "application/octet-stream" },
+      body: await dilled(TEST_PYTHON),
+    });
     expect(put.status, await put.clone().text()).toBe(200);
     const used = await fetch(`${base}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "y = triple(4)", outputParameters: ["y"] }) });
     expect(await used.json()).toMatchObject({ success: true, outputParameters: [{ name: "y", value: 12 }] });
     // The lambda survives a snapshot (dill, not pickle, writes it) and a download.
     const { snapshotId } = (await (await fetch(`${base}/snapshot`, { method: "POST", headers: json(access_token), body: "{}" })).json()) as { snapshotId: string };
-    const reopened = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python", snapshotId }) })).json()) as { sessionId: string };
-    const again = await fetch(`${server.url}/sessions/${reopened.sessionId}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "y = triple(5)", outputParameters: ["y"] }) });
+    const reopened = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python", snapshotId }) })).json()) as {
+      sessionId: string;
+    };
+    const again = await fetch(`${server.url}/sessions/${reopened.sessionId}/execute`, {
+      method: "POST",
+      headers: json(access_token),
+      body: JSON.stringify({ code: "y = triple(5)", outputParameters: ["y"] }),
+    });
     expect(await again.json()).toMatchObject({ success: true, outputParameters: [{ name: "y", value: 15 }] });
     const downloaded = Buffer.from(await (await fetch(`${server.url}/sessions/${reopened.sessionId}/workspace/triple`, { headers: json(access_token) })).arrayBuffer());
     // What Microsoft's SDK does with a downloaded object: dill.loads.
@@ -366,10 +409,18 @@ describe("workspace objects made with dill", () => {
     try {
       const { access_token } = await signIn(ADMIN, plain);
       const session = (await (await fetch(`${plain.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
-      const put = await fetch(`${plain.url}/sessions/${session.sessionId}/workspace/triple`, { method: "POST", headers: { authorization: `Bearer ${access_token}`, "content-type": "application/octet-stream" }, body: await dilled(TEST_PYTHON) });
+      const put = await fetch(`${plain.url}/sessions/${session.sessionId}/workspace/triple`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${access_token}`, "content-type": "application/octet-stream" },
+        body: await dilled(TEST_PYTHON),
+      });
       expect(put.status).toBe(400);
       expect(((await put.json()) as { message: string }).message).toMatch(/serialised with dill, which the dev server's Python does not have: install dill/);
-      const frame = await fetch(`${plain.url}/services/frames/1`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "y = x", runtimeType: "Python", inputParameterDefinitions: [{ name: "x", type: "data.frame" }] }) });
+      const frame = await fetch(`${plain.url}/services/frames/1`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({ code: "y = x", runtimeType: "Python", inputParameterDefinitions: [{ name: "x", type: "data.frame" }] }),
+      });
       expect(frame.status).toBe(400);
       expect(((await frame.json()) as { message: string }).message).toMatch(/lacks pandas.*, needed for data\.frame inputs and outputs \(pandas DataFrames\)/);
       await fetch(`${plain.url}/sessions/${session.sessionId}/force`, { method: "DELETE", headers: json(access_token) });

@@ -14,7 +14,11 @@ let admin: MlServerClient;
 beforeAll(async () => {
   server = await startDevServer({
     python: TEST_PYTHON,
-    users: [{ username: "alice", password: "alice-Pa55word" }, { username: "bob", password: "bob-Pa55word" }, { username: "admin", password: "Admin-Pa55word!" }],
+    users: [
+      { username: "alice", password: "alice-Pa55word" },
+      { username: "bob", password: "bob-Pa55word" },
+      { username: "admin", password: "Admin-Pa55word!" },
+    ],
     executionLimits: { timeMs: 4000 },
   });
   const login = (username: string, password: string) => createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username, password }) });
@@ -80,12 +84,22 @@ describe("a Python session keeps one process with its variables", () => {
 
   it("files: upload, list, read by code, download, delete; a path in a name is refused", async () => {
     const id = await pythonSession();
-    const upload = (name: string, text: string) => alice.POST("/sessions/{id}/files", {
-      ...at(id), body: { file: new Blob([text]) }, bodySerializer: (b) => { const form = new FormData(); form.append("file", b.file, name); return form; },
-    });
+    const upload = (name: string, text: string) =>
+      alice.POST("/sessions/{id}/files", {
+        ...at(id),
+        body: { file: new Blob([text]) },
+        bodySerializer: (b) => {
+          const form = new FormData();
+          form.append("file", b.file, name);
+          return form;
+        },
+      });
     expect((await upload("data.csv", "a,b\n1,2\n")).response.status).toBe(201);
     expect((await alice.GET("/sessions/{id}/files", at(id))).data).toEqual(["data.csv"]);
-    const run = await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "rows = open('data.csv').read().splitlines()\nopen('out.txt', 'w').write('done')", outputParameters: ["rows"] } });
+    const run = await alice.POST("/sessions/{id}/execute", {
+      ...at(id),
+      body: { code: "rows = open('data.csv').read().splitlines()\nopen('out.txt', 'w').write('done')", outputParameters: ["rows"] },
+    });
     expect(run.data).toMatchObject({ success: true, outputParameters: [{ name: "rows", value: ["a,b", "1,2"] }], changedFiles: ["out.txt"] });
     const file = await alice.GET("/sessions/{id}/files/{fileName}", { params: { path: { id, fileName: "out.txt" } }, parseAs: "text" });
     expect(file.data).toBe("done");
@@ -138,7 +152,10 @@ describe("snapshots", () => {
     await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "import os\nrate = 9\nos.remove('table.txt')" } });
     expect((await alice.POST("/sessions/{id}/loadsnapshot/{snapshotId}", { params: { path: { id, snapshotId } } })).response.status).toBe(200);
     const restored = await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "text = open('table.txt').read()", outputParameters: ["rate", "text"] } });
-    expect(restored.data!.outputParameters).toEqual([{ name: "rate", value: 0.5 }, { name: "text", value: "kept" }]);
+    expect(restored.data!.outputParameters).toEqual([
+      { name: "rate", value: 0.5 },
+      { name: "text", value: "kept" },
+    ]);
 
     const fresh = (await alice.POST("/sessions", { body: { runtimeType: "Python", snapshotId } })).data!.sessionId!;
     expect((await alice.GET("/sessions/{id}/workspace", at(fresh))).data).toEqual(["rate"]);
@@ -151,16 +168,21 @@ describe("snapshots", () => {
   it("publishFromSession: session, files, setup code, snapshot, close, publish; every call starts from the snapshot", async () => {
     const before = server.sessions.size;
     const published = await publishFromSession(alice, {
-      name: "from-snapshot", version: "1.0",
+      name: "from-snapshot",
+      version: "1.0",
       files: { "offsets.txt": "100" },
       setupCode: "weights = {'a': 2}\noffset = int(open('offsets.txt').read())\nprint('trained')",
       code: "score = weights['a'] * x + offset + int(open('offsets.txt').read())",
-      inputs: { x: "numeric" }, outputs: { score: "numeric" },
+      inputs: { x: "numeric" },
+      outputs: { score: "numeric" },
     });
     expect(published).toMatchObject({ url: `${server.url}/api/from-snapshot/1.0`, setupOutput: "trained\n" });
     expect(server.sessions.size).toBe(before);
     const service = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { score: number } } }>({
-      baseUrl: server.url, auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }), name: "from-snapshot", version: "1.0",
+      baseUrl: server.url,
+      auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }),
+      name: "from-snapshot",
+      version: "1.0",
     });
     expect((await service.consume({ x: 3 })).outputs).toEqual({ score: 206 });
     // The service keeps its starting state even once the snapshot itself is deleted.
@@ -172,7 +194,9 @@ describe("snapshots", () => {
     const sessions = server.sessions.size;
     const snapshots = server.snapshots.size;
     await expect(publishFromSession(alice, { name: "broken", version: "1", setupCode: "print('loading')\nraise ValueError('no data')", code: "y = 1" })).rejects.toMatchObject({
-      code: "ERR_SERVICE_FAILED", errorMessage: "ValueError: no data", consoleOutput: "loading\n",
+      code: "ERR_SERVICE_FAILED",
+      errorMessage: "ValueError: no data",
+      consoleOutput: "loading\n",
     });
     expect([server.sessions.size, server.snapshots.size]).toEqual([sessions, snapshots]);
   });
@@ -229,4 +253,3 @@ async function bearer(username: string, password: string): Promise<string> {
   const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) });
   return `Bearer ${((await login.json()) as { access_token: string }).access_token}`;
 }
-

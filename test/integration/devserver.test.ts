@@ -7,7 +7,12 @@ describe("the dev server", () => {
   let alice: MlServerClient;
   let bob: MlServerClient;
   beforeAll(async () => {
-    server = await startDevServer({ users: [{ username: "alice", password: "alice-Pa55word" }, { username: "bob", password: "bob-Pa55word" }] });
+    server = await startDevServer({
+      users: [
+        { username: "alice", password: "alice-Pa55word" },
+        { username: "bob", password: "bob-Pa55word" },
+      ],
+    });
     alice = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }) });
     bob = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "bob", password: "bob-Pa55word" }) });
   });
@@ -35,7 +40,10 @@ describe("the dev server", () => {
     const asBob = await bob.GET("/services/{name}/{version}", path("score", "1"));
     expect(asBob.data).toEqual([expect.objectContaining({ description: "v1", versionPublishedBy: "alice", myPermissionOnService: "read only" })]);
     const asAlice = await alice.GET("/services/{name}", { params: { path: { name: "score" } } });
-    expect(asAlice.data?.map((s) => [s.version, s.myPermissionOnService])).toEqual([["1", "read/write"], ["2", "read/write"]]);
+    expect(asAlice.data?.map((s) => [s.version, s.myPermissionOnService])).toEqual([
+      ["1", "read/write"],
+      ["2", "read/write"],
+    ]);
     expect((await alice.DELETE("/services/{name}/{version}", path("score", "2"))).response.status).toBe(200);
     expect((await alice.GET("/services/{name}/{version}", path("score", "2"))).response.status).toBe(404);
     expect((await alice.PATCH("/services/{name}/{version}", { ...path("nope", "1"), body: {} })).response.status).toBe(404);
@@ -165,10 +173,18 @@ describe("the dev server's session modes and counters route", () => {
   });
 
   it("strict: a sign-in or a renewal ends the user's other pairs", async () => {
-    const server = await startDevServer({ sessionMode: "strict", users: [{ username: "admin", password: "Admin-Pa55word!" }, { username: "bob", password: "bob-Pa55word" }] });
+    const server = await startDevServer({
+      sessionMode: "strict",
+      users: [
+        { username: "admin", password: "Admin-Pa55word!" },
+        { username: "bob", password: "bob-Pa55word" },
+      ],
+    });
     try {
       const first = await login(server.url);
-      const bob = (await (await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-Pa55word" }) })).json()) as { access_token: string };
+      const bob = (await (
+        await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: "bob-Pa55word" }) })
+      ).json()) as { access_token: string };
       const second = await login(server.url);
       expect(await statusWith(server.url, first.access_token)).toBe(401);
       expect(await renew(server.url, first.refresh_token)).toBe(401);
@@ -193,7 +209,7 @@ describe("the dev server's session modes and counters route", () => {
       const post = await fetch(`${server.url}/_devserver/counters`, { method: "POST" });
       expect(post.status).toBe(405);
       expect(post.headers.get("allow")).toBe("GET, DELETE");
-      expect((await (await fetch(`${server.url}/_devserver/counters`, { method: "DELETE" })).json())).toMatchObject({ logins: 0, requests: 0 });
+      expect(await (await fetch(`${server.url}/_devserver/counters`, { method: "DELETE" })).json()).toMatchObject({ logins: 0, requests: 0 });
       expect(server.counters.logins).toBe(0);
     } finally {
       await server.close();
@@ -207,13 +223,20 @@ describe("the dev server speaks CORS like ML Server", () => {
   const APP = "http://app.contoso.test:5173";
   beforeAll(async () => {
     server = await startDevServer({ cors: { enabled: true, origins: [APP] } });
-    const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json", origin: APP }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+    const login = await fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: APP },
+      body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }),
+    });
     expect(login.headers.get("access-control-allow-origin")).toBe(APP);
     token = ((await login.json()) as { access_token: string }).access_token;
   });
   afterAll(() => server.close());
   const preflight = (origin: string | undefined, method = "POST") =>
-    fetch(`${server.url}/services/scorer/1`, { method: "OPTIONS", headers: { ...(origin && { origin }), "access-control-request-method": method, "access-control-request-headers": "authorization, content-type" } });
+    fetch(`${server.url}/services/scorer/1`, {
+      method: "OPTIONS",
+      headers: { ...(origin && { origin }), "access-control-request-method": method, "access-control-request-headers": "authorization, content-type" },
+    });
 
   it("an allowed origin: the preflight names the API's methods and headers, and every answer carries its origin", async () => {
     const answer = await preflight(APP, "PATCH");

@@ -10,7 +10,10 @@ const run = promisify(execFile);
 
 it("npm start (the quickstart on the embedded dev server) prints every step and succeeds", async () => {
   const { stdout } = await run("npm", ["start", "--silent"], { env: { ...process.env, FORCE_COLOR: "0" }, timeout: 60_000 });
-  const lines = stdout.trim().split("\n").filter((l) => /^\d\. /.test(l));
+  const lines = stdout
+    .trim()
+    .split("\n")
+    .filter((l) => /^\d\. /.test(l));
   expect(lines).toHaveLength(9);
   expect(lines[0]).toMatch(/^1\. Dev server running at http:\/\/127\.0\.0\.1:\d+/);
   expect(lines[1]).toMatch(/^2\. Signed in as admin: access token #[0-9a-f]{8}/);
@@ -34,7 +37,14 @@ it("npm run example:snapshot publishes from a session's snapshot and scores with
 
 it("npm run example:sklearn trains in a session, scores a data frame from TypeScript and batches a CSV through the CLI", async (context) => {
   const python = await resolvePython(TEST_PYTHON);
-  if (!python.ok || !(await run(TEST_PYTHON, ["-c", "import sklearn"]).then(() => true, () => false))) return context.skip(`${TEST_PYTHON} has no scikit-learn (apt-get install python3-sklearn)`);
+  if (
+    !python.ok ||
+    !(await run(TEST_PYTHON, ["-c", "import sklearn"]).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return context.skip(`${TEST_PYTHON} has no scikit-learn (apt-get install python3-sklearn)`);
   const { stdout } = await run("npm", ["run", "example:sklearn", "--silent"], { env: { ...process.env, FORCE_COLOR: "0", MLSERVER_PYTHON: TEST_PYTHON }, timeout: 100_000 });
   expect(stdout.trim().split("\n")).toEqual([
     "1. trained on 8 loans, accuracy 1.00; snapshot taken, loan-model 1.0 published from it",

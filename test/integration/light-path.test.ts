@@ -39,7 +39,9 @@ describe("the light request path", () => {
         return undefined;
       },
       onResponse({ response }) {
-        seen.push(`response ${response instanceof Response} ${Object.getPrototypeOf(response) !== Response.prototype} ${response.headers instanceof Headers} ${response.headers.get("Content-Type")} ${response.ok}`);
+        seen.push(
+          `response ${response instanceof Response} ${Object.getPrototypeOf(response) !== Response.prototype} ${response.headers instanceof Headers} ${response.headers.get("Content-Type")} ${response.ok}`,
+        );
         return undefined;
       },
     };

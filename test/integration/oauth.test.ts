@@ -58,7 +58,10 @@ const strategies: Strategy[] = [
     grant: "client_credentials",
     make: (extra = {}) =>
       aadClientCredentials({
-        authority: authority.issuer, clientId: authority.clients.certificate.clientId, ca: authority.ca, scopes: [`${RESOURCE}/.default`],
+        authority: authority.issuer,
+        clientId: authority.clients.certificate.clientId,
+        ca: authority.ca,
+        scopes: [`${RESOURCE}/.default`],
         certificate: { privateKey: authority.clients.certificate.privateKey, thumbprintSha256: authority.clients.certificate.thumbprintSha256 },
         ...extra,
       }),
@@ -77,7 +80,15 @@ const strategies: Strategy[] = [
     name: "aadDeviceCode",
     grant: "urn:ietf:params:oauth:grant-type:device_code",
     make: (extra = {}) =>
-      aadDeviceCode({ authority: authority.issuer, clientId: authority.clients.device.clientId, resource: RESOURCE, ca: authority.ca, onDeviceCode: approving(extra.prompts ?? []), ...(extra.clock && { clock: extra.clock }), ...(extra.store && { store: extra.store }) }),
+      aadDeviceCode({
+        authority: authority.issuer,
+        clientId: authority.clients.device.clientId,
+        resource: RESOURCE,
+        ca: authority.ca,
+        onDeviceCode: approving(extra.prompts ?? []),
+        ...(extra.clock && { clock: extra.clock }),
+        ...(extra.store && { store: extra.store }),
+      }),
   },
 ];
 
@@ -164,11 +175,17 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
 
   it("an unknown client", async () => {
     const error = await failure(() =>
-      createMlServerClient({ baseUrl: server.url, auth: clientCredentials({ tokenUrl: `${authority.issuer}/token`, clientId: "nobody", clientSecret: "whatever-secret", authMethod: "body", ca: authority.ca }) }).GET("/status"),
+      createMlServerClient({
+        baseUrl: server.url,
+        auth: clientCredentials({ tokenUrl: `${authority.issuer}/token`, clientId: "nobody", clientSecret: "whatever-secret", authMethod: "body", ca: authority.ca }),
+      }).GET("/status"),
     );
     expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
     const msal = await failure(() =>
-      createMlServerClient({ baseUrl: server.url, auth: aadClientCredentials({ authority: authority.issuer, clientId: "nobody", clientSecret: "whatever-secret", resource: RESOURCE, ca: authority.ca }) }).GET("/status"),
+      createMlServerClient({
+        baseUrl: server.url,
+        auth: aadClientCredentials({ authority: authority.issuer, clientId: "nobody", clientSecret: "whatever-secret", resource: RESOURCE, ca: authority.ca }),
+      }).GET("/status"),
     );
     expect(msal.code).toBe("ERR_AUTHENTICATION_FAILED");
   });
@@ -194,7 +211,14 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
   it("an AbortSignal abandons the device sign-in", async () => {
     const controller = new AbortController();
     const devicePolls = authority.tokenRequests["urn:ietf:params:oauth:grant-type:device_code"] ?? 0;
-    const auth = aadDeviceCode({ authority: authority.issuer, clientId: authority.clients.device.clientId, resource: RESOURCE, ca: authority.ca, signal: controller.signal, onDeviceCode: () => setTimeout(() => controller.abort(), 50) });
+    const auth = aadDeviceCode({
+      authority: authority.issuer,
+      clientId: authority.clients.device.clientId,
+      resource: RESOURCE,
+      ca: authority.ca,
+      signal: controller.signal,
+      onDeviceCode: () => setTimeout(() => controller.abort(), 50),
+    });
     // Without the abort, this would wait out the device code's 10 minutes (and the test's limit).
     const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
     expect(error.name).toBe("AbortError");
@@ -265,12 +289,22 @@ describe("simple-oauth2's own debug output", () => {
       const client = createMlServerClient({ baseUrl: process.env.API, auth });
       console.log("status", (await client.GET("/status")).response.status);`;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-        env: {
-          ...process.env, DEBUG: "simple-oauth2:*,mlserver-client", TOKEN_URL: `${authority.issuer}/token`, CLIENT_ID: authority.clients.basic.clientId,
-          CLIENT_SECRET: authority.clients.basic.clientSecret, CA: authority.ca, API: server.url,
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", script],
+        {
+          env: {
+            ...process.env,
+            DEBUG: "simple-oauth2:*,mlserver-client",
+            TOKEN_URL: `${authority.issuer}/token`,
+            CLIENT_ID: authority.clients.basic.clientId,
+            CLIENT_SECRET: authority.clients.basic.clientSecret,
+            CA: authority.ca,
+            API: server.url,
+          },
         },
-      }, (error, out, err) => (error ? reject(error) : resolve({ stdout: out, stderr: err }))),
+        (error, out, err) => (error ? reject(error) : resolve({ stdout: out, stderr: err })),
+      ),
     );
     expect(stdout).toContain("status 200");
     expect(stderr).toContain("mlserver-client token acquired");

@@ -84,10 +84,10 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
   it("lets a crashed holder's lock expire after lockTtlMs", async () => {
     const store = redisTokenStore({ client, subscriber, prefix: "t4:", lockTtlMs: 1_000 });
     // A holder that died: its lock stays until its TTL.
-    const id = (await (async () => {
+    const id = await (async () => {
       await store.withLock(KEY, async () => {});
       return (await client.keys("t4:fence:*"))[0]!.slice("t4:fence:".length);
-    })());
+    })();
     await client.set(`t4:lock:${id}`, "dead-owner", { PX: 1_000 });
     const started = Date.now();
     await store.withLock(KEY, async () => {});
@@ -118,9 +118,13 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     afterAll(() => server?.close());
 
     const fleet = (count: number, env: Record<string, string>) =>
-      Promise.all(Array.from({ length: count }, () =>
-        exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], { env: { ...process.env, SERVER_URL: server.url, ...env }, timeout: 120_000 })
-          .then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; token: string; warnings: string[] })));
+      Promise.all(
+        Array.from({ length: count }, () =>
+          exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], { env: { ...process.env, SERVER_URL: server.url, ...env }, timeout: 120_000 }).then(
+            ({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; token: string; warnings: string[] },
+          ),
+        ),
+      );
 
     it("shares one token set: no failed call, renewals close to duration / lifetime, one login", async () => {
       await client.flushAll();
@@ -153,7 +157,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       onTestFinished(() => perPair.close());
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const ok = results.reduce((n, r) => n + r.ok, 0);
-      console.log(`fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${perPair.counters.logins} logins, ${perPair.counters.renewals} renewals; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`);
+      console.log(
+        `fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${perPair.counters.logins} logins, ${perPair.counters.renewals} renewals; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`,
+      );
       expect(ok).toBeGreaterThan(100);
       expect(failed).toBe(0);
       expect(results.some((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);

@@ -62,11 +62,18 @@ describe("the packed package, installed into a fresh project", () => {
 
   it("names the one command to run when the generator's or the dev server's packages are missing", async () => {
     writeFileSync(join(project, "spec.yaml"), "openapi: 3.1.0\ninfo: { title: t, version: '1' }\npaths: {}\n");
-    const generated = await exec(join(project, "node_modules/.bin/mlserver"), ["generate", "spec.yaml", "-o", "out.ts"], { cwd: project }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const generated = await exec(join(project, "node_modules/.bin/mlserver"), ["generate", "spec.yaml", "-o", "out.ts"], { cwd: project }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(generated?.code).toBe(1);
     expect(generated?.stderr).toContain("ERR_OPTIONAL_DEPENDENCY_MISSING");
     expect(generated?.stderr).toContain("npm install --save-dev openapi-typescript typescript swagger2openapi yaml");
-    const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", `import { startDevServer } from "mlserver-client/devserver"; await startDevServer().catch((e) => console.log(e.code, e.message));`], { cwd: project });
+    const { stdout } = await exec(
+      process.execPath,
+      ["--input-type=module", "-e", `import { startDevServer } from "mlserver-client/devserver"; await startDevServer().catch((e) => console.log(e.code, e.message));`],
+      { cwd: project },
+    );
     expect(stdout).toContain("ERR_OPTIONAL_DEPENDENCY_MISSING");
     expect(stdout).toContain("npm install --save-dev ajv ajv-formats jose yaml");
     const { stdout: version } = await exec(join(project, "node_modules/.bin/mlserver"), ["--version"], { cwd: project });
@@ -77,28 +84,60 @@ describe("the packed package, installed into a fresh project", () => {
     const extras = ["typescript", "@types/node", "ajv", "ajv-formats", "jose", "yaml"].map((name) => `${name}@${devVersion(name)}`);
     await npm(["install", "--prefer-offline", ...extras], project);
     cpSync(join(root, "examples/quickstart.ts"), join(project, "quickstart.ts"));
-    writeFileSync(join(project, "consumer.ts"), [
-      `import { createMlServerClient, mlServerLogin, MlServerClientError, type paths } from "mlserver-client";`,
-      `import { startDevServer, type DevServer } from "mlserver-client/devserver";`,
-      `import type { GenerateOptions } from "mlserver-client/codegen";`,
-      `const server: DevServer = await startDevServer();`,
-      `const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });`,
-      `const { data } = await client.GET("/services/{name}/{version}", { params: { path: { name: "x", version: "1" } } });`,
-      `const first: string | undefined = data?.[0]?.name;`,
-      `const options: GenerateOptions = { output: "out.ts" };`,
-      `type Status = paths["/status"]["get"];`,
-      `export const used: [string | undefined, GenerateOptions, Status | undefined, typeof MlServerClientError] = [first, options, undefined, MlServerClientError];`,
-      `await server.close();`,
-    ].join("\n"));
+    writeFileSync(
+      join(project, "consumer.ts"),
+      [
+        `import { createMlServerClient, mlServerLogin, MlServerClientError, type paths } from "mlserver-client";`,
+        `import { startDevServer, type DevServer } from "mlserver-client/devserver";`,
+        `import type { GenerateOptions } from "mlserver-client/codegen";`,
+        `const server: DevServer = await startDevServer();`,
+        `const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });`,
+        `const { data } = await client.GET("/services/{name}/{version}", { params: { path: { name: "x", version: "1" } } });`,
+        `const first: string | undefined = data?.[0]?.name;`,
+        `const options: GenerateOptions = { output: "out.ts" };`,
+        `type Status = paths["/status"]["get"];`,
+        `export const used: [string | undefined, GenerateOptions, Status | undefined, typeof MlServerClientError] = [first, options, undefined, MlServerClientError];`,
+        `await server.close();`,
+      ].join("\n"),
+    );
     const tsc = join(project, "node_modules/typescript/bin/tsc");
-    for (const [module, moduleResolution] of [["node16", "node16"], ["nodenext", "nodenext"], ["esnext", "bundler"]] as const) {
-      const args = ["--noEmit", "--strict", "--skipLibCheck", "false", "--target", "es2023", "--module", module, "--moduleResolution", moduleResolution, "--types", "node", "--lib", "es2023,dom", "consumer.ts", "quickstart.ts"];
-      const result = await exec(process.execPath, [tsc, ...args], { cwd: project }).then(() => "ok", (e: { stdout: string }) => e.stdout);
+    for (const [module, moduleResolution] of [
+      ["node16", "node16"],
+      ["nodenext", "nodenext"],
+      ["esnext", "bundler"],
+    ] as const) {
+      const args = [
+        "--noEmit",
+        "--strict",
+        "--skipLibCheck",
+        "false",
+        "--target",
+        "es2023",
+        "--module",
+        module,
+        "--moduleResolution",
+        moduleResolution,
+        "--types",
+        "node",
+        "--lib",
+        "es2023,dom",
+        "consumer.ts",
+        "quickstart.ts",
+      ];
+      const result = await exec(process.execPath, [tsc, ...args], { cwd: project }).then(
+        () => "ok",
+        (e: { stdout: string }) => e.stdout,
+      );
       expect(result, `${module}/${moduleResolution}`).toBe("ok");
     }
-    await exec(process.execPath, [tsc, "--outDir", "out", "--target", "es2023", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "--lib", "es2023,dom", "quickstart.ts"], { cwd: project });
+    await exec(process.execPath, [tsc, "--outDir", "out", "--target", "es2023", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "--lib", "es2023,dom", "quickstart.ts"], {
+      cwd: project,
+    });
     const { stdout } = await exec(process.execPath, [join(project, "out/quickstart.js")], { cwd: project, timeout: 60_000 });
-    const steps = stdout.trim().split("\n").filter((line) => /^\d\. /.test(line));
+    const steps = stdout
+      .trim()
+      .split("\n")
+      .filter((line) => /^\d\. /.test(line));
     expect(steps).toHaveLength(9);
     expect(steps[8]).toBe("9. A call through the signed-out client is refused before sending (ERR_SIGNED_OUT)");
   }, 300_000);
@@ -106,9 +145,15 @@ describe("the packed package, installed into a fresh project", () => {
 
 describe("the package's metadata", () => {
   it("publint --strict and arethetypeswrong (ESM-only profile) find nothing", async () => {
-    const publint = await exec(process.execPath, [join(root, "node_modules/publint/src/cli.js"), "--strict", tarball], { cwd: root }).then((r) => r, (e: { stdout: string; stderr: string; code: number }) => e);
+    const publint = await exec(process.execPath, [join(root, "node_modules/publint/src/cli.js"), "--strict", tarball], { cwd: root }).then(
+      (r) => r,
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
     expect(`${publint.stdout}${publint.stderr}`).not.toMatch(/error|warning|suggestion/i);
-    const attw = await exec(process.execPath, [join(root, "node_modules/@arethetypeswrong/cli/dist/index.js"), tarball, "--profile", "esm-only", "--format", "ascii"], { cwd: root }).then((r) => ({ ...r, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
+    const attw = await exec(process.execPath, [join(root, "node_modules/@arethetypeswrong/cli/dist/index.js"), tarball, "--profile", "esm-only", "--format", "ascii"], { cwd: root }).then(
+      (r) => ({ ...r, code: 0 }),
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
     expect(attw.code, attw.stdout + attw.stderr).toBe(0);
   });
 });

@@ -45,7 +45,14 @@ describe("faults at the token endpoint and the API", () => {
     const first = await c.GET("/status").catch((e: unknown) => hygiene.error(e));
     expect(first).toMatchObject({ code: "ERR_TOKEN_ENDPOINT_UNAVAILABLE", status: 503 });
     expect(s.counters.faultsInjected).toBe(3); // three attempts, then the error: bounded
-    const results = await Promise.all(Array.from({ length: 20 }, () => c.GET("/status").then((r) => r.response.status, (e: MlServerClientError) => e.code)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        c.GET("/status").then(
+          (r) => r.response.status,
+          (e: MlServerClientError) => e.code,
+        ),
+      ),
+    );
     // The fault has 2 answers left: that renewal's retries absorb them, and every caller gets through.
     expect(results).toEqual(Array(20).fill(200));
     expect(s.counters.logins).toBe(1);
@@ -91,7 +98,9 @@ describe("bad token responses (property-based)", () => {
   /** Bodies a broken or hostile token endpoint might send; some carry a secret-looking marker. */
   const badBody = fc.oneof(
     fc.record({ access_token: fc.constantFrom(undefined, "", 42, null, [], {}), refresh_token: fc.constant(SECRET), expires_in: fc.constant(3600) }).map((b) => JSON.stringify(b)),
-    fc.record({ access_token: fc.constant(SECRET), refresh_token: fc.constant("r"), expires_in: fc.oneof(fc.integer({ max: -1 }), fc.constant(1e15), fc.constantFrom("soon", "", "-1", true, {}, [])) }).map((b) => JSON.stringify(b)),
+    fc
+      .record({ access_token: fc.constant(SECRET), refresh_token: fc.constant("r"), expires_in: fc.oneof(fc.integer({ max: -1 }), fc.constant(1e15), fc.constantFrom("soon", "", "-1", true, {}, [])) })
+      .map((b) => JSON.stringify(b)),
     fc.record({ access_token: fc.constant(SECRET), token_type: fc.constantFrom("mac", "pop", SECRET, 7), refresh_token: fc.constant("r") }).map((b) => JSON.stringify(b)),
     fc.record({ access_token: fc.constant(SECRET), expires_in: fc.constant(60) }).map((b) => JSON.stringify(b)), // no refresh token
     fc.constantFrom(`<html><body>Login failed for ${SECRET}</body></html>`, "", "null", "[]", '"a string"', "42"),
@@ -120,7 +129,12 @@ describe("bad token responses (property-based)", () => {
       fc.asyncProperty(badBody, async (body) => {
         tokenServer.body = body;
         const auth = mlServerLogin({ ...USER, maxAttempts: 1 });
-        const error = await createMlServerClient({ baseUrl: tokenServer.url, auth }).GET("/status").then(() => undefined, (e: unknown) => e);
+        const error = await createMlServerClient({ baseUrl: tokenServer.url, auth })
+          .GET("/status")
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         hygiene.error(error);
         expect(error).toBeInstanceOf(MlServerClientError);
         const { code, message } = error as MlServerClientError;
@@ -177,12 +191,14 @@ describe("load", () => {
     const run = async (total: number) => {
       let next = 0;
       const failed: string[] = [];
-      await Promise.all(Array.from({ length: 100 }, async () => {
-        while (next < total) {
-          const { response } = await call(next++);
-          if (!response.ok) failed.push(`${response.status} ${new URL(response.url).pathname}`);
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          while (next < total) {
+            const { response } = await call(next++);
+            if (!response.ok) failed.push(`${response.status} ${new URL(response.url).pathname}`);
+          }
+        }),
+      );
       return failed;
     };
     await run(10_000); // warm up: pools, JIT, and the server's request log up to its 10,000 bound
@@ -202,7 +218,9 @@ describe("load", () => {
     const seconds = (Date.now() - started) / 1000;
     const growth = (await settledHeap()) - heapBefore;
     const renewals = s.counters.renewals - renewalsBefore;
-    console.log(`load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after vs before`);
+    console.log(
+      `load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after vs before`,
+    );
     // Under load the expiry margin grows with slow round trips (to at most a quarter of the
     // lifetime), so renewals come at 0.75 of each lifetime at the earliest.
     expect(renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.75) + 1);

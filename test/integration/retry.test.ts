@@ -175,7 +175,11 @@ describe("retried requests, seen by a server that records them", () => {
     expect(recorder.received).toHaveLength(1);
     answers = [503, 502, 200];
     recorder.received.length = 0;
-    const put = createMlServerClient({ baseUrl: recorder.url, auth: { authorize: (request) => void request.headers.set("authorization", "Bearer static-token") }, retry: { ...time.options, methods: ["PATCH"] } });
+    const put = createMlServerClient({
+      baseUrl: recorder.url,
+      auth: { authorize: (request) => void request.headers.set("authorization", "Bearer static-token") },
+      retry: { ...time.options, methods: ["PATCH"] },
+    });
     const ok = await put.PATCH("/services/{name}/{version}", { params: { path: { name: "n", version: "1" } }, body: { description: big } });
     expect(ok.response.status).toBe(200);
     expect(recorder.received).toHaveLength(3);

@@ -65,9 +65,12 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 
   it("the whole cycle with 1-second tokens expiring during the batch, and no failed call", async () => {
     await publishService(client, {
-      name: "scorer", version: "2.0", alias: "score",
+      name: "scorer",
+      version: "2.0",
+      alias: "score",
       code: "import time\ntime.sleep(0.03)\ny = x * factor\nlabel = 'big' if y > 10 else 'small'\nflags = [y > 0, y > 100]",
-      inputs: { x: "numeric", factor: "integer" }, outputs: { y: "numeric", label: "character", flags: "vector" },
+      inputs: { x: "numeric", factor: "integer" },
+      outputs: { y: "numeric", label: "character", flags: "vector" },
     });
 
     process.env.MLSERVER_TEST_PASSWORD = USER.password;
@@ -78,7 +81,9 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 
     // The generated types compile, and a typed call site against them compiles only when right.
     const usage = join(dir, "usage.ts");
-    writeFileSync(usage, `
+    writeFileSync(
+      usage,
+      `
       import type { components, operations } from "./scorer.js";
       import { createServiceClient } from ${JSON.stringify(resolve("src/index.ts").replace(/\.ts$/, ".js"))};
       declare const svc: ReturnType<typeof createServiceClient<components>>;
@@ -94,12 +99,17 @@ describe("publish, generate from the live server, type-check, consume, batch", (
         outputs.nope;
         return [ok, wrong, y, label];
       }
-    `);
+    `,
+    );
     // The call site imports the library's source, which brings its one hand-written declaration along.
     expect(typecheckFiles([output, usage, resolve("src/codegen/swagger2openapi.d.ts")])).toEqual([]);
 
     const scorer = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number; label?: string; flags?: boolean[] } } }>({
-      baseUrl: server.url, auth, name: "scorer", version: "2.0", fetch: hygiene.fetch(),
+      baseUrl: server.url,
+      auth,
+      name: "scorer",
+      version: "2.0",
+      fetch: hygiene.fetch(),
     });
     const one = await scorer.consume({ x: 2.5, factor: 4 });
     expect(one.outputs).toEqual({ y: 10, label: "small", flags: [true, false] });
@@ -137,7 +147,10 @@ describe("publish, generate from the live server, type-check, consume, batch", (
   it("generate --server --check fails, naming the file, when the service changed", async () => {
     await updateService(client, "scorer", "2.0", { outputs: { y: "numeric" } });
     let err = "";
-    const code = await cli(["generate", "--server", server.url, "--service", "scorer@2.0", "-o", join(dir, "scorer.ts"), "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD", "--check"], { out: { write: () => true }, err: { write: (s: string) => (err += s) } });
+    const code = await cli(
+      ["generate", "--server", server.url, "--service", "scorer@2.0", "-o", join(dir, "scorer.ts"), "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD", "--check"],
+      { out: { write: () => true }, err: { write: (s: string) => (err += s) } },
+    );
     expect(code).toBe(1);
     expect(err).toContain(`ERR_GENERATED_STALE: Generated files are stale or missing: ${join(dir, "scorer.ts")}`);
     expect(err).not.toContain(USER.password);
@@ -148,7 +161,8 @@ describe("what a service run can come back with", () => {
   let svc: ReturnType<typeof createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>>;
   beforeAll(async () => {
     await publishService(client, {
-      name: "kinds", version: "1",
+      name: "kinds",
+      version: "1",
       code: [
         "import time",
         "if mode == 'fail':\n    print('about to fail')\n    raise ValueError('bad input: ' + str(n))",
@@ -168,11 +182,31 @@ describe("what a service run can come back with", () => {
     });
     svc = createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({ baseUrl: server.url, auth, name: "kinds", version: "1" });
   });
-  const base = { n: 3, frame: [{ a: 1, b: 2 }, { a: 3, b: 4 }], vec: [1, 2.5], grid: [[1, 2], [3, 4]], flag: true };
+  const base = {
+    n: 3,
+    frame: [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+    ],
+    vec: [1, 2.5],
+    grid: [
+      [1, 2],
+      [3, 4],
+    ],
+    flag: true,
+  };
 
   it("data frames as pandas DataFrames (sent as columns or records, returned as columns), vectors and matrices as numpy, and the files it wrote", async () => {
     const result = await svc.consume({ mode: "ok", ...base });
-    expect(result.outputs).toEqual({ rows: { a: [1, 3], b: [2, 4], total: [3, 7] }, doubled: [2, 5], transposed: [[1, 3], [2, 4]], negated: false });
+    expect(result.outputs).toEqual({
+      rows: { a: [1, 3], b: [2, 4], total: [3, 7] },
+      doubled: [2, 5],
+      transposed: [
+        [1, 3],
+        [2, 4],
+      ],
+      negated: false,
+    });
     // The column form ML Server sends, and a missing value (R's NA) as null both ways.
     const columns = await svc.consume({ mode: "ok", ...base, frame: { a: [1, null], b: [2, 4] } });
     expect(columns.outputs.rows).toEqual({ a: [1, null], b: [2, 4], total: [3, null] });
@@ -195,7 +229,13 @@ describe("what a service run can come back with", () => {
 
   it("a finished batch run's files are listed and downloaded by its index; runBatch follows a batch started elsewhere", async () => {
     let id = "";
-    const results = await svc.runBatch([{ mode: "ok", ...base }, { mode: "ok", ...base, n: 7 }], { intervalMs: 50, onStart: (started) => (id = started) });
+    const results = await svc.runBatch(
+      [
+        { mode: "ok", ...base },
+        { mode: "ok", ...base, n: 7 },
+      ],
+      { intervalMs: 50, onStart: (started) => (id = started) },
+    );
     expect(results).toHaveLength(2);
     expect(await svc.listBatches()).toContain(id);
     expect(await svc.batchFiles(id, 1)).toEqual(["summary.csv"]);
@@ -209,13 +249,19 @@ describe("what a service run can come back with", () => {
   });
 
   it("a batch can be cancelled, and an AbortSignal stops polling", async () => {
-    const id = await svc.startBatch(Array.from({ length: 30 }, () => ({ mode: "ok", ...base })), { parallelCount: 1 });
+    const id = await svc.startBatch(
+      Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
+      { parallelCount: 1 },
+    );
     const status = await svc.batchStatus(id);
     expect(status.total).toBe(30);
     await svc.cancelBatch(id);
     await expect(svc.batchStatus(id)).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
     const controller = new AbortController();
-    const polling = svc.runBatch(Array.from({ length: 30 }, () => ({ mode: "ok", ...base })), { parallelCount: 1, intervalMs: 50, signal: controller.signal, onProgress: () => controller.abort() });
+    const polling = svc.runBatch(
+      Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
+      { parallelCount: 1, intervalMs: 50, signal: controller.signal, onProgress: () => controller.abort() },
+    );
     await expect(polling).rejects.toMatchObject({ name: "AbortError" });
   });
 
@@ -224,12 +270,21 @@ describe("what a service run can come back with", () => {
     const double = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "r-double", version: "1" });
     expect((await double.consume({ x: 21 })).outputs).toEqual({ y: 42 });
     const published = await publishFromSession(client, {
-      name: "r-stopping", version: "1", runtimeType: "R",
+      name: "r-stopping",
+      version: "1",
+      runtimeType: "R",
       setupCode: "fit <- lm(dist ~ speed, cars)\ncat('fitted', length(coef(fit)), 'coefficients\\n')",
-      code: "dist <- round(predict(fit, cars_in), 2)", inputs: { cars_in: "data.frame" }, outputs: { dist: "vector" },
+      code: "dist <- round(predict(fit, cars_in), 2)",
+      inputs: { cars_in: "data.frame" },
+      outputs: { dist: "vector" },
     });
     expect(published.setupOutput).toBe("fitted 2 coefficients\n");
-    const stopping = createServiceClient<{ schemas: { InputParameters: { cars_in: { speed: number[] } }; OutputParameters: { dist: number[] } } }>({ baseUrl: server.url, auth, name: "r-stopping", version: "1" });
+    const stopping = createServiceClient<{ schemas: { InputParameters: { cars_in: { speed: number[] } }; OutputParameters: { dist: number[] } } }>({
+      baseUrl: server.url,
+      auth,
+      name: "r-stopping",
+      version: "1",
+    });
     expect((await stopping.consume({ cars_in: { speed: [10, 20] } })).outputs).toEqual({ dist: [21.74, 61.07] });
     await deleteService(client, "r-double", "1");
     await deleteService(client, "r-stopping", "1");
@@ -260,11 +315,16 @@ describe("listing and reading services", () => {
     await publishService(other, { name: "theirs", version: "1", code: "y = 3" });
     expect((await listServices(client, { name: "listed" })).map((s) => s.version).sort()).toEqual(["1", "2"]);
     expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
-    expect((await listServices(client, { runtimeType: "R" }))).toEqual([]);
+    expect(await listServices(client, { runtimeType: "R" })).toEqual([]);
     expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
     expect(await getService(client, "listed", "1")).toMatchObject({ name: "listed", version: "1", description: "first", versionPublishedBy: "admin" });
     await expect(getService(client, "listed", "9")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
-    for (const [name, version, owner] of [["listed", "1", client], ["listed", "2", client], ["theirs", "1", other]] as const) await deleteService(owner, name, version);
+    for (const [name, version, owner] of [
+      ["listed", "1", client],
+      ["listed", "2", client],
+      ["theirs", "1", other],
+    ] as const)
+      await deleteService(owner, name, version);
   });
 });
 
@@ -332,13 +392,23 @@ describe("session files and workspace objects (mrsdeploy's putLocalFile, getRemo
 
 describe("a work queue (DeployR's RBroker), from the library", () => {
   it("runs at most `concurrency` at once, higher priorities first, counts progress, cancels queued and running tasks, and says when it is idle", async () => {
-    await publishService(client, { name: "queued", version: "1", code: "import time\nif x < 0:\n    raise ValueError('negative')\ntime.sleep(0.2)\ny = x", inputs: { x: "integer" }, outputs: { y: "integer" } });
+    await publishService(client, {
+      name: "queued",
+      version: "1",
+      code: "import time\nif x < 0:\n    raise ValueError('negative')\ntime.sleep(0.2)\ny = x",
+      inputs: { x: "integer" },
+      outputs: { y: "integer" },
+    });
     const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "queued", version: "1" });
     let maxRunning = 0;
     const queue = createWorkQueue(svc, { concurrency: 2, onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)) });
     const loginsBefore = server.counters.logins;
     const finished: number[] = [];
-    const track = (task: { result: Promise<{ outputs: { y?: number } }> }) => task.result.then((r) => void finished.push(r.outputs.y!), () => undefined);
+    const track = (task: { result: Promise<{ outputs: { y?: number } }> }) =>
+      task.result.then(
+        (r) => void finished.push(r.outputs.y!),
+        () => undefined,
+      );
     const low = [0, 1, 2, 3, 4, 5].map((x) => queue.submit({ x }));
     const high = queue.submit({ x: 100 }, { priority: 5 });
     const failing = queue.submit({ x: -1 });
@@ -377,7 +447,10 @@ describe("a service's dedicated pool, from the library", () => {
     expect(await setServicePool(client, "pooled", "1", { initialSize: 1, maxSize: 1 })).toBe("Updated");
     const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
     await expect(setServicePool(other, "pooled", "1", { initialSize: 1, maxSize: 1 })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(setServicePool(client, "pooled", "1", { initialSize: 3, maxSize: 1 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/) });
+    await expect(setServicePool(client, "pooled", "1", { initialSize: 3, maxSize: 1 })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/),
+    });
     await deleteServicePool(client, "pooled", "1");
     expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "NotFound" }]);
     await expect(deleteServicePool(client, "pooled", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
@@ -387,23 +460,37 @@ describe("a service's dedicated pool, from the library", () => {
 
 describeWithSpecs("the dev server's per-service swagger has the structure of the real ones", () => {
   const shape = (doc: any, base: string) => {
-    const paths = Object.fromEntries(Object.entries(doc.paths as Record<string, any>).map(([p, ops]) => [
-      p.replace(base, "/api/{service}"),
-      Object.fromEntries(Object.entries(ops).map(([m, o]: [string, any]) => [m, {
-        operationId: p === base ? "(the alias)" : o.operationId,
-        parameters: (o.parameters ?? []).map((x: any) => `${x.in}:${x.name}:${x.type ?? "schema"}`).sort(),
-        responses: Object.keys(o.responses).sort(),
-        security: o.security ?? null,
-      }])),
-    ]));
-    const definitions = Object.fromEntries(Object.entries(doc.definitions as Record<string, any>).filter(([k]) => !/Parameters$/.test(k)).map(([k, v]) => [k, Object.keys(v.properties).sort()]));
+    const paths = Object.fromEntries(
+      Object.entries(doc.paths as Record<string, any>).map(([p, ops]) => [
+        p.replace(base, "/api/{service}"),
+        Object.fromEntries(
+          Object.entries(ops).map(([m, o]: [string, any]) => [
+            m,
+            {
+              operationId: p === base ? "(the alias)" : o.operationId,
+              parameters: (o.parameters ?? []).map((x: any) => `${x.in}:${x.name}:${x.type ?? "schema"}`).sort(),
+              responses: Object.keys(o.responses).sort(),
+              security: o.security ?? null,
+            },
+          ]),
+        ),
+      ]),
+    );
+    const definitions = Object.fromEntries(
+      Object.entries(doc.definitions as Record<string, any>)
+        .filter(([k]) => !/Parameters$/.test(k))
+        .map(([k, v]) => [k, Object.keys(v.properties).sort()]),
+    );
     return { swagger: doc.swagger, securityDefinitions: doc.securityDefinitions, paths, definitions };
   };
 
   it("matches Microsoft's Double-V1.0 service swagger path by path, schema by schema", () => {
     const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-Double-V1.0.json"), "utf8"));
     // Double-V1.0 comes from a 2017-era server: revoke in the path form (the dev server's legacyRevokePath).
-    const ours = serviceSwagger({ name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }, { revoke: "path" });
+    const ours = serviceSwagger(
+      { name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] },
+      { revoke: "path" },
+    );
     expect(shape(ours, "/api/Double/V1.0")).toEqual(shape(real, "/api/Double/V1.0"));
     expect((ours as any).definitions.InputParameters.properties.x.type).toBe(real.definitions.InputParameters.properties.x.type);
   });
@@ -419,7 +506,16 @@ describeWithSpecs("the dev server's per-service swagger has the structure of the
 
   it("types inputs and outputs as the real ones do (numeric, character)", () => {
     const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-weatherService.json"), "utf8"));
-    const ours = serviceSwagger({ name: "WeatherService", version: "v1.0.0", operationId: "getWeatherReport", inputParameterDefinitions: [{ name: "latitude", type: "numeric" }, { name: "longitude", type: "numeric" }], outputParameterDefinitions: [{ name: "report", type: "character" }] }) as any;
+    const ours = serviceSwagger({
+      name: "WeatherService",
+      version: "v1.0.0",
+      operationId: "getWeatherReport",
+      inputParameterDefinitions: [
+        { name: "latitude", type: "numeric" },
+        { name: "longitude", type: "numeric" },
+      ],
+      outputParameterDefinitions: [{ name: "report", type: "character" }],
+    }) as any;
     expect(ours.definitions.InputParameters).toEqual(real.definitions.InputParameters);
     expect(ours.definitions.OutputParameters).toEqual(real.definitions.OutputParameters);
     expect(ours.paths["/api/WeatherService/v1.0.0"].post.operationId).toBe(real.paths["/api/WeatherService/v1.0.0"].post.operationId);

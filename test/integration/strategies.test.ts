@@ -109,8 +109,15 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
 
   it("computes RFC 7616's own examples (section 3.9.1), for MD5 and SHA-256", async () => {
     const example = {
-      username: "Mufasa", password: "Circle of Life", realm: "http-auth@example.org", method: "GET", uri: "/dir/index.html",
-      nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", nc: 1, qop: "auth" as const,
+      username: "Mufasa",
+      password: "Circle of Life",
+      realm: "http-auth@example.org",
+      method: "GET",
+      uri: "/dir/index.html",
+      nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+      cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+      nc: 1,
+      qop: "auth" as const,
     };
     expect(await digestResponse({ ...example, algorithm: "MD5" })).toBe("8ca523f5e9506fed4657c9700eebdbec");
     expect(await digestResponse({ ...example, algorithm: "SHA-256" })).toBe("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
@@ -199,7 +206,12 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
   it("refuses to start with credentials in the proxy URL, and fails clearly with wrong proxy credentials", async () => {
     server = await startDevServer({ tls, allowedHosts: [HOST] });
     expect(() => createMlServerClient({ baseUrl: server.url, proxy: { url: `http://u:p@127.0.0.1:1` } })).toThrow(/must not hold credentials/);
-    const client = createMlServerClient({ baseUrl: proxiedUrl(), ca: tls.cert, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
+    const client = createMlServerClient({
+      baseUrl: proxiedUrl(),
+      ca: tls.cert,
+      auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }),
+      proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } },
+    });
     const error = await failure(() => client.GET("/status"));
     expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
     expect(error.message).toMatch(/^POST \/login at https:\/\/mlserver\.test:\d+ failed: the proxy refused its credentials \(HTTP 407\)\. Check proxy\.auth\.$/);
@@ -210,12 +222,21 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
     try {
       const before = squid.log().length;
       // Wrong proxy credentials: through the proxy, this could only fail with a 407.
-      const client = createMlServerClient({ baseUrl: plain.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }), proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } } });
+      const client = createMlServerClient({
+        baseUrl: plain.url,
+        auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 }),
+        proxy: { url: squid.url, auth: { username: proxyUser.username, password: "not-it" } },
+      });
       expect((await client.GET("/services")).response.status).toBe(200);
       expect(plain.counters.logins).toBe(1);
       await plain.close();
       await new Promise((r) => setTimeout(r, 300));
-      expect(squid.log().slice(before).filter((line) => line.includes(`:${plain.port}`))).toEqual([]);
+      expect(
+        squid
+          .log()
+          .slice(before)
+          .filter((line) => line.includes(`:${plain.port}`)),
+      ).toEqual([]);
     } finally {
       await plain.close();
     }
@@ -225,7 +246,11 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
 describe("fromTokenCredential", () => {
   class TestCredential implements TokenCredential {
     calls = 0;
-    constructor(private readonly lifetimeMs: number, private readonly refreshAfterMs?: number, private readonly now = () => Date.now()) {}
+    constructor(
+      private readonly lifetimeMs: number,
+      private readonly refreshAfterMs?: number,
+      private readonly now = () => Date.now(),
+    ) {}
     async getToken(): Promise<{ token: string; expiresOnTimestamp: number; refreshAfterTimestamp?: number }> {
       this.calls++;
       await new Promise((r) => setTimeout(r, 5));

@@ -222,7 +222,10 @@ describe("fileTokenStore", () => {
     const [file] = entryFiles(dir);
     const lockPath = join(dir, `${file}.lock`);
     symlinkSync(join(dir, "nowhere"), lockPath);
-    await expect(store.withLock(entry, async () => "ran")).rejects.toMatchObject({ code: "ERR_TOKEN_STORE", message: expect.stringContaining(`${lockPath} is a symbolic link, not a lock this library made: remove it`) });
+    await expect(store.withLock(entry, async () => "ran")).rejects.toMatchObject({
+      code: "ERR_TOKEN_STORE",
+      message: expect.stringContaining(`${lockPath} is a symbolic link, not a lock this library made: remove it`),
+    });
     unlinkSync(lockPath);
     writeFileSync(lockPath, "planted");
     await expect(store.withLock(entry, async () => "ran")).rejects.toThrow(/is a file, not a lock/);

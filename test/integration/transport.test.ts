@@ -24,10 +24,18 @@ describe("the default transport", () => {
     const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 31) % 251);
     const server = await hostile((req, res) => {
       if (req.method === "GET") return void res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from(big));
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sha: sha(Buffer.from(req.body, "latin1")), length: req.headers["content-length"] ?? null, chunked: req.headers["transfer-encoding"] ?? null }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ sha: sha(Buffer.from(req.body, "latin1")), length: req.headers["content-length"] ?? null, chunked: req.headers["transfer-encoding"] ?? null }));
     });
     const client = createMlServerClient({ baseUrl: server.url, auth: bearer("stream-token") });
-    const upload = (body: Uint8Array<ArrayBuffer>) => client.POST("/sessions/{id}/workspace/{objectName}", { params: { path: { id: "s", objectName: "o" } }, body: new Blob([body]) as never, bodySerializer: (b) => b, headers: { "content-type": "application/octet-stream" } });
+    const upload = (body: Uint8Array<ArrayBuffer>) =>
+      client.POST("/sessions/{id}/workspace/{objectName}", {
+        params: { path: { id: "s", objectName: "o" } },
+        body: new Blob([body]) as never,
+        bodySerializer: (b) => b,
+        headers: { "content-type": "application/octet-stream" },
+      });
     expect((await upload(big)).data).toEqual({ sha: sha(big), length: null, chunked: "chunked" });
     const small = new Uint8Array(1000).fill(9);
     expect((await upload(small)).data).toEqual({ sha: sha(small), length: "1000", chunked: null });

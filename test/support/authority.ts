@@ -54,11 +54,27 @@ export function azureAdSettings(authority: TestAuthority): { issuer: string; aud
 export function selfSignedCertificate(names: readonly string[] = []): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-client-tls-"));
   try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-addext", `subjectAltName=${["localhost", ...names].map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1`,
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-    ], { stdio: "ignore", timeout: 30_000 });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        `subjectAltName=${["localhost", ...names].map((n) => `DNS:${n}`).join(",")},IP:127.0.0.1`,
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore", timeout: 30_000 },
+    );
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -107,15 +123,38 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
 
   const provider = new Provider(issuer, {
     clients: [
-      { client_id: clients.basic.clientId, client_secret: clients.basic.clientSecret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [], token_endpoint_auth_method: "client_secret_basic" },
-      { client_id: clients.post.clientId, client_secret: clients.post.clientSecret, grant_types: ["client_credentials"], response_types: [], redirect_uris: [], token_endpoint_auth_method: "client_secret_post" },
       {
-        client_id: clients.device.clientId, grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
-        response_types: [], redirect_uris: [], token_endpoint_auth_method: "none", application_type: "native",
+        client_id: clients.basic.clientId,
+        client_secret: clients.basic.clientSecret,
+        grant_types: ["client_credentials"],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: "client_secret_basic",
       },
       {
-        client_id: clients.certificate.clientId, grant_types: ["client_credentials"], response_types: [], redirect_uris: [],
-        token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "PS256", jwks: { keys: [certPublicJwk] },
+        client_id: clients.post.clientId,
+        client_secret: clients.post.clientSecret,
+        grant_types: ["client_credentials"],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: "client_secret_post",
+      },
+      {
+        client_id: clients.device.clientId,
+        grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: "none",
+        application_type: "native",
+      },
+      {
+        client_id: clients.certificate.clientId,
+        grant_types: ["client_credentials"],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: "private_key_jwt",
+        token_endpoint_auth_signing_alg: "PS256",
+        jwks: { keys: [certPublicJwk] },
       },
     ],
     jwks: { keys: [{ ...signingKey, use: "sig", alg: "RS256", kid: "test-signing-key" }] },
@@ -199,10 +238,11 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
       broken = mode;
     },
     approveDevice: (userCode, opts = {}) => completeDeviceFlow(issuer, tls.cert, userCode, opts),
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

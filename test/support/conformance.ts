@@ -21,7 +21,10 @@ function deref(root: Json, node: unknown, seen = new Set<string>()): Json {
     const ref = current.$ref;
     if (seen.has(ref)) break;
     seen.add(ref);
-    const target = ref.slice(2).split("/").reduce<unknown>((n, k) => (n as Json)?.[k.replace(/~1/g, "/").replace(/~0/g, "~")], root);
+    const target = ref
+      .slice(2)
+      .split("/")
+      .reduce<unknown>((n, k) => (n as Json)?.[k.replace(/~1/g, "/").replace(/~0/g, "~")], root);
     // In 3.1 a $ref may have siblings (e.g. description); they do not change the shape.
     current = target as Json;
   }
@@ -36,8 +39,7 @@ function typesOf(schema: Json): Set<string> {
   return new Set(["any"]);
 }
 
-const refName = (schema: unknown): string | undefined =>
-  isObj(schema) && typeof schema.$ref === "string" ? schema.$ref.split("/").at(-1) : undefined;
+const refName = (schema: unknown): string | undefined => (isObj(schema) && typeof schema.$ref === "string" ? schema.$ref.split("/").at(-1) : undefined);
 
 /** A label for a schema in messages: `#Name` of the schema or of its items, else nothing. */
 export function schemaLabel(schema: unknown): string {
@@ -45,13 +47,7 @@ export function schemaLabel(schema: unknown): string {
   return name ? ` #${name}` : "";
 }
 
-export function compareSchemas(
-  ms: { root: Json; schema: unknown },
-  ours: { root: Json; schema: unknown },
-  where: string,
-  diffs: string[],
-  ancestors: Set<unknown> = new Set(),
-): void {
+export function compareSchemas(ms: { root: Json; schema: unknown }, ours: { root: Json; schema: unknown }, where: string, diffs: string[], ancestors: Set<unknown> = new Set()): void {
   const a = deref(ms.root, ms.schema);
   const b = deref(ours.root, ours.schema);
   // Recursive schemas (StatusResponse holds StatusResponse) are compared once per path.
@@ -64,11 +60,7 @@ export function compareSchemas(
   const msTypes = typesOf(a);
   const ourTypes = typesOf(b);
   for (const t of msTypes) {
-    const ok =
-      ourTypes.has(t) ||
-      ourTypes.has("any") ||
-      (t === "file" && ourTypes.has("string") && b.format === "binary") ||
-      (t === "integer" && ourTypes.has("number"));
+    const ok = ourTypes.has(t) || ourTypes.has("any") || (t === "file" && ourTypes.has("string") && b.format === "binary") || (t === "integer" && ourTypes.has("number"));
     if (!ok) diffs.push(`${where}: type ${t} in Microsoft's, ours allows ${[...ourTypes].join("|")}`);
   }
   if (a.format === "binary" && b.format !== "binary") diffs.push(`${where}: Microsoft's is binary, ours is not`);

@@ -21,9 +21,11 @@ export const REDIS = "/usr/bin/redis-server";
 export function describeWithProgram(program: string, name: string, body: () => void): void {
   if (existsSync(program)) describe(name, body);
   else if (process.env.CI === "true") {
-    describe(name, () => it(`needs ${program}`, () => {
-      throw new Error(`${program} is missing: .ci/run must install it.`);
-    }));
+    describe(name, () =>
+      it(`needs ${program}`, () => {
+        throw new Error(`${program} is missing: .ci/run must install it.`);
+      }),
+    );
   } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server chromium)`, body);
 }
 
@@ -96,30 +98,33 @@ export async function startApacheDigest(user: { username: string; password: stri
   const ha1 = createHash("md5").update(`${user.username}:${realm}:${user.password}`).digest("hex");
   writeFileSync(join(dir, "digest.pw"), `${user.username}:${realm}:${ha1}\n`, { mode: 0o644 });
   const modules = "/usr/lib/apache2/modules";
-  writeFileSync(join(dir, "httpd.conf"), [
-    `ServerRoot "${dir}"`,
-    `Listen 127.0.0.1:${port}`,
-    `ServerName 127.0.0.1`,
-    ...["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user", "auth_digest"].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
-    `User www-data`,
-    `Group www-data`,
-    `PidFile ${dir}/httpd.pid`,
-    `DefaultRuntimeDir ${dir}`,
-    `ErrorLog ${dir}/error.log`,
-    `LogFormat "%m %U%q %>s" short`,
-    `CustomLog ${dir}/access.log short`,
-    `DocumentRoot ${dir}/www`,
-    `ForceType application/json`,
-    `<Location /protected>`,
-    `  AuthType Digest`,
-    `  AuthName "${realm}"`,
-    `  AuthDigestDomain /protected/`,
-    `  AuthDigestProvider file`,
-    `  AuthUserFile ${dir}/digest.pw`,
-    `  AuthDigestNonceLifetime ${nonceSeconds}`,
-    `  Require valid-user`,
-    `</Location>`,
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "httpd.conf"),
+    [
+      `ServerRoot "${dir}"`,
+      `Listen 127.0.0.1:${port}`,
+      `ServerName 127.0.0.1`,
+      ...["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user", "auth_digest"].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+      `User www-data`,
+      `Group www-data`,
+      `PidFile ${dir}/httpd.pid`,
+      `DefaultRuntimeDir ${dir}`,
+      `ErrorLog ${dir}/error.log`,
+      `LogFormat "%m %U%q %>s" short`,
+      `CustomLog ${dir}/access.log short`,
+      `DocumentRoot ${dir}/www`,
+      `ForceType application/json`,
+      `<Location /protected>`,
+      `  AuthType Digest`,
+      `  AuthName "${realm}"`,
+      `  AuthDigestDomain /protected/`,
+      `  AuthDigestProvider file`,
+      `  AuthUserFile ${dir}/digest.pw`,
+      `  AuthDigestNonceLifetime ${nonceSeconds}`,
+      `  Require valid-user`,
+      `</Location>`,
+    ].join("\n"),
+  );
   const stop = await launch(APACHE, ["-f", join(dir, "httpd.conf"), "-DFOREGROUND"], port, join(dir, "error.log"), dir);
   return { url: `http://127.0.0.1:${port}`, realm, requests: () => logLines(join(dir, "access.log")), stop };
 }
@@ -142,25 +147,28 @@ export async function startSquid(user: { username: string; password: string }, h
   writeFileSync(join(dir, "hosts"), hosts.map((h) => `127.0.0.1 ${h}\n`).join(""));
   const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password, timeout: 30_000 }).toString().trim();
   writeFileSync(join(dir, "passwd"), `${user.username}:${hash}\n`, { mode: 0o644 });
-  writeFileSync(join(dir, "squid.conf"), [
-    `http_port 127.0.0.1:${port}`,
-    `hosts_file ${dir}/hosts`,
-    `dns_nameservers 127.0.0.1`,
-    `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
-    `auth_param basic realm mlserver-client test proxy`,
-    `acl authenticated proxy_auth REQUIRED`,
-    `http_access allow authenticated`,
-    `http_access deny all`,
-    `cache deny all`,
-    `logformat plain %rm %ru %>Hs %un`,
-    `access_log stdio:${dir}/access.log plain`,
-    `cache_log ${dir}/cache.log`,
-    `pid_filename ${dir}/squid.pid`,
-    `coredump_dir ${dir}`,
-    `cache_effective_user proxy`,
-    `shutdown_lifetime 0 seconds`,
-    `logfile_rotate 0`,
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "squid.conf"),
+    [
+      `http_port 127.0.0.1:${port}`,
+      `hosts_file ${dir}/hosts`,
+      `dns_nameservers 127.0.0.1`,
+      `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
+      `auth_param basic realm mlserver-client test proxy`,
+      `acl authenticated proxy_auth REQUIRED`,
+      `http_access allow authenticated`,
+      `http_access deny all`,
+      `cache deny all`,
+      `logformat plain %rm %ru %>Hs %un`,
+      `access_log stdio:${dir}/access.log plain`,
+      `cache_log ${dir}/cache.log`,
+      `pid_filename ${dir}/squid.pid`,
+      `coredump_dir ${dir}`,
+      `cache_effective_user proxy`,
+      `shutdown_lifetime 0 seconds`,
+      `logfile_rotate 0`,
+    ].join("\n"),
+  );
   const stop = await launch(SQUID, ["-N", "-f", join(dir, "squid.conf")], port, join(dir, "cache.log"), dir);
   return { url: `http://127.0.0.1:${port}`, log: () => logLines(join(dir, "access.log")), stop };
 }

@@ -7,7 +7,12 @@
 import { createClient } from "redis";
 import { createMlServerClient, fingerprint, mlServerLogin, redisTokenStore, type TokenStore } from "../../src/index.js";
 
-const env = (name: string, fallback?: string) => process.env[name] ?? fallback ?? (() => { throw new Error(`${name} is not set`); })();
+const env = (name: string, fallback?: string) =>
+  process.env[name] ??
+  fallback ??
+  (() => {
+    throw new Error(`${name} is not set`);
+  })();
 const server = env("SERVER_URL");
 const callers = Number(env("CALLERS", "50"));
 const seconds = Number(env("SECONDS", "30"));
@@ -27,7 +32,10 @@ if (process.env.REDIS_URL) {
   subscriber.on("error", () => void redisErrors++);
   await subscriber.connect();
   store = redisTokenStore({ client, subscriber, commandTimeoutMs: 500 });
-  closers.push(() => subscriber.close(), () => client.close());
+  closers.push(
+    () => subscriber.close(),
+    () => client.close(),
+  );
 }
 const warnings: string[] = [];
 process.removeAllListeners("warning");
@@ -38,19 +46,21 @@ const client = createMlServerClient({ baseUrl: server, auth });
 const deadline = Date.now() + seconds * 1000;
 let ok = 0;
 const failed: Record<string, number> = {};
-await Promise.all(Array.from({ length: callers }, async () => {
-  while (Date.now() < deadline) {
-    try {
-      const { response } = await client.GET("/status");
-      if (response.ok) ok++;
-      else failed[`HTTP ${response.status}`] = (failed[`HTTP ${response.status}`] ?? 0) + 1;
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? (error as Error).name;
-      failed[code] = (failed[code] ?? 0) + 1;
+await Promise.all(
+  Array.from({ length: callers }, async () => {
+    while (Date.now() < deadline) {
+      try {
+        const { response } = await client.GET("/status");
+        if (response.ok) ok++;
+        else failed[`HTTP ${response.status}`] = (failed[`HTTP ${response.status}`] ?? 0) + 1;
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? (error as Error).name;
+        failed[code] = (failed[code] ?? 0) + 1;
+      }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
-}));
+  }),
+);
 const { accessToken } = await auth.getAccessToken();
 console.log(JSON.stringify({ ok, failed, token: fingerprint(accessToken), warnings: [...new Set(warnings)], redisErrors }));
 for (const close of closers) await close().catch(() => {});

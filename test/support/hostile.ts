@@ -72,15 +72,17 @@ export async function startHostile(handler: Handler, tls?: { key: string; cert: 
 /** The forms a secret can travel or be printed in. */
 export function encodingsOf(secret: string): string[] {
   const b64 = Buffer.from(secret, "utf8").toString("base64");
-  return [...new Set([
-    secret,
-    encodeURIComponent(secret),
-    encodeURIComponent(secret).replace(/%20/g, "+"),
-    JSON.stringify(secret).slice(1, -1),
-    b64,
-    b64.replace(/=+$/, ""),
-    Buffer.from(secret, "utf8").toString("base64url"),
-  ])];
+  return [
+    ...new Set([
+      secret,
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).replace(/%20/g, "+"),
+      JSON.stringify(secret).slice(1, -1),
+      b64,
+      b64.replace(/=+$/, ""),
+      Buffer.from(secret, "utf8").toString("base64url"),
+    ]),
+  ];
 }
 
 /** Every way a user or a logger may print an error: message, String, full inspect, each cause. */

@@ -47,7 +47,10 @@ export class SecretHygiene {
       this.secret(/^Bearer (.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1]);
       const response = await inner(request);
       if (/\/(login|refreshToken|token)$/.test(new URL(request.url).pathname) && response.ok) {
-        const body = (await response.clone().json().catch(() => ({}))) as { access_token?: string; refresh_token?: string; id_token?: string };
+        const body = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { access_token?: string; refresh_token?: string; id_token?: string };
         this.secret(body.access_token, body.refresh_token, body.id_token);
       }
       return response;

@@ -109,9 +109,10 @@ export async function startForwarder(onResponse?: (method: string, path: string,
     setTarget(url: string) {
       target = url;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

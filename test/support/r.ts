@@ -10,8 +10,7 @@ export const TEST_R = process.env.MLSERVER_TEST_R ?? "Rscript";
 const probe = spawnSync(TEST_R, ["--vanilla", "-e", 'cat(requireNamespace("jsonlite", quietly = TRUE))'], { encoding: "utf8", timeout: 60_000 });
 
 /** Why the R tests cannot run here, or undefined when they can. */
-export const rMissing: string | undefined =
-  probe.error ? `${TEST_R} could not be started (${probe.error.message})` : probe.stdout.trim() !== "TRUE" ? `${TEST_R} has no jsonlite package` : undefined;
+export const rMissing: string | undefined = probe.error ? `${TEST_R} could not be started (${probe.error.message})` : probe.stdout.trim() !== "TRUE" ? `${TEST_R} has no jsonlite package` : undefined;
 
 if (rMissing) console.warn(`R tests skipped: ${rMissing}; install r-base-core and r-cran-jsonlite (Debian) to run them.`);
 

@@ -7,10 +7,16 @@ export const SPECS_DIR = resolve(import.meta.dirname, "../../../shared/specs");
 export const specsAvailable = existsSync(join(SPECS_DIR, "mlserver-swagger-9.3.0.json"));
 
 export const coreSpecs = specsAvailable
-  ? readdirSync(SPECS_DIR).filter((f) => f.endsWith(".json")).sort().map((f) => join(SPECS_DIR, f))
+  ? readdirSync(SPECS_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => join(SPECS_DIR, f))
   : [];
 export const serviceSpecs = specsAvailable
-  ? readdirSync(join(SPECS_DIR, "services")).filter((f) => f.endsWith(".json")).sort().map((f) => join(SPECS_DIR, "services", f))
+  ? readdirSync(join(SPECS_DIR, "services"))
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => join(SPECS_DIR, "services", f))
   : [];
 
 /**

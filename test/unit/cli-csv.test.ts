@@ -3,9 +3,16 @@ import { csvInputs, parseCsv } from "../../src/cli/csv.js";
 
 describe("CSV batch inputs (RFC 4180)", () => {
   it("reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and a BOM", () => {
-    expect(parseCsv('\uFEFFa,b\r\n"x, y","say ""hi"""\n"two\nlines",3\n')).toEqual([["a", "b"], ["x, y", 'say "hi"'], ["two\nlines", "3"]]);
+    expect(parseCsv('\uFEFFa,b\r\n"x, y","say ""hi"""\n"two\nlines",3\n')).toEqual([
+      ["a", "b"],
+      ["x, y", 'say "hi"'],
+      ["two\nlines", "3"],
+    ]);
     expect(parseCsv("a\n\n1\n")).toEqual([["a"], ["1"]]);
-    expect(parseCsv("a,b\n1,")).toEqual([["a", "b"], ["1", ""]]);
+    expect(parseCsv("a,b\n1,")).toEqual([
+      ["a", "b"],
+      ["1", ""],
+    ]);
   });
 
   it("names the line of a malformed quote", () => {

@@ -8,7 +8,6 @@ import { coreSpecs, describeWithSpecs, serviceSpecs } from "../support/specs.js"
 import { tempDir } from "../support/tmp.js";
 import { typecheckFiles } from "../support/typecheck.js";
 
-
 /** Runs the CLI in-process, capturing what it prints. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -78,8 +77,22 @@ describe("the generator on bad input", () => {
     ["a YAML list", "- a\n- b\n", "ERR_SPEC_NOT_OPENAPI", /not an OpenAPI or Swagger document/, undefined],
     ["Swagger 1.2", '{ "swaggerVersion": "1.2", "swagger": "1.2", "apis": [] }', "ERR_SPEC_VERSION", /supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1/, 1],
     ["OpenAPI 4.0", "openapi: 4.0.0\ninfo: { title: t, version: '1' }\npaths: {}\n", "ERR_SPEC_VERSION", /declares openapi "4.0.0"/, 1],
-    ["an unresolvable $ref", minimal().replace("#/components/schemas/Thing", "#/components/schemas/Missing"), "ERR_SPEC_REF", /"#\/components\/schemas\/Missing" at \/paths\/~1things~1\{id\}\/get\/responses\/200\/content\/application~1json\/schema does not resolve/, 13],
-    ["a legacy Windows encoding", Buffer.concat([Buffer.from(minimal().replace("title: t", "title: Caf")), Buffer.from([])]).toString("latin1").replace("Caf", "Caf\u00e9"), "ERR_SPEC_ENCODING", /not UTF-8 \(byte 0xe9.*Windows-1252/, 2],
+    [
+      "an unresolvable $ref",
+      minimal().replace("#/components/schemas/Thing", "#/components/schemas/Missing"),
+      "ERR_SPEC_REF",
+      /"#\/components\/schemas\/Missing" at \/paths\/~1things~1\{id\}\/get\/responses\/200\/content\/application~1json\/schema does not resolve/,
+      13,
+    ],
+    [
+      "a legacy Windows encoding",
+      Buffer.concat([Buffer.from(minimal().replace("title: t", "title: Caf")), Buffer.from([])])
+        .toString("latin1")
+        .replace("Caf", "Caf\u00e9"),
+      "ERR_SPEC_ENCODING",
+      /not UTF-8 \(byte 0xe9.*Windows-1252/,
+      2,
+    ],
   ];
 
   it.each(cases)("%s: a clear error naming the file and line, a non-zero exit, nothing written", async (name, content, code, message, line) => {

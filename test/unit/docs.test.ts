@@ -15,9 +15,23 @@ const exec = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
 
 const PLACEHOLDERS: Record<string, string> = {
-  baseUrl: "string", auth: "AuthProvider", client: "MlServerClient", password: "string", username: "string", token: "string", key: "string",
-  tenantId: "string", clientId: "string", pem: "string", thumbprintSha256: "string", NATIVE_APP_ID: "string", WEB_APP_ID: "string", DAEMON_APP_ID: "string",
-  login: "{ username: string; password: string }", vault: "{ read(name: string): Promise<string> }", applicants: "{ income: number; amount: number }[]",
+  baseUrl: "string",
+  auth: "AuthProvider",
+  client: "MlServerClient",
+  password: "string",
+  username: "string",
+  token: "string",
+  key: "string",
+  tenantId: "string",
+  clientId: "string",
+  pem: "string",
+  thumbprintSha256: "string",
+  NATIVE_APP_ID: "string",
+  WEB_APP_ID: "string",
+  DAEMON_APP_ID: "string",
+  login: "{ username: string; password: string }",
+  vault: "{ read(name: string): Promise<string> }",
+  applicants: "{ income: number; amount: number }[]",
   server: "DevServer",
 };
 const TYPES_FROM_PACKAGE = ["AuthProvider", "MlServerClient"];
@@ -33,7 +47,8 @@ function blocks(file: string): string[] {
 }
 
 function withPreamble(code: string): string {
-  const declared = (name: string) => new RegExp(`(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`).test(code);
+  const declared = (name: string) =>
+    new RegExp(`(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`).test(code);
   const used = (name: string) => new RegExp(`(?<![.\\w$])${name}(?![\\w$])`).test(code);
   const values = Object.keys(api).filter((name) => used(name) && !declared(name));
   const types = TYPES_FROM_PACKAGE.filter((name) => !declared(name));
@@ -42,7 +57,9 @@ function withPreamble(code: string): string {
     `import type { ${types.join(", ")} } from "mlserver-client";`,
     ...(declared("DevServer") ? [] : [`import type { DevServer } from "mlserver-client/devserver";`]),
     ...(used("readFileSync") && !declared("readFileSync") ? [`import { readFileSync } from "node:fs";`] : []),
-    ...Object.entries(PLACEHOLDERS).filter(([name]) => used(name) && !declared(name)).map(([name, type]) => `declare const ${name}: ${type};`),
+    ...Object.entries(PLACEHOLDERS)
+      .filter(([name]) => used(name) && !declared(name))
+      .map(([name, type]) => `declare const ${name}: ${type};`),
   ];
   // Imports first (a block's own imports may follow ours), then the code, as one module.
   return `${lines.join("\n")}\n${code}\nexport {};\n`;
@@ -64,14 +81,24 @@ it("every TypeScript block in README.md and docs/ type-checks", async () => {
     });
   }
   expect(files.length).toBeGreaterThan(15);
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-    extends: join(root, "tsconfig.json"),
-    compilerOptions: {
-      noEmit: true, noUnusedLocals: false, baseUrl: root, types: ["node"], typeRoots: [join(root, "node_modules/@types")],
-      paths: { "mlserver-client": ["./src/index.ts"], "mlserver-client/codegen": ["./src/codegen/index.ts"], "mlserver-client/devserver": ["./devserver/index.ts"] },
-    },
-    include: files,
-  }));
-  const result = await exec(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { cwd: dir }).then(() => "", (e: { stdout: string }) => e.stdout);
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(root, "tsconfig.json"),
+      compilerOptions: {
+        noEmit: true,
+        noUnusedLocals: false,
+        baseUrl: root,
+        types: ["node"],
+        typeRoots: [join(root, "node_modules/@types")],
+        paths: { "mlserver-client": ["./src/index.ts"], "mlserver-client/codegen": ["./src/codegen/index.ts"], "mlserver-client/devserver": ["./devserver/index.ts"] },
+      },
+      include: files,
+    }),
+  );
+  const result = await exec(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { cwd: dir }).then(
+    () => "",
+    (e: { stdout: string }) => e.stdout,
+  );
   expect(result).toBe("");
 }, 120_000);

@@ -49,7 +49,6 @@ function harness(options: { rotating: boolean; lifetimeMs?: number; maxAttempts?
   };
 }
 
-
 describe("TokenCycler", () => {
   it("makes one token request for any number of concurrent first callers", async () => {
     const h = harness({ rotating: true });

@@ -20,7 +20,10 @@ describe("parseTokenResponse", () => {
   });
   it("keeps the refresh token and normalizes the type", () => {
     expect(parseTokenResponse({ access_token: "a", token_type: "bearer", refresh_token: "r", expires_in: 1 }, now)).toEqual({
-      accessToken: "a", tokenType: "Bearer", refreshToken: "r", expiresAt: now + 1000,
+      accessToken: "a",
+      tokenType: "Bearer",
+      refreshToken: "r",
+      expiresAt: now + 1000,
     });
   });
   it.each([
@@ -51,7 +54,11 @@ describe("parseTokenResponse", () => {
   });
   it("never echoes a secret-looking value in its messages", () => {
     const secret = "sk_live_0123456789abcdefghijklmnop";
-    for (const body of [{ access_token: secret, token_type: secret }, { access_token: secret, expires_in: secret }, { access_token: secret, refresh_token: 7 }]) {
+    for (const body of [
+      { access_token: secret, token_type: secret },
+      { access_token: secret, expires_in: secret },
+      { access_token: secret, refresh_token: 7 },
+    ]) {
       expect(() => parseTokenResponse(body, now)).toThrow(TokenResponseError);
       try {
         parseTokenResponse(body, now);

@@ -15,7 +15,14 @@ describe("zip archives", () => {
   it("round-trips entries, and Python's zipfile reads them with valid checksums", () => {
     const archive = zip(entries);
     expect(unzip(archive, 1e6)).toEqual(entries);
-    const read = spawnSync(TEST_PYTHON, ["-c", "import io, sys, json, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print(json.dumps([[i.filename, i.file_size] for i in z.infolist()]))"], { input: archive, encoding: "utf8" });
+    const read = spawnSync(
+      TEST_PYTHON,
+      [
+        "-c",
+        "import io, sys, json, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print(json.dumps([[i.filename, i.file_size] for i in z.infolist()]))",
+      ],
+      { input: archive, encoding: "utf8" },
+    );
     expect(JSON.parse(read.stdout)).toEqual(entries.map((e) => [e.name, e.data.length]));
   });
 

@@ -67,7 +67,7 @@ export async function inSpan<T>(name: string, attributes: Attributes, task: (spa
     } catch (error) {
       if (span.isRecording()) {
         const code = (error as { code?: unknown }).code;
-        span.setAttributes({ ...(outcome && { "mlserver_client.outcome": "failure" }), "error.type": typeof code === "string" ? code : (error as Error)?.name ?? "Error" });
+        span.setAttributes({ ...(outcome && { "mlserver_client.outcome": "failure" }), "error.type": typeof code === "string" ? code : ((error as Error)?.name ?? "Error") });
         span.setStatus({ code: otel.SpanStatusCode.ERROR });
       }
       throw error;

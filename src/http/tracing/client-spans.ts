@@ -23,12 +23,17 @@ export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBo
       "server.address": url.hostname,
       "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
     };
-    return inSpan(`${request.method} ${template}`, attributes, async (span) => {
-      if (span && boundary.mayReceive(url)) injectContext(request.headers);
-      const response = await send(request, init);
-      setHttpStatus(span, response.status, retriesOf(response));
-      return response;
-    }, "client");
+    return inSpan(
+      `${request.method} ${template}`,
+      attributes,
+      async (span) => {
+        if (span && boundary.mayReceive(url)) injectContext(request.headers);
+        const response = await send(request, init);
+        setHttpStatus(span, response.status, retriesOf(response));
+        return response;
+      },
+      "client",
+    );
   };
   return Object.assign(traced, send) as F;
 }
