@@ -1,10 +1,12 @@
 // `npm run build`: the type declarations and per-file output (tsc), the bundled entries users
 // import (esbuild: Node entries with shared chunks, and the browser build), and the CLI made
-// executable. Dependencies stay external: the package's own dependencies resolve them.
+// executable. Dependencies stay external: the package's own dependencies resolve them. dist/ is
+// emptied first: files of moved sources and chunks of earlier builds must not ship.
 import { execFileSync } from "node:child_process";
-import { chmodSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
+rmSync("dist", { recursive: true, force: true });
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 
 const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
