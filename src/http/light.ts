@@ -66,17 +66,6 @@ export class LightRequest {
   readonly method: string;
   readonly headers: Headers;
   readonly redirect: RequestRedirect;
-  readonly cache: RequestCache = "default";
-  readonly credentials: RequestCredentials = "same-origin";
-  readonly destination: RequestDestination = "";
-  readonly integrity: string = "";
-  readonly keepalive: boolean = false;
-  readonly mode: RequestMode = "cors";
-  readonly referrer: string = "about:client";
-  readonly referrerPolicy: ReferrerPolicy = "";
-  readonly isHistoryNavigation: boolean = false;
-  readonly isReloadNavigation: boolean = false;
-  readonly duplex = "half" as const;
   #body: Given;
   #used = false;
   #signal: AbortSignal | undefined;
@@ -87,7 +76,9 @@ export class LightRequest {
     this.url = from ? from.url : new URL(input as string | URL).href;
     const method = init.method ?? from?.method ?? "GET";
     this.method = NORMALIZED.get(method.toLowerCase()) ?? method;
-    this.headers = new Headers(init.headers ?? from?.headers);
+    // A Headers object given without a request to copy from is taken as it is: openapi-fetch (and
+    // this module's own callers) build a fresh one for each request, so a copy would only cost.
+    this.headers = init.headers instanceof Headers && !from ? init.headers : new Headers(init.headers ?? from?.headers);
     this.redirect = init.redirect ?? from?.redirect ?? "follow";
     this.#signal = init.signal ?? (from && LightRequest.#signalOf(from));
     if (init.body !== undefined && init.body !== null) {
@@ -134,6 +125,41 @@ export class LightRequest {
     return this.#body;
   }
 
+  // What a Node request always has, as getters: no own property per request.
+  get cache(): RequestCache {
+    return "default";
+  }
+  get credentials(): RequestCredentials {
+    return "same-origin";
+  }
+  get destination(): RequestDestination {
+    return "";
+  }
+  get integrity(): string {
+    return "";
+  }
+  get keepalive(): boolean {
+    return false;
+  }
+  get mode(): RequestMode {
+    return "cors";
+  }
+  get referrer(): string {
+    return "about:client";
+  }
+  get referrerPolicy(): ReferrerPolicy {
+    return "";
+  }
+  get isHistoryNavigation(): boolean {
+    return false;
+  }
+  get isReloadNavigation(): boolean {
+    return false;
+  }
+  get duplex(): "half" {
+    return "half";
+  }
+
   get signal(): AbortSignal {
     return (this.#signal ??= new AbortController().signal);
   }
@@ -154,7 +180,7 @@ export class LightRequest {
 
   clone(): LightRequest {
     if (this.bodyUsed) throw new TypeError("Request.clone: Body has already been consumed.");
-    const copy = new LightRequest(this.url, { method: this.method, headers: this.headers, redirect: this.redirect, ...(this.#signal && { signal: this.#signal }) });
+    const copy = new LightRequest(this.url, { method: this.method, headers: new Headers(this.headers), redirect: this.redirect, ...(this.#signal && { signal: this.#signal }) });
     if (this.#body instanceof ReadableStream) {
       const [mine, theirs] = this.#body.tee();
       this.#body = mine;
@@ -271,11 +297,8 @@ Object.setPrototypeOf(LightHeaders.prototype, Headers.prototype);
  */
 export class LightResponse {
   readonly status: number;
-  readonly statusText = "";
   readonly headers: Headers;
   readonly url: string;
-  readonly redirected = false;
-  readonly type: ResponseType = "basic";
   readonly #raw: AnswerHeaders;
   /** undici's readable until someone asks for a stream (`body`, `clone()`), then that stream. */
   #body: AnswerBody | ReadableStream<Uint8Array> | null;
@@ -294,6 +317,15 @@ export class LightResponse {
   get ok(): boolean {
     return this.status >= 200 && this.status <= 299;
   }
+  get statusText(): string {
+    return "";
+  }
+  get redirected(): boolean {
+    return false;
+  }
+  get type(): ResponseType {
+    return "basic";
+  }
 
   get body(): ReadableStream<Uint8Array> | null {
     const body = this.#body;
@@ -306,30 +338,29 @@ export class LightResponse {
     return this.#read || (body instanceof ReadableStream ? body.locked : body !== null && body.bodyUsed);
   }
 
-  async #consume<T>(kind: "text" | "bytes" | "arrayBuffer", empty: T): Promise<T> {
-    if (this.bodyUsed) throw usedError();
+  /** Reads the body as `kind`, once; undici's readable reads (and for JSON parses) it itself. */
+  #consume<T>(kind: "text" | "json" | "bytes" | "arrayBuffer", empty: () => T): Promise<T> {
+    if (this.bodyUsed) return Promise.reject(usedError());
     this.#read = true;
     const body = this.#body;
-    if (body === null) return empty;
-    try {
-      return (await (body instanceof ReadableStream ? new Response(body)[kind]() : body[kind]())) as T;
-    } catch (error) {
-      if (this.#signal?.aborted) throw this.#signal.reason;
-      throw error;
-    }
+    if (body === null) return Promise.resolve().then(empty);
+    const reading = (body instanceof ReadableStream ? new Response(body)[kind]() : body[kind]()) as Promise<T>;
+    const signal = this.#signal;
+    // As fetch does: an abort while the body arrives rejects with the signal's reason.
+    return signal ? reading.catch((error: unknown) => Promise.reject(signal.aborted ? signal.reason : error)) : reading;
   }
 
   text(): Promise<string> {
-    return this.#consume("text", "");
+    return this.#consume("text", () => "");
   }
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text());
+  json(): Promise<unknown> {
+    return this.#consume("json", () => JSON.parse(""));
   }
   bytes(): Promise<Uint8Array> {
-    return this.#consume("bytes", new Uint8Array(0));
+    return this.#consume("bytes", () => new Uint8Array(0));
   }
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#consume("arrayBuffer", new ArrayBuffer(0));
+    return this.#consume("arrayBuffer", () => new ArrayBuffer(0));
   }
   async blob(): Promise<Blob> {
     return new Blob([(await this.bytes()) as Uint8Array<ArrayBuffer>], { type: this.headers.get("content-type") ?? "" });
