@@ -6,7 +6,8 @@
  * these do none of that on the common path and become the real thing's equivalent when asked (a
  * stream on `body`, a copy on `clone()`).
  *
- * Both pass `instanceof Request` / `instanceof Response` (their prototypes sit on the real ones),
+ * Both pass `instanceof Request` / `instanceof Response` (their prototypes sit on the real ones,
+ * from the first {@link linkLightClasses}),
  * and `instanceof LightRequest` is true of a real `Request` too, since openapi-fetch checks a
  * middleware's returned request against the class it was given.
  */
@@ -229,7 +230,6 @@ export class LightRequest {
     return `Request { method: '${this.method}', url: '${scrub(url.origin + url.pathname)}' }`;
   }
 }
-Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
 
 const NORMALIZED = new Map(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"].map((m) => [m.toLowerCase(), m]));
 
@@ -288,7 +288,6 @@ export class LightHeaders {
     return `Headers { ${[...this.keys()].join(", ")} }`;
   }
 }
-Object.setPrototypeOf(LightHeaders.prototype, Headers.prototype);
 
 /**
  * A response over undici's answer. Its body is read when asked, from undici's own readable (which
@@ -393,4 +392,18 @@ export class LightResponse {
     return `Response { status: ${this.status}, url: '${scrub(this.url.split("?")[0]!)}' }`;
   }
 }
-Object.setPrototypeOf(LightResponse.prototype, Response.prototype);
+
+let linked = false;
+
+/**
+ * Puts the light classes' prototypes on the real ones, so that `instanceof Request`, `Response`
+ * and `Headers` hold. Done when the first transport is made, not at import: the first touch of
+ * Node's `Request` loads its whole fetch implementation (tens of milliseconds).
+ */
+export function linkLightClasses(): void {
+  if (linked) return;
+  Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
+  Object.setPrototypeOf(LightHeaders.prototype, Headers.prototype);
+  Object.setPrototypeOf(LightResponse.prototype, Response.prototype);
+  linked = true;
+}

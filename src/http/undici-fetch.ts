@@ -11,7 +11,7 @@ import type { FetchLike } from "../core/fetch.js";
 import { givenSignal } from "../core/bodies.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { checkProxy, type TransportOptions } from "./dispatcher.js";
-import { LightRequest, LightResponse } from "./light.js";
+import { LightRequest, LightResponse, linkLightClasses } from "./light.js";
 
 type Undici = typeof import("undici");
 type Dispatcher = import("undici").Dispatcher;
@@ -64,6 +64,7 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
   if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
     throw new InvalidOptionError("maxConnections must be a positive whole number, e.g. 64.");
   }
+  linkLightClasses();
   let loaded: { direct: Dispatcher; proxied: Dispatcher | undefined } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
   const load = async (): Promise<NonNullable<typeof loaded>> => {

@@ -7,19 +7,10 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { minimalSpec as minimal } from "../support/specs.js";
 import { tempDir } from "../support/tmp.js";
 
 const run = promisify(execFile);
-const minimal = (): string => `openapi: 3.0.3
-info: { title: t, version: "1" }
-paths:
-  /things/{id}:
-    get:
-      operationId: getThing
-      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
-      responses:
-        "200": { description: ok, content: { application/json: { schema: { type: object } } } }
-`;
 
 describe("the generator through the CLI", () => {
   it("the installed bin, `npx mlserver generate`, works", async () => {

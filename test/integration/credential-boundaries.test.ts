@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from "node:http";
 import createClient from "openapi-fetch";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { paths } from "../../generated/mlserver.js";
 import {
   aadClientCredentials,
@@ -28,7 +28,7 @@ import {
 import { CredentialBoundary } from "../../src/http/boundary.js";
 import { selfSignedCertificate } from "../support/authority.js";
 import { settledHeap } from "../support/heap.js";
-import { findSecrets, renderings, startHostile, type HostileServer, type Received } from "../support/hostile.js";
+import { findSecrets, hostileServers, renderings, startHostile, type HostileServer, type Received } from "../support/hostile.js";
 
 const PASSWORD = "Pw-7q!Lx";
 const ACCESS = "at-Q9w2-e8";
@@ -38,16 +38,7 @@ const debugLines: string[] = [];
 const previousSink = setDebugLog((line) => debugLines.push(line));
 afterAll(() => void setDebugLog(previousSink));
 
-let servers: HostileServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-async function hostile(...args: Parameters<typeof startHostile>): Promise<HostileServer> {
-  const server = await startHostile(...args);
-  servers.push(server);
-  return server;
-}
+const hostile = hostileServers();
 
 /** An attacker: answers everything 200 with a plausible token response, so a leak would "work". */
 const attacker = () =>

@@ -7,20 +7,11 @@
 import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import type { Middleware } from "openapi-fetch";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bearer, createMlServerClient, type AuthProvider } from "../../src/index.js";
-import { startHostile, type HostileServer } from "../support/hostile.js";
+import { hostileServers } from "../support/hostile.js";
 
-let servers: HostileServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-const hostile = async (...args: Parameters<typeof startHostile>) => {
-  const server = await startHostile(...args);
-  servers.push(server);
-  return server;
-};
+const hostile = hostileServers();
 const sha = (text: string) => createHash("sha256").update(Buffer.from(text, "latin1")).digest("hex");
 const json = (res: import("node:http").ServerResponse, status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 const WORKSPACE = "/sessions/{id}/workspace/{objectName}" as const;

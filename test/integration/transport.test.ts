@@ -3,20 +3,11 @@
  * aborts, keep-alive, and a bound on connections when one is asked for.
  */
 import { createHash } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bearer, createMlServerClient } from "../../src/index.js";
-import { startHostile, type HostileServer } from "../support/hostile.js";
+import { hostileServers } from "../support/hostile.js";
 
-let servers: HostileServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-const hostile = async (...args: Parameters<typeof startHostile>) => {
-  const server = await startHostile(...args);
-  servers.push(server);
-  return server;
-};
+const hostile = hostileServers();
 const sha = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 
 describe("the default transport", () => {

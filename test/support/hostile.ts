@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { inspect } from "node:util";
+import { afterEach } from "vitest";
 
 export interface Received {
   method: string;
@@ -66,6 +67,23 @@ export async function startHostile(handler: Handler, tls?: { key: string; cert: 
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * For a test file: a function that starts a hostile server (as {@link startHostile}), each closed
+ * after the test that started it.
+ */
+export function hostileServers(): (...args: Parameters<typeof startHostile>) => Promise<HostileServer> {
+  let servers: HostileServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+  });
+  return async (...args) => {
+    const server = await startHostile(...args);
+    servers.push(server);
+    return server;
   };
 }
 

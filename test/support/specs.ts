@@ -36,3 +36,22 @@ export function describeWithSpecs(name: string, body: () => void): void {
     describe.skip(`${name} (skipped: ${SPECS_DIR} is missing; it sits beside the project in a full checkout)`, body);
   }
 }
+
+/** A small OpenAPI 3.0 spec (one operation, one schema), with `extra` YAML appended. */
+export const minimalSpec = (extra = ""): string => `openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { $ref: "#/components/schemas/Thing" }
+components:
+  schemas:
+    Thing: { type: object, properties: { name: { type: string } } }
+${extra}`;

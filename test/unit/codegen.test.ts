@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { generateFromSpec, generateTargets, securityModulePath, writeFilesAtomically } from "../../src/codegen/index.js";
 import { main } from "../../src/cli/main.js";
 import { GeneratedStaleError, SpecError } from "../../src/codegen/errors.js";
-import { coreSpecs, describeWithSpecs, serviceSpecs } from "../support/specs.js";
+import { coreSpecs, describeWithSpecs, minimalSpec as minimal, serviceSpecs } from "../support/specs.js";
 import { tempDir } from "../support/tmp.js";
 import { typecheckFiles } from "../support/typecheck.js";
 
@@ -15,24 +15,6 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   const code = await main(args, { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) } });
   return { code, out, err };
 }
-
-const minimal = (extra = ""): string => `openapi: 3.0.3
-info: { title: t, version: "1" }
-paths:
-  /things/{id}:
-    get:
-      operationId: getThing
-      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
-      responses:
-        "200":
-          description: ok
-          content:
-            application/json:
-              schema: { $ref: "#/components/schemas/Thing" }
-components:
-  schemas:
-    Thing: { type: object, properties: { name: { type: string } } }
-${extra}`;
 
 describeWithSpecs("the generator on real-world specs that no one here wrote", () => {
   let dir: string;
