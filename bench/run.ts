@@ -110,7 +110,9 @@ async function previousPath(): Promise<typeof import("../src/index.js") | undefi
   const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-previous-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   try {
-    execFileSync("sh", ["-c", `git archive ${BASELINE_REF} src generated package.json | tar -x -C ${JSON.stringify(dir)}`], { stdio: ["ignore", "ignore", "pipe"] });
+    // Through a file, with no shell: the ref comes from the environment.
+    execFileSync("git", ["archive", `--output=${join(dir, "previous.tar")}`, BASELINE_REF, "src", "generated", "package.json"], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("tar", ["-x", "-f", join(dir, "previous.tar"), "-C", dir]);
   } catch {
     console.log(`  (the previous path, ${BASELINE_REF}, is not in this checkout: skipped)`);
     return undefined;

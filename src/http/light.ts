@@ -32,6 +32,9 @@ const streamOf = (body: string | Uint8Array): ReadableStream<Uint8Array> =>
     },
   });
 const copyOf = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+/** What `blob()` and `formData()` make of the bytes, for requests and responses alike. */
+const blobOf = (bytes: Uint8Array, headers: Headers) => new Blob([bytes as Uint8Array<ArrayBuffer>], { type: headers.get("content-type") ?? "" });
+const formDataOf = (bytes: Uint8Array, headers: Headers) => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: [...headers] }).formData();
 
 /**
  * A body as a light request keeps it: text and bytes as given; every other kind (Blob, FormData,
@@ -49,7 +52,7 @@ function extract(body: BodyInit | null | undefined): { body: Given; type: string
   return { body: real.body, type: real.headers.get("content-type") };
 }
 
-/** Reads what a light request or an already-read response holds, once. */
+/** The bytes of a light request's body (the given bytes themselves, not a copy). */
 async function readAll(body: Given): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   if (typeof body === "string" || body instanceof Uint8Array) return bytesOf(body);
@@ -200,16 +203,17 @@ export class LightRequest {
   }
   async bytes(): Promise<Uint8Array> {
     const body = this.#take();
+    // A copy of bytes the caller gave, as a real Request's would be; text and streams are fresh.
     return body instanceof Uint8Array ? body.slice() : readAll(body);
   }
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return copyOf(await this.bytes());
+    return copyOf(await readAll(this.#take()));
   }
   async blob(): Promise<Blob> {
-    return new Blob([(await this.bytes()) as Uint8Array<ArrayBuffer>], { type: this.headers.get("content-type") ?? "" });
+    return blobOf(await readAll(this.#take()), this.headers);
   }
   async formData(): Promise<FormData> {
-    return new Response((await this.bytes()) as Uint8Array<ArrayBuffer>, { headers: this.headers }).formData();
+    return formDataOf(await readAll(this.#take()), this.headers);
   }
 
   [HAS_BODY](): boolean {
@@ -362,10 +366,10 @@ export class LightResponse {
     return this.#consume("arrayBuffer", () => new ArrayBuffer(0));
   }
   async blob(): Promise<Blob> {
-    return new Blob([(await this.bytes()) as Uint8Array<ArrayBuffer>], { type: this.headers.get("content-type") ?? "" });
+    return blobOf(await this.bytes(), this.headers);
   }
   async formData(): Promise<FormData> {
-    return new Response((await this.bytes()) as Uint8Array<ArrayBuffer>, { headers: [...this.headers] }).formData();
+    return formDataOf(await this.bytes(), this.headers);
   }
 
   /** The copy and this response each read one half of the body, as with a real `Response`. */
