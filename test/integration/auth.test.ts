@@ -264,12 +264,15 @@ function suite(via: Via): void {
     });
 
     it("signs in again when the refresh token is refused (e.g. past the session cap)", async () => {
-      const s = await server({ accessTokenSeconds: 1, maxSessionSeconds: 1.5 });
-      const { client } = setup(s);
+      // Server and client share a clock moved by hand, so no step depends on how fast the machine is.
+      let offset = 0;
+      const clock = () => Date.now() + offset;
+      const s = await server({ accessTokenSeconds: 60, maxSessionSeconds: 100, clock });
+      const { client } = setup(s, { clock });
       await client.GET("/status");
-      await sleep(1000);
+      offset += 61_000;
       await client.GET("/status"); // renewed within the cap
-      await sleep(1000);
+      offset += 61_000;
       const late = await client.GET("/status"); // the cap is past: renewal refused, so a new sign-in
       expect(late.response.status).toBe(200);
       expect(s.counters).toMatchObject({ logins: 2, renewals: 1, failedRenewals: 1 });
@@ -358,7 +361,8 @@ function suite(via: Via): void {
     });
 
     it("one caller's AbortSignal abandons its own wait, not the sign-in others wait on", async () => {
-      const s = await server({ faults: [{ route: "POST /login", kind: "delay", delayMs: 300, times: 1 }] });
+      // The sign-in stalls long enough that the abort lands during it even on a loaded machine.
+      const s = await server({ faults: [{ route: "POST /login", kind: "delay", delayMs: 1500, times: 1 }] });
       const { client } = setup(s);
       const controller = new AbortController();
       const impatient = client.GET("/status", { signal: controller.signal });

@@ -61,12 +61,16 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     const b = redisTokenStore({ client, subscriber, prefix: "t3:", pollMs: 60_000 }); // no polling: only the release message wakes it
     const order: string[] = [];
     let release!: () => void;
+    let entered!: () => void;
+    const aHolds = new Promise<void>((r) => (entered = r));
     const first = a.withLock(KEY, async () => {
       order.push("a in");
+      entered();
       await new Promise<void>((r) => (release = r));
       order.push("a out");
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // b asks only once a holds the lock, however slow the machine.
+    await aHolds;
     const started = Date.now();
     const second = b.withLock(KEY, async () => void order.push("b in"));
     await new Promise((r) => setTimeout(r, 200));
