@@ -7,7 +7,7 @@
  */
 import { isTokenCall } from "./boundary.js";
 import type { FetchLike } from "../core/fetch.js";
-import { discardBody, hasBody } from "../core/bodies.js";
+import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
 import { abortable } from "../core/fetch.js";
 import { NetworkError } from "../core/errors.js";
 import { debug } from "../core/log.js";
@@ -128,11 +128,12 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
   async function continueAfter(request: Request, init: RequestInit | undefined, firstSpare: Request | undefined, started: number, first: Outcome): Promise<Response> {
     let outcome = first;
     let spare = firstSpare;
+    const signal = givenSignal(request);
     for (let attempt = 0; ; attempt++) {
       const { response, failure } = outcome;
       const retryable = response ? statuses.has(response.status) : failure instanceof NetworkError;
       const delay = retryable && attempt < retries ? delayFor(attempt, response) : undefined;
-      if (delay === undefined || clock() - started + delay > maxElapsedMs || request.signal.aborted) {
+      if (delay === undefined || clock() - started + delay > maxElapsedMs || signal?.aborted) {
         discard(spare);
         if (response) {
           if (attempt > 0) markRetries(response, attempt);
@@ -144,7 +145,7 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       debug(`${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`);
       if (response) discardBody(response);
       try {
-        await sleep(delay, request.signal);
+        await sleep(delay, signal);
       } catch (error) {
         discard(spare);
         throw error;

@@ -6,7 +6,7 @@
 import { CredentialBoundary, asTokenCall, isTokenCall } from "./boundary.js";
 import { assertSecureTransport } from "./origins.js";
 import type { FetchLike } from "../core/fetch.js";
-import { discardBody, hasBody } from "../core/bodies.js";
+import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
 import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 
@@ -124,12 +124,13 @@ function nextHop(request: Request, replay: Request | undefined, status: number, 
     url = boundary.urlWithoutCredentials(target);
   }
   const body = toGet ? null : (replay?.body ?? null);
+  const signal = givenSignal(request);
   // The same kind of request as the first hop (a light one on the Node transport).
   return new (request.constructor as typeof Request)(url, {
     method: toGet ? (request.method === "HEAD" ? "HEAD" : "GET") : request.method,
     headers,
     body,
-    signal: request.signal,
+    ...(signal && { signal }),
     redirect: "follow",
     ...(body && { duplex: "half" }),
   } as RequestInit);
@@ -140,7 +141,8 @@ async function sendOnce(base: FetchLike, request: Request, init: RequestInit | u
   try {
     return await base(request, init);
   } catch (error) {
-    if (request.signal.aborted && error === request.signal.reason) throw error;
+    const signal = givenSignal(request);
+    if (signal?.aborted && error === signal.reason) throw error;
     if (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")) throw error;
     // Already typed (by a transport or dispatcher underneath): it says what failed.
     if (error instanceof MlServerClientError) throw error;

@@ -43,6 +43,18 @@ describe("the default transport", () => {
     await expect(client.GET("/status", { signal: controller.signal })).rejects.toBe(reason);
   });
 
+  it("an abort after a redirect, while the next hop waits, rejects with the signal's reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("caller gave up");
+    const server = await hostile((req, res) => {
+      if (req.url === "/status") return void res.writeHead(307, { location: "/elsewhere" }).end();
+      controller.abort(reason); // the second hop has arrived; it is never answered
+    });
+    const client = createMlServerClient({ baseUrl: server.url });
+    await expect(client.GET("/status", { signal: controller.signal })).rejects.toBe(reason);
+    expect(server.received.map((r) => r.url)).toEqual(["/status", "/elsewhere"]);
+  });
+
   it("keeps connections alive, and opens no more than maxConnections to one origin", async () => {
     const server = await hostile((_req, res) => void setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end("{}"), 5));
     const bounded = createMlServerClient({ baseUrl: server.url, maxConnections: 2 });
