@@ -676,7 +676,9 @@ async function cliToken(): Promise<void> {
 
 async function codegen(): Promise<void> {
   console.log("\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)");
-  const { default: openapiTS, astToString } = await import("openapi-typescript");
+  const {
+    openapiTS: { default: openapiTS, astToString },
+  } = await (await import("mlserver-client-toolchain")).loadToolchain();
   const text = readFileSync("openapi/mlserver.yaml", "utf8");
   const variants = {
     ours: () => generateFromSpec("openapi/mlserver.yaml", { output: "generated/mlserver.ts" }),

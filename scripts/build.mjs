@@ -7,7 +7,7 @@ import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 rmSync("dist", { recursive: true, force: true });
-execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+execFileSync(process.execPath, ["node_modules/typescript-native/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 
 const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
 await build({

@@ -137,7 +137,7 @@ mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
     login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
 mlserver generate --service <name>@<version> -o <file> [--check] [--profile <name>]
     The same with the profile's sign-in (after mlserver login): no credentials on the command.
-  Needs the optional packages openapi-typescript, typescript, swagger2openapi and yaml.`,
+  Needs the optional package mlserver-client-toolchain (any TypeScript in your project, or none).`,
   "generate-all": `mlserver generate-all [--check] [--targets openapi/targets.json]
     Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
   devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']

@@ -1,7 +1,7 @@
 /**
  * `mlserver-client/codegen`: types and a security map from any Swagger 2.0 or OpenAPI 3.x file, as
- * `mlserver generate` writes them. Needs the optional packages openapi-typescript, typescript,
- * swagger2openapi and yaml.
+ * `mlserver generate` writes them. Needs the optional package mlserver-client-toolchain, which
+ * brings openapi-typescript with the TypeScript compiler it needs, whatever TypeScript your project has.
  *
  * @example
  * ```ts

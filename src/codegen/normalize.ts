@@ -58,9 +58,7 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
 }
 
 async function convertSwagger2(document: Record<string, unknown>, location: string): Promise<OpenApiDocument> {
-  const {
-    swagger2openapi: { default: swagger2openapi },
-  } = await toolchain();
+  const { swagger2openapi } = await toolchain();
   try {
     // structuredClone: the converter mutates its input, and the caller's document must stay as read.
     const converted = await swagger2openapi.convertObj(structuredClone(document), { patch: true, warnOnly: true, resolve: false });

@@ -1,42 +1,38 @@
 /**
- * The code generator's toolchain: openapi-typescript (with the TypeScript compiler it drives),
- * swagger2openapi and yaml. They are optional peer dependencies, so that installing the client does
- * not install a compiler; they are loaded together, on first use, and a missing one is reported
- * once, with the command that installs them.
+ * The code generator's toolchain: openapi-typescript, the TypeScript 5 compiler API it builds its
+ * output with, swagger2openapi and yaml. They come from one optional package,
+ * mlserver-client-toolchain, which holds them as its own pinned dependencies: installing the client
+ * installs no compiler, and the generator works (and writes the same bytes) whatever `typescript`
+ * the user's project has, including TypeScript 7, whose package has no compiler API.
  */
+import type { Toolchain } from "mlserver-client-toolchain";
 import { MissingDependencyError, isModuleNotFound } from "../core/errors.js";
 
-export interface Toolchain {
-  yaml: typeof import("yaml");
-  openapiTS: typeof import("openapi-typescript");
-  ts: typeof import("typescript");
-  swagger2openapi: typeof import("swagger2openapi");
-}
+export type { Toolchain };
 
 /** What `npm install --save-dev …` needs to name for the generator. */
-export const GENERATOR_PACKAGES = ["openapi-typescript", "typescript", "swagger2openapi", "yaml"] as const;
+export const GENERATOR_PACKAGES = ["mlserver-client-toolchain"] as const;
 
 let loading: Promise<Toolchain> | undefined;
 
-/** Loads the toolchain once; rejects with {@link MissingDependencyError} when a package is not installed. */
+/** Loads the toolchain once; rejects with {@link MissingDependencyError} when it is missing or broken. */
 export function toolchain(): Promise<Toolchain> {
-  loading ??= Promise.all([
-    importOptional(() => import("yaml"), "yaml"),
-    importOptional(() => import("openapi-typescript"), "openapi-typescript"),
-    importOptional(() => import("typescript"), "typescript"),
-    importOptional(() => import("swagger2openapi"), "swagger2openapi"),
-    // TypeScript is CommonJS: its namespace is the module's default export when imported from ESM.
-  ]).then(([yaml, openapiTS, ts, swagger2openapi]) => ({ yaml, openapiTS, ts: ts.default, swagger2openapi }));
+  loading ??= load();
   loading.catch(() => (loading = undefined));
   return loading;
 }
 
-/** Imports an optional package; "not installed" becomes a {@link MissingDependencyError} for the generator. */
-async function importOptional<T>(load: () => Promise<T>, name: string): Promise<T> {
+async function load(): Promise<Toolchain> {
   try {
-    return await load();
+    const { loadToolchain } = await import("mlserver-client-toolchain");
+    return await loadToolchain();
   } catch (error) {
-    if (isModuleNotFound(error, name)) throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error);
+    const code = (error as { code?: unknown }).code;
+    if (code === "ERR_TOOLCHAIN_TYPESCRIPT") {
+      const problem = `is installed but unusable (${(error as Error).message})`;
+      throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error, problem);
+    }
+    if (isModuleNotFound(error, GENERATOR_PACKAGES[0])) throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error);
     throw error;
   }
 }

@@ -302,10 +302,13 @@ export class AuthorizationDeclinedError extends MlServerClientError {
  */
 export class MissingDependencyError extends MlServerClientError {
   readonly packages: readonly string[];
-  constructor(feature: string, packages: readonly string[], cause?: unknown) {
+  /** `problem` replaces "is not installed" when a package is there but unusable. */
+  constructor(feature: string, packages: readonly string[], cause?: unknown, problem?: string) {
+    const one = packages.length === 1;
+    const state = problem ?? (one ? "is not installed" : "are not all installed");
     super(
       "ERR_OPTIONAL_DEPENDENCY_MISSING",
-      `${feature} needs ${packages.join(", ")}, which are optional peer dependencies of mlserver-client and are not all installed: run \`npm install --save-dev ${packages.join(" ")}\`.`,
+      `${feature} needs ${packages.join(", ")}, ${one ? "an optional peer dependency" : "optional peer dependencies"} of mlserver-client, which ${state}: run \`npm install --save-dev ${packages.join(" ")}\`.`,
       cause === undefined ? {} : { cause },
     );
     this.packages = packages;

@@ -21,11 +21,25 @@ export interface PackedInstall {
   bin: string;
 }
 
+/** The tarballs `npm pack` makes: the package, and the generator's toolchain beside it. */
+export interface Tarballs {
+  client: string;
+  toolchain: string;
+}
+
+/** Packs the package and the toolchain workspace into `work`. */
+export async function packTarballs(work: string): Promise<Tarballs> {
+  if (!existsSync(join(root, "dist/bundle/src/index.js")) || !existsSync(join(root, "dist/src/cli/main.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
+  const pack = async (...workspace: string[]) => {
+    const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work, ...workspace], root);
+    return join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  };
+  return { client: await pack(), toolchain: await pack("--workspace", "packages/codegen-toolchain") };
+}
+
 /** Packs the package into `work` and installs the tarball into `work/consumer`. */
 export async function installPacked(work: string): Promise<PackedInstall> {
-  if (!existsSync(join(root, "dist/bundle/src/index.js")) || !existsSync(join(root, "dist/src/cli/main.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
-  const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work], root);
-  const tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  const { client: tarball } = await packTarballs(work);
   const project = join(work, "consumer");
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }));
