@@ -26,7 +26,7 @@ export class SpecError extends MlServerClientError {
 export class GeneratedStaleError extends MlServerClientError {
   readonly files: readonly string[];
   constructor(files: readonly string[]) {
-    super("ERR_GENERATED_STALE", `Generated files are stale or missing: ${files.join(", ")}. Run \`npm run generate\` and commit the result.`);
+    super("ERR_GENERATED_STALE", `Generated files are stale or missing: ${files.join(", ")}. Regenerate them (the same command without --check) and commit the result.`);
     this.files = files;
   }
 }

@@ -88,15 +88,18 @@ it("every TypeScript block in README.md and docs/ type-checks", async () => {
       compilerOptions: {
         noEmit: true,
         noUnusedLocals: false,
-        baseUrl: root,
         types: ["node"],
         typeRoots: [join(root, "node_modules/@types")],
-        paths: { "mlserver-client": ["./src/index.ts"], "mlserver-client/codegen": ["./src/codegen/index.ts"], "mlserver-client/devserver": ["./devserver/index.ts"] },
+        paths: {
+          "mlserver-client": [join(root, "src/index.ts")],
+          "mlserver-client/codegen": [join(root, "src/codegen/index.ts")],
+          "mlserver-client/devserver": [join(root, "devserver/index.ts")],
+        },
       },
       include: files,
     }),
   );
-  const result = await exec(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")], { cwd: dir }).then(
+  const result = await exec(process.execPath, [join(root, "node_modules/typescript-native/bin/tsc"), "-p", join(dir, "tsconfig.json")], { cwd: dir }).then(
     () => "",
     (e: { stdout: string }) => e.stdout,
   );
