@@ -39,4 +39,5 @@ export { defaultCacheDirectory, fileTokenStore } from "./stores/file-token-store
 export type { FileTokenStoreOptions } from "./stores/file-token-store.js";
 export type { EncryptionKey } from "./stores/sealing.js";
 export { redisTokenStore } from "./stores/redis-token-store.js";
+export { saveServerFiles } from "./server-files.js";
 export type { RedisCommandClient, RedisSubscriberClient, RedisTokenStoreOptions } from "./stores/redis-token-store.js";

@@ -66,6 +66,7 @@ export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, R
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
 export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export { getSessionFile, getWorkspaceObject, putSessionFiles, putWorkspaceObject, remoteExecute } from "./remote.js";
+export { checkFileName } from "./file-names.js";
 export type { RemoteExecuteOptions, RemoteExecution } from "./remote.js";
 export { createWorkQueue } from "./work-queue.js";
 export type { QueuedTask, WorkQueue, WorkQueueCounts, WorkQueueOptions } from "./work-queue.js";
@@ -94,6 +95,7 @@ export {
   TokenRefreshError,
   TokenResponseError,
   TokenStoreError,
+  UnsafeFileNameError,
   UnsupportedPlatformError,
 } from "./core/errors.js";
 export type { ErrorCode, ErrorDetails } from "./core/errors.js";

@@ -6,6 +6,7 @@
  */
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
+import { checkFileName } from "./file-names.js";
 import { apiError } from "./core/errors.js";
 
 /** What to run, where, and what to bring back. */
@@ -40,8 +41,14 @@ export interface RemoteExecution {
   errorMessage: string;
   consoleOutput: string;
   outputs: Record<string, unknown>;
+  /** The names of the files the run wrote, as the server gave them: not checked, maybe not plain names. */
   changedFiles: string[];
-  /** The files fetched (see `getFiles`). */
+  /**
+   * The files fetched (see `getFiles`), by name as the server gave it. Each name is checked before
+   * any file is fetched: one that is not a plain file name (`../x`, an absolute path, `..`) is an
+   * `UnsafeFileNameError`. Write them with `saveServerFiles(folder, run.files)`, which checks
+   * again and never writes through a link, rather than `writeFile(name, ...)`.
+   */
   files: Record<string, Uint8Array>;
   /** The snapshot taken (see `snapshotName`), after a successful run. */
   snapshotId?: string;
@@ -193,7 +200,10 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
 
     const changedFiles = result.changedFiles ?? [];
     const files: Record<string, Uint8Array> = {};
-    for (const fileName of options.getFiles === "changed" ? changedFiles : (options.getFiles ?? [])) {
+    const wanted = options.getFiles === "changed" ? changedFiles : (options.getFiles ?? []);
+    // Files of the session's working directory have plain names; `..` would even fetch another URL.
+    for (const fileName of wanted) checkFileName(fileName, options.getFiles === "changed" ? "The server" : "getFiles");
+    for (const fileName of wanted) {
       files[fileName] = await getSessionFile(client, id!, fileName);
     }
     let snapshotId: string | undefined;

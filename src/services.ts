@@ -60,10 +60,14 @@ export interface ServiceClient<Inputs, Outputs> {
   listBatches(): Promise<string[]>;
   /**
    * The files a finished run of a batch wrote (its `outputFileNames`), by the run's index (from 0).
+   * The names are as the server gave them, not checked: save the files with `saveServerFiles`,
+   * which refuses any name that is not a plain file name.
    *
    * @example
    * ```ts
-   * for (const file of await scorer.batchFiles(id, 0)) await writeFile(file, await scorer.batchFile(id, 0, file));
+   * const files: Record<string, Uint8Array> = {};
+   * for (const file of await scorer.batchFiles(id, 0)) files[file] = await scorer.batchFile(id, 0, file);
+   * await saveServerFiles("artifacts", files);
    * ```
    */
   batchFiles(id: string, index: number): Promise<string[]>;

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { UsageError, type CliStreams } from "./output.js";
+import { printable, UsageError, type CliStreams } from "./output.js";
 import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
 const COMMANDS = ["login", "logout", "token", "status", "profiles", "services", "pools", "run", "session", "generate", "generate-all", "devserver", "completion", "help"];
@@ -138,7 +138,8 @@ export async function completeCommand(words: readonly string[], streams: CliStre
       candidates = JSON.parse(await readFile(await namesFile(profile), "utf8").catch(() => "[]")) as string[];
     } else candidates = [];
   }
-  const matching = candidates.filter((c) => c.startsWith(current));
+  // Names come from the server: one with a control character is never offered to the shell.
+  const matching = candidates.filter((c) => c.startsWith(current) && printable(c, { singleLine: true }) === c);
   if (matching.length) streams.out.write(`${matching.join("\n")}\n`);
   return 0;
 }

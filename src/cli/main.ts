@@ -7,7 +7,7 @@
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import { closest, EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
+import { closest, EXIT, interrupts, printable, UsageError, type CliStreams } from "./output.js";
 
 const SETTINGS = `Settings, in order of precedence: flags, then environment variables, then the profile in the
 config file (${"$"}MLSERVER_CONFIG, else mlserver-client/config.json in the user's config directory).
@@ -32,7 +32,7 @@ and --debug (stack traces, debug log).`;
 const EXIT_CODES = `Exit codes: 0 success, 1 other failure, 2 usage error, 3 authentication failure (not signed in,
 wrong credentials, session ended, not allowed), 4 not found, 5 server error (5xx, or a service's code
 failed), 6 server or authority unreachable (refused, unknown host, timed out, certificate not trusted),
-130 interrupted (Ctrl-C).`;
+7 the server named a file that is not a plain file name (nothing written), 130 interrupted (Ctrl-C).`;
 
 /** Examples ending each command's own help. */
 const EXAMPLES: Record<string, string[]> = {
@@ -266,7 +266,8 @@ async function report(error: unknown, command: string | undefined, streams: CliS
     scrubKnown(error instanceof Error ? error.message : String(error)) + (tls ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).` : "");
   const hint = code === EXIT.usage && command ? ` Run \`mlserver ${command} --help\`.` : "";
   if (json) streams.err.write(`${JSON.stringify({ error: { code: errorCode, message, exitCode: code } })}\n`);
-  else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${message}${hint}\n`);
+  // A message may quote a server's words: escaped, so that it cannot drive the terminal.
+  else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${printable(message)}${hint}\n`);
   if (debug && error instanceof Error) {
     const { inspect } = await import("node:util");
     streams.err.write(`${scrubKnown(inspect(error))}\n`);
@@ -310,6 +311,8 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
       return (error as { status?: number }).status === undefined ? EXIT.network : EXIT.server;
     case "ERR_SERVICE_FAILED":
       return EXIT.server;
+    case "ERR_UNSAFE_FILE_NAME":
+      return EXIT.unsafeFile;
     default:
       if (error instanceof Api) return error.status === 401 ? EXIT.authentication : error.status === 404 ? EXIT.notFound : error.status >= 500 ? EXIT.server : EXIT.failure;
       return EXIT.failure;

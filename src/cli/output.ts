@@ -19,6 +19,8 @@ export const EXIT = {
   server: 5,
   /** The server or the authority could not be reached, or its certificate was not trusted. */
   network: 6,
+  /** The server named a file that is not a plain file name: nothing was written. */
+  unsafeFile: 7,
   /** Ctrl-C (128 + SIGINT). */
   interrupted: 130,
 } as const;
@@ -41,12 +43,32 @@ export interface CliStreams {
 }
 
 const ANSI = { bold: "\x1b[1m", dim: "\x1b[2m", red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", reset: "\x1b[0m" } as const;
+type Style = Exclude<keyof typeof ANSI, "reset">;
+
+// C0 controls but tab and newline (and CR before a newline), DEL and C1 controls.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/g;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROLS_AND_NEWLINES = /[\u0000-\u001f\u007f-\u009f]/g;
+const hex = (c: string) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+
+/**
+ * Text a server chose, safe for a terminal: control characters (ESC, BEL, CR, C1 ...) shown as
+ * `\xNN`, so that no name or message can retitle, clear or rewrite the user's screen. With
+ * `singleLine`, newlines and tabs too (table cells, one-line errors).
+ */
+export function printable(text: string, { singleLine = false } = {}): string {
+  return text.replace(singleLine ? CONTROLS_AND_NEWLINES : CONTROLS, hex);
+}
 
 export class Output {
   readonly json: boolean;
   /** `--quiet`: no progress and no warnings, only results and errors. */
   readonly quiet: boolean;
   readonly #colour: boolean;
+  // style() marks its text with this (a noncharacter and a random nonce no server can guess);
+  // #render escapes everything else and only then turns the marks into colour, or drops them.
+  readonly #mark = `\ufdd0${Math.random().toString(36).slice(2, 10)}`;
   constructor(
     readonly streams: CliStreams,
     options: { json?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv } = {},
@@ -57,44 +79,59 @@ export class Output {
     this.#colour = !this.json && streams.out.isTTY === true && env.NO_COLOR === undefined && env.TERM !== "dumb";
   }
 
-  style(text: string, style: Exclude<keyof typeof ANSI, "reset">): string {
-    return this.#colour ? `${ANSI[style]}${text}${ANSI.reset}` : text;
+  /** `text` in a style, shown only on a colour terminal; its text is escaped when printed. */
+  style(text: string, style: Style): string {
+    return `${this.#mark}${style}:${printable(text)}${this.#mark}reset:`;
+  }
+
+  /** Every human line leaves through here: escaped, then styled. */
+  #render(text: string): string {
+    const [first = "", ...rest] = text.split(this.#mark);
+    let rendered = printable(first);
+    for (const part of rest) {
+      const colon = part.indexOf(":");
+      if (this.#colour) rendered += ANSI[part.slice(0, colon) as keyof typeof ANSI];
+      rendered += printable(part.slice(colon + 1));
+    }
+    return rendered;
   }
 
   /** A note on stderr (never on stdout, which scripts read). */
   note(text: string): void {
-    this.streams.err.write(`${text}\n`);
+    this.streams.err.write(`${this.#render(text)}\n`);
   }
 
   /** What to do next, one line on stderr for people (not with --json or --quiet). */
   next(text: string): void {
-    if (!this.json && !this.quiet) this.streams.err.write(`Next: ${text}\n`);
+    if (!this.json && !this.quiet) this.streams.err.write(`Next: ${this.#render(text)}\n`);
   }
 
   /** A warning on stderr, one line, unless --quiet. */
   warn(text: string): void {
-    if (!this.quiet) this.streams.err.write(`mlserver: warning: ${text}\n`);
+    if (!this.quiet) this.streams.err.write(`mlserver: warning: ${this.#render(text)}\n`);
   }
 
-  /** The command's result: JSON in --json mode, else `human()`'s lines. */
+  /** The command's result: JSON in --json mode (exact), else `human()`'s lines, escaped. */
   result(value: unknown, human: () => string | undefined): void {
     if (this.json) {
       this.streams.out.write(`${JSON.stringify(value, null, 2)}\n`);
       return;
     }
     const text = human();
-    if (text !== undefined) this.streams.out.write(text.endsWith("\n") ? text : `${text}\n`);
+    if (text !== undefined) this.streams.out.write(this.#render(text.endsWith("\n") ? text : `${text}\n`));
   }
 
-  /** Rows as an aligned table with a header. */
+  /** Rows as an aligned table with a header; each cell on one line, escaped. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const render = (cells: readonly string[]) =>
-      cells
-        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+    // A styled cell was escaped by style(); it still must stay on one line.
+    const cells = rows.map((row) => row.map((cell) => (cell.includes(this.#mark) ? cell.replace(/[\n\t]/g, hex) : printable(cell, { singleLine: true }))));
+    const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
+    const render = (line: readonly string[]) =>
+      line
+        .map((c, i) => (i === line.length - 1 ? c : c.padEnd(widths[i]!)))
         .join("  ")
         .trimEnd();
-    return [this.style(render(headers), "bold"), ...rows.map(render)].join("\n");
+    return [this.style(render(headers), "bold"), ...cells.map(render)].join("\n");
   }
 
   /**
@@ -105,6 +142,7 @@ export class Output {
   progress(label: string, clock: () => number = Date.now): { update(done: number, total: number): void; end(): void } {
     const err = this.streams.err;
     const terminal = err.isTTY === true;
+    label = printable(label, { singleLine: true });
     let last = -1;
     let lastLine = { done: -1, at: 0 };
     let drawn = false;

@@ -3,7 +3,7 @@
  * `remoteScript`): a fresh session runs the script, its console output streams here, the files it
  * wrote (or those asked for) come back, a snapshot is kept if asked, and the session is closed.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { connect, context, runtimeOf } from "./context.js";
 import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
@@ -36,7 +36,7 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
   const wanted = ctx.values["get-file"] as unknown as string[] | undefined;
   const outputDir = resolve((ctx.values["output-dir"] as string | undefined) ?? ".");
   const conn = await connect(ctx);
-  const { remoteExecute } = await import("../index.js");
+  const { remoteExecute, saveServerFiles } = await import("../index.js");
   const abort = new AbortController();
   interrupts.handler = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);
@@ -54,8 +54,8 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
       ...(!ctx.out.json && { onOutput: (text: string) => void streams.out.write(text) }),
       signal: abort.signal,
     });
-    for (const [name, bytes] of Object.entries(run.files)) await writeFile(join(outputDir, name), bytes);
     const fetched = Object.keys(run.files);
+    await saveServerFiles(outputDir, run.files);
     if (ctx.out.json) {
       ctx.out.result(
         {

@@ -1,10 +1,10 @@
 /** `mlserver services list | get | publish | update | consume | batch | realtime | delete | swagger`. */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { components } from "../index.js";
 import { connect, context, runtimeOf, type Connection, type Context } from "./context.js";
 import { csvInputs, parseCsv } from "./csv.js";
-import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
+import { EXIT, interrupts, printable, UsageError, type CliStreams } from "./output.js";
 
 type WebService = components["schemas"]["WebService"];
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
@@ -341,7 +341,7 @@ const HANDLERS: Record<Subcommand, (args: readonly string[], streams: CliStreams
       await writeFile(ctx.values.output, text);
       ctx.out.result({ name, version, file: ctx.values.output }, () => `Wrote the swagger of ${name} ${version} to ${ctx.values.output}.`);
     } else {
-      streams.out.write(text.endsWith("\n") ? text : `${text}\n`);
+      streams.out.write(printable(text.endsWith("\n") ? text : `${text}\n`));
     }
     return 0;
   },
@@ -358,18 +358,14 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
   const rows = index === undefined ? Array.from({ length: total }, (_, i) => i + 1) : [index];
   const outputDir = typeof ctx.values["output-dir"] === "string" ? resolve(ctx.values["output-dir"]) : undefined;
   const found: { row: number; file: string; savedTo?: string }[] = [];
-  for (const row of rows) {
-    for (const file of await service.batchFiles(id, row - 1)) {
-      // A name from the server is written only as a plain name inside the folder asked for.
-      if (outputDir && (basename(file) !== file || file === "." || file === ".."))
-        throw new UsageError(`The server named a batch file ${JSON.stringify(file)}, which is not a plain file name; nothing more was written.`);
-      const entry: { row: number; file: string; savedTo?: string } = { row, file };
-      if (outputDir) {
-        await mkdir(join(outputDir, String(row)), { recursive: true });
-        entry.savedTo = join(outputDir, String(row), file);
-        await writeFile(entry.savedTo, await service.batchFile(id, row - 1, file));
-      }
-      found.push(entry);
+  for (const row of rows) for (const file of await service.batchFiles(id, row - 1)) found.push({ row, file });
+  if (outputDir) {
+    const { checkFileName, saveServerFiles } = await import("../index.js");
+    // Every name checked before the first download: a bad one leaves nothing written.
+    for (const { file } of found) checkFileName(file);
+    for (const entry of found) {
+      const [savedTo] = await saveServerFiles(join(outputDir, String(entry.row)), { [entry.file]: await service.batchFile(id, entry.row - 1, entry.file) });
+      entry.savedTo = savedTo!;
     }
   }
   ctx.out.result({ executionId: id, files: found }, () =>

@@ -49,7 +49,7 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
   if (ctx.positionals.length > 0) throw new UsageError("session takes no arguments: mlserver session [--runtime Python|R].");
   const runtime = runtimeOf("", ctx.values.runtime);
   const conn = await connect(ctx);
-  const { getSessionFile, putSessionFiles, remoteExecute } = await import("../index.js");
+  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, saveServerFiles } = await import("../index.js");
   const created = await conn.client.POST("/sessions", { body: { name: "mlserver session", runtimeType: runtime } });
   if (!created.response.ok) throw apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
@@ -105,11 +105,12 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
         return true;
       }
       if (word === "get" && first !== undefined) {
-        if (basename(first) !== first) throw new UsageError(`get takes a file name in the session's working directory, not a path: ${first}`);
+        checkFileName(first, "get");
         const bytes = await getSessionFile(conn.client, sessionId, first);
-        const target = resolve(second ?? first);
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, bytes);
+        // Into the folder here under the session's name, or to the path the user gave.
+        const target = second === undefined ? resolve(first) : resolve(second);
+        if (second === undefined) await saveServerFiles(".", { [first]: bytes });
+        else await mkdir(dirname(target), { recursive: true }).then(() => writeFile(target, bytes));
         ctx.out.note(`Got ${first} into ${target}.`);
         return true;
       }
@@ -121,10 +122,10 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
       try {
         const result = await remoteExecute(conn.client, { code, sessionId, onOutput: (text) => void streams.out.write(text), signal: running.signal });
         if (result.consoleOutput && !result.consoleOutput.endsWith("\n")) streams.out.write("\n");
-        if (!result.success) streams.err.write(`${ctx.out.style(result.errorMessage, "red")}\n`);
+        if (!result.success) ctx.out.note(ctx.out.style(result.errorMessage, "red"));
       } catch (error) {
         if ((error as Error).name !== "Interrupted") throw error;
-        streams.err.write(`${ctx.out.style("Cancelled.", "yellow")}\n`);
+        ctx.out.note(ctx.out.style("Cancelled.", "yellow"));
       } finally {
         running = undefined;
       }
@@ -153,8 +154,8 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
           if (code.trim()) await run(code);
         } catch (error) {
           // A failed command is reported and the prompt goes on; the session stays open.
-          streams.err.write(`${ctx.out.style(`mlserver: ${(error as Error).message}`, "red")}\n`);
-          if (!terminal) exitCode = EXIT.server;
+          ctx.out.note(ctx.out.style(`mlserver: ${(error as Error).message}`, "red"));
+          if (!terminal) exitCode = (error as { code?: unknown }).code === "ERR_UNSAFE_FILE_NAME" ? EXIT.unsafeFile : EXIT.server;
         }
         rl.setPrompt(prompt);
         if (terminal) rl.prompt();

@@ -35,7 +35,8 @@ export type ErrorCode =
   | "ERR_SPEC_CONVERT"
   | "ERR_GENERATED_STALE"
   | "ERR_TOKEN_STORE"
-  | "ERR_UNSUPPORTED_PLATFORM";
+  | "ERR_UNSUPPORTED_PLATFORM"
+  | "ERR_UNSAFE_FILE_NAME";
 
 import { SAFE, safeCause, scrub, scrubKnown } from "./redact.js";
 
@@ -251,6 +252,19 @@ export class ForbiddenError extends ApiError {
 export class NotFoundError extends ApiError {
   constructor(operation: string, response: Response, serverMessage: string | undefined) {
     super(operation, response, serverMessage, "ERR_NOT_FOUND");
+  }
+}
+
+/**
+ * A server named a file that is not a plain file name (a path, `.`, `..`, a separator, NUL or a
+ * control character): it was not written, and neither was any other file of the same call.
+ */
+export class UnsafeFileNameError extends MlServerClientError {
+  /** The name as the server sent it (print it escaped: it may hold control characters). */
+  readonly fileName: string;
+  constructor(fileName: string, source: string) {
+    super("ERR_UNSAFE_FILE_NAME", `${source} named a file ${JSON.stringify(fileName)}, which is not a plain file name; nothing was written.`);
+    this.fileName = fileName;
   }
 }
 
