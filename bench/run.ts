@@ -530,7 +530,7 @@ async function cliStartup(): Promise<void> {
   };
   const samples = { cli: [] as number[], node: [] as number[] };
   for (let i = 0; i < (QUICK ? 7 : 21); i++) {
-    samples.cli.push(await wall([resolve("dist/src/cli/main.js"), "--help"]));
+    samples.cli.push(await wall([resolve("dist/bundle/src/cli/main.js"), "--help"]));
     samples.node.push(await wall(["-e", "0"]));
   }
   const spread = (xs: number[]) => `${percentile(xs, 0.25).toFixed(0)}-${percentile(xs, 0.75).toFixed(0)} ms`;

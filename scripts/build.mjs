@@ -12,7 +12,7 @@ execFileSync(process.execPath, ["node_modules/typescript-native/bin/tsc", "-p", 
 const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
 await build({
   ...shared,
-  entryPoints: ["src/index.ts", "src/codegen/index.ts", "devserver/index.ts"],
+  entryPoints: ["src/index.ts", "src/codegen/index.ts", "devserver/index.ts", "src/cli/main.ts"],
   outbase: ".",
   outdir: "dist/bundle",
   splitting: true,
@@ -24,3 +24,4 @@ await build({
 await build({ ...shared, entryPoints: ["src/browser.ts"], outfile: "dist/bundle/browser/index.js", platform: "browser", target: "es2022" });
 
 chmodSync("dist/src/cli/main.js", 0o755);
+chmodSync("dist/bundle/src/cli/main.js", 0o755);

@@ -1,47 +1,19 @@
 /**
- * What every server command shares: its flags parsed (common ones included), the profile resolved
+ * What every server command shares: the profile its flags select
  * (flags, then environment, then config file), the output, and a client for the profile's server
  * with its provider and token cache.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { MlServerClient } from "../index.js";
 import { createProvider, secretReader, type CliProvider, type SecretSource } from "./credentials.js";
-import { closest, Output, UsageError, type CliStreams } from "./output.js";
-import { configPath, FLAG_OF, INSECURE_FLAG, PROFILE_FIELDS, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
+import type { Flags, Input, ProfileFlags, Values } from "./command.js";
+import { Output, UsageError } from "./output.js";
+import { configPath, INSECURE_FLAG, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-/** Flags every server command takes. */
-const COMMON_OPTIONS = {
-  profile: { type: "string" },
-  json: { type: "boolean" },
-  debug: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  help: { type: "boolean", short: "h" },
-  [INSECURE_FLAG]: { type: "boolean" },
-  ...Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])),
-} as const satisfies Options;
-
-function parse(args: readonly string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  const all = { ...COMMON_OPTIONS, ...options };
-  try {
-    const { values, positionals } = parseArgs({ args: [...args], options: all, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
-  } catch (error) {
-    const unknown = /Unknown option '--([^']+)'/.exec((error as Error).message)?.[1];
-    if (unknown) {
-      const guess = closest(unknown, Object.keys(all));
-      throw new UsageError(`Unknown flag --${unknown}.${guess ? ` Did you mean --${guess}?` : ""}`);
-    }
-    throw new UsageError((error as Error).message);
-  }
-}
-
-export interface Context {
+export interface Context<F extends Flags = Flags> {
   out: Output;
-  values: Record<string, string | boolean | undefined>;
+  values: Values<F & ProfileFlags>;
   positionals: string[];
   config: ConfigFile;
   configFile: string;
@@ -50,8 +22,9 @@ export interface Context {
   env: NodeJS.ProcessEnv;
 }
 
-export async function context(args: readonly string[], options: Options, streams: CliStreams, env: NodeJS.ProcessEnv = process.env): Promise<Context> {
-  const { values, positionals } = parse(args, options);
+/** The profile a command's flags select (flags, then environment, then config file), and its output. */
+export async function context<F extends Flags>(input: Input<F & ProfileFlags>, env: NodeJS.ProcessEnv = process.env): Promise<Context<F>> {
+  const { values, positionals, streams } = input;
   const configFile = configPath(env);
   const config = await readConfig(configFile);
   const name = profileName(values.profile as string | undefined, config, env);

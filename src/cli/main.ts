@@ -7,6 +7,8 @@
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
+import { runCommand, type Command } from "./command.js";
+import { COMMANDS } from "./commands/index.js";
 import { closest, EXIT, interrupts, printable, UsageError, type CliStreams } from "./output.js";
 
 const SETTINGS = `Settings, in order of precedence: flags, then environment variables, then the profile in the
@@ -34,134 +36,9 @@ wrong credentials, session ended, not allowed), 4 not found, 5 server error (5xx
 failed), 6 server or authority unreachable (refused, unknown host, timed out, certificate not trusted),
 7 the server named a file that is not a plain file name (nothing written), 130 interrupted (Ctrl-C).`;
 
-/** Examples ending each command's own help. */
-const EXAMPLES: Record<string, string[]> = {
-  login: [
-    "mlserver login --server https://mlserver.example.com:12800 --username admin",
-    'printf %s "$PASSWORD" | mlserver login --server http://mlserver:12800 --username admin --password-stdin --allow-insecure-http',
-    "mlserver login --device-code --tenant contoso.onmicrosoft.com --client-id <app id> --resource <web app id>",
-  ],
-  logout: ["mlserver logout", "mlserver logout --profile staging"],
-  token: ['curl -H "Authorization: Bearer $(mlserver token)" https://mlserver.example.com:12800/status', 'eval "$(mlserver token --min-valid 10m --output env)"'],
-  status: ["mlserver status", "mlserver status --profile staging --json"],
-  profiles: ["mlserver profiles", "mlserver profiles use staging", "mlserver profiles remove old-server"],
-  pools: ["mlserver pools create scorer 1.0 --initial 2 --max 8", "mlserver pools status scorer 1.0 --json"],
-  session: ["mlserver session", "mlserver session --runtime R --profile prod"],
-  run: ["mlserver run train.py --input-file data.csv --get-file model.pkl", 'mlserver run nightly.py --snapshot nightly --output-dir results/ || echo "failed: $?"'],
-  completion: ["source <(mlserver completion bash)", 'mlserver completion zsh > "${fpath[1]}/_mlserver"', "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
-  services: [
-    'mlserver services publish scorer 1.0 --code score.py --inputs \'{"x":"numeric"}\' --outputs \'{"y":"numeric"}\'',
-    "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
-    "mlserver services batch scorer 1.0 --file inputs.csv --json > results.json",
-    "mlserver services batch artifacts scorer 1.0 <batch id> --output-dir results/",
-    'mlserver services publish stopping 1.0 --code predict.R --inputs \'{"speed":"numeric"}\' --outputs \'{"dist":"numeric"}\'',
-  ],
-  generate: [
-    "mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts",
-    "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts",
-  ],
-  "generate-all": ["mlserver generate-all", "mlserver generate-all --check"],
-  devserver: ["mlserver devserver", "mlserver devserver --port 0 --python .venv/bin/python --access-token-seconds 60"],
-};
-
-/** Each command's help, shown by `mlserver <command> --help` and, together, by `mlserver --help`. */
-const HELP = {
-  login: `mlserver login --server <url> --username <name> [--password-stdin] [--profile <name>]
-mlserver login --device-code --authority <url> | --tenant <id> --client-id <id> --resource <id> | --scope <s>
-mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
-               (--token-url <url> [--scope <s>] | --authority <url> | --tenant <id> --resource <id>
-                [--certificate <key.pem> --thumbprint <hex>])
-    Sign in and cache the tokens, so later commands (and other processes) reuse and renew them.
-    Saves the profile's settings (no secret) to the config file; the first becomes the default.`,
-  logout: `mlserver logout [--profile <name>]
-    Revoke the session on the server, then delete the cached tokens.`,
-  token: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
-    Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
-    left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
-  run: `mlserver run <script.py | script.R> [--input-file <file>]... [--get-file <name>]... [--snapshot <name>]
-                 [--output-dir <dir>] [--runtime Python|R]
-    Run a script in a fresh session on the server (mrsdeploy's remoteScript): its console output
-    streams here, the files it wrote (or the --get-file ones) are fetched into --output-dir (default
-    here), --snapshot keeps what it left, and the session is closed. Exits 5 when the script failed.`,
-  session: `mlserver session [--runtime Python|R]
-    An interactive prompt on a new session on the server (mrsdeploy's REMOTE>): each input runs there
-    and its console output streams here; a block or an open bracket continues on a ... prompt. put
-    <file> uploads a file, get <file> downloads one, exit (or Ctrl-D) closes the session. Ctrl-C
-    cancels running code. History is kept in the cache folder. Without a terminal, it runs its input.`,
-  pools: `mlserver pools create <name> <version> --max <shells> [--initial <shells>]
-mlserver pools status <name> <version>
-mlserver pools delete <name> <version>
-    A service's dedicated pool of warm shells (its init code run once each): --initial start at
-    once, at most --max run together; status per compute node; delete goes back to the default pool.`,
-  completion: `mlserver completion bash|zsh|fish
-    Print the shell's completion script: commands, flags, profile names, and the service names
-    \`mlserver services list\` last saw. bash: source <(mlserver completion bash).`,
-  profiles: `mlserver profiles [list]
-mlserver profiles use <name>
-mlserver profiles remove <name>
-    List the saved profiles (server, account, signed in or not, token expiry; * marks the default),
-    make one the default, or remove one (signed out on its server first).`,
-  status: `mlserver status [--profile <name>] [--json]
-    The server's health, who is signed in, and when the access token expires.`,
-  services: `mlserver services list [<name>]
-mlserver services get <name> <version>
-mlserver services publish <name> <version> --code <file.py | file.R> [--runtime Python|R]
-                  [--inputs '{"x":"numeric"}'] [--outputs '{"y":"numeric"}'] [--description <text>]
-                  [--init-code <file>] [--output-files a.csv,b.png] [--alias <operation id>]
-mlserver services update <name> <version> [--code <file.py>] [--init-code <file.py>] [--inputs '{...}']
-                  [--outputs '{...}'] [--description <text>] [--output-files a.csv] [--alias <id>]
-mlserver services consume <name> <version> [--inputs '{"x":1}' | --inputs-file <file.json>]
-mlserver services batch <name> <version> --file <inputs.json | inputs.csv> [--parallel <n>]
-mlserver services batch list <name> <version>
-mlserver services batch status|results|cancel <name> <version> <id>
-mlserver services batch artifacts <name> <version> <id> [--index <row>] [--output-dir <dir>]
-mlserver services realtime publish <name> <version> --model <file> [--description <text>] [--alias <id>]
-mlserver services realtime update <name> <version> [--model <file>] [--description <text>] [--alias <id>]
-mlserver services delete <name> <version>
-mlserver services swagger <name> <version> [-o <file>]
-    Publish (Python, or R from a .R file or with --runtime R), change (only the fields given), consume
-    and manage web services. A batch prints its id when it starts and
-    shows its progress on stderr (a bar on a terminal, a line per 10% or 5 s otherwise, none with
-    --quiet); Ctrl-C cancels it on the server, a second Ctrl-C leaves it running. status, results,
-    artifacts and cancel take that id, also from another process (the flags --status <id> and so on
-    do the same); list shows your batches of the service; artifacts lists the files each run wrote
-    and with --output-dir saves them as <dir>/<row>/<file>. A realtime service is a serialized model
-    (rxSerializeModel's bytes), uploaded as is.
-    A CSV's header names the inputs (every declared input), converted by type; rows count from 1.`,
-  generate: `mlserver generate <spec> -o <file> [--check]
-    Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
-    OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
-mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
-                  [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
-    The same from a published web service's swagger, downloaded from the server with ML Server
-    login (password read from the environment variable VAR, default MLSERVER_PASSWORD) or a token.
-mlserver generate --service <name>@<version> -o <file> [--check] [--profile <name>]
-    The same with the profile's sign-in (after mlserver login): no credentials on the command.
-  Needs the optional package mlserver-client-toolchain (any TypeScript in your project, or none).`,
-  "generate-all": `mlserver generate-all [--check] [--targets openapi/targets.json]
-    Regenerate every target listed in the targets file; --check fails, naming each stale file, on drift.`,
-  devserver: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
-                   [--tls-key <pem file> --tls-cert <pem file>] [--session-mode per-pair|strict]
-                   [--cors-origin <origin>]... [--allowed-host <name>]... [--python <path>] [--r <Rscript>]
-    Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
-    (Python and R in warm shells: --python picks the interpreter, default python3, where data.frame
-    inputs need pandas, vector and matrix numpy; --r the Rscript, default Rscript, which needs
-    jsonlite), request validation against the API description. It
-    answers only requests addressed to 127.0.0.1, localhost or [::1] with its port, and to each
-    --allowed-host name (against DNS rebinding: list a name only if you reach it that way). --users takes
-    '[{"username":"alice","password":"..."}]'; the default account is admin / Admin-Pa55word!.
-    With --tls-key and --tls-cert it serves HTTPS. --session-mode strict: a sign-in or renewal ends
-    the user's other sessions. --cors-origin https://app.example.com (repeatable, or *) enables CORS
-    for browser apps on that origin, as ML Server's CORS settings do. GET /_devserver/counters
-    answers its counters (DELETE resets them).
-  Needs the optional packages ajv, ajv-formats, jose and yaml.`,
-} as const;
-
-type Command = keyof typeof HELP;
-
 const USAGE = `Usage: mlserver <command> [options]      (mlserver <command> --help for one command)
 
-${Object.values(HELP).join("\n\n")}
+${COMMANDS.map((c) => c.usage).join("\n\n")}
 
 mlserver --version    Print the version of mlserver-client.
 mlserver --help       Print this help.
@@ -170,27 +47,11 @@ ${SETTINGS}
 
 ${EXIT_CODES}`;
 
-const COMMANDS: Record<Command, () => Promise<(args: readonly string[], streams: CliStreams) => Promise<number>>> = {
-  login: async () => (await import("./session-commands.js")).loginCommand,
-  logout: async () => (await import("./session-commands.js")).logoutCommand,
-  token: async () => (await import("./session-commands.js")).tokenCommand,
-  status: async () => (await import("./session-commands.js")).statusCommand,
-  profiles: async () => (await import("./profile-commands.js")).profilesCommand,
-  completion: async () => (await import("./completion.js")).completionCommand,
-  pools: async () => (await import("./pool-commands.js")).poolsCommand,
-  run: async () => (await import("./run-command.js")).runCommand,
-  session: async () => (await import("./session-prompt.js")).sessionCommand,
-  services: async () => (await import("./service-commands.js")).servicesCommand,
-  generate: async () => (await import("./tool-commands.js")).generateCommand,
-  "generate-all": async () => {
-    const m = await import("./tool-commands.js");
-    return (args, streams) => m.generateAllCommand(args, streams.out);
-  },
-  devserver: async () => {
-    const m = await import("./tool-commands.js");
-    return (args, streams) => m.devserverCommand(args, streams.out);
-  },
-};
+/** One command's help: its usage, its examples, and the settings when it works with a profile. */
+function helpOf(command: Command): string {
+  const examples = command.examples.map((e) => `  ${e}`).join("\n");
+  return `Usage:\n${command.usage}\n\nExamples:\n${examples}\n\n${command.profile ? `${SETTINGS}\n\n` : ""}${EXIT_CODES}\n`;
+}
 
 /** Runs the CLI with the given arguments; resolves to the process exit code. */
 export async function main(argv: readonly string[], streams: CliStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
@@ -204,20 +65,23 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
     }
     // What the completion scripts call on Tab: candidates only, never an error message.
     if (command === "__complete") return await (await import("./completion.js")).completeCommand(rest, streams).catch(() => EXIT.ok);
-    if ((command === "help" && rest[0] && rest[0] in HELP) || ((rest.includes("--help") || rest.includes("-h")) && command && command in HELP)) {
-      const topic = (command === "help" ? rest[0] : command) as Command;
-      const examples = EXAMPLES[topic]!.map((e) => `  ${e}`).join("\n");
-      streams.out.write(
-        `Usage:\n${HELP[topic]}\n\nExamples:\n${examples}\n\n${topic === "generate" || topic === "generate-all" || topic === "devserver" ? EXIT_CODES : `${SETTINGS}\n\n${EXIT_CODES}`}\n`,
-      );
+    const topic = COMMANDS.find((c) => c.name === (command === "help" ? rest[0] : command));
+    if (topic && (command === "help" || rest.includes("--help") || rest.includes("-h"))) {
+      streams.out.write(helpOf(topic));
       return EXIT.ok;
     }
     if (command === "--help" || command === "-h" || command === "help") {
       streams.out.write(`${USAGE}\n`);
       return EXIT.ok;
     }
-    if (!command || !(command in HELP)) {
-      const guess = command ? closest(command, Object.keys(HELP)) : undefined;
+    const declared = COMMANDS.find((c) => c.name === command);
+    if (!declared) {
+      const guess = command
+        ? closest(
+            command,
+            COMMANDS.map((c) => c.name),
+          )
+        : undefined;
       streams.err.write(
         `mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}.${guess ? ` Did you mean \`mlserver ${guess}\`?` : ""} Run \`mlserver --help\` for the commands.\n`,
       );
@@ -239,7 +103,7 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
       const { setDebugLog } = await import("../core/log.js");
       setDebugLog((line) => streams.err.write(`debug: ${line}\n`));
     }
-    return await (await COMMANDS[command as Command]())(rest, streams);
+    return await runCommand(declared, rest, streams);
   } catch (error) {
     return report(error, command, streams, { debug, json });
   }

@@ -121,6 +121,11 @@ export class Output {
     if (text !== undefined) this.streams.out.write(this.#render(text.endsWith("\n") ? text : `${text}\n`));
   }
 
+  /** Text for stdout as it is (a document, a token in the shape asked for), escaped all the same. */
+  text(text: string): void {
+    this.streams.out.write(printable(text.endsWith("\n") ? text : `${text}\n`));
+  }
+
   /** Rows as an aligned table with a header; each cell on one line, escaped. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
     // A styled cell was escaped by style(); it still must stay on one line.

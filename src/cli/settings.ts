@@ -72,7 +72,7 @@ export const ENV_OF: Record<TextField, string> = {
 };
 
 /** Flags for each field (--server, --client-id...). */
-export const FLAG_OF: Record<TextField, string> = {
+export const FLAG_OF = {
   server: "server",
   auth: "auth",
   username: "username",
@@ -85,7 +85,7 @@ export const FLAG_OF: Record<TextField, string> = {
   certificate: "certificate",
   thumbprint: "thumbprint",
   ca: "ca",
-};
+} as const satisfies Record<TextField, string>;
 
 /** The opt-in to plain HTTP: a flag, `MLSERVER_ALLOW_INSECURE_HTTP=1`, or the saved profile. */
 export const INSECURE_FLAG = "allow-insecure-http";

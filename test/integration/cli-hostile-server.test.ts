@@ -24,7 +24,7 @@ const PASSWORD = "Admin-Pa55word!";
 /** A control character as it came, not escaped (newlines and tabs aside). */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
-const BIN = join(root, "dist/src/cli/main.js");
+const BIN = join(root, "dist/bundle/src/cli/main.js");
 /** What the lying server says, set by each test. */
 interface Lies {
   fileNames?: string[];

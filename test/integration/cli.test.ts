@@ -786,7 +786,8 @@ describe("profiles, tokens that last, service updates, and messages that help", 
         [MORE, "    total += 1\r"],
         [MORE, "\r"],
         [PROMPT, "import time; print('sleeping', flush=True); time.sleep(60)\r"],
-        [/sleeping/, "\u0003"],
+        // The output's own line, not the echo of the typed input (which holds 'sleeping' too).
+        [/\nsleeping\r?\n/, "\u0003"],
         [PROMPT, "print('total is', total)\r"],
         [PROMPT, "exit\r"],
       ]);

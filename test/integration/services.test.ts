@@ -101,8 +101,7 @@ describe("publish, generate from the live server, type-check, consume, batch", (
       }
     `,
     );
-    // The call site imports the library's source, which brings its one hand-written declaration along.
-    expect(typecheckFiles([output, usage, resolve("src/codegen/swagger2openapi.d.ts")])).toEqual([]);
+    expect(typecheckFiles([output, usage])).toEqual([]);
 
     const scorer = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number; label?: string; flags?: boolean[] } } }>({
       baseUrl: server.url,

@@ -29,7 +29,7 @@ export interface Tarballs {
 
 /** Packs the package and the toolchain workspace into `work`. */
 export async function packTarballs(work: string): Promise<Tarballs> {
-  if (!existsSync(join(root, "dist/bundle/src/index.js")) || !existsSync(join(root, "dist/src/cli/main.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
+  if (!existsSync(join(root, "dist/bundle/src/index.js")) || !existsSync(join(root, "dist/bundle/src/cli/main.js"))) await exec("npm", ["run", "build"], { cwd: root, timeout: 240_000 });
   const pack = async (...workspace: string[]) => {
     const { stdout } = await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", work, ...workspace], root);
     return join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);

@@ -1,6 +1,6 @@
 // When `mlserver session` waits for more lines before running what was typed.
 import { expect, it } from "vitest";
-import { needsMore } from "../../src/cli/session-prompt.js";
+import { needsMore } from "../../src/cli/commands/session.js";
 
 it("waits while a bracket or string is open, a line ends with \\, or a Python block has not ended with an empty line", () => {
   expect(needsMore("x = 1", "Python")).toBe(false);

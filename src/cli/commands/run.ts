@@ -3,23 +3,37 @@
  * `remoteScript`): a fresh session runs the script, its console output streams here, the files it
  * wrote (or those asked for) come back, a snapshot is kept if asked, and the session is closed.
  */
+import { defineCommand, type Flags, type Input, type ProfileFlags } from "../command.js";
 import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { connect, context, runtimeOf } from "./context.js";
-import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
+import { connect, context, runtimeOf } from "../context.js";
+import { EXIT, interrupts, UsageError } from "../output.js";
 
-export async function runCommand(args: readonly string[], streams: CliStreams): Promise<number> {
-  const ctx = await context(
-    args,
-    {
-      "input-file": { type: "string", multiple: true },
-      "get-file": { type: "string", multiple: true },
-      snapshot: { type: "string" },
-      "output-dir": { type: "string" },
-      runtime: { type: "string" },
-    },
-    streams,
-  );
+const FLAGS = {
+  "input-file": { type: "string", multiple: true },
+  "get-file": { type: "string", multiple: true },
+  snapshot: { type: "string" },
+  "output-dir": { type: "string" },
+  runtime: { type: "string" },
+} as const satisfies Flags;
+
+export const run = defineCommand({
+  name: "run",
+  summary: "Run a script in a fresh session on the server",
+  usage: `mlserver run <script.py | script.R> [--input-file <file>]... [--get-file <name>]... [--snapshot <name>]
+                 [--output-dir <dir>] [--runtime Python|R]
+    Run a script in a fresh session on the server (mrsdeploy's remoteScript): its console output
+    streams here, the files it wrote (or the --get-file ones) are fetched into --output-dir (default
+    here), --snapshot keeps what it left, and the session is closed. Exits 5 when the script failed.`,
+  examples: ["mlserver run train.py --input-file data.csv --get-file model.pkl", 'mlserver run nightly.py --snapshot nightly --output-dir results/ || echo "failed: $?"'],
+  profile: true,
+  flags: FLAGS,
+  run: runScript,
+});
+
+async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<number> {
+  const ctx = await context(input);
+  const { streams } = input;
   const [script, extra] = ctx.positionals;
   if (!script || extra !== undefined) throw new UsageError("run takes one script: mlserver run <script.py | script.R>.");
   const runtime = runtimeOf(script, ctx.values.runtime);
@@ -32,11 +46,11 @@ export async function runCommand(args: readonly string[], streams: CliStreams): 
   };
   const code = (await read("The script", script)).toString("utf8");
   const files: Record<string, Uint8Array> = {};
-  for (const path of (ctx.values["input-file"] as unknown as string[] | undefined) ?? []) files[basename(path)] = await read("--input-file", path);
-  const wanted = ctx.values["get-file"] as unknown as string[] | undefined;
-  const outputDir = resolve((ctx.values["output-dir"] as string | undefined) ?? ".");
+  for (const path of ctx.values["input-file"] ?? []) files[basename(path)] = await read("--input-file", path);
+  const wanted = ctx.values["get-file"];
+  const outputDir = resolve(ctx.values["output-dir"] ?? ".");
   const conn = await connect(ctx);
-  const { remoteExecute, saveServerFiles } = await import("../index.js");
+  const { remoteExecute, saveServerFiles } = await import("../../index.js");
   const abort = new AbortController();
   interrupts.handler = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);

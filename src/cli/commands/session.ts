@@ -6,12 +6,12 @@
  * prompt it clears the line). Without a terminal it reads its input as a script, without prompts.
  * The session is closed however the prompt ends.
  */
+import { defineCommand, type Flags, type Input, type ProfileFlags } from "../command.js";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { apiError } from "../core/errors.js";
-import { connect, context, runtimeOf } from "./context.js";
-import { EXIT, interrupts, UsageError, type CliStreams } from "./output.js";
+import { connect, context, runtimeOf } from "../context.js";
+import { EXIT, interrupts, UsageError } from "../output.js";
 
 const HELP_TEXT = `Code runs in the remote session; these run here:
   put <local file> [<remote name>]   upload a file into the session's working directory
@@ -44,14 +44,31 @@ export function needsMore(code: string, runtime: "Python" | "R"): boolean {
   return false;
 }
 
-export async function sessionCommand(args: readonly string[], streams: CliStreams): Promise<number> {
-  const ctx = await context(args, { runtime: { type: "string" } }, streams);
+const FLAGS = { runtime: { type: "string" } } as const satisfies Flags;
+
+export const session = defineCommand({
+  name: "session",
+  summary: "An interactive prompt on a new session on the server",
+  usage: `mlserver session [--runtime Python|R]
+    An interactive prompt on a new session on the server (mrsdeploy's REMOTE>): each input runs there
+    and its console output streams here; a block or an open bracket continues on a ... prompt. put
+    <file> uploads a file, get <file> downloads one, exit (or Ctrl-D) closes the session. Ctrl-C
+    cancels running code. History is kept in the cache folder. Without a terminal, it runs its input.`,
+  examples: ["mlserver session", "mlserver session --runtime R --profile prod"],
+  profile: true,
+  flags: FLAGS,
+  run: prompt,
+});
+
+async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number> {
+  const ctx = await context(input);
+  const { streams } = input;
   if (ctx.positionals.length > 0) throw new UsageError("session takes no arguments: mlserver session [--runtime Python|R].");
   const runtime = runtimeOf("", ctx.values.runtime);
   const conn = await connect(ctx);
-  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, saveServerFiles } = await import("../index.js");
+  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, saveServerFiles } = await import("../../index.js");
   const created = await conn.client.POST("/sessions", { body: { name: "mlserver session", runtimeType: runtime } });
-  if (!created.response.ok) throw apiError("Starting a session", created.response, created.error);
+  if (!created.response.ok) throw (await import("../../core/errors.js")).apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
   const path = { params: { path: { id: sessionId } } };
   try {
@@ -64,7 +81,7 @@ export async function sessionCommand(args: readonly string[], streams: CliStream
   /** Reads and runs input until exit, end of input or an interrupt at the prompt. */
   async function repl(): Promise<number> {
     const terminal = Boolean((process.stdin as { isTTY?: boolean }).isTTY);
-    const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
+    const { defaultCacheDirectory } = await import("../../stores/file-token-store.js");
     const historyFile = join(defaultCacheDirectory(), "session_history");
     const history = terminal ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500) : [];
     if (terminal) await mkdir(dirname(historyFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
