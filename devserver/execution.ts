@@ -70,6 +70,7 @@ export async function poolOf(state: DevState, service: WebService): Promise<Serv
     poolSizes(state, service),
     { timeLimitMs: state.limits.timeMs, outputLimitBytes: state.limits.outputBytes },
     () => void state.server.counters.shellsStarted++,
+    state.interpreters,
   );
   state.pools.set(key, pool);
   return pool;

@@ -4,6 +4,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly exceptionType = "DevServerException",
+    /** Headers of the answer, e.g. `{ "retry-after": "1" }`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -81,7 +81,8 @@ def is_missing(value):
     return isinstance(value, float) and value != value
 
 # Outputs go back in the same JSON forms: a DataFrame as columns (missing values as null), arrays
-# and matrices as lists, numpy scalars as numbers.
+# and matrices as lists, numpy scalars as numbers and booleans, anywhere inside lists, tuples and
+# dicts too (a list built from numpy input holds numpy scalars).
 def to_json(value):
     if pandas is not None and isinstance(value, pandas.DataFrame):
         return {str(name): [None if is_missing(v) or v is None else to_json(v) for v in column] for name, column in value.to_dict(orient="list").items()}
@@ -92,18 +93,36 @@ def to_json(value):
             return value.tolist()
         if isinstance(value, numpy.generic):
             return value.item()
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(to_json(k)): to_json(v) for k, v in value.items()}
     return value
 
+# Why a converted output cannot be JSON, naming the place inside it: output[2]["a"] is a set ...
 def json_problem(name, value):
-    try:
-        json.dumps(value, allow_nan=False)
-    except ValueError:
-        return "output parameter '%s' cannot be sent as JSON: NaN and infinity have no JSON form" % name
-    except TypeError:
-        return "output parameter '%s' cannot be sent as JSON: a %s is not a JSON value" % (name, type(value).__name__)
-    except RecursionError:
-        return "output parameter '%s' cannot be sent as JSON: it nests too deeply" % name
-    return None
+    def find(v, path, depth):
+        if depth > 200:
+            return "it nests too deeply"
+        if v is None or isinstance(v, (bool, int, str)):
+            return None
+        if isinstance(v, float):
+            return None if v == v and v not in (float("inf"), float("-inf")) else "NaN and infinity have no JSON form" + ("" if path == name else " (%s)" % path)
+        if isinstance(v, list):
+            for i, item in enumerate(v):
+                found = find(item, "%s[%d]" % (path, i), depth + 1)
+                if found:
+                    return found
+            return None
+        if isinstance(v, dict):
+            for key, item in v.items():
+                found = find(item, "%s[%s]" % (path, json.dumps(key)), depth + 1)
+                if found:
+                    return found
+            return None
+        return "%s is a %s, which is not a JSON value" % (path, type(v).__name__)
+    problem = find(value, name, 0)
+    return None if problem is None else "output parameter '%s' cannot be sent as JSON: %s" % (name, problem)
 
 # A warm shell outlives its requests, but nothing a request started may: after the run, every
 # other process of the shell's group is killed (the group is the shell's own, see spawn).
@@ -144,8 +163,11 @@ def run_request(command):
     for name in command.get("outputs") or []:
         if name not in scope:
             return failure("output parameter '%s' was not set by the code" % name)
-        value = to_json(scope[name])
-        problem = json_problem(name, value)
+        try:
+            value = to_json(scope[name])
+            problem = json_problem(name, value)
+        except RecursionError:
+            problem = "output parameter '%s' cannot be sent as JSON: it nests too deeply" % name
         if problem:
             return failure(problem)
         outputs[name] = value

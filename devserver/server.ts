@@ -176,7 +176,7 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     const [status, payload] = await handler(context);
     exchange.send(status, target.operation ? target.operation.complete(status, payload) : payload);
   } catch (error) {
-    if (error instanceof HttpError) return exchange.fail(error.status, error.message, error.exceptionType);
+    if (error instanceof HttpError) return exchange.fail(error.status, error.message, error.exceptionType, error.headers);
     throw error;
   }
 }
@@ -212,7 +212,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       }
     });
   };
-  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+  // Slow clients cost nothing: headers within 10 s, the whole request within 60 s, checked each second.
+  const headersTimeout = options.httpTimeouts?.headersMs ?? 10_000;
+  const requestTimeout = Math.max(options.httpTimeouts?.requestMs ?? 60_000, headersTimeout);
+  const timeouts = { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
+  const server = options.tls ? createHttpsServer({ ...options.tls, ...timeouts }, listener) : createServer(timeouts, listener);
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolvePromise, reject) => {
     server.once("error", reject);

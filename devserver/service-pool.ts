@@ -7,9 +7,9 @@
  *
  * This is a DEVELOPMENT STAND-IN, NOT A SANDBOX: the code runs with the dev server's rights.
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "./engines.js";
 import type { Kernel, KernelLimits, KernelReply } from "./kernel.js";
@@ -44,6 +44,9 @@ export interface ExecutionResult {
   outputFiles: Record<string, string>;
 }
 
+/** Shells that start (their process and init code) at once: more would only share the CPUs. */
+const STARTS_AT_ONCE = availableParallelism();
+
 const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({ success: false, errorMessage, consoleOutput, changedFiles: [], outputParameters: {}, outputFiles: {} });
 
 interface Shell {
@@ -59,6 +62,8 @@ export class ServicePool {
   readonly #all = new Set<Shell>();
   readonly #waiting: ((shell: Shell | undefined) => void)[] = [];
   #closed = false;
+  /** Shells whose process or init code is still starting. */
+  #starting = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -67,6 +72,8 @@ export class ServicePool {
     private readonly limits: KernelLimits,
     /** Called for each shell started (the dev server counts them). */
     private readonly onShellStart: () => void,
+    /** The server's interpreters left to start (see InterpreterBudget). */
+    private readonly budget: { readonly free: number },
   ) {
     this.#fill();
   }
@@ -110,11 +117,11 @@ export class ServicePool {
     }
   }
 
-  /** New sizes from the pool API: more shells start at once, surplus idle ones stop. */
+  /** New sizes from the pool API: surplus idle shells stop, more start after the answer is sent. */
   resize(sizes: PoolSizes): void {
     this.sizes = sizes;
     while (this.#all.size > sizes.max && this.#idle.length > 0) this.#discard(this.#idle.pop()!, false);
-    this.#fill();
+    setImmediate(() => this.#fill());
   }
 
   /** Stops every shell; calls waiting for one fail, running ones are stopped. */
@@ -126,15 +133,23 @@ export class ServicePool {
     this.#idle.length = 0;
   }
 
+  /**
+   * Starts shells up to the initial size, a few at a time (each next one when one is ready), and
+   * only while the server's interpreter budget has room: a pool never starves sessions of it.
+   */
   #fill(): void {
-    while (!this.#closed && this.#all.size < Math.min(this.sizes.initial, this.sizes.max)) this.#idle.push(this.#start());
+    while (!this.#closed && this.#all.size < Math.min(this.sizes.initial, this.sizes.max) && this.#starting < STARTS_AT_ONCE && this.budget.free > 0) {
+      this.#idle.push(this.#start());
+    }
   }
 
   #acquire(signal?: AbortSignal): Promise<Shell | undefined> {
     if (this.#closed || signal?.aborted) return Promise.resolve(undefined);
     const idle = this.#idle.shift();
     if (idle) return Promise.resolve(idle);
-    if (this.#all.size < this.sizes.max) return Promise.resolve(this.#start());
+    // A new shell while the budget allows; with none left, wait for one of this pool's, or (the
+    // pool has none) the start refuses with 503.
+    if (this.#all.size < this.sizes.max && (this.budget.free > 0 || this.#all.size === 0)) return Promise.resolve(this.#start());
     return new Promise((resolve) => {
       const waiter = (shell: Shell | undefined) => {
         signal?.removeEventListener("abort", onAbort);
@@ -162,11 +177,16 @@ export class ServicePool {
     this.#all.delete(shell);
     const index = this.#idle.indexOf(shell);
     if (index >= 0) this.#idle.splice(index, 1);
-    void this.#stopShell(shell);
+    void this.#stopShell(shell).then(() => this.#fill());
     if (!replace || this.#closed) return;
     const waiter = this.#waiting.shift();
-    if (waiter) waiter(this.#start());
-    else this.#fill();
+    if (!waiter) return this.#fill();
+    try {
+      waiter(this.#start());
+    } catch {
+      // The budget is spent elsewhere: the call fails rather than waiting for nothing.
+      waiter(undefined);
+    }
   }
 
   #start(): Shell {
@@ -175,8 +195,21 @@ export class ServicePool {
     const dir = mkdtempSync(join(tmpdir(), "mlserver-devserver-shell-"));
     const cwd = join(dir, "work");
     mkdirSync(cwd);
-    const kernel = this.engine.start(cwd, false);
-    const shell: Shell = { kernel, dir, cwd, ready: this.#initialize(kernel, dir, cwd) };
+    let kernel: Kernel;
+    try {
+      kernel = this.engine.start(cwd, false);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    this.#starting++;
+    const ready = this.#initialize(kernel, dir, cwd);
+    const started = () => {
+      this.#starting--;
+      this.#fill();
+    };
+    void ready.then(started, started);
+    const shell: Shell = { kernel, dir, cwd, ready };
     this.#all.add(shell);
     return shell;
   }

@@ -111,7 +111,14 @@ export class SessionHost {
     const root = await mkdtemp(join(tmpdir(), "mlserver-devserver-session-"));
     const cwd = join(root, "work");
     await mkdir(cwd);
-    const kernel = engine.start(cwd, true);
+    let kernel: Kernel;
+    try {
+      kernel = engine.start(cwd, true);
+    } catch (error) {
+      // No interpreter left in the budget (a 503): nothing of the session stays behind.
+      await rm(root, { recursive: true, force: true });
+      throw error;
+    }
     const session: LiveSession = { id, name: request.name ?? id, owner, runtimeType, history: [], root, cwd, engine, kernel, lastConsoleOutput: "" };
     void kernel.exited.then(() => void (session.ended ??= `the session's ${engine.runtime} process ended`));
     this.sessions.set(id, session);

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { HttpError } from "./http-error.js";
+import { defaultInterpreterBudget, InterpreterBudget } from "./interpreters.js";
 import { pythonEngine, rEngine, type Engine } from "./engines.js";
 import { resolvePython, type PythonRuntime } from "./python.js";
 import { resolveR, type RRuntime } from "./r.js";
@@ -44,6 +45,8 @@ export interface DevState {
   readonly batches: Map<string, Batch>;
   readonly sessions: SessionHost;
   readonly limits: { timeMs: number; outputBytes: number; parallelCount: number; pool: PoolSizes };
+  /** Every Python and R process counts here: pools, sessions and batches together. */
+  readonly interpreters: InterpreterBudget;
   computeNodes: string[];
   /** What tests see; `counters` is replaced on reset, so always read it through here. */
   readonly server: DevServer;
@@ -84,12 +87,15 @@ export function createState(options: DevServerOptions, operations: Operation[]):
   );
   const execution = options.executionLimits ?? {};
   const parallelCount = execution.parallelCount ?? availableParallelism();
-  const initial = options.servicePool?.initialSize ?? 1;
+  const interpreters = new InterpreterBudget(execution.interpreters ?? defaultInterpreterBudget());
+  if (!(Number.isInteger(interpreters.limit) && interpreters.limit >= 1)) throw new RangeError("executionLimits.interpreters takes a whole number, 1 or more");
+  // The default pool fits the budget: its shells are interpreters too.
+  const initial = Math.min(options.servicePool?.initialSize ?? 1, interpreters.limit);
   const limits = {
     timeMs: execution.timeMs ?? 10_000,
     outputBytes: execution.outputBytes ?? 1024 * 1024,
     parallelCount,
-    pool: { initial, max: Math.max(options.servicePool?.maxSize ?? parallelCount, initial, 1) },
+    pool: { initial, max: Math.min(Math.max(options.servicePool?.maxSize ?? parallelCount, initial, 1), interpreters.limit) },
   };
   let python: Promise<PythonRuntime> | undefined;
   const findPython = () => (python ??= resolvePython(options.python ?? "python3"));
@@ -99,12 +105,12 @@ export function createState(options: DevServerOptions, operations: Operation[]):
     if (runtimeType === "Python") {
       const found = await findPython();
       if (!found.ok) throw new HttpError(400, found.problem);
-      return pythonEngine(found.executable);
+      return interpreters.wrap(pythonEngine(found.executable));
     }
     if (runtimeType === "R") {
       const found = await findR();
       if (!found.ok) throw new HttpError(400, found.problem);
-      return rEngine(found.executable);
+      return interpreters.wrap(rEngine(found.executable));
     }
     throw new HttpError(400, `the dev server runs Python and R code; ${JSON.stringify(runtimeType)} is neither`, "RequestValidationException");
   };
@@ -126,6 +132,7 @@ export function createState(options: DevServerOptions, operations: Operation[]):
     authority,
     operations,
     limits,
+    interpreters,
     sessions,
     services,
     users: options.users ?? DEFAULT_USERS,

@@ -56,6 +56,11 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
   /** Resource limits; every one has a default, listed in the README's dev server section. */
   executionLimits?: ExecutionLimits;
   /**
+   * How long a client may take to send a request's headers (default 10 s) and the whole request
+   * (default 60 s, nginx's `client_body_timeout`); a slower one is answered 408 and disconnected.
+   */
+  httpTimeouts?: { headersMs?: number; requestMs?: number };
+  /**
    * CORS as ML Server's `appsettings.json` has it (`"CORS": { "Enabled": true, "Origins": [...] }`),
    * for browser apps on other origins: preflights answered and `Access-Control-Allow-Origin` sent
    * for the listed origins only (exact `scheme://host:port`, or `*` for any); nothing for others.
@@ -95,6 +100,12 @@ export interface ExecutionLimits {
   outputBytes?: number;
   /** The most runs of one batch at a time; a larger `parallelCount` is lowered to it. Default: the CPU count. */
   parallelCount?: number;
+  /**
+   * The most Python and R interpreters running at once, for pools, sessions and batches together:
+   * default 4 per CPU and at most one per 256 MiB of memory (8 on a 2-core machine). A request that
+   * would start one more is answered 503 with `Retry-After: 1`; a pool larger than this is a 400.
+   */
+  interpreters?: number;
   /** Open sessions per user: default 8. One user at the limit does not stop others opening theirs. */
   sessions?: number;
   /** Snapshots kept, all users together: default 64; each archive at most `snapshotBytes` (default 64 MiB). */

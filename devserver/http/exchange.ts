@@ -42,8 +42,8 @@ export class Exchange {
     res.end(payload);
   }
 
-  fail(status: number, message: string, exceptionType = "DevServerException"): void {
-    this.send(status, { message, exceptionType });
+  fail(status: number, message: string, exceptionType = "DevServerException", headers: Record<string, string> = {}): void {
+    this.send(status, { message, exceptionType }, headers);
   }
 
   /**

@@ -15,9 +15,23 @@ export const poolRoutes: RouteTable = {
   },
   async createOrUpdateServicePool({ state, params, body, user }) {
     const service = ownedService(state, params, user, "change the pool of");
-    const initial = (body.InitialPoolSize as number | undefined) ?? 0;
-    const max = (body.MaxPoolSize as number | undefined) ?? Math.max(initial, 1);
-    if (initial > max) throw new HttpError(400, `InitialPoolSize (${initial}) may not exceed MaxPoolSize (${max})`, "RequestValidationException");
+    // Omitted sizes are the server's default pool's, as on ML Server (its appsettings' Pool section).
+    const initial = (body.InitialPoolSize as number | undefined) ?? state.limits.pool.initial;
+    const max = (body.MaxPoolSize as number | undefined) ?? state.limits.pool.max;
+    const budget = state.interpreters.limit;
+    for (const [name, size] of [
+      ["InitialPoolSize", initial],
+      ["MaxPoolSize", max],
+    ] as const) {
+      if (size > budget) {
+        const why = `${name} (${size}) is more than the ${budget} interpreters the dev server may run (executionLimits.interpreters, --max-interpreters)`;
+        throw new HttpError(400, why, "RequestValidationException");
+      }
+    }
+    if (initial > max) {
+      const said = body.MaxPoolSize === undefined ? `the default MaxPoolSize (${max})` : `MaxPoolSize (${max})`;
+      throw new HttpError(400, `InitialPoolSize (${initial}) may not exceed ${said}`, "RequestValidationException");
+    }
     const key = serviceKey(service.name, service.version);
     const created = !state.poolSizes.has(key);
     state.poolSizes.set(key, { initial, max: Math.max(max, 1) });

@@ -138,6 +138,29 @@ describe("warm shells", () => {
   });
 });
 
+describe("outputs as ML Server's Python runtime sends them", () => {
+  it("numpy scalars anywhere in a list, tuple or dict become JSON numbers and booleans; a value JSON cannot hold is named with its place", async () => {
+    await publish("numpyish", {
+      code: [
+        "import numpy as np",
+        "a = np.array(v, dtype=float)",
+        "v_out = list(a * 2)",
+        "t_out = (np.int64(3), np.float32(0.5), np.bool_(True))",
+        "d_out = {'mean': a.mean(), 'flags': [np.bool_(False), {'n': np.int32(7)}], 1: np.uint8(2)}",
+      ].join("\n"),
+      inputParameterDefinitions: outputs({ v: "vector" }),
+      outputParameterDefinitions: outputs({ v_out: "vector", t_out: "vector", d_out: "character" }),
+    });
+    const result = await consume("numpyish", { v: [1, 2, 3] });
+    expect(result.errorMessage).toBe("");
+    expect(result.outputParameters).toEqual({ v_out: [2, 4, 6], t_out: [3, 0.5, true], d_out: { mean: 2, flags: [false, { n: 7 }], "1": 2 } });
+    await publish("unjsonable", { code: "y = [1, {'a': [2, {3, 4}]}]", outputParameterDefinitions: outputs({ y: "character" }) });
+    expect((await consume("unjsonable")).errorMessage).toBe(`output parameter 'y' cannot be sent as JSON: y[1]["a"][1] is a set, which is not a JSON value`);
+    await publish("deepnan", { code: "import numpy as np\ny = [1.0, np.float64('nan')]", outputParameterDefinitions: outputs({ y: "vector" }) });
+    expect((await consume("deepnan")).errorMessage).toBe("output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form (y[1])");
+  });
+});
+
 describe("which Python", () => {
   it("a launcher is resolved to its interpreter once: later runs start the interpreter directly", async () => {
     const starts = join(scratch, "launcher-starts.log");

@@ -9,6 +9,7 @@ export const devserver = defineCommand({
   usage: `mlserver devserver [--port 12800] [--access-token-seconds 3600] [--users '<json>']
                    [--tls-key <pem file> --tls-cert <pem file>] [--session-mode per-pair|strict]
                    [--cors-origin <origin>]... [--allowed-host <name>]... [--python <path>] [--r <Rscript>]
+                   [--max-interpreters <n>]
     Run the ML Server dev server on 127.0.0.1 in the foreground until Ctrl+C: tokens, services
     (Python and R in warm shells: --python picks the interpreter, default python3, where data.frame
     inputs need pandas, vector and matrix numpy; --r the Rscript, default Rscript, which needs
@@ -19,7 +20,8 @@ export const devserver = defineCommand({
     With --tls-key and --tls-cert it serves HTTPS. --session-mode strict: a sign-in or renewal ends
     the user's other sessions. --cors-origin https://app.example.com (repeatable, or *) enables CORS
     for browser apps on that origin, as ML Server's CORS settings do. GET /_devserver/counters
-    answers its counters (DELETE resets them).
+    answers its counters (DELETE resets them). --max-interpreters caps the Python and R processes of
+    pools, sessions and batches together (default 4 per CPU, at most one per 256 MiB of memory).
   Needs the optional packages ajv, ajv-formats, jose and yaml.`,
   examples: ["mlserver devserver", "mlserver devserver --port 0 --python .venv/bin/python --access-token-seconds 60"],
   profile: false,
@@ -34,6 +36,7 @@ export const devserver = defineCommand({
     "allowed-host": { type: "string", multiple: true },
     python: { type: "string" },
     r: { type: "string" },
+    "max-interpreters": { type: "string" },
   },
   async run(input) {
     const { values } = input;
@@ -52,6 +55,8 @@ export const devserver = defineCommand({
     const seconds = Number(values["access-token-seconds"]);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
     if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
+    const interpreters = values["max-interpreters"] === undefined ? undefined : Number(values["max-interpreters"]);
+    if (interpreters !== undefined && !(Number.isInteger(interpreters) && interpreters >= 1)) throw new UsageError("--max-interpreters takes a whole number, 1 or more.");
     let users: { username: string; password: string }[] | undefined;
     if (typeof values.users === "string") {
       try {
@@ -71,6 +76,7 @@ export const devserver = defineCommand({
       ...(allowedHosts && { allowedHosts }),
       ...(python && { python }),
       ...(r && { r }),
+      ...(interpreters !== undefined && { executionLimits: { interpreters } }),
     });
     input.streams.out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
     input.streams.out.write(`Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`);
