@@ -634,6 +634,73 @@ async function devserverPython(): Promise<void> {
 }
 
 /**
+ * An R service beside a Python one on the same dev server, calls interleaved: the trivial consume
+ * p50 of each and their ratio; and how `GET /status` and a sign-in answer while a pool as large as
+ * the interpreter budget starts (its shells start in the background, a few at a time).
+ */
+async function devserverR(): Promise<void> {
+  const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+  const r = process.env.BENCH_RSCRIPT ?? "/usr/bin/Rscript";
+  console.log(`\nDev server R beside Python (${r}, ${python}), ${ROUNDS} rounds; /status while a pool starts`);
+  const server = await devServer(3600, undefined, ["--python", python, "--r", r]);
+  try {
+    const token = await accessToken(server.url, ADMIN);
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const publish = async (runtimeType: string, name: string, code: string) => {
+      const definitions = { inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] };
+      const published = await fetch(`${server.url}/services/${name}/1`, { method: "POST", headers, body: JSON.stringify({ runtimeType, code, ...definitions }) });
+      if (published.status !== 201) throw new Error(`publish failed: ${published.status} ${await published.text()}`);
+    };
+    await publish("R", "trivialR", "y <- x + 1");
+    await publish("Python", "trivialPy", "y = x + 1");
+    const timed = async (call: () => Promise<unknown>) => {
+      const started = performance.now();
+      await call();
+      return performance.now() - started;
+    };
+    const consume = (name: string, x: number) =>
+      fetch(`${server.url}/api/${name}/1`, { method: "POST", headers, body: JSON.stringify({ x }) }).then(async (response) => {
+        if (!((await response.json()) as { success: boolean }).success) throw new Error("a consume failed");
+      });
+    for (let i = 0; i < 20; i++) await Promise.all([consume("trivialR", i), consume("trivialPy", i)]);
+    const calls = QUICK ? 100 : 200;
+    const rP50: number[] = [];
+    const pyP50: number[] = [];
+    const statusP99: number[] = [];
+    const signInP99: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rs: number[] = [];
+      const pys: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        rs.push(await timed(() => consume("trivialR", i)));
+        pys.push(await timed(() => consume("trivialPy", i)));
+      }
+      rP50.push(median(rs));
+      pyP50.push(median(pys));
+      // A pool as large as the budget (8 on 2 cores), started while status and sign-ins are timed.
+      const pool = await fetch(`${server.url}/services/trivialPy/1/pool`, { method: "POST", headers, body: JSON.stringify({ InitialPoolSize: 8, MaxPoolSize: 8 }) });
+      if (!pool.ok) throw new Error(`pool failed: ${pool.status} ${await pool.text()}`);
+      const statuses: number[] = [];
+      const signIns: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        statuses.push(await timed(() => fetch(`${server.url}/status`, { headers }).then((answer) => answer.arrayBuffer())));
+        signIns.push(await timed(() => accessToken(server.url, ADMIN)));
+      }
+      statusP99.push(percentile(statuses, 0.99));
+      signInP99.push(percentile(signIns, 0.99));
+      await fetch(`${server.url}/services/trivialPy/1/pool`, { method: "DELETE", headers });
+    }
+    const ms = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+    const ratio = spread(rP50.map((value, i) => value / pyP50[i]!));
+    results.devserverR = { consumeP50Ms: { r: spread(rP50), python: spread(pyP50) }, ratio, whilePoolStarts: { statusP99Ms: spread(statusP99), signInP99Ms: spread(signInP99) } };
+    row("trivial consume p50, R / Python, interleaved", `${ratio.median.toFixed(2)}x (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`, `R ${ms(spread(rP50))} vs Python ${ms(spread(pyP50))}`);
+    row("while a pool of 8 shells starts: GET /status p99, sign-in p99", ms(spread(statusP99)), ms(spread(signInP99)));
+  } finally {
+    server.stop();
+  }
+}
+
+/**
  * `mlserver token` with a cached, valid token (what a cron job or a credential helper runs on each
  * call) against `node -e 0`, in fresh processes, interleaved; and `npx mlserver --version` in this
  * clone, to show what npx itself adds (the prepare step links the bin, so nothing is installed).
@@ -703,7 +770,7 @@ console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${proces
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython, devserverR };
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();

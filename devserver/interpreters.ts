@@ -18,7 +18,27 @@ export function defaultInterpreterBudget(): number {
 
 export class InterpreterBudget {
   #live = 0;
+  /** Holders of idle interpreters (pools), each able to stop one when another needs the room. */
+  readonly #reclaimers = new Set<() => Promise<boolean>>();
   constructor(readonly limit: number) {}
+
+  /** Registers a holder of idle interpreters; returns its removal. */
+  onReclaim(reclaim: () => Promise<boolean>): () => void {
+    this.#reclaimers.add(reclaim);
+    return () => void this.#reclaimers.delete(reclaim);
+  }
+
+  /**
+   * Before an interpreter starts for a caller that cannot wait (a session, a pool with none of its
+   * own): with the budget spent, idle shells of other pools are stopped, oldest pool first, until
+   * one is free. Busy ones are never touched.
+   */
+  async makeRoom(): Promise<void> {
+    for (const reclaim of this.#reclaimers) {
+      while (this.free <= 0 && (await reclaim()));
+      if (this.free > 0) return;
+    }
+  }
 
   /** Interpreters running now. */
   get live(): number {

@@ -12,6 +12,7 @@ import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "./engines.js";
+import type { InterpreterBudget } from "./interpreters.js";
 import type { Kernel, KernelLimits, KernelReply } from "./kernel.js";
 
 /** What a service runs. */
@@ -64,6 +65,8 @@ export class ServicePool {
   #closed = false;
   /** Shells whose process or init code is still starting. */
   #starting = 0;
+  /** Idle shells given back to the budget: the pool keeps that many fewer warm until resized. */
+  #yielded = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -72,11 +75,14 @@ export class ServicePool {
     private readonly limits: KernelLimits,
     /** Called for each shell started (the dev server counts them). */
     private readonly onShellStart: () => void,
-    /** The server's interpreters left to start (see InterpreterBudget). */
-    private readonly budget: { readonly free: number },
+    /** The server's interpreters: shells start only while it has room, and idle ones give it back. */
+    private readonly budget: Pick<InterpreterBudget, "free" | "makeRoom" | "onReclaim">,
   ) {
+    this.#stopReclaiming = budget.onReclaim(() => this.#reclaim());
     this.#fill();
   }
+
+  readonly #stopReclaiming: () => void;
 
   /** How many shells the pool holds, busy or idle. */
   get size(): number {
@@ -120,6 +126,7 @@ export class ServicePool {
   /** New sizes from the pool API: surplus idle shells stop, more start after the answer is sent. */
   resize(sizes: PoolSizes): void {
     this.sizes = sizes;
+    this.#yielded = 0;
     while (this.#all.size > sizes.max && this.#idle.length > 0) this.#discard(this.#idle.pop()!, false);
     setImmediate(() => this.#fill());
   }
@@ -127,6 +134,7 @@ export class ServicePool {
   /** Stops every shell; calls waiting for one fail, running ones are stopped. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopReclaiming();
     for (const waiter of this.#waiting.splice(0)) waiter(undefined);
     await Promise.all([...this.#all].map((shell) => this.#stopShell(shell)));
     this.#all.clear();
@@ -138,18 +146,22 @@ export class ServicePool {
    * only while the server's interpreter budget has room: a pool never starves sessions of it.
    */
   #fill(): void {
-    while (!this.#closed && this.#all.size < Math.min(this.sizes.initial, this.sizes.max) && this.#starting < STARTS_AT_ONCE && this.budget.free > 0) {
+    const target = Math.min(this.sizes.initial, this.sizes.max) - this.#yielded;
+    while (!this.#closed && this.#all.size < target && this.#starting < STARTS_AT_ONCE && this.budget.free > 0) {
       this.#idle.push(this.#start());
     }
   }
 
-  #acquire(signal?: AbortSignal): Promise<Shell | undefined> {
-    if (this.#closed || signal?.aborted) return Promise.resolve(undefined);
+  async #acquire(signal?: AbortSignal): Promise<Shell | undefined> {
+    if (this.#closed || signal?.aborted) return undefined;
+    // Room for one more shell: idle shells of other pools give way (they are only a cache).
+    if (this.#idle.length === 0 && this.#all.size < this.sizes.max && this.budget.free <= 0) await this.budget.makeRoom();
+    if (this.#closed || signal?.aborted) return undefined;
     const idle = this.#idle.shift();
-    if (idle) return Promise.resolve(idle);
+    if (idle) return idle;
     // A new shell while the budget allows; with none left, wait for one of this pool's, or (the
     // pool has none) the start refuses with 503.
-    if (this.#all.size < this.sizes.max && (this.budget.free > 0 || this.#all.size === 0)) return Promise.resolve(this.#start());
+    if (this.#all.size < this.sizes.max && (this.budget.free > 0 || this.#all.size === 0)) return this.#start();
     return new Promise((resolve) => {
       const waiter = (shell: Shell | undefined) => {
         signal?.removeEventListener("abort", onAbort);
@@ -162,6 +174,16 @@ export class ServicePool {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiting.push(waiter);
     });
+  }
+
+  /** Gives one idle shell back to the budget (another pool or a session needs it); false if none. */
+  async #reclaim(): Promise<boolean> {
+    const shell = this.#idle.pop();
+    if (!shell) return false;
+    this.#all.delete(shell);
+    this.#yielded++;
+    await this.#stopShell(shell);
+    return true;
   }
 
   #release(shell: Shell): void {

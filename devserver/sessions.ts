@@ -82,6 +82,8 @@ export class SessionHost {
     private readonly clock: () => number,
     /** The engine for a runtime; throws a 400 saying why when it cannot run here. */
     private readonly engine: (runtimeType: unknown) => Promise<Engine>,
+    /** Makes room in the interpreter budget (idle pool shells stop) before a session starts one. */
+    private readonly makeRoom: () => Promise<void> = async () => {},
   ) {}
 
   get #kernelLimits(): KernelLimits {
@@ -113,6 +115,7 @@ export class SessionHost {
     await mkdir(cwd);
     let kernel: Kernel;
     try {
+      await this.makeRoom();
       kernel = engine.start(cwd, true);
     } catch (error) {
       // No interpreter left in the budget (a 503): nothing of the session stays behind.

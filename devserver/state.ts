@@ -124,6 +124,7 @@ export function createState(options: DevServerOptions, operations: Operation[]):
     },
     clock,
     engine,
+    () => interpreters.makeRoom(),
   );
   const services = new Map<string, WebService>();
   const state: DevState = {

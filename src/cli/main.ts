@@ -183,9 +183,9 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
   }
 }
 
-/** The package's version, from its package.json (two levels up from both src/cli and dist/src/cli). */
+/** The package's version, from its package.json (up from src/cli, dist/src/cli or dist/bundle/src/cli). */
 async function version(): Promise<string> {
-  for (const up of ["../../package.json", "../../../package.json"]) {
+  for (const up of ["../../package.json", "../../../package.json", "../../../../package.json"]) {
     const text = await readFile(new URL(up, import.meta.url), "utf8").catch(() => undefined);
     if (text && (JSON.parse(text) as { name?: string }).name === "mlserver-client") return (JSON.parse(text) as { version: string }).version;
   }

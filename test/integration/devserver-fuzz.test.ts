@@ -96,6 +96,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 const sessions: string[] = [];
+const batches: string[] = [];
 
 async function perform(s: Step): Promise<{ status: number; body: unknown; headers: Headers }> {
   switch (s.kind) {
@@ -107,12 +108,12 @@ async function perform(s: Step): Promise<{ status: number; body: unknown; header
       // The worst answer stands for the burst.
       return answers.reduce((worst, answer) => (answer.status > worst.status ? answer : worst));
     }
-    case "batch":
-      return call(
-        "POST",
-        `/api/seedSvc/1.0/batch?parallelCount=${s.parallel}`,
-        Array.from({ length: s.rows }, (_, x) => ({ x })),
-      );
+    case "batch": {
+      const rows = Array.from({ length: s.rows }, (_, x) => ({ x }));
+      const answer = await call("POST", `/api/seedSvc/1.0/batch?parallelCount=${s.parallel}`, rows);
+      if (answer.status === 202) batches.push((answer.body as { batchExecutionId: string }).batchExecutionId);
+      return answer;
+    }
     case "snapshot":
       return sessions.length ? call("POST", `/sessions/${sessions.at(-1)}/snapshot`, { name: "s" }) : call("POST", "/sessions/none/snapshot", { name: "s" });
     case "publish":
@@ -140,6 +141,7 @@ describe("the dev server under a fuzzer", () => {
         }
         // Between runs: sessions closed and the pool back to the default, so each run starts alike.
         for (const id of sessions.splice(0)) await call("DELETE", `/sessions/${id}/force`);
+        for (const id of batches.splice(0)) await call("DELETE", `/api/seedSvc/1.0/batch/${id}`);
         await call("DELETE", "/services/seedSvc/1.0/pool");
       }),
       { numRuns: 30, seed: 34, interruptAfterTimeLimit: 150_000 },
@@ -162,20 +164,26 @@ describe("the dev server under a fuzzer", () => {
     expect((beyondDefault.body as { message: string }).message).toMatch(/InitialPoolSize \(3\) may not exceed the default MaxPoolSize/);
   });
 
-  it("a pool request answers before its shells start; they start in the background, within the budget", async () => {
+  it("a pool request answers before its shells start; idle shells give way to sessions; past the budget, 503", async () => {
     const answer = await call("POST", "/services/seedSvc/1.0/pool", { InitialPoolSize: BUDGET, MaxPoolSize: BUDGET });
     expect(answer.status).toBe(200);
     await until(() => interpreters() === BUDGET, 60_000);
-    // The budget is full: a session is refused with 503 and Retry-After, and nothing of it stays.
+    // The pool's idle shells stop to make room for sessions, which are never stopped for others.
+    const opened: string[] = [];
+    for (let i = 0; i < BUDGET; i++) {
+      const session = await call("POST", "/sessions", { runtimeType: "Python" });
+      expect(session.status, JSON.stringify(session.body)).toBe(201);
+      opened.push((session.body as { sessionId: string }).sessionId);
+      expect(interpreters()).toBeLessThanOrEqual(BUDGET);
+    }
     const refused = await call("POST", "/sessions", { runtimeType: "Python" });
     expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
     expect((refused.body as { message: string }).message).toContain(`all ${BUDGET} interpreters`);
-    // Calls still run, on the pool's own shells.
+    // The service's pool has no shell left and no room for one: its call is a 503 too, not a hang.
+    expect((await call("POST", "/api/seedSvc/1.0", { x: 2 })).status).toBe(503);
+    for (const id of opened) await call("DELETE", `/sessions/${id}/force`);
     expect((await call("POST", "/api/seedSvc/1.0", { x: 2 })).body).toMatchObject({ success: true, outputParameters: { y: 2 } });
     expect((await call("DELETE", "/services/seedSvc/1.0/pool")).status).toBe(200);
-    // Back to the default pool (at most 2 shells here): room for a session again.
-    await until(() => interpreters() < BUDGET, 30_000);
-    expect((await call("POST", "/sessions", { runtimeType: "Python" })).status).toBe(201);
   }, 120_000);
 
   it("a client that sends its headers a byte at a time is answered 408 and cut off once the headers timeout passes", async () => {
