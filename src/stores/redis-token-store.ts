@@ -5,6 +5,10 @@
  * over a set written under a later lock). Waiters learn of a release by pub/sub, or by polling.
  * Any Redis failure is a `TokenStoreError` within `commandTimeoutMs`, which the strategies treat as
  * a warning: they go on with the tokens they hold until Redis is back.
+ *
+ * One Redis, a Redis Cluster or a master under Sentinel: every key of a token set carries the same
+ * hash tag (`{id}`), so the lock, the fence and the data share a slot and one script can use them
+ * all; in a cluster the wake-ups are sharded pub/sub, on the slot's own node.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { TokenStoreError } from "../core/errors.js";
@@ -22,6 +26,69 @@ export interface RedisCommandClient {
   sendCommand<T = unknown>(args: readonly string[]): Promise<T>;
 }
 
+/** node-redis's cluster client (`createCluster(...).connect()`): commands routed by their first key. */
+export interface RedisClusterCommandClient {
+  /** Sends one command to the node that serves `firstKey`'s slot. */
+  sendCommand<T = unknown>(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<T>;
+  /** Sharded pub/sub (Redis 7), on the node that holds the channel's slot. */
+  sSubscribe(channel: string, listener: () => void): Promise<unknown>;
+  /** Ends what `sSubscribe` started. */
+  sUnsubscribe(channel: string, listener?: () => void): Promise<unknown>;
+  /** What tells a cluster client apart. */
+  readonly masters: readonly unknown[];
+}
+
+/** node-redis's Sentinel client (`createSentinel(...).connect()`): commands go to the current master. */
+export interface RedisSentinelCommandClient {
+  /** Sends one command to the master the sentinels name now. */
+  sendCommand<T = unknown>(isReadonly: boolean | undefined, args: string[]): Promise<T>;
+  /** Pub/sub on the master. */
+  subscribe(channel: string, listener: () => void): Promise<unknown>;
+  /** Ends what `subscribe` started. */
+  unsubscribe(channel: string, listener?: () => void): Promise<unknown>;
+  /** What tells a Sentinel client apart. */
+  getMasterNode(): unknown;
+}
+
+/** A Redis as the store talks to it: one command with the key it concerns, and pub/sub if offered. */
+interface RedisLink {
+  send<T>(key: string, args: readonly string[]): Promise<T>;
+  /** The command scripts publish a release with: SPUBLISH in a cluster (the slot's node), else PUBLISH. */
+  publish: "PUBLISH" | "SPUBLISH";
+  /** Wakes the store's waiters (they ignore the message itself). */
+  subscriber: { subscribe(channel: string, listener: () => void): Promise<unknown>; unsubscribe(channel: string, listener?: () => void): Promise<unknown> } | undefined;
+  /** Where a warning says the tokens are, or undefined when that is loopback or unknown. */
+  host: string | undefined;
+}
+
+/** The link for a node-redis client, cluster client or Sentinel client; another shape is a typed error. */
+function linkOf(options: RedisTokenStoreOptions): RedisLink {
+  const client = options.client as Partial<RedisClusterCommandClient & RedisSentinelCommandClient> | undefined;
+  if (typeof client?.sendCommand !== "function") {
+    throw new TokenStoreError("redisTokenStore needs a connected node-redis client: createClient, createCluster or createSentinel (then .connect()).");
+  }
+  if (Array.isArray(client.masters) && typeof client.sSubscribe === "function") {
+    const cluster = options.client as RedisClusterCommandClient;
+    const subscriber = options.subscriber ?? {
+      subscribe: (channel: string, listener: () => void) => cluster.sSubscribe(channel, listener),
+      unsubscribe: (channel: string, listener?: () => void) => cluster.sUnsubscribe(channel, listener),
+    };
+    const host = (cluster.masters as { host?: string }[]).map((m) => m.host).find((h) => h !== undefined && !isLoopback(h));
+    return { send: (key, args) => cluster.sendCommand(key, false, [...args]), publish: "SPUBLISH", subscriber, host };
+  }
+  if (typeof client.getMasterNode === "function") {
+    const sentinel = options.client as RedisSentinelCommandClient;
+    const subscriber = options.subscriber ?? {
+      subscribe: (channel: string, listener: () => void) => sentinel.subscribe(channel, listener),
+      unsubscribe: (channel: string, listener?: () => void) => sentinel.unsubscribe(channel, listener),
+    };
+    const master = sentinel.getMasterNode() as { host?: string } | undefined;
+    return { send: (_key, args) => sentinel.sendCommand(false, [...args]), publish: "PUBLISH", subscriber, host: master?.host };
+  }
+  const single = options.client as RedisCommandClient;
+  return { send: (_key, args) => single.sendCommand(args), publish: "PUBLISH", subscriber: options.subscriber, host: redisHost(single) };
+}
+
 /** A second connection in subscriber mode (node-redis: `client.duplicate()`, connected). */
 export interface RedisSubscriberClient {
   /** Calls `listener` with each message published on `channel`. */
@@ -32,9 +99,12 @@ export interface RedisSubscriberClient {
 
 /** Options of {@link redisTokenStore}; all but `client` have defaults. */
 export interface RedisTokenStoreOptions {
-  /** A connected node-redis client. */
-  client: RedisCommandClient;
-  /** A connected duplicate for pub/sub, so that waiters wake at once; without it they poll. */
+  /**
+   * A connected node-redis client: `createClient`'s, `createCluster`'s or `createSentinel`'s. A
+   * cluster's or Sentinel's wakes waiters by its own pub/sub (sharded in a cluster).
+   */
+  client: RedisCommandClient | RedisClusterCommandClient | RedisSentinelCommandClient;
+  /** For `createClient`'s: a connected duplicate for pub/sub, so that waiters wake at once; without it they poll. */
   subscriber?: RedisSubscriberClient;
   /** Prefix of every key (default `mlserver-client:`). */
   prefix?: string;
@@ -68,11 +138,12 @@ if tonumber(ARGV[2]) < fence then return 0 end
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'fence', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
-// Deletes the lock only if it is still the caller's, and tells the waiters.
+// Deletes the lock only if it is still the caller's, and tells the waiters (ARGV[2]: PUBLISH or
+// SPUBLISH; the channel shares the keys' hash tag, so a cluster runs it on their node).
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', KEYS[2], 'released')
+  redis.call(ARGV[2], KEYS[2], 'released')
   return 1
 end
 return 0`;
@@ -105,12 +176,12 @@ function redisHost(client: RedisCommandClient): string | undefined {
  * ```
  */
 export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
-  const { client, subscriber } = options;
-  if (typeof client?.sendCommand !== "function") throw new TokenStoreError("redisTokenStore needs a connected node-redis client (createClient(...).connect()).");
+  const link = linkOf(options);
+  const { subscriber } = link;
   const prefix = options.prefix ?? "mlserver-client:";
   const keySource = options.encryptionKey ?? process.env.MLSERVER_TOKEN_CACHE_KEY;
   const sealer = keySource === undefined || keySource === "" ? undefined : new Sealer(keySource);
-  const host = redisHost(client);
+  const host = link.host;
   if (!sealer && host !== undefined && !isLoopback(host)) {
     warnOnce(
       `redis-token-store-unsealed:${host}`,
@@ -125,17 +196,24 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   /** The lock owner token this store holds per key, during `withLock`. */
   const held = new Map<string, { owner: string; fence: number }>();
 
+  // One hash tag for every key of a set: one slot in a cluster, so the scripts may touch them all.
   const names = (key: TokenStoreKey) => {
     const id = createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40);
-    return { id, entry: `${prefix}tokens:${id}`, lock: `${prefix}lock:${id}`, fence: `${prefix}fence:${id}`, released: `${prefix}released:${id}` };
+    const tag = `${prefix}{${id}}`;
+    return { id, entry: `${tag}:tokens`, lock: `${tag}:lock`, fence: `${tag}:fence`, released: `${tag}:released` };
   };
 
-  /** One command, bounded in time; a failure or a timeout is the store being down. */
-  async function command<T>(args: readonly string[], what: string): Promise<T> {
+  /** One command about `key`, bounded in time; a failure or a timeout is the store being down. */
+  async function command<T>(key: string, args: readonly string[], what: string): Promise<T> {
+    return bounded(link.send<T>(key, args), what);
+  }
+
+  /** `pending`, or a TokenStoreError once `commandTimeoutMs` has passed or it failed. */
+  async function bounded<T>(pending: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        client.sendCommand<T>(args),
+        pending,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TokenStoreError(`Redis did not answer ${what} within ${commandTimeoutMs} ms.`)), commandTimeoutMs);
         }),
@@ -148,6 +226,20 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
     }
   }
 
+  /**
+   * A release that failed (Redis failing over) is tried again until it succeeds or the lock would
+   * have expired anyway: a replica promoted meanwhile holds a copy of the lock, and the fleet
+   * should not wait out its whole TTL.
+   */
+  function releaseLater(n: ReturnType<typeof names>, owner: string): void {
+    const until = Date.now() + lockTtlMs;
+    const attempt = () => {
+      if (Date.now() >= until) return;
+      command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => setTimeout(attempt, pollMs).unref());
+    };
+    setTimeout(attempt, pollMs).unref();
+  }
+
   /** How long an entry should live: a refresh token's idle lifetime, else its access token's. */
   function ttlOf(value: StoredValue): number {
     const v = value as { refreshToken?: unknown; expiresAt?: unknown; msal?: unknown };
@@ -158,7 +250,7 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   return {
     async read(key) {
       const n = names(key);
-      const text = await command<string | null>(["HGET", n.entry, "data"], "a read");
+      const text = await command<string | null>(n.entry, ["HGET", n.entry, "data"], "a read");
       if (text === null) return undefined;
       let envelope: { v?: unknown; key?: unknown; value?: StoredValue; sealed?: unknown };
       try {
@@ -182,14 +274,14 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       const envelope = sealer ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) } : { v: 1, key, value };
       const lock = held.get(n.id);
       // Outside a lock (a store used without one), a fresh fence number still orders the writes.
-      const fence = lock?.fence ?? (await command<number>(["INCR", n.fence], "a fence increment"));
-      const result = await command<number>(["EVAL", FENCED_WRITE, "2", n.entry, n.lock, JSON.stringify(envelope), String(fence), String(ttlOf(value)), lock?.owner ?? ""], "a write");
+      const fence = lock?.fence ?? (await command<number>(n.fence, ["INCR", n.fence], "a fence increment"));
+      const result = await command<number>(n.entry, ["EVAL", FENCED_WRITE, "2", n.entry, n.lock, JSON.stringify(envelope), String(fence), String(ttlOf(value)), lock?.owner ?? ""], "a write");
       if (result === -1) throw new TokenStoreError(`The Redis lock for ${describeKey(key)} expired before the new tokens were written (a renewal took longer than lockTtlMs); they were not stored.`);
       if (result === 0) throw new TokenStoreError(`Newer tokens for ${describeKey(key)} were written under a later lock; these were not stored over them.`);
     },
 
     async delete(key) {
-      await command(["DEL", names(key).entry], "a delete");
+      await command(names(key).entry, ["DEL", names(key).entry], "a delete");
     },
 
     async withLock(key, task) {
@@ -203,17 +295,18 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
         for (;;) {
           let taken: string | null;
           try {
-            taken = await command<string | null>(["SET", n.lock, owner, "NX", "PX", String(lockTtlMs)], "a lock");
+            taken = await command<string | null>(n.lock, ["SET", n.lock, owner, "NX", "PX", String(lockTtlMs)], "a lock");
           } catch (error) {
             // The SET may still run once Redis answers again: queue a release of it behind.
-            void command(["EVAL", RELEASE, "2", n.lock, n.released, owner], "a release").catch(() => {});
+            void command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => {});
             throw error;
           }
           if (taken === "OK") break;
           if (Date.now() >= deadline) throw new TokenStoreError(`The Redis lock for ${describeKey(key)} was not released within ${lockTimeoutMs} ms.`);
           if (subscriber && !subscribed) {
             subscribed = true;
-            await subscriber.subscribe(n.released, listener).catch(() => (subscribed = false));
+            // Bounded like every command: during a failover a subscription may wait for a node.
+            await bounded(subscriber.subscribe(n.released, listener), "a subscription").catch(() => (subscribed = false));
             continue; // a release may have come between the SET and the subscription
           }
           await new Promise<void>((resolve) => {
@@ -222,10 +315,10 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
           });
         }
       } finally {
-        if (subscribed) await subscriber!.unsubscribe(n.released, listener).catch(() => {});
+        if (subscribed) await bounded(subscriber!.unsubscribe(n.released, listener), "an unsubscription").catch(() => {});
       }
-      const fence = await command<number>(["INCR", n.fence], "a fence increment").catch(async (error: unknown) => {
-        await command(["EVAL", RELEASE, "2", n.lock, n.released, owner], "a release").catch(() => {});
+      const fence = await command<number>(n.fence, ["INCR", n.fence], "a fence increment").catch(async (error: unknown) => {
+        await command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => {});
         throw error;
       });
       held.set(n.id, { owner, fence });
@@ -234,7 +327,7 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
         return await task();
       } finally {
         held.delete(n.id);
-        await command(["EVAL", RELEASE, "2", n.lock, n.released, owner], "a release").catch(() => {});
+        await command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => releaseLater(n, owner));
       }
     },
   };

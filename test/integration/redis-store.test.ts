@@ -39,8 +39,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     const store = redisTokenStore({ client, prefix: "t1:", refreshTokenSeconds: 3600 });
     await store.write(KEY, { v: 1, accessToken: "a", refreshToken: "r", expiresAt: Date.now() + 60_000 });
     const keys = await client.keys("t1:*");
-    expect(keys.filter((k) => k.startsWith("t1:tokens:"))).toHaveLength(1);
-    const ttl = await client.pTTL(keys.find((k) => k.startsWith("t1:tokens:"))!);
+    // Every key of one set carries one hash tag, so a cluster keeps them in one slot.
+    expect(keys.filter((k) => /^t1:\{[0-9a-f]{40}\}:tokens$/.test(k))).toHaveLength(1);
+    const ttl = await client.pTTL(keys.find((k) => k.endsWith(":tokens"))!);
     expect(ttl).toBeGreaterThan(3590_000);
     expect(ttl).toBeLessThanOrEqual(3600_000);
     expect(await store.read(KEY)).toMatchObject({ accessToken: "a", refreshToken: "r" });
@@ -48,7 +49,7 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
 
     const sealed = redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 3) });
     await sealed.write(KEY, { v: 1, accessToken: "secret-access-token" });
-    const raw = await client.hGet((await client.keys("t2:tokens:*"))[0]!, "data");
+    const raw = await client.hGet((await client.keys("t2:{*}:tokens"))[0]!, "data");
     expect(raw).not.toContain("secret-access-token");
     expect(await sealed.read(KEY)).toMatchObject({ accessToken: "secret-access-token" });
     await expect(redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 4) }).read(KEY)).rejects.toThrow(/cannot be decrypted/);
@@ -76,7 +77,7 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(order).toEqual(["a in"]);
     // Someone else's release (a wrong owner) does not free it.
-    const lockKey = (await client.keys("t3:lock:*"))[0]!;
+    const lockKey = (await client.keys("t3:{*}:lock"))[0]!;
     await client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", { keys: [lockKey], arguments: ["not-the-owner"] });
     expect(await client.exists(lockKey)).toBe(1);
     release();
@@ -90,9 +91,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     // A holder that died: its lock stays until its TTL.
     const id = await (async () => {
       await store.withLock(KEY, async () => {});
-      return (await client.keys("t4:fence:*"))[0]!.slice("t4:fence:".length);
+      return (await client.keys("t4:{*}:fence"))[0]!.slice("t4:".length, -":fence".length);
     })();
-    await client.set(`t4:lock:${id}`, "dead-owner", { PX: 1_000 });
+    await client.set(`t4:${id}:lock`, "dead-owner", { PX: 1_000 });
     const started = Date.now();
     await store.withLock(KEY, async () => {});
     const waited = Date.now() - started;
@@ -169,7 +170,7 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       expect(results.some((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);
       // The restarted Redis (empty: no persistence) holds the fleet's one set again, and a new
       // process joins it without signing in.
-      expect(await client.keys("mlserver-client:tokens:*")).toHaveLength(1);
+      expect(await client.keys("mlserver-client:{*}:tokens")).toHaveLength(1);
       const logins = perPair.counters.logins;
       const joining = createMlServerClient({ baseUrl: perPair.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }) });
       expect((await joining.GET("/status")).response.status).toBe(200);
