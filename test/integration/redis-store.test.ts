@@ -177,6 +177,30 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       expect(perPair.counters.logins).toBe(logins);
     }, 120_000);
 
+    it("rides out Redis gone for 10 s mid-run: no failed call, a sign-in only where a refresh token stopped working, one set again after", async () => {
+      await client.flushAll();
+      const perPair = await startDevServer({ accessTokenSeconds: 2 });
+      onTestFinished(() => perPair.close());
+      const running = fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "18", PAUSE_MS: "50", SERVER_URL: perPair.url });
+      const deadline = Date.now() + 60_000;
+      while (perPair.counters.requests < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await redis.restart(10_000); // five token lifetimes: every process renews on its own meanwhile
+      const results = await running;
+      const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
+      const { logins, renewals, failedRenewals } = perPair.counters;
+      console.log(`fleet with Redis gone for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`);
+      expect(failed).toBe(0);
+      expect(results.every((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);
+      // Under rotation the first process to renew ends the pair the others hold: each sign-in
+      // after the first follows a renewal the server refused, never one that would have worked.
+      expect(logins - 1).toBeLessThanOrEqual(failedRenewals);
+      // Back: the fleet converged on one set, and a newcomer joins it without signing in.
+      expect(await client.keys("mlserver-client:{*}:tokens")).toHaveLength(1);
+      const joining = createMlServerClient({ baseUrl: perPair.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }) });
+      expect((await joining.GET("/status")).response.status).toBe(200);
+      expect(perPair.counters.logins).toBe(logins);
+    }, 180_000);
+
     it("with Redis down from the start: a warning, then each process on its own, never a crash", async () => {
       server.resetCounters();
       const down = await startRedis();
