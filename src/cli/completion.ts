@@ -3,28 +3,14 @@
  * and flags from the commands' declarations, profile names, and the service names `mlserver
  * services list` last saw for the profile (no request on a Tab).
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import { flagsOf } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { printable, type CliStreams } from "./output.js";
+import { rememberedServiceNames } from "./service-names.js";
 import { AUTH_KINDS, configPath, profileName, readConfig } from "./settings.js";
 
 /** The services subcommands whose first argument is a service name. */
 const NAMES_SERVICES = ["get", "publish", "update", "consume", "batch", "delete", "swagger"];
-
-/** Where `services list` leaves a profile's service names for completion. */
-async function namesFile(profile: string): Promise<string> {
-  const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
-  return join(defaultCacheDirectory(), `completion-services-${encodeURIComponent(profile)}.json`);
-}
-
-/** Remembers a profile's service names (no secret: names only), for completion. */
-export async function rememberServiceNames(profile: string, names: string[]): Promise<void> {
-  const file = await namesFile(profile);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, JSON.stringify([...new Set(names)].sort()), { mode: 0o600 });
-}
 
 /** Candidates for the last word of `words` (the one being typed), one per line; never fails loudly. */
 export async function completeCommand(words: readonly string[], streams: CliStreams): Promise<number> {
@@ -55,7 +41,7 @@ export async function completeCommand(words: readonly string[], streams: CliStre
     else if ((command === "services" && sub && NAMES_SERVICES.includes(sub) && positionals.length === 1) || (command === "pools" && sub && positionals.length === 1)) {
       const flagged = rest[rest.indexOf("--profile") + 1];
       const profile = profileName(rest.includes("--profile") ? flagged : undefined, config);
-      candidates = JSON.parse(await readFile(await namesFile(profile), "utf8").catch(() => "[]")) as string[];
+      candidates = await rememberedServiceNames(profile);
     } else candidates = [];
   }
   // Names come from the server: one with a control character is never offered to the shell.

@@ -8,10 +8,8 @@
 import type { Toolchain } from "mlserver-client-toolchain";
 import { MissingDependencyError, isModuleNotFound } from "../core/errors.js";
 
-export type { Toolchain };
-
 /** What `npm install --save-dev …` needs to name for the generator. */
-export const GENERATOR_PACKAGES = ["mlserver-client-toolchain"] as const;
+const GENERATOR_PACKAGES = ["mlserver-client-toolchain"] as const;
 
 let loading: Promise<Toolchain> | undefined;
 

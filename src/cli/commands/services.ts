@@ -137,7 +137,7 @@ mlserver services swagger <name> <version> [-o <file>]
         if (!response.ok) return fail(name ? `Listing the versions of ${name}` : "Listing services", response, error);
         const services = data as WebService[];
         if (!name) {
-          const { rememberServiceNames } = await import("../completion.js");
+          const { rememberServiceNames } = await import("../service-names.js");
           await rememberServiceNames(
             ctx.profileName,
             services.map((s) => s.name),
