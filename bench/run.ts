@@ -384,6 +384,77 @@ async function flushRedis(url: string): Promise<void> {
   await client.close();
 }
 
+/**
+ * The fleet of `fleet()` (8 processes x 50 callers, 2-second tokens, strict session mode) on a
+ * Redis Cluster (3 masters, 3 replicas) and on a master with a replica under 3 sentinels; halfway
+ * through each run the master holding the token set is killed with SIGKILL. Paced (500 ms between
+ * calls) and back to back. Reports failed calls, sign-ins, renewals and the longest call.
+ */
+async function fleetFailover(): Promise<void> {
+  const seconds = QUICK ? 10 : 30;
+  const lifetime = 2;
+  console.log(`\nFleet through a failover: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; the set's master killed halfway`);
+  const { startRedisCluster, startRedisSentinel } = await import("../test/support/redis-topologies.js");
+  const { createCluster } = await import("redis");
+  const server = await devServer(lifetime, undefined, ["--session-mode", "strict"]);
+  const counters = async (method: "GET" | "DELETE") => (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
+  type Worker = { ok: number; failed: Record<string, number>; longestMs: number };
+  const runFleet = async (env: Record<string, string>, pauseMs: number, failover: () => Promise<void>) => {
+    await counters("DELETE");
+    const workers = Promise.all(
+      Array.from({ length: 8 }, () =>
+        run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
+          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...env },
+          maxBuffer: 16 * 1024 * 1024,
+        }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as Worker),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, (seconds / 2) * 1000));
+    await failover();
+    const done = await workers;
+    const c = await counters("GET");
+    const failed = done.reduce((n, w) => n + Object.values(w.failed).reduce((a, b) => a + b, 0), 0);
+    return { ok: done.reduce((n, w) => n + w.ok, 0), failed, logins: c.logins!, renewals: c.renewals!, longestMs: Math.max(...done.map((w) => w.longestMs)) };
+  };
+  const report = (name: string, r: Awaited<ReturnType<typeof runFleet>>) =>
+    row(`${name}: failed / calls, sign-ins, renewals`, `${r.failed} / ${r.ok + r.failed}`, `sign-ins ${r.logins}, renewals ${r.renewals}, longest call ${r.longestMs} ms`);
+  const measured: Record<string, unknown> = {};
+  try {
+    for (const pauseMs of [500, 0]) {
+      const cluster = await startRedisCluster();
+      const client = createCluster({ rootNodes: cluster.rootNodes });
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        const clusterRun = await runFleet({ REDIS_CLUSTER: JSON.stringify(cluster.rootNodes) }, pauseMs, async () => {
+          for (const master of client.masters) {
+            const [key] = await (await client.nodeClient(master)).keys("mlserver-client:*:tokens");
+            if (key) return cluster.kill(await cluster.masterFor(key));
+          }
+        });
+        measured[`cluster${pauseMs ? "Paced" : "BackToBack"}`] = clusterRun;
+        report(`cluster, ${pauseMs ? "paced" : "back to back"}`, clusterRun);
+      } finally {
+        client.destroy();
+        await cluster.stop();
+      }
+      const sentinels = await startRedisSentinel();
+      try {
+        const sentinelRun = await runFleet({ REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }) }, pauseMs, async () =>
+          sentinels.kill(await sentinels.master()),
+        );
+        measured[`sentinel${pauseMs ? "Paced" : "BackToBack"}`] = sentinelRun;
+        report(`sentinel, ${pauseMs ? "paced" : "back to back"}`, sentinelRun);
+      } finally {
+        await sentinels.stop();
+      }
+    }
+    results.fleetFailover = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", ...measured };
+  } finally {
+    server.stop();
+  }
+}
+
 async function fleet(): Promise<void> {
   const seconds = QUICK ? 10 : 30;
   const lifetime = 2;
@@ -770,7 +841,7 @@ console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${proces
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython, devserverR };
+const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython, devserverR, fleetFailover };
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();
