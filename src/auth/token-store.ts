@@ -160,6 +160,13 @@ export class StoredTokens<T extends TokenSet> {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** When the store last failed to answer (-Infinity: not lately). */
+  #failedAt = -Infinity;
+  /** A set this process could not store (the store was down): written once the store answers. */
+  #unsaved: { tokens: TokenSet; obtainedAt: number } | undefined;
+  /** Sets taken from the store after a peer renewed: not written back. */
+  readonly #adopted = new WeakSet<TokenSet>();
+
   /** When a stored set is still worth taking: at least a quarter of its life, and a second, left. */
   #reusable(stored: TokenSet & { obtainedAt: number }, now: number): boolean {
     const lifetime = Math.max(0, stored.expiresAt - stored.obtainedAt);
@@ -184,7 +191,7 @@ export class StoredTokens<T extends TokenSet> {
         const base = stored && (!previous || stored.expiresAt >= previous.expiresAt) ? stored : previous;
         const obtainedAt = this.clock();
         const fresh = await acquire(base);
-        await this.#write(binding, encodeTokenSet(fresh, obtainedAt), describe);
+        if (!this.#adopted.has(fresh)) await this.#write(binding, fresh, obtainedAt, describe);
         return fresh;
       };
       return this.locked(locked);
@@ -217,7 +224,42 @@ export class StoredTokens<T extends TokenSet> {
   /** Stores a set obtained outside a renewal (an explicit sign-in). */
   async save(tokens: T, obtainedAt: number): Promise<void> {
     const binding = this.binding();
-    if (binding) await this.#write(binding, encodeTokenSet(tokens, obtainedAt), describeKey(binding.key));
+    if (binding) await this.#write(binding, tokens, obtainedAt, describeKey(binding.key));
+  }
+
+  /**
+   * After the server refused `previous`'s refresh token: the set a peer renewed while the store
+   * was unreachable, if one reaches the store in time. Under rotation, a process that renewed on
+   * its own during a failover ended the pair the others hold; they wait for its set (it writes it
+   * once the store answers) instead of each signing in again. Undefined at once when the store
+   * answered throughout: a refusal under its lock is the session's end, not a peer's renewal.
+   */
+  async peerRenewal(previous: T, parse: (stored: TokenSet) => T | undefined): Promise<T | undefined> {
+    const binding = this.binding();
+    if (!binding || this.clock() - this.#failedAt > PEER_WAIT_MS) return undefined;
+    const describe = describeKey(binding.key);
+    debug(`refresh token refused while ${describe}'s store was unreachable: waiting for a peer's set`);
+    const deadline = this.clock() + PEER_WAIT_MS;
+    let answeredAt: number | undefined;
+    while (this.clock() < deadline && (answeredAt === undefined || this.clock() - answeredAt < PEER_GRACE_MS)) {
+      const found = await binding.store.read(binding.key).then(
+        (value) => ({ value }),
+        () => undefined,
+      );
+      if (found) {
+        answeredAt ??= this.clock();
+        const decoded = decodeTokenSet(found.value, describe);
+        const tokens = decoded && parse(withoutObtainedAt(decoded));
+        if (tokens && tokens.accessToken !== previous.accessToken && tokens.expiresAt > previous.expiresAt && tokens.expiresAt > this.clock()) {
+          debug(`took ${fingerprint(tokens.accessToken)}, renewed by a peer while the store was unreachable`);
+          annotateActiveSpan({ "mlserver_client.token.source": "store" });
+          this.#adopted.add(tokens);
+          return tokens;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS));
+    }
+    return undefined;
   }
 
   /** Removes the stored set (after a sign-out). */
@@ -244,6 +286,7 @@ export class StoredTokens<T extends TokenSet> {
       });
     } catch (error) {
       if (started || !(error instanceof TokenStoreError)) throw error;
+      this.#failedAt = this.clock();
       warnOnce(`token-store-lock:${describeKey(binding.key)}`, `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on without it.`);
       return task();
     }
@@ -253,16 +296,57 @@ export class StoredTokens<T extends TokenSet> {
     try {
       return decodeTokenSet(await binding.store.read(binding.key), describe);
     } catch (error) {
+      this.#failedAt = this.clock();
       warnOnce(`token-store-read:${describe}`, `The stored tokens for ${describe} could not be read (${(error as Error).message}); continuing without them.`);
       return undefined;
     }
   }
 
-  async #write(binding: StoreBinding, value: StoredValue, describe: string) {
+  async #write(binding: StoreBinding, tokens: TokenSet, obtainedAt: number, describe: string) {
     try {
-      await binding.store.write(binding.key, value);
+      await binding.store.write(binding.key, encodeTokenSet(tokens, obtainedAt));
+      this.#unsaved = undefined;
     } catch (error) {
-      warnOnce(`token-store-write:${describe}`, `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only.`);
+      this.#failedAt = this.clock();
+      warnOnce(`token-store-write:${describe}`, `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only until the store answers again.`);
+      const first = !this.#unsaved;
+      this.#unsaved = { tokens, obtainedAt };
+      if (first) this.#saveLater(binding, describe, PEER_POLL_MS);
     }
   }
+
+  /**
+   * Writes the set that could not be stored once the store answers, unless a newer one is there by
+   * then: peers waiting in {@link peerRenewal}, and newcomers, find the session this process holds.
+   */
+  #saveLater(binding: StoreBinding, describe: string, delay: number): void {
+    const timer = setTimeout(() => {
+      const unsaved = this.#unsaved;
+      if (!unsaved) return;
+      const attempt = binding.store.withLock(binding.key, async () => {
+        const stored = decodeTokenSet(await binding.store.read(binding.key), describe);
+        if (this.#unsaved !== unsaved) return;
+        if (!stored || stored.expiresAt < unsaved.tokens.expiresAt) {
+          await binding.store.write(binding.key, encodeTokenSet(unsaved.tokens, unsaved.obtainedAt));
+        }
+        if (this.#unsaved === unsaved) this.#unsaved = undefined;
+        debug(`the store answers again: ${describe}'s tokens stored`);
+      });
+      attempt.then(
+        () => this.#unsaved && this.#saveLater(binding, describe, PEER_POLL_MS),
+        () => {
+          this.#failedAt = this.clock();
+          if (this.#unsaved) this.#saveLater(binding, describe, Math.min(5_000, delay * 2));
+        },
+      );
+    }, delay);
+    // A process may exit with its set unsaved: the store then keeps the older set, as before.
+    (timer as { unref?: () => void }).unref?.();
+  }
 }
+
+/** How long a process whose refresh token was refused waits for a peer's set, once the store failed lately. */
+const PEER_WAIT_MS = 30_000;
+/** Once the store answers, how long a peer has to store the set it renewed meanwhile. */
+const PEER_GRACE_MS = 2_000;
+const PEER_POLL_MS = 250;

@@ -227,17 +227,29 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   }
 
   /**
-   * A release that failed (Redis failing over) is tried again until it succeeds or the lock would
-   * have expired anyway: a replica promoted meanwhile holds a copy of the lock, and the fleet
-   * should not wait out its whole TTL.
+   * A release that failed (Redis failing over), or of a lock whose SET had no answer, is tried
+   * again until it succeeds or the lock would have expired anyway: a replica promoted meanwhile
+   * holds a copy of the lock, or the client still holds the SET to send to the new master, and
+   * the fleet should not wait out the lock's whole TTL. While that SET is pending, a release that
+   * found no lock is tried again too.
    */
-  function releaseLater(n: ReturnType<typeof names>, owner: string): void {
+  function releaseLater(n: ReturnType<typeof names>, owner: string, delay = pollMs, pendingSet?: Promise<unknown>): void {
     const until = Date.now() + lockTtlMs;
+    let settled = pendingSet === undefined;
+    void pendingSet?.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const again = () => setTimeout(attempt, pollMs).unref();
     const attempt = () => {
       if (Date.now() >= until) return;
-      command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => setTimeout(attempt, pollMs).unref());
+      // Only a release sent after the SET settled is known to come after it.
+      const afterSet = settled;
+      command<number>(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").then((released) => {
+        if (released !== 1 && !afterSet) again();
+      }, again);
     };
-    setTimeout(attempt, pollMs).unref();
+    setTimeout(attempt, delay).unref();
   }
 
   /** How long an entry should live: a refresh token's idle lifetime, else its access token's. */
@@ -294,11 +306,13 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       try {
         for (;;) {
           let taken: string | null;
+          const setting = link.send<string | null>(n.lock, ["SET", n.lock, owner, "NX", "PX", String(lockTtlMs)]);
           try {
-            taken = await command<string | null>(n.lock, ["SET", n.lock, owner, "NX", "PX", String(lockTtlMs)], "a lock");
+            taken = await bounded(setting, "a lock");
           } catch (error) {
-            // The SET may still run once Redis answers again: queue a release of it behind.
-            void command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => {});
+            // The SET may have run, or still run once a node answers (a client queues commands
+            // while it fails over): release it behind.
+            releaseLater(n, owner, 0, setting);
             throw error;
           }
           if (taken === "OK") break;
@@ -317,8 +331,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       } finally {
         if (subscribed) await bounded(subscriber!.unsubscribe(n.released, listener), "an unsubscription").catch(() => {});
       }
-      const fence = await command<number>(n.fence, ["INCR", n.fence], "a fence increment").catch(async (error: unknown) => {
-        await command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => {});
+      const fence = await command<number>(n.fence, ["INCR", n.fence], "a fence increment").catch((error: unknown) => {
+        releaseLater(n, owner, 0);
         throw error;
       });
       held.set(n.id, { owner, fence });

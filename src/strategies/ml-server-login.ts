@@ -155,6 +155,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   const clock = options.clock ?? Date.now;
+  /** A stored set is ML Server's only with its refresh token. */
+  const asTokens = (set: TokenSet) => (set.refreshToken ? (set as MlServerTokens) : undefined);
   const stored = new StoredTokens<MlServerTokens>(
     () => (options.store && endpoint ? { store: options.store, key: { origin: endpoint.baseUrl, account: account!, strategy: "ml-server-login" } } : undefined),
     clock,
@@ -201,26 +203,25 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
-    acquire: stored.wrap(
-      async (previous) => {
-        if (previous?.refreshToken) {
-          try {
-            return await renew(previous.refreshToken);
-          } catch (error) {
-            if (!(error instanceof AuthenticationError)) throw error;
-            debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
-            if (!getCredentials) {
-              throw new TokenRefreshError(
-                "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
-                { cause: error },
-              );
-            }
+    acquire: stored.wrap(async (previous) => {
+      if (previous?.refreshToken) {
+        try {
+          return await renew(previous.refreshToken);
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) throw error;
+          const renewedByPeer = await stored.peerRenewal(previous, asTokens);
+          if (renewedByPeer) return renewedByPeer;
+          debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
+          if (!getCredentials) {
+            throw new TokenRefreshError(
+              "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
+              { cause: error },
+            );
           }
         }
-        return login();
-      },
-      (set) => (set.refreshToken ? (set as MlServerTokens) : undefined),
-    ),
+      }
+      return login();
+    }, asTokens),
   });
 
   /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
@@ -247,7 +248,7 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   }
 
   const provider = tokenProvider(cycler, {
-    reload: () => stored.reloadInto(cycler, (set) => (set.refreshToken ? (set as MlServerTokens) : undefined)),
+    reload: () => stored.reloadInto(cycler, asTokens),
     bind: (binding) => void endpointFor(binding),
     check(context) {
       if (signedOut) throw new SignedOutError();

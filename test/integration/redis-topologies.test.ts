@@ -69,10 +69,12 @@ async function storeContract(a: TokenStore, b: TokenStore): Promise<void> {
 }
 
 /**
- * The fleet's promise through a failover: no failed paced call. Sign-ins: at most one more per
- * process. With 2-second tokens a renewal falls due every 1.8 s, inside the failover (1 s to
- * detect, then the promotion), so processes renew on their own meanwhile; under rotation the
- * first to renew ends the pair the others hold, and they sign in again.
+ * The fleet's promise through a failover: no failed paced call, at most 2 sign-ins, and no call
+ * stalled longer than the failover (1 s to detect, then the promotion) and the wait for a peer's
+ * set. With 2-second tokens a renewal falls due inside the failover: one process renews on its
+ * own, which under rotation ends the pair the others hold; they wait for its set instead of
+ * signing in. A lock whose SET reached the new master after its release would hold every caller
+ * for the lock's TTL (30 s).
  */
 async function throughFailover(server: DevServer, env: Record<string, string>, failover: () => Promise<void>): Promise<FleetResult[]> {
   server.resetCounters();
@@ -90,7 +92,8 @@ async function throughFailover(server: DevServer, env: Record<string, string>, f
   );
   expect(ok).toBeGreaterThan(100);
   expect(failed).toBe(0);
-  expect(server.counters.logins).toBeLessThanOrEqual(1 + results.length);
+  expect(server.counters.logins).toBeLessThanOrEqual(2);
+  expect(longest).toBeLessThan(15_000);
   return results;
 }
 
@@ -135,7 +138,7 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       expect(slots.size).toBe(1);
     });
 
-    it("a fleet rides out the failover of the master holding its set: no failed call, at most one sign-in more per process", async () => {
+    it("a fleet rides out the failover of the master holding its set: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
       await throughFailover(server, { REDIS_CLUSTER: JSON.stringify(cluster.rootNodes) }, async () => {
         const keys: string[] = [];
         for (const master of client.masters) keys.push(...(await (await client.nodeClient(master)).keys("mlserver-client:*:tokens")));
@@ -163,7 +166,7 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       await storeContract(redisTokenStore({ client, prefix: "s1:" }), redisTokenStore({ client, prefix: "s1:", pollMs: 60_000 }));
     });
 
-    it("a fleet rides out the sentinels' failover: no failed call, at most one sign-in more per process", async () => {
+    it("a fleet rides out the sentinels' failover: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
       const before = await sentinels.master();
       await throughFailover(server, { REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }) }, async () => {
         sentinels.kill(before);
