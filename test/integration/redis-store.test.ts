@@ -101,7 +101,6 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     expect(waited).toBeLessThan(5_000);
   });
 
-
   it("releases a lock whose SET reached Redis only after the store gave up on it", async () => {
     // A client failing over queues commands and sends them to the new master later: this one
     // holds the first SET back past the store's command timeout, then sends it, as node-redis's
