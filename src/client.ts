@@ -4,7 +4,7 @@ import { operationSecurity } from "../generated/mlserver.security.js";
 import { CredentialBoundary } from "./http/boundary.js";
 import { createAuthMiddleware, type AuthMiddlewareOptions } from "./auth/middleware.js";
 import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./http/origins.js";
-import { isAuthProvider, type AuthOption } from "./auth/provider.js";
+import { allOwnProviders, isAuthProvider, type AuthOption } from "./auth/provider.js";
 import { type FetchLike } from "./core/fetch.js";
 import type { OperationSecurityMap } from "./auth/security.js";
 import { defaultFetch } from "./http/default-fetch.js";
@@ -120,25 +120,71 @@ export function createAuthenticatedClient<P extends object>(options: MlServerCli
   const retrying = retry === false || !layers.retries ? transport : layers.retries(transport, retry);
   // One span per call, around its retries.
   const send = tracing && layers.tracing ? layers.tracing.wrap(retrying, boundary) : retrying;
-  // A transport with a Request class of its own (the Node default's light one) gets it from openapi-fetch.
-  const ownRequest = (base as { Request?: ClientOptions["Request"] }).Request;
-  const client = createClient<P>({ ...(ownRequest && { Request: ownRequest }), ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
+  const client = createClient<P>({ ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
+  let own: Middleware;
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
     const binding = { baseUrl, fetch: transport, allowInsecureHttp };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    client.use(createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) }));
-  }
-  // The auth middleware marks the requests it sends with their path template; without it, this does.
-  if (!auth) {
-    client.use({
+    own = createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) });
+  } else {
+    // The auth middleware marks the requests it sends with their path template; without it, this does.
+    own = {
       onRequest({ request, schemaPath }) {
         markOperation(request, schemaPath);
         return undefined;
       },
-    });
+    };
   }
+  // A transport with a Request class of its own (the Node default's light one) gets it from openapi-fetch.
+  const light = (base as { Request?: typeof Request }).Request;
+  return lastMiddleware(client, own, light, auth !== undefined && !allOwnProviders(auth));
+}
+
+/**
+ * Makes real `Request`s, as openapi-fetch's `Request` option, for calls whose requests code of the
+ * application's sees. A stream body gets `duplex: "half"` (Node requires it, and the light path
+ * takes streams without it), so that a call works the same on either kind.
+ */
+const RealRequest = function (input: string | URL | Request, init?: RequestInit) {
+  const stream = init?.body instanceof ReadableStream && !("duplex" in init);
+  return new Request(input, stream ? ({ ...init, duplex: "half" } as RequestInit) : init);
+} as unknown as typeof Request;
+Object.defineProperty(RealRequest, Symbol.hasInstance, { value: (value: unknown) => value instanceof Request });
+
+const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
+type CallOptions = { middleware?: Middleware[]; Request?: typeof Request } | undefined;
+type Call = (path: string, init?: CallOptions) => Promise<unknown>;
+
+/**
+ * Runs `own` after every middleware of the application's, global or per call, so that it
+ * authorizes, marks and keeps for a resend the request as the application's middleware left it,
+ * and sees a response first. Requests are `light` ones (the transport's own record) only where no
+ * code of the application's sees them: with any middleware or auth provider of its own, a call's
+ * are real ones.
+ */
+function lastMiddleware<P extends object>(client: Client<P>, own: Middleware, light: typeof Request | undefined, applicationProviders: boolean): Client<P> {
+  const alone = [own];
+  let applicationMiddleware = applicationProviders;
+  const use = client.use.bind(client);
+  client.use = (...middleware) => {
+    applicationMiddleware ||= middleware.some(Boolean);
+    use(...middleware);
+  };
+  const withOwn = (init: CallOptions) => {
+    const theirs = init?.middleware;
+    const real = applicationMiddleware || (theirs !== undefined && theirs.length > 0);
+    const Request = init?.Request ?? (real ? RealRequest : light);
+    return { ...init, ...(Request && { Request }), middleware: theirs?.length ? [...theirs, own] : alone };
+  };
+  const calls = client as unknown as Record<(typeof METHODS)[number], Call> & { request: (method: string, path: string, init?: CallOptions) => Promise<unknown> };
+  for (const method of METHODS) {
+    const call = calls[method];
+    calls[method] = (path, init) => call(path, withOwn(init));
+  }
+  const request = calls.request;
+  calls.request = (method, path, init) => request(method, path, withOwn(init));
   return client;
 }
 

@@ -2,6 +2,7 @@ import type { Middleware } from "openapi-fetch";
 import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
 import { InvalidOptionError, MissingCredentialsError } from "../core/errors.js";
 import { debug } from "../core/log.js";
+import { concealCredentials } from "../core/redact.js";
 import { markOperation } from "../core/operation.js";
 import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
 import { snapshot, type CredentialBoundary } from "../http/boundary.js";
@@ -67,6 +68,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
     let current = request;
     for (const provider of providers) current = (await provider.authorize(current, context)) ?? current;
     boundary.learn(before, current);
+    concealCredentials(current);
     return current;
   };
 

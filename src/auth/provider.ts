@@ -74,3 +74,20 @@ export function bearerTokenOf(request: Request): string | undefined {
   const header = request.headers.get("authorization");
   return header && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
 }
+
+const OWN: unique symbol = Symbol("mlserver-client.ownProvider");
+
+/**
+ * Marks a provider made by this package: it only sets headers on the request it is given, so a
+ * client may give it the transport's light request record. A provider of the application's gets
+ * real `Request`s, which it may rebuild as the Fetch standard allows.
+ */
+export function ownProvider<T extends AuthProvider>(provider: T): T {
+  (provider as T & { [OWN]?: true })[OWN] = true;
+  return provider;
+}
+
+/** Whether every provider of `auth` was made by this package (see {@link ownProvider}). */
+export function allOwnProviders(auth: AuthOption): boolean {
+  return (isAuthProvider(auth) ? [auth] : Object.values(auth)).every((p) => (p as AuthProvider & { [OWN]?: true })[OWN] === true);
+}

@@ -1,6 +1,6 @@
 import { debug, fingerprint } from "../core/log.js";
 import { setCredentialHeader } from "../http/credentials.js";
-import { bearerTokenOf, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
+import { bearerTokenOf, ownProvider, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
 import type { TokenCycler } from "./token-cycler.js";
 import type { TokenSet } from "./token-set.js";
 
@@ -42,7 +42,7 @@ export interface TokenSource {
 export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider & TokenSource {
   // The header for the current token, made (and checked, and remembered as a secret) once per token.
   let headerFor: { token: string; value: string } | undefined;
-  return {
+  return ownProvider({
     async getAccessToken({ signal, minValidityMs } = {}) {
       hooks.check?.();
       let { accessToken, expiresAt } = await cycler.getToken(signal);
@@ -80,5 +80,5 @@ export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks:
       }
       return true;
     },
-  };
+  });
 }

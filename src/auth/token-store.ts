@@ -164,8 +164,6 @@ export class StoredTokens<T extends TokenSet> {
   #failedAt = -Infinity;
   /** A set this process could not store (the store was down): written once the store answers. */
   #unsaved: { tokens: TokenSet; obtainedAt: number } | undefined;
-  /** Sets taken from the store after a peer renewed: not written back. */
-  readonly #adopted = new WeakSet<TokenSet>();
 
   /** When a stored set is still worth taking: at least a quarter of its life, and a second, left. */
   #reusable(stored: TokenSet & { obtainedAt: number }, now: number): boolean {
@@ -173,13 +171,18 @@ export class StoredTokens<T extends TokenSet> {
     return stored.expiresAt - now > Math.max(1_000, lifetime / 4);
   }
 
-  /** Wraps `acquire(previous)` so that the store is consulted, locked and updated around it. */
-  wrap(acquire: (previous: T | undefined) => Promise<T>, parse: (stored: TokenSet) => T | undefined = (s) => s as T): (previous: T | undefined) => Promise<T> {
+  /**
+   * Wraps `acquire(previous)` so that the store is consulted, locked and updated around it. An
+   * `acquire` whose refresh token was refused while the store failed lately throws
+   * {@link PeerMayHaveRenewed}: outside the lock (a peer needs it to store its set) the store is
+   * watched for the set a peer renewed meanwhile; without one, `acquire` runs again, told so.
+   */
+  wrap(acquire: (previous: T | undefined, attempt: { peerChecked: boolean }) => Promise<T>, parse: (stored: TokenSet) => T | undefined = (s) => s as T): (previous: T | undefined) => Promise<T> {
     return async (previous) => {
       const binding = this.binding();
-      if (!binding) return acquire(previous);
+      if (!binding) return acquire(previous, { peerChecked: true });
       const describe = describeKey(binding.key);
-      const locked = async (): Promise<T> => {
+      const locked = (peerChecked: boolean) => async (): Promise<T> => {
         const found = await this.#read(binding, describe);
         const stored = found && parse(withoutObtainedAt(found));
         if (stored && found && stored.accessToken !== previous?.accessToken && this.#reusable(found, this.clock())) {
@@ -190,12 +193,23 @@ export class StoredTokens<T extends TokenSet> {
         // Renew the newest set known: the stored one may be newer than ours, or ours than a stale store.
         const base = stored && (!previous || stored.expiresAt >= previous.expiresAt) ? stored : previous;
         const obtainedAt = this.clock();
-        const fresh = await acquire(base);
-        if (!this.#adopted.has(fresh)) await this.#write(binding, fresh, obtainedAt, describe);
+        const fresh = await acquire(base, { peerChecked });
+        await this.#write(binding, fresh, obtainedAt, describe);
         return fresh;
       };
-      return this.locked(locked);
+      try {
+        return await this.locked(locked(false));
+      } catch (error) {
+        if (!(error instanceof PeerMayHaveRenewed)) throw error;
+        const renewed = await this.#peerRenewal(binding, error.refused as T, parse);
+        return renewed ?? (await this.locked(locked(true)));
+      }
     };
+  }
+
+  /** Whether the store failed to answer lately: a peer may then have renewed without storing it yet. */
+  failedLately(): boolean {
+    return this.clock() - this.#failedAt <= PEER_WAIT_MS;
   }
 
   /** The stored set, if there is a valid one (whether or not it is still usable), without locking. */
@@ -228,15 +242,12 @@ export class StoredTokens<T extends TokenSet> {
   }
 
   /**
-   * After the server refused `previous`'s refresh token: the set a peer renewed while the store
-   * was unreachable, if one reaches the store in time. Under rotation, a process that renewed on
-   * its own during a failover ended the pair the others hold; they wait for its set (it writes it
-   * once the store answers) instead of each signing in again. Undefined at once when the store
-   * answered throughout: a refusal under its lock is the session's end, not a peer's renewal.
+   * After the server refused `refused`'s refresh token: the set a peer renewed while the store was
+   * unreachable, if one reaches the store in time. Under rotation, a process that renewed on its
+   * own during a failover ended the pair the others hold; they wait for its set (it writes it once
+   * the store answers) instead of each signing in again.
    */
-  async peerRenewal(previous: T, parse: (stored: TokenSet) => T | undefined): Promise<T | undefined> {
-    const binding = this.binding();
-    if (!binding || this.clock() - this.#failedAt > PEER_WAIT_MS) return undefined;
+  async #peerRenewal(binding: StoreBinding, refused: T, parse: (stored: TokenSet) => T | undefined): Promise<T | undefined> {
     const describe = describeKey(binding.key);
     debug(`refresh token refused while ${describe}'s store was unreachable: waiting for a peer's set`);
     const deadline = this.clock() + PEER_WAIT_MS;
@@ -250,10 +261,9 @@ export class StoredTokens<T extends TokenSet> {
         answeredAt ??= this.clock();
         const decoded = decodeTokenSet(found.value, describe);
         const tokens = decoded && parse(withoutObtainedAt(decoded));
-        if (tokens && tokens.accessToken !== previous.accessToken && tokens.expiresAt > previous.expiresAt && tokens.expiresAt > this.clock()) {
+        if (tokens && tokens.accessToken !== refused.accessToken && tokens.expiresAt > refused.expiresAt && tokens.expiresAt > this.clock()) {
           debug(`took ${fingerprint(tokens.accessToken)}, renewed by a peer while the store was unreachable`);
           annotateActiveSpan({ "mlserver_client.token.source": "store" });
-          this.#adopted.add(tokens);
           return tokens;
         }
       }
@@ -342,6 +352,17 @@ export class StoredTokens<T extends TokenSet> {
     }, delay);
     // A process may exit with its set unsaved: the store then keeps the older set, as before.
     (timer as { unref?: () => void }).unref?.();
+  }
+}
+
+/**
+ * Thrown by a strategy's acquire when the server refused a refresh token while the store failed
+ * lately (see {@link StoredTokens.failedLately}): a peer may have renewed it. Never leaves
+ * {@link StoredTokens.wrap}.
+ */
+export class PeerMayHaveRenewed extends Error {
+  constructor(readonly refused: TokenSet) {
+    super("A peer may have renewed this token set while the store was unreachable.");
   }
 }
 

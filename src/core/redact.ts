@@ -135,3 +135,20 @@ export function safeCause(cause: unknown, depth = 0): unknown {
   Object.defineProperty(copy, SAFE, { value: true });
   return copy;
 }
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/**
+ * Makes a real `Request` that carries credentials print as the light one does, without its header
+ * values: middleware of the application's sees it, and a logger may print what it sees. The
+ * object keeps its whole contract; only its inspection changes.
+ */
+export function concealCredentials(request: Request): void {
+  // A light request prints without header values already, and claims no Request.
+  if (!(request instanceof Request) || Object.hasOwn(request, INSPECT)) return;
+  const url = new URL(request.url);
+  const shown = `Request { method: '${request.method}', url: '${scrub(url.origin + url.pathname)}' }`;
+  Object.defineProperty(request, INSPECT, { value: () => shown });
+  const headers = request.headers;
+  Object.defineProperty(headers, INSPECT, { value: () => `Headers { ${[...headers.keys()].join(", ")} }` });
+}

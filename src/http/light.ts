@@ -1,15 +1,16 @@
 /**
- * The light request path of the Node transport: a `Request` that keeps its URL, headers and body as
- * given, and a `Response` over undici's answer that reads its body only when asked, as text, JSON
- * or bytes straight from the socket's chunks. The fetch API's own objects validate every header,
- * wrap every body in a web stream and copy it, which is half of what a call costs on loopback;
- * these do none of that on the common path and become the real thing's equivalent when asked (a
- * stream on `body`, a copy on `clone()`).
+ * The light request path of the Node transport: a request record that keeps its URL, headers and
+ * body as given, and a `Response` over undici's answer that reads its body only when asked, as
+ * text, JSON or bytes straight from the socket's chunks. The fetch API's own objects validate every
+ * header, wrap every body in a web stream and copy it, which is half of what a call costs on
+ * loopback; these do none of that on the common path and become the real thing's equivalent when
+ * asked (a stream on `body`, a copy on `clone()`).
  *
- * Both pass `instanceof Request` / `instanceof Response` (their prototypes sit on the real ones,
- * from the first {@link linkLightClasses}),
- * and `instanceof LightRequest` is true of a real `Request` too, since openapi-fetch checks a
- * middleware's returned request against the class it was given.
+ * The response passes `instanceof Response` (its prototype sits on the real one, from the first
+ * {@link linkLightClasses}). The request claims no `Request`: only the client's own middleware,
+ * its providers and the transport see it; a call with middleware of the application's gets real
+ * requests. `instanceof LightRequest` is true of a real `Request` too, since openapi-fetch checks
+ * a middleware's returned request against the class it was given.
  */
 import { GIVEN_SIGNAL, HAS_BODY, RELEASE_BODY } from "../core/bodies.js";
 import { scrub } from "../core/redact.js";
@@ -97,9 +98,9 @@ export class LightRequest {
     }
   }
 
-  /** True of a light request and of a real `Request`, as openapi-fetch's checks need. */
+  /** True of a light request and of a real `Request`, as openapi-fetch's checks of a middleware's result need. */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof Request;
+    return (typeof value === "object" && value !== null && #body in value) || value instanceof Request;
   }
 
   static #isLight(value: object): value is LightRequest {
@@ -400,13 +401,14 @@ export class LightResponse {
 let linked = false;
 
 /**
- * Puts the light classes' prototypes on the real ones, so that `instanceof Request`, `Response`
+ * Puts the light response's and headers' prototypes on the real ones, so that `instanceof Response`
  * and `Headers` hold. Done when the first transport is made, not at import: the first touch of
- * Node's `Request` loads its whole fetch implementation (tens of milliseconds).
+ * Node's `Request` loads its whole fetch implementation (tens of milliseconds). The light request
+ * claims no `Request`: Node's `new Request(request, init)` reads a real one's internal state, so
+ * the client gives code of the application's (its middleware) real requests instead.
  */
 export function linkLightClasses(): void {
   if (linked) return;
-  Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
   Object.setPrototypeOf(LightHeaders.prototype, Headers.prototype);
   Object.setPrototypeOf(LightResponse.prototype, Response.prototype);
   linked = true;

@@ -1,4 +1,5 @@
 import type { ConfidentialClientApplication } from "@azure/msal-node";
+import { requireText } from "../core/required.js";
 import type { AuthProvider } from "../auth/provider.js";
 import type { MaybePromise } from "../core/fetch.js";
 import { rememberSecret } from "../core/redact.js";
@@ -37,6 +38,7 @@ export interface AadClientCredentialsOptions extends AadCommonOptions, TokenCycl
 export function aadClientCredentials(options: AadClientCredentialsOptions): AuthProvider & TokenSource {
   const scopes = resolveScopes(options, "aadClientCredentials");
   const authority = resolveAuthority(options, "aadClientCredentials");
+  if ("clientSecret" in options && !options.certificate && typeof options.clientSecret !== "function") requireText(options.clientSecret, "aadClientCredentials' clientSecret");
   if (!options.clientSecret === !options.certificate) {
     throw new InvalidOptionError("aadClientCredentials needs exactly one of clientSecret or certificate.");
   }
@@ -44,7 +46,7 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
   const credential = async (): Promise<Record<string, unknown>> => {
     if (!options.clientSecret) return { clientCertificate: options.certificate };
     const clientSecret = typeof options.clientSecret === "string" ? options.clientSecret : await options.clientSecret();
-    if (typeof clientSecret !== "string" || clientSecret === "") throw new InvalidOptionError("aadClientCredentials: the clientSecret callback gave no secret.");
+    requireText(clientSecret, "The secret from aadClientCredentials' clientSecret callback");
     rememberSecret(clientSecret);
     return { clientSecret };
   };

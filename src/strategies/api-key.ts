@@ -1,4 +1,4 @@
-import type { AuthProvider } from "../auth/provider.js";
+import { ownProvider, type AuthProvider } from "../auth/provider.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { assertHeaderName, valueResolver, type ValueSource } from "./custom-header.js";
 
@@ -26,7 +26,7 @@ export function apiKey(options: ApiKeyOptions): AuthProvider {
   else if (typeof options.name !== "string" || options.name === "") throw new InvalidOptionError("apiKey: name is required.");
   const resolve = valueResolver(options.value, "apiKey");
   const dynamic = typeof options.value === "function";
-  return {
+  return ownProvider({
     async authorize(request) {
       const value = await resolve();
       if (options.in === "header") {
@@ -38,5 +38,5 @@ export function apiKey(options: ApiKeyOptions): AuthProvider {
       return new Request(url, request);
     },
     ...(dynamic && { onUnauthorized: () => true }),
-  };
+  });
 }

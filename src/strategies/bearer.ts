@@ -1,5 +1,6 @@
 import { assertHeaderValue } from "../http/credentials.js";
-import type { AuthProvider } from "../auth/provider.js";
+import { requireText } from "../core/required.js";
+import { ownProvider, type AuthProvider } from "../auth/provider.js";
 import { rememberSecret } from "../core/redact.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider } from "../auth/token-provider.js";
@@ -23,19 +24,19 @@ export type BearerTokenResult = string | { token: string; expiresAt?: number };
  * ```
  */
 export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Promise<BearerTokenResult>), options: TokenCycleOptions = {}): AuthProvider {
-  if (typeof tokenOrCallback === "string") {
+  if (typeof tokenOrCallback !== "function") {
+    requireText(tokenOrCallback, "bearer()'s token");
     if (tokenOrCallback.trim() === "") throw new InvalidOptionError("bearer() was given an empty token.");
     const header = `Bearer ${tokenOrCallback}`;
     rememberSecret(tokenOrCallback);
     // Checked now, not at the first call: a wrapped token pasted into a variable fails at once.
     assertHeaderValue(header, "The bearer token");
-    return {
+    return ownProvider({
       authorize(request) {
         request.headers.set("authorization", header);
       },
-    };
+    });
   }
-  if (typeof tokenOrCallback !== "function") throw new InvalidOptionError("bearer() takes a token string or a callback.");
   const callback = tokenOrCallback;
   const clock = options.clock ?? Date.now;
   const cycler = new TokenCycler<TokenSet>({

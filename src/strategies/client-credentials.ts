@@ -1,4 +1,5 @@
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
+import { requireText } from "../core/required.js";
 import type { MaybePromise } from "../core/fetch.js";
 import { assertSecureTransport } from "../http/origins.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
@@ -71,13 +72,14 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     throw new InvalidOptionError(`clientCredentials: tokenUrl ${JSON.stringify(options.tokenUrl)} is not a URL.`);
   }
   if (tokenUrl.username || tokenUrl.password) throw new InvalidOptionError("clientCredentials: tokenUrl must not hold a username or password; pass clientId and clientSecret.");
-  if (!options.clientId || !options.clientSecret) throw new InvalidOptionError("clientCredentials needs clientId and clientSecret.");
+  requireText(options.clientId, "clientCredentials' clientId");
+  if (typeof options.clientSecret !== "function") requireText(options.clientSecret, "clientCredentials' clientSecret");
   if (typeof options.clientSecret === "string") rememberSecret(options.clientSecret);
   let secret: string | undefined = typeof options.clientSecret === "string" ? options.clientSecret : undefined;
   const resolveSecret = async (): Promise<string> => {
     if (secret === undefined) {
       const value = await (options.clientSecret as () => MaybePromise<string>)();
-      if (typeof value !== "string" || value === "") throw new InvalidOptionError("clientCredentials: the clientSecret callback gave no secret.");
+      requireText(value, "The secret from clientCredentials' clientSecret callback");
       rememberSecret(value);
       secret = value;
     }

@@ -1,5 +1,6 @@
 import { assertHeaderValue, setCredentialHeader } from "../http/credentials.js";
-import type { AuthProvider } from "../auth/provider.js";
+import { requireText } from "../core/required.js";
+import { ownProvider, type AuthProvider } from "../auth/provider.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { rememberSecret } from "../core/redact.js";
 
@@ -20,9 +21,9 @@ export function assertHeaderName(name: string, strategy: string): void {
 }
 
 function checkValue(value: unknown, strategy: string): string {
-  if (typeof value !== "string" || value === "") throw new InvalidOptionError(`${strategy}: the value is empty or not a string.`);
-  rememberSecret(value);
-  return assertHeaderValue(value, `${strategy}'s value`);
+  requireText(value, `${strategy}'s value`);
+  rememberSecret(value as string);
+  return assertHeaderValue(value as string, `${strategy}'s value`);
 }
 
 /** Checks a fixed value at once; a function's values are checked as they come. */
@@ -46,10 +47,10 @@ export function customHeader(options: CustomHeaderOptions): AuthProvider {
   assertHeaderName(options.name, "customHeader");
   const value = valueResolver(options.value, "customHeader");
   const dynamic = typeof options.value === "function";
-  return {
+  return ownProvider({
     async authorize(request) {
       setCredentialHeader(request.headers, options.name, await value(), "customHeader's value");
     },
     ...(dynamic && { onUnauthorized: () => true }),
-  };
+  });
 }

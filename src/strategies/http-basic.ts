@@ -1,5 +1,6 @@
 import { basicCredentials } from "../http/credentials.js";
-import type { AuthProvider } from "../auth/provider.js";
+import { requireText } from "../core/required.js";
+import { ownProvider, type AuthProvider } from "../auth/provider.js";
 
 export { basicCredentials };
 
@@ -20,10 +21,11 @@ export interface HttpBasicOptions {
  * ```
  */
 export function httpBasic(options: HttpBasicOptions): AuthProvider {
-  const header = basicCredentials(options);
-  return {
+  const username = requireText(options?.username, "httpBasic's username");
+  const header = basicCredentials({ username, password: requireText(options.password, "httpBasic's password") });
+  return ownProvider({
     authorize(request) {
       request.headers.set("authorization", header);
     },
-  };
+  });
 }

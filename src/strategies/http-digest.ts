@@ -1,7 +1,7 @@
 import { setCredentialHeader } from "../http/credentials.js";
-import type { AuthProvider } from "../auth/provider.js";
+import { ownProvider, type AuthProvider } from "../auth/provider.js";
+import { requireText } from "../core/required.js";
 import { rememberSecret } from "../core/redact.js";
-import { InvalidOptionError } from "../core/errors.js";
 import { debug } from "../core/log.js";
 
 /** Options of {@link httpDigest}. */
@@ -108,15 +108,14 @@ const quote = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`;
  * ```
  */
 export function httpDigest(options: HttpDigestOptions): AuthProvider {
-  if (typeof options.username !== "string" || options.username === "" || typeof options.password !== "string") {
-    throw new InvalidOptionError("httpDigest needs a username and a password.");
-  }
+  requireText(options?.username, "httpDigest's username");
+  requireText(options.password, "httpDigest's password");
   rememberSecret(options.password);
   let challenge: { realm: string; nonce: string; opaque: string | undefined; algorithm: string; qop: "auth" | undefined } | undefined;
   let nc = 0;
   const ascii = /^[\x20-\x7e]*$/.test(options.username);
 
-  return {
+  return ownProvider({
     async authorize(request) {
       if (!challenge) return;
       const current = challenge;
@@ -174,5 +173,5 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
       debug(`Digest challenge (${challenge.algorithm}${stale ? ", stale nonce" : ""}): answering and resending`);
       return true;
     },
-  };
+  });
 }

@@ -2,7 +2,7 @@ import type { components } from "../../generated/mlserver.js";
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import type { FetchLike, MaybePromise } from "../core/fetch.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
+import { PeerMayHaveRenewed, StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import { CredentialBoundary } from "../http/boundary.js";
 import { setCredentialHeader } from "../http/credentials.js";
 import { assertSecureTransport, normalizeBaseUrl } from "../http/origins.js";
@@ -13,6 +13,7 @@ import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../core/errors.js";
 import { debug, fingerprint } from "../core/log.js";
 import { rememberSecret } from "../core/redact.js";
+import { requireText } from "../core/required.js";
 import { inSpan, tokenAttributes } from "../http/layers.js";
 import { createTransport } from "../http/transport.js";
 
@@ -99,9 +100,11 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     throw new InvalidOptionError("mlServerLogin: username must be a non-empty string.");
   }
   // A password goes with a username; a credentials callback replaces the password (the username
-  // may still be given, to name the account in the store).
-  const hasPair = options.password !== undefined;
-  if (hasPair && (typeof options.password !== "string" || options.username === undefined)) {
+  // may still be given, to name the account in the store). A password key present but undefined is
+  // an unset environment variable, not an absent option.
+  const hasPair = "password" in options;
+  if (hasPair) requireText(options.password, "mlServerLogin's password");
+  if (hasPair && options.username === undefined) {
     throw new InvalidOptionError("mlServerLogin needs both username and password (non-empty strings), or a credentials callback.");
   }
   if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes a password or a credentials callback, not both.");
@@ -175,7 +178,9 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
         "There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a credentials callback.",
       );
     }
-    const { username, password } = await getCredentials();
+    const given = await getCredentials();
+    const username = requireText(given?.username, "The username from mlServerLogin's credentials callback");
+    const password = requireText(given?.password, "The password from mlServerLogin's credentials callback");
     rememberSecret(password);
     const body: LoginRequest = { username, password };
     try {
@@ -203,14 +208,14 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
-    acquire: stored.wrap(async (previous) => {
+    acquire: stored.wrap(async (previous, attempt) => {
       if (previous?.refreshToken) {
         try {
           return await renew(previous.refreshToken);
         } catch (error) {
           if (!(error instanceof AuthenticationError)) throw error;
-          const renewedByPeer = await stored.peerRenewal(previous, asTokens);
-          if (renewedByPeer) return renewedByPeer;
+          // Not here, under the store's lock: a peer needs it to store the set it renewed.
+          if (!attempt.peerChecked && stored.failedLately()) throw new PeerMayHaveRenewed(previous);
           debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
           if (!getCredentials) {
             throw new TokenRefreshError(

@@ -89,8 +89,11 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth: mlS
     writeFileSync(join(ARTEFACTS, "browser-bundle-size.json"), JSON.stringify({ ours, withLayers, openapiFetch, ratio }, null, 2));
     expect(withLayers - ours).toBeGreaterThan(1000);
     // The goal of 11 KB is not met (see the README's Performance section); these budgets keep the sizes from growing unnoticed.
-    expect(ours).toBeLessThan(14_600);
-    expect(withLayers).toBeLessThan(16_200);
+    // Raised from 14,600 / 16,200 by about 1.1 KB for the store's failover handling (a peer's
+    // renewal waited for, an unsaved set written back), real requests for middleware, and the
+    // checks of required secrets.
+    expect(ours).toBeLessThan(15_500);
+    expect(withLayers).toBeLessThan(17_100);
   });
 
   it("a Node-only strategy imported there is a clear error when called, not a crash deep inside", async () => {
