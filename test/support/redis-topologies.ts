@@ -59,6 +59,8 @@ export interface RedisCluster {
   masterFor(key: string): Promise<number>;
   /** SIGKILLs the node on `port` (its replica is promoted after the 1 s node timeout). */
   kill(port: number): void;
+  /** Every node stopped (SIGSTOP) for `ms`, then continued: the whole cluster unreachable, no failover. */
+  pause(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,7 +76,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   const nodes = ports.map((port) => {
     const own = join(dir, String(port));
     mkdirSync(own);
-    return start(REDIS_SERVER, [...serverArgs(port, own), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"], port);
+    // A replica may always take over (validity factor 0): a test kills a master within seconds.
+    const cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"];
+    return start(REDIS_SERVER, [...serverArgs(port, own), ...cluster], port);
   });
   const alive = (port: number) => nodes.some((n) => n.port === port && n.child.exitCode === null && n.child.signalCode === null);
   const healthy = async () => {
@@ -84,6 +88,13 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     for (const port of ports) await until(async () => (await cli(port, "ping")) === "PONG", `redis on ${port}`);
     await exec(REDIS_CLI, ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "1", "--cluster-yes"], { timeout: 60_000 });
     await healthy();
+    // Every replica in sync with its master: one that is not cannot be promoted when it dies.
+    for (const port of ports) {
+      await until(async () => {
+        const info = await cli(port, "info", "replication");
+        return info.includes("role:master") || (info.includes("master_link_status:up") && !info.includes("master_sync_in_progress:1"));
+      }, `replica on ${port} in sync`);
+    }
   } catch (error) {
     await stopAll(nodes, dir);
     throw error;
@@ -106,7 +117,16 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     kill(port) {
       nodes.find((n) => n.port === port)?.child.kill("SIGKILL");
     },
-    stop: () => stopAll(nodes, dir),
+    async pause(ms) {
+      for (const { child } of nodes) child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, ms));
+      for (const { child } of nodes) child.kill("SIGCONT");
+      await healthy();
+    },
+    stop: async () => {
+      for (const { child } of nodes) child.kill("SIGCONT");
+      await stopAll(nodes, dir);
+    },
   };
 }
 
