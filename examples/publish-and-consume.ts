@@ -40,7 +40,7 @@ try {
   if (code !== 0) throw new Error("examples/generated/ does not match the server's swagger: run npm run example:services -- --update");
   console.log(`2. ${update ? "Wrote" : "Checked"} the generated types against GET /api/loan-score/1.0/swagger.json`);
 
-  const loan = createServiceClient<components>({ baseUrl: server.url, auth, name: "loan-score", version: "1.0" });
+  const loan = createServiceClient<components>(client, { name: "loan-score", version: "1.0" });
   const one = await loan.consume({ income: 52_000, amount: 12_000 });
   console.log(`3. consume({ income: 52000, amount: 12000 }) → score ${one.outputs.score}, approved ${one.outputs.approved}; it printed "${one.consoleOutput.trim()}"`);
 
@@ -61,7 +61,7 @@ try {
   // had any call still failed, runBatch would have thrown instead of getting here.
   console.log(`5. ${results.length} results, ${approved} approved, ${failed} failed; token renewals while it ran: ${server.counters.renewals}, 401s resent: ${server.counters.unauthorizedApiCalls}`);
 
-  await deleteService(client, "loan-score", "1.0");
+  await deleteService(client, { name: "loan-score", version: "1.0" });
   await auth.signOut();
   console.log("6. Deleted the service and signed out");
 } finally {

@@ -32,10 +32,10 @@ try {
   console.log(`1. Setup ran in a session: ${published.setupOutput.trim()}`);
   console.log(`2. Snapshot taken, session closed (open sessions: ${server.sessions.size}), service published at ${published.url}`);
 
-  const houses = createServiceClient<{ schemas: { InputParameters: { size: number }; OutputParameters: { price: number } } }>({ baseUrl: server.url, auth, name: "house-price", version: "1.0" });
+  const houses = createServiceClient<{ schemas: { InputParameters: { size: number }; OutputParameters: { price: number } } }>(client, { name: "house-price", version: "1.0" });
   for (const size of [60, 90]) console.log(`3. size ${size} → price ${(await houses.consume({ size })).outputs.price}`);
 
-  await deleteService(client, "house-price", "1.0");
+  await deleteService(client, { name: "house-price", version: "1.0" });
   await client.DELETE("/snapshots/{id}", { params: { path: { id: published.snapshotId } } });
   await auth.signOut();
   console.log(`4. Deleted the service and its snapshot (snapshots left: ${server.snapshots.size}), signed out`);

@@ -73,7 +73,7 @@ try {
   console.log(`3. mlserver services batch stopping-row 1.0 --file speeds.csv: ${batch.total} rows, ${over50} stop beyond 50 ft, ${batch.failed} failed`);
   await cli(["logout"]);
 
-  for (const name of ["stopping-distance", "stopping-row"]) await deleteService(client, name, "1.0");
+  for (const name of ["stopping-distance", "stopping-row"]) await deleteService(client, { name, version: "1.0" });
   await client.DELETE("/snapshots/{id}", { params: { path: { id: published.snapshotId } } });
   await auth.signOut();
   console.log("4. Deleted both services and the snapshot, signed out");

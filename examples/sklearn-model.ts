@@ -76,7 +76,7 @@ try {
   console.log(`3. mlserver services batch loan-row 1.0 --file applicants.csv: ${batch.total} rows, ${batch.results.filter((r) => r.outputs.approved).length} approved, ${batch.failed} failed`);
   await cli(["logout"]);
 
-  for (const name of ["loan-model", "loan-row"]) await deleteService(client, name, "1.0");
+  for (const name of ["loan-model", "loan-row"]) await deleteService(client, { name, version: "1.0" });
   await client.DELETE("/snapshots/{id}", { params: { path: { id: published.snapshotId } } });
   await auth.signOut();
   console.log("4. Deleted both services and the snapshot, signed out");

@@ -5,6 +5,7 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
 import { apiError } from "./core/errors.js";
+import type { ServiceName } from "./services.js";
 
 /** The sizes of a service's dedicated pool. */
 export interface ServicePoolSizes {
@@ -23,10 +24,10 @@ export type ServicePoolStatus = { computeNode: string; status: NonNullable<compo
  *
  * @example
  * ```ts
- * await setServicePool(client, "loan-score", "1.0", { initialSize: 2, maxSize: 8 });
+ * await setServicePool(client, { name: "loan-score", version: "1.0", initialSize: 2, maxSize: 8 });
  * ```
  */
-export async function setServicePool(client: MlServerClient, name: string, version: string, sizes: ServicePoolSizes): Promise<string> {
+export async function setServicePool(client: MlServerClient, { name, version, ...sizes }: ServiceName & ServicePoolSizes): Promise<string> {
   const { data, error, response } = await client.POST("/services/{name}/{version}/pool", {
     params: { path: { name, version } },
     body: { InitialPoolSize: sizes.initialSize, MaxPoolSize: sizes.maxSize },
@@ -40,10 +41,10 @@ export async function setServicePool(client: MlServerClient, name: string, versi
  *
  * @example
  * ```ts
- * for (const { computeNode, status } of await servicePoolStatus(client, "loan-score", "1.0")) console.log(computeNode, status);
+ * for (const { computeNode, status } of await servicePoolStatus(client, { name: "loan-score", version: "1.0" })) console.log(computeNode, status);
  * ```
  */
-export async function servicePoolStatus(client: MlServerClient, name: string, version: string): Promise<ServicePoolStatus> {
+export async function servicePoolStatus(client: MlServerClient, { name, version }: ServiceName): Promise<ServicePoolStatus> {
   const { data, error, response } = await client.GET("/services/{name}/{version}/pool", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Reading the pool of ${name}/${version}`, response, error);
   return (data ?? []).map((entry) => ({ computeNode: entry.ComputeNodeEndpoint ?? "", status: entry.Status ?? "NotFound" }));
@@ -55,10 +56,10 @@ export async function servicePoolStatus(client: MlServerClient, name: string, ve
  *
  * @example
  * ```ts
- * await deleteServicePool(client, "loan-score", "1.0");
+ * await deleteServicePool(client, { name: "loan-score", version: "1.0" });
  * ```
  */
-export async function deleteServicePool(client: MlServerClient, name: string, version: string): Promise<void> {
+export async function deleteServicePool(client: MlServerClient, { name, version }: ServiceName): Promise<void> {
   const { error, response } = await client.DELETE("/services/{name}/{version}/pool", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Removing the pool of ${name}/${version}`, response, error);
 }

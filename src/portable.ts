@@ -60,7 +60,7 @@ export type { DebugSink } from "./core/log.js";
 
 // Web services, sessions and pools
 export { createServiceClient } from "./services.js";
-export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceResult, ServiceSchemas } from "./services.js";
+export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceName, ServiceResult, ServiceSchemas } from "./services.js";
 export { deleteService, getService, listServices, publishFromSession, publishRealtimeService, publishService, updateRealtimeService, updateService } from "./publish.js";
 export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, RealtimeServiceOptions, ServiceFilter } from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
@@ -89,6 +89,8 @@ export {
   OriginNotAllowedError,
   RedirectRefusedError,
   ServiceExecutionError,
+  RemoteExecutionError,
+  BatchCancelledError,
   ServiceExistsError,
   SignedOutError,
   TokenEndpointError,

@@ -1,4 +1,5 @@
 import type { MlServerClient } from "./client.js";
+import type { ServiceName } from "./services.js";
 import type { components } from "../generated/mlserver.js";
 import { apiError, NotFoundError, ServiceExecutionError } from "./core/errors.js";
 import { putSessionFiles } from "./remote.js";
@@ -121,10 +122,11 @@ export async function publishRealtimeService(client: MlServerClient, options: Re
  *
  * @example
  * ```ts
- * await updateRealtimeService(client, "kmeans", "1.0", { model: retrained, description: "retrained weekly" });
+ * await updateRealtimeService(client, { name: "kmeans", version: "1.0", model: retrained, description: "retrained weekly" });
  * ```
  */
-export async function updateRealtimeService(client: MlServerClient, name: string, version: string, changes: Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>): Promise<void> {
+export async function updateRealtimeService(client: MlServerClient, options: ServiceName & Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>): Promise<void> {
+  const { name, version, ...changes } = options;
   const { error, response } = await client.PATCH("/realtime-services/{name}/{version}", {
     params: { path: { name, version } },
     body: realtimeFields(changes),
@@ -134,13 +136,14 @@ export async function updateRealtimeService(client: MlServerClient, name: string
 }
 
 /** Changes a published service (only what is given); only its publisher may. */
-export async function updateService(client: MlServerClient, name: string, version: string, changes: Partial<Omit<PublishOptions, "name" | "version">>): Promise<void> {
+export async function updateService(client: MlServerClient, options: ServiceName & Partial<Omit<PublishOptions, "name" | "version">>): Promise<void> {
+  const { name, version, ...changes } = options;
   const { error, response } = await client.PATCH("/services/{name}/{version}", { params: { path: { name, version } }, body: publishBody(changes) });
   if (!response.ok) throw apiError(`Updating ${name}/${version}`, response, error);
 }
 
 /** Deletes a published service; only its publisher may. */
-export async function deleteService(client: MlServerClient, name: string, version: string): Promise<void> {
+export async function deleteService(client: MlServerClient, { name, version }: ServiceName): Promise<void> {
   const { error, response } = await client.DELETE("/services/{name}/{version}", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Deleting ${name}/${version}`, response, error);
 }
@@ -205,7 +208,7 @@ export async function publishFromSession(client: MlServerClient, options: Publis
   let snapshotId: string;
   let setupOutput: string;
   try {
-    await putSessionFiles(client, id, options.files ?? {}, `to the session for ${label}`);
+    await putSessionFiles(client, { sessionId: id, files: options.files ?? {}, purpose: `to the session for ${label}` });
     const run = await client.POST("/sessions/{id}/execute", { ...path, body: { code: options.setupCode } });
     if (!run.response.ok) throw apiError(`Running the setup code of ${label}`, run.response, run.error);
     setupOutput = run.data?.consoleOutput ?? "";
@@ -255,10 +258,10 @@ export async function listServices(client: MlServerClient, filter: ServiceFilter
  *
  * @example
  * ```ts
- * const { inputParameterDefinitions } = await getService(client, "loan-score", "1.0");
+ * const { inputParameterDefinitions } = await getService(client, { name: "loan-score", version: "1.0" });
  * ```
  */
-export async function getService(client: MlServerClient, name: string, version: string): Promise<WebService> {
+export async function getService(client: MlServerClient, { name, version }: ServiceName): Promise<WebService> {
   const { data, error, response } = await client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
   if (!response.ok) throw apiError(`Reading ${name}/${version}`, response, error);
   const service = data?.[0];

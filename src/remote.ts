@@ -7,7 +7,7 @@
 import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
 import { checkFileName } from "./file-names.js";
-import { apiError } from "./core/errors.js";
+import { apiError, NotFoundError, RemoteExecutionError } from "./core/errors.js";
 
 /** What to run, where, and what to bring back. */
 export interface RemoteExecuteOptions {
@@ -35,10 +35,11 @@ export interface RemoteExecuteOptions {
   signal?: AbortSignal;
 }
 
-/** What a remote run came back with. A failed run is `success: false` with ML Server's message. */
+/**
+ * What a successful remote run came back with. A failed run is a `RemoteExecutionError` with
+ * ML Server's message, the console output and the requested files it did or did not leave.
+ */
 export interface RemoteExecution {
-  success: boolean;
-  errorMessage: string;
   consoleOutput: string;
   outputs: Record<string, unknown>;
   /** The names of the files the run wrote, as the server gave them: not checked, maybe not plain names. */
@@ -60,10 +61,13 @@ export interface RemoteExecution {
  *
  * @example
  * ```ts
- * await putSessionFiles(client, sessionId, { "data.csv": await readFile("data.csv") });
+ * await putSessionFiles(client, { sessionId, files: { "data.csv": await readFile("data.csv") } });
  * ```
  */
-export async function putSessionFiles(client: MlServerClient, sessionId: string, files: Record<string, Blob | Uint8Array | string>, purpose = "into the session"): Promise<void> {
+export async function putSessionFiles(
+  client: MlServerClient,
+  { sessionId, files, purpose = "into the session" }: { sessionId: string; files: Record<string, Blob | Uint8Array | string>; purpose?: string },
+): Promise<void> {
   for (const [fileName, content] of Object.entries(files)) {
     const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
     const uploaded = await client.POST("/sessions/{id}/files", {
@@ -86,10 +90,10 @@ export async function putSessionFiles(client: MlServerClient, sessionId: string,
  *
  * @example
  * ```ts
- * await writeFile("model.pkl", await getSessionFile(client, sessionId, "model.pkl"));
+ * await writeFile("model.pkl", await getSessionFile(client, { sessionId, fileName: "model.pkl" }));
  * ```
  */
-export async function getSessionFile(client: MlServerClient, sessionId: string, fileName: string): Promise<Uint8Array> {
+export async function getSessionFile(client: MlServerClient, { sessionId, fileName }: { sessionId: string; fileName: string }): Promise<Uint8Array> {
   const got = await client.GET("/sessions/{id}/files/{fileName}", { params: { path: { id: sessionId, fileName } }, parseAs: "arrayBuffer" });
   if (!got.response.ok) throw apiError(`Fetching ${fileName} from session ${sessionId}`, got.response, got.error);
   return new Uint8Array(got.data as unknown as ArrayBuffer);
@@ -101,10 +105,10 @@ export async function getSessionFile(client: MlServerClient, sessionId: string, 
  *
  * @example
  * ```ts
- * await putWorkspaceObject(client, sessionId, "weights", pickledBytes);
+ * await putWorkspaceObject(client, { sessionId, name: "weights", bytes: pickledBytes });
  * ```
  */
-export async function putWorkspaceObject(client: MlServerClient, sessionId: string, name: string, bytes: Blob | Uint8Array): Promise<void> {
+export async function putWorkspaceObject(client: MlServerClient, { sessionId, name, bytes }: { sessionId: string; name: string; bytes: Blob | Uint8Array }): Promise<void> {
   const put = await client.POST("/sessions/{id}/workspace/{objectName}", {
     params: { path: { id: sessionId, objectName: name } },
     body: bytes instanceof Blob ? bytes : new Blob([bytes as BlobPart]),
@@ -120,10 +124,10 @@ export async function putWorkspaceObject(client: MlServerClient, sessionId: stri
  *
  * @example
  * ```ts
- * const fit = await getWorkspaceObject(client, sessionId, "fit"); // R: unserialize() these bytes
+ * const fit = await getWorkspaceObject(client, { sessionId, name: "fit" }); // R: unserialize() these bytes
  * ```
  */
-export async function getWorkspaceObject(client: MlServerClient, sessionId: string, name: string): Promise<Uint8Array> {
+export async function getWorkspaceObject(client: MlServerClient, { sessionId, name }: { sessionId: string; name: string }): Promise<Uint8Array> {
   const got = await client.GET("/sessions/{id}/workspace/{objectName}", { params: { path: { id: sessionId, objectName: name } }, parseAs: "arrayBuffer" });
   if (!got.response.ok) throw apiError(`Getting ${name} from session ${sessionId}`, got.response, got.error);
   return new Uint8Array(got.data as unknown as ArrayBuffer);
@@ -136,17 +140,24 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
- * Runs code in a session on the server.
+ * Runs code in a session on the server. Code that fails is a `RemoteExecutionError` (its message,
+ * console output, and the requested files it left or did not leave); a server or network failure
+ * is the usual `ApiError` or `NetworkError`.
  *
  * @example
  * ```ts
- * const run = await remoteExecute(client, {
- *   code: await readFile("train.py", "utf8"),
- *   files: { "data.csv": await readFile("data.csv") },
- *   getFiles: ["model.pkl"],
- *   onOutput: (text) => process.stdout.write(text),
- * });
- * if (!run.success) throw new Error(run.errorMessage);
+ * try {
+ *   const run = await remoteExecute(client, {
+ *     code: await readFile("train.py", "utf8"),
+ *     files: { "data.csv": await readFile("data.csv") },
+ *     getFiles: ["model.pkl"],
+ *     onOutput: (text) => process.stdout.write(text),
+ *   });
+ *   await saveServerFiles("out", run.files);
+ * } catch (error) {
+ *   if (!(error instanceof RemoteExecutionError)) throw error;
+ *   console.error(error.errorMessage, "missing:", error.missingFiles);
+ * }
  * ```
  */
 export async function remoteExecute(client: MlServerClient, options: RemoteExecuteOptions): Promise<RemoteExecution> {
@@ -161,7 +172,7 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
   }
   const path = { params: { path: { id: id! } } };
   try {
-    await putSessionFiles(client, id!, options.files ?? {}, "for remote execution");
+    await putSessionFiles(client, { sessionId: id!, files: options.files ?? {}, purpose: "for remote execution" });
     signal?.throwIfAborted();
 
     // The run blocks its request; its output is read beside it, and only what is new is passed on.
@@ -203,18 +214,27 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
     const wanted = options.getFiles === "changed" ? changedFiles : (options.getFiles ?? []);
     // Files of the session's working directory have plain names; `..` would even fetch another URL.
     for (const fileName of wanted) checkFileName(fileName, options.getFiles === "changed" ? "The server" : "getFiles");
+    const succeeded = result.success === true;
+    const missingFiles: string[] = [];
     for (const fileName of wanted) {
-      files[fileName] = await getSessionFile(client, id!, fileName);
+      try {
+        files[fileName] = await getSessionFile(client, { sessionId: id!, fileName });
+      } catch (error) {
+        // A failed script often stops before writing what was asked for: its own error says why.
+        if (succeeded || !(error instanceof NotFoundError)) throw error;
+        missingFiles.push(fileName);
+      }
+    }
+    if (!succeeded) {
+      throw new RemoteExecutionError({ errorMessage: result.errorMessage ?? "", consoleOutput: result.consoleOutput ?? "", changedFiles, files, missingFiles });
     }
     let snapshotId: string | undefined;
-    if (result.success && options.snapshotName !== undefined) {
+    if (options.snapshotName !== undefined) {
       const snapshot = await client.POST("/sessions/{id}/snapshot", { ...path, body: { name: options.snapshotName } });
       if (!snapshot.response.ok) throw apiError("Taking a snapshot after remote execution", snapshot.response, snapshot.error);
       snapshotId = snapshot.data!.snapshotId!;
     }
     return {
-      success: result.success === true,
-      errorMessage: result.errorMessage ?? "",
       consoleOutput: result.consoleOutput ?? "",
       outputs: Object.fromEntries((result.outputParameters ?? []).map((p) => [p.name, p.value])),
       changedFiles,

@@ -1,7 +1,7 @@
 import { abortable } from "./core/fetch.js";
-import { createAuthenticatedClient, type MlServerClientOptions } from "./client.js";
+import { createAuthenticatedClient, type MlServerClient, type MlServerClientOptions } from "./client.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { apiError, InvalidOptionError, ServiceExecutionError } from "./core/errors.js";
+import { apiError, BatchCancelledError, InvalidOptionError, NotFoundError, ServiceExecutionError } from "./core/errors.js";
 
 /** What a service's generated `components` must hold: its inputs and outputs. */
 export interface ServiceSchemas {
@@ -19,6 +19,12 @@ export interface ServiceResult<Outputs> {
 
 /** Where a batch execution stands. */
 export interface BatchProgress<Outputs> {
+  /**
+   * ML Server's four states: `pending` (accepted, waiting its turn), `ready` (accepted, no row
+   * started yet: the service's shells are being readied), `inProgress` (rows running; `completed`
+   * counts those finished) and `complete` (every row finished, well or not). A cancelled batch
+   * has no state: it is gone from the server, and following it is a `BatchCancelledError`.
+   */
   state: "pending" | "inProgress" | "ready" | "complete";
   completed: number;
   total: number;
@@ -26,10 +32,14 @@ export interface BatchProgress<Outputs> {
   results: (ServiceResult<Outputs> | ServiceExecutionError)[];
 }
 
-/** Options of {@link createServiceClient}: the client's options, plus the service. */
-export interface ServiceClientOptions extends MlServerClientOptions {
+/** Which service a service client calls. */
+export interface ServiceName {
   name: string;
   version: string;
+}
+
+/** Options of {@link createServiceClient} without a client: the client's options, plus the service. */
+export interface ServiceClientOptions extends MlServerClientOptions, ServiceName {
   /** The service's generated security map (`*.security.ts`), when the spec is generated. */
   security?: OperationSecurityMap;
 }
@@ -87,8 +97,13 @@ export interface RunBatchOptions<Outputs> {
   executionId?: string;
   /** Called after each poll with where the batch stands and the results so far. */
   onProgress?: (progress: BatchProgress<Outputs>) => void;
-  /** Stops the polling; the batch goes on on the server (`cancelBatch` stops it). */
+  /**
+   * Cancels the batch: aborting it stops the polling and the batch on the server together, and
+   * `runBatch` rejects with the abort's reason. With `leaveRunningOnAbort`, only the polling stops.
+   */
   signal?: AbortSignal;
+  /** On abort, stop following the batch but leave it running on the server (default false). */
+  leaveRunningOnAbort?: boolean;
 }
 
 interface RawResult {
@@ -102,23 +117,35 @@ interface RawResult {
 
 /**
  * A typed client for one published web service, built on the types generated from its own swagger
- * (`npx mlserver generate --server <url> --service <name>@<version> -o <file>`). Tokens are
- * renewed as for any call, including during long batches.
+ * (`npx mlserver generate --server <url> --service <name>@<version> -o <file>`). Made from the
+ * client you have, it shares that client's sign-in, transport, retries and token store; or from
+ * options, as `createMlServerClient` takes them. Tokens are renewed as for any call, including
+ * during long batches.
  *
  * @example
  * ```ts
  * import type { components } from "./generated/loan-score.js";
- * const loan = createServiceClient<components>({ baseUrl, auth, name: "loan-score", version: "1.0" });
+ * const loan = createServiceClient<components>(client, { name: "loan-score", version: "1.0" });
  * const { outputs } = await loan.consume({ income: 52_000, amount: 12_000 });
  * console.log(outputs.score);
  * ```
  */
-export function createServiceClient<C extends ServiceSchemas>(options: ServiceClientOptions): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]> {
+export function createServiceClient<C extends ServiceSchemas>(client: MlServerClient, service: ServiceName): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
+export function createServiceClient<C extends ServiceSchemas>(options: ServiceClientOptions): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
+export function createServiceClient<C extends ServiceSchemas>(
+  clientOrOptions: MlServerClient | ServiceClientOptions,
+  service?: ServiceName,
+): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]> {
   type Outputs = C["schemas"]["OutputParameters"];
-  const { name, version, security, ...clientOptions } = options;
+  const given = typeof (clientOrOptions as MlServerClient).request === "function" ? (clientOrOptions as MlServerClient) : undefined;
+  const { name, version } = given ? (service ?? ({} as Partial<ServiceName>)) : (clientOrOptions as ServiceClientOptions);
   if (!name || !version) throw new InvalidOptionError("createServiceClient needs the service's name and version.");
   // The service's paths are known only from its generated types; calls here are checked by hand.
-  const client = createAuthenticatedClient<Record<string, Record<string, unknown>>>(clientOptions, security);
+  let client: unknown = given;
+  if (!client) {
+    const { name: _name, version: _version, security, ...clientOptions } = clientOrOptions as ServiceClientOptions;
+    client = createAuthenticatedClient<Record<string, Record<string, unknown>>>(clientOptions, security);
+  }
   const base = `/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
   const label = `${name}/${version}`;
   const call = client as unknown as {
@@ -137,13 +164,13 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
 
   const send = async (method: string, path: string, operation: string, init: object = {}): Promise<unknown> => {
     const { data, error, response } = await call.request(method, `${base}${path}`, init);
-    if (!response.ok) throw apiError(`${operation} of ${label}`, response, error);
+    if (!response.ok) throw apiError(operation, response, error);
     return data;
   };
 
   const batchStatus = async (id: string): Promise<BatchProgress<Outputs>> => {
     // Path templates, as in the service's swagger, so a generated security map applies.
-    const status = (await send("get", "/batch/{executionId}", "Reading a batch", { params: { path: { executionId: id }, query: { showPartialResults: true } } })) as {
+    const status = (await send("get", "/batch/{executionId}", `Reading batch ${id} of ${label}`, { params: { path: { executionId: id }, query: { showPartialResults: true } } })) as {
       state: BatchProgress<Outputs>["state"];
       completedItemCount: number;
       totalItemCount: number;
@@ -153,41 +180,50 @@ export function createServiceClient<C extends ServiceSchemas>(options: ServiceCl
   };
 
   const startBatch = async (inputs: unknown[], { parallelCount }: { parallelCount?: number } = {}): Promise<string> => {
-    const started = (await send("post", "/batch", "Starting a batch", { body: inputs, ...(parallelCount && { params: { query: { parallelCount } } }) })) as { batchExecutionId: string };
+    const started = (await send("post", "/batch", `Starting a batch of ${label}`, { body: inputs, ...(parallelCount && { params: { query: { parallelCount } } }) })) as { batchExecutionId: string };
     return started.batchExecutionId;
+  };
+
+  const cancel = async (id: string): Promise<void> => {
+    await send("delete", "/batch/{executionId}", `Cancelling batch ${id} of ${label}`, { params: { path: { executionId: id } } });
   };
 
   return {
     async consume(inputs, { signal } = {}) {
-      const result = decode((await send("post", "", "Consuming", { body: inputs, ...(signal && { signal }) })) as RawResult);
+      const result = decode((await send("post", "", `Calling ${label}`, { body: inputs, ...(signal && { signal }) })) as RawResult);
       if (result instanceof ServiceExecutionError) throw result;
       return result;
     },
     startBatch,
     batchStatus,
-    async runBatch(inputs, { parallelCount, intervalMs = 200, onStart, executionId, onProgress, signal } = {}) {
+    async runBatch(inputs, { parallelCount, intervalMs = 200, onStart, executionId, onProgress, signal, leaveRunningOnAbort = false } = {}) {
       signal?.throwIfAborted();
       const id = executionId ?? (await startBatch(inputs, parallelCount === undefined ? {} : { parallelCount }));
       onStart?.(id);
-      for (;;) {
-        const progress = await batchStatus(id);
-        onProgress?.(progress);
-        if (progress.state === "complete") return progress.results;
-        // An abort stops the polling; the batch itself goes on on the server (cancelBatch stops it).
-        await abortable(new Promise((resolve) => setTimeout(resolve, intervalMs)), signal);
+      try {
+        for (;;) {
+          const progress = await batchStatus(id).catch((error: unknown) => {
+            throw error instanceof NotFoundError ? new BatchCancelledError(label, id, error) : error;
+          });
+          onProgress?.(progress);
+          if (progress.state === "complete") return progress.results;
+          await abortable(new Promise((resolve) => setTimeout(resolve, intervalMs)), signal);
+        }
+      } catch (error) {
+        // An abort is a cancellation: the batch stops on the server too (best effort; it may be done).
+        if (signal?.aborted && !leaveRunningOnAbort) await cancel(id).catch(() => undefined);
+        throw error;
       }
     },
-    async cancelBatch(id) {
-      await send("delete", "/batch/{executionId}", "Cancelling a batch", { params: { path: { executionId: id } } });
-    },
+    cancelBatch: cancel,
     async listBatches() {
-      return (await send("get", "/batch", "Listing batches")) as string[];
+      return (await send("get", "/batch", `Listing the batches of ${label}`)) as string[];
     },
     async batchFiles(id, index) {
-      return (await send("get", "/batch/{executionId}/{index}/files", "Listing a batch run's files", { params: { path: { executionId: id, index } } })) as string[];
+      return (await send("get", "/batch/{executionId}/{index}/files", `Listing the files of run ${index} of batch ${id} of ${label}`, { params: { path: { executionId: id, index } } })) as string[];
     },
     async batchFile(id, index, fileName) {
-      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", "Downloading a batch run's file", {
+      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", `Downloading ${fileName} of run ${index} of batch ${id} of ${label}`, {
         params: { path: { executionId: id, index, fileName } },
         parseAs: "arrayBuffer",
       });

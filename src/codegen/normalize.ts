@@ -104,3 +104,29 @@ function resolvePointer(root: unknown, ref: string): unknown {
   }
   return node;
 }
+
+/**
+ * Whether `document` is the swagger ML Server serves for one published web service: its
+ * `InputParameters`, `OutputParameters` and `WebServiceResult` schemas, and its consume path
+ * `/api/{name}/{version}`.
+ */
+export function isMlServerServiceSpec(document: OpenApiDocument): boolean {
+  const schemas = document.components?.schemas;
+  if (!isObject(schemas) || !["InputParameters", "OutputParameters", "WebServiceResult"].every((name) => isObject(schemas[name]))) return false;
+  return Object.keys(document.paths ?? {}).some((path) => /^\/api\/[^/{}]+\/[^/{}]+$/.test(path));
+}
+
+/**
+ * ML Server declares no `required` in a service's swagger, yet it runs the code with every
+ * declared input and returns every declared output of a run that succeeded (a failed one is an
+ * error): marks them so, in a copy, so that `consume({})` does not compile and outputs need no `!`.
+ */
+export function markServiceParametersRequired(document: OpenApiDocument): OpenApiDocument {
+  const schemas = { ...(document.components!.schemas as Record<string, Record<string, unknown>>) };
+  for (const name of ["InputParameters", "OutputParameters"]) {
+    const schema = schemas[name]!;
+    const properties = isObject(schema.properties) ? Object.keys(schema.properties) : [];
+    if (properties.length > 0) schemas[name] = { ...schema, required: properties };
+  }
+  return { ...document, components: { ...document.components, schemas } };
+}

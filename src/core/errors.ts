@@ -23,6 +23,8 @@ export type ErrorCode =
   | "ERR_FORBIDDEN"
   | "ERR_NOT_FOUND"
   | "ERR_SERVICE_FAILED"
+  | "ERR_REMOTE_EXECUTION_FAILED"
+  | "ERR_BATCH_CANCELLED"
   | "ERR_DEVICE_CODE_EXPIRED"
   | "ERR_AUTHORIZATION_DECLINED"
   | "ERR_OPTIONAL_DEPENDENCY_MISSING"
@@ -276,6 +278,43 @@ export class ServiceExecutionError extends MlServerClientError {
     super("ERR_SERVICE_FAILED", `The web service ${service} failed: ${errorMessage || "no error message"}`);
     this.errorMessage = errorMessage;
     this.consoleOutput = consoleOutput;
+  }
+}
+
+/**
+ * Code run remotely (`remoteExecute`, the CLI's `run`) failed: its own error message, its console
+ * output, the files it changed, the requested files that could be fetched, and those that could
+ * not (a failed script often stops before writing them).
+ */
+export class RemoteExecutionError extends MlServerClientError {
+  readonly errorMessage: string;
+  readonly consoleOutput: string;
+  readonly changedFiles: readonly string[];
+  /** Requested files the run left, by name. */
+  readonly files: Readonly<Record<string, Uint8Array>>;
+  /** Requested files the run did not leave. */
+  readonly missingFiles: readonly string[];
+  constructor(run: { errorMessage: string; consoleOutput: string; changedFiles: readonly string[]; files: Record<string, Uint8Array>; missingFiles: readonly string[] }) {
+    const missing = run.missingFiles.length ? `; it left none of ${run.missingFiles.join(", ")}` : "";
+    super("ERR_REMOTE_EXECUTION_FAILED", `The code run remotely failed: ${run.errorMessage || "no error message"}${missing}`);
+    this.errorMessage = run.errorMessage;
+    this.consoleOutput = run.consoleOutput;
+    this.changedFiles = run.changedFiles;
+    this.files = run.files;
+    this.missingFiles = run.missingFiles;
+  }
+}
+
+/** A batch being followed is no longer on the server: cancelled or deleted elsewhere (or never there). */
+export class BatchCancelledError extends MlServerClientError {
+  readonly executionId: string;
+  constructor(service: string, executionId: string, cause: unknown) {
+    super(
+      "ERR_BATCH_CANCELLED",
+      `Batch ${executionId} of ${service} is no longer on the server: it was cancelled or deleted before it completed (or the id is wrong), and its results went with it. Start it again to get them.`,
+      { cause },
+    );
+    this.executionId = executionId;
   }
 }
 

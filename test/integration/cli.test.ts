@@ -911,6 +911,12 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const broken = await mlserver(h, ["run", join(h.dir, "broken.py"), "--json"]);
     expect(broken.code).toBe(5);
     expect(JSON.parse(broken.stdout)).toMatchObject({ success: false, errorMessage: "RuntimeError: broken on purpose", consoleOutput: "trying\n" });
+    // Failing before it writes the file asked for: still the script's failure (5), not a 404 (4).
+    writeFileSync(join(h.dir, "early.R"), 'stop("early failure")\n');
+    const early = await mlserver(h, ["run", join(h.dir, "early.R"), "--get-file", "out.txt", "--output-dir", join(h.dir, "out")]);
+    expect(early.code, early.stderr).toBe(5);
+    expect(early.stderr).toMatch(/the script failed: .*early failure.* It left none of out\.txt\./);
+    expect(existsSync(join(h.dir, "out", "out.txt"))).toBe(false);
     expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(`The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`);
   });
 

@@ -83,3 +83,39 @@ describeWithProgram(REDIS, "npm run example:fleet", () => {
     }
   }, 150_000);
 });
+
+it("npm run example:first: sign in, publish, a typed call, then a wrong password and a missing service as typed errors", async () => {
+  const { stdout } = await run("npm", ["run", "example:first", "--silent"], { env: { ...process.env, FORCE_COLOR: "0" }, timeout: 60_000 });
+  expect(stdout.trim().split("\n")).toEqual([
+    "1. Published double 1.0 and called it: x 21 → y 42",
+    "2. A wrong password: ERR_AUTHENTICATION_FAILED",
+    "3. A service that is not there: ERR_NOT_FOUND, Calling triple/1.0 failed with HTTP 404",
+    "4. Deleted the service, signed out",
+  ]);
+});
+
+it("npm run example:cron: three runs in three processes sign in once; with the server down the job exits 6 saying so", async () => {
+  const { stdout } = await run("npm", ["run", "example:cron", "--silent"], { env: { ...process.env, FORCE_COLOR: "0" }, timeout: 90_000 });
+  const lines = stdout.trim().split("\n");
+  expect(lines[0]).toMatch(/^1\. Three runs, three processes: 1 sign-in, \d+ requests$/);
+  expect(lines[1]).toBe('2. With the server down: exit 6, "the server did not answer"');
+});
+
+it("npm run example:batch: a 100-row batch cancelled halfway stops on the server too", async () => {
+  const { stdout } = await run("npm", ["run", "example:batch", "--silent"], { env: { ...process.env, FORCE_COLOR: "0" }, timeout: 90_000 });
+  const lines = stdout.trim().split("\n");
+  const at = /^1\. Batch of 100 rows stopped \(halfway\) at (\d+) of 100 rows$/.exec(lines[0]!);
+  expect(at, lines[0]).not.toBeNull();
+  expect(Number(at![1])).toBeGreaterThanOrEqual(50);
+  expect(Number(at![1])).toBeLessThan(100);
+  expect(lines.slice(1)).toEqual(["2. Cancelled on the server too: no longer listed (0 batches left)", "3. Deleted the service, signed out"]);
+});
+
+it.skipIf(rMissing)("npm run example:remote-r: an R script's file comes back; one that fails early reports its own error and the file it did not write", async () => {
+  const { stdout } = await run("npm", ["run", "example:remote-r", "--silent"], { env: { ...process.env, FORCE_COLOR: "0", MLSERVER_R: TEST_R }, timeout: 90_000 });
+  expect(stdout.trim().split("\n")).toEqual([
+    '1. The script printed "fitted" and wrote coef.txt: -17.579, 3.932',
+    '2. A script that failed early: ERR_REMOTE_EXECUTION_FAILED, "Error: early failure", missing out.txt',
+    "3. Signed out; sessions left open: 0",
+  ]);
+});

@@ -49,6 +49,16 @@ describe("the packed package, installed into a fresh project", () => {
     }
   });
 
+  it("a stack trace from the installed package (with --enable-source-maps) names files the package ships", async () => {
+    const code = `const { bearer } = await import("mlserver-client"); try { bearer(""); } catch (error) { console.log(error.stack); }`;
+    const { stdout } = await exec(process.execPath, ["--enable-source-maps", "--input-type=module", "-e", code], { cwd: project });
+    expect(stdout).toMatch(/ERR_INVALID_OPTION|bearer\(\)/);
+    const named = [...stdout.matchAll(/\((\/[^():]+\/node_modules\/mlserver-client\/[^():]+):\d+:\d+\)/g)].map((m) => m[1]!);
+    // Through the maps, the frames point at the TypeScript sources, which must be there to open.
+    expect(named.some((file) => file.endsWith(".ts"))).toBe(true);
+    for (const file of named) expect(statSync(file).isFile(), file).toBe(true);
+  });
+
   it("imports every entry with import and with require", async () => {
     const entries = ["mlserver-client", "mlserver-client/codegen", "mlserver-client/devserver", "mlserver-client/package.json"];
     for (const entry of entries) {

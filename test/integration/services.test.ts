@@ -22,6 +22,8 @@ import {
   putSessionFiles,
   putWorkspaceObject,
   remoteExecute,
+  RemoteExecutionError,
+  BatchCancelledError,
   servicePoolStatus,
   setServicePool,
   ServiceExecutionError,
@@ -93,15 +95,40 @@ describe("publish, generate from the live server, type-check, consume, batch", (
       const wrong: Body = { x: "1.5" };
       export async function use() {
         const { outputs } = await svc.consume({ x: 2, factor: 3 });
-        const y: number | undefined = outputs.y;
-        const label: string | undefined = outputs.label;
+        // Every declared output of a successful run is there: no \`!\`, no undefined.
+        const y: number = outputs.y;
+        const label: string = outputs.label;
         // @ts-expect-error -- no such output
         outputs.nope;
+        // @ts-expect-error -- every declared input is required, as ML Server runs the code with each
+        await svc.consume({});
+        // @ts-expect-error -- factor is missing
+        await svc.consume({ x: 1 });
         return [ok, wrong, y, label];
       }
     `,
     );
     expect(typecheckFiles([output, usage])).toEqual([]);
+    // With --keep-optional, the swagger as ML Server declares it: every field optional.
+    const optional = join(dir, "scorer-optional.ts");
+    expect(await cli([...args.slice(0, 6), optional, ...args.slice(7), "--keep-optional"], silent)).toBe(0);
+    const loose = join(dir, "loose.ts");
+    writeFileSync(
+      loose,
+      `
+      import type { components } from "./scorer-optional.js";
+      import { createServiceClient } from ${JSON.stringify(resolve("src/index.ts").replace(/\.ts$/, ".js"))};
+      declare const svc: ReturnType<typeof createServiceClient<components>>;
+      export async function use() {
+        const { outputs } = await svc.consume({});
+        const y: number | undefined = outputs.y;
+        // @ts-expect-error -- optional: may be undefined
+        const sure: number = outputs.y;
+        return [y, sure];
+      }
+    `,
+    );
+    expect(typecheckFiles([optional, loose])).toEqual([]);
 
     const scorer = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number; label?: string; flags?: boolean[] } } }>({
       baseUrl: server.url,
@@ -123,6 +150,17 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     expect(progress.length).toBeGreaterThan(3);
     // The batch outlived several 1-second tokens, and nothing failed.
     expect(server.counters.renewals - renewalsBefore).toBeGreaterThanOrEqual(1);
+
+    // Made from the client already signed in: its sign-in is shared, no second login.
+    const loginsBefore = server.counters.logins;
+    const shared = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number } } }>(client, {
+      name: "scorer",
+      version: "2.0",
+    });
+    expect((await shared.consume({ x: 3, factor: 2 })).outputs.y).toBe(6);
+    expect(await shared.listBatches()).toEqual(expect.any(Array));
+    expect(server.counters.logins).toBe(loginsBefore);
+    expect(() => createServiceClient(client, { name: "", version: "1" })).toThrow(/name and version/);
   });
 
   it("generate --service with the profile's sign-in (after mlserver login) writes the same types, with no credentials on the command", async () => {
@@ -144,7 +182,7 @@ describe("publish, generate from the live server, type-check, consume, batch", (
   });
 
   it("generate --server --check fails, naming the file, when the service changed", async () => {
-    await updateService(client, "scorer", "2.0", { outputs: { y: "numeric" } });
+    await updateService(client, { name: "scorer", version: "2.0", outputs: { y: "numeric" } });
     let err = "";
     const code = await cli(
       ["generate", "--server", server.url, "--service", "scorer@2.0", "-o", join(dir, "scorer.ts"), "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD", "--check"],
@@ -256,12 +294,34 @@ describe("what a service run can come back with", () => {
     expect(status.total).toBe(30);
     await svc.cancelBatch(id);
     await expect(svc.batchStatus(id)).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+    // Aborting runBatch is the cancellation: polling and the batch on the server stop together.
     const controller = new AbortController();
+    let started: string | undefined;
     const polling = svc.runBatch(
       Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
-      { parallelCount: 1, intervalMs: 50, signal: controller.signal, onProgress: () => controller.abort() },
+      { parallelCount: 1, intervalMs: 50, signal: controller.signal, onStart: (id) => (started = id), onProgress: () => controller.abort() },
     );
     await expect(polling).rejects.toMatchObject({ name: "AbortError" });
+    expect(await svc.listBatches()).not.toContain(started);
+    // ...unless asked to leave it running.
+    const leaving = new AbortController();
+    let left: string | undefined;
+    const following = svc.runBatch(
+      Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
+      { parallelCount: 1, intervalMs: 50, signal: leaving.signal, leaveRunningOnAbort: true, onStart: (id) => (left = id), onProgress: () => leaving.abort() },
+    );
+    await expect(following).rejects.toMatchObject({ name: "AbortError" });
+    expect(await svc.listBatches()).toContain(left);
+    // A batch cancelled elsewhere while it is followed: a typed error saying so, not a bare 404.
+    const elsewhere = svc.runBatch(
+      Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
+      { parallelCount: 1, intervalMs: 50, onStart: (id) => void svc.cancelBatch(id).catch(() => undefined) },
+    );
+    await expect(elsewhere).rejects.toBeInstanceOf(BatchCancelledError);
+    await expect(svc.runBatch([], { executionId: left!, intervalMs: 50, onProgress: () => void svc.cancelBatch(left!).catch(() => undefined) })).rejects.toMatchObject({
+      code: "ERR_BATCH_CANCELLED",
+      executionId: left,
+    });
   });
 
   it.skipIf(rMissing)("publishService and publishFromSession publish R; the service client consumes it with a data frame", async () => {
@@ -285,8 +345,8 @@ describe("what a service run can come back with", () => {
       version: "1",
     });
     expect((await stopping.consume({ cars_in: { speed: [10, 20] } })).outputs).toEqual({ dist: [21.74, 61.07] });
-    await deleteService(client, "r-double", "1");
-    await deleteService(client, "r-stopping", "1");
+    await deleteService(client, { name: "r-double", version: "1" });
+    await deleteService(client, { name: "r-stopping", version: "1" });
   });
 });
 
@@ -297,12 +357,12 @@ describe("publish helpers surface ML Server's error cases as typed errors", () =
     const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
     hygiene.secret("Other-Pa55word!");
     await expect(publishService(other, { name: "owned", version: "2", code: "y = 1" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN", status: 403 });
-    await expect(updateService(other, "owned", "1", { description: "mine" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(deleteService(other, "owned", "1")).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await updateService(client, "owned", "1", { description: "v1", alias: "ownedScore" });
+    await expect(updateService(other, { name: "owned", version: "1", description: "mine" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(deleteService(other, { name: "owned", version: "1" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await updateService(client, { name: "owned", version: "1", description: "v1", alias: "ownedScore" });
     expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
-    await deleteService(client, "owned", "1");
-    await expect(deleteService(client, "owned", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+    await deleteService(client, { name: "owned", version: "1" });
+    await expect(deleteService(client, { name: "owned", version: "1" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
   });
 });
 
@@ -316,14 +376,14 @@ describe("listing and reading services", () => {
     expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
     expect(await listServices(client, { runtimeType: "R" })).toEqual([]);
     expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
-    expect(await getService(client, "listed", "1")).toMatchObject({ name: "listed", version: "1", description: "first", versionPublishedBy: "admin" });
-    await expect(getService(client, "listed", "9")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    expect(await getService(client, { name: "listed", version: "1" })).toMatchObject({ name: "listed", version: "1", description: "first", versionPublishedBy: "admin" });
+    await expect(getService(client, { name: "listed", version: "9" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
     for (const [name, version, owner] of [
       ["listed", "1", client],
       ["listed", "2", client],
       ["theirs", "1", other],
     ] as const)
-      await deleteService(owner, name, version);
+      await deleteService(owner, { name, version });
   });
 });
 
@@ -352,10 +412,25 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     expect(server.sessions.size).toBe(sessionsBefore);
   });
 
-  it("a failing run is success: false with the message; an abort cancels the run; the session is closed either way", async () => {
+  it("a failing run is a RemoteExecutionError with the run's message, never a 404 for the files it did not write; an abort cancels the run; the session is closed either way", async () => {
     const sessionsBefore = server.sessions.size;
-    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" });
-    expect(failed).toMatchObject({ success: false, errorMessage: "ValueError: nope", consoleOutput: "before\n" });
+    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(RemoteExecutionError);
+    expect(failed).toMatchObject({ code: "ERR_REMOTE_EXECUTION_FAILED", errorMessage: "ValueError: nope", consoleOutput: "before\n", missingFiles: [] });
+    // The newcomer's case: the script fails before writing what was asked for.
+    const early = await remoteExecute(client, {
+      runtimeType: "R",
+      code: 'writeLines("partial", "partial.txt")\nstop("early failure")',
+      getFiles: ["partial.txt", "out.txt"],
+    }).catch((error: unknown) => error);
+    expect(early).toBeInstanceOf(RemoteExecutionError);
+    const error = early as RemoteExecutionError;
+    expect(error.message).toMatch(/early failure/);
+    expect(error.message).toMatch(/out\.txt/);
+    expect(error.missingFiles).toEqual(["out.txt"]);
+    expect(new TextDecoder().decode(error.files["partial.txt"])).toBe("partial\n");
+    // A run that succeeded but did not write a requested file: the server's 404, as before.
+    await expect(remoteExecute(client, { code: "x = 1", getFiles: ["never.txt"] })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
     const controller = new AbortController();
     const started = Date.now();
     const aborted = remoteExecute(client, { code: "import time\nprint('long')\ntime.sleep(60)", pollMs: 50, signal: controller.signal, onOutput: () => controller.abort(new Error("stop")) });
@@ -370,18 +445,18 @@ describe("session files and workspace objects (mrsdeploy's putLocalFile, getRemo
     const created = await client.POST("/sessions", { body: { runtimeType: "Python" } });
     const sessionId = created.data!.sessionId!;
     try {
-      await putSessionFiles(client, sessionId, { "rates.txt": "0.5" });
+      await putSessionFiles(client, { sessionId, files: { "rates.txt": "0.5" } });
       // A pickle (protocol 0) of {'base': 10}.
-      await putWorkspaceObject(client, sessionId, "config", new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns."));
+      await putWorkspaceObject(client, { sessionId, name: "config", bytes: new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns.") });
       const run = await remoteExecute(client, { sessionId, code: "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', 'w').write(str(scaled))", outputs: ["scaled"] });
       expect(run).toMatchObject({ success: true, outputs: { scaled: 5 } });
-      expect(new TextDecoder().decode(await getSessionFile(client, sessionId, "scaled.txt"))).toBe("5.0");
-      const pickled = await getWorkspaceObject(client, sessionId, "scaled");
+      expect(new TextDecoder().decode(await getSessionFile(client, { sessionId, fileName: "scaled.txt" }))).toBe("5.0");
+      const pickled = await getWorkspaceObject(client, { sessionId, name: "scaled" });
       const read = await promisify(execFile)(TEST_PYTHON, ["-c", "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))", Buffer.from(pickled).toString("hex")]);
       expect(read.stdout).toBe("5.0\n");
-      await expect(getSessionFile(client, sessionId, "absent.txt")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
-      await expect(getWorkspaceObject(client, sessionId, "absent")).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
-      await expect(putWorkspaceObject(client, sessionId, "junk", new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
+      await expect(getSessionFile(client, { sessionId, fileName: "absent.txt" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+      await expect(getWorkspaceObject(client, { sessionId, name: "absent" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+      await expect(putWorkspaceObject(client, { sessionId, name: "junk", bytes: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
       expect(server.sessions.has(sessionId)).toBe(true);
     } finally {
       await client.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
@@ -429,7 +504,7 @@ describe("a work queue (DeployR's RBroker), from the library", () => {
     expect(finished.indexOf(100)).toBeLessThan(finished.indexOf(4));
     expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 100]);
     expect(server.counters.logins).toBe(loginsBefore);
-    await deleteService(client, "queued", "1");
+    await deleteService(client, { name: "queued", version: "1" });
   });
 });
 
@@ -437,23 +512,23 @@ describe("a service's dedicated pool, from the library", () => {
   it("setServicePool starts its shells at once, servicePoolStatus reports it per compute node, deleteServicePool removes it; only the publisher may", async () => {
     const log = join(await tempDir(), "init.log");
     await publishService(client, { name: "pooled", version: "1", code: "y = 1", initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`, outputs: { y: "integer" } });
-    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "NotFound" }]);
-    expect(await setServicePool(client, "pooled", "1", { initialSize: 2, maxSize: 3 })).toBe("Created");
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "NotFound" }]);
+    expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 2, maxSize: 3 })).toBe("Created");
     // Two shells ran the init code, before any call.
     for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2); i++) await new Promise((r) => setTimeout(r, 50));
     expect(readFileSync(log, "utf8")).toBe("init\ninit\n");
-    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "Success" }]);
-    expect(await setServicePool(client, "pooled", "1", { initialSize: 1, maxSize: 1 })).toBe("Updated");
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "Success" }]);
+    expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).toBe("Updated");
     const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
-    await expect(setServicePool(other, "pooled", "1", { initialSize: 1, maxSize: 1 })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(setServicePool(client, "pooled", "1", { initialSize: 3, maxSize: 1 })).rejects.toMatchObject({
+    await expect(setServicePool(other, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(setServicePool(client, { name: "pooled", version: "1", initialSize: 3, maxSize: 1 })).rejects.toMatchObject({
       status: 400,
       message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/),
     });
-    await deleteServicePool(client, "pooled", "1");
-    expect(await servicePoolStatus(client, "pooled", "1")).toEqual([{ computeNode: server.url, status: "NotFound" }]);
-    await expect(deleteServicePool(client, "pooled", "1")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
-    await deleteService(client, "pooled", "1");
+    await deleteServicePool(client, { name: "pooled", version: "1" });
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "NotFound" }]);
+    await expect(deleteServicePool(client, { name: "pooled", version: "1" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    await deleteService(client, { name: "pooled", version: "1" });
   });
 });
 

@@ -34,9 +34,17 @@ describeWithSpecs("the generator on real-world specs that no one here wrote", ()
     // The security module is real code that says what the spec declares.
     const security = files[1]!.contents;
     expect(security).toMatch(/export const operationSecurity = /);
+    const schemas = (name: string) => new RegExp(`${name}: \\{[^}]*\\}`).exec(types)?.[0] ?? "";
     if (file.includes("services")) {
       // Per-service swaggers declare a Bearer apiKey header and apply it to the consume call.
       expect(security).toMatch(/"Bearer": \{\s*"type": "apiKey",\s*"in": "header",\s*"name": "Authorization"/);
+      // Recognised as ML Server's: every declared input required, every output present.
+      for (const name of ["InputParameters", "OutputParameters"]) {
+        const block = schemas(name);
+        if (/\w\??: /.test(block)) expect(block, `${basename(file)} ${name}`).not.toMatch(/\w\?: /);
+      }
+    } else {
+      expect(types).not.toMatch(/InputParameters/);
     }
   });
 

@@ -9,6 +9,7 @@ type Out = CliStreams["out"];
 const FLAGS = {
   output: { type: "string", short: "o" },
   check: { type: "boolean" },
+  "keep-optional": { type: "boolean" },
   service: { type: "string" },
   "password-env": { type: "string" },
   "token-env": { type: "string" },
@@ -21,6 +22,8 @@ export const generate = defineCommand({
   usage: `mlserver generate <spec> -o <file> [--check]
     Generate types (<file>) and the security map (<file>.security.ts) from a Swagger 2.0 or
     OpenAPI 3.0/3.1 file or URL, JSON or YAML. --check writes nothing and fails if <file> is stale.
+    A published service's swagger declares no required inputs; its types mark every input required
+    and every output of a successful run present (as ML Server runs them); --keep-optional doesn't.
 mlserver generate --server <url> --service <name>@<version> -o <file> [--check]
                   [--username <user> --password-env <VAR> | --token-env <VAR>] [--ca <pem file>]
     The same from a published web service's swagger, downloaded from the server with ML Server
@@ -47,7 +50,7 @@ mlserver generate --service <name>@<version> -o <file> [--check] [--profile <nam
       return generateFromServer(input, output);
     }
     if (!spec || extra !== undefined || output === undefined) throw new UsageError("generate takes one spec and -o <file>.");
-    return runTargets([{ spec, output }], values.check === true, input.streams.out);
+    return runTargets([{ spec, output, keepOptional: values["keep-optional"] === true }], values.check === true, input.streams.out);
   },
 });
 
@@ -64,16 +67,24 @@ async function generateWithProfile(input: GenerateInput): Promise<number> {
   if (ctx.positionals.length || typeof output !== "string") throw new UsageError("generate --service takes <name>@<version> and -o <file>, and no spec.");
   const [name, version] = serviceOf(ctx.values.service);
   const conn = await connect(ctx);
-  return writeServiceTypes(conn.client, conn.server, name, version, output, ctx.values.check === true, input.streams.out);
+  const mode = { check: ctx.values.check === true, keepOptional: ctx.values["keep-optional"] === true };
+  return writeServiceTypes(conn.client, conn.server, name, version, output, mode, input.streams.out);
 }
 
-async function writeServiceTypes(client: import("../../index.js").MlServerClient, server: string, name: string, version: string, output: string, check: boolean, out: Out): Promise<number> {
+type Mode = { check: boolean; keepOptional: boolean };
+
+async function writeServiceTypes(client: import("../../index.js").MlServerClient, server: string, name: string, version: string, output: string, mode: Mode, out: Out): Promise<number> {
+  const { check, keepOptional } = mode;
   const { apiError } = await import("../../core/errors.js");
   const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
   if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
   const { generateFromText, writeOrCheck } = await import("../../codegen/generate.js");
   // Named by the service, not the URL, so that --check does not depend on the server's address.
-  const files = await generateFromText(data as unknown as string, `${server}/api/${name}/${version}/swagger.json`, { output, label: `the swagger of web service ${name}@${version}` });
+  const files = await generateFromText(data as unknown as string, `${server}/api/${name}/${version}/swagger.json`, {
+    output,
+    label: `the swagger of web service ${name}@${version}`,
+    ...(keepOptional && { keepOptional }),
+  });
   await writeOrCheck(files, check);
   out.write(`${check ? "Up to date" : "Wrote"}: ${files.map((f) => f.path).join(", ")}\n`);
   return 0;
@@ -96,7 +107,8 @@ async function generateFromServer({ values, streams }: GenerateInput, output: st
   const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
   const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });
   try {
-    return await writeServiceTypes(client, String(values.server), name, version, output, values.check === true, streams.out);
+    const mode = { check: values.check === true, keepOptional: values["keep-optional"] === true };
+    return await writeServiceTypes(client, String(values.server), name, version, output, mode, streams.out);
   } finally {
     // One-off credentials: their session ends with the command.
     await auth?.signOut?.().catch(() => {});

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { connect, context, runtimeOf } from "../context.js";
 import { EXIT, interrupts, UsageError } from "../output.js";
+import type { RemoteExecution, RemoteExecutionError as RemoteExecutionErrorType } from "../../index.js";
 
 const FLAGS = {
   "input-file": { type: "string", multiple: true },
@@ -50,7 +51,7 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
   const wanted = ctx.values["get-file"];
   const outputDir = resolve(ctx.values["output-dir"] ?? ".");
   const conn = await connect(ctx);
-  const { remoteExecute, saveServerFiles } = await import("../../index.js");
+  const { remoteExecute, saveServerFiles, RemoteExecutionError } = await import("../../index.js");
   const abort = new AbortController();
   interrupts.handler = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);
@@ -58,37 +59,50 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
     abort.abort(Object.assign(new Error("Interrupted: the run was cancelled and its session closed."), { name: "Interrupted" }));
   };
   try {
-    const run = await remoteExecute(conn.client, {
-      code,
-      runtimeType: runtime,
-      files,
-      getFiles: wanted ?? "changed",
-      ...(typeof ctx.values.snapshot === "string" && { snapshotName: ctx.values.snapshot }),
-      // Console output is the run's result for people; with --json it is part of the JSON instead.
-      ...(!ctx.out.json && { onOutput: (text: string) => void streams.out.write(text) }),
-      signal: abort.signal,
-    });
+    let run: RemoteExecution | RemoteExecutionErrorType;
+    try {
+      run = await remoteExecute(conn.client, {
+        code,
+        runtimeType: runtime,
+        files,
+        getFiles: wanted ?? "changed",
+        ...(typeof ctx.values.snapshot === "string" && { snapshotName: ctx.values.snapshot }),
+        // Console output is the run's result for people; with --json it is part of the JSON instead.
+        ...(!ctx.out.json && { onOutput: (text: string) => void streams.out.write(text) }),
+        signal: abort.signal,
+      });
+    } catch (error) {
+      // A failed script is this command's result, with what it left: not an error of the CLI's.
+      if (!(error instanceof RemoteExecutionError)) throw error;
+      run = error;
+    }
+    const failed = run instanceof RemoteExecutionError ? run : undefined;
     const fetched = Object.keys(run.files);
-    await saveServerFiles(outputDir, run.files);
+    await saveServerFiles(outputDir, { ...run.files });
+    const snapshotId = failed ? undefined : (run as RemoteExecution).snapshotId;
     if (ctx.out.json) {
       ctx.out.result(
         {
-          success: run.success,
-          errorMessage: run.errorMessage,
+          success: !failed,
+          errorMessage: failed?.errorMessage ?? "",
           consoleOutput: run.consoleOutput,
           changedFiles: run.changedFiles,
           files: fetched.map((f) => join(outputDir, f)),
-          ...(run.snapshotId && { snapshotId: run.snapshotId }),
+          ...(failed && { missingFiles: failed.missingFiles }),
+          ...(snapshotId && { snapshotId }),
         },
         () => undefined,
       );
     } else {
       if (run.consoleOutput && !run.consoleOutput.endsWith("\n")) streams.out.write("\n");
       if (fetched.length) ctx.out.note(`Fetched ${fetched.join(", ")} into ${outputDir}.`);
-      if (run.snapshotId) ctx.out.note(`Snapshot ${run.snapshotId} (${String(ctx.values.snapshot)}) keeps what the script left.`);
-      if (!run.success) ctx.out.note(`mlserver: the script failed: ${run.errorMessage}`);
+      if (snapshotId) ctx.out.note(`Snapshot ${snapshotId} (${String(ctx.values.snapshot)}) keeps what the script left.`);
+      if (failed) {
+        const missing = failed.missingFiles.length ? ` It left none of ${failed.missingFiles.join(", ")}.` : "";
+        ctx.out.note(`mlserver: the script failed: ${failed.errorMessage}${missing}`);
+      }
     }
-    return run.success ? 0 : EXIT.server;
+    return failed ? EXIT.server : 0;
   } finally {
     interrupts.handler = undefined;
   }

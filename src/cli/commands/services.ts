@@ -82,8 +82,8 @@ async function fail(operation: string, response: Response, error: unknown): Prom
 }
 
 /** The library's getService, loaded when a command needs it. */
-async function getService(conn: Connection, name: string, version: string): Promise<WebService> {
-  return (await import("../../index.js")).getService(conn.client, name, version);
+async function getService(conn: Connection, service: { name: string; version: string }): Promise<WebService> {
+  return (await import("../../index.js")).getService(conn.client, service);
 }
 
 const typesOf = (definitions: WebService["inputParameterDefinitions"]) => Object.fromEntries((definitions ?? []).map((d) => [d.name, d.type]));
@@ -159,7 +159,7 @@ mlserver services swagger <name> <version> [-o <file>]
       async run(input) {
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "get");
-        const service = await getService(await connect(ctx), name, version);
+        const service = await getService(await connect(ctx), { name, version });
         const params = (defs: WebService["inputParameterDefinitions"]) => (defs ?? []).map((d) => `${d.name}: ${d.type}`).join(", ") || "none";
         ctx.out.result(service, () =>
           [
@@ -199,7 +199,7 @@ mlserver services swagger <name> <version> [-o <file>]
         if (Object.keys(fields).length === 0) throw new UsageError("services update needs something to change: --code, --init-code, --inputs, --outputs, --description, --output-files or --alias.");
         const conn = await connect(ctx);
         const { updateService } = await import("../../index.js");
-        await updateService(conn.client, name, version, fields);
+        await updateService(conn.client, { name, version, ...fields });
         ctx.out.result({ name, version, updated: Object.keys(fields) }, () => `Updated ${name} ${version}: ${Object.keys(fields).join(", ")}.`);
         return 0;
       },
@@ -285,7 +285,7 @@ mlserver services swagger <name> <version> [-o <file>]
         const conn = await connect(ctx);
         let rows: Record<string, unknown>[];
         if (/\.csv$/i.test(file)) {
-          rows = csvInputs(parseCsv(text), typesOf((await getService(conn, name, version)).inputParameterDefinitions));
+          rows = csvInputs(parseCsv(text), typesOf((await getService(conn, { name, version })).inputParameterDefinitions));
         } else {
           rows = parseJson(text, file) as Record<string, unknown>[];
           if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r))) throw new UsageError(`${file} must hold a JSON array of input objects.`);
@@ -348,7 +348,7 @@ mlserver services swagger <name> <version> [-o <file>]
         const { publishRealtimeService, updateRealtimeService } = await import("../../index.js");
         const fields = { ...(description !== undefined && { description }), ...(alias !== undefined && { alias }) };
         if (action === "publish") await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
-        else await updateRealtimeService(conn.client, name, version, { ...(model && { model }), ...fields });
+        else await updateRealtimeService(conn.client, { name, version, ...(model && { model }), ...fields });
         const done = action === "publish" ? "Published" : "Updated";
         ctx.out.result(
           { name, version, runtimeType: "Realtime", [action === "publish" ? "published" : "updated"]: true, ...(model && { modelBytes: model.length }) },
@@ -364,7 +364,7 @@ mlserver services swagger <name> <version> [-o <file>]
         const [name, version] = nameAndVersion(ctx, "delete");
         const conn = await connect(ctx);
         const { deleteService } = await import("../../index.js");
-        await deleteService(conn.client, name, version);
+        await deleteService(conn.client, { name, version });
         ctx.out.result({ name, version, deleted: true }, () => `Deleted ${name} ${version}.`);
         return 0;
       },
@@ -424,13 +424,8 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
 
 async function serviceClient(conn: Connection, name: string, version: string) {
   const { createServiceClient } = await import("../../index.js");
-  return createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({
-    baseUrl: conn.server,
-    auth: conn.provider,
-    name,
-    version,
-    ...(conn.ca && { ca: conn.ca }),
-  });
+  // The connection's client: its sign-in, trust and transport.
+  return createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>(conn.client, { name, version });
 }
 
 function parseJson(text: string, where: string): unknown {

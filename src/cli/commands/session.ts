@@ -66,7 +66,7 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
   if (ctx.positionals.length > 0) throw new UsageError("session takes no arguments: mlserver session [--runtime Python|R].");
   const runtime = runtimeOf("", ctx.values.runtime);
   const conn = await connect(ctx);
-  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, saveServerFiles } = await import("../../index.js");
+  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, RemoteExecutionError, saveServerFiles } = await import("../../index.js");
   const created = await conn.client.POST("/sessions", { body: { name: "mlserver session", runtimeType: runtime } });
   if (!created.response.ok) throw (await import("../../core/errors.js")).apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
@@ -117,13 +117,13 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
       if (word === "put" && first !== undefined) {
         const bytes = await readFile(first);
         const name = second ?? basename(first);
-        await putSessionFiles(conn.client, sessionId, { [name]: bytes }, "into the session");
+        await putSessionFiles(conn.client, { sessionId, files: { [name]: bytes }, purpose: "into the session" });
         ctx.out.note(`Put ${first} into the session as ${name}.`);
         return true;
       }
       if (word === "get" && first !== undefined) {
         checkFileName(first, "get");
-        const bytes = await getSessionFile(conn.client, sessionId, first);
+        const bytes = await getSessionFile(conn.client, { sessionId, fileName: first });
         // Into the folder here under the session's name, or to the path the user gave.
         const target = second === undefined ? resolve(first) : resolve(second);
         if (second === undefined) await saveServerFiles(".", { [first]: bytes });
@@ -139,8 +139,12 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
       try {
         const result = await remoteExecute(conn.client, { code, sessionId, onOutput: (text) => void streams.out.write(text), signal: running.signal });
         if (result.consoleOutput && !result.consoleOutput.endsWith("\n")) streams.out.write("\n");
-        if (!result.success) ctx.out.note(ctx.out.style(result.errorMessage, "red"));
       } catch (error) {
+        if (error instanceof RemoteExecutionError) {
+          if (error.consoleOutput && !error.consoleOutput.endsWith("\n")) streams.out.write("\n");
+          ctx.out.note(ctx.out.style(error.errorMessage, "red"));
+          return;
+        }
         if ((error as Error).name !== "Interrupted") throw error;
         ctx.out.note(ctx.out.style("Cancelled.", "yellow"));
       } finally {
