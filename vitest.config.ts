@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^mlserver-client$/, replacement: here("./src/index.ts") },
+      { find: /^mlserver-client\/building-blocks$/, replacement: here("./src/building-blocks.ts") },
       { find: /^mlserver-client\/codegen$/, replacement: here("./src/codegen/index.ts") },
       { find: /^mlserver-client\/devserver$/, replacement: here("./devserver/index.ts") },
     ],

@@ -12,7 +12,7 @@ execFileSync(process.execPath, ["node_modules/typescript-native/bin/tsc", "-p", 
 const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
 await build({
   ...shared,
-  entryPoints: ["src/index.ts", "src/codegen/index.ts", "devserver/index.ts", "src/cli/main.ts"],
+  entryPoints: ["src/index.ts", "src/building-blocks.ts", "src/codegen/index.ts", "devserver/index.ts", "src/cli/main.ts"],
   outbase: ".",
   outdir: "dist/bundle",
   splitting: true,

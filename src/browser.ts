@@ -47,9 +47,5 @@ export const httpDigest = /* @__PURE__ */ nodeOnly("httpDigest (MD5 from node:cr
 export const fileTokenStore = /* @__PURE__ */ nodeOnly("fileTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
 /** Not in the browser build: a page cannot reach Redis. */
 export const redisTokenStore = /* @__PURE__ */ nodeOnly("redisTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
-/** Not in the browser build: TLS trust and proxies are the browser's. */
-export const fetchWith = /* @__PURE__ */ nodeOnly("fetchWith (undici)", "In a browser, TLS trust and proxies are the browser's settings.");
-/** Not in the browser build: TLS trust is the browser's. */
-export const fetchTrusting = /* @__PURE__ */ nodeOnly("fetchTrusting (undici)", "In a browser, TLS trust is the browser's setting.");
 /** Not in the browser build: there is no file system. */
 export const saveServerFiles = /* @__PURE__ */ nodeOnly("saveServerFiles", "In a browser, offer the bytes as a download (a Blob and an object URL) instead.");

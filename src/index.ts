@@ -31,7 +31,6 @@ export type { AadClientCredentialsOptions, ClientCertificate } from "./strategie
 export type { AadCommonOptions } from "./strategies/msal-support.js";
 export { clientCredentials } from "./strategies/client-credentials.js";
 export type { ClientCredentialsOptions } from "./strategies/client-credentials.js";
-export { fetchTrusting, fetchWith } from "./http/dispatcher.js";
 export type { ProxyOptions, TransportOptions } from "./http/dispatcher.js";
 export { httpDigest } from "./strategies/http-digest.js";
 export type { HttpDigestOptions } from "./strategies/http-digest.js";

@@ -1,7 +1,7 @@
 /**
  * What both entry points export, listed one by one and grouped by area: the client, the strategies
- * and stores that work on any platform, retries and tracing, the services helpers, the errors, and
- * the building blocks under them. `index.ts` (Node) adds the Node-only strategies and stores;
+ * and stores that work on any platform, retries and tracing, the services helpers and the errors.
+ * The building blocks under them are `mlserver-client/building-blocks` (`building-blocks.ts`). `index.ts` (Node) adds the Node-only strategies and stores;
  * `browser.ts` adds stand-ins for them that say what to use instead. `test/unit/api-report.test.ts`
  * keeps every entry's surface in `api/`, so that any change to it shows in review.
  *
@@ -10,10 +10,9 @@
 import type * as generated from "../generated/mlserver.js";
 
 // The client
-export { authMiddleware, createAuthenticatedClient, createMlServerClient } from "./client.js";
+export { authMiddleware, createMlServerClient } from "./client.js";
 export type { AuthMiddleware, MlServerClient, MlServerClientOptions } from "./client.js";
 export type { AuthMiddlewareOptions } from "./auth/middleware.js";
-export { isLoopback, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./http/origins.js";
 export { operationSecurity, securitySchemes } from "../generated/mlserver.security.js";
 export type { OperationSecurityMap, SecurityAlternative } from "./auth/security.js";
 /** Every path of ML Server's core API, with its operations, as openapi-fetch's clients take them. */
@@ -43,14 +42,13 @@ export { aadBrowser } from "./strategies/aad-browser.js";
 export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
 
 // Token stores
-export { tokenStoreKeyString } from "./auth/token-store.js";
 export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
 export { memoryTokenStore } from "./stores/memory-token-store.js";
 export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
 export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
 
 // Retries, tracing, logging
-export { retryAfterMs, useRetries } from "./http/retry.js";
+export { useRetries } from "./http/retry.js";
 export type { RetryOptions } from "./http/retry.js";
 export { retriesOf } from "./core/operation.js";
 export { useOpenTelemetry } from "./http/tracing/open-telemetry.js";
@@ -103,11 +101,8 @@ export {
 export type { ErrorCode, ErrorDetails } from "./core/errors.js";
 
 // Building blocks, for strategies and clients of your own
-export { CredentialBoundary } from "./http/boundary.js";
-export type { RequestSnapshot } from "./http/boundary.js";
-export { createTransport } from "./http/transport.js";
+// Types that the strategies' options and results use; the building blocks themselves are in
+// `mlserver-client/building-blocks`.
 export type { Transport } from "./http/transport.js";
-export { TokenCycler } from "./auth/token-cycler.js";
-export type { TokenCycleOptions, TokenCyclerOptions } from "./auth/token-cycler.js";
-export { DEFAULT_TOKEN_LIFETIME_MS, parseTokenResponse } from "./auth/token-set.js";
+export type { TokenCycleOptions } from "./auth/token-cycler.js";
 export type { TokenSet } from "./auth/token-set.js";

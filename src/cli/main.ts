@@ -167,6 +167,7 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
     case "ERR_NO_CREDENTIALS":
       return EXIT.authentication;
     case "ERR_NOT_FOUND":
+    case "ERR_BATCH_CANCELLED":
       return EXIT.notFound;
     case "ERR_NETWORK":
       return EXIT.network;
@@ -174,6 +175,7 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
       // No answer at all (refused, unknown host, timed out) is unreachable; an answer was a server error.
       return (error as { status?: number }).status === undefined ? EXIT.network : EXIT.server;
     case "ERR_SERVICE_FAILED":
+    case "ERR_REMOTE_EXECUTION_FAILED":
       return EXIT.server;
     case "ERR_UNSAFE_FILE_NAME":
       return EXIT.unsafeFile;

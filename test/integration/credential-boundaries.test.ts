@@ -18,13 +18,13 @@ import {
   createMlServerClient,
   customHeader,
   httpBasic,
-  isLoopback,
   mlServerLogin,
   MlServerClientError,
   setDebugLog,
   type AuthProvider,
   type MlServerClientOptions,
 } from "../../src/index.js";
+import { isLoopback } from "../../src/building-blocks.js";
 import { CredentialBoundary } from "../../src/http/boundary.js";
 import { selfSignedCertificate } from "../support/authority.js";
 import { settledHeap } from "../support/heap.js";

@@ -60,7 +60,7 @@ describe("the packed package, installed into a fresh project", () => {
   });
 
   it("imports every entry with import and with require", async () => {
-    const entries = ["mlserver-client", "mlserver-client/codegen", "mlserver-client/devserver", "mlserver-client/package.json"];
+    const entries = ["mlserver-client", "mlserver-client/building-blocks", "mlserver-client/codegen", "mlserver-client/devserver", "mlserver-client/package.json"];
     for (const entry of entries) {
       const asImport = entry.endsWith(".json") ? `await import(${JSON.stringify(entry)}, { with: { type: "json" } })` : `await import(${JSON.stringify(entry)})`;
       const { stdout: imported } = await exec(process.execPath, ["--input-type=module", "-e", `const m = ${asImport}; console.log(Object.keys(m).length)`], { cwd: project });

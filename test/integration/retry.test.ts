@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, mlServerLogin, retriesOf, retryAfterMs, type RetryOptions } from "../../src/index.js";
+import { createMlServerClient, mlServerLogin, retriesOf, type RetryOptions } from "../../src/index.js";
+import { retryAfterMs } from "../../src/building-blocks.js";
 import { startHostile, type HostileServer } from "../support/hostile.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };

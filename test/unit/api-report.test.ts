@@ -13,6 +13,7 @@ const root = resolve(import.meta.dirname, "../..");
 const ENTRIES: Record<string, string> = {
   "mlserver-client": "src/index.ts",
   "mlserver-client (browser)": "src/browser.ts",
+  "mlserver-client/building-blocks": "src/building-blocks.ts",
   "mlserver-client/codegen": "src/codegen/index.ts",
   "mlserver-client/devserver": "devserver/index.ts",
 };

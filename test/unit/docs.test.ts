@@ -92,6 +92,7 @@ it("every TypeScript block in README.md and docs/ type-checks", async () => {
         typeRoots: [join(root, "node_modules/@types")],
         paths: {
           "mlserver-client": [join(root, "src/index.ts")],
+          "mlserver-client/building-blocks": [join(root, "src/building-blocks.ts")],
           "mlserver-client/codegen": [join(root, "src/codegen/index.ts")],
           "mlserver-client/devserver": [join(root, "devserver/index.ts")],
         },
