@@ -417,6 +417,8 @@ async function fleetFailover(): Promise<void> {
     const done = await workers;
     const c = await counters("GET");
     const failed = done.reduce((n, w) => n + Object.values(w.failed).reduce((a, b) => a + b, 0), 0);
+    // What the failed calls failed with, by error code or HTTP status, over every worker.
+    for (const w of done) for (const [code, count] of Object.entries(w.failed)) failures[code] = (failures[code] ?? 0) + count;
     return {
       calls: done.reduce((n, w) => n + w.ok, 0) + failed,
       failed,
@@ -425,6 +427,7 @@ async function fleetFailover(): Promise<void> {
       longestCallMs: Math.max(...done.map((w) => w.longestMs)),
     };
   };
+  const failures: Record<string, number> = {};
   type Run = Awaited<ReturnType<typeof runFleet>>;
   const topologies = {
     cluster: async (pauseMs: number) => {
@@ -455,11 +458,14 @@ async function fleetFailover(): Promise<void> {
     },
   };
   const runs: Record<string, Run[]> = {};
+  // BENCH_FAILOVER_ONLY=sentinelPaced (for example) runs the named cases only.
+  const only = process.env.BENCH_FAILOVER_ONLY?.split(",");
   try {
     for (let round = 0; round < rounds; round++) {
       for (const pauseMs of [500, 0]) {
         for (const [name, start] of Object.entries(topologies)) {
           const label = `${name}${pauseMs ? "Paced" : "BackToBack"}`;
+          if (only && !only.includes(label)) continue;
           (runs[label] ??= []).push(await start(pauseMs));
         }
       }
@@ -473,7 +479,8 @@ async function fleetFailover(): Promise<void> {
       row(`${label}: failed calls / calls`, `${range(m.failed)} / ${range(m.calls)}`);
       row(`${label}: sign-ins, renewals per lifetime`, `${range(m.signIns)}, ${range(m.renewalsPerLifetime, 2)}`, `longest call ${range(m.longestCallMs)} ms`);
     }
-    results.fleetFailover = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", rounds, ...measured };
+    if (Object.keys(failures).length) row("failed calls by error, every run", Object.entries(failures).map(([code, count]) => `${code}: ${count}`).join(", "));
+    results.fleetFailover = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", rounds, failures, ...measured };
   } finally {
     server.stop();
   }

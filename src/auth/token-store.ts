@@ -261,7 +261,9 @@ export class StoredTokens<T extends TokenSet> {
         answeredAt ??= this.clock();
         const decoded = decodeTokenSet(found.value, describe);
         const tokens = decoded && parse(withoutObtainedAt(decoded));
-        if (tokens && tokens.accessToken !== refused.accessToken && tokens.expiresAt > refused.expiresAt && tokens.expiresAt > this.clock()) {
+        // Only a set with life left: one about to be renewed may be rotated while our resend is on
+        // its way, and the peer stores its successor under the lock soon after.
+        if (decoded && tokens && tokens.accessToken !== refused.accessToken && tokens.expiresAt > refused.expiresAt && this.#reusable(decoded, this.clock())) {
           debug(`took ${fingerprint(tokens.accessToken)}, renewed by a peer while the store was unreachable`);
           annotateActiveSpan({ "mlserver_client.token.source": "store" });
           return tokens;
@@ -368,6 +370,6 @@ export class PeerMayHaveRenewed extends Error {
 
 /** How long a process whose refresh token was refused waits for a peer's set, once the store failed lately. */
 const PEER_WAIT_MS = 30_000;
-/** Once the store answers, how long a peer has to store the set it renewed meanwhile. */
-const PEER_GRACE_MS = 2_000;
+/** Once the store answers, how long a peer has to store the set it renewed meanwhile (or its successor). */
+const PEER_GRACE_MS = 3_000;
 const PEER_POLL_MS = 250;
