@@ -185,6 +185,33 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: "ERR_NOT_FOUND", exitCode: 4 } });
   });
 
+  it("every exit code docs/cli.md lists, each met through the installed binary", async () => {
+    const documented = /- Exit codes: ([\s\S]*?)\n- /.exec(readFileSync(join(import.meta.dirname, "../../docs/cli.md"), "utf8"))![1]!;
+    const codes = [...documented.matchAll(/(?:^|, )(\d+) /g)].map((m) => Number(m[1]));
+    expect(codes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 130]);
+    const h = await home();
+    const met = new Map<number, string>();
+    const check = async (code: number, args: string[], options: { stdin?: string } = {}) => {
+      const run = await mlserver(h, args, options);
+      expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(code);
+      met.set(code, args.join(" "));
+    };
+    await check(3, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], { stdin: "wrong-password\n" });
+    await check(0, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    await check(2, ["services", "frobnicate"]);
+    await check(4, ["services", "get", "no-such-service", "1.0"]);
+    writeFileSync(join(h.dir, "fails.py"), "raise ValueError('on purpose')\n");
+    writeFileSync(join(h.dir, "ok.py"), "y = 1\n");
+    await check(5, ["run", join(h.dir, "fails.py"), "--get-file", "never.txt"]);
+    await check(0, ["services", "publish", "exit-codes", "1.0", "--code", join(h.dir, "ok.py"), "--outputs", '{"y":"numeric"}']);
+    // Another failure of the server's refusing (409: the name and version exist) is 1.
+    await check(1, ["services", "publish", "exit-codes", "1.0", "--code", join(h.dir, "ok.py"), "--outputs", '{"y":"numeric"}']);
+    await check(6, ["status", "--server", "http://127.0.0.1:9"]);
+    // 7 and 130 need a hostile server and a terminal: cli-hostile-server.test.ts ("refuses ... with
+    // exit 7") and the Ctrl-C tests of this file meet them through the same binary.
+    expect([...met.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it("publishes, consumes and runs a CSV batch, with plain progress lines on stderr when stdout is not a terminal", async () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
