@@ -479,7 +479,13 @@ async function fleetFailover(): Promise<void> {
       row(`${label}: failed calls / calls`, `${range(m.failed)} / ${range(m.calls)}`);
       row(`${label}: sign-ins, renewals per lifetime`, `${range(m.signIns)}, ${range(m.renewalsPerLifetime, 2)}`, `longest call ${range(m.longestCallMs)} ms`);
     }
-    if (Object.keys(failures).length) row("failed calls by error, every run", Object.entries(failures).map(([code, count]) => `${code}: ${count}`).join(", "));
+    if (Object.keys(failures).length)
+      row(
+        "failed calls by error, every run",
+        Object.entries(failures)
+          .map(([code, count]) => `${code}: ${count}`)
+          .join(", "),
+      );
     results.fleetFailover = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", rounds, failures, ...measured };
   } finally {
     server.stop();
