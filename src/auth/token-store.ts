@@ -329,7 +329,7 @@ export class StoredTokens<T extends TokenSet> {
 
   /**
    * Writes the set that could not be stored once the store answers, unless a newer one is there by
-   * then: peers waiting in {@link peerRenewal}, and newcomers, find the session this process holds.
+   * then: peers waiting for it in {@link StoredTokens.wrap}, and newcomers, find the session this process holds.
    */
   #saveLater(binding: StoreBinding, describe: string, delay: number): void {
     const timer = setTimeout(() => {
