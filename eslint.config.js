@@ -13,7 +13,10 @@ export default tseslint.config(
   },
   { files: ["examples/**", "bench/**", "devserver/**", "test/**"], rules: { "no-console": "off" } },
   // Plain JavaScript helpers run in Node.
-  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly" } } },
+  {
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly" } },
+  },
   // Tests poke at parsed JSON documents, where `any` is the honest type.
   { files: ["test/**"], rules: { "@typescript-eslint/no-explicit-any": "off" } },
 );

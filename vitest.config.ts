@@ -15,7 +15,12 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "tsconfig.json", checker: "node_modules/typescript-native/bin/tsc" },
+    typecheck: {
+      enabled: true,
+      include: ["test/**/*.test-d.ts"],
+      tsconfig: "tsconfig.json",
+      checker: "node_modules/typescript-native/bin/tsc",
+    },
     // Budgets, not promises: every test must pass on a busy 2-core machine, so each gets at least
     // three times what it takes alone (the slowest, a whole publish-generate-batch cycle, ~20 s).
     testTimeout: 120_000,

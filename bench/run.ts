@@ -18,7 +18,8 @@ import type { paths } from "../src/index.js";
 // The built package, as users get it (its bundled entries; npm run bench builds first), not the
 // sources through a loader: loaded by path, since the package's own name resolves to its sources here.
 const built = <T>(entry: string): Promise<T> => import(pathToFileURL(resolve(entry)).href) as Promise<T>;
-const { createMlServerClient, mlServerLogin } = await built<typeof import("../src/index.js")>("dist/bundle/src/index.js");
+const { createMlServerClient, mlServerLogin } =
+  await built<typeof import("../src/index.js")>("dist/bundle/src/index.js");
 const { generateFromSpec } = await built<typeof import("../src/codegen/index.js")>("dist/bundle/src/codegen/index.js");
 
 const run = promisify(execFile);
@@ -29,7 +30,8 @@ const BASELINE = { username: "baseline", password: "Baseline-Pa55word!", accessT
 const results: Record<string, unknown> = {};
 const table: [string, string, string][] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const row = (name: string, value: string, note = "") => {
   table.push([name, value, note]);
   console.log(`  ${name.padEnd(58)} ${value.padStart(14)}  ${note}`);
@@ -40,18 +42,53 @@ function certificate(): { keyFile: string; certFile: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-tls-"));
   const keyFile = join(dir, "key.pem");
   const certFile = join(dir, "cert.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], {
-    stdio: "ignore",
-  });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ],
+    {
+      stdio: "ignore",
+    },
+  );
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return { keyFile, certFile };
 }
 
-async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; certFile: string }, extra: string[] = []): Promise<{ url: string; stop(): void }> {
+async function devServer(
+  accessTokenSeconds: number,
+  tls?: { keyFile: string; certFile: string },
+  extra: string[] = [],
+): Promise<{ url: string; stop(): void }> {
   const tlsArgs = [...(tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : []), ...extra];
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "devserver/main.ts", "--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", JSON.stringify([ADMIN, BASELINE]), ...tlsArgs],
+    [
+      "--import",
+      "tsx",
+      "devserver/main.ts",
+      "--port",
+      "0",
+      "--access-token-seconds",
+      String(accessTokenSeconds),
+      "--users",
+      JSON.stringify([ADMIN, BASELINE]),
+      ...tlsArgs,
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const url = await new Promise<string>((res, rej) => {
@@ -67,7 +104,11 @@ async function devServer(accessTokenSeconds: number, tls?: { keyFile: string; ce
 }
 
 async function accessToken(url: string, user: { username: string; password: string }): Promise<string> {
-  const response = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: user.username, password: user.password }) });
+  const response = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
@@ -76,7 +117,11 @@ async function accessToken(url: string, user: { username: string; password: stri
  * call (user + system, microseconds). The server runs in another process, so the CPU figure is what
  * the client side costs, and it is far less sensitive to machine noise than throughput.
  */
-async function throughput(call: () => Promise<unknown>, total: number, concurrency: number): Promise<{ rps: number; cpuMicros: number }> {
+async function throughput(
+  call: () => Promise<unknown>,
+  total: number,
+  concurrency: number,
+): Promise<{ rps: number; cpuMicros: number }> {
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -98,7 +143,8 @@ interface Spread {
 const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 /** Per-round ratios a / b (rounds are interleaved, so round i of each variant ran side by side). */
 const ratios = (a: number[], b: number[]): Spread => spread(a.map((x, i) => x / b[i]!));
-const show = (r: Spread, digits = 2) => `${r.median.toFixed(digits)}x (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
+const show = (r: Spread, digits = 2) =>
+  `${r.median.toFixed(digits)}x (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
 
 /**
  * The package as it was before the light request path (real `Request`/`Response` objects on
@@ -111,7 +157,11 @@ async function previousPath(): Promise<typeof import("../src/index.js") | undefi
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   try {
     // Through a file, with no shell: the ref comes from the environment.
-    execFileSync("git", ["archive", `--output=${join(dir, "previous.tar")}`, BASELINE_REF, "src", "generated", "package.json"], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(
+      "git",
+      ["archive", `--output=${join(dir, "previous.tar")}`, BASELINE_REF, "src", "generated", "package.json"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     execFileSync("tar", ["-x", "-f", join(dir, "previous.tar"), "-C", dir]);
   } catch {
     console.log(`  (the previous path, ${BASELINE_REF}, is not in this checkout: skipped)`);
@@ -139,7 +189,9 @@ async function overhead(): Promise<void> {
   // self-signed certificate the same way: through Node's TLS default.
   const tls = certificate();
   for (const protocol of ["https", "http"] as const) {
-    console.log(`\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run (median, min–max over rounds)`);
+    console.log(
+      `\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run (median, min–max over rounds)`,
+    );
     if (protocol === "https") process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
     const server = await devServer(3600, protocol === "https" ? tls : undefined);
     try {
@@ -151,7 +203,11 @@ async function overhead(): Promise<void> {
   }
 }
 
-async function overheadOver(protocol: "https" | "http", url: string, previous: typeof import("../src/index.js") | undefined): Promise<void> {
+async function overheadOver(
+  protocol: "https" | "http",
+  url: string,
+  previous: typeof import("../src/index.js") | undefined,
+): Promise<void> {
   const token = await accessToken(url, ADMIN);
   const authorization = `Bearer ${token}`;
   const { Pool } = await import("undici");
@@ -162,9 +218,17 @@ async function overheadOver(protocol: "https" | "http", url: string, previous: t
   // Its own bearer policy, with a credential whose token lasts the run (so, like ours, it caches).
   const pipeline = azure.createEmptyPipeline();
   if (protocol === "https") {
-    pipeline.addPolicy(azure.bearerTokenAuthenticationPolicy({ credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) }, scopes: "api://mlserver/.default" }));
+    pipeline.addPolicy(
+      azure.bearerTokenAuthenticationPolicy({
+        credential: { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+        scopes: "api://mlserver/.default",
+      }),
+    );
   } else {
-    pipeline.addPolicy({ name: "header", sendRequest: (request, next) => (request.headers.set("authorization", authorization), next(request)) });
+    pipeline.addPolicy({
+      name: "header",
+      sendRequest: (request, next) => (request.headers.set("authorization", authorization), next(request)),
+    });
   }
   const azureClient = azure.createDefaultHttpClient();
   const ours = createMlServerClient({ baseUrl: url, auth: mlServerLogin(ADMIN) });
@@ -189,13 +253,17 @@ async function overheadOver(protocol: "https" | "http", url: string, previous: t
     [BARE]: async () => ok("bare", (await bare.GET("/status")).response.status),
     ky: async () => kyClient.get("status").json(),
     [AZURE]: async () => {
-      const response = await pipeline.sendRequest(azureClient, azure.createPipelineRequest({ url: `${url}/status`, allowInsecureConnection: protocol === "http" }));
+      const response = await pipeline.sendRequest(
+        azureClient,
+        azure.createPipelineRequest({ url: `${url}/status`, allowInsecureConnection: protocol === "http" }),
+      );
       JSON.parse(response.bodyAsText ?? "");
       ok("azure", response.status);
     },
     [OURS]: async () => ok("ours", (await ours.GET("/status")).response.status),
     ...(oursBefore && { [PREVIOUS]: async () => ok("ours before", (await oursBefore.GET("/status")).response.status) }),
-    "ours (mlServerLogin, global fetch)": async () => ok("ours on fetch", (await oursOnFetch.GET("/status")).response.status),
+    "ours (mlServerLogin, global fetch)": async () =>
+      ok("ours on fetch", (await oursOnFetch.GET("/status")).response.status),
   };
   for (const concurrency of [1, 64]) {
     const total = QUICK ? 800 : 1500;
@@ -212,7 +280,10 @@ async function overheadOver(protocol: "https" | "http", url: string, previous: t
         cpu[name]!.push(sample.cpuMicros);
       }
     }
-    const figures: Record<string, { requestsPerSecond: Spread; clientCpuMicrosPerCall: Spread; oursThroughputRatio: Spread; oursCpuRatio: Spread }> = {};
+    const figures: Record<
+      string,
+      { requestsPerSecond: Spread; clientCpuMicrosPerCall: Spread; oursThroughputRatio: Spread; oursCpuRatio: Spread }
+    > = {};
     console.log(`  concurrency ${concurrency}:`);
     for (const name of Object.keys(variants)) {
       figures[name] = {
@@ -248,7 +319,10 @@ function countingFetch() {
   const wrapped = async (request: Request) => {
     const path = new URL(request.url).pathname;
     if (path === "/login") counts.login++;
-    const renewal = path === "/login/refreshToken" && request.method === "POST" ? ([performance.now(), Infinity] as [number, number]) : undefined;
+    const renewal =
+      path === "/login/refreshToken" && request.method === "POST"
+        ? ([performance.now(), Infinity] as [number, number])
+        : undefined;
     if (renewal) {
       counts.renew++;
       renewals.push(renewal);
@@ -267,7 +341,11 @@ async function tokenRequests(): Promise<void> {
   try {
     let offset = 0;
     const { counts, fetch: counting } = countingFetch();
-    const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ ...ADMIN, clock: () => Date.now() + offset }), fetch: counting });
+    const client = createMlServerClient({
+      baseUrl: server.url,
+      auth: mlServerLogin({ ...ADMIN, clock: () => Date.now() + offset }),
+      fetch: counting,
+    });
     const cold = await Promise.all(Array.from({ length: 1000 }, () => client.GET("/status")));
     const coldLogins = counts.login;
     offset = 3_600_000; // the client's clock passes the token's expiry
@@ -285,13 +363,18 @@ async function tokenRequests(): Promise<void> {
 async function steadyState(): Promise<void> {
   const seconds = QUICK ? 8 : 30;
   const lifetime = 2;
-  console.log(`\nSteady state: 50 callers through mlServerLogin (${lifetime}-s tokens) and 50 with a static header, side by side for ${seconds} s`);
+  console.log(
+    `\nSteady state: 50 callers through mlServerLogin (${lifetime}-s tokens) and 50 with a static header, side by side for ${seconds} s`,
+  );
   const server = await devServer(lifetime);
   try {
     const { counts, renewals, fetch: counting } = countingFetch();
     const ours = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN), fetch: counting });
     const spans: [number, number][] = [];
-    const bare = createClient<paths>({ baseUrl: server.url, headers: { Authorization: `Bearer ${await accessToken(server.url, BASELINE)}` } });
+    const bare = createClient<paths>({
+      baseUrl: server.url,
+      headers: { Authorization: `Bearer ${await accessToken(server.url, BASELINE)}` },
+    });
     const latencies = { ours: [] as number[], baseline: [] as number[] };
     const seen = { ours: [] as number[], baseline: [] as number[] };
     await ours.GET("/status");
@@ -322,7 +405,9 @@ async function steadyState(): Promise<void> {
     // Calls of ours whose span overlapped a renewal, against the rest: what a renewal costs callers.
     const overlapping: number[] = [];
     const clear: number[] = [];
-    spans.forEach(([start, end], i) => (renewals.some(([rs, re]) => start < re && end > rs) ? overlapping : clear).push(latencies.ours[i]!));
+    spans.forEach(([start, end], i) =>
+      (renewals.some(([rs, re]) => start < re && end > rs) ? overlapping : clear).push(latencies.ours[i]!),
+    );
     results.steadyState = {
       seconds,
       tokenLifetimeSeconds: lifetime,
@@ -334,15 +419,34 @@ async function steadyState(): Promise<void> {
       serverSent401sResent: counts.unauthorized,
       p50ms: { ours: p(latencies.ours, 0.5), baseline: p(latencies.baseline, 0.5) },
       p99ms: { ours: p(latencies.ours, 0.99), baseline: p(latencies.baseline, 0.99) },
-      p99msOfOursByRenewal: { overlapping: overlapping.length ? p(overlapping, 0.99) : null, notOverlapping: p(clear, 0.99), overlappingCalls: overlapping.length },
+      p99msOfOursByRenewal: {
+        overlapping: overlapping.length ? p(overlapping, 0.99) : null,
+        notOverlapping: p(clear, 0.99),
+        overlappingCalls: overlapping.length,
+      },
     };
     row("401s seen by callers (ours)", String(callers401), "expected 0");
-    row("token requests (renewals) / (duration / lifetime)", `${counts.renew} / ${expected.toFixed(0)}`, `ratio ${(counts.renew / expected).toFixed(2)}`);
-    row("p50 latency, ours / static-header baseline", `${(p(latencies.ours, 0.5) / p(latencies.baseline, 0.5)).toFixed(2)}x`);
-    row("p99 latency, ours / static-header baseline", `${(p(latencies.ours, 0.99) / p(latencies.baseline, 0.99)).toFixed(2)}x`, "a refresh spike would show here");
+    row(
+      "token requests (renewals) / (duration / lifetime)",
+      `${counts.renew} / ${expected.toFixed(0)}`,
+      `ratio ${(counts.renew / expected).toFixed(2)}`,
+    );
+    row(
+      "p50 latency, ours / static-header baseline",
+      `${(p(latencies.ours, 0.5) / p(latencies.baseline, 0.5)).toFixed(2)}x`,
+    );
+    row(
+      "p99 latency, ours / static-header baseline",
+      `${(p(latencies.ours, 0.99) / p(latencies.baseline, 0.99)).toFixed(2)}x`,
+      "a refresh spike would show here",
+    );
     row("in-flight 401s resent after a rotation (ours)", String(counts.unauthorized));
     if (overlapping.length) {
-      row("p99 latency of calls overlapping a renewal / the others", `${(p(overlapping, 0.99) / p(clear, 0.99)).toFixed(2)}x`, `${overlapping.length} of ${spans.length} calls overlapped one`);
+      row(
+        "p99 latency of calls overlapping a renewal / the others",
+        `${(p(overlapping, 0.99) / p(clear, 0.99)).toFixed(2)}x`,
+        `${overlapping.length} of ${spans.length} calls overlapped one`,
+      );
     }
   } finally {
     server.stop();
@@ -352,7 +456,11 @@ async function steadyState(): Promise<void> {
 async function coldStart(): Promise<void> {
   console.log("\nCold start: importing in a fresh process (built package vs openapi-fetch alone)");
   const time = async (specifier: string) => {
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`]);
+    const { stdout } = await run(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`,
+    ]);
     return Number(stdout.trim());
   };
   const ourEntry = resolve("dist/bundle/src/index.js");
@@ -363,11 +471,26 @@ async function coldStart(): Promise<void> {
   }
   const { stdout } = await run(process.execPath, [resolve("test/support/import-probe.mjs"), ourEntry]);
   const loaded = JSON.parse(stdout.trim().split("\n").at(-1)!) as string[];
-  const heavy = ["@azure/msal-node", "simple-oauth2", "/undici/", "openapi-typescript", "/typescript/"].filter((h) => loaded.some((u) => u.includes(h)));
+  const heavy = ["@azure/msal-node", "simple-oauth2", "/undici/", "openapi-typescript", "/typescript/"].filter((h) =>
+    loaded.some((u) => u.includes(h)),
+  );
   const ratio = median(samples.ours) / median(samples.openapiFetch);
-  results.coldStart = { medianMs: { ours: median(samples.ours), openapiFetch: median(samples.openapiFetch) }, ratio, heavyModulesLoaded: heavy, modulesResolved: loaded.length };
-  row("import time, mlserver-client / openapi-fetch", `${ratio.toFixed(2)}x`, `${median(samples.ours).toFixed(1)} ms vs ${median(samples.openapiFetch).toFixed(1)} ms`);
-  row("msal-node, simple-oauth2, undici, TypeScript loaded by the import", heavy.length ? heavy.join(", ") : "none", "expected none");
+  results.coldStart = {
+    medianMs: { ours: median(samples.ours), openapiFetch: median(samples.openapiFetch) },
+    ratio,
+    heavyModulesLoaded: heavy,
+    modulesResolved: loaded.length,
+  };
+  row(
+    "import time, mlserver-client / openapi-fetch",
+    `${ratio.toFixed(2)}x`,
+    `${median(samples.ours).toFixed(1)} ms vs ${median(samples.openapiFetch).toFixed(1)} ms`,
+  );
+  row(
+    "msal-node, simple-oauth2, undici, TypeScript loaded by the import",
+    heavy.length ? heavy.join(", ") : "none",
+    "expected none",
+  );
 }
 
 /**
@@ -396,18 +519,28 @@ async function fleetFailover(): Promise<void> {
   const seconds = QUICK ? 10 : 30;
   const lifetime = 2;
   const rounds = QUICK ? 1 : Number(process.env.BENCH_FAILOVER_ROUNDS ?? 3);
-  console.log(`\nFleet through a failover: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; the set's master killed halfway; ${rounds} rounds`);
+  console.log(
+    `\nFleet through a failover: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; the set's master killed halfway; ${rounds} rounds`,
+  );
   const { startRedisCluster, startRedisSentinel } = await import("../test/support/redis-topologies.js");
   const { createCluster } = await import("redis");
   const server = await devServer(lifetime, undefined, ["--session-mode", "strict"]);
-  const counters = async (method: "GET" | "DELETE") => (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
+  const counters = async (method: "GET" | "DELETE") =>
+    (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
   type Worker = { ok: number; failed: Record<string, number>; longestMs: number };
   const runFleet = async (env: Record<string, string>, pauseMs: number, failover: () => Promise<void>) => {
     await counters("DELETE");
     const workers = Promise.all(
       Array.from({ length: 8 }, () =>
         run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
-          env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...env },
+          env: {
+            ...process.env,
+            SERVER_URL: server.url,
+            CALLERS: "50",
+            SECONDS: String(seconds),
+            PAUSE_MS: String(pauseMs),
+            ...env,
+          },
           maxBuffer: 16 * 1024 * 1024,
         }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as Worker),
       ),
@@ -418,7 +551,8 @@ async function fleetFailover(): Promise<void> {
     const c = await counters("GET");
     const failed = done.reduce((n, w) => n + Object.values(w.failed).reduce((a, b) => a + b, 0), 0);
     // What the failed calls failed with, by error code or HTTP status, over every worker.
-    for (const w of done) for (const [code, count] of Object.entries(w.failed)) failures[code] = (failures[code] ?? 0) + count;
+    for (const w of done)
+      for (const [code, count] of Object.entries(w.failed)) failures[code] = (failures[code] ?? 0) + count;
     return {
       calls: done.reduce((n, w) => n + w.ok, 0) + failed,
       failed,
@@ -450,7 +584,9 @@ async function fleetFailover(): Promise<void> {
     sentinel: async (pauseMs: number) => {
       const sentinels = await startRedisSentinel();
       try {
-        const env = { REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }) };
+        const env = {
+          REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }),
+        };
         return await runFleet(env, pauseMs, async () => sentinels.kill(await sentinels.master()));
       } finally {
         await sentinels.stop();
@@ -473,11 +609,22 @@ async function fleetFailover(): Promise<void> {
     const measured: Record<string, Record<keyof Run, Spread>> = {};
     for (const [label, list] of Object.entries(runs)) {
       const of = (k: keyof Run) => spread(list.map((r) => r[k]));
-      measured[label] = { calls: of("calls"), failed: of("failed"), signIns: of("signIns"), renewalsPerLifetime: of("renewalsPerLifetime"), longestCallMs: of("longestCallMs") };
+      measured[label] = {
+        calls: of("calls"),
+        failed: of("failed"),
+        signIns: of("signIns"),
+        renewalsPerLifetime: of("renewalsPerLifetime"),
+        longestCallMs: of("longestCallMs"),
+      };
       const m = measured[label];
-      const range = (x: Spread, digits = 0) => `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}-${x.max.toFixed(digits)})`;
+      const range = (x: Spread, digits = 0) =>
+        `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}-${x.max.toFixed(digits)})`;
       row(`${label}: failed calls / calls`, `${range(m.failed)} / ${range(m.calls)}`);
-      row(`${label}: sign-ins, renewals per lifetime`, `${range(m.signIns)}, ${range(m.renewalsPerLifetime, 2)}`, `longest call ${range(m.longestCallMs)} ms`);
+      row(
+        `${label}: sign-ins, renewals per lifetime`,
+        `${range(m.signIns)}, ${range(m.renewalsPerLifetime, 2)}`,
+        `longest call ${range(m.longestCallMs)} ms`,
+      );
     }
     if (Object.keys(failures).length)
       row(
@@ -486,7 +633,16 @@ async function fleetFailover(): Promise<void> {
           .map(([code, count]) => `${code}: ${count}`)
           .join(", "),
       );
-    results.fleetFailover = { processes: 8, callersEach: 50, seconds, tokenLifetimeSeconds: lifetime, sessionMode: "strict", rounds, failures, ...measured };
+    results.fleetFailover = {
+      processes: 8,
+      callersEach: 50,
+      seconds,
+      tokenLifetimeSeconds: lifetime,
+      sessionMode: "strict",
+      rounds,
+      failures,
+      ...measured,
+    };
   } finally {
     server.stop();
   }
@@ -495,15 +651,22 @@ async function fleetFailover(): Promise<void> {
 async function fleet(): Promise<void> {
   const seconds = QUICK ? 10 : 30;
   const lifetime = 2;
-  console.log(`\nFleet: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; with Redis, then without`);
+  console.log(
+    `\nFleet: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; with Redis, then without`,
+  );
   const server = await devServer(lifetime, undefined, ["--session-mode", "strict"]);
   const { freePort } = await import("../test/support/prism.js");
   const port = await freePort();
   const redisDir = mkdtempSync(join(tmpdir(), "mlserver-bench-redis-"));
-  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir], { stdio: "ignore" });
+  const redis = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", redisDir],
+    { stdio: "ignore" },
+  );
   try {
     await new Promise((r) => setTimeout(r, 500));
-    const counters = async (method: "GET" | "DELETE") => (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
+    const counters = async (method: "GET" | "DELETE") =>
+      (await (await fetch(`${server.url}/_devserver/counters`, { method })).json()) as Record<string, number>;
     const runFleet = async (redisUrl: string | undefined, pauseMs = 0) => {
       await counters("DELETE");
       // Each fleet starts from an empty Redis: a set left by an earlier run belongs to a session
@@ -512,9 +675,23 @@ async function fleet(): Promise<void> {
       const workers = await Promise.all(
         Array.from({ length: 8 }, () =>
           run(process.execPath, ["--import", "tsx", "test/support/fleet-worker.ts"], {
-            env: { ...process.env, SERVER_URL: server.url, CALLERS: "50", SECONDS: String(seconds), PAUSE_MS: String(pauseMs), ...(redisUrl && { REDIS_URL: redisUrl }) },
+            env: {
+              ...process.env,
+              SERVER_URL: server.url,
+              CALLERS: "50",
+              SECONDS: String(seconds),
+              PAUSE_MS: String(pauseMs),
+              ...(redisUrl && { REDIS_URL: redisUrl }),
+            },
             maxBuffer: 16 * 1024 * 1024,
-          }).then(({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; warnings: string[] }),
+          }).then(
+            ({ stdout }) =>
+              JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+                ok: number;
+                failed: Record<string, number>;
+                warnings: string[];
+              },
+          ),
         ),
       );
       const warnings = [...new Set(workers.flatMap((w) => w.warnings))];
@@ -522,7 +699,8 @@ async function fleet(): Promise<void> {
       const c = await counters("GET");
       console.log(`  token refusals by reason: ${JSON.stringify(c.refusals)}`);
       const failedByCode: Record<string, number> = {};
-      for (const w of workers) for (const [code, n] of Object.entries(w.failed)) failedByCode[code] = (failedByCode[code] ?? 0) + n;
+      for (const w of workers)
+        for (const [code, n] of Object.entries(w.failed)) failedByCode[code] = (failedByCode[code] ?? 0) + n;
       const failed = Object.values(failedByCode).reduce((a, b) => a + b, 0);
       return {
         ok: workers.reduce((n, w) => n + w.ok, 0),
@@ -557,8 +735,16 @@ async function fleet(): Promise<void> {
       paced: { pauseMs, withRedis: pacedWithRedis, withoutRedis: pacedWithoutRedis },
     };
     row("with Redis: failed calls / calls", `${withRedis.failed} / ${withRedis.ok + withRedis.failed}`, "expected 0");
-    row("with Redis: fleet-wide renewals / (duration / lifetime)", `${withRedis.renewals} / ${expected}`, `logins ${withRedis.logins}`);
-    row("without Redis: failed calls / calls", `${withoutRedis.failed} / ${withoutRedis.ok + withoutRedis.failed}`, JSON.stringify(withoutRedis.failedByCode));
+    row(
+      "with Redis: fleet-wide renewals / (duration / lifetime)",
+      `${withRedis.renewals} / ${expected}`,
+      `logins ${withRedis.logins}`,
+    );
+    row(
+      "without Redis: failed calls / calls",
+      `${withoutRedis.failed} / ${withoutRedis.ok + withoutRedis.failed}`,
+      JSON.stringify(withoutRedis.failedByCode),
+    );
     row(
       "without Redis: logins, renewals (failed renewals)",
       `${withoutRedis.logins}, ${withoutRedis.renewals} (${withoutRedis.failedRenewals})`,
@@ -569,7 +755,11 @@ async function fleet(): Promise<void> {
       `${pacedWithRedis.failed} / ${pacedWithRedis.ok + pacedWithRedis.failed}`,
       `renewals ${pacedWithRedis.renewals}, logins ${pacedWithRedis.logins}`,
     );
-    row(`paced (${pauseMs} ms between calls), without Redis: failed / calls`, `${pacedWithoutRedis.failed} / ${pacedWithoutRedis.ok + pacedWithoutRedis.failed}`, `logins ${pacedWithoutRedis.logins}`);
+    row(
+      `paced (${pauseMs} ms between calls), without Redis: failed / calls`,
+      `${pacedWithoutRedis.failed} / ${pacedWithoutRedis.ok + pacedWithoutRedis.failed}`,
+      `logins ${pacedWithoutRedis.logins}`,
+    );
   } finally {
     server.stop();
     redis.kill("SIGTERM");
@@ -595,7 +785,10 @@ async function tracingCost(): Promise<void> {
     const on = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(ADMIN) });
     await off.GET("/status");
     await on.GET("/status");
-    const variants: Record<string, { client: typeof on; provider?: import("@opentelemetry/sdk-trace-node").NodeTracerProvider }> = {
+    const variants: Record<
+      string,
+      { client: typeof on; provider?: import("@opentelemetry/sdk-trace-node").NodeTracerProvider }
+    > = {
       off: { client: off },
       unsampled: { client: on, provider: unsampled },
       sampled: { client: on, provider: sampled },
@@ -620,8 +813,16 @@ async function tracingCost(): Promise<void> {
       ratios: { unsampledOverOff: m("unsampled") / m("off"), sampledOverOff: m("sampled") / m("off") },
     };
     row("client CPU per call, tracing off", `${m("off").toFixed(0)} us`, spread("off"));
-    row("client CPU per call, unsampled / off", `${(m("unsampled") / m("off")).toFixed(2)}x`, `${m("unsampled").toFixed(0)} us, ${spread("unsampled")}`);
-    row("client CPU per call, sampled / off", `${(m("sampled") / m("off")).toFixed(2)}x`, `${m("sampled").toFixed(0)} us, ${spread("sampled")}`);
+    row(
+      "client CPU per call, unsampled / off",
+      `${(m("unsampled") / m("off")).toFixed(2)}x`,
+      `${m("unsampled").toFixed(0)} us, ${spread("unsampled")}`,
+    );
+    row(
+      "client CPU per call, sampled / off",
+      `${(m("sampled") / m("off")).toFixed(2)}x`,
+      `${m("sampled").toFixed(0)} us, ${spread("sampled")}`,
+    );
   } finally {
     server.stop();
     await sampled.shutdown();
@@ -672,11 +873,18 @@ async function devserverPython(): Promise<void> {
     const published = await fetch(`${server.url}/services/trivial/1`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ runtimeType: "Python", code: "y = x + 1", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }),
+      body: JSON.stringify({
+        runtimeType: "Python",
+        code: "y = x + 1",
+        inputParameterDefinitions: [{ name: "x", type: "integer" }],
+        outputParameterDefinitions: [{ name: "y", type: "integer" }],
+      }),
     });
     if (published.status !== 201) throw new Error(`publish failed: ${published.status} ${await published.text()}`);
     const consume = async (x: number) => {
-      const answer = (await (await fetch(`${server.url}/api/trivial/1`, { method: "POST", headers, body: JSON.stringify({ x }) })).json()) as { success: boolean };
+      const answer = (await (
+        await fetch(`${server.url}/api/trivial/1`, { method: "POST", headers, body: JSON.stringify({ x }) })
+      ).json()) as { success: boolean };
       if (!answer.success) throw new Error("a consume failed");
     };
     const timed = async (call: () => Promise<unknown>) => {
@@ -709,10 +917,16 @@ async function devserverPython(): Promise<void> {
       if (round < (QUICK ? 1 : 3)) {
         batch.push(
           await timed(async () => {
-            const started = await fetch(`${server.url}/api/trivial/1/batch`, { method: "POST", headers, body: JSON.stringify(Array.from({ length: 1000 }, (_, x) => ({ x }))) });
+            const started = await fetch(`${server.url}/api/trivial/1/batch`, {
+              method: "POST",
+              headers,
+              body: JSON.stringify(Array.from({ length: 1000 }, (_, x) => ({ x }))),
+            });
             const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
             for (;;) {
-              const status = (await (await fetch(`${server.url}/api/trivial/1/batch/${batchExecutionId}`, { headers })).json()) as { state: string; completedItemCount: number };
+              const status = (await (
+                await fetch(`${server.url}/api/trivial/1/batch/${batchExecutionId}`, { headers })
+              ).json()) as { state: string; completedItemCount: number };
               if (status.state === "complete") return;
               await new Promise((r) => setTimeout(r, 20));
             }
@@ -720,7 +934,8 @@ async function devserverPython(): Promise<void> {
         );
       }
     }
-    const ms = (r: Spread, digits = 1) => `${r.median.toFixed(digits)} ms (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
+    const ms = (r: Spread, digits = 1) =>
+      `${r.median.toFixed(digits)} ms (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
     results.devserverPython = {
       python,
       callsPerRound: calls,
@@ -755,8 +970,15 @@ async function devserverR(): Promise<void> {
     const token = await accessToken(server.url, ADMIN);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const publish = async (runtimeType: string, name: string, code: string) => {
-      const definitions = { inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] };
-      const published = await fetch(`${server.url}/services/${name}/1`, { method: "POST", headers, body: JSON.stringify({ runtimeType, code, ...definitions }) });
+      const definitions = {
+        inputParameterDefinitions: [{ name: "x", type: "integer" }],
+        outputParameterDefinitions: [{ name: "y", type: "integer" }],
+      };
+      const published = await fetch(`${server.url}/services/${name}/1`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ runtimeType, code, ...definitions }),
+      });
       if (published.status !== 201) throw new Error(`publish failed: ${published.status} ${await published.text()}`);
     };
     await publish("R", "trivialR", "y <- x + 1");
@@ -767,9 +989,11 @@ async function devserverR(): Promise<void> {
       return performance.now() - started;
     };
     const consume = (name: string, x: number) =>
-      fetch(`${server.url}/api/${name}/1`, { method: "POST", headers, body: JSON.stringify({ x }) }).then(async (response) => {
-        if (!((await response.json()) as { success: boolean }).success) throw new Error("a consume failed");
-      });
+      fetch(`${server.url}/api/${name}/1`, { method: "POST", headers, body: JSON.stringify({ x }) }).then(
+        async (response) => {
+          if (!((await response.json()) as { success: boolean }).success) throw new Error("a consume failed");
+        },
+      );
     for (let i = 0; i < 20; i++) await Promise.all([consume("trivialR", i), consume("trivialPy", i)]);
     const calls = QUICK ? 100 : 200;
     const rP50: number[] = [];
@@ -786,12 +1010,18 @@ async function devserverR(): Promise<void> {
       rP50.push(median(rs));
       pyP50.push(median(pys));
       // A pool as large as the budget (8 on 2 cores), started while status and sign-ins are timed.
-      const pool = await fetch(`${server.url}/services/trivialPy/1/pool`, { method: "POST", headers, body: JSON.stringify({ InitialPoolSize: 8, MaxPoolSize: 8 }) });
+      const pool = await fetch(`${server.url}/services/trivialPy/1/pool`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ InitialPoolSize: 8, MaxPoolSize: 8 }),
+      });
       if (!pool.ok) throw new Error(`pool failed: ${pool.status} ${await pool.text()}`);
       const statuses: number[] = [];
       const signIns: number[] = [];
       for (let i = 0; i < 40; i++) {
-        statuses.push(await timed(() => fetch(`${server.url}/status`, { headers }).then((answer) => answer.arrayBuffer())));
+        statuses.push(
+          await timed(() => fetch(`${server.url}/status`, { headers }).then((answer) => answer.arrayBuffer())),
+        );
         signIns.push(await timed(() => accessToken(server.url, ADMIN)));
       }
       statusP99.push(percentile(statuses, 0.99));
@@ -800,8 +1030,16 @@ async function devserverR(): Promise<void> {
     }
     const ms = (s: Spread) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
     const ratio = spread(rP50.map((value, i) => value / pyP50[i]!));
-    results.devserverR = { consumeP50Ms: { r: spread(rP50), python: spread(pyP50) }, ratio, whilePoolStarts: { statusP99Ms: spread(statusP99), signInP99Ms: spread(signInP99) } };
-    row("trivial consume p50, R / Python, interleaved", `${ratio.median.toFixed(2)}x (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`, `R ${ms(spread(rP50))} vs Python ${ms(spread(pyP50))}`);
+    results.devserverR = {
+      consumeP50Ms: { r: spread(rP50), python: spread(pyP50) },
+      ratio,
+      whilePoolStarts: { statusP99Ms: spread(statusP99), signInP99Ms: spread(signInP99) },
+    };
+    row(
+      "trivial consume p50, R / Python, interleaved",
+      `${ratio.median.toFixed(2)}x (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`,
+      `R ${ms(spread(rP50))} vs Python ${ms(spread(pyP50))}`,
+    );
     row("while a pool of 8 shells starts: GET /status p99, sign-in p99", ms(spread(statusP99)), ms(spread(signInP99)));
   } finally {
     server.stop();
@@ -817,9 +1055,18 @@ async function cliToken(): Promise<void> {
   console.log("\nCLI: `mlserver token` with a cached token, and npx's own cost, against `node -e 0`");
   const server = await devServer(3600);
   const home = mkdtempSync(join(tmpdir(), "mlserver-bench-cli-"));
-  const env = { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), MLSERVER_CACHE_DIR: join(home, "cache"), MLSERVER_PASSWORD: ADMIN.password };
+  const env = {
+    ...process.env,
+    MLSERVER_CONFIG: join(home, "config.json"),
+    MLSERVER_CACHE_DIR: join(home, "cache"),
+    MLSERVER_PASSWORD: ADMIN.password,
+  };
   try {
-    await run(process.execPath, [resolve("dist/src/cli/main.js"), "login", "--server", server.url, "--username", ADMIN.username], { env });
+    await run(
+      process.execPath,
+      [resolve("dist/src/cli/main.js"), "login", "--server", server.url, "--username", ADMIN.username],
+      { env },
+    );
     const wall = async (command: string, args: string[]) => {
       const started = performance.now();
       await run(command, args, { env });
@@ -842,7 +1089,11 @@ async function cliToken(): Promise<void> {
       `${(median(samples.token) / median(samples.node)).toFixed(2)}x`,
       `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
     );
-    row("npx mlserver --version in a clone, wall time", `${median(samples.npx).toFixed(0)} ms`, `IQR ${spread(samples.npx)}; nothing installed, npm's own start`);
+    row(
+      "npx mlserver --version in a clone, wall time",
+      `${median(samples.npx).toFixed(0)} ms`,
+      `IQR ${spread(samples.npx)}; nothing installed, npm's own start`,
+    );
   } finally {
     server.stop();
     rmSync(home, { recursive: true, force: true });
@@ -850,7 +1101,9 @@ async function cliToken(): Promise<void> {
 }
 
 async function codegen(): Promise<void> {
-  console.log("\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)");
+  console.log(
+    "\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)",
+  );
   const {
     openapiTS: { default: openapiTS, astToString },
   } = await (await import("mlserver-client-toolchain")).loadToolchain();
@@ -863,22 +1116,46 @@ async function codegen(): Promise<void> {
   await variants.ours();
   await variants.openapiTypescript();
   for (let i = 0; i < ROUNDS; i++) {
-    for (const name of (i % 2 ? ["ours", "openapiTypescript"] : ["openapiTypescript", "ours"]) as (keyof typeof variants)[]) {
+    for (const name of (i % 2
+      ? ["ours", "openapiTypescript"]
+      : ["openapiTypescript", "ours"]) as (keyof typeof variants)[]) {
       const started = performance.now();
       await variants[name]();
       samples[name].push(performance.now() - started);
     }
   }
   const ratio = median(samples.ours) / median(samples.openapiTypescript);
-  results.codegen = { medianMs: { ours: median(samples.ours), openapiTypescript: median(samples.openapiTypescript) }, ratio };
-  row("regenerate core types, ours / openapi-typescript alone", `${ratio.toFixed(2)}x`, `${median(samples.ours).toFixed(0)} ms vs ${median(samples.openapiTypescript).toFixed(0)} ms`);
+  results.codegen = {
+    medianMs: { ours: median(samples.ours), openapiTypescript: median(samples.openapiTypescript) },
+    ratio,
+  };
+  row(
+    "regenerate core types, ours / openapi-typescript alone",
+    `${ratio.toFixed(2)}x`,
+    `${median(samples.ours).toFixed(0)} ms vs ${median(samples.openapiTypescript).toFixed(0)} ms`,
+  );
 }
 
-console.log(`mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ${ROUNDS} rounds`);
+console.log(
+  `mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ${ROUNDS} rounds`,
+);
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = { overhead, tokenRequests, steadyState, coldStart, cliStartup, cliToken, fleet, codegen, tracingCost, devserverPython, devserverR, fleetFailover };
+const sections = {
+  overhead,
+  tokenRequests,
+  steadyState,
+  coldStart,
+  cliStartup,
+  cliToken,
+  fleet,
+  codegen,
+  tracingCost,
+  devserverPython,
+  devserverR,
+  fleetFailover,
+};
 for (const [name, section] of Object.entries(sections)) {
   if (only && !only.includes(name)) continue;
   await section();
@@ -887,9 +1164,17 @@ for (const [name, section] of Object.entries(sections)) {
 }
 if (only && QUICK) process.exit(0);
 const previous = only ? (JSON.parse(readFileSync("bench/results.json", "utf8")) as Record<string, unknown>) : {};
-const kept = ((previous.table as [string, string, string][] | undefined) ?? []).filter(([name]) => !table.some(([n]) => n === name));
+const kept = ((previous.table as [string, string, string][] | undefined) ?? []).filter(
+  ([name]) => !table.some(([n]) => n === name),
+);
 const merged: Record<string, unknown> = { ...previous, ...results };
-merged.machine = { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, quick: QUICK, date: new Date().toISOString() };
+merged.machine = {
+  node: process.version,
+  cores: cpus().length,
+  cpu: cpus()[0]?.model,
+  quick: QUICK,
+  date: new Date().toISOString(),
+};
 merged.table = [...kept, ...table];
 writeFileSync("bench/results.json", `${JSON.stringify(merged, null, 2)}\n`);
 console.log("\nWrote bench/results.json");

@@ -38,7 +38,10 @@ export function pythonEngine(python: string): Engine {
   };
 }
 
-const failed = (errorMessage: string): KernelOutcome<KernelReply> => ({ consoleOutput: "", reply: { success: false, errorMessage } });
+const failed = (errorMessage: string): KernelOutcome<KernelReply> => ({
+  consoleOutput: "",
+  reply: { success: false, errorMessage },
+});
 
 export function rEngine(rscript: string): Engine {
   return {
@@ -51,7 +54,8 @@ export function rEngine(rscript: string): Engine {
         if (!saved.reply?.success) return saved;
         const entries = [{ name: R_WORKSPACE, data: await readFile(workspace) }];
         for (const name of (await readdir(cwd)).sort()) {
-          if ((await stat(join(cwd, name))).isFile()) entries.push({ name: `files/${name}`, data: await readFile(join(cwd, name)) });
+          if ((await stat(join(cwd, name))).isFile())
+            entries.push({ name: `files/${name}`, data: await readFile(join(cwd, name)) });
         }
         await writeFile(archive, zip(entries));
         return saved;
@@ -76,7 +80,8 @@ export function rEngine(rscript: string): Engine {
         for (const name of await readdir(cwd)) await rm(join(cwd, name), { recursive: true, force: true });
         for (const { name, data } of entries) {
           const file = name.slice("files/".length);
-          if (name.startsWith("files/") && file && !/[/\\]/.test(file) && file !== "." && file !== "..") await writeFile(join(cwd, file), data);
+          if (name.startsWith("files/") && file && !/[/\\]/.test(file) && file !== "." && file !== "..")
+            await writeFile(join(cwd, file), data);
         }
         return loaded;
       } finally {

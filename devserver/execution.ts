@@ -11,21 +11,27 @@ import type { ParameterDefinition } from "./service-swagger.js";
 import { serviceKey, type DevState } from "./state.js";
 import type { WebService } from "./types.js";
 
-const definitions = (service: WebService, which: "input" | "output"): ParameterDefinition[] => (service[`${which}ParameterDefinitions`] as ParameterDefinition[] | undefined) ?? [];
+const definitions = (service: WebService, which: "input" | "output"): ParameterDefinition[] =>
+  (service[`${which}ParameterDefinitions`] as ParameterDefinition[] | undefined) ?? [];
 
 /**
  * 400 unless the dev server can run a service declared this way: an interpreter for its runtime
  * (R when none is named, as on ML Server) that starts, and for Python the packages its parameter
  * types map to. Realtime services run no code here.
  */
-export async function checkRunnable(state: DevState, fields: { runtimeType?: unknown; inputParameterDefinitions?: unknown; outputParameterDefinitions?: unknown }): Promise<void> {
+export async function checkRunnable(
+  state: DevState,
+  fields: { runtimeType?: unknown; inputParameterDefinitions?: unknown; outputParameterDefinitions?: unknown },
+): Promise<void> {
   const runtimeType = fields.runtimeType ?? "R";
   if (runtimeType === "Realtime") return;
   await state.engine(runtimeType);
   if (runtimeType !== "Python") return;
   const python = await state.python();
   if (!python.ok) throw new HttpError(400, python.problem);
-  const types = [fields.inputParameterDefinitions, fields.outputParameterDefinitions].flatMap((d) => ((d as ParameterDefinition[] | undefined) ?? []).map((p) => p.type));
+  const types = [fields.inputParameterDefinitions, fields.outputParameterDefinitions].flatMap((d) =>
+    ((d as ParameterDefinition[] | undefined) ?? []).map((p) => p.type),
+  );
   const missing = packagesForTypes(types).filter((name) => !python.packages[name]);
   if (missing.length > 0) {
     throw new HttpError(
@@ -85,7 +91,12 @@ export function retirePool(state: DevState, service: WebService): void {
 }
 
 /** Runs one input set of a service in a warm shell; inputs were checked by `checkInputs`. */
-export async function execute(state: DevState, service: WebService, inputs: Record<string, unknown>, signal?: AbortSignal): Promise<ExecutionResult> {
+export async function execute(
+  state: DevState,
+  service: WebService,
+  inputs: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<ExecutionResult> {
   state.server.counters.executions++;
   const declared = definitions(service, "input").map((d) => d.name);
   const pool = await poolOf(state, service);

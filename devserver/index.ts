@@ -28,7 +28,16 @@
 import { MissingDependencyError, isModuleNotFound } from "../src/core/errors.js";
 import type { DevServer, DevServerOptions } from "./types.js";
 
-export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./types.js";
+export type {
+  Counters,
+  DevServer,
+  DevServerOptions,
+  DevUser,
+  ExecutionLimits,
+  Fault,
+  RecordedRequest,
+  WebService,
+} from "./types.js";
 export type { CorsSettings } from "./http/cors.js";
 export type { DevSession, DevSnapshot } from "./sessions.js";
 export type { IssuedTokens, TokenAuthority, TokenLifetimes } from "./tokens.js";
@@ -53,7 +62,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   try {
     server = await import("./server.js");
   } catch (error) {
-    if (DEVSERVER_PACKAGES.some((name) => isModuleNotFound(error, name))) throw new MissingDependencyError("The dev server", DEVSERVER_PACKAGES, error);
+    if (DEVSERVER_PACKAGES.some((name) => isModuleNotFound(error, name)))
+      throw new MissingDependencyError("The dev server", DEVSERVER_PACKAGES, error);
     throw error;
   }
   return server.startDevServer(options);

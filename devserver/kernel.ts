@@ -92,7 +92,12 @@ export class Kernel {
   ) {
     const { language } = program;
     this.#language = language;
-    this.#child = spawn(program.command, program.args, { cwd, detached: true, stdio: ["pipe", "pipe", "ignore", "pipe"], ...(program.env && { env: program.env }) });
+    this.#child = spawn(program.command, program.args, {
+      cwd,
+      detached: true,
+      stdio: ["pipe", "pipe", "ignore", "pipe"],
+      ...(program.env && { env: program.env }),
+    });
     this.exited = new Promise((resolve) => {
       const ended = (reason: string) => {
         this.#exitReason ??= reason;
@@ -104,7 +109,9 @@ export class Kernel {
         }
         resolve();
       };
-      this.#child.on("exit", (code, signal) => ended(signal ? `${language} was stopped by ${signal}` : `${language} exited with status ${code}`));
+      this.#child.on("exit", (code, signal) =>
+        ended(signal ? `${language} was stopped by ${signal}` : `${language} exited with status ${code}`),
+      );
       // A spawn failure (no interpreter) may come without an exit event.
       this.#child.on("error", (error) => ended(`${program.command} could not be started: ${error.message}`));
     });
@@ -148,7 +155,9 @@ export class Kernel {
   /** What the running command has printed so far (empty when none runs). */
   get consoleSoFar(): string {
     const pending = this.#pending;
-    return pending ? Buffer.concat(pending.console).toString("utf8").split(pending.marker)[0]!.slice(0, this.#outputLimit) : "";
+    return pending
+      ? Buffer.concat(pending.console).toString("utf8").split(pending.marker)[0]!.slice(0, this.#outputLimit)
+      : "";
   }
 
   /** Stops the running command, if any, as a time limit would. */
@@ -178,13 +187,22 @@ export class Kernel {
           limits.signal?.removeEventListener("abort", onAbort);
           if (this.#pending === pending) this.#pending = undefined;
           const text = Buffer.concat(pending.console).toString("utf8");
-          const consoleOutput = Buffer.from(text.split(pending.marker)[0]!).subarray(0, limits.outputLimitBytes).toString("utf8");
-          resolve(pending.stopped !== undefined ? { consoleOutput, stopped: pending.stopped } : { consoleOutput, reply: pending.reply as Reply });
+          const consoleOutput = Buffer.from(text.split(pending.marker)[0]!)
+            .subarray(0, limits.outputLimitBytes)
+            .toString("utf8");
+          resolve(
+            pending.stopped !== undefined
+              ? { consoleOutput, stopped: pending.stopped }
+              : { consoleOutput, reply: pending.reply as Reply },
+          );
         },
       };
       this.#pending = pending;
       this.#outputLimit = limits.outputLimitBytes;
-      const timer = setTimeout(() => this.#stop(pending, `the code ran longer than the ${limits.timeLimitMs} ms limit and was stopped`), limits.timeLimitMs);
+      const timer = setTimeout(
+        () => this.#stop(pending, `the code ran longer than the ${limits.timeLimitMs} ms limit and was stopped`),
+        limits.timeLimitMs,
+      );
       if (limits.signal?.aborted) return onAbort();
       limits.signal?.addEventListener("abort", onAbort, { once: true });
       this.#child.stdin!.write(`${JSON.stringify({ ...command, marker: pending.marker })}\n`);

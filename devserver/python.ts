@@ -15,7 +15,9 @@ export const PYTHON_PACKAGES = {
 export type PythonPackage = keyof typeof PYTHON_PACKAGES;
 
 /** A usable interpreter, or why there is none. */
-export type PythonRuntime = { ok: true; executable: string; version: string; packages: Record<PythonPackage, boolean> } | { ok: false; problem: string };
+export type PythonRuntime =
+  | { ok: true; executable: string; version: string; packages: Record<PythonPackage, boolean> }
+  | { ok: false; problem: string };
 
 const PROBE = `
 import importlib.util, json, sys
@@ -27,11 +29,24 @@ print(json.dumps({"executable": sys.executable, "version": sys.version.split()[0
 export function resolvePython(command: string): Promise<PythonRuntime> {
   return new Promise((resolve) => {
     execFile(command, ["-I", "-c", PROBE, ...Object.keys(PYTHON_PACKAGES)], { timeout: 60_000 }, (error, stdout) => {
-      if (error) return resolve({ ok: false, problem: `the dev server's Python (${command}) could not be started: ${error.message.split("\n")[0]}` });
+      if (error)
+        return resolve({
+          ok: false,
+          problem: `the dev server's Python (${command}) could not be started: ${error.message.split("\n")[0]}`,
+        });
       try {
-        const found = JSON.parse(stdout) as { executable: string; version: string; packages: Record<PythonPackage, boolean> };
+        const found = JSON.parse(stdout) as {
+          executable: string;
+          version: string;
+          packages: Record<PythonPackage, boolean>;
+        };
         // An empty sys.executable (an embedded or unusual interpreter): keep the command as given.
-        resolve({ ok: true, executable: found.executable || command, version: found.version, packages: found.packages });
+        resolve({
+          ok: true,
+          executable: found.executable || command,
+          version: found.version,
+          packages: found.packages,
+        });
       } catch {
         resolve({ ok: false, problem: `the dev server's Python (${command}) did not answer as Python 3 does` });
       }

@@ -251,7 +251,12 @@ export function startRKernel(rscript: string, cwd: string, interruptible: boolea
       command: "sh",
       // stderr joins stdout (R's messages and warnings, and whatever the code starts, are console
       // output), then sh becomes R: the kernel's pid is the process group's leader.
-      args: ["-c", 'exec 2>&1; exec "$0" --vanilla -e "$1"', rscript, 'eval(parse(text = Sys.getenv("MLSERVER_R_KERNEL")))'],
+      args: [
+        "-c",
+        'exec 2>&1; exec "$0" --vanilla -e "$1"',
+        rscript,
+        'eval(parse(text = Sys.getenv("MLSERVER_R_KERNEL")))',
+      ],
       env: { ...process.env, MLSERVER_R_KERNEL: KERNEL, MLSERVER_DEVSERVER_PID: String(process.pid) },
     },
     cwd,

@@ -23,7 +23,8 @@ export function resolveR(command: string): Promise<RRuntime> {
         });
       }
       const [version, jsonlite] = stdout.trim().split(" ");
-      if (!version || !/^\d+\.\d+/.test(version)) return resolve({ ok: false, problem: `the dev server's R (${command}) did not answer as Rscript does` });
+      if (!version || !/^\d+\.\d+/.test(version))
+        return resolve({ ok: false, problem: `the dev server's R (${command}) did not answer as Rscript does` });
       if (jsonlite !== "TRUE")
         return resolve({
           ok: false,

@@ -34,7 +34,16 @@ import { createState, type DevState } from "./state.js";
 import type { DevServer, DevServerOptions } from "./types.js";
 import { loadOperations, type Operation } from "./validate.js";
 
-export type { Counters, DevServer, DevServerOptions, DevUser, ExecutionLimits, Fault, RecordedRequest, WebService } from "./types.js";
+export type {
+  Counters,
+  DevServer,
+  DevServerOptions,
+  DevUser,
+  ExecutionLimits,
+  Fault,
+  RecordedRequest,
+  WebService,
+} from "./types.js";
 export { COUNTERS_ROUTE } from "./types.js";
 
 const ROUTES: RouteTable = {
@@ -68,7 +77,12 @@ function findTarget(state: DevState, method: string, pathname: string): Target |
   }
   if (state.options.legacyRevokePath && method === "DELETE") {
     const legacy = /^\/login\/refreshToken\/([^/]+)$/.exec(pathname);
-    if (legacy) return { operationId: "revokeRefreshTokenInPath", params: { refreshToken: decodeURIComponent(legacy[1]!) }, secured: false };
+    if (legacy)
+      return {
+        operationId: "revokeRefreshTokenInPath",
+        params: { refreshToken: decodeURIComponent(legacy[1]!) },
+        secured: false,
+      };
   }
   const consumption = matchConsumption(method, pathname);
   return consumption && { ...consumption, secured: true };
@@ -89,10 +103,14 @@ const isJson = (mediaType: string) => mediaType === "application/json" || mediaT
 async function handle(state: DevState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!hostAllowed(req, state.server.port, state.options.allowedHosts ?? [])) {
     const text = JSON.stringify({
-      message: "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)",
+      message:
+        "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)",
       exceptionType: "MisdirectedRequestException",
     });
-    res.writeHead(421, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.writeHead(421, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+    });
     res.end(text);
     if (!req.complete) drainUnread(req);
     return;
@@ -107,13 +125,26 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
   } catch {
     target = undefined; // a malformed percent-encoding: answered below as a bad request
   }
-  const exchange = new Exchange(req, res, state, routeName(method, url.pathname, target), target?.secured === true && target.operation !== undefined, corsHeaders(req, state.options.cors));
-  const tooLarge = () => exchange.refuseUnread(413, `the request body is larger than the ${MAX_BODY}-byte limit`, "RequestValidationException");
+  const exchange = new Exchange(
+    req,
+    res,
+    state,
+    routeName(method, url.pathname, target),
+    target?.secured === true && target.operation !== undefined,
+    corsHeaders(req, state.options.cors),
+  );
+  const tooLarge = () =>
+    exchange.refuseUnread(
+      413,
+      `the request body is larger than the ${MAX_BODY}-byte limit`,
+      "RequestValidationException",
+    );
   if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return tooLarge();
 
   if (isPreflight(req, state.options.cors)) {
     // A preflight: allowed origins learn what they may send; others get no CORS header at all.
-    if (!corsHeaders(req, state.options.cors)["access-control-allow-origin"]) return exchange.fail(403, "this origin is not allowed by the server's CORS settings", "CorsException");
+    if (!corsHeaders(req, state.options.cors)["access-control-allow-origin"])
+      return exchange.fail(403, "this origin is not allowed by the server's CORS settings", "CorsException");
     return exchange.send(204, undefined, PREFLIGHT_HEADERS);
   }
 
@@ -123,14 +154,26 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     if (fault.kind === "drop") return void req.socket.destroy();
     if (fault.kind === "delay") await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
     if (fault.kind === "status" || (fault.kind === "delay" && fault.status !== undefined))
-      return exchange.send(fault.status ?? 500, { message: "injected fault", exceptionType: "DevServerException" }, { ...fault.headers });
+      return exchange.send(
+        fault.status ?? 500,
+        { message: "injected fault", exceptionType: "DevServerException" },
+        { ...fault.headers },
+      );
   }
   if (!target) {
-    if (/%(?![0-9a-f]{2})/i.test(url.pathname)) return exchange.refuseUnread(400, "the path holds a malformed percent-encoding", "RequestValidationException");
+    if (/%(?![0-9a-f]{2})/i.test(url.pathname))
+      return exchange.refuseUnread(400, "the path holds a malformed percent-encoding", "RequestValidationException");
     const allowed = state.operations.filter((op) => op.match(url.pathname)).map((op) => op.method);
     // The path exists with other methods: 405, saying which (RFC 9110 section 15.5.6).
     if (allowed.length > 0)
-      return exchange.send(405, { message: `${method} is not an operation of this path; it takes ${allowed.join(", ")}`, exceptionType: "MethodNotAllowedException" }, { allow: allowed.join(", ") });
+      return exchange.send(
+        405,
+        {
+          message: `${method} is not an operation of this path; it takes ${allowed.join(", ")}`,
+          exceptionType: "MethodNotAllowedException",
+        },
+        { allow: allowed.join(", ") },
+      );
     // The path is not echoed: an unknown path may hold a token (a revoke in a form not served).
     return exchange.refuseUnread(404, `no operation ${method} on this path`, "NotFoundException");
   }
@@ -160,7 +203,11 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     let form: FormData | undefined;
     if (mediaType === "multipart/form-data") {
       try {
-        form = await new Request("http://form.invalid/", { method: "POST", headers: { "content-type": contentType }, body: raw }).formData();
+        form = await new Request("http://form.invalid/", {
+          method: "POST",
+          headers: { "content-type": contentType },
+          body: raw,
+        }).formData();
       } catch {
         return exchange.fail(400, "the multipart body could not be parsed", "RequestValidationException");
       }
@@ -168,15 +215,34 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
     const violations = target.operation?.validate({ query: url.searchParams, contentType, body: raw, form }) ?? [];
     if (violations.length > 0) {
       state.server.counters.validationFailures++;
-      return exchange.fail(400, `The request does not match the API description: ${violations.join("; ")}`, "RequestValidationException");
+      return exchange.fail(
+        400,
+        `The request does not match the API description: ${violations.join("; ")}`,
+        "RequestValidationException",
+      );
     }
     const handler = ROUTES[target.operationId];
-    if (!handler) return exchange.fail(501, `${target.operationId} is not implemented by the dev server`, "NotImplementedException");
-    const context: RouteContext = { state, params: target.params, query: url.searchParams, body: body as RouteContext["body"], form, raw, user, base: state.server.url };
+    if (!handler)
+      return exchange.fail(
+        501,
+        `${target.operationId} is not implemented by the dev server`,
+        "NotImplementedException",
+      );
+    const context: RouteContext = {
+      state,
+      params: target.params,
+      query: url.searchParams,
+      body: body as RouteContext["body"],
+      form,
+      raw,
+      user,
+      base: state.server.url,
+    };
     const [status, payload] = await handler(context);
     exchange.send(status, target.operation ? target.operation.complete(status, payload) : payload);
   } catch (error) {
-    if (error instanceof HttpError) return exchange.fail(error.status, error.message, error.exceptionType, error.headers);
+    if (error instanceof HttpError)
+      return exchange.fail(error.status, error.message, error.exceptionType, error.headers);
     throw error;
   }
 }
@@ -208,7 +274,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     handle(state, req, res).catch((error: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: `dev server error: ${(error as Error).message}`, exceptionType: "InternalServerError" }));
+        res.end(
+          JSON.stringify({
+            message: `dev server error: ${(error as Error).message}`,
+            exceptionType: "InternalServerError",
+          }),
+        );
       }
     });
   };
@@ -216,7 +287,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const headersTimeout = options.httpTimeouts?.headersMs ?? 10_000;
   const requestTimeout = Math.max(options.httpTimeouts?.requestMs ?? 60_000, headersTimeout);
   const timeouts = { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
-  const server = options.tls ? createHttpsServer({ ...options.tls, ...timeouts }, listener) : createServer(timeouts, listener);
+  const server = options.tls
+    ? createHttpsServer({ ...options.tls, ...timeouts }, listener)
+    : createServer(timeouts, listener);
   server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolvePromise, reject) => {
     server.once("error", reject);

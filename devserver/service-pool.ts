@@ -48,7 +48,14 @@ export interface ExecutionResult {
 /** Shells that start (their process and init code) at once: more would only share the CPUs. */
 const STARTS_AT_ONCE = availableParallelism();
 
-const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({ success: false, errorMessage, consoleOutput, changedFiles: [], outputParameters: {}, outputFiles: {} });
+const failed = (errorMessage: string, consoleOutput = ""): ExecutionResult => ({
+  success: false,
+  errorMessage,
+  consoleOutput,
+  changedFiles: [],
+  outputParameters: {},
+  outputFiles: {},
+});
 
 interface Shell {
   kernel: Kernel;
@@ -92,7 +99,10 @@ export class ServicePool {
   /** Runs the service once with `inputs` in a warm shell; aborting cancels the run (its shell is replaced). */
   async run(inputs: Record<string, unknown>, signal?: AbortSignal): Promise<ExecutionResult> {
     const shell = await this.#acquire(signal);
-    if (!shell) return failed(signal?.aborted ? "the run was cancelled" : "the service was changed or removed while the call waited");
+    if (!shell)
+      return failed(
+        signal?.aborted ? "the run was cancelled" : "the service was changed or removed while the call waited",
+      );
     const ready = await shell.ready;
     if ("problem" in ready) {
       this.#discard(shell);
@@ -100,7 +110,15 @@ export class ServicePool {
     }
     const limits = { ...this.limits, ...(signal && { signal }) };
     const { reply, consoleOutput, stopped } = await shell.kernel.run<KernelReply>(
-      { op: "execute", reset: true, code: this.service.code, inputs, types: this.service.inputTypes, outputs: this.service.outputs, outputTypes: this.service.outputTypes },
+      {
+        op: "execute",
+        reset: true,
+        code: this.service.code,
+        inputs,
+        types: this.service.inputTypes,
+        outputs: this.service.outputs,
+        outputTypes: this.service.outputTypes,
+      },
       limits,
     );
     if (stopped !== undefined || !reply?.success) {
@@ -116,7 +134,14 @@ export class ServicePool {
       // The next request starts from the files the init left.
       await Promise.all(written.map((name) => rm(join(shell.cwd, name), { recursive: true, force: true })));
       this.#release(shell);
-      return { success: true, errorMessage: "", consoleOutput, changedFiles: written, outputParameters: reply.outputParameters ?? {}, outputFiles };
+      return {
+        success: true,
+        errorMessage: "",
+        consoleOutput,
+        changedFiles: written,
+        outputParameters: reply.outputParameters ?? {},
+        outputFiles,
+      };
     } catch (error) {
       this.#discard(shell);
       return failed(`the run's files could not be read: ${(error as Error).message}`, consoleOutput);
@@ -155,7 +180,8 @@ export class ServicePool {
   async #acquire(signal?: AbortSignal): Promise<Shell | undefined> {
     if (this.#closed || signal?.aborted) return undefined;
     // Room for one more shell: idle shells of other pools give way (they are only a cache).
-    if (this.#idle.length === 0 && this.#all.size < this.sizes.max && this.budget.free <= 0) await this.budget.makeRoom();
+    if (this.#idle.length === 0 && this.#all.size < this.sizes.max && this.budget.free <= 0)
+      await this.budget.makeRoom();
     if (this.#closed || signal?.aborted) return undefined;
     const idle = this.#idle.shift();
     if (idle) return idle;
@@ -242,11 +268,18 @@ export class ServicePool {
       await writeFile(archive, this.service.snapshot);
       const loaded = await this.engine.load(kernel, cwd, archive, this.limits);
       await rm(archive, { force: true });
-      if (!loaded.reply?.success) return { problem: `the service's snapshot could not be loaded: ${loaded.stopped ?? loaded.reply?.errorMessage}` };
+      if (!loaded.reply?.success)
+        return {
+          problem: `the service's snapshot could not be loaded: ${loaded.stopped ?? loaded.reply?.errorMessage}`,
+        };
     }
     const init = await kernel.run<KernelReply>({ op: "init", code: this.service.initCode ?? "" }, this.limits);
     if (init.stopped !== undefined || !init.reply?.success)
-      return { problem: init.stopped ? `the service's init code: ${init.stopped}` : (init.reply?.errorMessage ?? "the service's init code failed") };
+      return {
+        problem: init.stopped
+          ? `the service's init code: ${init.stopped}`
+          : (init.reply?.errorMessage ?? "the service's init code failed"),
+      };
     return { files: new Set(await readdir(cwd)) };
   }
 

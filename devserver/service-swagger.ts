@@ -42,18 +42,38 @@ const bearer = [{ Bearer: [] }];
  * `revoke`: where the document puts the revoke call: `query` (`DELETE /login/refreshToken?refreshToken=`,
  * as 9.3 servers generate it) or `path` (`DELETE /login/refreshToken/{refreshToken}`, 2017-era servers).
  */
-export function serviceSwagger(service: ServiceDescription, { revoke = "query" }: { revoke?: "query" | "path" } = {}): Record<string, unknown> {
+export function serviceSwagger(
+  service: ServiceDescription,
+  { revoke = "query" }: { revoke?: "query" | "path" } = {},
+): Record<string, unknown> {
   const tags = [service.name];
   const revokeOperation = {
     operationId: "revokeRefreshToken",
     tags,
     description: "Revoke a refresh token.",
-    parameters: [{ name: "refreshToken", in: revoke, required: true, type: "string", description: "The refresh token to revoke." }],
-    responses: { 200: { description: "Revoked.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
+    parameters: [
+      { name: "refreshToken", in: revoke, required: true, type: "string", description: "The refresh token to revoke." },
+    ],
+    responses: {
+      200: { description: "Revoked.", schema: { $ref: "#/definitions/AccessTokenResponse" } },
+      default: error,
+    },
   };
   const base = `/api/${service.name}/${service.version}`;
-  const execution = { name: "executionId", in: "path", required: true, type: "string", description: "The batch execution's id." };
-  const index = { name: "index", in: "path", required: true, type: "integer", description: "The position of one input set in the batch." };
+  const execution = {
+    name: "executionId",
+    in: "path",
+    required: true,
+    type: "string",
+    description: "The batch execution's id.",
+  };
+  const index = {
+    name: "index",
+    in: "path",
+    required: true,
+    type: "integer",
+    description: "The position of one input set in the batch.",
+  };
   return {
     swagger: "2.0",
     info: { title: service.name, version: service.version, description: service.description ?? "" },
@@ -68,8 +88,19 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           operationId: "login",
           tags,
           description: "Sign in; answers with an access token and a refresh token.",
-          parameters: [{ name: "loginRequest", in: "body", required: true, schema: { $ref: "#/definitions/LoginRequest" }, description: "The account." }],
-          responses: { 200: { description: "Signed in.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
+          parameters: [
+            {
+              name: "loginRequest",
+              in: "body",
+              required: true,
+              schema: { $ref: "#/definitions/LoginRequest" },
+              description: "The account.",
+            },
+          ],
+          responses: {
+            200: { description: "Signed in.", schema: { $ref: "#/definitions/AccessTokenResponse" } },
+            default: error,
+          },
         },
       },
       "/login/refreshToken": {
@@ -77,8 +108,19 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           operationId: "renewToken",
           tags,
           description: "Trade a refresh token for a new pair.",
-          parameters: [{ name: "renewTokenRequest", in: "body", required: true, schema: { $ref: "#/definitions/RenewTokenRequest" }, description: "The refresh token." }],
-          responses: { 200: { description: "A new pair.", schema: { $ref: "#/definitions/AccessTokenResponse" } }, default: error },
+          parameters: [
+            {
+              name: "renewTokenRequest",
+              in: "body",
+              required: true,
+              schema: { $ref: "#/definitions/RenewTokenRequest" },
+              description: "The refresh token.",
+            },
+          ],
+          responses: {
+            200: { description: "A new pair.", schema: { $ref: "#/definitions/AccessTokenResponse" } },
+            default: error,
+          },
         },
         ...(revoke === "query" && { delete: revokeOperation }),
       },
@@ -89,7 +131,15 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           tags,
           description: `Run the ${service.name} web service once.`,
           security: bearer,
-          parameters: [{ name: "WebServiceParameters", in: "body", required: true, schema: { $ref: "#/definitions/InputParameters" }, description: "The inputs." }],
+          parameters: [
+            {
+              name: "WebServiceParameters",
+              in: "body",
+              required: true,
+              schema: { $ref: "#/definitions/InputParameters" },
+              description: "The inputs.",
+            },
+          ],
           responses: {
             200: { description: "The run's result.", schema: { $ref: "#/definitions/WebServiceResult" } },
             400: { description: "The inputs were not accepted." },
@@ -105,8 +155,20 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           description: "Start running the service on many input sets.",
           security: bearer,
           parameters: [
-            { name: "BatchWebServiceParameters", in: "body", required: true, schema: { type: "array", items: { $ref: "#/definitions/InputParameters" } }, description: "The input sets." },
-            { name: "parallelCount", in: "query", required: false, type: "integer", description: "How many input sets run at once." },
+            {
+              name: "BatchWebServiceParameters",
+              in: "body",
+              required: true,
+              schema: { type: "array", items: { $ref: "#/definitions/InputParameters" } },
+              description: "The input sets.",
+            },
+            {
+              name: "parallelCount",
+              in: "query",
+              required: false,
+              type: "integer",
+              description: "How many input sets run at once.",
+            },
           ],
           responses: {
             202: { description: "Started.", schema: { $ref: "#/definitions/StartBatchExecutionResponse" } },
@@ -120,7 +182,10 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           tags,
           description: "List the batch executions of this service.",
           security: bearer,
-          responses: { 200: { description: "Their ids.", schema: { type: "array", items: { type: "string" } } }, default: error },
+          responses: {
+            200: { description: "Their ids.", schema: { type: "array", items: { type: "string" } } },
+            default: error,
+          },
         },
       },
       [`${base}/batch/{executionId}`]: {
@@ -129,8 +194,20 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           tags,
           description: "Where a batch execution stands, with results so far if asked.",
           security: bearer,
-          parameters: [execution, { name: "showPartialResults", in: "query", required: false, type: "boolean", description: "Include the results finished so far." }],
-          responses: { 200: { description: "Its state.", schema: { $ref: "#/definitions/BatchWebServiceResult" } }, default: error },
+          parameters: [
+            execution,
+            {
+              name: "showPartialResults",
+              in: "query",
+              required: false,
+              type: "boolean",
+              description: "Include the results finished so far.",
+            },
+          ],
+          responses: {
+            200: { description: "Its state.", schema: { $ref: "#/definitions/BatchWebServiceResult" } },
+            default: error,
+          },
         },
         delete: {
           operationId: "CancelAndDeleteBatchExecution",
@@ -138,7 +215,13 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           description: "Stop a batch execution and delete its results.",
           security: bearer,
           parameters: [execution],
-          responses: { 200: { description: "The ids of the input sets that had finished.", schema: { type: "array", items: { type: "string" } } }, default: error },
+          responses: {
+            200: {
+              description: "The ids of the input sets that had finished.",
+              schema: { type: "array", items: { type: "string" } },
+            },
+            default: error,
+          },
         },
       },
       [`${base}/batch/{executionId}/{index}/files`]: {
@@ -148,7 +231,10 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           description: "List the files one input set's run wrote.",
           security: bearer,
           parameters: [execution, index],
-          responses: { 200: { description: "File names.", schema: { type: "array", items: { type: "string" } } }, default: error },
+          responses: {
+            200: { description: "File names.", schema: { type: "array", items: { type: "string" } } },
+            default: error,
+          },
         },
       },
       [`${base}/batch/{executionId}/{index}/files/{fileName}`]: {
@@ -157,7 +243,11 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           tags,
           description: "Download one file one input set's run wrote.",
           security: bearer,
-          parameters: [execution, index, { name: "fileName", in: "path", required: true, type: "string", description: "The file's name." }],
+          parameters: [
+            execution,
+            index,
+            { name: "fileName", in: "path", required: true, type: "string", description: "The file's name." },
+          ],
           responses: { 200: { description: "The file.", schema: { type: "file" } }, default: error },
         },
       },
@@ -171,24 +261,63 @@ export function serviceSwagger(service: ServiceDescription, { revoke = "query" }
           success: { type: "boolean", description: "Whether the run succeeded." },
           errorMessage: { type: "string", description: "What went wrong, when it failed." },
           consoleOutput: { type: "string", description: "What the code printed." },
-          changedFiles: { type: "array", items: { type: "string", description: "A file name." }, description: "Files the run created or changed." },
+          changedFiles: {
+            type: "array",
+            items: { type: "string", description: "A file name." },
+            description: "Files the run created or changed.",
+          },
           outputParameters: { $ref: "#/definitions/OutputParameters" },
         },
       },
-      StartBatchExecutionResponse: { type: "object", properties: { batchExecutionId: { type: "string", description: "The execution's id." } } },
+      StartBatchExecutionResponse: {
+        type: "object",
+        properties: { batchExecutionId: { type: "string", description: "The execution's id." } },
+      },
       BatchWebServiceResult: {
         type: "object",
         properties: {
-          state: { type: "string", enum: ["pending", "inProgress", "ready", "complete"], description: "Where the execution stands." },
+          state: {
+            type: "string",
+            enum: ["pending", "inProgress", "ready", "complete"],
+            description: "Where the execution stands.",
+          },
           completedItemCount: { type: "integer", format: "int32", description: "Input sets finished." },
           totalItemCount: { type: "integer", format: "int32", description: "Input sets in all." },
-          batchExecutionResults: { type: "array", items: { $ref: "#/definitions/WebServiceResult" }, description: "One result per finished input set." },
+          batchExecutionResults: {
+            type: "array",
+            items: { $ref: "#/definitions/WebServiceResult" },
+            description: "One result per finished input set.",
+          },
         },
       },
-      LoginRequest: { type: "object", properties: { password: { type: "string", description: "The password." }, username: { type: "string", description: "The account name." } } },
-      RenewTokenRequest: { type: "object", properties: { refreshToken: { type: "string", description: "The current refresh token." } } },
-      AccessTokenResponse: { type: "object", properties: { refresh_token: { type: "string" }, token_type: { type: "string" }, access_token: { type: "string" }, expires_on: { type: "string" } } },
-      Error: { type: "object", properties: { message: { type: "string" }, code: { type: "integer", format: "int32" }, fields: { type: "string" } } },
+      LoginRequest: {
+        type: "object",
+        properties: {
+          password: { type: "string", description: "The password." },
+          username: { type: "string", description: "The account name." },
+        },
+      },
+      RenewTokenRequest: {
+        type: "object",
+        properties: { refreshToken: { type: "string", description: "The current refresh token." } },
+      },
+      AccessTokenResponse: {
+        type: "object",
+        properties: {
+          refresh_token: { type: "string" },
+          token_type: { type: "string" },
+          access_token: { type: "string" },
+          expires_on: { type: "string" },
+        },
+      },
+      Error: {
+        type: "object",
+        properties: {
+          message: { type: "string" },
+          code: { type: "integer", format: "int32" },
+          fields: { type: "string" },
+        },
+      },
     },
   };
 }

@@ -69,7 +69,11 @@ function fileName(name: string): string {
 /** The snapshot, if it holds a workspace of `runtimeType`; a 400 otherwise. */
 function sameRuntime(snapshot: DevSnapshot, runtimeType: string): DevSnapshot {
   if (snapshot.runtimeType !== runtimeType)
-    throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`, "RequestValidationException");
+    throw new HttpError(
+      400,
+      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`,
+      "RequestValidationException",
+    );
   return snapshot;
 }
 
@@ -90,10 +94,14 @@ export class SessionHost {
     return { timeLimitMs: this.limits.timeLimitMs, outputLimitBytes: this.limits.outputLimitBytes };
   }
 
-  async create(owner: string, request: { name?: string; runtimeType?: string; snapshotId?: string }): Promise<DevSession> {
+  async create(
+    owner: string,
+    request: { name?: string; runtimeType?: string; snapshotId?: string },
+  ): Promise<DevSession> {
     // Sessions still being started count too, so concurrent creates cannot pass the limit together.
     const open = [...this.sessions.values()].filter((s) => s.owner === owner).length + (this.#starting.get(owner) ?? 0);
-    if (open >= this.limits.maxSessions) throw new HttpError(429, `you have ${open} open sessions, the dev server's limit per user; close one first`);
+    if (open >= this.limits.maxSessions)
+      throw new HttpError(429, `you have ${open} open sessions, the dev server's limit per user; close one first`);
     this.#starting.set(owner, (this.#starting.get(owner) ?? 0) + 1);
     try {
       return await this.#create(owner, request);
@@ -104,7 +112,10 @@ export class SessionHost {
 
   readonly #starting = new Map<string, number>();
 
-  async #create(owner: string, request: { name?: string; runtimeType?: string; snapshotId?: string }): Promise<DevSession> {
+  async #create(
+    owner: string,
+    request: { name?: string; runtimeType?: string; snapshotId?: string },
+  ): Promise<DevSession> {
     const runtimeType = request.runtimeType ?? "R";
     const snapshot = request.snapshotId === undefined ? undefined : this.snapshot(request.snapshotId, owner);
     if (snapshot) sameRuntime(snapshot, runtimeType);
@@ -122,7 +133,18 @@ export class SessionHost {
       await rm(root, { recursive: true, force: true });
       throw error;
     }
-    const session: LiveSession = { id, name: request.name ?? id, owner, runtimeType, history: [], root, cwd, engine, kernel, lastConsoleOutput: "" };
+    const session: LiveSession = {
+      id,
+      name: request.name ?? id,
+      owner,
+      runtimeType,
+      history: [],
+      root,
+      cwd,
+      engine,
+      kernel,
+      lastConsoleOutput: "",
+    };
     void kernel.exited.then(() => void (session.ended ??= `the session's ${engine.runtime} process ended`));
     this.sessions.set(id, session);
     if (snapshot) {
@@ -140,21 +162,34 @@ export class SessionHost {
   find(id: string, owner: string, options: { ended?: "allow" } = {}): LiveSession {
     const session = this.sessions.get(id);
     if (!session || session.owner !== owner) throw new HttpError(404, `session ${id} not found`, "NotFoundException");
-    if (session.ended && options.ended !== "allow") throw new HttpError(410, `session ${id} has ended (${session.ended}); close it and start another`, "GoneException");
+    if (session.ended && options.ended !== "allow")
+      throw new HttpError(
+        410,
+        `session ${id} has ended (${session.ended}); close it and start another`,
+        "GoneException",
+      );
     return session;
   }
 
   list(owner: string) {
-    return [...this.sessions.values()].filter((s) => s.owner === owner).map(({ id, name, owner: o, runtimeType }) => ({ id, name, owner: o, runtimeType }));
+    return [...this.sessions.values()]
+      .filter((s) => s.owner === owner)
+      .map(({ id, name, owner: o, runtimeType }) => ({ id, name, owner: o, runtimeType }));
   }
 
-  async execute(session: LiveSession, request: { code: string; inputParameters?: { name: string; value?: unknown }[]; outputParameters?: string[] }) {
+  async execute(
+    session: LiveSession,
+    request: { code: string; inputParameters?: { name: string; value?: unknown }[]; outputParameters?: string[] },
+  ) {
     const { kernel } = session;
     session.history.push(request.code);
     const before = await this.#fileStamps(session);
     const inputs = Object.fromEntries((request.inputParameters ?? []).map((p) => [p.name, p.value ?? null]));
     const outputs = request.outputParameters ?? [];
-    const { reply, consoleOutput, stopped } = await kernel.run<KernelReply>({ op: "execute", code: request.code, inputs, outputs }, this.#kernelLimits);
+    const { reply, consoleOutput, stopped } = await kernel.run<KernelReply>(
+      { op: "execute", code: request.code, inputs, outputs },
+      this.#kernelLimits,
+    );
     session.lastConsoleOutput = consoleOutput;
     const after = await this.#fileStamps(session);
     const changedFiles = [...after].filter(([name, stamp]) => before.get(name) !== stamp).map(([name]) => name);
@@ -162,7 +197,9 @@ export class SessionHost {
     return {
       success,
       errorMessage: success ? "" : (stopped ?? reply?.errorMessage ?? "the run failed"),
-      outputParameters: success ? Object.entries(reply!.outputParameters ?? {}).map(([name, value]) => ({ name, value })) : [],
+      outputParameters: success
+        ? Object.entries(reply!.outputParameters ?? {}).map(([name, value]) => ({ name, value }))
+        : [],
       consoleOutput,
       changedFiles,
     };
@@ -179,7 +216,8 @@ export class SessionHost {
   }
 
   async close(session: LiveSession, force: boolean): Promise<void> {
-    if (session.kernel.busy && !force) throw new HttpError(409, `session ${session.id} is running code; cancel it first or close it by force`);
+    if (session.kernel.busy && !force)
+      throw new HttpError(409, `session ${session.id} is running code; cancel it first or close it by force`);
     this.sessions.delete(session.id);
     await session.kernel.dispose();
     await rm(session.root, { recursive: true, force: true });
@@ -238,14 +276,26 @@ export class SessionHost {
   // Snapshots.
 
   async takeSnapshot(session: LiveSession, name: string | undefined): Promise<string> {
-    if (this.snapshots.size >= this.limits.maxSnapshots) throw new HttpError(429, `the dev server keeps at most ${this.limits.maxSnapshots} snapshots; delete one first`);
+    if (this.snapshots.size >= this.limits.maxSnapshots)
+      throw new HttpError(429, `the dev server keeps at most ${this.limits.maxSnapshots} snapshots; delete one first`);
     const id = randomUUID();
     const path = join(session.root, `${id}.zip`);
     try {
       this.#answer(session, await session.engine.save(session.kernel, session.cwd, path, this.#kernelLimits));
       const archive = await readFile(path);
-      if (archive.length > this.limits.maxSnapshotBytes) throw new HttpError(413, `the snapshot would take ${archive.length} bytes, more than the ${this.limits.maxSnapshotBytes}-byte limit`);
-      this.snapshots.set(id, { id, name: name ?? id, owner: session.owner, runtimeType: session.runtimeType, creationTime: new Date(this.clock()).toISOString(), archive });
+      if (archive.length > this.limits.maxSnapshotBytes)
+        throw new HttpError(
+          413,
+          `the snapshot would take ${archive.length} bytes, more than the ${this.limits.maxSnapshotBytes}-byte limit`,
+        );
+      this.snapshots.set(id, {
+        id,
+        name: name ?? id,
+        owner: session.owner,
+        runtimeType: session.runtimeType,
+        creationTime: new Date(this.clock()).toISOString(),
+        archive,
+      });
       return id;
     } finally {
       await rm(path, { force: true });
@@ -259,14 +309,22 @@ export class SessionHost {
   /** The caller's snapshot, or 404. */
   snapshot(id: string, owner: string): DevSnapshot {
     const snapshot = this.snapshots.get(id);
-    if (!snapshot || snapshot.owner !== owner) throw new HttpError(404, `snapshot ${id} not found`, "NotFoundException");
+    if (!snapshot || snapshot.owner !== owner)
+      throw new HttpError(404, `snapshot ${id} not found`, "NotFoundException");
     return snapshot;
   }
 
   listSnapshots(owner: string) {
     return [...this.snapshots.values()]
       .filter((s) => s.owner === owner)
-      .map(({ id, name, owner: o, runtimeType, creationTime, archive }) => ({ id, name, owner: o, runtimeType, creationTime, contentSize: archive.length }));
+      .map(({ id, name, owner: o, runtimeType, creationTime, archive }) => ({
+        id,
+        name,
+        owner: o,
+        runtimeType,
+        creationTime,
+        contentSize: archive.length,
+      }));
   }
 
   deleteSnapshot(id: string, owner: string): void {
@@ -285,10 +343,18 @@ export class SessionHost {
 
   /** Runs a bookkeeping command; a failed reply is `failureStatus` with the kernel's message. */
   async #command<Reply>(session: LiveSession, command: Record<string, unknown>, failureStatus = 400): Promise<Reply> {
-    return this.#answer(session, await session.kernel.run<KernelReply & Reply>(command, this.#kernelLimits), failureStatus);
+    return this.#answer(
+      session,
+      await session.kernel.run<KernelReply & Reply>(command, this.#kernelLimits),
+      failureStatus,
+    );
   }
 
-  #answer<Reply extends KernelReply>(session: LiveSession, { reply, stopped }: KernelOutcome<Reply>, failureStatus = 400): Reply {
+  #answer<Reply extends KernelReply>(
+    session: LiveSession,
+    { reply, stopped }: KernelOutcome<Reply>,
+    failureStatus = 400,
+  ): Reply {
     if (stopped !== undefined) throw new HttpError(410, `session ${session.id} has ended: ${stopped}`, "GoneException");
     if (!reply!.success) throw new HttpError(failureStatus, reply!.errorMessage ?? "the command failed");
     return reply!;

@@ -88,14 +88,18 @@ export function createState(options: DevServerOptions, operations: Operation[]):
   const execution = options.executionLimits ?? {};
   const parallelCount = execution.parallelCount ?? availableParallelism();
   const interpreters = new InterpreterBudget(execution.interpreters ?? defaultInterpreterBudget());
-  if (!(Number.isInteger(interpreters.limit) && interpreters.limit >= 1)) throw new RangeError("executionLimits.interpreters takes a whole number, 1 or more");
+  if (!(Number.isInteger(interpreters.limit) && interpreters.limit >= 1))
+    throw new RangeError("executionLimits.interpreters takes a whole number, 1 or more");
   // The default pool fits the budget: its shells are interpreters too.
   const initial = Math.min(options.servicePool?.initialSize ?? 1, interpreters.limit);
   const limits = {
     timeMs: execution.timeMs ?? 10_000,
     outputBytes: execution.outputBytes ?? 1024 * 1024,
     parallelCount,
-    pool: { initial, max: Math.min(Math.max(options.servicePool?.maxSize ?? parallelCount, initial, 1), interpreters.limit) },
+    pool: {
+      initial,
+      max: Math.min(Math.max(options.servicePool?.maxSize ?? parallelCount, initial, 1), interpreters.limit),
+    },
   };
   let python: Promise<PythonRuntime> | undefined;
   const findPython = () => (python ??= resolvePython(options.python ?? "python3"));
@@ -112,7 +116,11 @@ export function createState(options: DevServerOptions, operations: Operation[]):
       if (!found.ok) throw new HttpError(400, found.problem);
       return interpreters.wrap(rEngine(found.executable));
     }
-    throw new HttpError(400, `the dev server runs Python and R code; ${JSON.stringify(runtimeType)} is neither`, "RequestValidationException");
+    throw new HttpError(
+      400,
+      `the dev server runs Python and R code; ${JSON.stringify(runtimeType)} is neither`,
+      "RequestValidationException",
+    );
   };
   const sessions = new SessionHost(
     {
@@ -157,7 +165,8 @@ export function createState(options: DevServerOptions, operations: Operation[]):
       snapshots: sessions.snapshots,
       resetCounters() {
         state.server.counters = zeroCounters();
-        for (const reason of Object.keys(authority.refusals) as (keyof typeof authority.refusals)[]) authority.refusals[reason] = 0;
+        for (const reason of Object.keys(authority.refusals) as (keyof typeof authority.refusals)[])
+          authority.refusals[reason] = 0;
         state.server.requests.length = 0;
       },
       close: async () => {},
@@ -177,9 +186,15 @@ export function existingService(state: DevState, params: Record<string, string>)
 }
 
 /** The service a path names, if `user` published it; 403 otherwise. */
-export function ownedService(state: DevState, params: Record<string, string>, user: string, action: string): WebService {
+export function ownedService(
+  state: DevState,
+  params: Record<string, string>,
+  user: string,
+  action: string,
+): WebService {
   const service = existingService(state, params);
-  if (service.versionPublishedBy !== user) throw new HttpError(403, `the web service is owned by another user; only the owner can ${action} it`);
+  if (service.versionPublishedBy !== user)
+    throw new HttpError(403, `the web service is owned by another user; only the owner can ${action} it`);
   return service;
 }
 

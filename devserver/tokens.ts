@@ -66,7 +66,15 @@ export class TokenAuthority {
   async signIn(username: string, accessTokenSeconds = this.lifetimes.accessTokenSeconds): Promise<IssuedTokens> {
     const sid = randomUUID();
     this.#sweep();
-    const session: Session = { username, accessTokenSeconds, signedInAt: this.clock(), refreshToken: "", refreshExpiresAt: 0, generation: 0, accessExpiresAt: 0 };
+    const session: Session = {
+      username,
+      accessTokenSeconds,
+      signedInAt: this.clock(),
+      refreshToken: "",
+      refreshExpiresAt: 0,
+      generation: 0,
+      accessExpiresAt: 0,
+    };
     this.#sessions.set(sid, session);
     this.#evictOthers(username, sid);
     return this.#issue(sid, session);
@@ -98,7 +106,10 @@ export class TokenAuthority {
   /** The user an access token belongs to, if it is valid, unexpired and of its session's current generation. */
   async verify(accessToken: string): Promise<string | undefined> {
     try {
-      const { payload } = await jwtVerify(accessToken, this.#key, { algorithms: ["HS256"], currentDate: new Date(this.clock()) });
+      const { payload } = await jwtVerify(accessToken, this.#key, {
+        algorithms: ["HS256"],
+        currentDate: new Date(this.clock()),
+      });
       const session = this.#sessions.get(String(payload.sid));
       if (!session) return this.#refuse("sessionEnded");
       if (session.generation !== payload.gen) return this.#refuse("rotated");

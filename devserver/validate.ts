@@ -58,16 +58,26 @@ export function loadOperations(specPath: string): Operation[] {
   const operations: Operation[] = [];
   for (const [template, item] of Object.entries(doc.paths as Record<string, Json>)) {
     const names: string[] = [];
-    const regex = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{([^}]+)\\?\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}$`);
+    const regex = new RegExp(
+      `^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{([^}]+)\\?\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}$`,
+    );
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;
       const base = `#/paths/${escape(template)}/${method}`;
       const params = [
-        ...((item.parameters as unknown[]) ?? []).map((p, i) => resolve(p, `#/paths/${escape(template)}/parameters/${i}`)),
+        ...((item.parameters as unknown[]) ?? []).map((p, i) =>
+          resolve(p, `#/paths/${escape(template)}/parameters/${i}`),
+        ),
         ...((op.parameters as unknown[]) ?? []).map((p, i) => resolve(p, `${base}/parameters/${i}`)),
       ];
-      const queryChecks = params.filter(([p]) => p.in === "query").map(([p, at]) => ({ name: p.name as string, required: p.required === true, validate: compile(`${at.replace(/^#/, "")}/schema`) }));
+      const queryChecks = params
+        .filter(([p]) => p.in === "query")
+        .map(([p, at]) => ({
+          name: p.name as string,
+          required: p.required === true,
+          validate: compile(`${at.replace(/^#/, "")}/schema`),
+        }));
       const [body, bodyAt] = op.requestBody ? resolve(op.requestBody, `${base}/requestBody`) : [undefined, ""];
       const content = (body?.content ?? {}) as Record<string, Json>;
       const bodyChecks = Object.fromEntries(
@@ -79,7 +89,8 @@ export function loadOperations(specPath: string): Operation[] {
       const security = ((op.security as Json[] | undefined) ?? globalSecurity).map((alt) => Object.keys(alt));
       const responseSchemas = new Map<number, Json>();
       for (const [code, response] of Object.entries((op.responses ?? {}) as Record<string, unknown>)) {
-        const schema = (resolve(response, "")[0].content as Record<string, Json> | undefined)?.["application/json"]?.schema;
+        const schema = (resolve(response, "")[0].content as Record<string, Json> | undefined)?.["application/json"]
+          ?.schema;
         if (/^2\d\d$/.test(code) && schema) responseSchemas.set(Number(code), schema as Json);
       }
       operations.push({
@@ -119,7 +130,9 @@ export function loadOperations(specPath: string): Operation[] {
           }
           const check = bodyChecks[type];
           if (!check) {
-            violations.push(`content type ${type || "(none)"} is not accepted; expected ${Object.keys(bodyChecks).join(" or ")}`);
+            violations.push(
+              `content type ${type || "(none)"} is not accepted; expected ${Object.keys(bodyChecks).join(" or ")}`,
+            );
             return violations;
           }
           if (type === "application/json") {
@@ -155,7 +168,8 @@ export function loadOperations(specPath: string): Operation[] {
 function withNulls(value: unknown, schema: Json, deref: (node: unknown) => Json, depth = 0): unknown {
   const resolved = deref(schema);
   if (depth > 32 || typeof value !== "object" || value === null || Buffer.isBuffer(value)) return value;
-  if (Array.isArray(value)) return resolved.items ? value.map((item) => withNulls(item, resolved.items as Json, deref, depth + 1)) : value;
+  if (Array.isArray(value))
+    return resolved.items ? value.map((item) => withNulls(item, resolved.items as Json, deref, depth + 1)) : value;
   const properties = resolved.properties as Record<string, Json> | undefined;
   // An empty object is an answer with nothing in it (revoke's), not a model with its fields unset.
   if (!properties || Object.keys(value).length === 0) return value;
@@ -167,5 +181,7 @@ function withNulls(value: unknown, schema: Json, deref: (node: unknown) => Json,
 }
 
 function describe(validate: ValidateFunction, subject: string): string[] {
-  return (validate.errors ?? []).map((e) => `${subject}${e.instancePath.replace(/\//g, ".")} ${e.message ?? "is invalid"}`);
+  return (validate.errors ?? []).map(
+    (e) => `${subject}${e.instancePath.replace(/\//g, ".")} ${e.message ?? "is invalid"}`,
+  );
 }

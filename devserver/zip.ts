@@ -81,7 +81,8 @@ export function unzip(archive: Buffer, maxBytes: number): ZipEntry[] {
     const local = archive.readUInt32LE(at + 42);
     const name = archive.subarray(at + 46, at + 46 + nameLength).toString("utf8");
     at += 46 + skip;
-    if (local + 30 > archive.length || archive.readUInt32LE(local) !== LOCAL) throw bad(`a damaged entry ${JSON.stringify(name)}`);
+    if (local + 30 > archive.length || archive.readUInt32LE(local) !== LOCAL)
+      throw bad(`a damaged entry ${JSON.stringify(name)}`);
     const start = local + 30 + archive.readUInt16LE(local + 26) + archive.readUInt16LE(local + 28);
     if (start + packed > archive.length) throw bad(`entry ${JSON.stringify(name)} runs past the end`);
     total += size;

@@ -14,7 +14,11 @@ import { startDevServer } from "mlserver-client/devserver";
 
 /** The job itself: one call, signed in from the store when it can be. Exit 0, or 6 when the server is down. */
 async function job(baseUrl: string, directory: string): Promise<number> {
-  const auth = mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD!, store: fileTokenStore({ directory }) });
+  const auth = mlServerLogin({
+    username: "admin",
+    password: process.env.MLSERVER_PASSWORD!,
+    store: fileTokenStore({ directory }),
+  });
   const client = createMlServerClient({ baseUrl, auth, retry: { retries: 1, baseDelayMs: 50 } });
   try {
     const { response } = await client.GET("/status");
@@ -41,7 +45,9 @@ if (process.argv[2] === "job") {
     );
   try {
     for (let night = 1; night <= 3; night++) await once(server.url);
-    console.log(`1. Three runs, three processes: ${server.counters.logins} sign-in, ${server.counters.requests} requests`);
+    console.log(
+      `1. Three runs, three processes: ${server.counters.logins} sign-in, ${server.counters.requests} requests`,
+    );
   } finally {
     await server.close();
   }

@@ -4,7 +4,13 @@
  * the fitted coefficients, and the service published from that snapshot scores with them on every
  * call, without fitting again. The session is closed by `publishFromSession` itself.
  */
-import { createMlServerClient, createServiceClient, deleteService, mlServerLogin, publishFromSession } from "mlserver-client";
+import {
+  createMlServerClient,
+  createServiceClient,
+  deleteService,
+  mlServerLogin,
+  publishFromSession,
+} from "mlserver-client";
 import { startDevServer } from "mlserver-client/devserver";
 
 const server = await startDevServer();
@@ -30,9 +36,13 @@ try {
     outputs: { price: "numeric" },
   });
   console.log(`1. Setup ran in a session: ${published.setupOutput.trim()}`);
-  console.log(`2. Snapshot taken, session closed (open sessions: ${server.sessions.size}), service published at ${published.url}`);
+  console.log(
+    `2. Snapshot taken, session closed (open sessions: ${server.sessions.size}), service published at ${published.url}`,
+  );
 
-  const houses = createServiceClient<{ schemas: { InputParameters: { size: number }; OutputParameters: { price: number } } }>(client, { name: "house-price", version: "1.0" });
+  const houses = createServiceClient<{
+    schemas: { InputParameters: { size: number }; OutputParameters: { price: number } };
+  }>(client, { name: "house-price", version: "1.0" });
   for (const size of [60, 90]) console.log(`3. size ${size} → price ${(await houses.consume({ size })).outputs.price}`);
 
   await deleteService(client, { name: "house-price", version: "1.0" });

@@ -12,7 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createMlServerClient, createServiceClient, deleteService, mlServerLogin, publishFromSession, publishService } from "mlserver-client";
+import {
+  createMlServerClient,
+  createServiceClient,
+  deleteService,
+  mlServerLogin,
+  publishFromSession,
+  publishService,
+} from "mlserver-client";
 import { startDevServer } from "mlserver-client/devserver";
 
 const PASSWORD = "Admin-Pa55word!";
@@ -27,7 +34,10 @@ try {
     name: "stopping-distance",
     version: "1.0",
     runtimeType: "R",
-    setupCode: ["fit <- lm(dist ~ speed, data = cars)", "cat(sprintf('fitted on %d cars, R-squared %.2f\\n', nrow(cars), summary(fit)$r.squared))"].join("\n"),
+    setupCode: [
+      "fit <- lm(dist ~ speed, data = cars)",
+      "cat(sprintf('fitted on %d cars, R-squared %.2f\\n', nrow(cars), summary(fit)$r.squared))",
+    ].join("\n"),
     // `trial` arrives as an R data frame; `predicted` goes back as columns.
     code: "predicted <- data.frame(speed = trial$speed, dist = round(predict(fit, trial), 1))",
     inputs: { trial: "data.frame" },
@@ -38,7 +48,9 @@ try {
   // 2. A data frame from TypeScript, in the column form ML Server uses.
   type Trial = { speed: number[] };
   type Predicted = { speed: number[]; dist: number[] };
-  const stopping = createServiceClient<{ schemas: { InputParameters: { trial: Trial }; OutputParameters: { predicted: Predicted } } }>({
+  const stopping = createServiceClient<{
+    schemas: { InputParameters: { trial: Trial }; OutputParameters: { predicted: Predicted } };
+  }>({
     baseUrl: server.url,
     auth,
     name: "stopping-distance",
@@ -46,7 +58,9 @@ try {
   });
   const { outputs } = await stopping.consume({ trial: { speed: [7, 15, 24] } });
   const predicted = outputs.predicted!;
-  console.log(`2. Scored a data frame: ${predicted.speed.map((s, i) => `${s} mph stops in ${predicted.dist[i]} ft`).join(", ")}`);
+  console.log(
+    `2. Scored a data frame: ${predicted.speed.map((s, i) => `${s} mph stops in ${predicted.dist[i]} ft`).join(", ")}`,
+  );
 
   // 3. A row scorer from the same snapshot, and a CSV batched through the CLI.
   await publishService(client, {
@@ -68,9 +82,13 @@ try {
     return child;
   };
   await cli(["login", "--server", server.url, "--username", "admin", "--password-stdin"], `${PASSWORD}\n`);
-  const batch = JSON.parse((await cli(["services", "batch", "stopping-row", "1.0", "--file", csv, "--json"])).stdout) as { total: number; failed: number; results: { outputs: { dist: number } }[] };
+  const batch = JSON.parse(
+    (await cli(["services", "batch", "stopping-row", "1.0", "--file", csv, "--json"])).stdout,
+  ) as { total: number; failed: number; results: { outputs: { dist: number } }[] };
   const over50 = batch.results.filter((r) => r.outputs.dist > 50).length;
-  console.log(`3. mlserver services batch stopping-row 1.0 --file speeds.csv: ${batch.total} rows, ${over50} stop beyond 50 ft, ${batch.failed} failed`);
+  console.log(
+    `3. mlserver services batch stopping-row 1.0 --file speeds.csv: ${batch.total} rows, ${over50} stop beyond 50 ft, ${batch.failed} failed`,
+  );
   await cli(["logout"]);
 
   for (const name of ["stopping-distance", "stopping-row"]) await deleteService(client, { name, version: "1.0" });

@@ -45,7 +45,11 @@ if (process.argv[2] === "--worker") {
 } else {
   const { startDevServer } = await import("mlserver-client/devserver");
   const password = "Svc-Pa55word!";
-  const server = await startDevServer({ accessTokenSeconds: 2, sessionMode: "strict", users: [{ username: "svc-scoring", password }] });
+  const server = await startDevServer({
+    accessTokenSeconds: 2,
+    sessionMode: "strict",
+    users: [{ username: "svc-scoring", password }],
+  });
   try {
     const flush = await createClient({ url: REDIS_URL })
       .on("error", () => {})
@@ -57,7 +61,10 @@ if (process.argv[2] === "--worker") {
         { length: WORKERS },
         () =>
           new Promise<{ ok: number; failed: number }>((resolve, reject) => {
-            const child = fork(process.argv[1]!, ["--worker", server.url], { execArgv: process.execArgv, env: { ...process.env, SVC_PASSWORD: password } });
+            const child = fork(process.argv[1]!, ["--worker", server.url], {
+              execArgv: process.execArgv,
+              env: { ...process.env, SVC_PASSWORD: password },
+            });
             child.once("message", (m) => resolve(m as { ok: number; failed: number }));
             child.once("error", reject);
             child.once("exit", (code) => code && reject(new Error(`a worker exited with ${code}`)));

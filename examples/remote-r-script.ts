@@ -6,7 +6,13 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createMlServerClient, mlServerLogin, remoteExecute, RemoteExecutionError, saveServerFiles } from "mlserver-client";
+import {
+  createMlServerClient,
+  mlServerLogin,
+  remoteExecute,
+  RemoteExecutionError,
+  saveServerFiles,
+} from "mlserver-client";
 import { startDevServer } from "mlserver-client/devserver";
 
 const server = await startDevServer();
@@ -24,9 +30,15 @@ try {
   const coefficients = (await readFile(join(folder, "coef.txt"), "utf8")).trim().split("\n").join(", ");
   console.log(`1. The script printed "${run.consoleOutput.trim()}" and wrote coef.txt: ${coefficients}`);
 
-  const failed = await remoteExecute(client, { runtimeType: "R", code: 'stop("early failure")', getFiles: ["out.txt"] }).catch((error: unknown) => error);
+  const failed = await remoteExecute(client, {
+    runtimeType: "R",
+    code: 'stop("early failure")',
+    getFiles: ["out.txt"],
+  }).catch((error: unknown) => error);
   if (!(failed instanceof RemoteExecutionError)) throw new Error("expected the script to fail");
-  console.log(`2. A script that failed early: ${failed.code}, "${failed.errorMessage.trim()}", missing ${failed.missingFiles.join(", ")}`);
+  console.log(
+    `2. A script that failed early: ${failed.code}, "${failed.errorMessage.trim()}", missing ${failed.missingFiles.join(", ")}`,
+  );
 
   await auth.signOut();
   console.log(`3. Signed out; sessions left open: ${server.sessions.size}`);

@@ -12,7 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createMlServerClient, createServiceClient, deleteService, mlServerLogin, publishFromSession, publishService } from "mlserver-client";
+import {
+  createMlServerClient,
+  createServiceClient,
+  deleteService,
+  mlServerLogin,
+  publishFromSession,
+  publishService,
+} from "mlserver-client";
 import { startDevServer } from "mlserver-client/devserver";
 
 const PASSWORD = "Admin-Pa55word!";
@@ -48,10 +55,16 @@ try {
   // 2. A data frame from TypeScript, in the column form ML Server uses.
   type Frame = { name: string[]; income: number[]; debt: number[] };
   type Scores = { name: string[]; approved: boolean[]; probability: number[] };
-  const loans = createServiceClient<{ schemas: { InputParameters: { applicants: Frame }; OutputParameters: { scores: Scores } } }>({ baseUrl: server.url, auth, name: "loan-model", version: "1.0" });
-  const { outputs } = await loans.consume({ applicants: { name: ["ada", "bo", "cy"], income: [90, 25, 60], debt: [10, 20, 5] } });
+  const loans = createServiceClient<{
+    schemas: { InputParameters: { applicants: Frame }; OutputParameters: { scores: Scores } };
+  }>({ baseUrl: server.url, auth, name: "loan-model", version: "1.0" });
+  const { outputs } = await loans.consume({
+    applicants: { name: ["ada", "bo", "cy"], income: [90, 25, 60], debt: [10, 20, 5] },
+  });
   const scores = outputs.scores!;
-  console.log(`2. Scored a data frame: ${scores.name.map((n, i) => `${n} ${scores.approved[i] ? "approved" : "declined"}`).join(", ")}`);
+  console.log(
+    `2. Scored a data frame: ${scores.name.map((n, i) => `${n} ${scores.approved[i] ? "approved" : "declined"}`).join(", ")}`,
+  );
 
   // 3. A row scorer from the same snapshot, and a CSV batched through the CLI.
   await publishService(client, {
@@ -63,7 +76,10 @@ try {
     outputs: { approved: "logical" },
   });
   const csv = join(home, "applicants.csv");
-  writeFileSync(csv, ["income,debt", ...Array.from({ length: 20 }, (_, i) => `${20 + i * 4},${5 + (i % 5) * 5}`)].join("\n"));
+  writeFileSync(
+    csv,
+    ["income,debt", ...Array.from({ length: 20 }, (_, i) => `${20 + i * 4},${5 + (i % 5) * 5}`)].join("\n"),
+  );
   const cli = (args: string[], input?: string) => {
     const child = promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       env: { ...process.env, MLSERVER_CONFIG: join(home, "config.json"), XDG_CACHE_HOME: join(home, "cache") },
@@ -72,8 +88,14 @@ try {
     return child;
   };
   await cli(["login", "--server", server.url, "--username", "admin", "--password-stdin"], `${PASSWORD}\n`);
-  const batch = JSON.parse((await cli(["services", "batch", "loan-row", "1.0", "--file", csv, "--json"])).stdout) as { total: number; failed: number; results: { outputs: { approved: boolean } }[] };
-  console.log(`3. mlserver services batch loan-row 1.0 --file applicants.csv: ${batch.total} rows, ${batch.results.filter((r) => r.outputs.approved).length} approved, ${batch.failed} failed`);
+  const batch = JSON.parse((await cli(["services", "batch", "loan-row", "1.0", "--file", csv, "--json"])).stdout) as {
+    total: number;
+    failed: number;
+    results: { outputs: { approved: boolean } }[];
+  };
+  console.log(
+    `3. mlserver services batch loan-row 1.0 --file applicants.csv: ${batch.total} rows, ${batch.results.filter((r) => r.outputs.approved).length} approved, ${batch.failed} failed`,
+  );
   await cli(["logout"]);
 
   for (const name of ["loan-model", "loan-row"]) await deleteService(client, { name, version: "1.0" });

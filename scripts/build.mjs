@@ -7,12 +7,27 @@ import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 rmSync("dist", { recursive: true, force: true });
-execFileSync(process.execPath, ["node_modules/typescript-native/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+execFileSync(process.execPath, ["node_modules/typescript-native/bin/tsc", "-p", "tsconfig.build.json"], {
+  stdio: "inherit",
+});
 
-const shared = { bundle: true, format: "esm", packages: "external", sourcemap: true, sourcesContent: true, logLevel: "warning" };
+const shared = {
+  bundle: true,
+  format: "esm",
+  packages: "external",
+  sourcemap: true,
+  sourcesContent: true,
+  logLevel: "warning",
+};
 await build({
   ...shared,
-  entryPoints: ["src/index.ts", "src/building-blocks.ts", "src/codegen/index.ts", "devserver/index.ts", "src/cli/main.ts"],
+  entryPoints: [
+    "src/index.ts",
+    "src/building-blocks.ts",
+    "src/codegen/index.ts",
+    "devserver/index.ts",
+    "src/cli/main.ts",
+  ],
   outbase: ".",
   outdir: "dist/bundle",
   splitting: true,
@@ -21,7 +36,13 @@ await build({
   entryNames: "[dir]/[name]",
   chunkNames: "chunks/[name]-[hash]",
 });
-await build({ ...shared, entryPoints: ["src/browser.ts"], outfile: "dist/bundle/browser/index.js", platform: "browser", target: "es2022" });
+await build({
+  ...shared,
+  entryPoints: ["src/browser.ts"],
+  outfile: "dist/bundle/browser/index.js",
+  platform: "browser",
+  target: "es2022",
+});
 
 chmodSync("dist/src/cli/main.js", 0o755);
 chmodSync("dist/bundle/src/cli/main.js", 0o755);

@@ -33,19 +33,37 @@ const nodeOnly = (name: string, instead: string) => (): never => {
 };
 
 /** Not in the browser build: device code needs msal-node. Use {@link aadBrowser} with `@azure/msal-browser`. */
-export const aadDeviceCode = /* @__PURE__ */ nodeOnly("aadDeviceCode (msal-node)", "In a browser, use aadBrowser with the app's @azure/msal-browser PublicClientApplication.");
+export const aadDeviceCode = /* @__PURE__ */ nodeOnly(
+  "aadDeviceCode (msal-node)",
+  "In a browser, use aadBrowser with the app's @azure/msal-browser PublicClientApplication.",
+);
 /** Not in the browser build: a client secret must never ship to a browser. */
 export const aadClientCredentials = /* @__PURE__ */ nodeOnly(
   "aadClientCredentials",
   "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for the signed-in user.",
 );
 /** Not in the browser build: a client secret must never ship to a browser. */
-export const clientCredentials = /* @__PURE__ */ nodeOnly("clientCredentials", "A client secret must never reach a browser: get tokens in a backend and pass them with bearer().");
+export const clientCredentials = /* @__PURE__ */ nodeOnly(
+  "clientCredentials",
+  "A client secret must never reach a browser: get tokens in a backend and pass them with bearer().",
+);
 /** Not in the browser build: browsers answer Digest challenges themselves. */
-export const httpDigest = /* @__PURE__ */ nodeOnly("httpDigest (MD5 from node:crypto)", "Browsers answer Digest challenges themselves; or use httpBasic over HTTPS.");
+export const httpDigest = /* @__PURE__ */ nodeOnly(
+  "httpDigest (MD5 from node:crypto)",
+  "Browsers answer Digest challenges themselves; or use httpBasic over HTTPS.",
+);
 /** Not in the browser build: there is no file system. */
-export const fileTokenStore = /* @__PURE__ */ nodeOnly("fileTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
+export const fileTokenStore = /* @__PURE__ */ nodeOnly(
+  "fileTokenStore",
+  "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().",
+);
 /** Not in the browser build: a page cannot reach Redis. */
-export const redisTokenStore = /* @__PURE__ */ nodeOnly("redisTokenStore", "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().");
+export const redisTokenStore = /* @__PURE__ */ nodeOnly(
+  "redisTokenStore",
+  "In a browser, keep tokens in memory (the default) or use sessionStorageTokenStore().",
+);
 /** Not in the browser build: there is no file system. */
-export const saveServerFiles = /* @__PURE__ */ nodeOnly("saveServerFiles", "In a browser, offer the bytes as a download (a Blob and an object URL) instead.");
+export const saveServerFiles = /* @__PURE__ */ nodeOnly(
+  "saveServerFiles",
+  "In a browser, offer the bytes as a download (a Blob and an object URL) instead.",
+);

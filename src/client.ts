@@ -104,18 +104,41 @@ export function createMlServerClient(options: MlServerClientOptions): MlServerCl
  * An openapi-fetch client for any spec, with the auth, origin, TLS and proxy handling of
  * {@link createMlServerClient}; `security` is the spec's generated security map, if it has one.
  */
-export function createAuthenticatedClient<P extends object>(options: MlServerClientOptions, security?: OperationSecurityMap): Client<P> {
-  const { auth, allowedOrigins, allowInsecureHttp = false, ca, proxy, maxConnections, retry, tracing = true, fetch: userFetch, ...rest } = options;
+export function createAuthenticatedClient<P extends object>(
+  options: MlServerClientOptions,
+  security?: OperationSecurityMap,
+): Client<P> {
+  const {
+    auth,
+    allowedOrigins,
+    allowInsecureHttp = false,
+    ca,
+    proxy,
+    maxConnections,
+    retry,
+    tracing = true,
+    fetch: userFetch,
+    ...rest
+  } = options;
   const url = parseBaseUrl(options.baseUrl);
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
   // On Node, requests leave through undici's dispatcher unless the application brings its own fetch.
-  const base = defaultFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) }, userFetch as FetchLike | undefined);
+  const base = defaultFetch(
+    {
+      ...(ca !== undefined && { ca }),
+      ...(proxy && { proxy }),
+      ...(maxConnections !== undefined && { maxConnections }),
+    },
+    userFetch as FetchLike | undefined,
+  );
   const transport = createTransport(boundary, base);
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
   const layers = installedLayers();
   if (retry !== undefined && retry !== false && !layers.retries) {
-    throw new InvalidOptionError("retry options need the retry layer, which this build leaves out unless asked: call useRetries() once before creating clients.");
+    throw new InvalidOptionError(
+      "retry options need the retry layer, which this build leaves out unless asked: call useRetries() once before creating clients.",
+    );
   }
   const retrying = retry === false || !layers.retries ? transport : layers.retries(transport, retry);
   // One span per call, around its retries.
@@ -164,7 +187,12 @@ type Call = (path: string, init?: CallOptions) => Promise<unknown>;
  * code of the application's sees them: with any middleware or auth provider of its own, a call's
  * are real ones.
  */
-function lastMiddleware<P extends object>(client: Client<P>, own: Middleware, light: typeof Request | undefined, applicationProviders: boolean): Client<P> {
+function lastMiddleware<P extends object>(
+  client: Client<P>,
+  own: Middleware,
+  light: typeof Request | undefined,
+  applicationProviders: boolean,
+): Client<P> {
   const alone = [own];
   let applicationMiddleware = applicationProviders;
   const use = client.use.bind(client);
@@ -178,7 +206,9 @@ function lastMiddleware<P extends object>(client: Client<P>, own: Middleware, li
     const Request = init?.Request ?? (real ? RealRequest : light);
     return { ...init, ...(Request && { Request }), middleware: theirs?.length ? [...theirs, own] : alone };
   };
-  const calls = client as unknown as Record<(typeof METHODS)[number], Call> & { request: (method: string, path: string, init?: CallOptions) => Promise<unknown> };
+  const calls = client as unknown as Record<(typeof METHODS)[number], Call> & {
+    request: (method: string, path: string, init?: CallOptions) => Promise<unknown>;
+  };
   for (const method of METHODS) {
     const call = calls[method];
     calls[method] = (path, init) => call(path, withOwn(init));
@@ -209,8 +239,17 @@ export type AuthMiddleware = Middleware & { readonly fetch: Transport };
  * client.use(auth);
  * ```
  */
-export function authMiddleware(auth: AuthOption, options: AuthMiddlewareOptions & { fetch?: FetchLike }): AuthMiddleware {
-  const boundary = new CredentialBoundary(parseAllowedOrigins(options.allowedOrigins), options.allowInsecureHttp === true);
+export function authMiddleware(
+  auth: AuthOption,
+  options: AuthMiddlewareOptions & { fetch?: FetchLike },
+): AuthMiddleware {
+  const boundary = new CredentialBoundary(
+    parseAllowedOrigins(options.allowedOrigins),
+    options.allowInsecureHttp === true,
+  );
   const transport = createTransport(boundary, options.fetch ?? globalThis.fetch);
-  return Object.assign(createAuthMiddleware(auth, { boundary, transport, ...(options.security && { security: options.security }) }), { fetch: transport });
+  return Object.assign(
+    createAuthMiddleware(auth, { boundary, transport, ...(options.security && { security: options.security }) }),
+    { fetch: transport },
+  );
 }

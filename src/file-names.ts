@@ -15,7 +15,14 @@ const NOT_PLAIN = /[\u0000-\u001f\u007f-\u009f/\\]/;
  * ```
  */
 export function checkFileName(name: string, source = "The server"): void {
-  if (typeof name !== "string" || name === "" || name === "." || name === ".." || NOT_PLAIN.test(name) || new TextEncoder().encode(name).length > 255) {
+  if (
+    typeof name !== "string" ||
+    name === "" ||
+    name === "." ||
+    name === ".." ||
+    NOT_PLAIN.test(name) ||
+    new TextEncoder().encode(name).length > 255
+  ) {
     throw new UnsafeFileNameError(String(name), source);
   }
 }

@@ -39,4 +39,10 @@ export type { FileTokenStoreOptions } from "./stores/file-token-store.js";
 export type { EncryptionKey } from "./stores/sealing.js";
 export { redisTokenStore } from "./stores/redis-token-store.js";
 export { saveServerFiles } from "./server-files.js";
-export type { RedisClusterCommandClient, RedisCommandClient, RedisSentinelCommandClient, RedisSubscriberClient, RedisTokenStoreOptions } from "./stores/redis-token-store.js";
+export type {
+  RedisClusterCommandClient,
+  RedisCommandClient,
+  RedisSentinelCommandClient,
+  RedisSubscriberClient,
+  RedisTokenStoreOptions,
+} from "./stores/redis-token-store.js";

@@ -16,7 +16,10 @@ export interface ServicePoolSizes {
 }
 
 /** Where a service's pool stands on each compute node. */
-export type ServicePoolStatus = { computeNode: string; status: NonNullable<components["schemas"]["ServicePoolStatusResponse"]["Status"]> }[];
+export type ServicePoolStatus = {
+  computeNode: string;
+  status: NonNullable<components["schemas"]["ServicePoolStatusResponse"]["Status"]>;
+}[];
 
 /**
  * Creates or resizes a service's dedicated pool; only the service's publisher may. Resolves to
@@ -27,7 +30,10 @@ export type ServicePoolStatus = { computeNode: string; status: NonNullable<compo
  * await setServicePool(client, { name: "loan-score", version: "1.0", initialSize: 2, maxSize: 8 });
  * ```
  */
-export async function setServicePool(client: MlServerClient, { name, version, ...sizes }: ServiceName & ServicePoolSizes): Promise<string> {
+export async function setServicePool(
+  client: MlServerClient,
+  { name, version, ...sizes }: ServiceName & ServicePoolSizes,
+): Promise<string> {
   const { data, error, response } = await client.POST("/services/{name}/{version}/pool", {
     params: { path: { name, version } },
     body: { InitialPoolSize: sizes.initialSize, MaxPoolSize: sizes.maxSize },
@@ -44,10 +50,18 @@ export async function setServicePool(client: MlServerClient, { name, version, ..
  * for (const { computeNode, status } of await servicePoolStatus(client, { name: "loan-score", version: "1.0" })) console.log(computeNode, status);
  * ```
  */
-export async function servicePoolStatus(client: MlServerClient, { name, version }: ServiceName): Promise<ServicePoolStatus> {
-  const { data, error, response } = await client.GET("/services/{name}/{version}/pool", { params: { path: { name, version } } });
+export async function servicePoolStatus(
+  client: MlServerClient,
+  { name, version }: ServiceName,
+): Promise<ServicePoolStatus> {
+  const { data, error, response } = await client.GET("/services/{name}/{version}/pool", {
+    params: { path: { name, version } },
+  });
   if (!response.ok) throw apiError(`Reading the pool of ${name}/${version}`, response, error);
-  return (data ?? []).map((entry) => ({ computeNode: entry.ComputeNodeEndpoint ?? "", status: entry.Status ?? "NotFound" }));
+  return (data ?? []).map((entry) => ({
+    computeNode: entry.ComputeNodeEndpoint ?? "",
+    status: entry.Status ?? "NotFound",
+  }));
 }
 
 /**
@@ -60,6 +74,8 @@ export async function servicePoolStatus(client: MlServerClient, { name, version 
  * ```
  */
 export async function deleteServicePool(client: MlServerClient, { name, version }: ServiceName): Promise<void> {
-  const { error, response } = await client.DELETE("/services/{name}/{version}/pool", { params: { path: { name, version } } });
+  const { error, response } = await client.DELETE("/services/{name}/{version}/pool", {
+    params: { path: { name, version } },
+  });
   if (!response.ok) throw apiError(`Removing the pool of ${name}/${version}`, response, error);
 }

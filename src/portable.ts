@@ -27,7 +27,12 @@ export type { AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders 
 export type { TokenSource } from "./auth/token-provider.js";
 export type { FetchLike, MaybePromise } from "./core/fetch.js";
 export { mlServerLogin } from "./strategies/ml-server-login.js";
-export type { MlServerCredentials, MlServerLoginOptions, MlServerLoginProvider, MlServerTokens } from "./strategies/ml-server-login.js";
+export type {
+  MlServerCredentials,
+  MlServerLoginOptions,
+  MlServerLoginProvider,
+  MlServerTokens,
+} from "./strategies/ml-server-login.js";
 export { bearer } from "./strategies/bearer.js";
 export type { BearerTokenResult } from "./strategies/bearer.js";
 export { httpBasic } from "./strategies/http-basic.js";
@@ -39,7 +44,12 @@ export type { ApiKeyOptions } from "./strategies/api-key.js";
 export { fromTokenCredential } from "./strategies/token-credential.js";
 export type { AccessTokenLike, TokenCredentialLike } from "./strategies/token-credential.js";
 export { aadBrowser } from "./strategies/aad-browser.js";
-export type { AadBrowserOptions, MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./strategies/aad-browser.js";
+export type {
+  AadBrowserOptions,
+  MsalAccountLike,
+  MsalBrowserAppLike,
+  MsalResultLike,
+} from "./strategies/aad-browser.js";
 
 // Token stores
 export type { StoredValue, TokenStore, TokenStoreKey, TokenStoreOptions } from "./auth/token-store.js";
@@ -58,9 +68,32 @@ export type { DebugSink } from "./core/log.js";
 
 // Web services, sessions and pools
 export { createServiceClient } from "./services.js";
-export type { BatchProgress, RunBatchOptions, ServiceClient, ServiceClientOptions, ServiceName, ServiceResult, ServiceSchemas } from "./services.js";
-export { deleteService, getService, listServices, publishFromSession, publishRealtimeService, publishService, updateRealtimeService, updateService } from "./publish.js";
-export type { PublishedFromSession, PublishFromSessionOptions, PublishOptions, RealtimeServiceOptions, ServiceFilter } from "./publish.js";
+export type {
+  BatchProgress,
+  RunBatchOptions,
+  ServiceClient,
+  ServiceClientOptions,
+  ServiceName,
+  ServiceResult,
+  ServiceSchemas,
+} from "./services.js";
+export {
+  deleteService,
+  getService,
+  listServices,
+  publishFromSession,
+  publishRealtimeService,
+  publishService,
+  updateRealtimeService,
+  updateService,
+} from "./publish.js";
+export type {
+  PublishedFromSession,
+  PublishFromSessionOptions,
+  PublishOptions,
+  RealtimeServiceOptions,
+  ServiceFilter,
+} from "./publish.js";
 export { deleteServicePool, servicePoolStatus, setServicePool } from "./pools.js";
 export type { ServicePoolSizes, ServicePoolStatus } from "./pools.js";
 export { getSessionFile, getWorkspaceObject, putSessionFiles, putWorkspaceObject, remoteExecute } from "./remote.js";

@@ -24,7 +24,8 @@ export interface PublishOptions {
   snapshotId?: string;
 }
 
-const definitions = (params: Record<string, ParameterType> = {}) => Object.entries(params).map(([name, type]) => ({ name, type }));
+const definitions = (params: Record<string, ParameterType> = {}) =>
+  Object.entries(params).map(([name, type]) => ({ name, type }));
 
 function publishBody(options: Partial<PublishOptions>) {
   return {
@@ -76,7 +77,8 @@ export interface RealtimeServiceOptions {
 }
 
 /** The fields of a realtime service's multipart form, as the API names them. */
-const asBlob = (model: Blob | Uint8Array): Blob => (model instanceof Blob ? model : new Blob([model as Uint8Array<ArrayBuffer>]));
+const asBlob = (model: Blob | Uint8Array): Blob =>
+  model instanceof Blob ? model : new Blob([model as Uint8Array<ArrayBuffer>]);
 
 function realtimeFields(fields: Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>) {
   return {
@@ -112,7 +114,8 @@ export async function publishRealtimeService(client: MlServerClient, options: Re
     body: { ...realtimeFields(options), model: asBlob(options.model) },
     bodySerializer: asForm,
   });
-  if (!response.ok) throw apiError(`Publishing the realtime service ${options.name}/${options.version}`, response, error);
+  if (!response.ok)
+    throw apiError(`Publishing the realtime service ${options.name}/${options.version}`, response, error);
   return data as string;
 }
 
@@ -125,7 +128,10 @@ export async function publishRealtimeService(client: MlServerClient, options: Re
  * await updateRealtimeService(client, { name: "kmeans", version: "1.0", model: retrained, description: "retrained weekly" });
  * ```
  */
-export async function updateRealtimeService(client: MlServerClient, options: ServiceName & Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>): Promise<void> {
+export async function updateRealtimeService(
+  client: MlServerClient,
+  options: ServiceName & Partial<Pick<RealtimeServiceOptions, "model" | "description" | "alias">>,
+): Promise<void> {
   const { name, version, ...changes } = options;
   const { error, response } = await client.PATCH("/realtime-services/{name}/{version}", {
     params: { path: { name, version } },
@@ -136,15 +142,23 @@ export async function updateRealtimeService(client: MlServerClient, options: Ser
 }
 
 /** Changes a published service (only what is given); only its publisher may. */
-export async function updateService(client: MlServerClient, options: ServiceName & Partial<Omit<PublishOptions, "name" | "version">>): Promise<void> {
+export async function updateService(
+  client: MlServerClient,
+  options: ServiceName & Partial<Omit<PublishOptions, "name" | "version">>,
+): Promise<void> {
   const { name, version, ...changes } = options;
-  const { error, response } = await client.PATCH("/services/{name}/{version}", { params: { path: { name, version } }, body: publishBody(changes) });
+  const { error, response } = await client.PATCH("/services/{name}/{version}", {
+    params: { path: { name, version } },
+    body: publishBody(changes),
+  });
   if (!response.ok) throw apiError(`Updating ${name}/${version}`, response, error);
 }
 
 /** Deletes a published service; only its publisher may. */
 export async function deleteService(client: MlServerClient, { name, version }: ServiceName): Promise<void> {
-  const { error, response } = await client.DELETE("/services/{name}/{version}", { params: { path: { name, version } } });
+  const { error, response } = await client.DELETE("/services/{name}/{version}", {
+    params: { path: { name, version } },
+  });
   if (!response.ok) throw apiError(`Deleting ${name}/${version}`, response, error);
 }
 
@@ -198,7 +212,10 @@ export interface PublishedFromSession {
  * });
  * ```
  */
-export async function publishFromSession(client: MlServerClient, options: PublishFromSessionOptions): Promise<PublishedFromSession> {
+export async function publishFromSession(
+  client: MlServerClient,
+  options: PublishFromSessionOptions,
+): Promise<PublishedFromSession> {
   const label = `${options.name}/${options.version}`;
   const runtimeType = options.runtimeType ?? "Python";
   const created = await client.POST("/sessions", { body: { name: `publish ${label}`, runtimeType } });
@@ -208,12 +225,20 @@ export async function publishFromSession(client: MlServerClient, options: Publis
   let snapshotId: string;
   let setupOutput: string;
   try {
-    await putSessionFiles(client, { sessionId: id, files: options.files ?? {}, purpose: `to the session for ${label}` });
+    await putSessionFiles(client, {
+      sessionId: id,
+      files: options.files ?? {},
+      purpose: `to the session for ${label}`,
+    });
     const run = await client.POST("/sessions/{id}/execute", { ...path, body: { code: options.setupCode } });
     if (!run.response.ok) throw apiError(`Running the setup code of ${label}`, run.response, run.error);
     setupOutput = run.data?.consoleOutput ?? "";
-    if (!run.data?.success) throw new ServiceExecutionError(`${label} (setup code)`, run.data?.errorMessage ?? "", setupOutput);
-    const snapshot = await client.POST("/sessions/{id}/snapshot", { ...path, body: { name: options.snapshotName ?? `${options.name}-${options.version}` } });
+    if (!run.data?.success)
+      throw new ServiceExecutionError(`${label} (setup code)`, run.data?.errorMessage ?? "", setupOutput);
+    const snapshot = await client.POST("/sessions/{id}/snapshot", {
+      ...path,
+      body: { name: options.snapshotName ?? `${options.name}-${options.version}` },
+    });
     if (!snapshot.response.ok) throw apiError(`Taking the snapshot of ${label}`, snapshot.response, snapshot.error);
     snapshotId = snapshot.data!.snapshotId!;
   } finally {
@@ -248,9 +273,16 @@ export interface ServiceFilter {
  * ```
  */
 export async function listServices(client: MlServerClient, filter: ServiceFilter = {}): Promise<WebService[]> {
-  const { data, error, response } = filter.name ? await client.GET("/services/{name}", { params: { path: { name: filter.name } } }) : await client.GET("/services");
-  if (!response.ok) throw apiError(filter.name ? `Listing the versions of ${filter.name}` : "Listing services", response, error);
-  return (data ?? []).filter((s) => (!filter.publishedBy || s.versionPublishedBy === filter.publishedBy) && (!filter.runtimeType || s.runtimeType === filter.runtimeType));
+  const { data, error, response } = filter.name
+    ? await client.GET("/services/{name}", { params: { path: { name: filter.name } } })
+    : await client.GET("/services");
+  if (!response.ok)
+    throw apiError(filter.name ? `Listing the versions of ${filter.name}` : "Listing services", response, error);
+  return (data ?? []).filter(
+    (s) =>
+      (!filter.publishedBy || s.versionPublishedBy === filter.publishedBy) &&
+      (!filter.runtimeType || s.runtimeType === filter.runtimeType),
+  );
 }
 
 /**
@@ -262,7 +294,9 @@ export async function listServices(client: MlServerClient, filter: ServiceFilter
  * ```
  */
 export async function getService(client: MlServerClient, { name, version }: ServiceName): Promise<WebService> {
-  const { data, error, response } = await client.GET("/services/{name}/{version}", { params: { path: { name, version } } });
+  const { data, error, response } = await client.GET("/services/{name}/{version}", {
+    params: { path: { name, version } },
+  });
   if (!response.ok) throw apiError(`Reading ${name}/${version}`, response, error);
   const service = data?.[0];
   if (!service) throw new NotFoundError(`Reading ${name}/${version}`, response, "no such service version");

@@ -66,7 +66,11 @@ export interface RemoteExecution {
  */
 export async function putSessionFiles(
   client: MlServerClient,
-  { sessionId, files, purpose = "into the session" }: { sessionId: string; files: Record<string, Blob | Uint8Array | string>; purpose?: string },
+  {
+    sessionId,
+    files,
+    purpose = "into the session",
+  }: { sessionId: string; files: Record<string, Blob | Uint8Array | string>; purpose?: string },
 ): Promise<void> {
   for (const [fileName, content] of Object.entries(files)) {
     const file = content instanceof Blob ? content : new Blob([content as BlobPart]);
@@ -93,8 +97,14 @@ export async function putSessionFiles(
  * await writeFile("model.pkl", await getSessionFile(client, { sessionId, fileName: "model.pkl" }));
  * ```
  */
-export async function getSessionFile(client: MlServerClient, { sessionId, fileName }: { sessionId: string; fileName: string }): Promise<Uint8Array> {
-  const got = await client.GET("/sessions/{id}/files/{fileName}", { params: { path: { id: sessionId, fileName } }, parseAs: "arrayBuffer" });
+export async function getSessionFile(
+  client: MlServerClient,
+  { sessionId, fileName }: { sessionId: string; fileName: string },
+): Promise<Uint8Array> {
+  const got = await client.GET("/sessions/{id}/files/{fileName}", {
+    params: { path: { id: sessionId, fileName } },
+    parseAs: "arrayBuffer",
+  });
   if (!got.response.ok) throw apiError(`Fetching ${fileName} from session ${sessionId}`, got.response, got.error);
   return new Uint8Array(got.data as unknown as ArrayBuffer);
 }
@@ -108,7 +118,10 @@ export async function getSessionFile(client: MlServerClient, { sessionId, fileNa
  * await putWorkspaceObject(client, { sessionId, name: "weights", bytes: pickledBytes });
  * ```
  */
-export async function putWorkspaceObject(client: MlServerClient, { sessionId, name, bytes }: { sessionId: string; name: string; bytes: Blob | Uint8Array }): Promise<void> {
+export async function putWorkspaceObject(
+  client: MlServerClient,
+  { sessionId, name, bytes }: { sessionId: string; name: string; bytes: Blob | Uint8Array },
+): Promise<void> {
   const put = await client.POST("/sessions/{id}/workspace/{objectName}", {
     params: { path: { id: sessionId, objectName: name } },
     body: bytes instanceof Blob ? bytes : new Blob([bytes as BlobPart]),
@@ -127,8 +140,14 @@ export async function putWorkspaceObject(client: MlServerClient, { sessionId, na
  * const fit = await getWorkspaceObject(client, { sessionId, name: "fit" }); // R: unserialize() these bytes
  * ```
  */
-export async function getWorkspaceObject(client: MlServerClient, { sessionId, name }: { sessionId: string; name: string }): Promise<Uint8Array> {
-  const got = await client.GET("/sessions/{id}/workspace/{objectName}", { params: { path: { id: sessionId, objectName: name } }, parseAs: "arrayBuffer" });
+export async function getWorkspaceObject(
+  client: MlServerClient,
+  { sessionId, name }: { sessionId: string; name: string },
+): Promise<Uint8Array> {
+  const got = await client.GET("/sessions/{id}/workspace/{objectName}", {
+    params: { path: { id: sessionId, objectName: name } },
+    parseAs: "arrayBuffer",
+  });
   if (!got.response.ok) throw apiError(`Getting ${name} from session ${sessionId}`, got.response, got.error);
   return new Uint8Array(got.data as unknown as ArrayBuffer);
 }
@@ -166,8 +185,11 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
   let id = options.sessionId;
   const opened = id === undefined;
   if (opened) {
-    const created = await client.POST("/sessions", { body: { name: "remote execution", runtimeType: options.runtimeType ?? "Python" } });
-    if (!created.response.ok) throw apiError("Creating a session for remote execution", created.response, created.error);
+    const created = await client.POST("/sessions", {
+      body: { name: "remote execution", runtimeType: options.runtimeType ?? "Python" },
+    });
+    if (!created.response.ok)
+      throw apiError("Creating a session for remote execution", created.response, created.error);
     id = created.data!.sessionId!;
   }
   const path = { params: { path: { id: id! } } };
@@ -193,11 +215,18 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
       }
     })();
     // Any JSON value may be an input; the generated type spells JSON out narrowly.
-    const inputParameters = Object.entries(options.inputs ?? {}).map(([name, value]) => ({ name, value })) as NonNullable<components["schemas"]["ExecuteRequest"]["inputParameters"]>;
+    const inputParameters = Object.entries(options.inputs ?? {}).map(([name, value]) => ({
+      name,
+      value,
+    })) as NonNullable<components["schemas"]["ExecuteRequest"]["inputParameters"]>;
     const run = await client
       .POST("/sessions/{id}/execute", {
         ...path,
-        body: { code: options.code, ...(inputParameters.length > 0 && { inputParameters }), ...(options.outputs && { outputParameters: options.outputs }) },
+        body: {
+          code: options.code,
+          ...(inputParameters.length > 0 && { inputParameters }),
+          ...(options.outputs && { outputParameters: options.outputs }),
+        },
       })
       .finally(() => {
         running = false;
@@ -226,12 +255,19 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
       }
     }
     if (!succeeded) {
-      throw new RemoteExecutionError({ errorMessage: result.errorMessage ?? "", consoleOutput: result.consoleOutput ?? "", changedFiles, files, missingFiles });
+      throw new RemoteExecutionError({
+        errorMessage: result.errorMessage ?? "",
+        consoleOutput: result.consoleOutput ?? "",
+        changedFiles,
+        files,
+        missingFiles,
+      });
     }
     let snapshotId: string | undefined;
     if (options.snapshotName !== undefined) {
       const snapshot = await client.POST("/sessions/{id}/snapshot", { ...path, body: { name: options.snapshotName } });
-      if (!snapshot.response.ok) throw apiError("Taking a snapshot after remote execution", snapshot.response, snapshot.error);
+      if (!snapshot.response.ok)
+        throw apiError("Taking a snapshot after remote execution", snapshot.response, snapshot.error);
       snapshotId = snapshot.data!.snapshotId!;
     }
     return {

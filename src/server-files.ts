@@ -20,7 +20,11 @@ import { checkFileName } from "./file-names.js";
  * await saveServerFiles("results", run.files);
  * ```
  */
-export async function saveServerFiles(folder: string, files: Readonly<Record<string, Uint8Array>>, source = "The server"): Promise<string[]> {
+export async function saveServerFiles(
+  folder: string,
+  files: Readonly<Record<string, Uint8Array>>,
+  source = "The server",
+): Promise<string[]> {
   const names = Object.keys(files);
   for (const name of names) checkFileName(name, source);
   await mkdir(folder, { recursive: true });

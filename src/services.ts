@@ -1,7 +1,13 @@
 import { abortable } from "./core/fetch.js";
 import { createAuthenticatedClient, type MlServerClient, type MlServerClientOptions } from "./client.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { apiError, BatchCancelledError, InvalidOptionError, NotFoundError, ServiceExecutionError } from "./core/errors.js";
+import {
+  apiError,
+  BatchCancelledError,
+  InvalidOptionError,
+  NotFoundError,
+  ServiceExecutionError,
+} from "./core/errors.js";
 
 /** What a service's generated `components` must hold: its inputs and outputs. */
 export interface ServiceSchemas {
@@ -63,7 +69,10 @@ export interface ServiceClient<Inputs, Outputs> {
    * const again = await scorer.runBatch([], { executionId: savedId });
    * ```
    */
-  runBatch(inputs: Inputs[], options?: RunBatchOptions<Outputs>): Promise<(ServiceResult<Outputs> | ServiceExecutionError)[]>;
+  runBatch(
+    inputs: Inputs[],
+    options?: RunBatchOptions<Outputs>,
+  ): Promise<(ServiceResult<Outputs> | ServiceExecutionError)[]>;
   /** Cancels a batch execution and deletes its results on the server. */
   cancelBatch(id: string): Promise<void>;
   /** The ids of this service's batch executions that the caller may see. */
@@ -130,15 +139,23 @@ interface RawResult {
  * console.log(outputs.score);
  * ```
  */
-export function createServiceClient<C extends ServiceSchemas>(client: MlServerClient, service: ServiceName): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
-export function createServiceClient<C extends ServiceSchemas>(options: ServiceClientOptions): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
+export function createServiceClient<C extends ServiceSchemas>(
+  client: MlServerClient,
+  service: ServiceName,
+): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
+export function createServiceClient<C extends ServiceSchemas>(
+  options: ServiceClientOptions,
+): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]>;
 export function createServiceClient<C extends ServiceSchemas>(
   clientOrOptions: MlServerClient | ServiceClientOptions,
   service?: ServiceName,
 ): ServiceClient<C["schemas"]["InputParameters"], C["schemas"]["OutputParameters"]> {
   type Outputs = C["schemas"]["OutputParameters"];
-  const given = typeof (clientOrOptions as MlServerClient).request === "function" ? (clientOrOptions as MlServerClient) : undefined;
-  const { name, version } = given ? (service ?? ({} as Partial<ServiceName>)) : (clientOrOptions as ServiceClientOptions);
+  const given =
+    typeof (clientOrOptions as MlServerClient).request === "function" ? (clientOrOptions as MlServerClient) : undefined;
+  const { name, version } = given
+    ? (service ?? ({} as Partial<ServiceName>))
+    : (clientOrOptions as ServiceClientOptions);
   if (!name || !version) throw new InvalidOptionError("createServiceClient needs the service's name and version.");
   // The service's paths are known only from its generated types; calls here are checked by hand.
   let client: unknown = given;
@@ -149,7 +166,11 @@ export function createServiceClient<C extends ServiceSchemas>(
   const base = `/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
   const label = `${name}/${version}`;
   const call = client as unknown as {
-    request(method: string, path: string, init: object): Promise<{ data?: unknown; error?: unknown; response: Response }>;
+    request(
+      method: string,
+      path: string,
+      init: object,
+    ): Promise<{ data?: unknown; error?: unknown; response: Response }>;
   };
 
   const decode = (raw: RawResult): ServiceResult<Outputs> | ServiceExecutionError => {
@@ -158,7 +179,12 @@ export function createServiceClient<C extends ServiceSchemas>(
       outputs: (raw.outputParameters ?? {}) as Outputs,
       consoleOutput: raw.consoleOutput ?? "",
       changedFiles: raw.changedFiles ?? [],
-      outputFiles: Object.fromEntries(Object.entries(raw.outputFiles ?? {}).map(([file, b64]) => [file, Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))])),
+      outputFiles: Object.fromEntries(
+        Object.entries(raw.outputFiles ?? {}).map(([file, b64]) => [
+          file,
+          Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+        ]),
+      ),
     };
   };
 
@@ -170,33 +196,50 @@ export function createServiceClient<C extends ServiceSchemas>(
 
   const batchStatus = async (id: string): Promise<BatchProgress<Outputs>> => {
     // Path templates, as in the service's swagger, so a generated security map applies.
-    const status = (await send("get", "/batch/{executionId}", `Reading batch ${id} of ${label}`, { params: { path: { executionId: id }, query: { showPartialResults: true } } })) as {
+    const status = (await send("get", "/batch/{executionId}", `Reading batch ${id} of ${label}`, {
+      params: { path: { executionId: id }, query: { showPartialResults: true } },
+    })) as {
       state: BatchProgress<Outputs>["state"];
       completedItemCount: number;
       totalItemCount: number;
       batchExecutionResults?: RawResult[];
     };
-    return { state: status.state, completed: status.completedItemCount, total: status.totalItemCount, results: (status.batchExecutionResults ?? []).map(decode) };
+    return {
+      state: status.state,
+      completed: status.completedItemCount,
+      total: status.totalItemCount,
+      results: (status.batchExecutionResults ?? []).map(decode),
+    };
   };
 
   const startBatch = async (inputs: unknown[], { parallelCount }: { parallelCount?: number } = {}): Promise<string> => {
-    const started = (await send("post", "/batch", `Starting a batch of ${label}`, { body: inputs, ...(parallelCount && { params: { query: { parallelCount } } }) })) as { batchExecutionId: string };
+    const started = (await send("post", "/batch", `Starting a batch of ${label}`, {
+      body: inputs,
+      ...(parallelCount && { params: { query: { parallelCount } } }),
+    })) as { batchExecutionId: string };
     return started.batchExecutionId;
   };
 
   const cancel = async (id: string): Promise<void> => {
-    await send("delete", "/batch/{executionId}", `Cancelling batch ${id} of ${label}`, { params: { path: { executionId: id } } });
+    await send("delete", "/batch/{executionId}", `Cancelling batch ${id} of ${label}`, {
+      params: { path: { executionId: id } },
+    });
   };
 
   return {
     async consume(inputs, { signal } = {}) {
-      const result = decode((await send("post", "", `Calling ${label}`, { body: inputs, ...(signal && { signal }) })) as RawResult);
+      const result = decode(
+        (await send("post", "", `Calling ${label}`, { body: inputs, ...(signal && { signal }) })) as RawResult,
+      );
       if (result instanceof ServiceExecutionError) throw result;
       return result;
     },
     startBatch,
     batchStatus,
-    async runBatch(inputs, { parallelCount, intervalMs = 200, onStart, executionId, onProgress, signal, leaveRunningOnAbort = false } = {}) {
+    async runBatch(
+      inputs,
+      { parallelCount, intervalMs = 200, onStart, executionId, onProgress, signal, leaveRunningOnAbort = false } = {},
+    ) {
       signal?.throwIfAborted();
       const id = executionId ?? (await startBatch(inputs, parallelCount === undefined ? {} : { parallelCount }));
       onStart?.(id);
@@ -220,13 +263,23 @@ export function createServiceClient<C extends ServiceSchemas>(
       return (await send("get", "/batch", `Listing the batches of ${label}`)) as string[];
     },
     async batchFiles(id, index) {
-      return (await send("get", "/batch/{executionId}/{index}/files", `Listing the files of run ${index} of batch ${id} of ${label}`, { params: { path: { executionId: id, index } } })) as string[];
+      return (await send(
+        "get",
+        "/batch/{executionId}/{index}/files",
+        `Listing the files of run ${index} of batch ${id} of ${label}`,
+        { params: { path: { executionId: id, index } } },
+      )) as string[];
     },
     async batchFile(id, index, fileName) {
-      const data = await send("get", "/batch/{executionId}/{index}/files/{fileName}", `Downloading ${fileName} of run ${index} of batch ${id} of ${label}`, {
-        params: { path: { executionId: id, index, fileName } },
-        parseAs: "arrayBuffer",
-      });
+      const data = await send(
+        "get",
+        "/batch/{executionId}/{index}/files/{fileName}",
+        `Downloading ${fileName} of run ${index} of batch ${id} of ${label}`,
+        {
+          params: { path: { executionId: id, index, fileName } },
+          parseAs: "arrayBuffer",
+        },
+      );
       return new Uint8Array(data as ArrayBuffer);
     },
   };

@@ -64,7 +64,10 @@ const abortError = () => new DOMException("The task was cancelled.", "AbortError
  * await queue.idle();
  * ```
  */
-export function createWorkQueue<Inputs, Outputs>(service: ServiceClient<Inputs, Outputs>, options: WorkQueueOptions = {}): WorkQueue<Inputs, Outputs> {
+export function createWorkQueue<Inputs, Outputs>(
+  service: ServiceClient<Inputs, Outputs>,
+  options: WorkQueueOptions = {},
+): WorkQueue<Inputs, Outputs> {
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const waiting: Entry<Inputs, Outputs>[] = [];
   const counts: WorkQueueCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };

@@ -96,7 +96,11 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
 export function parseJson(raw: Buffer): unknown {
   const text = raw.toString("utf8");
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
-    throw new HttpError(400, `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, the dev server's limit`, "RequestValidationException");
+    throw new HttpError(
+      400,
+      `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, the dev server's limit`,
+      "RequestValidationException",
+    );
   }
   try {
     return JSON.parse(text) as unknown;

@@ -24,12 +24,18 @@ async function verifyAzureAd(state: DevState, token: string): Promise<string | u
   if (!jwks) {
     jwks = import("../../src/http/dispatcher.js").then(({ fetchTrusting }) => {
       const trusted = aad.ca ? fetchTrusting(aad.ca) : globalThis.fetch;
-      return createRemoteJWKSet(new URL(aad.jwksUri), { [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)) });
+      return createRemoteJWKSet(new URL(aad.jwksUri), {
+        [customFetch]: (url: string, init: RequestInit) => trusted(new Request(url, init)),
+      });
     });
     jwksByState.set(state, jwks);
   }
   try {
-    const { payload } = await jwtVerify(token, await jwks, { issuer: aad.issuer, audience: aad.audience, currentDate: new Date(state.clock()) });
+    const { payload } = await jwtVerify(token, await jwks, {
+      issuer: aad.issuer,
+      audience: aad.audience,
+      currentDate: new Date(state.clock()),
+    });
     state.server.counters.azureAdCalls++;
     return String(payload.preferred_username ?? payload.sub ?? payload.client_id);
   } catch {

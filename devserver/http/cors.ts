@@ -17,14 +17,19 @@ export interface CorsSettings {
 }
 
 /** Whether CORS is on at all. */
-export const corsEnabled = (cors: CorsSettings | undefined): cors is CorsSettings => cors !== undefined && cors.enabled !== false;
+export const corsEnabled = (cors: CorsSettings | undefined): cors is CorsSettings =>
+  cors !== undefined && cors.enabled !== false;
 
 /** The CORS headers of an answer to `req`: the origin echoed when it is allowed, `Vary: Origin` whenever CORS is on. */
 export function corsHeaders(req: IncomingMessage, cors: CorsSettings | undefined): Record<string, string> {
   if (!corsEnabled(cors)) return {};
   const origin = req.headers.origin;
   if (!origin || !(cors.origins.includes(origin) || cors.origins.includes("*"))) return { vary: "Origin" };
-  return { "access-control-allow-origin": origin, vary: "Origin", "access-control-expose-headers": "WWW-Authenticate, Retry-After" };
+  return {
+    "access-control-allow-origin": origin,
+    vary: "Origin",
+    "access-control-expose-headers": "WWW-Authenticate, Retry-After",
+  };
 }
 
 /** Whether `req` is a CORS preflight the server should answer. */

@@ -26,23 +26,37 @@ export class Exchange {
       state.server.counters.unauthorized++;
       if (this.secured) state.server.counters.unauthorizedApiCalls++;
       // RFC 6750 section 3: say which scheme is wanted, and that a token sent was not accepted.
-      headers["www-authenticate"] = req.headers.authorization ? 'Bearer realm="mlserver", error="invalid_token"' : 'Bearer realm="mlserver"';
+      headers["www-authenticate"] = req.headers.authorization
+        ? 'Bearer realm="mlserver", error="invalid_token"'
+        : 'Bearer realm="mlserver"';
     }
     const requests = state.server.requests;
     if (requests.length >= 10_000) requests.shift();
-    requests.push({ method: req.method ?? "", route: this.route, hadAuthorization: req.headers.authorization !== undefined, status });
+    requests.push({
+      method: req.method ?? "",
+      route: this.route,
+      hadAuthorization: req.headers.authorization !== undefined,
+      status,
+    });
     const binary = Buffer.isBuffer(body);
     const payload = binary ? body : body === undefined ? "" : JSON.stringify(body);
     // An empty body gets no content type: an empty "JSON" body is not valid JSON.
     res.writeHead(status, {
-      ...(body !== undefined && { "content-type": binary ? "application/octet-stream" : "application/json; charset=utf-8" }),
+      ...(body !== undefined && {
+        "content-type": binary ? "application/octet-stream" : "application/json; charset=utf-8",
+      }),
       "content-length": Buffer.byteLength(payload),
       ...headers,
     });
     res.end(payload);
   }
 
-  fail(status: number, message: string, exceptionType = "DevServerException", headers: Record<string, string> = {}): void {
+  fail(
+    status: number,
+    message: string,
+    exceptionType = "DevServerException",
+    headers: Record<string, string> = {},
+  ): void {
     this.send(status, { message, exceptionType }, headers);
   }
 

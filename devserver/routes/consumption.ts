@@ -21,11 +21,22 @@ const PATH = /^\/api\/([^/]+)\/([^/]+)(?:\/(batch)(?:\/([^/]+)(?:\/(\d+)\/files(
  * is not a consumption path, `null` when it is one without this method. Throws `URIError` on a
  * malformed percent-encoding.
  */
-export function matchConsumption(method: string, pathname: string): { operationId: string; params: Record<string, string> } | null | undefined {
+export function matchConsumption(
+  method: string,
+  pathname: string,
+): { operationId: string; params: Record<string, string> } | null | undefined {
   const m = PATH.exec(pathname);
   if (!m || m[2] === "swagger.json") return undefined;
-  const [, name, version, isBatch, executionId, index, fileName] = m.map((p) => (p === undefined ? undefined : decodeURIComponent(p)));
-  const params = { name: name!, version: version!, ...(executionId !== undefined && { executionId }), ...(index !== undefined && { index }), ...(fileName !== undefined && { fileName }) };
+  const [, name, version, isBatch, executionId, index, fileName] = m.map((p) =>
+    p === undefined ? undefined : decodeURIComponent(p),
+  );
+  const params = {
+    name: name!,
+    version: version!,
+    ...(executionId !== undefined && { executionId }),
+    ...(index !== undefined && { index }),
+    ...(fileName !== undefined && { fileName }),
+  };
   const operationId = !isBatch
     ? method === "POST"
       ? "consumeWebService"
@@ -44,7 +55,8 @@ export function matchConsumption(method: string, pathname: string): { operationI
 
 function runnable(ctx: RouteContext): WebService {
   const service = existingService(ctx.state, ctx.params);
-  if (service.runtimeType !== "Python" && service.runtimeType !== "R") throw new HttpError(400, `the dev server runs Python and R services; this service is ${service.runtimeType}`);
+  if (service.runtimeType !== "Python" && service.runtimeType !== "R")
+    throw new HttpError(400, `the dev server runs Python and R services; this service is ${service.runtimeType}`);
   return service;
 }
 
@@ -54,12 +66,27 @@ const visible = (state: DevState, batch: Batch, user: string) => batch.owner ===
 function batchOf(ctx: RouteContext): Batch {
   const service = runnable(ctx);
   const batch = ctx.state.batches.get(ctx.params.executionId ?? "");
-  if (!batch || batch.service !== service || !visible(ctx.state, batch, ctx.user)) throw new HttpError(404, "no batch execution with this id for this service", "NotFoundException");
+  if (!batch || batch.service !== service || !visible(ctx.state, batch, ctx.user))
+    throw new HttpError(404, "no batch execution with this id for this service", "NotFoundException");
   return batch;
 }
 
-function startBatch(state: DevState, owner: string, service: WebService, items: Record<string, unknown>[], parallel: number): Batch {
-  const batch: Batch = { id: randomUUID(), owner, service, items, results: items.map(() => undefined), started: 0, cancel: new AbortController() };
+function startBatch(
+  state: DevState,
+  owner: string,
+  service: WebService,
+  items: Record<string, unknown>[],
+  parallel: number,
+): Batch {
+  const batch: Batch = {
+    id: randomUUID(),
+    owner,
+    service,
+    items,
+    results: items.map(() => undefined),
+    started: 0,
+    cancel: new AbortController(),
+  };
   for (const [id, old] of state.batches) {
     if (state.batches.size < MAX_BATCHES) break;
     if (old.results.every((r) => r !== undefined) || old.cancel.signal.aborted) state.batches.delete(id);
@@ -68,7 +95,9 @@ function startBatch(state: DevState, owner: string, service: WebService, items: 
   const worker = async () => {
     while (!batch.cancel.signal.aborted && batch.started < items.length) {
       const index = batch.started++;
-      const result = await execute(state, service, items[index]!, batch.cancel.signal).catch((error: unknown) => failedRun(error));
+      const result = await execute(state, service, items[index]!, batch.cancel.signal).catch((error: unknown) =>
+        failedRun(error),
+      );
       if (!batch.cancel.signal.aborted) batch.results[index] = result;
     }
   };
@@ -78,7 +107,14 @@ function startBatch(state: DevState, owner: string, service: WebService, items: 
 
 /** A run that could not start (e.g. Python went missing) is a failed item, never a crash. */
 function failedRun(error: unknown): ExecutionResult {
-  return { success: false, errorMessage: error instanceof HttpError ? error.message : "the run could not start", consoleOutput: "", changedFiles: [], outputParameters: {}, outputFiles: {} };
+  return {
+    success: false,
+    errorMessage: error instanceof HttpError ? error.message : "the run could not start",
+    consoleOutput: "",
+    changedFiles: [],
+    outputParameters: {},
+    outputFiles: {},
+  };
 }
 
 function batchStatus(batch: Batch, partial: boolean) {
@@ -103,15 +139,22 @@ export const consumptionRoutes: RouteTable = {
   },
   listBatchExecutions(ctx) {
     const service = runnable(ctx);
-    return [200, [...ctx.state.batches.values()].filter((b) => b.service === service && visible(ctx.state, b, ctx.user)).map((b) => b.id)];
+    return [
+      200,
+      [...ctx.state.batches.values()]
+        .filter((b) => b.service === service && visible(ctx.state, b, ctx.user))
+        .map((b) => b.id),
+    ];
   },
   startBatchExecution(ctx) {
     const service = runnable(ctx);
     const body: unknown = ctx.body;
-    if (!Array.isArray(body) || !body.every(isRecord)) throw new HttpError(400, "the body must be a JSON array of input parameter objects");
+    if (!Array.isArray(body) || !body.every(isRecord))
+      throw new HttpError(400, "the body must be a JSON array of input parameter objects");
     body.forEach((item, i) => checkInputs(service, item, `item ${i}: `));
     const parallel = Number(ctx.query.get("parallelCount") ?? String(ctx.state.limits.parallelCount));
-    if (!Number.isInteger(parallel) || parallel < 1) throw new HttpError(400, "parallelCount must be a positive integer");
+    if (!Number.isInteger(parallel) || parallel < 1)
+      throw new HttpError(400, "parallelCount must be a positive integer");
     const { id } = startBatch(ctx.state, ctx.user, service, body, Math.min(parallel, ctx.state.limits.parallelCount));
     // The spec and this project's client read batchExecutionId; Microsoft's Python SDK reads BatchExecutionId.
     return [202, { batchExecutionId: id, BatchExecutionId: id }];

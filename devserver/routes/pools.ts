@@ -11,7 +11,10 @@ export const poolRoutes: RouteTable = {
   getServicePoolStatus({ state, params }) {
     const service = existingService(state, params);
     const key = serviceKey(service.name, service.version);
-    return [200, [{ ComputeNodeEndpoint: state.server.url, Status: state.poolSizes.has(key) ? "Success" : "NotFound" }]];
+    return [
+      200,
+      [{ ComputeNodeEndpoint: state.server.url, Status: state.poolSizes.has(key) ? "Success" : "NotFound" }],
+    ];
   },
   async createOrUpdateServicePool({ state, params, body, user }) {
     const service = ownedService(state, params, user, "change the pool of");
@@ -36,13 +39,15 @@ export const poolRoutes: RouteTable = {
     const created = !state.poolSizes.has(key);
     state.poolSizes.set(key, { initial, max: Math.max(max, 1) });
     // A Python or R service's shells start now, as ML Server's do; realtime ones have none.
-    if (service.runtimeType === "Python" || service.runtimeType === "R") (await poolOf(state, service)).resize(poolSizes(state, service));
+    if (service.runtimeType === "Python" || service.runtimeType === "R")
+      (await poolOf(state, service)).resize(poolSizes(state, service));
     return [200, created ? "Created" : "Updated"];
   },
   deleteServicePool({ state, params, user }) {
     const service = ownedService(state, params, user, "remove the pool of");
     const key = serviceKey(service.name, service.version);
-    if (!state.poolSizes.delete(key)) throw new HttpError(404, "this web service has no dedicated pool", "NotFoundException");
+    if (!state.poolSizes.delete(key))
+      throw new HttpError(404, "this web service has no dedicated pool", "NotFoundException");
     state.pools.get(key)?.resize(state.limits.pool);
     return [200, "Deleted"];
   },

@@ -10,7 +10,17 @@ import { existingService, ownedService, serviceKey, type DevState } from "../sta
 import type { WebService } from "../types.js";
 import type { RouteAnswer, RouteContext, RouteTable } from "./route.js";
 
-const PUBLISH_FIELDS = ["snapshotId", "code", "description", "operationId", "inputParameterDefinitions", "outputParameterDefinitions", "runtimeType", "initCode", "outputFileNames"];
+const PUBLISH_FIELDS = [
+  "snapshotId",
+  "code",
+  "description",
+  "operationId",
+  "inputParameterDefinitions",
+  "outputParameterDefinitions",
+  "runtimeType",
+  "initCode",
+  "outputFileNames",
+];
 
 function view(service: WebService, user: string): WebService {
   return { ...service, myPermissionOnService: service.versionPublishedBy === user ? "read/write" : "read only" };
@@ -22,14 +32,27 @@ function keepSnapshot(state: DevState, service: WebService, body: Record<string,
   const snapshot = state.sessions.snapshot(body.snapshotId, user);
   const runtimeType = body.runtimeType ?? service.runtimeType;
   if (snapshot.runtimeType !== runtimeType)
-    throw new HttpError(400, `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`, "RequestValidationException");
+    throw new HttpError(
+      400,
+      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`,
+      "RequestValidationException",
+    );
   state.serviceSnapshots.set(service, snapshot.archive);
 }
 
-async function publish(state: DevState, name: string, version: string, body: Record<string, unknown>, user: string, base: string): Promise<RouteAnswer> {
+async function publish(
+  state: DevState,
+  name: string,
+  version: string,
+  body: Record<string, unknown>,
+  user: string,
+  base: string,
+): Promise<RouteAnswer> {
   const others = [...state.services.values()].find((s) => s.name === name && s.versionPublishedBy !== user);
-  if (others) throw new HttpError(403, `another user owns the web service ${name}; you are not authorized to publish to it`);
-  if (state.services.has(serviceKey(name, version))) throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
+  if (others)
+    throw new HttpError(403, `another user owns the web service ${name}; you are not authorized to publish to it`);
+  if (state.services.has(serviceKey(name, version)))
+    throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
   await checkRunnable(state, body);
   const service: WebService = {
     name,
@@ -42,7 +65,8 @@ async function publish(state: DevState, name: string, version: string, body: Rec
   keepSnapshot(state, service, body, user);
   for (const field of PUBLISH_FIELDS) if (body[field] !== undefined) service[field] = body[field];
   // Checked again after the wait for Python: another publish of the same version may have won.
-  if (state.services.has(serviceKey(name, version))) throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
+  if (state.services.has(serviceKey(name, version)))
+    throw new HttpError(409, `a web service ${name} with version ${version} already exists; use PATCH to update it`);
   state.services.set(serviceKey(name, version), service);
   return [201, `${base}/api/${encodeURIComponent(name)}/${encodeURIComponent(version)}`];
 }
@@ -56,7 +80,12 @@ async function formText(form: FormData, name: string): Promise<string | undefine
 
 async function realtimeFields(form: FormData): Promise<Record<string, unknown>> {
   const model = form.get("model");
-  const bytes = model === null ? undefined : typeof model === "string" ? Buffer.from(model) : Buffer.from(await model.arrayBuffer());
+  const bytes =
+    model === null
+      ? undefined
+      : typeof model === "string"
+        ? Buffer.from(model)
+        : Buffer.from(await model.arrayBuffer());
   const description = await formText(form, "description");
   const operationId = await formText(form, "operationId");
   return {
@@ -66,7 +95,11 @@ async function realtimeFields(form: FormData): Promise<Record<string, unknown>> 
   };
 }
 
-async function publishRealtime(name: string, version: string, { state, form, user, base }: RouteContext): Promise<RouteAnswer> {
+async function publishRealtime(
+  name: string,
+  version: string,
+  { state, form, user, base }: RouteContext,
+): Promise<RouteAnswer> {
   const fields = await realtimeFields(form!);
   const answer = await publish(state, name, version, { code: "", runtimeType: "Realtime" }, user, base);
   Object.assign(state.services.get(serviceKey(name, version))!, { runtimeType: "Realtime", ...fields });
@@ -76,13 +109,20 @@ async function publishRealtime(name: string, version: string, { state, form, use
 export const serviceRoutes: RouteTable = {
   GetWebServiceSwagger: ({ state, params }) => [
     200,
-    serviceSwagger(existingService(state, params) as Parameters<typeof serviceSwagger>[0], { revoke: state.options.legacyRevokePath ? "path" : "query" }),
+    serviceSwagger(existingService(state, params) as Parameters<typeof serviceSwagger>[0], {
+      revoke: state.options.legacyRevokePath ? "path" : "query",
+    }),
   ],
   getAllWebServices: ({ state, user }) => [200, [...state.services.values()].map((s) => view(s, user))],
-  getAllWebServiceVersionsByName: ({ state, params, user }) => [200, [...state.services.values()].filter((s) => s.name === params.name).map((s) => view(s, user))],
+  getAllWebServiceVersionsByName: ({ state, params, user }) => [
+    200,
+    [...state.services.values()].filter((s) => s.name === params.name).map((s) => view(s, user)),
+  ],
   getWebServiceVersion: ({ state, params, user }) => [200, [view(existingService(state, params), user)]],
-  publishWebService: ({ state, params, body, user, base }) => publish(state, params.name!, randomUUID(), body, user, base),
-  publishWebServiceVersion: ({ state, params, body, user, base }) => publish(state, params.name!, params.version!, body, user, base),
+  publishWebService: ({ state, params, body, user, base }) =>
+    publish(state, params.name!, randomUUID(), body, user, base),
+  publishWebServiceVersion: ({ state, params, body, user, base }) =>
+    publish(state, params.name!, params.version!, body, user, base),
   async patchWebServiceVersion({ state, params, body, user }) {
     const service = ownedService(state, params, user, "update");
     await checkRunnable(state, {
@@ -107,7 +147,11 @@ export const serviceRoutes: RouteTable = {
   publishRealtimeWebServiceByNameVersion: (ctx) => publishRealtime(ctx.params.name!, ctx.params.version!, ctx),
   async patchRealtimeWebServiceByNameVersion({ state, params, form, user }) {
     const service = ownedService(state, params, user, "update");
-    if (service.runtimeType !== "Realtime") throw new HttpError(400, `${service.name}/${service.version} is not a realtime service; change it with PATCH /services/{name}/{version}`);
+    if (service.runtimeType !== "Realtime")
+      throw new HttpError(
+        400,
+        `${service.name}/${service.version} is not a realtime service; change it with PATCH /services/{name}/{version}`,
+      );
     Object.assign(service, await realtimeFields(form!));
     return [200, "Updated"];
   },

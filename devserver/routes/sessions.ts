@@ -2,11 +2,15 @@
 import type { SessionHost } from "../sessions.js";
 import type { RouteContext, RouteTable } from "./route.js";
 
-const session = ({ state, params, user }: RouteContext, options?: { ended: "allow" }) => state.sessions.find(params.id!, user, options);
+const session = ({ state, params, user }: RouteContext, options?: { ended: "allow" }) =>
+  state.sessions.find(params.id!, user, options);
 
 export const sessionRoutes: RouteTable = {
   async createSession({ state, body, user }) {
-    const created = await state.sessions.create(user, body as { name?: string; runtimeType?: string; snapshotId?: string });
+    const created = await state.sessions.create(
+      user,
+      body as { name?: string; runtimeType?: string; snapshotId?: string },
+    );
     return [201, { sessionId: created.id }];
   },
   listSessions: ({ state, user }) => [200, state.sessions.list(user)],
@@ -18,8 +22,14 @@ export const sessionRoutes: RouteTable = {
     await ctx.state.sessions.close(session(ctx, { ended: "allow" }), true);
     return [200, "Closed"];
   },
-  executeCode: async (ctx) => [200, await ctx.state.sessions.execute(session(ctx), ctx.body as Parameters<SessionHost["execute"]>[1])],
-  getSessionConsoleOutput: (ctx) => [200, { consoleOutput: ctx.state.sessions.consoleOutput(session(ctx, { ended: "allow" })) }],
+  executeCode: async (ctx) => [
+    200,
+    await ctx.state.sessions.execute(session(ctx), ctx.body as Parameters<SessionHost["execute"]>[1]),
+  ],
+  getSessionConsoleOutput: (ctx) => [
+    200,
+    { consoleOutput: ctx.state.sessions.consoleOutput(session(ctx, { ended: "allow" })) },
+  ],
   listSessionHistory: (ctx) => [200, session(ctx, { ended: "allow" }).history],
   cancelSession: (ctx) => [200, ctx.state.sessions.cancel(session(ctx))],
   listWorkspaceObjects: async (ctx) => [200, await ctx.state.sessions.objectNames(session(ctx))],

@@ -2,7 +2,15 @@
 import type { RouteTable } from "./route.js";
 
 export const snapshotRoutes: RouteTable = {
-  CreateSnapshot: async ({ state, params, body, user }) => [201, { snapshotId: await state.sessions.takeSnapshot(state.sessions.find(params.id!, user), body.name as string | undefined) }],
+  CreateSnapshot: async ({ state, params, body, user }) => [
+    201,
+    {
+      snapshotId: await state.sessions.takeSnapshot(
+        state.sessions.find(params.id!, user),
+        body.name as string | undefined,
+      ),
+    },
+  ],
   async LoadSnapshot({ state, params, user }) {
     await state.sessions.loadSnapshot(state.sessions.find(params.id!, user), params.snapshotId!);
     return [200];

@@ -7,7 +7,15 @@
  * `npx vite examples/browser` (the server address comes from `?api=`, default the dev server on
  * 12800, started with `npx mlserver devserver --cors-origin http://localhost:5173`).
  */
-import { createMlServerClient, createServiceClient, MlServerClientError, mlServerLogin, sessionStorageTokenStore, type MlServerClient, type MlServerLoginProvider } from "mlserver-client";
+import {
+  createMlServerClient,
+  createServiceClient,
+  MlServerClientError,
+  mlServerLogin,
+  sessionStorageTokenStore,
+  type MlServerClient,
+  type MlServerLoginProvider,
+} from "mlserver-client";
 
 const api = new URLSearchParams(location.search).get("api") ?? "http://127.0.0.1:12800";
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector<T>(selector)!;
@@ -22,8 +30,14 @@ function show(error: unknown): void {
 async function listServices(client: MlServerClient): Promise<void> {
   const { data, error, response } = await client.GET("/services");
   if (!response.ok) throw new Error(`GET /services answered ${response.status}: ${JSON.stringify(error)}`);
-  $("#services").replaceChildren(...data!.map((s) => Object.assign(document.createElement("li"), { textContent: `${s.name} ${s.version} (${s.runtimeType})` })));
-  $<HTMLSelectElement>("#consume select").replaceChildren(...data!.map((s) => new Option(`${s.name} ${s.version}`, JSON.stringify([s.name, s.version]))));
+  $("#services").replaceChildren(
+    ...data!.map((s) =>
+      Object.assign(document.createElement("li"), { textContent: `${s.name} ${s.version} (${s.runtimeType})` }),
+    ),
+  );
+  $<HTMLSelectElement>("#consume select").replaceChildren(
+    ...data!.map((s) => new Option(`${s.name} ${s.version}`, JSON.stringify([s.name, s.version]))),
+  );
 }
 
 /** Signs in (or picks up the tab's stored session), then shows the services. */
@@ -65,7 +79,9 @@ $("#consume").addEventListener("submit", async (event) => {
   const form = new FormData(event.target as HTMLFormElement);
   const [name, version] = JSON.parse(String(form.get("service"))) as [string, string];
   try {
-    const service = createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({ baseUrl: api, auth: session!.auth, name, version });
+    const service = createServiceClient<{
+      schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> };
+    }>({ baseUrl: api, auth: session!.auth, name, version });
     const result = await service.consume(JSON.parse(String(form.get("inputs"))) as Record<string, unknown>);
     $("#result").textContent = JSON.stringify(result.outputs, null, 2);
   } catch (error) {

@@ -5,7 +5,9 @@ import { defineConfig } from "vite";
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
-  resolve: { alias: { "mlserver-client": fileURLToPath(new URL("../../dist/bundle/browser/index.js", import.meta.url)) } },
+  resolve: {
+    alias: { "mlserver-client": fileURLToPath(new URL("../../dist/bundle/browser/index.js", import.meta.url)) },
+  },
   build: { target: "es2022" },
   logLevel: "warn",
 });

@@ -10,7 +10,10 @@ export interface Toolchain {
   openapiTS: typeof OpenapiTS;
   /** swagger2openapi ships no types; this covers the one call the generator makes. */
   swagger2openapi: {
-    convertObj(document: object, options: { patch?: boolean; warnOnly?: boolean; resolve?: boolean }): Promise<{ openapi: object }>;
+    convertObj(
+      document: object,
+      options: { patch?: boolean; warnOnly?: boolean; resolve?: boolean },
+    ): Promise<{ openapi: object }>;
   };
 }
 

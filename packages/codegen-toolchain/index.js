@@ -13,6 +13,10 @@ export async function loadToolchain() {
     const error = new Error(`its TypeScript (${ts.version ?? "unknown version"}) has no compiler API`);
     throw Object.assign(error, { code: "ERR_TOOLCHAIN_TYPESCRIPT" });
   }
-  const [yaml, openapiTS, { default: swagger2openapi }] = await Promise.all([import("yaml"), import("openapi-typescript"), import("swagger2openapi")]);
+  const [yaml, openapiTS, { default: swagger2openapi }] = await Promise.all([
+    import("yaml"),
+    import("openapi-typescript"),
+    import("swagger2openapi"),
+  ]);
   return { ts, yaml, openapiTS, swagger2openapi };
 }

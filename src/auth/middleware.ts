@@ -63,7 +63,11 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
     allowInsecureHttp,
   });
 
-  const authorize = async (request: Request, providers: readonly AuthProvider[], context: AuthContext): Promise<Request> => {
+  const authorize = async (
+    request: Request,
+    providers: readonly AuthProvider[],
+    context: AuthContext,
+  ): Promise<Request> => {
     const before = snapshot(request);
     let current = request;
     for (const provider of providers) current = (await provider.authorize(current, context)) ?? current;
@@ -113,7 +117,9 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         return undefined;
       }
       const context = contextOf(request, clientOptions.baseUrl);
-      const verdicts = await Promise.all(entry.providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false));
+      const verdicts = await Promise.all(
+        entry.providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false),
+      );
       if (!verdicts.some(Boolean)) return undefined;
       // The path template, not the URL: a URL may carry a secret (a token or an API key).
       debug(`401 from ${request.method} ${schemaPath}: resending once`);
@@ -134,7 +140,9 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
 }
 
 /** Decides, per operation, which providers authorize it. */
-function chooser(auth: AuthOption): (alternatives: readonly SecurityAlternative[] | undefined, operation: string) => readonly AuthProvider[] {
+function chooser(
+  auth: AuthOption,
+): (alternatives: readonly SecurityAlternative[] | undefined, operation: string) => readonly AuthProvider[] {
   if (isAuthProvider(auth)) {
     const single = [auth];
     // Undeclared security is taken as "needs credentials": sending none would only fail later.

@@ -89,5 +89,7 @@ export function ownProvider<T extends AuthProvider>(provider: T): T {
 
 /** Whether every provider of `auth` was made by this package (see {@link ownProvider}). */
 export function allOwnProviders(auth: AuthOption): boolean {
-  return (isAuthProvider(auth) ? [auth] : Object.values(auth)).every((p) => (p as AuthProvider & { [OWN]?: true })[OWN] === true);
+  return (isAuthProvider(auth) ? [auth] : Object.values(auth)).every(
+    (p) => (p as AuthProvider & { [OWN]?: true })[OWN] === true,
+  );
 }

@@ -147,7 +147,8 @@ export class TokenCycler<T extends TokenSet> {
     // Refused after it expired: it was sent before usableUntil and expired on the way, so calls
     // take at least this long now. Counted as a transit time, it widens the margin of the next set.
     const now = this.#clock();
-    if (now >= entry.tokens.expiresAt && Number.isFinite(entry.usableUntil)) this.#recordTransit(now - entry.usableUntil);
+    if (now >= entry.tokens.expiresAt && Number.isFinite(entry.usableUntil))
+      this.#recordTransit(now - entry.usableUntil);
     entry.refreshAt = entry.usableUntil = -Infinity;
     this.#failedAt = -Infinity;
     return "renewing";
@@ -166,7 +167,11 @@ export class TokenCycler<T extends TokenSet> {
    */
   offer(tokens: T): boolean {
     const entry = this.#current;
-    if (this.#inflight || (entry && (entry.tokens.accessToken === tokens.accessToken || entry.tokens.expiresAt >= tokens.expiresAt))) return false;
+    if (
+      this.#inflight ||
+      (entry && (entry.tokens.accessToken === tokens.accessToken || entry.tokens.expiresAt >= tokens.expiresAt))
+    )
+      return false;
     this.#current = this.#entry(tokens);
     this.#failedAt = -Infinity;
     this.#onChange?.(tokens);
@@ -205,14 +210,18 @@ export class TokenCycler<T extends TokenSet> {
         if (generation === this.#generation) {
           this.#current = this.#entry(tokens);
           this.#failedAt = -Infinity;
-          debug(`token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`);
+          debug(
+            `token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`,
+          );
           this.#onChange?.(tokens);
         }
         return tokens;
       },
       (error: unknown) => {
         this.#failedAt = this.#clock();
-        debug(`token ${previous ? "renewal" : "acquisition"} failed: ${(error as { code?: string }).code ?? (error as Error).name}`);
+        debug(
+          `token ${previous ? "renewal" : "acquisition"} failed: ${(error as { code?: string }).code ?? (error as Error).name}`,
+        );
         throw error;
       },
     );
@@ -234,7 +243,9 @@ export class TokenCycler<T extends TokenSet> {
         const retryable = error instanceof TokenEndpointError && error.retryable;
         if (!retryable || attempt >= this.#maxAttempts) throw error;
         const delay = Math.min(5_000, this.#retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        debug(`token endpoint failed (${error.message.split(":")[0]}); retry ${attempt} of ${this.#maxAttempts - 1} in ${Math.round(delay)} ms`);
+        debug(
+          `token endpoint failed (${error.message.split(":")[0]}); retry ${attempt} of ${this.#maxAttempts - 1} in ${Math.round(delay)} ms`,
+        );
         await this.#sleep(delay);
       }
     }
@@ -252,7 +263,8 @@ export class TokenCycler<T extends TokenSet> {
     const window = Math.max(margin, Math.min(this.#refreshWindowMs, lifetime / 10));
     const usableUntil = tokens.expiresAt - margin;
     // An issuer's own renewal time (e.g. refreshAfterTimestamp) wins, within the token's life.
-    const refreshAt = tokens.refreshAt === undefined ? tokens.expiresAt - window : Math.min(tokens.refreshAt, usableUntil);
+    const refreshAt =
+      tokens.refreshAt === undefined ? tokens.expiresAt - window : Math.min(tokens.refreshAt, usableUntil);
     return { tokens, refreshAt, usableUntil };
   }
 }

@@ -31,7 +31,10 @@ export interface TokenSource {
    * const lasting = await auth.getAccessToken({ minValidityMs: 10 * 60_000 });
    * ```
    */
-  getAccessToken(options?: { signal?: AbortSignal; minValidityMs?: number }): Promise<{ accessToken: string; expiresAt: number }>;
+  getAccessToken(options?: {
+    signal?: AbortSignal;
+    minValidityMs?: number;
+  }): Promise<{ accessToken: string; expiresAt: number }>;
 }
 
 /**
@@ -39,7 +42,10 @@ export interface TokenSource {
  * a 401, report the token refused (which renews only if it is still the current one) and ask for
  * one resend.
  */
-export function tokenProvider<T extends TokenSet>(cycler: TokenCycler<T>, hooks: TokenProviderHooks = {}): AuthProvider & TokenSource {
+export function tokenProvider<T extends TokenSet>(
+  cycler: TokenCycler<T>,
+  hooks: TokenProviderHooks = {},
+): AuthProvider & TokenSource {
   // The header for the current token, made (and checked, and remembered as a secret) once per token.
   let headerFor: { token: string; value: string } | undefined;
   return ownProvider({

@@ -1,4 +1,10 @@
-import { AuthenticationError, MlServerClientError, TokenEndpointError, TokenResponseError, systemReason } from "../core/errors.js";
+import {
+  AuthenticationError,
+  MlServerClientError,
+  TokenEndpointError,
+  TokenResponseError,
+  systemReason,
+} from "../core/errors.js";
 import { rememberSecret, scrub } from "../core/redact.js";
 import { asTokenCall } from "../http/boundary.js";
 import type { FetchLike } from "../core/fetch.js";
@@ -52,9 +58,13 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
     const detail = scrub(errorDetail(text), secrets);
     const status = response.status;
     if (status === 400 || status === 401 || status === 403) {
-      throw new AuthenticationError(`${call} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}.`, { status, response });
+      throw new AuthenticationError(`${call} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}.`, {
+        status,
+        response,
+      });
     }
-    const redirected = status >= 300 && status < 400 ? " It answered with a redirect, which a token call does not follow." : "";
+    const redirected =
+      status >= 300 && status < 400 ? " It answered with a redirect, which a token call does not follow." : "";
     throw new TokenEndpointError(
       `${call} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.${redirected}${status === 404 ? " Check baseUrl: it should be the web node's address, e.g. https://host:12800." : ""}`,
       { status, response, retryable: status >= 500 || status === 429 },
@@ -66,7 +76,10 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
   } catch {
     // No cause: a parser's message quotes the body, which may be a bare token.
     const type = scrub(response.headers.get("content-type") ?? "no content type").slice(0, 60);
-    throw new TokenResponseError(`${call} answered HTTP ${response.status} with a body that is not JSON (${type}, ${text.length} characters). Is this the right server?`, { response });
+    throw new TokenResponseError(
+      `${call} answered HTTP ${response.status} with a body that is not JSON (${type}, ${text.length} characters). Is this the right server?`,
+      { response },
+    );
   }
 }
 
@@ -75,7 +88,10 @@ export async function readLimited(response: Response, label: string, limit = MAX
   const declared = Number(response.headers.get("content-length"));
   if (declared > limit) {
     await response.body?.cancel().catch(() => {});
-    throw new TokenResponseError(`${label} answered with a ${declared}-byte body; token responses are far smaller, so it was not read.`, { response });
+    throw new TokenResponseError(
+      `${label} answered with a ${declared}-byte body; token responses are far smaller, so it was not read.`,
+      { response },
+    );
   }
   const reader = response.body?.getReader();
   if (!reader) return "";
@@ -87,7 +103,10 @@ export async function readLimited(response: Response, label: string, limit = MAX
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => {});
-      throw new TokenResponseError(`${label} answered with a body over ${limit} bytes; token responses are far smaller, so it was not read.`, { response });
+      throw new TokenResponseError(
+        `${label} answered with a body over ${limit} bytes; token responses are far smaller, so it was not read.`,
+        { response },
+      );
     }
     chunks.push(value);
   }
@@ -104,7 +123,9 @@ export async function readLimited(response: Response, label: string, limit = MAX
 function errorDetail(text: string): string {
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
-    const parts = [body.error, body.error_description, body.message].filter((p): p is string => typeof p === "string" && p.length > 0);
+    const parts = [body.error, body.error_description, body.message].filter(
+      (p): p is string => typeof p === "string" && p.length > 0,
+    );
     return parts.join(": ").slice(0, 300);
   } catch {
     return "";
@@ -112,11 +133,23 @@ function errorDetail(text: string): string {
 }
 
 /** The error for a token call that got no answer: unreachable, or slower than its time limit. Retryable. */
-export function transportFailure(cause: unknown, call: string, timeoutMs: number, timedOut: boolean): TokenEndpointError {
-  if (timedOut) return new TokenEndpointError(`${call} did not answer within ${timeoutMs} ms.`, { cause, retryable: true });
+export function transportFailure(
+  cause: unknown,
+  call: string,
+  timeoutMs: number,
+  timedOut: boolean,
+): TokenEndpointError {
+  if (timedOut)
+    return new TokenEndpointError(`${call} did not answer within ${timeoutMs} ms.`, { cause, retryable: true });
   const reason = systemReason(cause);
   if (/\(407\)/.test(reason)) {
-    return new TokenEndpointError(`${call} failed: the proxy refused its credentials (HTTP 407). Check proxy.auth.`, { cause, retryable: false });
+    return new TokenEndpointError(`${call} failed: the proxy refused its credentials (HTTP 407). Check proxy.auth.`, {
+      cause,
+      retryable: false,
+    });
   }
-  return new TokenEndpointError(`${call} could not be reached (${reason}). Check the address and that the server is up.`, { cause, retryable: true });
+  return new TokenEndpointError(
+    `${call} could not be reached (${reason}). Check the address and that the server is up.`,
+    { cause, retryable: true },
+  );
 }

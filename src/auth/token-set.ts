@@ -34,7 +34,9 @@ function seconds(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-    throw new TokenResponseError(`The token response's ${field} is not a non-negative number of seconds (got a ${typeof value}${typeof value === "number" ? ` ${value}` : ""}).`);
+    throw new TokenResponseError(
+      `The token response's ${field} is not a non-negative number of seconds (got a ${typeof value}${typeof value === "number" ? ` ${value}` : ""}).`,
+    );
   }
   return n;
 }
@@ -45,7 +47,9 @@ export function jwtExpiry(token: string): number | undefined {
   if (!payload || token.split(".").length !== 3) return undefined;
   try {
     const binary = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as { exp?: unknown };
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as {
+      exp?: unknown;
+    };
     return typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp * 1000 : undefined;
   } catch {
     return undefined;
@@ -63,9 +67,15 @@ export function jwtExpiry(token: string): number | undefined {
  *
  * @group Building blocks
  */
-export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS): TokenSet {
+export function parseTokenResponse(
+  body: unknown,
+  now: number,
+  defaultLifetimeMs = DEFAULT_TOKEN_LIFETIME_MS,
+): TokenSet {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new TokenResponseError(`The token response is not a JSON object (got ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}).`);
+    throw new TokenResponseError(
+      `The token response is not a JSON object (got ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}).`,
+    );
   }
   const r = body as Record<string, unknown>;
   if (typeof r.access_token !== "string" || r.access_token.trim() === "") {
@@ -77,11 +87,16 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
     assertHeaderValue(r.access_token, "The access token");
   } catch (error) {
     if (!(error instanceof InvalidCredentialError)) throw error;
-    throw new TokenResponseError("The token response's access_token holds a line break, control or non-Latin-1 character, so it cannot be sent in a header; is this the right server?");
+    throw new TokenResponseError(
+      "The token response's access_token holds a line break, control or non-Latin-1 character, so it cannot be sent in a header; is this the right server?",
+    );
   }
   if (r.token_type !== undefined && (typeof r.token_type !== "string" || r.token_type.toLowerCase() !== "bearer")) {
     // Quote the type only when it looks like a type name; it might be anything, even a secret.
-    const shown = typeof r.token_type === "string" && /^[A-Za-z_-]{1,20}$/.test(r.token_type) ? JSON.stringify(r.token_type) : "not a known type";
+    const shown =
+      typeof r.token_type === "string" && /^[A-Za-z_-]{1,20}$/.test(r.token_type)
+        ? JSON.stringify(r.token_type)
+        : "not a known type";
     throw new TokenResponseError(`The token response's token_type is ${shown}; only Bearer tokens are supported.`);
   }
   if (r.refresh_token !== undefined && (typeof r.refresh_token !== "string" || r.refresh_token === "")) {
@@ -89,11 +104,23 @@ export function parseTokenResponse(body: unknown, now: number, defaultLifetimeMs
   }
   const expiresIn = seconds(r.expires_in, "expires_in");
   const expiresOn = seconds(r.expires_on, "expires_on");
-  const expiresAt = expiresIn !== undefined ? now + expiresIn * 1000 : expiresOn !== undefined ? expiresOn * 1000 : (jwtExpiry(r.access_token) ?? now + defaultLifetimeMs);
+  const expiresAt =
+    expiresIn !== undefined
+      ? now + expiresIn * 1000
+      : expiresOn !== undefined
+        ? expiresOn * 1000
+        : (jwtExpiry(r.access_token) ?? now + defaultLifetimeMs);
   // One bound for every source of expiry (expires_in, expires_on, a JWT's exp).
   if (expiresAt - now > MAX_LIFETIME_SECONDS * 1000) {
-    const source = expiresIn !== undefined ? `expires_in (${expiresIn} s)` : expiresOn !== undefined ? "expires_on" : "the token's exp claim";
-    throw new TokenResponseError(`The token response's ${source} is implausibly long (more than 10 years); refusing to trust it.`);
+    const source =
+      expiresIn !== undefined
+        ? `expires_in (${expiresIn} s)`
+        : expiresOn !== undefined
+          ? "expires_on"
+          : "the token's exp claim";
+    throw new TokenResponseError(
+      `The token response's ${source} is implausibly long (more than 10 years); refusing to trust it.`,
+    );
   }
   return {
     accessToken: r.access_token,

@@ -77,7 +77,13 @@ export function describeKey(key: TokenStoreKey): string {
 /** Whether a stored key names exactly `key`. */
 export function sameKey(stored: unknown, key: TokenStoreKey): boolean {
   const k = stored as Partial<TokenStoreKey> | null;
-  return typeof k === "object" && k !== null && k.origin === key.origin && k.account === key.account && k.strategy === key.strategy;
+  return (
+    typeof k === "object" &&
+    k !== null &&
+    k.origin === key.origin &&
+    k.account === key.account &&
+    k.strategy === key.strategy
+  );
 }
 
 /** How a token set is kept in a store (version 1). */
@@ -93,7 +99,10 @@ interface StoredTokenSet {
 }
 
 /** A stored token set, validated; anything else is reported once and ignored. */
-function decodeTokenSet(value: StoredValue | undefined, describe: string): (TokenSet & { obtainedAt: number }) | undefined {
+function decodeTokenSet(
+  value: StoredValue | undefined,
+  describe: string,
+): (TokenSet & { obtainedAt: number }) | undefined {
   if (value === undefined) return undefined;
   const v = value as Partial<StoredTokenSet> | null;
   const valid =
@@ -108,7 +117,10 @@ function decodeTokenSet(value: StoredValue | undefined, describe: string): (Toke
     (v.refreshToken === undefined || (typeof v.refreshToken === "string" && v.refreshToken !== "")) &&
     (v.refreshAt === undefined || Number.isFinite(v.refreshAt));
   if (!valid) {
-    warnOnce(`token-store-shape:${describe}`, `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new sign-in will replace them).`);
+    warnOnce(
+      `token-store-shape:${describe}`,
+      `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new sign-in will replace them).`,
+    );
     return undefined;
   }
   rememberSecret(v.accessToken!);
@@ -177,7 +189,10 @@ export class StoredTokens<T extends TokenSet> {
    * {@link PeerMayHaveRenewed}: outside the lock (a peer needs it to store its set) the store is
    * watched for the set a peer renewed meanwhile; without one, `acquire` runs again, told so.
    */
-  wrap(acquire: (previous: T | undefined, attempt: { peerChecked: boolean }) => Promise<T>, parse: (stored: TokenSet) => T | undefined = (s) => s as T): (previous: T | undefined) => Promise<T> {
+  wrap(
+    acquire: (previous: T | undefined, attempt: { peerChecked: boolean }) => Promise<T>,
+    parse: (stored: TokenSet) => T | undefined = (s) => s as T,
+  ): (previous: T | undefined) => Promise<T> {
     return async (previous) => {
       const binding = this.binding();
       if (!binding) return acquire(previous, { peerChecked: true });
@@ -226,7 +241,10 @@ export class StoredTokens<T extends TokenSet> {
    * entry's lock: a renewal elsewhere rotates the pair on the server before it stores the new one,
    * so the store is read once that renewal has let go. Concurrent reloads share one read.
    */
-  reloadInto(cycler: { offer(tokens: T): boolean }, parse: (stored: TokenSet) => T | undefined = (s) => s as T): Promise<void> {
+  reloadInto(
+    cycler: { offer(tokens: T): boolean },
+    parse: (stored: TokenSet) => T | undefined = (s) => s as T,
+  ): Promise<void> {
     this.#reloading ??= this.locked(async () => {
       const found = await this.load();
       const tokens = found && parse(found);
@@ -247,7 +265,11 @@ export class StoredTokens<T extends TokenSet> {
    * own during a failover ended the pair the others hold; they wait for its set (it writes it once
    * the store answers) instead of each signing in again.
    */
-  async #peerRenewal(binding: StoreBinding, refused: T, parse: (stored: TokenSet) => T | undefined): Promise<T | undefined> {
+  async #peerRenewal(
+    binding: StoreBinding,
+    refused: T,
+    parse: (stored: TokenSet) => T | undefined,
+  ): Promise<T | undefined> {
     const describe = describeKey(binding.key);
     debug(`refresh token refused while ${describe}'s store was unreachable: waiting for a peer's set`);
     const deadline = this.clock() + PEER_WAIT_MS;
@@ -263,7 +285,13 @@ export class StoredTokens<T extends TokenSet> {
         const tokens = decoded && parse(withoutObtainedAt(decoded));
         // Only a set with life left: one about to be renewed may be rotated while our resend is on
         // its way, and the peer stores its successor under the lock soon after.
-        if (decoded && tokens && tokens.accessToken !== refused.accessToken && tokens.expiresAt > refused.expiresAt && this.#reusable(decoded, this.clock())) {
+        if (
+          decoded &&
+          tokens &&
+          tokens.accessToken !== refused.accessToken &&
+          tokens.expiresAt > refused.expiresAt &&
+          this.#reusable(decoded, this.clock())
+        ) {
           debug(`took ${fingerprint(tokens.accessToken)}, renewed by a peer while the store was unreachable`);
           annotateActiveSpan({ "mlserver_client.token.source": "store" });
           return tokens;
@@ -279,7 +307,10 @@ export class StoredTokens<T extends TokenSet> {
     const binding = this.binding();
     if (!binding) return;
     await binding.store.delete(binding.key).catch((error: unknown) => {
-      warnOnce(`token-store-delete:${tokenStoreKeyString(binding.key)}`, `The stored tokens for ${describeKey(binding.key)} could not be deleted (${(error as Error).message}).`);
+      warnOnce(
+        `token-store-delete:${tokenStoreKeyString(binding.key)}`,
+        `The stored tokens for ${describeKey(binding.key)} could not be deleted (${(error as Error).message}).`,
+      );
     });
   }
 
@@ -299,7 +330,10 @@ export class StoredTokens<T extends TokenSet> {
     } catch (error) {
       if (started || !(error instanceof TokenStoreError)) throw error;
       this.#failedAt = this.clock();
-      warnOnce(`token-store-lock:${describeKey(binding.key)}`, `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on without it.`);
+      warnOnce(
+        `token-store-lock:${describeKey(binding.key)}`,
+        `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on without it.`,
+      );
       return task();
     }
   }
@@ -309,7 +343,10 @@ export class StoredTokens<T extends TokenSet> {
       return decodeTokenSet(await binding.store.read(binding.key), describe);
     } catch (error) {
       this.#failedAt = this.clock();
-      warnOnce(`token-store-read:${describe}`, `The stored tokens for ${describe} could not be read (${(error as Error).message}); continuing without them.`);
+      warnOnce(
+        `token-store-read:${describe}`,
+        `The stored tokens for ${describe} could not be read (${(error as Error).message}); continuing without them.`,
+      );
       return undefined;
     }
   }
@@ -320,7 +357,10 @@ export class StoredTokens<T extends TokenSet> {
       this.#unsaved = undefined;
     } catch (error) {
       this.#failedAt = this.clock();
-      warnOnce(`token-store-write:${describe}`, `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only until the store answers again.`);
+      warnOnce(
+        `token-store-write:${describe}`,
+        `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only until the store answers again.`,
+      );
       const first = !this.#unsaved;
       this.#unsaved = { tokens, obtainedAt };
       if (first) this.#saveLater(binding, describe, PEER_POLL_MS);

@@ -17,7 +17,11 @@ export interface Flag {
 export type Flags = Readonly<Record<string, Flag>>;
 
 type Many<F extends Flag, T> = F extends { multiple: true } ? T[] : T;
-type ValueOf<F extends Flag> = F extends { type: "boolean" } ? Many<F, boolean> : F extends { type: "string" } ? Many<F, string> : string | boolean | string[] | boolean[];
+type ValueOf<F extends Flag> = F extends { type: "boolean" }
+  ? Many<F, boolean>
+  : F extends { type: "string" }
+    ? Many<F, string>
+    : string | boolean | string[] | boolean[];
 /** The values parsed for `F`, each typed by its flag. */
 export type Values<F extends Flags> = { -readonly [K in keyof F]?: ValueOf<F[K]> };
 
@@ -29,12 +33,18 @@ export const PROFILE_FLAGS = {
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
   [INSECURE_FLAG]: { type: "boolean" },
-  ...(Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])) as { [K in (typeof FLAG_OF)[keyof typeof FLAG_OF]]: { type: "string" } }),
+  ...(Object.fromEntries(PROFILE_FIELDS.map((field) => [FLAG_OF[field], { type: "string" }])) as {
+    [K in (typeof FLAG_OF)[keyof typeof FLAG_OF]]: { type: "string" };
+  }),
 } as const satisfies Flags;
 export type ProfileFlags = typeof PROFILE_FLAGS;
 
 /** Flags every command takes, with or without a profile. */
-const BASIC_FLAGS = { json: { type: "boolean" }, debug: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const satisfies Flags;
+const BASIC_FLAGS = {
+  json: { type: "boolean" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Flags;
 
 /** What a command's (or subcommand's) run gets: its flags parsed, its arguments, the streams. */
 export interface Input<F extends Flags> {
@@ -68,12 +78,16 @@ export interface Command<F extends Flags = Flags> {
 }
 
 /** A command's declaration, with its flags' types kept for its run. */
-export function defineCommand<const F extends Flags>(command: Omit<Command<F>, "run"> & { run?(input: Input<F & ProfileFlags>): Promise<number> }): Command {
+export function defineCommand<const F extends Flags>(
+  command: Omit<Command<F>, "run"> & { run?(input: Input<F & ProfileFlags>): Promise<number> },
+): Command {
   return command as unknown as Command;
 }
 
 /** A subcommand's declaration; its run sees the profile's flags when the command takes them. */
-export function defineSubcommand<const F extends Flags>(subcommand: Omit<Subcommand<F>, "run"> & { run(input: Input<F & ProfileFlags>): Promise<number> }): Subcommand {
+export function defineSubcommand<const F extends Flags>(
+  subcommand: Omit<Subcommand<F>, "run"> & { run(input: Input<F & ProfileFlags>): Promise<number> },
+): Subcommand {
   return subcommand as unknown as Subcommand;
 }
 
@@ -84,9 +98,17 @@ export function flagsOf(command: Command, subcommand?: Subcommand): Flags {
 }
 
 /** Parses `args` against `flags`; an unknown flag is a usage error with a did-you-mean. */
-export function parseFlags(args: readonly string[], flags: Flags): { values: Record<string, unknown>; positionals: string[] } {
+export function parseFlags(
+  args: readonly string[],
+  flags: Flags,
+): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options: flags as Record<string, Flag>, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: flags as Record<string, Flag>,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values, positionals };
   } catch (error) {
     const unknown = /Unknown option '--([^']+)'/.exec((error as Error).message)?.[1];
@@ -110,7 +132,9 @@ export async function runCommand(command: Command, args: readonly string[], stre
     const subcommand = name === undefined ? undefined : command.subcommands[name];
     if (!subcommand) {
       const guess = named ? closest(named, names) : undefined;
-      throw new UsageError(`${command.name} takes one of ${names.join(", ")}${named ? `, not ${JSON.stringify(named)}` : ""}.${guess ? ` Did you mean \`mlserver ${command.name} ${guess}\`?` : ""}`);
+      throw new UsageError(
+        `${command.name} takes one of ${names.join(", ")}${named ? `, not ${JSON.stringify(named)}` : ""}.${guess ? ` Did you mean \`mlserver ${command.name} ${guess}\`?` : ""}`,
+      );
     }
     target = subcommand;
     rest = named === undefined ? args : tail;

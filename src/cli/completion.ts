@@ -17,7 +17,10 @@ export async function completeCommand(words: readonly string[], streams: CliStre
   const typed = [...words];
   const current = typed.pop() ?? "";
   const [command, ...rest] = typed;
-  const config = await readConfig(configPath()).catch(() => ({ profiles: {} as Record<string, { server?: string }>, defaultProfile: undefined as string | undefined }));
+  const config = await readConfig(configPath()).catch(() => ({
+    profiles: {} as Record<string, { server?: string }>,
+    defaultProfile: undefined as string | undefined,
+  }));
   const profiles = Object.keys(config.profiles);
   const previous = typed.at(-1);
   const declared = COMMANDS.find((c) => c.name === command);
@@ -28,17 +31,24 @@ export async function completeCommand(words: readonly string[], streams: CliStre
   if (!command) candidates = [...COMMANDS.map((c) => c.name), "help"];
   else if (command === "help") candidates = rest.length === 0 ? COMMANDS.map((c) => c.name) : [];
   else if (previous === "--profile") candidates = profiles;
-  else if (previous === "--server") candidates = Object.values(config.profiles).flatMap((p) => (p.server ? [p.server] : []));
+  else if (previous === "--server")
+    candidates = Object.values(config.profiles).flatMap((p) => (p.server ? [p.server] : []));
   else if (previous === "--auth") candidates = [...AUTH_KINDS];
   else if (previous === "--output") candidates = command === "token" ? ["token", "json", "table", "env"] : [];
   else if (current.startsWith("-")) candidates = Object.keys(flags).map((flag) => `--${flag}`);
   else {
-    const positionals = rest.filter((w, i) => !w.startsWith("-") && !(rest[i - 1]?.startsWith("--") && takesValue(rest[i - 1]!)));
+    const positionals = rest.filter(
+      (w, i) => !w.startsWith("-") && !(rest[i - 1]?.startsWith("--") && takesValue(rest[i - 1]!)),
+    );
     const sub = positionals[0];
     const subcommands = Object.keys(declared?.subcommands ?? {});
     if (subcommands.length > 0 && positionals.length === 0) candidates = subcommands;
-    else if (command === "profiles" && (sub === "use" || sub === "remove") && positionals.length === 1) candidates = profiles;
-    else if ((command === "services" && sub && NAMES_SERVICES.includes(sub) && positionals.length === 1) || (command === "pools" && sub && positionals.length === 1)) {
+    else if (command === "profiles" && (sub === "use" || sub === "remove") && positionals.length === 1)
+      candidates = profiles;
+    else if (
+      (command === "services" && sub && NAMES_SERVICES.includes(sub) && positionals.length === 1) ||
+      (command === "pools" && sub && positionals.length === 1)
+    ) {
       const flagged = rest[rest.indexOf("--profile") + 1];
       const profile = profileName(rest.includes("--profile") ? flagged : undefined, config);
       candidates = await rememberedServiceNames(profile);

@@ -9,7 +9,15 @@ import type { MlServerClient } from "../index.js";
 import { createProvider, secretReader, type CliProvider, type SecretSource } from "./credentials.js";
 import type { Flags, Input, ProfileFlags, Values } from "./command.js";
 import { Output, UsageError } from "./output.js";
-import { configPath, INSECURE_FLAG, profileName, readConfig, resolveProfile, type ConfigFile, type Profile } from "./settings.js";
+import {
+  configPath,
+  INSECURE_FLAG,
+  profileName,
+  readConfig,
+  resolveProfile,
+  type ConfigFile,
+  type Profile,
+} from "./settings.js";
 
 export interface Context<F extends Flags = Flags> {
   out: Output;
@@ -23,7 +31,10 @@ export interface Context<F extends Flags = Flags> {
 }
 
 /** The profile a command's flags select (flags, then environment, then config file), and its output. */
-export async function context<F extends Flags>(input: Input<F & ProfileFlags>, env: NodeJS.ProcessEnv = process.env): Promise<Context<F>> {
+export async function context<F extends Flags>(
+  input: Input<F & ProfileFlags>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Context<F>> {
   const { values, positionals, streams } = input;
   const configFile = configPath(env);
   const config = await readConfig(configFile);
@@ -31,7 +42,16 @@ export async function context<F extends Flags>(input: Input<F & ProfileFlags>, e
   const profile = resolveProfile(values, config.profiles[name], env);
   // Saved as absolute paths: cron and later commands run from other directories.
   for (const field of ["ca", "certificate"] as const) if (profile[field]) profile[field] = resolve(profile[field]);
-  return { out: new Output(streams, { json: values.json === true, quiet: values.quiet === true, env }), values, positionals, config, configFile, profileName: name, profile, env };
+  return {
+    out: new Output(streams, { json: values.json === true, quiet: values.quiet === true, env }),
+    values,
+    positionals,
+    config,
+    configFile,
+    profileName: name,
+    profile,
+    env,
+  };
 }
 
 export interface Connection {
@@ -61,7 +81,10 @@ function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
 }
 
 /** A client for the profile's server, signed in through the token cache. */
-export async function connect(ctx: Context, { interactive = false }: { interactive?: boolean } = {}): Promise<Connection> {
+export async function connect(
+  ctx: Context,
+  { interactive = false }: { interactive?: boolean } = {},
+): Promise<Connection> {
   const server = ctx.profile.server;
   if (!server)
     throw new UsageError(
@@ -80,7 +103,12 @@ export async function connect(ctx: Context, { interactive = false }: { interacti
     ca,
     note: (text) => ctx.out.note(text),
   });
-  const client = lib.createMlServerClient({ baseUrl: server, auth: provider, ...(ca && { ca }), ...(ctx.profile.allowInsecureHttp && { allowInsecureHttp: true }) });
+  const client = lib.createMlServerClient({
+    baseUrl: server,
+    auth: provider,
+    ...(ca && { ca }),
+    ...(ctx.profile.allowInsecureHttp && { allowInsecureHttp: true }),
+  });
   return { client, provider, server, ca };
 }
 
@@ -90,9 +118,14 @@ async function readCa(path: string): Promise<string> {
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--ca (or MLSERVER_CA) names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code}).`);
+    throw new UsageError(
+      `--ca (or MLSERVER_CA) names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code}).`,
+    );
   }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca (or MLSERVER_CA) names ${path}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw new UsageError(
+      `--ca (or MLSERVER_CA) names ${path}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`,
+    );
   return text;
 }
 
@@ -105,7 +138,9 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
   try {
     url = new URL(server);
   } catch {
-    throw new UsageError(`--server ${JSON.stringify(server)} is not a URL; give e.g. https://mlserver.example.com:12800.`);
+    throw new UsageError(
+      `--server ${JSON.stringify(server)} is not a URL; give e.g. https://mlserver.example.com:12800.`,
+    );
   }
   const { isLoopback } = await import("../http/origins.js");
   if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
@@ -114,7 +149,9 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
       `${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`,
     );
   }
-  ctx.out.warn(`sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`);
+  ctx.out.warn(
+    `sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`,
+  );
 }
 
 /**
@@ -123,6 +160,7 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
  */
 export function runtimeOf(file: string, flag: unknown): "Python" | "R" {
   const runtime = flag ?? (/\.r$/i.test(file) ? "R" : "Python");
-  if (runtime !== "Python" && runtime !== "R") throw new UsageError(`--runtime is Python or R, not ${JSON.stringify(runtime)}.`);
+  if (runtime !== "Python" && runtime !== "R")
+    throw new UsageError(`--runtime is Python or R, not ${JSON.stringify(runtime)}.`);
   return runtime;
 }

@@ -23,8 +23,14 @@ export async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): P
 }
 
 /** Asks on the terminal without echoing what is typed; Ctrl+C ends the process as usual. */
-function promptHidden(question: string, hint: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr): Promise<string> {
-  if (!stdin.isTTY) return Promise.reject(new UsageError(`${question.trim()} There is no terminal to ask on: ${hint}.`));
+function promptHidden(
+  question: string,
+  hint: string,
+  stdin: NodeJS.ReadStream = process.stdin,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<string> {
+  if (!stdin.isTTY)
+    return Promise.reject(new UsageError(`${question.trim()} There is no terminal to ask on: ${hint}.`));
   return new Promise((resolve, reject) => {
     let typed = "";
     stderr.write(question);
@@ -84,7 +90,12 @@ export function secretReader(source: SecretSource, env: NodeJS.ProcessEnv = proc
       const value = source.stdin
         ? await readStdin()
         : env[source.env] ||
-          (source.prompt ? await promptHidden(source.prompt, `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`) : undefined);
+          (source.prompt
+            ? await promptHidden(
+                source.prompt,
+                `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`,
+              )
+            : undefined);
       if (!value) throw new SignInNeeded(source.missing);
       return value;
     })());
@@ -115,12 +126,17 @@ export async function createProvider(settings: ProviderSettings): Promise<CliPro
   const lib = await import("../index.js");
   const need = (field: (typeof PROFILE_FIELDS)[number], flag: string) => {
     const value = profile[field];
-    if (!value) throw new UsageError(`Profile ${JSON.stringify(settings.profileName)} has no ${field}: give --${flag}.`);
+    if (!value)
+      throw new UsageError(`Profile ${JSON.stringify(settings.profileName)} has no ${field}: give --${flag}.`);
     return value;
   };
   const relogin = `run \`mlserver login${settings.profileName === "default" ? "" : ` --profile ${settings.profileName}`}\``;
-  const scopes = () => (profile.scope ? { scopes: profile.scope.split(/[\s,]+/).filter(Boolean) } : { resource: need("resource", "resource") });
-  const authority = () => (profile.authority ? { authority: profile.authority } : { tenantId: need("tenant", "tenant") });
+  const scopes = () =>
+    profile.scope
+      ? { scopes: profile.scope.split(/[\s,]+/).filter(Boolean) }
+      : { resource: need("resource", "resource") };
+  const authority = () =>
+    profile.authority ? { authority: profile.authority } : { tenantId: need("tenant", "tenant") };
   switch (profile.auth ?? "login") {
     case "login":
       return lib.mlServerLogin({
@@ -139,7 +155,10 @@ export async function createProvider(settings: ProviderSettings): Promise<CliPro
         signal: abort.signal,
         onDeviceCode(prompt) {
           if (settings.interactive) settings.note(prompt.message);
-          else abort.abort(new SignInNeeded(`The Azure AD sign-in has lapsed and needs a person: ${relogin} --device-code.`));
+          else
+            abort.abort(
+              new SignInNeeded(`The Azure AD sign-in has lapsed and needs a person: ${relogin} --device-code.`),
+            );
         },
       });
     }
@@ -153,7 +172,12 @@ export async function createProvider(settings: ProviderSettings): Promise<CliPro
         store,
       });
     case "aad-client-credentials": {
-      const certificate = profile.certificate ? { privateKey: await readFile(profile.certificate, "utf8"), thumbprintSha256: need("thumbprint", "thumbprint") } : undefined;
+      const certificate = profile.certificate
+        ? {
+            privateKey: await readFile(profile.certificate, "utf8"),
+            thumbprintSha256: need("thumbprint", "thumbprint"),
+          }
+        : undefined;
       return lib.aadClientCredentials({
         ...authority(),
         clientId: need("clientId", "client-id"),

@@ -22,7 +22,8 @@ export function parseCsv(text: string): string[][] {
       } else if (char === '"') {
         quoted = false;
         const next = body[i + 1];
-        if (next !== undefined && next !== "," && next !== "\n" && next !== "\r") throw new UsageError(`CSV line ${line}: a closing quote must end its field.`);
+        if (next !== undefined && next !== "," && next !== "\n" && next !== "\r")
+          throw new UsageError(`CSV line ${line}: a closing quote must end its field.`);
       } else {
         if (char === "\n") line++;
         field += char;
@@ -58,7 +59,9 @@ export function csvInputs(rows: string[][], types: Record<string, string>): Reco
   if (!header) throw new UsageError("The CSV file is empty: it needs a header row naming the inputs.");
   const unknown = header.filter((name) => !(name in types));
   if (unknown.length && Object.keys(types).length)
-    throw new UsageError(`The CSV header names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which the service does not take (its inputs: ${Object.keys(types).join(", ")}).`);
+    throw new UsageError(
+      `The CSV header names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which the service does not take (its inputs: ${Object.keys(types).join(", ")}).`,
+    );
   // Refused before anything is sent: every row would fail on the server.
   const missing = Object.keys(types).filter((name) => !header.includes(name));
   if (missing.length)
@@ -68,7 +71,8 @@ export function csvInputs(rows: string[][], types: Record<string, string>): Reco
   // Rows count from 1, the first after the header, as in the batch's results.
   return data.map((row, index) => {
     const where = `CSV row ${index + 1} (line ${index + 2})`;
-    if (row.length !== header.length) throw new UsageError(`${where} has ${row.length} fields; the header has ${header.length}.`);
+    if (row.length !== header.length)
+      throw new UsageError(`${where} has ${row.length} fields; the header has ${header.length}.`);
     return Object.fromEntries(header.map((name, i) => [name, convert(row[i]!, types[name], name, where)]));
   });
 }
@@ -77,7 +81,9 @@ function convert(value: string, type: string | undefined, name: string, row: str
   if (type === "numeric" || type === "integer") {
     const number = Number(value);
     if (value.trim() === "" || !Number.isFinite(number) || (type === "integer" && !Number.isInteger(number))) {
-      throw new UsageError(`${row}: ${name} is ${type}, but the value is not ${type === "integer" ? "an integer" : "a number"}.`);
+      throw new UsageError(
+        `${row}: ${name} is ${type}, but the value is not ${type === "integer" ? "an integer" : "a number"}.`,
+      );
     }
     return number;
   }

@@ -54,7 +54,10 @@ function helpOf(command: Command): string {
 }
 
 /** Runs the CLI with the given arguments; resolves to the process exit code. */
-export async function main(argv: readonly string[], streams: CliStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  streams: CliStreams = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const [command, ...rest] = argv;
   const debug = rest.includes("--debug");
   const json = rest.includes("--json");
@@ -64,7 +67,8 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
       return EXIT.ok;
     }
     // What the completion scripts call on Tab: candidates only, never an error message.
-    if (command === "__complete") return await (await import("./completion.js")).completeCommand(rest, streams).catch(() => EXIT.ok);
+    if (command === "__complete")
+      return await (await import("./completion.js")).completeCommand(rest, streams).catch(() => EXIT.ok);
     const topic = COMMANDS.find((c) => c.name === (command === "help" ? rest[0] : command));
     if (topic && (command === "help" || rest.includes("--help") || rest.includes("-h"))) {
       streams.out.write(helpOf(topic));
@@ -97,7 +101,9 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
           : name === "client-secret" || name === "secret"
             ? "--client-secret-stdin or MLSERVER_CLIENT_SECRET"
             : "the token cache (mlserver login)";
-      throw new UsageError(`Secrets never come from flags (other users can read a process's arguments): instead of --${name}, use ${way}.`);
+      throw new UsageError(
+        `Secrets never come from flags (other users can read a process's arguments): instead of --${name}, use ${way}.`,
+      );
     }
     if (debug) {
       const { setDebugLog } = await import("../core/log.js");
@@ -110,7 +116,12 @@ export async function main(argv: readonly string[], streams: CliStreams = { out:
 }
 
 /** One line on stderr (JSON with --json), a stack trace only with --debug, and the exit code. */
-async function report(error: unknown, command: string | undefined, streams: CliStreams, { debug, json }: { debug: boolean; json: boolean }): Promise<number> {
+async function report(
+  error: unknown,
+  command: string | undefined,
+  streams: CliStreams,
+  { debug, json }: { debug: boolean; json: boolean },
+): Promise<number> {
   const { MlServerClientError, ApiError } = await import("../core/errors.js");
   const { scrubKnown } = await import("../core/redact.js");
   const code = exitCodeOf(error, MlServerClientError, ApiError);
@@ -127,11 +138,17 @@ async function report(error: unknown, command: string | undefined, streams: CliS
   // Errors of the library are scrubbed already; anything else (Node's own) is scrubbed here.
   const tls = tlsFailure(error);
   const message =
-    scrubKnown(error instanceof Error ? error.message : String(error)) + (tls ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).` : "");
+    scrubKnown(error instanceof Error ? error.message : String(error)) +
+    (tls
+      ? ` The server's certificate was not trusted (${tls}): give its CA with --ca <pem file> (or MLSERVER_CA).`
+      : "");
   const hint = code === EXIT.usage && command ? ` Run \`mlserver ${command} --help\`.` : "";
   if (json) streams.err.write(`${JSON.stringify({ error: { code: errorCode, message, exitCode: code } })}\n`);
   // A message may quote a server's words: escaped, so that it cannot drive the terminal.
-  else streams.err.write(`mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${printable(message)}${hint}\n`);
+  else
+    streams.err.write(
+      `mlserver: ${error instanceof MlServerClientError ? `error ${error.code}: ` : ""}${printable(message)}${hint}\n`,
+    );
   if (debug && error instanceof Error) {
     const { inspect } = await import("node:util");
     streams.err.write(`${scrubKnown(inspect(error))}\n`);
@@ -143,12 +160,17 @@ async function report(error: unknown, command: string | undefined, streams: CliS
 function tlsFailure(error: unknown): string | undefined {
   for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO|UNABLE_TO_GET_ISSUER/.test(code)) return code;
+    if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO|UNABLE_TO_GET_ISSUER/.test(code))
+      return code;
   }
   return undefined;
 }
 
-function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlServerClientError, Api: typeof import("../core/errors.js").ApiError): number {
+function exitCodeOf(
+  error: unknown,
+  Base: typeof import("../core/errors.js").MlServerClientError,
+  Api: typeof import("../core/errors.js").ApiError,
+): number {
   if (error instanceof UsageError) return EXIT.usage;
   if ((error as { name?: string }).name === "Interrupted") return EXIT.interrupted;
   if (tlsFailure(error)) return EXIT.network;
@@ -180,7 +202,14 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
     case "ERR_UNSAFE_FILE_NAME":
       return EXIT.unsafeFile;
     default:
-      if (error instanceof Api) return error.status === 401 ? EXIT.authentication : error.status === 404 ? EXIT.notFound : error.status >= 500 ? EXIT.server : EXIT.failure;
+      if (error instanceof Api)
+        return error.status === 401
+          ? EXIT.authentication
+          : error.status === 404
+            ? EXIT.notFound
+            : error.status >= 500
+              ? EXIT.server
+              : EXIT.failure;
       return EXIT.failure;
   }
 }
@@ -189,7 +218,8 @@ function exitCodeOf(error: unknown, Base: typeof import("../core/errors.js").MlS
 async function version(): Promise<string> {
   for (const up of ["../../package.json", "../../../package.json", "../../../../package.json"]) {
     const text = await readFile(new URL(up, import.meta.url), "utf8").catch(() => undefined);
-    if (text && (JSON.parse(text) as { name?: string }).name === "mlserver-client") return (JSON.parse(text) as { version: string }).version;
+    if (text && (JSON.parse(text) as { name?: string }).name === "mlserver-client")
+      return (JSON.parse(text) as { version: string }).version;
   }
   return "unknown";
 }

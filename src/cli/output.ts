@@ -42,7 +42,14 @@ export interface CliStreams {
   err: { write(text: string): unknown; isTTY?: boolean };
 }
 
-const ANSI = { bold: "\x1b[1m", dim: "\x1b[2m", red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", reset: "\x1b[0m" } as const;
+const ANSI = {
+  bold: "\x1b[1m",
+  dim: "\x1b[2m",
+  red: "\x1b[31m",
+  green: "\x1b[32m",
+  yellow: "\x1b[33m",
+  reset: "\x1b[0m",
+} as const;
 type Style = Exclude<keyof typeof ANSI, "reset">;
 
 // C0 controls but tab and newline (and CR before a newline), DEL and C1 controls.
@@ -129,7 +136,11 @@ export class Output {
   /** Rows as an aligned table with a header; each cell on one line, escaped. */
   table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
     // A styled cell was escaped by style(); it still must stay on one line.
-    const cells = rows.map((row) => row.map((cell) => (cell.includes(this.#mark) ? cell.replace(/[\n\t]/g, hex) : printable(cell, { singleLine: true }))));
+    const cells = rows.map((row) =>
+      row.map((cell) =>
+        cell.includes(this.#mark) ? cell.replace(/[\n\t]/g, hex) : printable(cell, { singleLine: true }),
+      ),
+    );
     const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
     const render = (line: readonly string[]) =>
       line
@@ -179,7 +190,12 @@ export class Output {
 /** A time as people read it: ISO, and how far away. */
 export function when(epochMs: number, now = Date.now()): string {
   const seconds = Math.round((epochMs - now) / 1000);
-  const span = Math.abs(seconds) < 120 ? `${Math.abs(seconds)} s` : Math.abs(seconds) < 7200 ? `${Math.round(Math.abs(seconds) / 60)} min` : `${Math.round(Math.abs(seconds) / 3600)} h`;
+  const span =
+    Math.abs(seconds) < 120
+      ? `${Math.abs(seconds)} s`
+      : Math.abs(seconds) < 7200
+        ? `${Math.round(Math.abs(seconds) / 60)} min`
+        : `${Math.round(Math.abs(seconds) / 3600)} h`;
   return `${new Date(epochMs).toISOString()} (${seconds >= 0 ? `in ${span}` : `${span} ago`})`;
 }
 
@@ -189,7 +205,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
       const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
       row = next;
     }
     return row[b.length]!;

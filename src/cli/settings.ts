@@ -146,10 +146,20 @@ export async function readConfig(path = configPath()): Promise<ConfigFile> {
   await checkTrusted(path);
   try {
     const parsed = JSON.parse(text) as Partial<ConfigFile>;
-    if (typeof parsed !== "object" || parsed === null || (parsed.profiles !== undefined && typeof parsed.profiles !== "object")) throw new Error("shape");
-    return { ...(typeof parsed.defaultProfile === "string" && { defaultProfile: parsed.defaultProfile }), profiles: parsed.profiles ?? {} };
+    if (
+      typeof parsed !== "object" ||
+      parsed === null ||
+      (parsed.profiles !== undefined && typeof parsed.profiles !== "object")
+    )
+      throw new Error("shape");
+    return {
+      ...(typeof parsed.defaultProfile === "string" && { defaultProfile: parsed.defaultProfile }),
+      profiles: parsed.profiles ?? {},
+    };
   } catch {
-    throw new UsageError(`The config file ${path} is not valid JSON of the form {"profiles": {"name": {...}}}; fix or delete it.`);
+    throw new UsageError(
+      `The config file ${path} is not valid JSON of the form {"profiles": {"name": {...}}}; fix or delete it.`,
+    );
   }
 }
 
@@ -160,21 +170,32 @@ export async function writeConfig(config: ConfigFile, path = configPath()): Prom
 }
 
 /** The profile's name: --profile, else $MLSERVER_PROFILE, else the config's default, else `default`. */
-export function profileName(flag: string | undefined, config: ConfigFile, env: NodeJS.ProcessEnv = process.env): string {
+export function profileName(
+  flag: string | undefined,
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return flag ?? env.MLSERVER_PROFILE ?? config.defaultProfile ?? "default";
 }
 
 /** Flags, then environment variables, then the config file's profile. */
-export function resolveProfile(flags: Partial<Record<string, unknown>>, stored: Profile | undefined, env: NodeJS.ProcessEnv = process.env): Profile {
+export function resolveProfile(
+  flags: Partial<Record<string, unknown>>,
+  stored: Profile | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Profile {
   const profile: Profile = {};
   for (const field of PROFILE_FIELDS) {
     const flag = flags[FLAG_OF[field]];
     const value = typeof flag === "string" ? flag : env[ENV_OF[field]] || stored?.[field];
     if (value !== undefined && value !== "") (profile as Record<string, string>)[field] = value;
   }
-  if (flags[INSECURE_FLAG] === true || env.MLSERVER_ALLOW_INSECURE_HTTP === "1" || stored?.allowInsecureHttp === true) profile.allowInsecureHttp = true;
+  if (flags[INSECURE_FLAG] === true || env.MLSERVER_ALLOW_INSECURE_HTTP === "1" || stored?.allowInsecureHttp === true)
+    profile.allowInsecureHttp = true;
   if (profile.auth !== undefined && !AUTH_KINDS.includes(profile.auth)) {
-    throw new UsageError(`Unknown sign-in kind ${JSON.stringify(profile.auth)}; it is one of ${AUTH_KINDS.join(", ")}.`);
+    throw new UsageError(
+      `Unknown sign-in kind ${JSON.stringify(profile.auth)}; it is one of ${AUTH_KINDS.join(", ")}.`,
+    );
   }
   return profile;
 }

@@ -13,7 +13,12 @@ export class SpecError extends MlServerClientError {
   readonly file: string;
   readonly line: number | undefined;
   readonly column: number | undefined;
-  constructor(code: Extract<ErrorCode, `ERR_SPEC_${string}`>, where: SpecLocation, problem: string, details: ErrorDetails = {}) {
+  constructor(
+    code: Extract<ErrorCode, `ERR_SPEC_${string}`>,
+    where: SpecLocation,
+    problem: string,
+    details: ErrorDetails = {},
+  ) {
     const at = where.line ? `:${where.line}${where.column ? `:${where.column}` : ""}` : "";
     super(code, `${where.file}${at}: ${problem}`, details);
     this.file = where.file;
@@ -26,7 +31,10 @@ export class SpecError extends MlServerClientError {
 export class GeneratedStaleError extends MlServerClientError {
   readonly files: readonly string[];
   constructor(files: readonly string[]) {
-    super("ERR_GENERATED_STALE", `Generated files are stale or missing: ${files.join(", ")}. Regenerate them (the same command without --check) and commit the result.`);
+    super(
+      "ERR_GENERATED_STALE",
+      `Generated files are stale or missing: ${files.join(", ")}. Regenerate them (the same command without --check) and commit the result.`,
+    );
     this.files = files;
   }
 }

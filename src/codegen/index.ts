@@ -13,7 +13,15 @@
  */
 export { GeneratedStaleError, SpecError } from "./errors.js";
 export type { SpecLocation } from "./errors.js";
-export { generateFromSpec, generateFromText, generateTargets, writeFilesAtomically, writeOrCheck, findStaleFiles, securityModulePath } from "./generate.js";
+export {
+  generateFromSpec,
+  generateFromText,
+  generateTargets,
+  writeFilesAtomically,
+  writeOrCheck,
+  findStaleFiles,
+  securityModulePath,
+} from "./generate.js";
 export type { GeneratedFile, GenerateOptions, GenerationTarget } from "./generate.js";
 export { loadSpec, decodeText, parseSpecText } from "./load.js";
 export type { LoadedSpec } from "./load.js";

@@ -14,22 +14,38 @@ export interface LoadedSpec {
 }
 
 /** Reads a spec from a path or an http(s)/file URL, decodes it and parses it as JSON or YAML. */
-export async function loadSpec(source: string, options: { fetch?: typeof fetch; headers?: HeadersInit } = {}): Promise<LoadedSpec> {
+export async function loadSpec(
+  source: string,
+  options: { fetch?: typeof fetch; headers?: HeadersInit } = {},
+): Promise<LoadedSpec> {
   const bytes = await readSource(source, options);
   const text = decodeText(bytes, source);
   return await parseSpecText(text, source);
 }
 
-async function readSource(source: string, options: { fetch?: typeof fetch; headers?: HeadersInit }): Promise<Uint8Array> {
+async function readSource(
+  source: string,
+  options: { fetch?: typeof fetch; headers?: HeadersInit },
+): Promise<Uint8Array> {
   if (/^https?:\/\//i.test(source)) {
     let response: Response;
     try {
       response = await (options.fetch ?? fetch)(source, options.headers ? { headers: options.headers } : {});
     } catch (cause) {
-      throw new SpecError("ERR_SPEC_READ", { file: source }, `could not be downloaded (${describe(cause)}). Check the URL and that the server is reachable.`, { cause });
+      throw new SpecError(
+        "ERR_SPEC_READ",
+        { file: source },
+        `could not be downloaded (${describe(cause)}). Check the URL and that the server is reachable.`,
+        { cause },
+      );
     }
     if (!response.ok) {
-      throw new SpecError("ERR_SPEC_READ", { file: source }, `download failed with HTTP ${response.status}. Check the URL and the credentials.`, { response });
+      throw new SpecError(
+        "ERR_SPEC_READ",
+        { file: source },
+        `download failed with HTTP ${response.status}. Check the URL and the credentials.`,
+        { response },
+      );
     }
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -62,7 +78,8 @@ export function decodeText(bytes: Uint8Array, file: string): string {
     throw new SpecError(
       "ERR_SPEC_ENCODING",
       { file, line, column },
-      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as Windows-1252. ` + `Re-save it as UTF-8, e.g. \`iconv -f WINDOWS-1252 -t UTF-8\`.`,
+      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as Windows-1252. ` +
+        `Re-save it as UTF-8, e.g. \`iconv -f WINDOWS-1252 -t UTF-8\`.`,
     );
   }
 }
@@ -70,7 +87,8 @@ export function decodeText(bytes: Uint8Array, file: string): string {
 function firstInvalidUtf8(bytes: Uint8Array, start: number): number {
   for (let i = start; i < bytes.length; ) {
     const b = bytes[i]!;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    const need =
+      b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
     if (need < 0) return i;
     for (let k = 1; k <= need; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
     i += need + 1;
@@ -83,7 +101,8 @@ export async function parseSpecText(text: string, location: string): Promise<Loa
   const { yaml: YAML } = await toolchain();
   const isNode = YAML.isNode;
   let yamlDocument: Document.Parsed | undefined;
-  const yamlDoc = (): Document.Parsed => (yamlDocument ??= YAML.parseDocument(text, { keepSourceTokens: false, uniqueKeys: false }));
+  const yamlDoc = (): Document.Parsed =>
+    (yamlDocument ??= YAML.parseDocument(text, { keepSourceTokens: false, uniqueKeys: false }));
   let document: unknown;
   if (/^\s*[{[]/.test(text)) {
     try {
@@ -92,7 +111,12 @@ export async function parseSpecText(text: string, location: string): Promise<Loa
       const message = (cause as Error).message;
       const position = /position (\d+)/.exec(message)?.[1];
       const where = position === undefined ? yamlErrorPosition(yamlDoc()) : lineColumn(text, Number(position));
-      throw new SpecError("ERR_SPEC_PARSE", { file: location, ...where }, `is not valid JSON: ${message.replace(/^.*?:\s*/, "")}`, { cause });
+      throw new SpecError(
+        "ERR_SPEC_PARSE",
+        { file: location, ...where },
+        `is not valid JSON: ${message.replace(/^.*?:\s*/, "")}`,
+        { cause },
+      );
     }
   } else {
     const doc = yamlDoc();
@@ -100,7 +124,12 @@ export async function parseSpecText(text: string, location: string): Promise<Loa
     if (first) {
       const [pos] = first.linePos ?? [];
       const detail = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-      throw new SpecError("ERR_SPEC_PARSE", { file: location, ...(pos && { line: pos.line, column: pos.col }) }, `is not valid YAML: ${detail}`, { cause: first });
+      throw new SpecError(
+        "ERR_SPEC_PARSE",
+        { file: location, ...(pos && { line: pos.line, column: pos.col }) },
+        `is not valid YAML: ${detail}`,
+        { cause: first },
+      );
     }
     document = doc.toJS({ maxAliasCount: 1000 });
   }

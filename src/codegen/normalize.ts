@@ -15,7 +15,8 @@ export interface OpenApiDocument {
 /** One alternative of a security requirement: every scheme named must be satisfied, with these scopes. */
 export type SecurityRequirement = Record<string, string[]>;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * Turns any supported spec into OpenAPI 3.x: Swagger 2.0 is converted in memory with
@@ -26,7 +27,11 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
   const { document, location } = spec;
   if (!isObject(document) || (!("swagger" in document) && !("openapi" in document))) {
-    throw new SpecError("ERR_SPEC_NOT_OPENAPI", { file: location }, "is not an OpenAPI or Swagger document: it has no top-level `openapi` or `swagger` field.");
+    throw new SpecError(
+      "ERR_SPEC_NOT_OPENAPI",
+      { file: location },
+      "is not an OpenAPI or Swagger document: it has no top-level `openapi` or `swagger` field.",
+    );
   }
   let result: OpenApiDocument;
   if ("swagger" in document) {
@@ -52,7 +57,11 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
     result = document as OpenApiDocument;
   }
   if (!isObject(result.paths)) {
-    throw new SpecError("ERR_SPEC_NOT_OPENAPI", { file: location }, "has no `paths` object, so there is nothing to generate.");
+    throw new SpecError(
+      "ERR_SPEC_NOT_OPENAPI",
+      { file: location },
+      "has no `paths` object, so there is nothing to generate.",
+    );
   }
   return result;
 }
@@ -61,10 +70,19 @@ async function convertSwagger2(document: Record<string, unknown>, location: stri
   const { swagger2openapi } = await toolchain();
   try {
     // structuredClone: the converter mutates its input, and the caller's document must stay as read.
-    const converted = await swagger2openapi.convertObj(structuredClone(document), { patch: true, warnOnly: true, resolve: false });
+    const converted = await swagger2openapi.convertObj(structuredClone(document), {
+      patch: true,
+      warnOnly: true,
+      resolve: false,
+    });
     return converted.openapi as OpenApiDocument;
   } catch (cause) {
-    throw new SpecError("ERR_SPEC_CONVERT", { file: location }, `could not be converted from Swagger 2.0: ${(cause as Error).message}`, { cause });
+    throw new SpecError(
+      "ERR_SPEC_CONVERT",
+      { file: location },
+      `could not be converted from Swagger 2.0: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }
 
@@ -85,7 +103,8 @@ function checkRefs(spec: LoadedSpec): void {
         `the reference ${JSON.stringify(ref)} at ${pointer || "/"} does not resolve: nothing exists at that path.`,
       );
     }
-    for (const [key, value] of Object.entries(node)) visit(value, `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+    for (const [key, value] of Object.entries(node))
+      visit(value, `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`);
   };
   visit(root, "");
 }
@@ -112,7 +131,11 @@ function resolvePointer(root: unknown, ref: string): unknown {
  */
 export function isMlServerServiceSpec(document: OpenApiDocument): boolean {
   const schemas = document.components?.schemas;
-  if (!isObject(schemas) || !["InputParameters", "OutputParameters", "WebServiceResult"].every((name) => isObject(schemas[name]))) return false;
+  if (
+    !isObject(schemas) ||
+    !["InputParameters", "OutputParameters", "WebServiceResult"].every((name) => isObject(schemas[name]))
+  )
+    return false;
   return Object.keys(document.paths ?? {}).some((path) => /^\/api\/[^/{}]+\/[^/{}]+$/.test(path));
 }
 

@@ -6,7 +6,10 @@ export type { OperationSecurityMap, SecurityAlternative } from "../auth/security
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 /** A security scheme as the runtime needs it: enough to know where a credential goes. */
-export type SecuritySchemeInfo = { type: "http"; scheme: string } | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string } | { type: "oauth2" | "openIdConnect" | "mutualTLS" };
+export type SecuritySchemeInfo =
+  | { type: "http"; scheme: string }
+  | { type: "apiKey"; in: "header" | "query" | "cookie"; name: string }
+  | { type: "oauth2" | "openIdConnect" | "mutualTLS" };
 
 /** Reads `security` and `securitySchemes` from an OpenAPI 3 document, as the spec defines them. */
 export function extractSecurity(doc: OpenApiDocument): {
@@ -17,8 +20,10 @@ export function extractSecurity(doc: OpenApiDocument): {
   for (const [name, raw] of Object.entries(doc.components?.securitySchemes ?? {})) {
     const scheme = raw as Record<string, unknown>;
     if (scheme.type === "http") schemes[name] = { type: "http", scheme: String(scheme.scheme ?? "").toLowerCase() };
-    else if (scheme.type === "apiKey") schemes[name] = { type: "apiKey", in: scheme.in as "header" | "query" | "cookie", name: String(scheme.name) };
-    else if (scheme.type === "oauth2" || scheme.type === "openIdConnect" || scheme.type === "mutualTLS") schemes[name] = { type: scheme.type };
+    else if (scheme.type === "apiKey")
+      schemes[name] = { type: "apiKey", in: scheme.in as "header" | "query" | "cookie", name: String(scheme.name) };
+    else if (scheme.type === "oauth2" || scheme.type === "openIdConnect" || scheme.type === "mutualTLS")
+      schemes[name] = { type: scheme.type };
   }
   const operations: Record<string, Record<string, SecurityRequirement[]>> = {};
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
@@ -28,7 +33,9 @@ export function extractSecurity(doc: OpenApiDocument): {
       // An operation without its own `security` inherits the document's; without either, nothing is declared.
       const security = operation.security ?? doc.security;
       if (security === undefined) continue;
-      (operations[path] ??= {})[method] = security.map((alternative) => Object.fromEntries(Object.entries(alternative).map(([name, scopes]) => [name, [...(scopes ?? [])]])));
+      (operations[path] ??= {})[method] = security.map((alternative) =>
+        Object.fromEntries(Object.entries(alternative).map(([name, scopes]) => [name, [...(scopes ?? [])]])),
+      );
     }
   }
   return { schemes, operations };

@@ -30,7 +30,8 @@ async function load(): Promise<Toolchain> {
       const problem = `is installed but unusable (${(error as Error).message})`;
       throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error, problem);
     }
-    if (isModuleNotFound(error, GENERATOR_PACKAGES[0])) throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error);
+    if (isModuleNotFound(error, GENERATOR_PACKAGES[0]))
+      throw new MissingDependencyError("The code generator", GENERATOR_PACKAGES, error);
     throw error;
   }
 }

@@ -120,7 +120,11 @@ export class InsecureTransportError extends MlServerClientError {
 /** Credentials would have gone to an origin that is not in the allowed list. */
 export class OriginNotAllowedError extends MlServerClientError {
   constructor(url: URL, allowed: readonly string[]) {
-    super("ERR_ORIGIN_NOT_ALLOWED", `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` + `Add it to allowedOrigins if it should receive them.`);
+    super(
+      "ERR_ORIGIN_NOT_ALLOWED",
+      `Refusing to send credentials to ${url.origin}: it is not an allowed origin (${allowed.join(", ")}). ` +
+        `Add it to allowedOrigins if it should receive them.`,
+    );
   }
 }
 
@@ -146,7 +150,11 @@ export class InvalidCredentialError extends MlServerClientError {
 export class NetworkError extends MlServerClientError {
   readonly reason: string;
   constructor(call: string, reason: string, cause: unknown) {
-    super("ERR_NETWORK", `${call} could not be completed (${reason}). Check the address, the network, and that the server is up.`, { cause });
+    super(
+      "ERR_NETWORK",
+      `${call} could not be completed (${reason}). Check the address, the network, and that the server is up.`,
+      { cause },
+    );
     this.reason = reason;
   }
 }
@@ -160,7 +168,10 @@ export class RedirectRefusedError extends MlServerClientError {
   readonly status: number;
   readonly location: string | undefined;
   constructor(call: string, status: number, target: URL | undefined, why: string) {
-    super("ERR_REDIRECT_REFUSED", `${call} was answered with a redirect (HTTP ${status}) to ${target ? target.origin : "an unusable Location"}, which was not followed: ${why}`);
+    super(
+      "ERR_REDIRECT_REFUSED",
+      `${call} was answered with a redirect (HTTP ${status}) to ${target ? target.origin : "an unusable Location"}, which was not followed: ${why}`,
+    );
     this.status = status;
     this.location = target?.origin;
   }
@@ -228,9 +239,19 @@ export class MissingCredentialsError extends MlServerClientError {
 export class ApiError extends MlServerClientError {
   readonly status: number;
   readonly serverMessage: string | undefined;
-  constructor(operation: string, response: Response, serverMessage: string | undefined, code: ErrorCode = "ERR_API_STATUS", advice = "") {
+  constructor(
+    operation: string,
+    response: Response,
+    serverMessage: string | undefined,
+    code: ErrorCode = "ERR_API_STATUS",
+    advice = "",
+  ) {
     const said = serverMessage?.replace(/\.\s*$/, "");
-    super(code, `${operation} failed with HTTP ${response.status}${said ? `: ${said}` : ""}.${advice ? ` ${advice}` : ""}`, { response });
+    super(
+      code,
+      `${operation} failed with HTTP ${response.status}${said ? `: ${said}` : ""}.${advice ? ` ${advice}` : ""}`,
+      { response },
+    );
     this.status = response.status;
     this.serverMessage = serverMessage;
   }
@@ -246,7 +267,13 @@ export class ServiceExistsError extends ApiError {
 /** The caller may not do this, e.g. another user owns the service (403). */
 export class ForbiddenError extends ApiError {
   constructor(operation: string, response: Response, serverMessage: string | undefined) {
-    super(operation, response, serverMessage, "ERR_FORBIDDEN", "Only the service's publisher (or an administrator) may do this.");
+    super(
+      operation,
+      response,
+      serverMessage,
+      "ERR_FORBIDDEN",
+      "Only the service's publisher (or an administrator) may do this.",
+    );
   }
 }
 
@@ -265,7 +292,10 @@ export class UnsafeFileNameError extends MlServerClientError {
   /** The name as the server sent it (print it escaped: it may hold control characters). */
   readonly fileName: string;
   constructor(fileName: string, source: string) {
-    super("ERR_UNSAFE_FILE_NAME", `${source} named a file ${JSON.stringify(fileName)}, which is not a plain file name; nothing was written.`);
+    super(
+      "ERR_UNSAFE_FILE_NAME",
+      `${source} named a file ${JSON.stringify(fileName)}, which is not a plain file name; nothing was written.`,
+    );
     this.fileName = fileName;
   }
 }
@@ -294,9 +324,18 @@ export class RemoteExecutionError extends MlServerClientError {
   readonly files: Readonly<Record<string, Uint8Array>>;
   /** Requested files the run did not leave. */
   readonly missingFiles: readonly string[];
-  constructor(run: { errorMessage: string; consoleOutput: string; changedFiles: readonly string[]; files: Record<string, Uint8Array>; missingFiles: readonly string[] }) {
+  constructor(run: {
+    errorMessage: string;
+    consoleOutput: string;
+    changedFiles: readonly string[];
+    files: Record<string, Uint8Array>;
+    missingFiles: readonly string[];
+  }) {
     const missing = run.missingFiles.length ? `; it left none of ${run.missingFiles.join(", ")}` : "";
-    super("ERR_REMOTE_EXECUTION_FAILED", `The code run remotely failed: ${run.errorMessage || "no error message"}${missing}`);
+    super(
+      "ERR_REMOTE_EXECUTION_FAILED",
+      `The code run remotely failed: ${run.errorMessage || "no error message"}${missing}`,
+    );
     this.errorMessage = run.errorMessage;
     this.consoleOutput = run.consoleOutput;
     this.changedFiles = run.changedFiles;
@@ -321,7 +360,10 @@ export class BatchCancelledError extends MlServerClientError {
 /** A part of the library that needs Node was called where there is no Node (the browser build). */
 export class UnsupportedPlatformError extends MlServerClientError {
   constructor(what: string, instead: string) {
-    super("ERR_UNSUPPORTED_PLATFORM", `${what} needs Node and is not in the browser build of mlserver-client. ${instead}`);
+    super(
+      "ERR_UNSUPPORTED_PLATFORM",
+      `${what} needs Node and is not in the browser build of mlserver-client. ${instead}`,
+    );
   }
 }
 
@@ -371,7 +413,10 @@ export class MissingDependencyError extends MlServerClientError {
 /** Whether `error` is Node's "cannot find package `name`" (for optional peer dependencies). */
 export function isModuleNotFound(error: unknown, name: string): boolean {
   const code = (error as { code?: unknown }).code;
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes(`'${name}`);
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+    String((error as Error).message).includes(`'${name}`)
+  );
 }
 
 /**
@@ -388,11 +433,17 @@ export class TokenStoreError extends MlServerClientError {
 /** A system error code (ECONNREFUSED...) from anywhere in the cause chain, else its deepest message. */
 export function systemReason(cause: unknown): string {
   const chain: { code?: unknown; message?: unknown }[] = [];
-  for (let c = cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined; c && chain.length < 6; c = c.cause as typeof c) {
+  for (
+    let c = cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+    c && chain.length < 6;
+    c = c.cause as typeof c
+  ) {
     if (c instanceof NetworkError) return c.reason;
     chain.push(c);
   }
-  const code = chain.map((e) => e.code).find((c): c is string => typeof c === "string" && /^E[A-Z_]+$/.test(c) && !c.startsWith("ERR_"));
+  const code = chain
+    .map((e) => e.code)
+    .find((c): c is string => typeof c === "string" && /^E[A-Z_]+$/.test(c) && !c.startsWith("ERR_"));
   if (code) return code;
   const message = chain
     .map((e) => e.message)

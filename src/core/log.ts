@@ -5,7 +5,9 @@
 export type DebugSink = (line: string) => void;
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-let sink: DebugSink | undefined = /(^|,)\s*mlserver-client\b/.test(env?.DEBUG ?? "") ? (line) => console.error(`mlserver-client ${line}`) : undefined;
+let sink: DebugSink | undefined = /(^|,)\s*mlserver-client\b/.test(env?.DEBUG ?? "")
+  ? (line) => console.error(`mlserver-client ${line}`)
+  : undefined;
 
 /**
  * Sends debug lines to `next` (or turns them off with `undefined`); returns the previous sink.
@@ -49,7 +51,8 @@ export function warnOnce(id: string, message: string): void {
   if (warned.has(id)) return;
   warned.add(id);
   debug(`warning: ${message}`);
-  const emit = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process?.emitWarning;
+  const emit = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } })
+    .process?.emitWarning;
   if (emit) emit(message, { code: "MLSERVER_CLIENT" });
   else console.warn(`mlserver-client: ${message}`);
 }

@@ -70,12 +70,14 @@ export function scrubKnown(text: string, secrets: readonly string[] = []): strin
   const strip = (form: string) => {
     if (out.includes(form)) out = out.split(form).join("[redacted]");
   };
-  for (const secret of secrets) if (typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH) encodings(secret).forEach(strip);
+  for (const secret of secrets)
+    if (typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH) encodings(secret).forEach(strip);
   for (const forms of remembered.values()) forms.forEach(strip);
   return out.replace(USERINFO, "$1[redacted]@");
 }
 
-const SECRET_QUERY_PARAMS = /^(refresh_?token|access_?token|token|id_token|code|client_secret|password|assertion|api_?key|key|sig|signature)$/i;
+const SECRET_QUERY_PARAMS =
+  /^(refresh_?token|access_?token|token|id_token|code|client_secret|password|assertion|api_?key|key|sig|signature)$/i;
 
 /**
  * A URL as text for a message: userinfo removed, and any query parameter that may carry a secret
@@ -100,7 +102,17 @@ export function redactUrl(input: string | URL): string {
 export const SAFE = Symbol("mlserver-client.safe");
 
 /** Own properties of a cause worth keeping: codes and numbers that help debugging. */
-const KEPT_PROPERTIES = ["code", "errorCode", "subError", "status", "statusCode", "errno", "syscall", "address", "port"] as const;
+const KEPT_PROPERTIES = [
+  "code",
+  "errorCode",
+  "subError",
+  "status",
+  "statusCode",
+  "errno",
+  "syscall",
+  "address",
+  "port",
+] as const;
 
 /**
  * A copy of `cause` that is safe to print: the same class name, code and status, with the message
@@ -111,26 +123,44 @@ export function safeCause(cause: unknown, depth = 0): unknown {
   if (typeof cause === "string") return scrub(cause);
   if (typeof cause !== "object" || cause === null) return cause;
   if ((cause as { [SAFE]?: boolean })[SAFE]) return cause;
-  const source = cause as Record<string, unknown> & { message?: unknown; name?: unknown; stack?: unknown; cause?: unknown };
+  const source = cause as Record<string, unknown> & {
+    message?: unknown;
+    name?: unknown;
+    stack?: unknown;
+    cause?: unknown;
+  };
   const name = typeof source.name === "string" ? source.name : "Error";
   const message = scrub(typeof source.message === "string" ? source.message : "");
   const nativeClass = (globalThis as unknown as Record<string, unknown>)[name];
   // Native error classes are rebuilt as themselves; others (DOMException's getters would throw on a
   // copy) as an Error that carries their name.
   const copy: Error =
-    typeof nativeClass === "function" && (nativeClass as { prototype?: unknown }).prototype instanceof Error && name.endsWith("Error") && name !== "DOMException"
+    typeof nativeClass === "function" &&
+    (nativeClass as { prototype?: unknown }).prototype instanceof Error &&
+    name.endsWith("Error") &&
+    name !== "DOMException"
       ? new (nativeClass as ErrorConstructor)(message)
       : new Error(message);
   if (copy.name !== name) Object.defineProperty(copy, "name", { value: name, configurable: true, writable: true });
-  const frames = typeof source.stack === "string" ? source.stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
-  Object.defineProperty(copy, "stack", { value: scrub([`${name}: ${message}`, ...frames].join("\n")), configurable: true, writable: true });
+  const frames =
+    typeof source.stack === "string" ? source.stack.split("\n").filter((line) => /^\s+at /.test(line)) : [];
+  Object.defineProperty(copy, "stack", {
+    value: scrub([`${name}: ${message}`, ...frames].join("\n")),
+    configurable: true,
+    writable: true,
+  });
   for (const key of KEPT_PROPERTIES) {
     const value = source[key];
-    if (typeof value === "number" || typeof value === "boolean") (copy as unknown as Record<string, unknown>)[key] = value;
+    if (typeof value === "number" || typeof value === "boolean")
+      (copy as unknown as Record<string, unknown>)[key] = value;
     else if (typeof value === "string") (copy as unknown as Record<string, unknown>)[key] = scrub(value).slice(0, 200);
   }
   if (source.cause !== undefined && depth < 4) {
-    Object.defineProperty(copy, "cause", { value: safeCause(source.cause, depth + 1), configurable: true, writable: true });
+    Object.defineProperty(copy, "cause", {
+      value: safeCause(source.cause, depth + 1),
+      configurable: true,
+      writable: true,
+    });
   }
   Object.defineProperty(copy, SAFE, { value: true });
   return copy;

@@ -11,6 +11,13 @@ import { InvalidOptionError } from "./errors.js";
  */
 export function requireText(value: unknown, what: string): string {
   if (typeof value === "string" && value !== "") return value;
-  const state = value === undefined ? "not set (undefined)" : value === "" ? "empty" : `not a string (a ${value === null ? "null" : typeof value})`;
-  throw new InvalidOptionError(`${what} is ${state}. If it comes from an environment variable, set that variable where this runs.`);
+  const state =
+    value === undefined
+      ? "not set (undefined)"
+      : value === ""
+        ? "empty"
+        : `not a string (a ${value === null ? "null" : typeof value})`;
+  throw new InvalidOptionError(
+    `${what} is ${state}. If it comes from an environment variable, set that variable where this runs.`,
+  );
 }

@@ -38,7 +38,8 @@ export class CredentialBoundary {
     });
     if (after.url !== before.url) {
       const had = new URL(before.url).searchParams;
-      for (const [name, value] of new URL(after.url).searchParams) if (had.get(name) !== value) this.#queryNames.add(name);
+      for (const [name, value] of new URL(after.url).searchParams)
+        if (had.get(name) !== value) this.#queryNames.add(name);
     }
   }
 
@@ -54,7 +55,10 @@ export class CredentialBoundary {
   /** Whether credentials may go to `url`: an allowed origin, over HTTPS unless loopback or opted out. */
   mayReceive(url: URL): boolean {
     if (this.#fit.has(url.origin)) return true;
-    return this.allowedOrigins.includes(url.origin) && (url.protocol === "https:" || this.allowInsecureHttp || isLoopback(url.hostname));
+    return (
+      this.allowedOrigins.includes(url.origin) &&
+      (url.protocol === "https:" || this.allowInsecureHttp || isLoopback(url.hostname))
+    );
   }
 
   /**

@@ -26,10 +26,12 @@ export function setCredentialHeader(headers: Headers, name: string, value: strin
 
 /** `Basic <base64(user:password)>` with UTF-8 credentials (RFC 7617, `charset="UTF-8"`). */
 export function basicCredentials({ username, password }: { username: string; password: string }): string {
-  if (typeof username !== "string" || typeof password !== "string") throw new InvalidOptionError("Basic credentials need a username and a password (strings).");
+  if (typeof username !== "string" || typeof password !== "string")
+    throw new InvalidOptionError("Basic credentials need a username and a password (strings).");
   if (username.includes(":")) throw new InvalidOptionError("A Basic auth username cannot contain a colon (RFC 7617).");
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
-  if (/[\u0000-\u001f\u007f]/.test(username + password)) throw new InvalidOptionError("Basic auth credentials cannot contain control characters (RFC 7617).");
+  if (/[\u0000-\u001f\u007f]/.test(username + password))
+    throw new InvalidOptionError("Basic auth credentials cannot contain control characters (RFC 7617).");
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);

@@ -13,7 +13,11 @@ export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLi
 
 /** The global fetch: what a browser has, and all it has (TLS trust and proxies are the browser's). */
 export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) => {
-  const given = [ca !== undefined && "ca", proxy !== undefined && "proxy", maxConnections !== undefined && "maxConnections"].filter(Boolean);
+  const given = [
+    ca !== undefined && "ca",
+    proxy !== undefined && "proxy",
+    maxConnections !== undefined && "maxConnections",
+  ].filter(Boolean);
   if (given.length > 0) {
     throw new InvalidOptionError(
       `${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a browser, the browser's).`,

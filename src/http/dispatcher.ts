@@ -45,19 +45,21 @@ export function fetchWith(options: TransportOptions, base: FetchLike = globalThi
   let dispatchers: Promise<{ direct: object; proxied: object | undefined }> | undefined;
   return async (request, init) => {
     // Loaded on first use: node:tls and undici cost an import most programs never need.
-    dispatchers ??= Promise.all([import("undici"), import("node:tls")]).then(([{ Agent, ProxyAgent }, { rootCertificates }]) => {
-      const ca = extra && [...rootCertificates, ...extra];
-      return {
-        direct: new Agent({ connect: { ca } }),
-        proxied:
-          proxy &&
-          new ProxyAgent({
-            uri: proxy.url,
-            ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
-            ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
-          }),
-      };
-    });
+    dispatchers ??= Promise.all([import("undici"), import("node:tls")]).then(
+      ([{ Agent, ProxyAgent }, { rootCertificates }]) => {
+        const ca = extra && [...rootCertificates, ...extra];
+        return {
+          direct: new Agent({ connect: { ca } }),
+          proxied:
+            proxy &&
+            new ProxyAgent({
+              uri: proxy.url,
+              ...(proxy.auth && { token: basicCredentials(proxy.auth) }),
+              ...(ca && { requestTls: { ca }, proxyTls: { ca } }),
+            }),
+        };
+      },
+    );
     const { direct, proxied } = await dispatchers;
     const dispatcher = proxied && !isLoopback(new URL(request.url).hostname) ? proxied : direct;
     // Node's fetch takes an undici dispatcher as an extra init option.
@@ -76,10 +78,16 @@ export function checkProxy(proxy: ProxyOptions): ProxyOptions {
   try {
     url = new URL(proxy.url);
   } catch {
-    throw new InvalidOptionError(`proxy.url ${JSON.stringify(String(proxy.url))} is not a URL, e.g. http://proxy.example.com:3128.`);
+    throw new InvalidOptionError(
+      `proxy.url ${JSON.stringify(String(proxy.url))} is not a URL, e.g. http://proxy.example.com:3128.`,
+    );
   }
-  if (url.username || url.password) throw new InvalidOptionError("proxy.url must not hold credentials: pass them as proxy.auth, which is never printed.");
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InvalidOptionError("proxy.url must be http:// or https://.");
+  if (url.username || url.password)
+    throw new InvalidOptionError(
+      "proxy.url must not hold credentials: pass them as proxy.auth, which is never printed.",
+    );
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new InvalidOptionError("proxy.url must be http:// or https://.");
   if (proxy.auth) basicCredentials(proxy.auth);
   return proxy;
 }

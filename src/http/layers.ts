@@ -14,7 +14,12 @@ type SpanLike = object;
 /** What the tracing layer provides once installed (see `tracing/client-spans.ts`). */
 export interface TracingLayer {
   wrap<F extends FetchLike>(send: F, boundary: CredentialBoundary): F;
-  inSpan<T>(name: string, attributes: Attributes, task: (span: SpanLike | undefined) => Promise<T>, kind?: "client" | "internal"): Promise<T>;
+  inSpan<T>(
+    name: string,
+    attributes: Attributes,
+    task: (span: SpanLike | undefined) => Promise<T>,
+    kind?: "client" | "internal",
+  ): Promise<T>;
   annotateActiveSpan(attributes: Attributes): void;
 }
 

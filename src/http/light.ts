@@ -32,10 +32,13 @@ const streamOf = (body: string | Uint8Array): ReadableStream<Uint8Array> =>
       controller.close();
     },
   });
-const copyOf = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+const copyOf = (bytes: Uint8Array): ArrayBuffer =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 /** What `blob()` and `formData()` make of the bytes, for requests and responses alike. */
-const blobOf = (bytes: Uint8Array, headers: Headers) => new Blob([bytes as Uint8Array<ArrayBuffer>], { type: headers.get("content-type") ?? "" });
-const formDataOf = (bytes: Uint8Array, headers: Headers) => new Response(bytes as Uint8Array<ArrayBuffer>, { headers: [...headers] }).formData();
+const blobOf = (bytes: Uint8Array, headers: Headers) =>
+  new Blob([bytes as Uint8Array<ArrayBuffer>], { type: headers.get("content-type") ?? "" });
+const formDataOf = (bytes: Uint8Array, headers: Headers) =>
+  new Response(bytes as Uint8Array<ArrayBuffer>, { headers: [...headers] }).formData();
 
 /**
  * A body as a light request keeps it: text and bytes as given; every other kind (Blob, FormData,
@@ -47,7 +50,8 @@ function extract(body: BodyInit | null | undefined): { body: Given; type: string
   if (typeof body === "string") return { body, type: "text/plain;charset=UTF-8" };
   if (body instanceof Uint8Array) return { body, type: null };
   if (body instanceof ArrayBuffer) return { body: new Uint8Array(body), type: null };
-  if (ArrayBuffer.isView(body)) return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), type: null };
+  if (ArrayBuffer.isView(body))
+    return { body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), type: null };
   if (body instanceof ReadableStream) return { body: body as ReadableStream<Uint8Array>, type: null };
   const real = new Response(body as BodyInit);
   return { body: real.body, type: real.headers.get("content-type") };
@@ -87,7 +91,8 @@ export class LightRequest {
     this.redirect = init.redirect ?? from?.redirect ?? "follow";
     this.#signal = init.signal ?? (from && LightRequest.#signalOf(from));
     if (init.body !== undefined && init.body !== null) {
-      if (this.method === "GET" || this.method === "HEAD") throw new TypeError("Request with GET/HEAD method cannot have body.");
+      if (this.method === "GET" || this.method === "HEAD")
+        throw new TypeError("Request with GET/HEAD method cannot have body.");
       const { body, type } = extract(init.body);
       this.#body = body;
       if (type !== null && !this.headers.has("content-type")) this.headers.set("content-type", type);
@@ -185,7 +190,12 @@ export class LightRequest {
 
   clone(): LightRequest {
     if (this.bodyUsed) throw new TypeError("Request.clone: Body has already been consumed.");
-    const copy = new LightRequest(this.url, { method: this.method, headers: new Headers(this.headers), redirect: this.redirect, ...(this.#signal && { signal: this.#signal }) });
+    const copy = new LightRequest(this.url, {
+      method: this.method,
+      headers: new Headers(this.headers),
+      redirect: this.redirect,
+      ...(this.#signal && { signal: this.#signal }),
+    });
     if (this.#body instanceof ReadableStream) {
       const [mine, theirs] = this.#body.tee();
       this.#body = mine;
@@ -309,7 +319,13 @@ export class LightResponse {
   readonly #signal: AbortSignal | undefined;
   #read = false;
 
-  constructor(status: number, headers: AnswerHeaders, body: AnswerBody | ReadableStream<Uint8Array> | null, url: string, signal: AbortSignal | undefined) {
+  constructor(
+    status: number,
+    headers: AnswerHeaders,
+    body: AnswerBody | ReadableStream<Uint8Array> | null,
+    url: string,
+    signal: AbortSignal | undefined,
+  ) {
     this.status = status;
     this.#raw = headers;
     this.headers = new LightHeaders(headers) as unknown as Headers;

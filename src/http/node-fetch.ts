@@ -9,7 +9,11 @@ import { undiciFetch } from "./undici-fetch.js";
 
 export const nodeFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) =>
   applicationFetch === undefined
-    ? undiciFetch({ ...(ca !== undefined && { ca }), ...(proxy && { proxy }), ...(maxConnections !== undefined && { maxConnections }) })
+    ? undiciFetch({
+        ...(ca !== undefined && { ca }),
+        ...(proxy && { proxy }),
+        ...(maxConnections !== undefined && { maxConnections }),
+      })
     : ca === undefined && proxy === undefined
       ? applicationFetch
       : fetchWith({ ca, proxy }, applicationFetch as FetchLike);

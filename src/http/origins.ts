@@ -7,7 +7,9 @@ import { InsecureTransportError, InvalidOptionError, OriginNotAllowedError } fro
  */
 export function parseAllowedOrigins(entries: readonly string[]): readonly string[] {
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new InvalidOptionError('allowedOrigins must list at least one origin, e.g. ["https://mlserver.example.com:12800"].');
+    throw new InvalidOptionError(
+      'allowedOrigins must list at least one origin, e.g. ["https://mlserver.example.com:12800"].',
+    );
   }
   return entries.map((entry) => {
     let url: URL | undefined;
@@ -28,7 +30,8 @@ export function parseAllowedOrigins(entries: readonly string[]): readonly string
       entry.replace(/\/$/, "").toLowerCase() === url.origin.toLowerCase();
     if (!valid) {
       throw new InvalidOptionError(
-        `allowedOrigins entry ${JSON.stringify(entry)} is not an origin: write it as scheme://host[:port] ` + `(e.g. "https://mlserver.example.com:12800"), with no path, query or wildcard.`,
+        `allowedOrigins entry ${JSON.stringify(entry)} is not an origin: write it as scheme://host[:port] ` +
+          `(e.g. "https://mlserver.example.com:12800"), with no path, query or wildcard.`,
       );
     }
     return url!.origin;
@@ -50,13 +53,17 @@ export function parseBaseUrl(baseUrl: string): URL {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new InvalidOptionError(`baseUrl ${JSON.stringify(String(baseUrl))} is not an absolute URL; write it as https://host:12800.`);
+    throw new InvalidOptionError(
+      `baseUrl ${JSON.stringify(String(baseUrl))} is not an absolute URL; write it as https://host:12800.`,
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new InvalidOptionError(`baseUrl must use https: or http:, not ${url.protocol}`);
   }
   if (url.username || url.password) {
-    throw new InvalidOptionError("baseUrl must not hold a username or password: pass credentials through the auth option.");
+    throw new InvalidOptionError(
+      "baseUrl must not hold a username or password: pass credentials through the auth option.",
+    );
   }
   if (url.search || url.hash) throw new InvalidOptionError("baseUrl must not have a query or a fragment.");
   url.pathname = url.pathname.replace(/\/+$/, "");

@@ -125,7 +125,13 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
     );
   };
 
-  async function continueAfter(request: Request, init: RequestInit | undefined, firstSpare: Request | undefined, started: number, first: Outcome): Promise<Response> {
+  async function continueAfter(
+    request: Request,
+    init: RequestInit | undefined,
+    firstSpare: Request | undefined,
+    started: number,
+    first: Outcome,
+  ): Promise<Response> {
     let outcome = first;
     let spare = firstSpare;
     const signal = givenSignal(request);
@@ -142,7 +148,9 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
         throw failure;
       }
       const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
-      debug(`${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`);
+      debug(
+        `${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`,
+      );
       if (response) discardBody(response);
       try {
         await sleep(delay, signal);
@@ -161,7 +169,10 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
   }
 
   function delayFor(attempt: number, response: Response | undefined): number {
-    const after = response && (response.status === 429 || response.status === 503) ? retryAfterMs(response.headers.get("retry-after"), clock()) : undefined;
+    const after =
+      response && (response.status === 429 || response.status === 503)
+        ? retryAfterMs(response.headers.get("retry-after"), clock())
+        : undefined;
     if (after !== undefined) return Math.min(after, maxRetryAfterMs);
     // Full jitter (AWS's "Exponential Backoff and Jitter"): spreads the retries of many clients.
     return random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);

@@ -7,7 +7,13 @@ import { CredentialBoundary, asTokenCall, isTokenCall } from "./boundary.js";
 import { assertSecureTransport } from "./origins.js";
 import type { FetchLike } from "../core/fetch.js";
 import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
-import { InvalidOptionError, MlServerClientError, NetworkError, RedirectRefusedError, systemReason } from "../core/errors.js";
+import {
+  InvalidOptionError,
+  MlServerClientError,
+  NetworkError,
+  RedirectRefusedError,
+  systemReason,
+} from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 
 // The Node dispatchers (undici, TLS) are not re-exported here: this module is in the browser build.
@@ -68,11 +74,17 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       }
       // A 307/308 resends the body, which the first send consumes: keep a copy until the answer.
       const replay = follow && hasBody(request) ? request.clone() : undefined;
-      const response = await sendOnce(base, follow && !ownsRedirects && !manualByInit ? new Request(request, { redirect: "manual" }) : request, sendInit);
+      const response = await sendOnce(
+        base,
+        follow && !ownsRedirects && !manualByInit ? new Request(request, { redirect: "manual" }) : request,
+        sendInit,
+      );
       if (response.redirected) {
         // A fetch that follows redirects whatever the request says took hops nobody checked.
         discardBody(response);
-        throw new InvalidOptionError('The fetch given to the client followed a redirect itself, though the request said redirect: "manual"; use a fetch that honours the request\'s redirect mode.');
+        throw new InvalidOptionError(
+          'The fetch given to the client followed a redirect itself, though the request said redirect: "manual"; use a fetch that honours the request\'s redirect mode.',
+        );
       }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
       if (location === null) {
@@ -91,7 +103,8 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
       if (!target || (target.protocol !== "https:" && target.protocol !== "http:")) {
         throw new RedirectRefusedError(call, response.status, undefined, "the Location is not an http(s) URL.");
       }
-      if (hop >= MAX_REDIRECTS) throw new RedirectRefusedError(call, response.status, target, `more than ${MAX_REDIRECTS} redirects in a row.`);
+      if (hop >= MAX_REDIRECTS)
+        throw new RedirectRefusedError(call, response.status, target, `more than ${MAX_REDIRECTS} redirects in a row.`);
       if (tokenCall && target.origin !== url.origin) {
         throw new RedirectRefusedError(
           call,
@@ -108,12 +121,20 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
 }
 
 /** The request for the next hop of a redirect, by the fetch standard's method rules and the boundary's. */
-function nextHop(request: Request, replay: Request | undefined, status: number, target: URL, boundary: CredentialBoundary): Request {
-  const toGet = status === 303 ? request.method !== "HEAD" : (status === 301 || status === 302) && request.method === "POST";
+function nextHop(
+  request: Request,
+  replay: Request | undefined,
+  status: number,
+  target: URL,
+  boundary: CredentialBoundary,
+): Request {
+  const toGet =
+    status === 303 ? request.method !== "HEAD" : (status === 301 || status === 302) && request.method === "POST";
   let headers = request.headers;
   if (toGet) {
     headers = new Headers(headers);
-    for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"]) headers.delete(name);
+    for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"])
+      headers.delete(name);
   }
   let url = target;
   if (!boundary.mayReceive(target)) {

@@ -57,7 +57,9 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * const response = await send(new Request("https://mlserver.example.com:12800/status"));
  * ```
  */
-export function undiciFetch(options: TransportOptions = {}): FetchLike & { readonly followsNoRedirects: true; readonly Request: typeof Request } {
+export function undiciFetch(
+  options: TransportOptions = {},
+): FetchLike & { readonly followsNoRedirects: true; readonly Request: typeof Request } {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
   const connections = options.maxConnections;
@@ -100,7 +102,10 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
         path: url.pathname + url.search,
         method: request.method as HttpMethod,
         headers,
-        body: given === null || typeof given === "string" || given instanceof Uint8Array ? given : ((await bodyToSend(given)) as Buffer),
+        body:
+          given === null || typeof given === "string" || given instanceof Uint8Array
+            ? given
+            : ((await bodyToSend(given)) as Buffer),
         signal,
       });
     } catch (error) {
@@ -108,10 +113,17 @@ export function undiciFetch(options: TransportOptions = {}): FetchLike & { reado
       if (signal?.aborted) throw signal.reason;
       throw error;
     }
-    const noBody = NULL_BODY.has(answer.statusCode) || request.method === "HEAD" || answer.headers["content-length"] === "0";
+    const noBody =
+      NULL_BODY.has(answer.statusCode) || request.method === "HEAD" || answer.headers["content-length"] === "0";
     if (noBody) answer.body.dump().catch(() => {});
     // The body is read when the caller asks, straight from undici's readable.
-    return new LightResponse(answer.statusCode, answer.headers, noBody ? null : answer.body, request.url, signal) as unknown as Response;
+    return new LightResponse(
+      answer.statusCode,
+      answer.headers,
+      noBody ? null : answer.body,
+      request.url,
+      signal,
+    ) as unknown as Response;
   };
   // Read by the transport: this fetch never follows a redirect, so requests need no manual mode.
   return Object.assign(send, { followsNoRedirects: true as const, Request: LightRequest as unknown as typeof Request });

@@ -11,7 +11,14 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { TokenStoreError } from "../core/errors.js";
 import { warnOnce } from "../core/log.js";
-import { describeKey, sameKey, tokenStoreKeyString, type StoredValue, type TokenStore, type TokenStoreKey } from "../auth/token-store.js";
+import {
+  describeKey,
+  sameKey,
+  tokenStoreKeyString,
+  type StoredValue,
+  type TokenStore,
+  type TokenStoreKey,
+} from "../auth/token-store.js";
 import { writePrivateFile } from "./private-file.js";
 import { Sealer, type EncryptionKey } from "./sealing.js";
 
@@ -35,16 +42,21 @@ export interface FileTokenStoreOptions {
 }
 
 /** The user's cache directory for this package, by platform convention. */
-export function defaultCacheDirectory(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultCacheDirectory(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.MLSERVER_CACHE_DIR) return env.MLSERVER_CACHE_DIR;
-  if (platform === "win32") return join(env.LOCALAPPDATA ?? join(homedir(), "AppData", "Local"), "mlserver-client", "Cache");
+  if (platform === "win32")
+    return join(env.LOCALAPPDATA ?? join(homedir(), "AppData", "Local"), "mlserver-client", "Cache");
   if (platform === "darwin") return join(homedir(), "Library", "Caches", "mlserver-client");
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mlserver-client");
 }
 
 type Lockfile = typeof import("proper-lockfile");
 let lockfile: Promise<Lockfile> | undefined;
-const loadLockfile = () => (lockfile ??= import("proper-lockfile").then((m) => (m as unknown as { default: Lockfile }).default ?? m));
+const loadLockfile = () =>
+  (lockfile ??= import("proper-lockfile").then((m) => (m as unknown as { default: Lockfile }).default ?? m));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const errno = (error: unknown) => (error as NodeJS.ErrnoException).code;
@@ -71,17 +83,29 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
     (ready ??= (async () => {
       await mkdir(directory, { recursive: true, mode: 0o700 });
       const info = await lstat(directory);
-      if (!info.isDirectory()) throw new TokenStoreError(`The token cache ${directory} is not a directory; remove it or choose another with MLSERVER_CACHE_DIR.`);
+      if (!info.isDirectory())
+        throw new TokenStoreError(
+          `The token cache ${directory} is not a directory; remove it or choose another with MLSERVER_CACHE_DIR.`,
+        );
       checkOwner(info, directory);
       if (process.platform !== "win32" && (info.mode & 0o077) !== 0) await chmod(directory, 0o700);
     })().catch((error: unknown) => {
       ready = undefined;
-      throw error instanceof TokenStoreError ? error : new TokenStoreError(`The token cache directory ${directory} could not be prepared (${errno(error) ?? (error as Error).message}).`, error);
+      throw error instanceof TokenStoreError
+        ? error
+        : new TokenStoreError(
+            `The token cache directory ${directory} could not be prepared (${errno(error) ?? (error as Error).message}).`,
+            error,
+          );
     }));
 
-  const fileOf = (key: TokenStoreKey) => join(directory, `${createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40)}.json`);
+  const fileOf = (key: TokenStoreKey) =>
+    join(directory, `${createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40)}.json`);
   const ignore = (file: string, key: TokenStoreKey, why: string): undefined => {
-    warnOnce(`file-token-store:${file}:${why}`, `Ignoring the cached tokens for ${describeKey(key)} in ${file}: ${why}. A new sign-in will replace them.`);
+    warnOnce(
+      `file-token-store:${file}:${why}`,
+      `Ignoring the cached tokens for ${describeKey(key)} in ${file}: ${why}. A new sign-in will replace them.`,
+    );
     return undefined;
   };
 
@@ -93,10 +117,13 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       try {
         // lstat: a symbolic link could point the cache at any file.
         const info = await lstat(file);
-        if (!info.isFile()) return ignore(file, key, "it is not a regular file (a symbolic link or something else put there)");
-        if (process.platform !== "win32" && (info.mode & 0o077) !== 0) return ignore(file, key, "the file is readable or writable by other users");
+        if (!info.isFile())
+          return ignore(file, key, "it is not a regular file (a symbolic link or something else put there)");
+        if (process.platform !== "win32" && (info.mode & 0o077) !== 0)
+          return ignore(file, key, "the file is readable or writable by other users");
         checkOwner(info, file);
-        if (info.size > MAX_ENTRY_BYTES) return ignore(file, key, `it is ${info.size} bytes, more than a token set can be (${MAX_ENTRY_BYTES})`);
+        if (info.size > MAX_ENTRY_BYTES)
+          return ignore(file, key, `it is ${info.size} bytes, more than a token set can be (${MAX_ENTRY_BYTES})`);
         text = await readFile(file, "utf8");
       } catch (error) {
         if (errno(error) === "ENOENT") return undefined;
@@ -109,7 +136,8 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       } catch {
         return ignore(file, key, "it is not valid JSON (truncated or corrupt)");
       }
-      if (typeof entry !== "object" || entry === null || entry.v !== 1) return ignore(file, key, "it is not in a known format");
+      if (typeof entry !== "object" || entry === null || entry.v !== 1)
+        return ignore(file, key, "it is not in a known format");
       if (!sameKey(entry.key, key)) return ignore(file, key, "it belongs to another server, account or strategy");
       if (entry.sealed === undefined) {
         if (sealer) return ignore(file, key, "it is not encrypted, but an encryption key is configured");
@@ -128,17 +156,23 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
     async write(key, value) {
       await ensureDirectory();
       const file = fileOf(key);
-      const body = sealer ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) } : { v: 1, key, value };
+      const body = sealer
+        ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) }
+        : { v: 1, key, value };
       try {
         await writePrivateFile(file, JSON.stringify(body));
       } catch (error) {
-        throw new TokenStoreError(`The token cache entry ${file} could not be written (${errno(error) ?? (error as Error).message}).`, error);
+        throw new TokenStoreError(
+          `The token cache entry ${file} could not be written (${errno(error) ?? (error as Error).message}).`,
+          error,
+        );
       }
     },
 
     async delete(key) {
       await unlink(fileOf(key)).catch((error: unknown) => {
-        if (errno(error) !== "ENOENT") throw new TokenStoreError(`The token cache entry could not be deleted (${errno(error)}).`, error);
+        if (errno(error) !== "ENOENT")
+          throw new TokenStoreError(`The token cache entry could not be deleted (${errno(error)}).`, error);
       });
     },
 
@@ -159,12 +193,22 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
             // A lock not refreshed in time (a stalled event loop) may be taken by another process;
             // the default is to throw from a timer, which would crash the process.
             onCompromised: () =>
-              warnOnce(`file-token-store-compromised:${file}`, `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may have been taken over.`),
+              warnOnce(
+                `file-token-store-compromised:${file}`,
+                `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may have been taken over.`,
+              ),
           });
           break;
         } catch (error) {
-          if (errno(error) !== "ELOCKED") throw new TokenStoreError(`The token cache lock for ${describeKey(key)} could not be taken (${errno(error) ?? (error as Error).message}).`, error);
-          if (Date.now() >= deadline) throw new TokenStoreError(`The token cache lock for ${describeKey(key)} is held by another live process and was not released within ${lockTimeoutMs} ms.`);
+          if (errno(error) !== "ELOCKED")
+            throw new TokenStoreError(
+              `The token cache lock for ${describeKey(key)} could not be taken (${errno(error) ?? (error as Error).message}).`,
+              error,
+            );
+          if (Date.now() >= deadline)
+            throw new TokenStoreError(
+              `The token cache lock for ${describeKey(key)} is held by another live process and was not released within ${lockTimeoutMs} ms.`,
+            );
           await sleep(wait * (0.5 + Math.random()));
         }
       }
@@ -188,11 +232,16 @@ const MAX_ENTRY_BYTES = 1024 * 1024;
 async function checkLockPath(path: string, what: string): Promise<void> {
   const info = await lstat(path).catch((error: unknown) => {
     if (errno(error) === "ENOENT") return undefined;
-    throw new TokenStoreError(`The token cache lock for ${what} at ${path} cannot be checked (${errno(error)}).`, error);
+    throw new TokenStoreError(
+      `The token cache lock for ${what} at ${path} cannot be checked (${errno(error)}).`,
+      error,
+    );
   });
   if (!info) return;
   if (!info.isDirectory()) {
-    throw new TokenStoreError(`The token cache lock for ${what} at ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "a file"}, not a lock this library made: remove it.`);
+    throw new TokenStoreError(
+      `The token cache lock for ${what} at ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "a file"}, not a lock this library made: remove it.`,
+    );
   }
   checkOwner(info, path);
 }
@@ -201,6 +250,8 @@ async function checkLockPath(path: string, what: string): Promise<void> {
 function checkOwner(info: Stats, path: string): void {
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
-    throw new TokenStoreError(`${path} belongs to another user (uid ${info.uid}); the token cache must be your own. Remove it or choose another directory with MLSERVER_CACHE_DIR.`);
+    throw new TokenStoreError(
+      `${path} belongs to another user (uid ${info.uid}); the token cache must be your own. Remove it or choose another directory with MLSERVER_CACHE_DIR.`,
+    );
   }
 }

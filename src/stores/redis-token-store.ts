@@ -14,7 +14,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { TokenStoreError } from "../core/errors.js";
 import { debug, warnOnce } from "../core/log.js";
 import { isLoopback } from "../http/origins.js";
-import { describeKey, sameKey, tokenStoreKeyString, type StoredValue, type TokenStore, type TokenStoreKey } from "../auth/token-store.js";
+import {
+  describeKey,
+  sameKey,
+  tokenStoreKeyString,
+  type StoredValue,
+  type TokenStore,
+  type TokenStoreKey,
+} from "../auth/token-store.js";
 import { Sealer, type EncryptionKey } from "./sealing.js";
 
 /**
@@ -56,7 +63,12 @@ interface RedisLink {
   /** The command scripts publish a release with: SPUBLISH in a cluster (the slot's node), else PUBLISH. */
   publish: "PUBLISH" | "SPUBLISH";
   /** Wakes the store's waiters (they ignore the message itself). */
-  subscriber: { subscribe(channel: string, listener: () => void): Promise<unknown>; unsubscribe(channel: string, listener?: () => void): Promise<unknown> } | undefined;
+  subscriber:
+    | {
+        subscribe(channel: string, listener: () => void): Promise<unknown>;
+        unsubscribe(channel: string, listener?: () => void): Promise<unknown>;
+      }
+    | undefined;
   /** Where a warning says the tokens are, or undefined when that is loopback or unknown. */
   host: string | undefined;
 }
@@ -65,7 +77,9 @@ interface RedisLink {
 function linkOf(options: RedisTokenStoreOptions): RedisLink {
   const client = options.client as Partial<RedisClusterCommandClient & RedisSentinelCommandClient> | undefined;
   if (typeof client?.sendCommand !== "function") {
-    throw new TokenStoreError("redisTokenStore needs a connected node-redis client: createClient, createCluster or createSentinel (then .connect()).");
+    throw new TokenStoreError(
+      "redisTokenStore needs a connected node-redis client: createClient, createCluster or createSentinel (then .connect()).",
+    );
   }
   if (Array.isArray(client.masters) && typeof client.sSubscribe === "function") {
     const cluster = options.client as RedisClusterCommandClient;
@@ -73,7 +87,9 @@ function linkOf(options: RedisTokenStoreOptions): RedisLink {
       subscribe: (channel: string, listener: () => void) => cluster.sSubscribe(channel, listener),
       unsubscribe: (channel: string, listener?: () => void) => cluster.sUnsubscribe(channel, listener),
     };
-    const host = (cluster.masters as { host?: string }[]).map((m) => m.host).find((h) => h !== undefined && !isLoopback(h));
+    const host = (cluster.masters as { host?: string }[])
+      .map((m) => m.host)
+      .find((h) => h !== undefined && !isLoopback(h));
     return { send: (key, args) => cluster.sendCommand(key, false, [...args]), publish: "SPUBLISH", subscriber, host };
   }
   if (typeof client.getMasterNode === "function") {
@@ -83,10 +99,20 @@ function linkOf(options: RedisTokenStoreOptions): RedisLink {
       unsubscribe: (channel: string, listener?: () => void) => sentinel.unsubscribe(channel, listener),
     };
     const master = sentinel.getMasterNode() as { host?: string } | undefined;
-    return { send: (_key, args) => sentinel.sendCommand(false, [...args]), publish: "PUBLISH", subscriber, host: master?.host };
+    return {
+      send: (_key, args) => sentinel.sendCommand(false, [...args]),
+      publish: "PUBLISH",
+      subscriber,
+      host: master?.host,
+    };
   }
   const single = options.client as RedisCommandClient;
-  return { send: (_key, args) => single.sendCommand(args), publish: "PUBLISH", subscriber: options.subscriber, host: redisHost(single) };
+  return {
+    send: (_key, args) => single.sendCommand(args),
+    publish: "PUBLISH",
+    subscriber: options.subscriber,
+    host: redisHost(single),
+  };
 }
 
 /** A second connection in subscriber mode (node-redis: `client.duplicate()`, connected). */
@@ -215,12 +241,18 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       return await Promise.race([
         pending,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TokenStoreError(`Redis did not answer ${what} within ${commandTimeoutMs} ms.`)), commandTimeoutMs);
+          timer = setTimeout(
+            () => reject(new TokenStoreError(`Redis did not answer ${what} within ${commandTimeoutMs} ms.`)),
+            commandTimeoutMs,
+          );
         }),
       ]);
     } catch (error) {
       if (error instanceof TokenStoreError) throw error;
-      throw new TokenStoreError(`Redis failed ${what} (${(error as Error).name}: ${(error as Error).message.slice(0, 120)}).`, error);
+      throw new TokenStoreError(
+        `Redis failed ${what} (${(error as Error).name}: ${(error as Error).message.slice(0, 120)}).`,
+        error,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -233,7 +265,12 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
    * the fleet should not wait out the lock's whole TTL. While that SET is pending, a release that
    * found no lock is tried again too.
    */
-  function releaseLater(n: ReturnType<typeof names>, owner: string, delay = pollMs, pendingSet?: Promise<unknown>): void {
+  function releaseLater(
+    n: ReturnType<typeof names>,
+    owner: string,
+    delay = pollMs,
+    pendingSet?: Promise<unknown>,
+  ): void {
     const until = Date.now() + lockTtlMs;
     let settled = pendingSet === undefined;
     void pendingSet?.then(
@@ -245,9 +282,12 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       if (Date.now() >= until) return;
       // Only a release sent after the SET settled is known to come after it.
       const afterSet = settled;
-      command<number>(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").then((released) => {
-        if (released !== 1 && !afterSet) again();
-      }, again);
+      command<number>(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").then(
+        (released) => {
+          if (released !== 1 && !afterSet) again();
+        },
+        again,
+      );
     };
     setTimeout(attempt, delay).unref();
   }
@@ -255,7 +295,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   /** How long an entry should live: a refresh token's idle lifetime, else its access token's. */
   function ttlOf(value: StoredValue): number {
     const v = value as { refreshToken?: unknown; expiresAt?: unknown; msal?: unknown };
-    if (typeof v !== "object" || v === null || typeof v.refreshToken === "string" || typeof v.msal === "string") return refreshTtlMs;
+    if (typeof v !== "object" || v === null || typeof v.refreshToken === "string" || typeof v.msal === "string")
+      return refreshTtlMs;
     return typeof v.expiresAt === "number" ? Math.max(1_000, v.expiresAt - Date.now() + 60_000) : refreshTtlMs;
   }
 
@@ -268,28 +309,64 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       try {
         envelope = JSON.parse(text) as typeof envelope;
       } catch {
-        throw new TokenStoreError(`The Redis entry for ${describeKey(key)} is not valid JSON; it is ignored until the next renewal replaces it.`);
+        throw new TokenStoreError(
+          `The Redis entry for ${describeKey(key)} is not valid JSON; it is ignored until the next renewal replaces it.`,
+        );
       }
-      if (!sameKey(envelope.key, key)) throw new TokenStoreError(`The Redis entry under the name of ${describeKey(key)} belongs to another server, account or strategy; it is ignored.`);
+      if (!sameKey(envelope.key, key))
+        throw new TokenStoreError(
+          `The Redis entry under the name of ${describeKey(key)} belongs to another server, account or strategy; it is ignored.`,
+        );
       if (envelope.sealed === undefined) {
-        if (sealer) throw new TokenStoreError(`The Redis entry for ${describeKey(key)} is not encrypted, but an encryption key is configured; it is ignored.`);
+        if (sealer)
+          throw new TokenStoreError(
+            `The Redis entry for ${describeKey(key)} is not encrypted, but an encryption key is configured; it is ignored.`,
+          );
         return envelope.value;
       }
-      if (!sealer) throw new TokenStoreError(`The Redis entry for ${describeKey(key)} is encrypted and no key is configured (MLSERVER_TOKEN_CACHE_KEY).`);
+      if (!sealer)
+        throw new TokenStoreError(
+          `The Redis entry for ${describeKey(key)} is encrypted and no key is configured (MLSERVER_TOKEN_CACHE_KEY).`,
+        );
       const plain = await sealer.open(envelope.sealed, tokenStoreKeyString(key));
-      if (plain === undefined) throw new TokenStoreError(`The Redis entry for ${describeKey(key)} cannot be decrypted with the configured key; it is ignored.`);
+      if (plain === undefined)
+        throw new TokenStoreError(
+          `The Redis entry for ${describeKey(key)} cannot be decrypted with the configured key; it is ignored.`,
+        );
       return JSON.parse(plain) as StoredValue;
     },
 
     async write(key, value) {
       const n = names(key);
-      const envelope = sealer ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) } : { v: 1, key, value };
+      const envelope = sealer
+        ? { v: 1, key, sealed: await sealer.seal(JSON.stringify(value), tokenStoreKeyString(key)) }
+        : { v: 1, key, value };
       const lock = held.get(n.id);
       // Outside a lock (a store used without one), a fresh fence number still orders the writes.
       const fence = lock?.fence ?? (await command<number>(n.fence, ["INCR", n.fence], "a fence increment"));
-      const result = await command<number>(n.entry, ["EVAL", FENCED_WRITE, "2", n.entry, n.lock, JSON.stringify(envelope), String(fence), String(ttlOf(value)), lock?.owner ?? ""], "a write");
-      if (result === -1) throw new TokenStoreError(`The Redis lock for ${describeKey(key)} expired before the new tokens were written (a renewal took longer than lockTtlMs); they were not stored.`);
-      if (result === 0) throw new TokenStoreError(`Newer tokens for ${describeKey(key)} were written under a later lock; these were not stored over them.`);
+      const result = await command<number>(
+        n.entry,
+        [
+          "EVAL",
+          FENCED_WRITE,
+          "2",
+          n.entry,
+          n.lock,
+          JSON.stringify(envelope),
+          String(fence),
+          String(ttlOf(value)),
+          lock?.owner ?? "",
+        ],
+        "a write",
+      );
+      if (result === -1)
+        throw new TokenStoreError(
+          `The Redis lock for ${describeKey(key)} expired before the new tokens were written (a renewal took longer than lockTtlMs); they were not stored.`,
+        );
+      if (result === 0)
+        throw new TokenStoreError(
+          `Newer tokens for ${describeKey(key)} were written under a later lock; these were not stored over them.`,
+        );
     },
 
     async delete(key) {
@@ -316,11 +393,16 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
             throw error;
           }
           if (taken === "OK") break;
-          if (Date.now() >= deadline) throw new TokenStoreError(`The Redis lock for ${describeKey(key)} was not released within ${lockTimeoutMs} ms.`);
+          if (Date.now() >= deadline)
+            throw new TokenStoreError(
+              `The Redis lock for ${describeKey(key)} was not released within ${lockTimeoutMs} ms.`,
+            );
           if (subscriber && !subscribed) {
             subscribed = true;
             // Bounded like every command: during a failover a subscription may wait for a node.
-            await bounded(subscriber.subscribe(n.released, listener), "a subscription").catch(() => (subscribed = false));
+            await bounded(subscriber.subscribe(n.released, listener), "a subscription").catch(
+              () => (subscribed = false),
+            );
             continue; // a release may have come between the SET and the subscription
           }
           await new Promise<void>((resolve) => {
@@ -329,7 +411,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
           });
         }
       } finally {
-        if (subscribed) await bounded(subscriber!.unsubscribe(n.released, listener), "an unsubscription").catch(() => {});
+        if (subscribed)
+          await bounded(subscriber!.unsubscribe(n.released, listener), "an unsubscription").catch(() => {});
       }
       const fence = await command<number>(n.fence, ["INCR", n.fence], "a fence increment").catch((error: unknown) => {
         releaseLater(n, owner, 0);
@@ -341,7 +424,9 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
         return await task();
       } finally {
         held.delete(n.id);
-        await command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() => releaseLater(n, owner));
+        await command(n.lock, ["EVAL", RELEASE, "2", n.lock, n.released, owner, link.publish], "a release").catch(() =>
+          releaseLater(n, owner),
+        );
       }
     },
   };

@@ -24,9 +24,16 @@ export interface Sealed {
 }
 
 function keyBytes(key: string | Uint8Array): Buffer {
-  const bytes = typeof key !== "string" ? Buffer.from(key) : /^[0-9a-f]{64}$/i.test(key.trim()) ? Buffer.from(key.trim(), "hex") : Buffer.from(key.trim(), "base64");
+  const bytes =
+    typeof key !== "string"
+      ? Buffer.from(key)
+      : /^[0-9a-f]{64}$/i.test(key.trim())
+        ? Buffer.from(key.trim(), "hex")
+        : Buffer.from(key.trim(), "base64");
   if (bytes.length !== 32) {
-    throw new InvalidOptionError("The token encryption key must be 32 bytes: give 64 hex digits or 44 base64 characters, e.g. from `openssl rand -base64 32`.");
+    throw new InvalidOptionError(
+      "The token encryption key must be 32 bytes: give 64 hex digits or 44 base64 characters, e.g. from `openssl rand -base64 32`.",
+    );
   }
   return bytes;
 }
@@ -51,18 +58,33 @@ export class Sealer {
     const cipher = createCipheriv("aes-256-gcm", await this.#resolve(), iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associated));
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-    return { alg: "A256GCM", iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), data: data.toString("base64url") };
+    return {
+      alg: "A256GCM",
+      iv: iv.toString("base64url"),
+      tag: cipher.getAuthTag().toString("base64url"),
+      data: data.toString("base64url"),
+    };
   }
 
   /** The plaintext, or `undefined` when the value is not ours to open (another key, tampered, moved). */
   async open(sealed: unknown, associated: string): Promise<string | undefined> {
     const s = sealed as Partial<Sealed> | null;
-    if (typeof s !== "object" || s === null || s.alg !== "A256GCM" || typeof s.iv !== "string" || typeof s.tag !== "string" || typeof s.data !== "string") return undefined;
+    if (
+      typeof s !== "object" ||
+      s === null ||
+      s.alg !== "A256GCM" ||
+      typeof s.iv !== "string" ||
+      typeof s.tag !== "string" ||
+      typeof s.data !== "string"
+    )
+      return undefined;
     // The whole 128-bit tag, always: GCM accepts a cut tag, and a 4-byte one falls to 2^32 forgeries.
     const tag = Buffer.from(s.tag, "base64url");
     if (tag.length !== TAG_BYTES) return undefined;
     try {
-      const decipher = createDecipheriv("aes-256-gcm", await this.#resolve(), Buffer.from(s.iv, "base64url"), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv("aes-256-gcm", await this.#resolve(), Buffer.from(s.iv, "base64url"), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(Buffer.from(associated));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(s.data, "base64url")), decipher.final()]).toString("utf8");

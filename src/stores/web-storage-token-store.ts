@@ -39,7 +39,8 @@ export interface WebStorageTokenStoreOptions {
  */
 export function sessionStorageTokenStore(options: WebStorageTokenStoreOptions = {}): TokenStore {
   const storage = options.storage ?? (globalThis as { sessionStorage?: WebStorageLike }).sessionStorage;
-  if (!storage) throw new InvalidOptionError("sessionStorageTokenStore needs sessionStorage (a browser page) or a storage option.");
+  if (!storage)
+    throw new InvalidOptionError("sessionStorageTokenStore needs sessionStorage (a browser page) or a storage option.");
   const prefix = options.prefix ?? "mlserver-client:";
   const name = (key: Parameters<TokenStore["read"]>[0]) => `${prefix}${tokenStoreKeyString(key)}`;
   return {

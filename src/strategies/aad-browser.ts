@@ -30,7 +30,11 @@ export interface MsalResultLike {
 /** The methods of msal-browser's `PublicClientApplication` the strategy calls (restated, so msal-browser stays the app's). */
 export interface MsalBrowserAppLike {
   /** A token from MSAL's cache, renewed silently when needed; `forceRefresh` asks Azure AD for a new one. */
-  acquireTokenSilent(request: { scopes: string[]; account: MsalAccountLike; forceRefresh?: boolean }): Promise<MsalResultLike>;
+  acquireTokenSilent(request: {
+    scopes: string[];
+    account: MsalAccountLike;
+    forceRefresh?: boolean;
+  }): Promise<MsalResultLike>;
   /** A token after the user signs in (or consents) in a popup. */
   acquireTokenPopup(request: { scopes: string[]; account?: MsalAccountLike }): Promise<MsalResultLike>;
   /** Navigates the page to sign in; the app picks the result up with `handleRedirectPromise()`. */
@@ -61,7 +65,14 @@ export interface AadBrowserOptions extends TokenCycleOptions {
 }
 
 /** msal-browser's codes for "silent acquisition cannot work; the user must act". */
-const INTERACTION_CODES = new Set(["interaction_required", "login_required", "consent_required", "no_account_error", "no_tokens_found", "monitor_window_timeout"]);
+const INTERACTION_CODES = new Set([
+  "interaction_required",
+  "login_required",
+  "consent_required",
+  "no_account_error",
+  "no_tokens_found",
+  "monitor_window_timeout",
+]);
 
 function needsInteraction(error: unknown): boolean {
   const e = error as { name?: string; errorCode?: string } | null;
@@ -85,8 +96,12 @@ function needsInteraction(error: unknown): boolean {
  */
 export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSource {
   const { app, scopes, interaction = "popup" } = options;
-  if (typeof app?.acquireTokenSilent !== "function") throw new InvalidOptionError("aadBrowser needs the app's PublicClientApplication from @azure/msal-browser (option app).");
-  if (!Array.isArray(scopes) || scopes.length === 0) throw new InvalidOptionError('aadBrowser needs scopes, e.g. ["api://<web app id>/.default"].');
+  if (typeof app?.acquireTokenSilent !== "function")
+    throw new InvalidOptionError(
+      "aadBrowser needs the app's PublicClientApplication from @azure/msal-browser (option app).",
+    );
+  if (!Array.isArray(scopes) || scopes.length === 0)
+    throw new InvalidOptionError('aadBrowser needs scopes, e.g. ["api://<web app id>/.default"].');
   let renewing = false;
 
   const account = () => options.account ?? app.getActiveAccount() ?? app.getAllAccounts()[0];
@@ -96,7 +111,9 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
     if (interaction === "popup") return app.acquireTokenPopup(request);
     if (interaction === "redirect") {
       await app.acquireTokenRedirect(request);
-      throw new AuthenticationError("Azure AD sign-in continues on a redirect: the page is navigating away, and the app resumes with handleRedirectPromise() when it returns.");
+      throw new AuthenticationError(
+        "Azure AD sign-in continues on a redirect: the page is navigating away, and the app resumes with handleRedirectPromise() when it returns.",
+      );
     }
     throw new AuthenticationError(
       'Azure AD needs the user to sign in (no account, or consent or MFA is required). Start sign-in in the app (loginPopup or loginRedirect), or use interaction: "popup".',
@@ -112,7 +129,9 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
       let result: MsalResultLike;
       try {
         // A renewal asks Azure AD for a new token: MSAL would otherwise hand back the cached one.
-        result = known ? await app.acquireTokenSilent({ scopes, account: known, ...(renewing && { forceRefresh: true }) }) : await interactively(undefined);
+        result = known
+          ? await app.acquireTokenSilent({ scopes, account: known, ...(renewing && { forceRefresh: true }) })
+          : await interactively(undefined);
       } catch (error) {
         if (!needsInteraction(error)) throw error;
         result = await interactively(known);

@@ -6,7 +6,13 @@ import { rememberSecret } from "../core/redact.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import { InvalidOptionError } from "../core/errors.js";
-import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
+import {
+  msalConfiguration,
+  msalTokenProvider,
+  resolveAuthority,
+  resolveScopes,
+  type AadCommonOptions,
+} from "./msal-support.js";
 
 /** A certificate registered for the app: its private key (PEM) and its SHA-256 thumbprint (hex). */
 export interface ClientCertificate {
@@ -38,11 +44,14 @@ export interface AadClientCredentialsOptions extends AadCommonOptions, TokenCycl
 export function aadClientCredentials(options: AadClientCredentialsOptions): AuthProvider & TokenSource {
   const scopes = resolveScopes(options, "aadClientCredentials");
   const authority = resolveAuthority(options, "aadClientCredentials");
-  if ("clientSecret" in options && !options.certificate && typeof options.clientSecret !== "function") requireText(options.clientSecret, "aadClientCredentials' clientSecret");
+  if ("clientSecret" in options && !options.certificate && typeof options.clientSecret !== "function")
+    requireText(options.clientSecret, "aadClientCredentials' clientSecret");
   if (!options.clientSecret === !options.certificate) {
     throw new InvalidOptionError("aadClientCredentials needs exactly one of clientSecret or certificate.");
   }
-  const secrets = [options.clientSecret, options.certificate?.privateKey].filter((s): s is string => typeof s === "string" && s !== "");
+  const secrets = [options.clientSecret, options.certificate?.privateKey].filter(
+    (s): s is string => typeof s === "string" && s !== "",
+  );
   const credential = async (): Promise<Record<string, unknown>> => {
     if (!options.clientSecret) return { clientCertificate: options.certificate };
     const clientSecret = typeof options.clientSecret === "string" ? options.clientSecret : await options.clientSecret();
@@ -56,7 +65,10 @@ export function aadClientCredentials(options: AadClientCredentialsOptions): Auth
       strategy: "aad-client-credentials",
       what: "a token for the client credentials",
       secrets,
-      createApp: async (msal, network, cachePlugin) => new msal.ConfidentialClientApplication(msalConfiguration(options, authority, network, await credential(), cachePlugin)),
+      createApp: async (msal, network, cachePlugin) =>
+        new msal.ConfidentialClientApplication(
+          msalConfiguration(options, authority, network, await credential(), cachePlugin),
+        ),
       acquire: (app, skipCache) => app.acquireTokenByClientCredential({ scopes, skipCache }),
       forget: (app) => app.clearCache(),
     },

@@ -3,7 +3,13 @@ import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import { debug } from "../core/log.js";
-import { msalConfiguration, msalTokenProvider, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-support.js";
+import {
+  msalConfiguration,
+  msalTokenProvider,
+  resolveAuthority,
+  resolveScopes,
+  type AadCommonOptions,
+} from "./msal-support.js";
 
 /** What to show the user so they can complete the sign-in on another device. */
 export interface DeviceCodePrompt {
@@ -77,7 +83,8 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & Tok
       what: "a token by device code",
       secrets: [],
       ...(options.signal && { signal: options.signal }),
-      createApp: (msal, network, cachePlugin) => new msal.PublicClientApplication(msalConfiguration(options, authority, network, {}, cachePlugin)),
+      createApp: (msal, network, cachePlugin) =>
+        new msal.PublicClientApplication(msalConfiguration(options, authority, network, {}, cachePlugin)),
       async acquire(client, forceRefresh, network) {
         let result = null;
         // A new process finds the account signed in by an earlier run in the persisted cache.
@@ -87,7 +94,9 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & Tok
             result = await client.acquireTokenSilent({ account, scopes, forceRefresh });
           } catch (error) {
             // The refresh token has lapsed or was revoked: only a new device sign-in can help.
-            debug(`silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`);
+            debug(
+              `silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`,
+            );
             network.lastError = undefined;
           }
         }

@@ -21,9 +21,11 @@ export interface ApiKeyOptions {
  * ```
  */
 export function apiKey(options: ApiKeyOptions): AuthProvider {
-  if (options.in !== "header" && options.in !== "query") throw new InvalidOptionError('apiKey: `in` is "header" or "query".');
+  if (options.in !== "header" && options.in !== "query")
+    throw new InvalidOptionError('apiKey: `in` is "header" or "query".');
   if (options.in === "header") assertHeaderName(options.name, "apiKey");
-  else if (typeof options.name !== "string" || options.name === "") throw new InvalidOptionError("apiKey: name is required.");
+  else if (typeof options.name !== "string" || options.name === "")
+    throw new InvalidOptionError("apiKey: name is required.");
   const resolve = valueResolver(options.value, "apiKey");
   const dynamic = typeof options.value === "function";
   return ownProvider({

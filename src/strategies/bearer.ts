@@ -23,7 +23,10 @@ export type BearerTokenResult = string | { token: string; expiresAt?: number };
  * const fromVault = bearer(async () => ({ token: await vault.get("ml"), expiresAt: Date.now() + 3_600_000 }));
  * ```
  */
-export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Promise<BearerTokenResult>), options: TokenCycleOptions = {}): AuthProvider {
+export function bearer(
+  tokenOrCallback: string | (() => BearerTokenResult | Promise<BearerTokenResult>),
+  options: TokenCycleOptions = {},
+): AuthProvider {
   if (typeof tokenOrCallback !== "function") {
     requireText(tokenOrCallback, "bearer()'s token");
     if (tokenOrCallback.trim() === "") throw new InvalidOptionError("bearer() was given an empty token.");
@@ -44,9 +47,12 @@ export function bearer(tokenOrCallback: string | (() => BearerTokenResult | Prom
     rotating: false,
     async acquire() {
       const result = await callback();
-      const { token, expiresAt } = typeof result === "string" ? { token: result, expiresAt: undefined } : (result ?? {});
+      const { token, expiresAt } =
+        typeof result === "string" ? { token: result, expiresAt: undefined } : (result ?? {});
       if (typeof token !== "string" || token.trim() === "") {
-        throw new TokenResponseError("The bearer token callback returned no token (an empty string or a value without `token`).");
+        throw new TokenResponseError(
+          "The bearer token callback returned no token (an empty string or a value without `token`).",
+        );
       }
       // No known expiry: the token is good for this call only, so the next call asks again.
       return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt ?? jwtExpiry(token) ?? clock() };

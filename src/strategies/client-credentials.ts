@@ -7,7 +7,13 @@ import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
 import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, RedirectRefusedError, TokenEndpointError, TokenResponseError } from "../core/errors.js";
+import {
+  AuthenticationError,
+  InvalidOptionError,
+  RedirectRefusedError,
+  TokenEndpointError,
+  TokenResponseError,
+} from "../core/errors.js";
 import { rememberSecret, scrub } from "../core/redact.js";
 
 /** Options of {@link clientCredentials}. */
@@ -44,7 +50,10 @@ let loading: Promise<SimpleOAuth2> | undefined;
  */
 function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
   loading ??= Promise.all([import("simple-oauth2"), import("node:module")]).then(([module, { createRequire }]) => {
-    const debugLib = createRequire(import.meta.resolve("simple-oauth2"))("debug") as { disable(): string; enable(ns: string): void };
+    const debugLib = createRequire(import.meta.resolve("simple-oauth2"))("debug") as {
+      disable(): string;
+      enable(ns: string): void;
+    };
     const enabled = debugLib.disable();
     debugLib.enable([enabled, "-simple-oauth2:*"].filter(Boolean).join(","));
     return module;
@@ -71,7 +80,10 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   } catch {
     throw new InvalidOptionError(`clientCredentials: tokenUrl ${JSON.stringify(options.tokenUrl)} is not a URL.`);
   }
-  if (tokenUrl.username || tokenUrl.password) throw new InvalidOptionError("clientCredentials: tokenUrl must not hold a username or password; pass clientId and clientSecret.");
+  if (tokenUrl.username || tokenUrl.password)
+    throw new InvalidOptionError(
+      "clientCredentials: tokenUrl must not hold a username or password; pass clientId and clientSecret.",
+    );
   requireText(options.clientId, "clientCredentials' clientId");
   if (typeof options.clientSecret !== "function") requireText(options.clientSecret, "clientCredentials' clientSecret");
   if (typeof options.clientSecret === "string") rememberSecret(options.clientSecret);
@@ -86,7 +98,8 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     return secret;
   };
   const authMethod = options.authMethod ?? "basic";
-  if (authMethod !== "basic" && authMethod !== "body") throw new InvalidOptionError('clientCredentials: authMethod is "basic" or "body".');
+  if (authMethod !== "basic" && authMethod !== "body")
+    throw new InvalidOptionError('clientCredentials: authMethod is "basic" or "body".');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const label = `POST ${tokenUrl.pathname} at ${tokenUrl.origin}`;
   let allowInsecureHttp = options.allowInsecureHttp ?? false;
@@ -97,7 +110,10 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     const https = await import("node:https");
     const http = await import("node:http");
     const { rootCertificates } = await import("node:tls");
-    const ca = options.ca === undefined ? undefined : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
+    const ca =
+      options.ca === undefined
+        ? undefined
+        : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
     return new ClientCredentials({
       client: { id: options.clientId, secret: await resolveSecret() },
       auth: { tokenHost: tokenUrl.origin, tokenPath: tokenUrl.pathname + tokenUrl.search },
@@ -107,16 +123,27 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
         timeout: timeoutMs,
         // Never followed: the request holds the client secret (see fromWreckError).
         redirects: false,
-        ...(ca && { agents: { https: new https.Agent({ ca, keepAlive: true }), http: new http.Agent({ keepAlive: true }), httpsAllowUnauthorized: new https.Agent({ ca }) } }),
+        ...(ca && {
+          agents: {
+            https: new https.Agent({ ca, keepAlive: true }),
+            http: new http.Agent({ keepAlive: true }),
+            httpsAllowUnauthorized: new https.Agent({ ca }),
+          },
+        }),
       } as never,
     });
   };
 
   const scopeText = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
   // Tokens differ by scope and extra parameters (e.g. audience): they are part of the account.
-  const account = options.storeAccount ?? [options.clientId, scopeText ?? "", JSON.stringify(options.params ?? {})].join(" ");
+  const account =
+    options.storeAccount ?? [options.clientId, scopeText ?? "", JSON.stringify(options.params ?? {})].join(" ");
   const stored = new StoredTokens<TokenSet>(
-    () => options.store && { store: options.store, key: { origin: tokenUrl.origin + tokenUrl.pathname, account, strategy: "client-credentials" } },
+    () =>
+      options.store && {
+        store: options.store,
+        key: { origin: tokenUrl.origin + tokenUrl.pathname, account, strategy: "client-credentials" },
+      },
     options.clock,
   );
   const cycler = new TokenCycler<TokenSet>({
@@ -186,12 +213,22 @@ function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs:
     } catch {
       target = undefined;
     }
-    return new RedirectRefusedError(label, status, target, "a token request holds the client secret, so it is never followed. Check tokenUrl.");
+    return new RedirectRefusedError(
+      label,
+      status,
+      target,
+      "a token request holds the client secret, so it is never followed. Check tokenUrl.",
+    );
   }
   if (status >= 200 && status < 300) {
-    return new TokenResponseError(`${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`);
+    return new TokenResponseError(
+      `${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`,
+    );
   }
-  const body = typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : {};
+  const body =
+    typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload)
+      ? (payload as Record<string, unknown>)
+      : {};
   const detail = scrub(
     [body.error, body.error_description]
       .filter((p): p is string => typeof p === "string")
@@ -200,7 +237,13 @@ function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs:
     secrets,
   );
   if (status === 400 || status === 401 || status === 403) {
-    return new AuthenticationError(`${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`, { status });
+    return new AuthenticationError(
+      `${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`,
+      { status },
+    );
   }
-  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, { status, retryable: status >= 500 || status === 429 });
+  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, {
+    status,
+    retryable: status >= 500 || status === 429,
+  });
 }

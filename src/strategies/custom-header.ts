@@ -17,7 +17,8 @@ export interface CustomHeaderOptions {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function assertHeaderName(name: string, strategy: string): void {
-  if (typeof name !== "string" || !TOKEN.test(name)) throw new InvalidOptionError(`${strategy}: ${JSON.stringify(name)} is not a valid header name.`);
+  if (typeof name !== "string" || !TOKEN.test(name))
+    throw new InvalidOptionError(`${strategy}: ${JSON.stringify(name)} is not a valid header name.`);
 }
 
 function checkValue(value: unknown, strategy: string): string {

@@ -90,7 +90,9 @@ export async function digestResponse(input: DigestInput): Promise<string> {
   if (session) ha1 = h(`${ha1}:${input.nonce}:${input.cnonce}`);
   const ha2 = h(`${input.method}:${input.uri}`);
   const nc = input.nc.toString(16).padStart(8, "0");
-  return input.qop ? h(`${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`) : h(`${ha1}:${input.nonce}:${ha2}`);
+  return input.qop
+    ? h(`${ha1}:${input.nonce}:${nc}:${input.cnonce}:${input.qop}:${ha2}`)
+    : h(`${ha1}:${input.nonce}:${ha2}`);
 }
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`;
@@ -111,7 +113,9 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
   requireText(options?.username, "httpDigest's username");
   requireText(options.password, "httpDigest's password");
   rememberSecret(options.password);
-  let challenge: { realm: string; nonce: string; opaque: string | undefined; algorithm: string; qop: "auth" | undefined } | undefined;
+  let challenge:
+    | { realm: string; nonce: string; opaque: string | undefined; algorithm: string; qop: "auth" | undefined }
+    | undefined;
   let nc = 0;
   const ascii = /^[\x20-\x7e]*$/.test(options.username);
 
@@ -121,7 +125,9 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
       const current = challenge;
       const url = new URL(request.url);
       const uri = url.pathname + url.search;
-      const cnonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+      const cnonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+        b.toString(16).padStart(2, "0"),
+      ).join("");
       const count = ++nc;
       const response = await digestResponse({ ...options, ...current, method: request.method, uri, nc: count, cnonce });
       const parts = [
@@ -132,10 +138,17 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
         `uri=${quote(uri)}`,
         `algorithm=${current.algorithm}`,
         `response=${quote(response)}`,
-        ...(current.qop ? [`qop=${current.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`] : []),
+        ...(current.qop
+          ? [`qop=${current.qop}`, `nc=${count.toString(16).padStart(8, "0")}`, `cnonce=${quote(cnonce)}`]
+          : []),
         ...(current.opaque !== undefined ? [`opaque=${quote(current.opaque)}`] : []),
       ];
-      setCredentialHeader(request.headers, "authorization", `Digest ${parts.join(", ")}`, "The Digest answer (from the server's challenge)");
+      setCredentialHeader(
+        request.headers,
+        "authorization",
+        `Digest ${parts.join(", ")}`,
+        "The Digest answer (from the server's challenge)",
+      );
     },
 
     onUnauthorized(request, response) {
@@ -151,7 +164,11 @@ export function httpDigest(options: HttpDigestOptions): AuthProvider {
               .includes("auth"),
         );
       // The strongest algorithm offered wins: SHA-256 over MD5.
-      const best = offered.sort((a, b) => Number((b.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")) - Number((a.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")))[0];
+      const best = offered.sort(
+        (a, b) =>
+          Number((b.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")) -
+          Number((a.params.algorithm ?? "MD5").toUpperCase().startsWith("SHA")),
+      )[0];
       if (!best) {
         debug("401 without a Digest challenge this client can answer (algorithm and qop=auth)");
         return false;

@@ -10,7 +10,14 @@ import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { abortable } from "../core/fetch.js";
 import { sendTokenRequest } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, InvalidOptionError, SignedOutError, TokenEndpointError, TokenRefreshError, TokenResponseError } from "../core/errors.js";
+import {
+  AuthenticationError,
+  InvalidOptionError,
+  SignedOutError,
+  TokenEndpointError,
+  TokenRefreshError,
+  TokenResponseError,
+} from "../core/errors.js";
 import { debug, fingerprint } from "../core/log.js";
 import { rememberSecret } from "../core/redact.js";
 import { requireText } from "../core/required.js";
@@ -105,24 +112,38 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   const hasPair = "password" in options;
   if (hasPair) requireText(options.password, "mlServerLogin's password");
   if (hasPair && options.username === undefined) {
-    throw new InvalidOptionError("mlServerLogin needs both username and password (non-empty strings), or a credentials callback.");
+    throw new InvalidOptionError(
+      "mlServerLogin needs both username and password (non-empty strings), or a credentials callback.",
+    );
   }
-  if (hasPair && options.credentials) throw new InvalidOptionError("mlServerLogin takes a password or a credentials callback, not both.");
+  if (hasPair && options.credentials)
+    throw new InvalidOptionError("mlServerLogin takes a password or a credentials callback, not both.");
   if (!hasPair && !options.credentials && !options.tokens && !options.store) {
-    throw new InvalidOptionError("mlServerLogin needs a username and password, a credentials callback, saved tokens, or a store.");
+    throw new InvalidOptionError(
+      "mlServerLogin needs a username and password, a credentials callback, saved tokens, or a store.",
+    );
   }
   const account = options.storeAccount ?? options.username;
-  if (options.store && !account) throw new InvalidOptionError("mlServerLogin with a store needs username (or storeAccount) to know whose tokens to keep.");
-  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair ? () => ({ username: options.username!, password: options.password! }) : options.credentials;
+  if (options.store && !account)
+    throw new InvalidOptionError(
+      "mlServerLogin with a store needs username (or storeAccount) to know whose tokens to keep.",
+    );
+  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair
+    ? () => ({ username: options.username!, password: options.password! })
+    : options.credentials;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  let endpoint: Endpoint | undefined = options.baseUrl === undefined ? undefined : bindEndpoint(options.baseUrl, undefined);
+  let endpoint: Endpoint | undefined =
+    options.baseUrl === undefined ? undefined : bindEndpoint(options.baseUrl, undefined);
   let signedOut = false;
 
   function bindEndpoint(baseUrl: string, binding: AuthBinding | undefined): Endpoint {
     const allowInsecureHttp = options.allowInsecureHttp ?? binding?.allowInsecureHttp ?? false;
     // The client's fetch is its transport; any other goes through one too, so that token calls
     // always meet the same send-time and redirect rules.
-    const fetch = !options.fetch && binding ? binding.fetch : createTransport(new CredentialBoundary([], allowInsecureHttp), options.fetch ?? globalThis.fetch);
+    const fetch =
+      !options.fetch && binding
+        ? binding.fetch
+        : createTransport(new CredentialBoundary([], allowInsecureHttp), options.fetch ?? globalThis.fetch);
     return { baseUrl: normalizeBaseUrl(baseUrl), fetch, allowInsecureHttp };
   }
 
@@ -135,40 +156,66 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     if (!endpoint) endpoint = bindEndpoint(base, binding);
     else if (endpoint.baseUrl !== base) {
       // One provider, one server: tokens of one server must never be sent to another.
-      throw new InvalidOptionError(`This mlServerLogin provider signs in to ${endpoint.baseUrl}; create a separate one for ${base}.`);
+      throw new InvalidOptionError(
+        `This mlServerLogin provider signs in to ${endpoint.baseUrl}; create a separate one for ${base}.`,
+      );
     }
     boundAs = binding.baseUrl;
     return endpoint;
   }
 
   function requireEndpoint(): Endpoint {
-    if (!endpoint) throw new InvalidOptionError("mlServerLogin does not know the server yet: pass baseUrl, or create a client with it first.");
+    if (!endpoint)
+      throw new InvalidOptionError(
+        "mlServerLogin does not know the server yet: pass baseUrl, or create a client with it first.",
+      );
     return endpoint;
   }
 
-  async function call(label: string, method: string, path: string, init: { body?: unknown; accessToken?: string; emptyBodyOk?: boolean }, secrets: string[]): Promise<unknown> {
+  async function call(
+    label: string,
+    method: string,
+    path: string,
+    init: { body?: unknown; accessToken?: string; emptyBodyOk?: boolean },
+    secrets: string[],
+  ): Promise<unknown> {
     const ep = requireEndpoint();
     const url = new URL(ep.baseUrl + path);
     assertSecureTransport(url, ep.allowInsecureHttp);
     const headers = new Headers({ accept: "application/json" });
     if (init.body !== undefined) headers.set("content-type", "application/json");
-    if (init.accessToken) setCredentialHeader(headers, "authorization", `Bearer ${init.accessToken}`, "The access token");
-    const request = new Request(url, { method, headers, ...(init.body !== undefined && { body: JSON.stringify(init.body) }) });
-    return sendTokenRequest(request, { fetch: ep.fetch, timeoutMs, label, secrets, emptyBodyOk: init.emptyBodyOk === true });
+    if (init.accessToken)
+      setCredentialHeader(headers, "authorization", `Bearer ${init.accessToken}`, "The access token");
+    const request = new Request(url, {
+      method,
+      headers,
+      ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+    });
+    return sendTokenRequest(request, {
+      fetch: ep.fetch,
+      timeoutMs,
+      label,
+      secrets,
+      emptyBodyOk: init.emptyBodyOk === true,
+    });
   }
 
   const clock = options.clock ?? Date.now;
   /** A stored set is ML Server's only with its refresh token. */
   const asTokens = (set: TokenSet) => (set.refreshToken ? (set as MlServerTokens) : undefined);
   const stored = new StoredTokens<MlServerTokens>(
-    () => (options.store && endpoint ? { store: options.store, key: { origin: endpoint.baseUrl, account: account!, strategy: "ml-server-login" } } : undefined),
+    () =>
+      options.store && endpoint
+        ? { store: options.store, key: { origin: endpoint.baseUrl, account: account!, strategy: "ml-server-login" } }
+        : undefined,
     clock,
   );
   /** The time a token request is sent: expiry counts from it (see parseTokenResponse). */
   const toTokens = (body: unknown, sentAt: number): MlServerTokens => {
     const tokens = parseTokenResponse(body, sentAt);
     // ML Server always issues the pair; a set without its refresh token could not be renewed or revoked.
-    if (!tokens.refreshToken) throw new TokenResponseError("ML Server's token response has no refresh_token; is this an ML Server web node?");
+    if (!tokens.refreshToken)
+      throw new TokenResponseError("ML Server's token response has no refresh_token; is this an ML Server web node?");
     return { ...tokens, refreshToken: tokens.refreshToken };
   };
 
@@ -190,7 +237,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
       return tokens;
     } catch (error) {
       if (error instanceof AuthenticationError) {
-        throw new AuthenticationError(`ML Server refused the sign-in of ${JSON.stringify(username)} (HTTP ${error.status}): check the username and password.`, { status: error.status, cause: error });
+        throw new AuthenticationError(
+          `ML Server refused the sign-in of ${JSON.stringify(username)} (HTTP ${error.status}): check the username and password.`,
+          { status: error.status, cause: error },
+        );
       }
       throw error;
     }
@@ -199,7 +249,10 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   async function renew(refreshToken: string): Promise<MlServerTokens> {
     const body: RenewTokenRequest = { refreshToken };
     const sentAt = clock();
-    return toTokens(await call("POST /login/refreshToken", "POST", "/login/refreshToken", { body }, [refreshToken]), sentAt);
+    return toTokens(
+      await call("POST /login/refreshToken", "POST", "/login/refreshToken", { body }, [refreshToken]),
+      sentAt,
+    );
   }
 
   const cycler = new TokenCycler<MlServerTokens>({
@@ -231,8 +284,14 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
 
   /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
   async function revokeOnce(tokens: MlServerTokens): Promise<void> {
-    const path = options.revokeStyle === "path" ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}` : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
-    await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken, emptyBodyOk: true }, [tokens.refreshToken, tokens.accessToken]);
+    const path =
+      options.revokeStyle === "path"
+        ? `/login/refreshToken/${encodeURIComponent(tokens.refreshToken)}`
+        : `/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refreshToken)}`;
+    await call("DELETE /login/refreshToken", "DELETE", path, { accessToken: tokens.accessToken, emptyBodyOk: true }, [
+      tokens.refreshToken,
+      tokens.accessToken,
+    ]);
   }
 
   async function revoke(tokens: MlServerTokens): Promise<void> {
@@ -290,16 +349,26 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
       await stored.locked(async () => {
         // A new process signs out what it never loaded: the store's set, if newer than its own.
         const fromStore = await stored.load();
-        const tokens = fromStore?.refreshToken && (!held || fromStore.expiresAt >= held.expiresAt) ? (fromStore as MlServerTokens) : held;
+        const tokens =
+          fromStore?.refreshToken && (!held || fromStore.expiresAt >= held.expiresAt)
+            ? (fromStore as MlServerTokens)
+            : held;
         try {
           if (tokens?.refreshToken && endpoint) {
-            await inSpan("mlserver-client revoke", { "mlserver_client.strategy": "ml-server-login", ...tokenAttributes(tokens.accessToken) }, () => revoke(tokens));
+            await inSpan(
+              "mlserver-client revoke",
+              { "mlserver_client.strategy": "ml-server-login", ...tokenAttributes(tokens.accessToken) },
+              () => revoke(tokens),
+            );
           }
         } catch (error) {
-          throw new TokenEndpointError(`Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`, {
-            cause: error,
-            retryable: false,
-          });
+          throw new TokenEndpointError(
+            `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
+            {
+              cause: error,
+              retryable: false,
+            },
+          );
         } finally {
           await stored.forget();
         }

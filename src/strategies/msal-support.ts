@@ -4,14 +4,30 @@
  * translation of MSAL's errors into this library's typed errors. msal-node itself is loaded only by
  * the strategies, when they first need a token.
  */
-import type { AuthenticationResult, Configuration, ICachePlugin, INetworkModule, NetworkRequestOptions, NetworkResponse, TokenCacheContext } from "@azure/msal-node";
+import type {
+  AuthenticationResult,
+  Configuration,
+  ICachePlugin,
+  INetworkModule,
+  NetworkRequestOptions,
+  NetworkResponse,
+  TokenCacheContext,
+} from "@azure/msal-node";
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import type { FetchLike } from "../core/fetch.js";
 import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
 import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
 import { StoredTokens, type StoreBinding, type TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenSet } from "../auth/token-set.js";
-import { AuthenticationError, AuthorizationDeclinedError, DeviceCodeExpiredError, InvalidOptionError, MlServerClientError, TokenEndpointError, TokenResponseError } from "../core/errors.js";
+import {
+  AuthenticationError,
+  AuthorizationDeclinedError,
+  DeviceCodeExpiredError,
+  InvalidOptionError,
+  MlServerClientError,
+  TokenEndpointError,
+  TokenResponseError,
+} from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 import { asTokenCall, CredentialBoundary } from "../http/boundary.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
@@ -48,12 +64,17 @@ export interface AadCommonOptions extends TokenStoreOptions {
   timeoutMs?: number;
 }
 
-const MICROSOFT_HOSTS = /^(login\.microsoftonline\.(com|us)|login\.windows\.net|login\.microsoft\.com|login\.chinacloudapi\.cn|login\.partner\.microsoftonline\.cn)$/i;
+const MICROSOFT_HOSTS =
+  /^(login\.microsoftonline\.(com|us)|login\.windows\.net|login\.microsoft\.com|login\.chinacloudapi\.cn|login\.partner\.microsoftonline\.cn)$/i;
 
 export function resolveScopes(options: AadCommonOptions, strategy: string): string[] {
-  if (options.scopes && options.resource) throw new InvalidOptionError(`${strategy} takes scopes or resource, not both.`);
+  if (options.scopes && options.resource)
+    throw new InvalidOptionError(`${strategy} takes scopes or resource, not both.`);
   if (options.resource) return [`${options.resource.replace(/\/+$/, "")}/.default`];
-  if (!options.scopes?.length) throw new InvalidOptionError(`${strategy} needs scopes (e.g. ["api://<web app id>/.default"]) or resource (the ML Server web app id).`);
+  if (!options.scopes?.length)
+    throw new InvalidOptionError(
+      `${strategy} needs scopes (e.g. ["api://<web app id>/.default"]) or resource (the ML Server web app id).`,
+    );
   return options.scopes;
 }
 
@@ -67,7 +88,8 @@ export function resolveAuthority(options: AadCommonOptions, strategy: string, de
   } catch {
     throw new InvalidOptionError(`${strategy}: authority ${JSON.stringify(text)} is not a URL.`);
   }
-  if (url.protocol !== "https:") throw new InvalidOptionError(`${strategy}: the authority must use https:// (MSAL refuses anything else).`);
+  if (url.protocol !== "https:")
+    throw new InvalidOptionError(`${strategy}: the authority must use https:// (MSAL refuses anything else).`);
   return url;
 }
 
@@ -102,7 +124,10 @@ export class MsalNetwork implements INetworkModule {
 
   sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
     // Token requests: their form body holds the client secret, assertion or device code.
-    return this.#send<T>(asTokenCall(new Request(url, { method: "POST", headers: options?.headers ?? {}, body: options?.body ?? "" })), "POST");
+    return this.#send<T>(
+      asTokenCall(new Request(url, { method: "POST", headers: options?.headers ?? {}, body: options?.body ?? "" })),
+      "POST",
+    );
   }
 
   async #send<T>(request: Request, method: string, timeout?: number): Promise<NetworkResponse<T>> {
@@ -123,25 +148,38 @@ export class MsalNetwork implements INetworkModule {
       } catch {
         // No cause: a parser's message quotes the body, which may be a bare token.
         const type = scrub(response.headers.get("content-type") ?? "no content type").slice(0, 60);
-        throw new TokenResponseError(`The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`);
+        throw new TokenResponseError(
+          `The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`,
+        );
       }
       return { headers: Object.fromEntries(response.headers), body: body as T, status: response.status };
     } catch (error) {
-      this.lastError = error instanceof MlServerClientError && error.code !== "ERR_NETWORK" ? error : transportFailure(error, `${label} at ${url.origin}`, timeoutMs, signal.aborted);
+      this.lastError =
+        error instanceof MlServerClientError && error.code !== "ERR_NETWORK"
+          ? error
+          : transportFailure(error, `${label} at ${url.origin}`, timeoutMs, signal.aborted);
       throw this.lastError;
     }
   }
 }
 
 /** MSAL configuration for the authority: Microsoft's in AAD mode, any other in OIDC mode. */
-export function msalConfiguration(options: AadCommonOptions, authority: URL, network: MsalNetwork, auth: Record<string, unknown>, cachePlugin?: ICachePlugin): Configuration {
+export function msalConfiguration(
+  options: AadCommonOptions,
+  authority: URL,
+  network: MsalNetwork,
+  auth: Record<string, unknown>,
+  cachePlugin?: ICachePlugin,
+): Configuration {
   const microsoft = MICROSOFT_HOSTS.test(authority.hostname);
   const protocolMode = options.protocolMode ?? (microsoft ? "AAD" : "OIDC");
   return {
     auth: {
       clientId: options.clientId,
       authority: authority.href.replace(/\/$/, ""),
-      ...(options.knownAuthorities || !microsoft ? { knownAuthorities: options.knownAuthorities ?? [authority.host] } : {}),
+      ...(options.knownAuthorities || !microsoft
+        ? { knownAuthorities: options.knownAuthorities ?? [authority.host] }
+        : {}),
       ...auth,
     },
     ...(cachePlugin && { cache: { cachePlugin } }),
@@ -171,7 +209,15 @@ const KNOWN_CODES = new Set([
   "invalid_resource",
   "unsupported_grant_type",
 ]);
-const REFUSALS = new Set(["invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request", "invalid_resource", "unsupported_grant_type"]);
+const REFUSALS = new Set([
+  "invalid_client",
+  "unauthorized_client",
+  "invalid_grant",
+  "invalid_scope",
+  "invalid_request",
+  "invalid_resource",
+  "unsupported_grant_type",
+]);
 
 /** Turns whatever MSAL threw into this library's typed errors, with secrets scrubbed. */
 export function fromMsalError(error: unknown, network: MsalNetwork, secrets: string[], what: string): unknown {
@@ -188,21 +234,33 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
   // MSAL sometimes wraps the server's error code (e.g. post_request_failed: expired_token).
   const code = [outer, ...detail.split(/[^a-z_]+/)].find((c) => KNOWN_CODES.has(c)) ?? outer;
   if (code === "expired_token" || code === "code_expired") {
-    return new DeviceCodeExpiredError(`The device code expired before the sign-in was completed (${reason}). Start again and enter the code sooner.`, { cause: error });
+    return new DeviceCodeExpiredError(
+      `The device code expired before the sign-in was completed (${reason}). Start again and enter the code sooner.`,
+      { cause: error },
+    );
   }
   if (code === "access_denied" || code === "authorization_declined" || code === "user_cancelled") {
     return new AuthorizationDeclinedError(`The sign-in was declined (${reason}).`, { cause: error });
   }
   if (REFUSALS.has(code)) {
-    return new AuthenticationError(`The authority refused ${what} (${reason}). Check the client id, secret or certificate, and the scopes.`, { cause: error });
+    return new AuthenticationError(
+      `The authority refused ${what} (${reason}). Check the client id, secret or certificate, and the scopes.`,
+      { cause: error },
+    );
   }
   if (code === "endpoints_resolution_error" || code === "untrusted_authority" || code === "authority_uri_insecure") {
-    return new TokenEndpointError(`The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`, {
-      cause: error,
-      retryable: false,
-    });
+    return new TokenEndpointError(
+      `The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`,
+      {
+        cause: error,
+        retryable: false,
+      },
+    );
   }
-  return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, { cause: error, retryable: false });
+  return new TokenEndpointError(`Getting ${what} failed (${reason || (error as Error).name}).`, {
+    cause: error,
+    retryable: false,
+  });
 }
 
 /**
@@ -213,7 +271,10 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
 export function storeCachePlugin(binding: () => StoreBinding | undefined): ICachePlugin {
   const warn = (what: string) => (error: unknown) => {
     const b = binding();
-    warnOnce(`msal-cache-${what}:${b?.key.origin}`, `MSAL's cache could not be ${what} the token store (${(error as Error).message}); this process keeps its own.`);
+    warnOnce(
+      `msal-cache-${what}:${b?.key.origin}`,
+      `MSAL's cache could not be ${what} the token store (${(error as Error).message}); this process keeps its own.`,
+    );
   };
   return {
     async beforeCacheAccess(context: TokenCacheContext) {
@@ -246,7 +307,11 @@ export interface MsalFlow<App> {
   /** Values never to echo in messages. */
   secrets: string[];
   /** Builds the MSAL application (msal-node is loaded only now), with the store's cache plugin if any. */
-  createApp(msal: typeof import("@azure/msal-node"), network: MsalNetwork, cachePlugin: ICachePlugin | undefined): App | Promise<App>;
+  createApp(
+    msal: typeof import("@azure/msal-node"),
+    network: MsalNetwork,
+    cachePlugin: ICachePlugin | undefined,
+  ): App | Promise<App>;
   /**
    * Gets a token; `bypassCache` is true once after the server refused the current one. A flow that
    * swallows a failure on purpose clears `network.lastError`, so the stale error masks nothing.
@@ -263,11 +328,23 @@ export interface MsalFlow<App> {
  * (MSAL tokens stay valid while a renewal runs), a cache bypass after a 401, MSAL's errors turned
  * into typed ones, and sign-out.
  */
-export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOptions, flow: MsalFlow<App>, authority: URL, scopes: readonly string[]): AuthProvider & TokenSource {
+export function msalTokenProvider<App>(
+  options: AadCommonOptions & TokenCycleOptions,
+  flow: MsalFlow<App>,
+  authority: URL,
+  scopes: readonly string[],
+): AuthProvider & TokenSource {
   flow.secrets.forEach(rememberSecret);
   const network = new MsalNetwork(options);
   const binding = (): StoreBinding | undefined =>
-    options.store && { store: options.store, key: { origin: authority.href, account: options.storeAccount ?? `${options.clientId} ${scopes.join(" ")}`, strategy: flow.strategy } };
+    options.store && {
+      store: options.store,
+      key: {
+        origin: authority.href,
+        account: options.storeAccount ?? `${options.clientId} ${scopes.join(" ")}`,
+        strategy: flow.strategy,
+      },
+    };
   // The lock makes processes that start together share one sign-in (one device-code prompt).
   const stored = new StoredTokens<TokenSet>(binding, options.clock);
   const cachePlugin = options.store && storeCachePlugin(binding);
@@ -292,7 +369,11 @@ export function msalTokenProvider<App>(options: AadCommonOptions & TokenCycleOpt
           const result = await flow.acquire(await app, bypass, network);
           if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
           rememberSecret(result.accessToken);
-          return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000 };
+          return {
+            accessToken: result.accessToken,
+            tokenType: "Bearer",
+            expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000,
+          };
         } catch (error) {
           if (flow.signal?.aborted && error === flow.signal.reason) throw error;
           throw fromMsalError(error, network, flow.secrets, flow.what);

@@ -19,7 +19,10 @@ export interface AccessTokenLike {
  */
 export interface TokenCredentialLike {
   /** Resolves to a token for `scopes`, or `null` when none can be had. */
-  getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal; claims?: string; tenantId?: string }): Promise<AccessTokenLike | null>;
+  getToken(
+    scopes: string | string[],
+    options?: { abortSignal?: AbortSignal; claims?: string; tenantId?: string },
+  ): Promise<AccessTokenLike | null>;
 }
 
 /**
@@ -34,14 +37,31 @@ export interface TokenCredentialLike {
  * const auth = fromTokenCredential(new DefaultAzureCredential(), [`${WEB_APP_ID}/.default`]);
  * ```
  */
-export function fromTokenCredential(credential: TokenCredentialLike, scopes: string | string[], options: TokenCycleOptions & TokenStoreOptions = {}): AuthProvider & TokenSource {
-  if (typeof credential?.getToken !== "function") throw new InvalidOptionError("fromTokenCredential needs a TokenCredential (an object with getToken).");
+export function fromTokenCredential(
+  credential: TokenCredentialLike,
+  scopes: string | string[],
+  options: TokenCycleOptions & TokenStoreOptions = {},
+): AuthProvider & TokenSource {
+  if (typeof credential?.getToken !== "function")
+    throw new InvalidOptionError("fromTokenCredential needs a TokenCredential (an object with getToken).");
   const list = typeof scopes === "string" ? [scopes] : scopes;
-  if (list.length === 0) throw new InvalidOptionError('fromTokenCredential needs at least one scope, e.g. "<web app id>/.default".');
+  if (list.length === 0)
+    throw new InvalidOptionError('fromTokenCredential needs at least one scope, e.g. "<web app id>/.default".');
   // A credential is opaque: with a store, the caller names whose tokens these are.
-  if (options.store && !options.storeAccount) throw new InvalidOptionError("fromTokenCredential with a store needs storeAccount (e.g. the managed identity's client id).");
+  if (options.store && !options.storeAccount)
+    throw new InvalidOptionError(
+      "fromTokenCredential with a store needs storeAccount (e.g. the managed identity's client id).",
+    );
   const stored = new StoredTokens<TokenSet>(
-    () => options.store && { store: options.store, key: { origin: "token-credential", account: `${options.storeAccount} ${list.join(" ")}`, strategy: "token-credential" } },
+    () =>
+      options.store && {
+        store: options.store,
+        key: {
+          origin: "token-credential",
+          account: `${options.storeAccount} ${list.join(" ")}`,
+          strategy: "token-credential",
+        },
+      },
     options.clock,
   );
   const cycler = new TokenCycler<TokenSet>({
@@ -50,11 +70,20 @@ export function fromTokenCredential(credential: TokenCredentialLike, scopes: str
     rotating: false,
     acquire: stored.wrap(async () => {
       const token = await credential.getToken(list);
-      if (!token || typeof token.token !== "string" || token.token === "" || !Number.isFinite(token.expiresOnTimestamp)) {
-        throw new TokenResponseError("The TokenCredential returned no usable token (null, an empty token, or no expiresOnTimestamp).");
+      if (
+        !token ||
+        typeof token.token !== "string" ||
+        token.token === "" ||
+        !Number.isFinite(token.expiresOnTimestamp)
+      ) {
+        throw new TokenResponseError(
+          "The TokenCredential returned no usable token (null, an empty token, or no expiresOnTimestamp).",
+        );
       }
       if (token.tokenType !== undefined && token.tokenType.toLowerCase() !== "bearer") {
-        throw new TokenResponseError("The TokenCredential returned a token that is not a Bearer token (e.g. proof-of-possession); only Bearer tokens are supported.");
+        throw new TokenResponseError(
+          "The TokenCredential returned a token that is not a Bearer token (e.g. proof-of-possession); only Bearer tokens are supported.",
+        );
       }
       return {
         accessToken: token.token,

@@ -2,7 +2,15 @@ import { createHash } from "node:crypto";
 import createClient from "openapi-fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer, type DevServerOptions } from "../../devserver/server.js";
-import { authMiddleware, bearer, createMlServerClient, mlServerLogin, type MlServerLoginOptions, type MlServerTokens, type paths } from "../../src/index.js";
+import {
+  authMiddleware,
+  bearer,
+  createMlServerClient,
+  mlServerLogin,
+  type MlServerLoginOptions,
+  type MlServerTokens,
+  type paths,
+} from "../../src/index.js";
 import { join } from "node:path";
 import { SecretHygiene } from "../support/hygiene.js";
 import { observeRefusals } from "../support/refusals.js";
@@ -104,7 +112,10 @@ function suite(via: Via): void {
       await Promise.all(
         Array.from({ length: 20 }, async (_, worker) => {
           for (let i = 0; Date.now() - started < 4000 || statuses.length < 500; i++) {
-            const r = (worker + i) % 2 === 0 ? await client.GET("/status") : await client.GET("/services/{name}", { params: { path: { name: `svc-${worker}` } } });
+            const r =
+              (worker + i) % 2 === 0
+                ? await client.GET("/status")
+                : await client.GET("/services/{name}", { params: { path: { name: `svc-${worker}` } } });
             statuses.push(r.response.status);
           }
         }),
@@ -173,7 +184,10 @@ function suite(via: Via): void {
       // Prism re-encodes binary bodies as text (bytes over 0x7f become U+FFFD), so bytes are
       // compared on the direct run; through Prism the resend itself is what is checked.
       if (via === "direct") {
-        expect(s.services.get("kmeans\u00002.0")).toMatchObject({ modelBytes: model.length, modelSha256: createHash("sha256").update(model).digest("hex") });
+        expect(s.services.get("kmeans\u00002.0")).toMatchObject({
+          modelBytes: model.length,
+          modelSha256: createHash("sha256").update(model).digest("hex"),
+        });
       }
 
       // A workspace object is a binary body resent after the 401: a pickle (protocol 0, ASCII, so
@@ -189,7 +203,10 @@ function suite(via: Via): void {
         headers: { "content-type": "application/octet-stream" },
       });
       expect(stored.response.status).toBe(200);
-      const read = await client.POST("/sessions/{id}/execute", { params: { path: { id } }, body: { code: "w = {'loaded': weights}", outputParameters: ["w"] } });
+      const read = await client.POST("/sessions/{id}/execute", {
+        params: { path: { id } },
+        body: { code: "w = {'loaded': weights}", outputParameters: ["w"] },
+      });
       expect(read.data?.outputParameters).toEqual([{ name: "w", value: { loaded: [0, 1, 2, 253, 254, 255] } }]);
       expect(s.counters.renewals).toBe(2);
     });
@@ -223,7 +240,11 @@ function suite(via: Via): void {
         expect(Object.keys(set).sort()).toEqual(["accessToken", "expiresAt", "refreshToken", "tokenType"]);
         expect(set.refreshToken.length).toBeGreaterThan(10);
       }
-      const reuse = await fetch(`${s.url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken: first.refreshToken }) });
+      const reuse = await fetch(`${s.url}/login/refreshToken`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken: first.refreshToken }),
+      });
       expect(reuse.status).toBe(401);
       expect(await reuse.json()).toMatchObject({ message: "invalid or expired refresh token" });
       const old = await fetch(`${s.url}/status`, { headers: { authorization: `Bearer ${first.accessToken}` } });
@@ -241,7 +262,11 @@ function suite(via: Via): void {
       expect(s.counters.revokes).toBe(1);
       const replay = await fetch(`${s.url}/status`, { headers: { authorization: `Bearer ${issued.accessToken}` } });
       expect(replay.status).toBe(401);
-      const renew = await fetch(`${s.url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken: issued.refreshToken }) });
+      const renew = await fetch(`${s.url}/login/refreshToken`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ refreshToken: issued.refreshToken }),
+      });
       expect(renew.status).toBe(401);
       const error = await failure(() => client.GET("/status"));
       expect(error).toMatchObject({ code: "ERR_SIGNED_OUT", name: "SignedOutError" });
@@ -252,16 +277,27 @@ function suite(via: Via): void {
     });
 
     // 2017-era servers only: the path form is not in the 9.3.0 description Prism enforces.
-    it.skipIf(via === "prism")(`signOut with the older path form of revoke${via === "prism" ? " (skipped under Prism: Microsoft's 9.3.0 description has no path-form revoke)" : ""}`, async () => {
-      const s = await server({ legacyRevokePath: true });
-      const { auth, client, tokens } = setup(s, { revokeStyle: "path" });
-      await client.GET("/status");
-      await auth.signOut();
-      expect(s.counters.revokes).toBe(1);
-      expect(s.requests.at(-1)).toMatchObject({ route: "DELETE /login/refreshToken/{refreshToken}", status: 200, hadAuthorization: true });
-      const renew = await fetch(`${s.url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken: tokens[0]!.refreshToken }) });
-      expect(renew.status).toBe(401);
-    });
+    it.skipIf(via === "prism")(
+      `signOut with the older path form of revoke${via === "prism" ? " (skipped under Prism: Microsoft's 9.3.0 description has no path-form revoke)" : ""}`,
+      async () => {
+        const s = await server({ legacyRevokePath: true });
+        const { auth, client, tokens } = setup(s, { revokeStyle: "path" });
+        await client.GET("/status");
+        await auth.signOut();
+        expect(s.counters.revokes).toBe(1);
+        expect(s.requests.at(-1)).toMatchObject({
+          route: "DELETE /login/refreshToken/{refreshToken}",
+          status: 200,
+          hadAuthorization: true,
+        });
+        const renew = await fetch(`${s.url}/login/refreshToken`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ refreshToken: tokens[0]!.refreshToken }),
+        });
+        expect(renew.status).toBe(401);
+      },
+    );
 
     it("signs in again when the refresh token is refused (e.g. past the session cap)", async () => {
       // Server and client share a clock moved by hand, so no step depends on how fast the machine is.
@@ -338,7 +374,9 @@ function suite(via: Via): void {
         const client = createMlServerClient({ baseUrl: url, auth });
         const error = await failure(() => client.GET("/status"));
         expect(error).toMatchObject({ code: "ERR_TOKEN_ENDPOINT_UNAVAILABLE" });
-        expect(error.message).toMatch(/POST \/login at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\)/);
+        expect(error.message).toMatch(
+          /POST \/login at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\)/,
+        );
       },
     );
 
@@ -379,10 +417,14 @@ function suite(via: Via): void {
     it("refuses plain HTTP to a host that is not loopback, at construction, saying how to opt out", async () => {
       const auth = bearer("static-token-value-1234");
       hygiene.secret("static-token-value-1234");
-      const error = await failure(async () => createMlServerClient({ baseUrl: "http://mlserver.example.com:12800", auth }));
+      const error = await failure(async () =>
+        createMlServerClient({ baseUrl: "http://mlserver.example.com:12800", auth }),
+      );
       expect(error).toMatchObject({ code: "ERR_INSECURE_TRANSPORT" });
       expect(error.message).toMatch(/allowInsecureHttp: true/);
-      expect(() => createMlServerClient({ baseUrl: "http://mlserver.example.com:12800", auth, allowInsecureHttp: true })).not.toThrow();
+      expect(() =>
+        createMlServerClient({ baseUrl: "http://mlserver.example.com:12800", auth, allowInsecureHttp: true }),
+      ).not.toThrow();
       expect(() => createMlServerClient({ baseUrl: "https://mlserver.example.com:12800", auth })).not.toThrow();
     });
 
@@ -390,41 +432,75 @@ function suite(via: Via): void {
       const s = await server();
       const auth = mlServerLogin(USER);
       for (const host of ["127.0.0.1", "localhost"]) {
-        const client = createMlServerClient({ baseUrl: s.url.replace("127.0.0.1", host), auth: host === "localhost" ? mlServerLogin(USER) : auth });
+        const client = createMlServerClient({
+          baseUrl: s.url.replace("127.0.0.1", host),
+          auth: host === "localhost" ? mlServerLogin(USER) : auth,
+        });
         expect((await client.GET("/status")).response.status).toBe(200);
       }
-      expect(() => createMlServerClient({ baseUrl: "http://[::1]:12800", auth: bearer("x-token-12345") })).not.toThrow();
+      expect(() =>
+        createMlServerClient({ baseUrl: "http://[::1]:12800", auth: bearer("x-token-12345") }),
+      ).not.toThrow();
     });
 
     it("fails loudly at construction on an allowlist entry that is not an origin", async () => {
-      for (const entry of ["mlserver.example.com", "https://mlserver.example.com/api", "https://*.example.com", "https://user:pw@mlserver.example.com", "ftp://mlserver.example.com"]) {
-        const error = await failure(async () => createMlServerClient({ baseUrl: "https://mlserver.example.com", auth: bearer("t0ken-abcdef"), allowedOrigins: [entry] }));
+      for (const entry of [
+        "mlserver.example.com",
+        "https://mlserver.example.com/api",
+        "https://*.example.com",
+        "https://user:pw@mlserver.example.com",
+        "ftp://mlserver.example.com",
+      ]) {
+        const error = await failure(async () =>
+          createMlServerClient({
+            baseUrl: "https://mlserver.example.com",
+            auth: bearer("t0ken-abcdef"),
+            allowedOrigins: [entry],
+          }),
+        );
         expect(error).toMatchObject({ code: "ERR_INVALID_OPTION" });
         expect(error.message).toContain("is not an origin: write it as scheme://host[:port]");
       }
-      expect(() => createMlServerClient({ baseUrl: "https://mlserver.example.com", auth: bearer("t0ken-abcdef"), allowedOrigins: ["https://mlserver.example.com/"] })).not.toThrow();
+      expect(() =>
+        createMlServerClient({
+          baseUrl: "https://mlserver.example.com",
+          auth: bearer("t0ken-abcdef"),
+          allowedOrigins: ["https://mlserver.example.com/"],
+        }),
+      ).not.toThrow();
     });
 
     it("refuses, before sending, a request to an origin that is not allowed", async () => {
       const s = await server();
-      const auth = authMiddleware(bearer("static-token-value-1234"), { allowedOrigins: ["https://mlserver.example.com"] });
+      const auth = authMiddleware(bearer("static-token-value-1234"), {
+        allowedOrigins: ["https://mlserver.example.com"],
+      });
       const client = createClient<paths>({ baseUrl: s.url, fetch: auth.fetch });
       client.use(auth);
       const error = await failure(() => client.GET("/status"));
       expect(error).toMatchObject({ code: "ERR_ORIGIN_NOT_ALLOWED" });
-      expect(error.message).toMatch(/Refusing to send credentials to http:\/\/127\.0\.0\.1:\d+: it is not an allowed origin \(https:\/\/mlserver\.example\.com\)/);
+      expect(error.message).toMatch(
+        /Refusing to send credentials to http:\/\/127\.0\.0\.1:\d+: it is not an allowed origin \(https:\/\/mlserver\.example\.com\)/,
+      );
       expect(s.counters.requests).toBe(0);
     });
 
     it("a static bearer token and a bearer callback work unchanged through the client", async () => {
       const s = await server();
-      const login = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(USER) });
+      const login = await fetch(`${s.url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(USER),
+      });
       const { access_token: token } = (await login.json()) as { access_token: string };
       hygiene.secret(token);
       const fixed = createMlServerClient({ baseUrl: s.url, auth: bearer(token) });
       expect((await fixed.GET("/status")).response.status).toBe(200);
       let asked = 0;
-      const viaCallback = createMlServerClient({ baseUrl: s.url, auth: bearer(async () => (asked++, { token, expiresAt: Date.now() + 60_000 })) });
+      const viaCallback = createMlServerClient({
+        baseUrl: s.url,
+        auth: bearer(async () => (asked++, { token, expiresAt: Date.now() + 60_000 })),
+      });
       const results = await Promise.all(Array.from({ length: 50 }, () => viaCallback.GET("/status")));
       expect(results.every((r) => r.response.status === 200)).toBe(true);
       expect(asked).toBe(1);

@@ -40,12 +40,24 @@ let proxyUrl: string;
 let batchId: string;
 
 /** Forwards to the dev server, then rewrites the answer where a lie is set. */
-async function answer(method: string, url: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; type: string; body: Buffer | string }> {
+async function answer(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ status: number; type: string; body: Buffer | string }> {
   const path = url.split("?")[0]!;
-  if (lies.fileNames && method === "GET" && /\/files\/[^/]+$/.test(path)) return { status: 200, type: "application/octet-stream", body: "written by the server" };
-  if (lies.fileNames && method === "GET" && /\/batch\/[^/]+\/\d+\/files$/.test(path)) return { status: 200, type: "application/json", body: JSON.stringify(lies.fileNames) };
-  if (lies.errorText && method === "GET" && path === "/services/ghost/1.0") return { status: 404, type: "application/json", body: JSON.stringify({ message: lies.errorText }) };
-  const upstream = await fetch(`${server.url}${url}`, { method, headers, ...(body.length > 0 && { body: new Uint8Array(body) }) });
+  if (lies.fileNames && method === "GET" && /\/files\/[^/]+$/.test(path))
+    return { status: 200, type: "application/octet-stream", body: "written by the server" };
+  if (lies.fileNames && method === "GET" && /\/batch\/[^/]+\/\d+\/files$/.test(path))
+    return { status: 200, type: "application/json", body: JSON.stringify(lies.fileNames) };
+  if (lies.errorText && method === "GET" && path === "/services/ghost/1.0")
+    return { status: 404, type: "application/json", body: JSON.stringify({ message: lies.errorText }) };
+  const upstream = await fetch(`${server.url}${url}`, {
+    method,
+    headers,
+    ...(body.length > 0 && { body: new Uint8Array(body) }),
+  });
   let text = Buffer.from(await upstream.arrayBuffer());
   const type = upstream.headers.get("content-type") ?? "application/octet-stream";
   if (method === "POST" && /^\/sessions\/[^/]+\/execute$/.test(path) && upstream.ok) {
@@ -55,10 +67,15 @@ async function answer(method: string, url: string, headers: Record<string, strin
     if (lies.console) result.consoleOutput = lies.console;
     text = Buffer.from(JSON.stringify(result));
   }
-  if (lies.console && method === "GET" && /\/console-output$/.test(path)) text = Buffer.from(JSON.stringify({ consoleOutput: lies.console }));
+  if (lies.console && method === "GET" && /\/console-output$/.test(path))
+    text = Buffer.from(JSON.stringify({ consoleOutput: lies.console }));
   if (lies.serviceText && method === "GET" && path === "/services" && upstream.ok) {
     const services = JSON.parse(text.toString("utf8")) as Record<string, unknown>[];
-    text = Buffer.from(JSON.stringify(services.map((s) => ({ ...s, name: `${String(s.name)}${lies.serviceText}`, description: lies.serviceText }))));
+    text = Buffer.from(
+      JSON.stringify(
+        services.map((s) => ({ ...s, name: `${String(s.name)}${lies.serviceText}`, description: lies.serviceText })),
+      ),
+    );
   }
   return { status: upstream.status, type, body: text };
 }
@@ -69,7 +86,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => typeof v === "string" && !["host", "content-length", "connection"].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(
+          ([k, v]) => typeof v === "string" && !["host", "content-length", "connection"].includes(k),
+        ),
+      ) as Record<string, string>;
       answer(req.method!, req.url!, headers, Buffer.concat(chunks)).then(
         (a) => res.writeHead(a.status, { "content-type": a.type }).end(a.body),
         (error: Error) => res.writeHead(502).end(error.message),
@@ -81,8 +102,16 @@ beforeAll(async () => {
   // A real batch of one row, whose artifacts the lying server then names.
   const auth = mlServerLogin({ username: "admin", password: PASSWORD });
   const client = createMlServerClient({ baseUrl: server.url, auth });
-  await publishService(client, { name: "writer", version: "1.0", code: "open('out.txt', 'w').write('x')\ny = x", inputs: { x: "numeric" }, outputs: { y: "numeric" } });
-  const service = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "writer", version: "1.0" });
+  await publishService(client, {
+    name: "writer",
+    version: "1.0",
+    code: "open('out.txt', 'w').write('x')\ny = x",
+    inputs: { x: "numeric" },
+    outputs: { y: "numeric" },
+  });
+  const service = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>(
+    { baseUrl: server.url, auth, name: "writer", version: "1.0" },
+  );
   await service.runBatch([{ x: 1 }], { onStart: (id) => (batchId = id) });
 }, 120_000);
 afterAll(async () => {
@@ -102,8 +131,17 @@ interface Run {
 /** The built CLI, signed in by MLSERVER_PASSWORD, in `cwd`, with a home of its own. */
 async function mlserver(args: string[], cwd: string, stdin = ""): Promise<Run> {
   const home = await tempDir("mlserver-hostile-home-");
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MLSERVER_")));
-  Object.assign(env, { HOME: home, XDG_CACHE_HOME: join(home, "cache"), XDG_CONFIG_HOME: join(home, "config"), MLSERVER_SERVER: proxyUrl, MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD });
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("MLSERVER_")),
+  );
+  Object.assign(env, {
+    HOME: home,
+    XDG_CACHE_HOME: join(home, "cache"),
+    XDG_CONFIG_HOME: join(home, "config"),
+    MLSERVER_SERVER: proxyUrl,
+    MLSERVER_USERNAME: "admin",
+    MLSERVER_PASSWORD: PASSWORD,
+  });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env });
     let stdout = "";
@@ -139,17 +177,20 @@ async function workspace() {
 const HOSTILE = ["../x", "../../x", "sub/../../x", "/ABSOLUTE/x", "..", ".", "a\u0000b", "ok.txt\u001b]0;owned\u0007"];
 
 describe("files named by a server", () => {
-  it.each(HOSTILE.map((name) => [JSON.stringify(name), name]))("run refuses %s with exit 7 and writes nothing", async (_, name) => {
-    const { work, out, before } = await workspace();
-    lies.fileNames = ["good.txt", name.replace("/ABSOLUTE", work)];
-    const run = await mlserver(["run", "script.py", "--output-dir", out], work);
-    expect(run.code, run.stderr).toBe(7);
-    expect(run.stderr).toContain("ERR_UNSAFE_FILE_NAME");
-    expect(run.stderr).not.toMatch(RAW_CONTROL);
-    // Nothing of the run's files: not the bad one, and not the good one listed beside it.
-    expect(walk(work)).toEqual(before);
-    expect(readFileSync(join(work, "outside.txt"), "utf8")).toBe("the user's own file");
-  });
+  it.each(HOSTILE.map((name) => [JSON.stringify(name), name]))(
+    "run refuses %s with exit 7 and writes nothing",
+    async (_, name) => {
+      const { work, out, before } = await workspace();
+      lies.fileNames = ["good.txt", name.replace("/ABSOLUTE", work)];
+      const run = await mlserver(["run", "script.py", "--output-dir", out], work);
+      expect(run.code, run.stderr).toBe(7);
+      expect(run.stderr).toContain("ERR_UNSAFE_FILE_NAME");
+      expect(run.stderr).not.toMatch(RAW_CONTROL);
+      // Nothing of the run's files: not the bad one, and not the good one listed beside it.
+      expect(walk(work)).toEqual(before);
+      expect(readFileSync(join(work, "outside.txt"), "utf8")).toBe("the user's own file");
+    },
+  );
 
   it("run replaces a link already in the output folder rather than writing through it", async () => {
     const { work, out } = await workspace();
@@ -162,15 +203,21 @@ describe("files named by a server", () => {
     expect(walk(out).sort()).toEqual(["good.txt", "planted"]);
   });
 
-  it.each(HOSTILE.map((name) => [JSON.stringify(name), name]))("services batch --artifacts refuses %s with exit 7 and writes nothing", async (_, name) => {
-    const { work, out, before } = await workspace();
-    lies.fileNames = ["good.txt", name.replace("/ABSOLUTE", work)];
-    const run = await mlserver(["services", "batch", "artifacts", "writer", "1.0", batchId, "--output-dir", out], work);
-    expect(run.code, run.stderr).toBe(7);
-    expect(run.stderr).toContain("ERR_UNSAFE_FILE_NAME");
-    expect(run.stderr).not.toMatch(RAW_CONTROL);
-    expect(walk(work)).toEqual(before);
-  });
+  it.each(HOSTILE.map((name) => [JSON.stringify(name), name]))(
+    "services batch --artifacts refuses %s with exit 7 and writes nothing",
+    async (_, name) => {
+      const { work, out, before } = await workspace();
+      lies.fileNames = ["good.txt", name.replace("/ABSOLUTE", work)];
+      const run = await mlserver(
+        ["services", "batch", "artifacts", "writer", "1.0", batchId, "--output-dir", out],
+        work,
+      );
+      expect(run.code, run.stderr).toBe(7);
+      expect(run.stderr).toContain("ERR_UNSAFE_FILE_NAME");
+      expect(run.stderr).not.toMatch(RAW_CONTROL);
+      expect(walk(work)).toEqual(before);
+    },
+  );
 
   it("session's get refuses a path with exit 7 and writes nothing", async () => {
     const { work, before } = await workspace();
@@ -193,7 +240,9 @@ describe("text from a server on the terminal", () => {
     expect(table.stdout).toContain("writer\\x1b]0;owned\\x07\\x1b[2J\\x9b31m");
     expect(table.stdout).not.toMatch(RAW_CONTROL);
     const json = await mlserver(["services", "list", "--json"], work);
-    expect((JSON.parse(json.stdout) as { name: string; description: string }[])[0]!.description).toBe(`${TITLE}${CLEAR}`);
+    expect((JSON.parse(json.stdout) as { name: string; description: string }[])[0]!.description).toBe(
+      `${TITLE}${CLEAR}`,
+    );
   });
 
   it("an error quoting the server is escaped on stderr, as text and in --json", async () => {
@@ -204,7 +253,9 @@ describe("text from a server on the terminal", () => {
     expect(human.stderr).toContain("no such service\\x1b[2J");
     expect(human.stderr).not.toMatch(RAW_CONTROL);
     const json = await mlserver(["services", "get", "ghost", "1.0", "--json"], work);
-    expect((JSON.parse(json.stderr) as { error: { message: string } }).error.message).toContain(`no such service${CLEAR}`);
+    expect((JSON.parse(json.stderr) as { error: { message: string } }).error.message).toContain(
+      `no such service${CLEAR}`,
+    );
   });
 
   it("a run's error is escaped, while its console output (the user's own program's) passes through unchanged", async () => {

@@ -6,11 +6,26 @@
  */
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "../support/authority.js";
+import {
+  azureAdSettings,
+  RESOURCE,
+  selfSignedCertificate,
+  startTestAuthority,
+  type TestAuthority,
+} from "../support/authority.js";
 import { installPacked, type PackedInstall } from "../support/packed.js";
 import { TEST_PYTHON } from "../support/python.js";
 import { rMissing } from "../support/r.js";
@@ -38,18 +53,39 @@ interface Run {
 async function home() {
   const dir = await tempDir("mlserver-cli-home-");
   const cache = join(dir, "cache");
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MLSERVER_") && k !== "NO_COLOR"));
-  Object.assign(env, { HOME: dir, XDG_CACHE_HOME: join(dir, "xdg-cache"), XDG_CONFIG_HOME: join(dir, "xdg-config"), MLSERVER_CACHE_DIR: cache });
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("MLSERVER_") && k !== "NO_COLOR"),
+  );
+  Object.assign(env, {
+    HOME: dir,
+    XDG_CACHE_HOME: join(dir, "xdg-cache"),
+    XDG_CONFIG_HOME: join(dir, "xdg-config"),
+    MLSERVER_CACHE_DIR: cache,
+  });
   const entries = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.endsWith(".json")) : []);
   return { dir, cache, env, entries };
 }
 
 type Home = Awaited<ReturnType<typeof home>>;
 
-function mlserver(h: Home, args: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStderr?: (text: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<Run> {
+function mlserver(
+  h: Home,
+  args: string[],
+  options: {
+    stdin?: string;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    onStderr?: (text: string) => void;
+    onSpawn?: (pid: number) => void;
+  } = {},
+): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(installed.bin, args, { cwd: options.cwd ?? installed.project, env: { ...h.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(installed.bin, args, {
+      cwd: options.cwd ?? installed.project,
+      env: { ...h.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -64,7 +100,10 @@ function mlserver(h: Home, args: string[], options: { stdin?: string; env?: Node
   });
 }
 
-const login = (h: Home, extra: string[] = []) => mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password-stdin", ...extra], { stdin: `${PASSWORD}\n` });
+const login = (h: Home, extra: string[] = []) =>
+  mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password-stdin", ...extra], {
+    stdin: `${PASSWORD}\n`,
+  });
 
 /** Makes the cached access token look expired to the client (the server's copy stays valid). */
 function expireCachedToken(h: Home): void {
@@ -89,7 +128,14 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(token.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const status = await mlserver(h, ["status", "--json"]);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ profile: "default", server: server.url, auth: "login", account: "admin", signedIn: true, health: { statusCode: "pass" } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      profile: "default",
+      server: server.url,
+      auth: "login",
+      account: "admin",
+      signedIn: true,
+      health: { statusCode: "pass" },
+    });
     expect(server.counters.logins).toBe(1);
     expect(server.counters.renewals).toBe(0);
     // Nothing on stdout or stderr holds the password; only `token` prints the token.
@@ -105,7 +151,10 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([]);
     for (const file of h.entries()) expect(statSync(join(h.cache, file)).mode & 0o777).toBe(0o600);
     const config = readFileSync(join(h.dir, "xdg-config", "mlserver-client", "config.json"), "utf8");
-    expect(JSON.parse(config)).toEqual({ profiles: { default: { server: server.url, auth: "login", username: "admin" } }, defaultProfile: "default" });
+    expect(JSON.parse(config)).toEqual({
+      profiles: { default: { server: server.url, auth: "login", username: "admin" } },
+      defaultProfile: "default",
+    });
     expect(config).not.toContain(PASSWORD);
   });
 
@@ -132,7 +181,11 @@ describe("mlserver, installed from the packed tarball", () => {
     const run = await mlserver(h, ["token"], { env: { MLSERVER_PASSWORD: PASSWORD } });
     expect(run.code, run.stderr).toBe(0);
     expect(server.counters.logins).toBe(1);
-    expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^mlserver: warning: Ignoring the cached tokens for ml-server-login "admin" at .*: it is not valid JSON/)]);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^mlserver: warning: Ignoring the cached tokens for ml-server-login "admin" at .*: it is not valid JSON/,
+      ),
+    ]);
     expect(() => JSON.parse(readFileSync(join(h.cache, file!), "utf8"))).not.toThrow();
   });
 
@@ -178,7 +231,9 @@ describe("mlserver, installed from the packed tarball", () => {
     const bad = await mlserver(h, ["services", "frobnicate"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-    expect((await mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password", "x"])).code).toBe(2); // no secret flags
+    expect((await mlserver(h, ["login", "--server", server.url, "--username", "admin", "--password", "x"])).code).toBe(
+      2,
+    ); // no secret flags
     expect((await login(h)).code).toBe(0);
     const missing = await mlserver(h, ["services", "get", "nope", "1.0", "--json"]);
     expect(missing.code).toBe(4);
@@ -186,7 +241,9 @@ describe("mlserver, installed from the packed tarball", () => {
   });
 
   it("every exit code docs/cli.md lists, each met through the installed binary", async () => {
-    const documented = /- Exit codes: ([\s\S]*?)\n- /.exec(readFileSync(join(import.meta.dirname, "../../docs/cli.md"), "utf8"))![1]!;
+    const documented = /- Exit codes: ([\s\S]*?)\n- /.exec(
+      readFileSync(join(import.meta.dirname, "../../docs/cli.md"), "utf8"),
+    )![1]!;
     const codes = [...documented.matchAll(/(?:^|, )(\d+) /g)].map((m) => Number(m[1]));
     expect(codes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 130]);
     const h = await home();
@@ -196,18 +253,49 @@ describe("mlserver, installed from the packed tarball", () => {
       expect(run.code, `${args.join(" ")}: ${run.stderr}`).toBe(code);
       met.set(code, args.join(" "));
     };
-    await check(3, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], { stdin: "wrong-password\n" });
-    await check(0, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    await check(3, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], {
+      stdin: "wrong-password\n",
+    });
+    await check(0, ["login", "--server", server.url, "--username", "admin", "--password-stdin"], {
+      stdin: `${PASSWORD}\n`,
+    });
     await check(2, ["services", "frobnicate"]);
     await check(4, ["services", "get", "no-such-service", "1.0"]);
     writeFileSync(join(h.dir, "fails.py"), "raise ValueError('on purpose')\n");
     writeFileSync(join(h.dir, "ok.py"), "y = 1\n");
     await check(5, ["run", join(h.dir, "fails.py"), "--get-file", "never.txt"]);
-    await check(0, ["services", "publish", "exit-codes", "1.0", "--code", join(h.dir, "ok.py"), "--outputs", '{"y":"numeric"}']);
+    await check(0, [
+      "services",
+      "publish",
+      "exit-codes",
+      "1.0",
+      "--code",
+      join(h.dir, "ok.py"),
+      "--outputs",
+      '{"y":"numeric"}',
+    ]);
     // Another failure of the server's refusing (409: the name and version exist) is 1.
-    await check(1, ["services", "publish", "exit-codes", "1.0", "--code", join(h.dir, "ok.py"), "--outputs", '{"y":"numeric"}']);
+    await check(1, [
+      "services",
+      "publish",
+      "exit-codes",
+      "1.0",
+      "--code",
+      join(h.dir, "ok.py"),
+      "--outputs",
+      '{"y":"numeric"}',
+    ]);
     // Nothing listens on port 9 (discard); signing in there meets the network, not a cached session.
-    const unreachable = ["login", "--profile", "nowhere", "--server", "http://127.0.0.1:9", "--username", "admin", "--password-stdin"];
+    const unreachable = [
+      "login",
+      "--profile",
+      "nowhere",
+      "--server",
+      "http://127.0.0.1:9",
+      "--username",
+      "admin",
+      "--password-stdin",
+    ];
     await check(6, unreachable, { stdin: `${PASSWORD}\n` });
     // 7 and 130 need a hostile server and a terminal: cli-hostile-server.test.ts ("refuses ... with
     // exit 7") and the Ctrl-C tests of this file meet them through the same binary.
@@ -219,13 +307,36 @@ describe("mlserver, installed from the packed tarball", () => {
     expect((await login(h)).code).toBe(0);
     writeFileSync(join(h.dir, "double.py"), "y = x * 2\n");
     writeFileSync(join(h.dir, "inputs.csv"), 'x\n1\n2.5\n"4"\n');
-    const publish = await mlserver(h, ["services", "publish", "cli-double", "1.0", "--code", join(h.dir, "double.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}']);
+    const publish = await mlserver(h, [
+      "services",
+      "publish",
+      "cli-double",
+      "1.0",
+      "--code",
+      join(h.dir, "double.py"),
+      "--inputs",
+      '{"x":"numeric"}',
+      "--outputs",
+      '{"y":"numeric"}',
+    ]);
     expect(publish.code, publish.stderr).toBe(0);
     const consume = await mlserver(h, ["services", "consume", "cli-double", "1.0", "--inputs", '{"x":21}', "--json"]);
     expect(JSON.parse(consume.stdout)).toMatchObject({ outputs: { y: 42 } });
-    const batch = await mlserver(h, ["services", "batch", "cli-double", "1.0", "--file", join(h.dir, "inputs.csv"), "--json"]);
+    const batch = await mlserver(h, [
+      "services",
+      "batch",
+      "cli-double",
+      "1.0",
+      "--file",
+      join(h.dir, "inputs.csv"),
+      "--json",
+    ]);
     expect(batch.code, batch.stderr).toBe(0);
-    expect(JSON.parse(batch.stdout)).toMatchObject({ total: 3, failed: 0, results: [{ outputs: { y: 2 } }, { outputs: { y: 5 } }, { outputs: { y: 8 } }] });
+    expect(JSON.parse(batch.stdout)).toMatchObject({
+      total: 3,
+      failed: 0,
+      results: [{ outputs: { y: 2 } }, { outputs: { y: 5 } }, { outputs: { y: 8 } }],
+    });
     expect(batch.stderr).toMatch(/cli-double 1\.0: 3\/3\n/);
     const list = await mlserver(h, ["services", "list"]);
     expect(list.stdout).toMatch(/^NAME\s+VERSION/);
@@ -284,7 +395,20 @@ describe("mlserver login --device-code against the test authority", () => {
     let approved = false;
     const first = await mlserver(
       h,
-      ["login", "--device-code", "--server", aadServer.url, "--authority", authority.issuer, "--client-id", authority.clients.device.clientId, "--resource", RESOURCE, "--ca", ca],
+      [
+        "login",
+        "--device-code",
+        "--server",
+        aadServer.url,
+        "--authority",
+        authority.issuer,
+        "--client-id",
+        authority.clients.device.clientId,
+        "--resource",
+        RESOURCE,
+        "--ca",
+        ca,
+      ],
       {
         onStderr(text) {
           const code = /enter the code (\S+)/.exec(text)?.[1];
@@ -316,20 +440,35 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
   const plainUrl = () => `http://mlserver.test:${deployed.port}`;
   const remote = { NODE_OPTIONS: `--import ${preload}` };
   beforeAll(async () => {
-    deployed = await startDevServer({ accessTokenSeconds: 60, allowedHosts: ["mlserver.test"], python: TEST_PYTHON, executionLimits: { parallelCount: 1 } });
+    deployed = await startDevServer({
+      accessTokenSeconds: 60,
+      allowedHosts: ["mlserver.test"],
+      python: TEST_PYTHON,
+      executionLimits: { parallelCount: 1 },
+    });
   });
   afterAll(() => deployed?.close());
 
   it("refuses plain HTTP beyond loopback naming the flag; --allow-insecure-http signs in, is remembered, and warns on each run unless --quiet", async () => {
     const h = await home();
-    const refused = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n`, env: remote });
+    const refused = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin"], {
+      stdin: `${PASSWORD}\n`,
+      env: remote,
+    });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/http:\/\/mlserver\.test:\d+ is plain HTTP: .* --allow-insecure-http \(or MLSERVER_ALLOW_INSECURE_HTTP=1\)/);
+    expect(refused.stderr).toMatch(
+      /http:\/\/mlserver\.test:\d+ is plain HTTP: .* --allow-insecure-http \(or MLSERVER_ALLOW_INSECURE_HTTP=1\)/,
+    );
     expect(deployed.counters.logins).toBe(0);
 
-    const allowed = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin", "--allow-insecure-http"], { stdin: `${PASSWORD}\n`, env: remote });
+    const allowed = await mlserver(
+      h,
+      ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin", "--allow-insecure-http"],
+      { stdin: `${PASSWORD}\n`, env: remote },
+    );
     expect(allowed.code, allowed.stderr).toBe(0);
-    const warning = /^mlserver: warning: sending credentials to http:\/\/mlserver\.test:\d+ over plain HTTP \(--allow-insecure-http\): anyone on the network path can read and replay them\.$/m;
+    const warning =
+      /^mlserver: warning: sending credentials to http:\/\/mlserver\.test:\d+ over plain HTTP \(--allow-insecure-http\): anyone on the network path can read and replay them\.$/m;
     expect(allowed.stderr).toMatch(warning);
     expect(allowed.stderr.match(/warning:/g)).toHaveLength(1);
     const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
@@ -344,7 +483,15 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
 
     // The variable, for a run with no saved profile (cron with settings in its environment).
     const fresh = await home();
-    const byEnv = await mlserver(fresh, ["token"], { env: { ...remote, MLSERVER_SERVER: plainUrl(), MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD, MLSERVER_ALLOW_INSECURE_HTTP: "1" } });
+    const byEnv = await mlserver(fresh, ["token"], {
+      env: {
+        ...remote,
+        MLSERVER_SERVER: plainUrl(),
+        MLSERVER_USERNAME: "admin",
+        MLSERVER_PASSWORD: PASSWORD,
+        MLSERVER_ALLOW_INSECURE_HTTP: "1",
+      },
+    });
     expect(byEnv.code, byEnv.stderr).toBe(0);
     expect(byEnv.stderr).toMatch(warning);
   });
@@ -356,7 +503,11 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const h = await home();
       mkdirSync(join(h.dir, "certs"), { recursive: true });
       writeFileSync(join(h.dir, "certs", "server.pem"), tls.cert);
-      const signedIn = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
+      const signedIn = await mlserver(
+        h,
+        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"],
+        { cwd: h.dir, stdin: `${PASSWORD}\n` },
+      );
       expect(signedIn.code, signedIn.stderr).toBe(0);
       const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
       expect(config.profiles.default.ca).toBe(join(h.dir, "certs", "server.pem"));
@@ -364,11 +515,21 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const elsewhere = await mlserver(h, ["status", "--json"], { cwd: "/" });
       expect(elsewhere.code, elsewhere.stderr).toBe(0);
 
-      const missing = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
+      const missing = await mlserver(
+        h,
+        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"],
+        { cwd: h.dir, stdin: `${PASSWORD}\n` },
+      );
       expect(missing.code).toBe(2);
-      expect(missing.stderr).toContain(`--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`);
+      expect(missing.stderr).toContain(
+        `--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`,
+      );
       writeFileSync(join(h.dir, "certs", "junk.pem"), "not a certificate");
-      const junk = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"], { cwd: h.dir, stdin: `${PASSWORD}\n` });
+      const junk = await mlserver(
+        h,
+        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"],
+        { cwd: h.dir, stdin: `${PASSWORD}\n` },
+      );
       expect(junk.code).toBe(2);
       expect(junk.stderr).toContain("holds no PEM certificate");
     } finally {
@@ -384,7 +545,9 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     chmodSync(file, 0o666);
     const writable = await mlserver(h, ["status"]);
     expect(writable.code).toBe(2);
-    expect(writable.stderr).toContain(`The config file ${file} can be written by any user; it decides where your password goes. Run chmod go-w`);
+    expect(writable.stderr).toContain(
+      `The config file ${file} can be written by any user; it decides where your password goes. Run chmod go-w`,
+    );
     chmodSync(file, 0o600);
     chmodSync(dir, 0o770);
     const group = await mlserver(h, ["status"]);
@@ -402,17 +565,29 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
 
   it("an unreachable server or authority is exit 6 for every command; an untrusted certificate names --ca", async () => {
     const h = await home();
-    const refused = await mlserver(h, ["login", "--server", "http://127.0.0.1:1", "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    const refused = await mlserver(
+      h,
+      ["login", "--server", "http://127.0.0.1:1", "--username", "admin", "--password-stdin"],
+      { stdin: `${PASSWORD}\n` },
+    );
     expect(refused.code, refused.stderr).toBe(6);
-    const unknownHost = await mlserver(h, ["login", "--server", "https://mlserver.invalid:12800", "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    const unknownHost = await mlserver(
+      h,
+      ["login", "--server", "https://mlserver.invalid:12800", "--username", "admin", "--password-stdin"],
+      { stdin: `${PASSWORD}\n` },
+    );
     expect(unknownHost.code, unknownHost.stderr).toBe(6);
     for (const command of ["token", "status"]) {
-      const run = await mlserver(h, [command], { env: { MLSERVER_SERVER: "http://127.0.0.1:1", MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD } });
+      const run = await mlserver(h, [command], {
+        env: { MLSERVER_SERVER: "http://127.0.0.1:1", MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD },
+      });
       expect(run.code, `${command}: ${run.stderr}`).toBe(6);
     }
     // logout with a cached session whose server has gone: signed out here, and 6 for the revoke.
     const gone = await startDevServer();
-    const signedIn = await mlserver(h, ["login", "--server", gone.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+    const signedIn = await mlserver(h, ["login", "--server", gone.url, "--username", "admin", "--password-stdin"], {
+      stdin: `${PASSWORD}\n`,
+    });
     expect(signedIn.code, signedIn.stderr).toBe(0);
     await gone.close();
     const logout = await mlserver(h, ["logout"]);
@@ -421,9 +596,15 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     expect(h.entries()).toEqual([]);
     const tlsServer = await startDevServer({ tls: selfSignedCertificate() });
     try {
-      const untrusted = await mlserver(h, ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--profile", "tls"], { stdin: `${PASSWORD}\n` });
+      const untrusted = await mlserver(
+        h,
+        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--profile", "tls"],
+        { stdin: `${PASSWORD}\n` },
+      );
       expect(untrusted.code, untrusted.stderr).toBe(6);
-      expect(untrusted.stderr).toMatch(/certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/);
+      expect(untrusted.stderr).toMatch(
+        /certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/,
+      );
     } finally {
       await tlsServer.close();
     }
@@ -433,13 +614,23 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     let h: Home;
     const bearer = async () =>
       (
-        (await (await fetch(`${deployed.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) })).json()) as {
+        (await (
+          await fetch(`${deployed.url}/login`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ username: "admin", password: PASSWORD }),
+          })
+        ).json()) as {
           access_token: string;
         }
       ).access_token;
     beforeAll(async () => {
       h = await home();
-      const signedIn = await mlserver(h, ["login", "--server", deployed.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      const signedIn = await mlserver(
+        h,
+        ["login", "--server", deployed.url, "--username", "admin", "--password-stdin"],
+        { stdin: `${PASSWORD}\n` },
+      );
       expect(signedIn.code, signedIn.stderr).toBe(0);
       const token = await bearer();
       for (const [name, code] of [
@@ -449,7 +640,12 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
         const published = await fetch(`${deployed.url}/services/${name}/1`, {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ runtimeType: "Python", code, inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] }),
+          body: JSON.stringify({
+            runtimeType: "Python",
+            code,
+            inputParameterDefinitions: [{ name: "x", type: "integer" }],
+            outputParameterDefinitions: [{ name: "y", type: "integer" }],
+          }),
         });
         expect(published.status).toBe(201);
       }
@@ -458,7 +654,10 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     });
 
     /** A slow 40-row batch through the CLI: `onStart(pid)` once its id is printed, `onLater` on each later stderr chunk. */
-    async function slowBatch(onStart: (pid: number) => void, onLater?: (stderr: string, pid: number) => void): Promise<{ run: Run; id: string | undefined }> {
+    async function slowBatch(
+      onStart: (pid: number) => void,
+      onLater?: (stderr: string, pid: number) => void,
+    ): Promise<{ run: Run; id: string | undefined }> {
       let id: string | undefined;
       let pid = 0;
       const run = await mlserver(h, ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], {
@@ -475,7 +674,10 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
     it("prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with --quiet", async () => {
       const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
       expect(run.code, run.stderr).toBe(0);
-      const id = /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch status quick 1 \1` finds it again\.$/m.exec(run.stderr)?.[1];
+      const id =
+        /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch status quick 1 \1` finds it again\.$/m.exec(
+          run.stderr,
+        )?.[1];
       expect(id, run.stderr).toBeDefined();
       const lines = run.stderr.split("\n").filter((l) => /^quick 1: \d+\/40$/.test(l));
       expect(lines.length).toBeGreaterThanOrEqual(1);
@@ -483,7 +685,16 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect(lines.at(-1)).toBe("quick 1: 40/40");
       expect(run.stdout).toMatch(/^#\s+RESULT\n1\s+\{"y":2\}\n/);
       expect(run.stdout).toContain("40 of 40 runs succeeded.");
-      const quiet = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv"), "--quiet", "--json"]);
+      const quiet = await mlserver(h, [
+        "services",
+        "batch",
+        "quick",
+        "1",
+        "--file",
+        join(h.dir, "rows.csv"),
+        "--quiet",
+        "--json",
+      ]);
       expect(quiet.code).toBe(0);
       expect(quiet.stderr).not.toMatch(/quick 1: \d+\/40/);
       expect(JSON.parse(quiet.stdout)).toMatchObject({ total: 40, failed: 0, executionId: expect.any(String) });
@@ -495,13 +706,21 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect(id).toBeDefined();
       const listed = await mlserver(h, ["services", "batch", "list", "slow", "1", "--json"]);
       expect(JSON.parse(listed.stdout).batches).toContain(id);
-      expect(JSON.parse((await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"])).stdout).batches).toContain(id);
-      expect(JSON.parse((await mlserver(h, ["services", "batch", "status", "slow", "1", id!, "--json"])).stdout)).toMatchObject({ executionId: id, total: 40 });
-      expect((await mlserver(h, ["services", "batch", "status", "slow", "1"])).stderr).toContain("services batch status takes <name> <version> <batch id>.");
+      expect(
+        JSON.parse((await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"])).stdout).batches,
+      ).toContain(id);
+      expect(
+        JSON.parse((await mlserver(h, ["services", "batch", "status", "slow", "1", id!, "--json"])).stdout),
+      ).toMatchObject({ executionId: id, total: 40 });
+      expect((await mlserver(h, ["services", "batch", "status", "slow", "1"])).stderr).toContain(
+        "services batch status takes <name> <version> <batch id>.",
+      );
       const status = await mlserver(h, ["services", "batch", "slow", "1", "--status", id!, "--json"]);
       expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, total: 40 });
       const partial = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!]);
-      expect(partial.stdout).toMatch(/runs succeeded\. The batch is (inProgress|ready|complete)|40 of 40 runs succeeded/);
+      expect(partial.stdout).toMatch(
+        /runs succeeded\. The batch is (inProgress|ready|complete)|40 of 40 runs succeeded/,
+      );
       const cancelled = await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect((await mlserver(h, ["services", "batch", "slow", "1", "--status", id!])).code).toBe(4);
@@ -527,32 +746,96 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const { executionId } = JSON.parse(run.stdout) as { executionId: string };
       const listed = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId]);
       expect(listed.stdout).toMatch(/^ROW\s+FILE\n1\s+row\.txt\n2\s+row\.txt\n3\s+row\.txt\n$/);
-      const saved = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "2", "--output-dir", join(h.dir, "artifacts"), "--json"]);
-      expect(JSON.parse(saved.stdout)).toEqual({ executionId, files: [{ row: 2, file: "row.txt", savedTo: join(h.dir, "artifacts", "2", "row.txt") }] });
+      const saved = await mlserver(h, [
+        "services",
+        "batch",
+        "artifacts",
+        "writer",
+        "1",
+        executionId,
+        "--index",
+        "2",
+        "--output-dir",
+        join(h.dir, "artifacts"),
+        "--json",
+      ]);
+      expect(JSON.parse(saved.stdout)).toEqual({
+        executionId,
+        files: [{ row: 2, file: "row.txt", savedTo: join(h.dir, "artifacts", "2", "row.txt") }],
+      });
       expect(readFileSync(join(h.dir, "artifacts", "2", "row.txt"), "utf8")).toBe("row 8");
-      expect((await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "4"])).stderr).toContain("--index takes a row number from 1 to 3.");
+      expect(
+        (await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "4"])).stderr,
+      ).toContain("--index takes a row number from 1 to 3.");
     });
 
     it("services realtime publish and update upload a serialized model; it shows in services get", async () => {
       const model = Buffer.from([0, 1, 2, 0xfe, 0xff, 10, 13]);
       writeFileSync(join(h.dir, "kmeans.bin"), model);
-      const published = await mlserver(h, ["services", "realtime", "publish", "kmeans", "1", "--model", join(h.dir, "kmeans.bin"), "--description", "clusters"]);
+      const published = await mlserver(h, [
+        "services",
+        "realtime",
+        "publish",
+        "kmeans",
+        "1",
+        "--model",
+        join(h.dir, "kmeans.bin"),
+        "--description",
+        "clusters",
+      ]);
       expect(published.code, published.stderr).toBe(0);
       expect(published.stdout).toContain("Published the realtime service kmeans 1 (a 7-byte model).");
-      expect(deployed.services.get("kmeans\u00001")).toMatchObject({ runtimeType: "Realtime", description: "clusters", modelBytes: 7, modelSha256: createHash("sha256").update(model).digest("hex") });
+      expect(deployed.services.get("kmeans\u00001")).toMatchObject({
+        runtimeType: "Realtime",
+        description: "clusters",
+        modelBytes: 7,
+        modelSha256: createHash("sha256").update(model).digest("hex"),
+      });
       writeFileSync(join(h.dir, "kmeans2.bin"), Buffer.alloc(100, 3));
-      const updated = await mlserver(h, ["services", "realtime", "update", "kmeans", "1", "--model", join(h.dir, "kmeans2.bin"), "--alias", "cluster", "--json"]);
-      expect(JSON.parse(updated.stdout)).toEqual({ name: "kmeans", version: "1", runtimeType: "Realtime", updated: true, modelBytes: 100 });
-      expect(deployed.services.get("kmeans\u00001")).toMatchObject({ modelBytes: 100, operationId: "cluster", description: "clusters" });
-      expect((await mlserver(h, ["services", "realtime", "update", "kmeans", "1"])).stderr).toContain("services realtime update needs something to change");
-      expect((await mlserver(h, ["services", "realtime", "publish", "kmeans", "2"])).stderr).toContain("services realtime publish needs --model");
+      const updated = await mlserver(h, [
+        "services",
+        "realtime",
+        "update",
+        "kmeans",
+        "1",
+        "--model",
+        join(h.dir, "kmeans2.bin"),
+        "--alias",
+        "cluster",
+        "--json",
+      ]);
+      expect(JSON.parse(updated.stdout)).toEqual({
+        name: "kmeans",
+        version: "1",
+        runtimeType: "Realtime",
+        updated: true,
+        modelBytes: 100,
+      });
+      expect(deployed.services.get("kmeans\u00001")).toMatchObject({
+        modelBytes: 100,
+        operationId: "cluster",
+        description: "clusters",
+      });
+      expect((await mlserver(h, ["services", "realtime", "update", "kmeans", "1"])).stderr).toContain(
+        "services realtime update needs something to change",
+      );
+      expect((await mlserver(h, ["services", "realtime", "publish", "kmeans", "2"])).stderr).toContain(
+        "services realtime publish needs --model",
+      );
       expect((await mlserver(h, ["services", "realtime", "remove", "kmeans", "1"])).code).toBe(2);
     });
 
     it("Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to follow it", async () => {
       for (const presses of [1, 2]) {
         // The second press comes while the cancel is still on its way: the server holds it, then refuses it.
-        if (presses === 2) deployed.faults.push({ route: "DELETE /api/{name}/{version}/batch/{executionId}", kind: "delay", delayMs: 20_000, status: 503, times: 1 });
+        if (presses === 2)
+          deployed.faults.push({
+            route: "DELETE /api/{name}/{version}/batch/{executionId}",
+            kind: "delay",
+            delayMs: 20_000,
+            status: 503,
+            times: 1,
+          });
         let pressed = 0;
         const { run, id } = await slowBatch(
           (pid) => {
@@ -568,14 +851,21 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
         );
         expect(run.code, run.stderr).toBe(130);
         const token = await bearer();
-        const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { headers: { authorization: `Bearer ${token}` } });
+        const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         if (presses === 1) {
           expect(run.stderr).toContain(`Cancelling batch ${id} on the server (Ctrl-C again to leave it running)`);
           expect(status.status).toBe(404);
         } else {
-          expect(run.stderr).toContain(`Left batch ${id} running on the server; follow it with \`mlserver services batch status slow 1 ${id}\``);
+          expect(run.stderr).toContain(
+            `Left batch ${id} running on the server; follow it with \`mlserver services batch status slow 1 ${id}\``,
+          );
           expect(status.status).toBe(200);
-          await fetch(`${deployed.url}/api/slow/1/batch/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+          await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
+            method: "DELETE",
+            headers: { authorization: `Bearer ${token}` },
+          });
         }
       }
     });
@@ -585,7 +875,10 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       const onTerminal = (args: string[], onOutput?: (text: string) => void) =>
         new Promise<{ code: number | null; output: string }>((resolve, reject) => {
           const quoted = [installed.bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-          const child = spawn("script", ["-qfec", quoted, "/dev/null"], { env: h.env, stdio: ["ignore", "pipe", "pipe"] });
+          const child = spawn("script", ["-qfec", quoted, "/dev/null"], {
+            env: h.env,
+            stdio: ["ignore", "pipe", "pipe"],
+          });
           let output = "";
           child.stdout.on("data", (d: Buffer) => {
             output += d;
@@ -602,19 +895,29 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect(plain).toMatch(/40\/40\r?\n#\s+RESULT\r?\n1\s+\{"y":2\}/);
 
       let id: string | undefined;
-      const failing = await onTerminal(["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")], (text) => {
-        const started = /Batch (\S+) started/.exec(text)?.[1];
-        if (started && !id) {
-          id = started;
-          deployed.faults.push({ route: "GET /api/{name}/{version}/batch/{executionId}", kind: "status", status: 500, times: 20 });
-        }
-      });
+      const failing = await onTerminal(
+        ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")],
+        (text) => {
+          const started = /Batch (\S+) started/.exec(text)?.[1];
+          if (started && !id) {
+            id = started;
+            deployed.faults.push({
+              route: "GET /api/{name}/{version}/batch/{executionId}",
+              kind: "status",
+              status: 500,
+              times: 20,
+            });
+          }
+        },
+      );
       deployed.faults.length = 0;
       expect(failing.code, failing.output).toBe(5);
       // The error starts a line of its own, after the bar's line.
       expect(failing.output).toMatch(/\n\s*mlserver: /);
       expect(failing.output).not.toMatch(/\/40mlserver/);
-      expect(failing.output).toContain(`The batch ${id} goes on on the server: \`mlserver services batch results slow 1 ${id}\` shows what it finished.`);
+      expect(failing.output).toContain(
+        `The batch ${id} goes on on the server: \`mlserver services batch results slow 1 ${id}\` shows what it finished.`,
+      );
       const results = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!, "--json"]);
       expect(JSON.parse(results.stdout)).toMatchObject({ executionId: id });
       await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
@@ -640,16 +943,24 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     try {
       expect((await login(h)).code).toBe(0);
       // Another server under the default profile: refused off a terminal, naming --profile.
-      const replacing = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+      const replacing = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin"], {
+        stdin: `${PASSWORD}\n`,
+      });
       expect(replacing.code).toBe(2);
-      expect(replacing.stderr).toContain(`Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give --profile <name>`);
+      expect(replacing.stderr).toContain(
+        `Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give --profile <name>`,
+      );
       // On a terminal it asks; no keeps the profile, yes replaces it.
       const asked = async (answer: string) =>
         new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-          const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"], {
-            env: { ...h.env, MLSERVER_PASSWORD: PASSWORD },
-            stdio: ["pipe", "pipe", "pipe"],
-          });
+          const child = spawn(
+            "script",
+            ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"],
+            {
+              env: { ...h.env, MLSERVER_PASSWORD: PASSWORD },
+              stdio: ["pipe", "pipe", "pipe"],
+            },
+          );
           let output = "";
           child.stdout.on("data", (d: Buffer) => {
             output += d;
@@ -660,7 +971,11 @@ describe("profiles, tokens that last, service updates, and messages that help", 
         });
       // Ctrl-C at the password prompt (a raw-mode terminal turns it into a character) exits 130.
       const interrupted = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn("script", ["-qfec", `'${installed.bin}' login --server '${server.url}' --username admin --profile other`, "/dev/null"], { env: h.env, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(
+          "script",
+          ["-qfec", `'${installed.bin}' login --server '${server.url}' --username admin --profile other`, "/dev/null"],
+          { env: h.env, stdio: ["pipe", "pipe", "pipe"] },
+        );
         let output = "";
         child.stdout.on("data", (d: Buffer) => {
           output += d;
@@ -671,13 +986,28 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       });
       expect(interrupted.code, interrupted.output).toBe(130);
       const declined = await asked("n");
-      expect(declined.output).toContain(`Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`);
+      expect(declined.output).toContain(
+        `Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`,
+      );
       expect(declined.code).toBe(2);
       expect(declined.output).toContain("Kept profile default.");
-      expect(JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8")).profiles.default.server).toBe(server.url);
+      expect(
+        JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8")).profiles
+          .default.server,
+      ).toBe(server.url);
       // The same server written differently is the same server.
-      expect((await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` })).code).toBe(0);
-      const second = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"], { stdin: `${PASSWORD}\n` });
+      expect(
+        (
+          await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], {
+            stdin: `${PASSWORD}\n`,
+          })
+        ).code,
+      ).toBe(0);
+      const second = await mlserver(
+        h,
+        ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"],
+        { stdin: `${PASSWORD}\n` },
+      );
       expect(second.code, second.stderr).toBe(0);
       expect(second.stderr).toContain("Next: `mlserver status` checks the server");
 
@@ -685,21 +1015,38 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(listed).toMatchObject({
         defaultProfile: "default",
         profiles: [
-          { name: "default", default: true, server: `${server.url}/`, account: "admin", auth: "login", signedIn: true, expiresAt: expect.any(String) },
+          {
+            name: "default",
+            default: true,
+            server: `${server.url}/`,
+            account: "admin",
+            auth: "login",
+            signedIn: true,
+            expiresAt: expect.any(String),
+          },
           { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
         ],
       });
       const table = await mlserver(h, ["profiles"]);
-      expect(table.stdout).toMatch(/^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m);
+      expect(table.stdout).toMatch(
+        /^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m,
+      );
 
       expect((await mlserver(h, ["profiles", "use", "other"])).code).toBe(0);
-      expect(JSON.parse((await mlserver(h, ["status", "--json"])).stdout)).toMatchObject({ profile: "other", server: other.url });
+      expect(JSON.parse((await mlserver(h, ["status", "--json"])).stdout)).toMatchObject({
+        profile: "other",
+        server: other.url,
+      });
       const revokesBefore = other.counters.revokes;
       const removed = await mlserver(h, ["profiles", "remove", "other"]);
       expect(removed.code, removed.stderr).toBe(0);
       expect(other.counters.revokes).toBe(revokesBefore + 1);
-      expect(JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout).profiles.map((p: { name: string }) => p.name)).toEqual(["default"]);
-      expect((await mlserver(h, ["profiles", "use", "nope"])).stderr).toContain('There is no profile "nope"; the profiles are default');
+      expect(
+        JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout).profiles.map((p: { name: string }) => p.name),
+      ).toEqual(["default"]);
+      expect((await mlserver(h, ["profiles", "use", "nope"])).stderr).toContain(
+        'There is no profile "nope"; the profiles are default',
+      );
     } finally {
       await other.close();
     }
@@ -709,7 +1056,13 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const h = await home();
     const short = await startDevServer({ accessTokenSeconds: 120 });
     try {
-      expect((await mlserver(h, ["login", "--server", short.url, "--username", "admin", "--password-stdin"], { stdin: `${PASSWORD}\n` })).code).toBe(0);
+      expect(
+        (
+          await mlserver(h, ["login", "--server", short.url, "--username", "admin", "--password-stdin"], {
+            stdin: `${PASSWORD}\n`,
+          })
+        ).code,
+      ).toBe(0);
       const plain = (await mlserver(h, ["token"])).stdout.trim();
       expect(short.counters.renewals).toBe(0);
       // 10 s of 120 left is plenty: the same token.
@@ -726,9 +1079,14 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(expiryLine).toMatch(/^MLSERVER_TOKEN_EXPIRES_AT=\d{4}-\d\d-\d\dT/);
       // Longer than the server's tokens ever last: renewed, and a warning says so.
       const tooLong = await mlserver(h, ["token", "--min-valid", "2h", "--output", "json"]);
-      expect(JSON.parse(tooLong.stdout)).toMatchObject({ accessToken: expect.any(String), expiresAt: expect.any(String) });
+      expect(JSON.parse(tooLong.stdout)).toMatchObject({
+        accessToken: expect.any(String),
+        expiresAt: expect.any(String),
+      });
       expect(tooLong.stderr).toContain("the server's tokens last less than --min-valid asks");
-      expect((await mlserver(h, ["token", "--min-valid", "soon"])).stderr).toContain("--min-valid takes a duration such as 30s, 10m or 2h");
+      expect((await mlserver(h, ["token", "--min-valid", "soon"])).stderr).toContain(
+        "--min-valid takes a duration such as 30s, 10m or 2h",
+      );
     } finally {
       await short.close();
     }
@@ -740,41 +1098,110 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     writeFileSync(join(h.dir, "v1.py"), "y = x + 1");
     writeFileSync(join(h.dir, "v2.py"), "y = x + 2");
     expect(
-      (await mlserver(h, ["services", "publish", "updatable", "1.0", "--code", join(h.dir, "v1.py"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}', "--description", "first"])).code,
+      (
+        await mlserver(h, [
+          "services",
+          "publish",
+          "updatable",
+          "1.0",
+          "--code",
+          join(h.dir, "v1.py"),
+          "--inputs",
+          '{"x":"numeric"}',
+          "--outputs",
+          '{"y":"numeric"}',
+          "--description",
+          "first",
+        ])
+      ).code,
     ).toBe(0);
     const updated = await mlserver(h, ["services", "update", "updatable", "1.0", "--code", join(h.dir, "v2.py")]);
     expect(updated.code, updated.stderr).toBe(0);
     expect(updated.stdout).toContain("Updated updatable 1.0: code.");
     const again = await mlserver(h, ["services", "publish", "updatable", "2.0", "--code", join(h.dir, "v1.py")]);
-    expect(again.stderr).toContain("Next: `mlserver services consume updatable 2.0 --inputs '{...}'` runs it; `mlserver generate --service updatable@2.0 -o updatable.ts` types it.");
+    expect(again.stderr).toContain(
+      "Next: `mlserver services consume updatable 2.0 --inputs '{...}'` runs it; `mlserver generate --service updatable@2.0 -o updatable.ts` types it.",
+    );
     expect(server.services.get("updatable\u00001.0")).toMatchObject({ code: "y = x + 2", description: "first" });
-    const missingFile = await mlserver(h, ["services", "update", "updatable", "1.0", "--init-code", join(h.dir, "none.py")]);
+    const missingFile = await mlserver(h, [
+      "services",
+      "update",
+      "updatable",
+      "1.0",
+      "--init-code",
+      join(h.dir, "none.py"),
+    ]);
     expect(missingFile.code).toBe(2);
     expect(missingFile.stderr).toContain(`--init-code ${join(h.dir, "none.py")} cannot be read (ENOENT)`);
-    expect((await mlserver(h, ["services", "update", "updatable", "1.0"])).stderr).toContain("services update needs something to change");
+    expect((await mlserver(h, ["services", "update", "updatable", "1.0"])).stderr).toContain(
+      "services update needs something to change",
+    );
   });
 
-  it.skipIf(rMissing)("R from the command line: services publish --code model.R (or --runtime R), run script.R", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    writeFileSync(join(h.dir, "model.R"), "y <- x * 3");
-    const published = await mlserver(h, ["services", "publish", "r-cli", "1.0", "--code", join(h.dir, "model.R"), "--inputs", '{"x":"numeric"}', "--outputs", '{"y":"numeric"}']);
-    expect(published.code, published.stderr).toBe(0);
-    expect(server.services.get("r-cli\u00001.0")).toMatchObject({ runtimeType: "R" });
-    expect(JSON.parse((await mlserver(h, ["services", "consume", "r-cli", "1.0", "--inputs", '{"x":14}', "--json"])).stdout)).toMatchObject({ outputs: { y: 42 } });
-    writeFileSync(join(h.dir, "score.txt"), "y <- x - 1");
-    expect((await mlserver(h, ["services", "publish", "r-cli", "2.0", "--code", join(h.dir, "score.txt"), "--runtime", "R"])).code).toBe(0);
-    expect(server.services.get("r-cli\u00002.0")).toMatchObject({ runtimeType: "R" });
-    const unknown = await mlserver(h, ["services", "publish", "r-cli", "3.0", "--code", join(h.dir, "score.txt"), "--runtime", "Julia"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('--runtime is Python or R, not "Julia".');
-    writeFileSync(join(h.dir, "sum.R"), 'total <- sum(1:4)\ncat("sum:", total, "\\n")\nwriteLines(as.character(total), "sum.txt")\n');
-    mkdirSync(join(h.dir, "r-out"));
-    const ran = await mlserver(h, ["run", join(h.dir, "sum.R"), "--output-dir", join(h.dir, "r-out")]);
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toBe("sum: 10 \n");
-    expect(readFileSync(join(h.dir, "r-out", "sum.txt"), "utf8")).toBe("10\n");
-  });
+  it.skipIf(rMissing)(
+    "R from the command line: services publish --code model.R (or --runtime R), run script.R",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      writeFileSync(join(h.dir, "model.R"), "y <- x * 3");
+      const published = await mlserver(h, [
+        "services",
+        "publish",
+        "r-cli",
+        "1.0",
+        "--code",
+        join(h.dir, "model.R"),
+        "--inputs",
+        '{"x":"numeric"}',
+        "--outputs",
+        '{"y":"numeric"}',
+      ]);
+      expect(published.code, published.stderr).toBe(0);
+      expect(server.services.get("r-cli\u00001.0")).toMatchObject({ runtimeType: "R" });
+      expect(
+        JSON.parse(
+          (await mlserver(h, ["services", "consume", "r-cli", "1.0", "--inputs", '{"x":14}', "--json"])).stdout,
+        ),
+      ).toMatchObject({ outputs: { y: 42 } });
+      writeFileSync(join(h.dir, "score.txt"), "y <- x - 1");
+      expect(
+        (
+          await mlserver(h, [
+            "services",
+            "publish",
+            "r-cli",
+            "2.0",
+            "--code",
+            join(h.dir, "score.txt"),
+            "--runtime",
+            "R",
+          ])
+        ).code,
+      ).toBe(0);
+      expect(server.services.get("r-cli\u00002.0")).toMatchObject({ runtimeType: "R" });
+      const unknown = await mlserver(h, [
+        "services",
+        "publish",
+        "r-cli",
+        "3.0",
+        "--code",
+        join(h.dir, "score.txt"),
+        "--runtime",
+        "Julia",
+      ]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('--runtime is Python or R, not "Julia".');
+      writeFileSync(
+        join(h.dir, "sum.R"),
+        'total <- sum(1:4)\ncat("sum:", total, "\\n")\nwriteLines(as.character(total), "sum.txt")\n',
+      );
+      mkdirSync(join(h.dir, "r-out"));
+      const ran = await mlserver(h, ["run", join(h.dir, "sum.R"), "--output-dir", join(h.dir, "r-out")]);
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stdout).toBe("sum: 10 \n");
+      expect(readFileSync(join(h.dir, "r-out", "sum.txt"), "utf8")).toBe("10\n");
+    },
+  );
 
   describe("session: an interactive remote prompt (mrsdeploy's REMOTE>)", () => {
     /**
@@ -783,7 +1210,10 @@ describe("profiles, tokens that last, service updates, and messages that help", 
      */
     const onTerminal = (h: Home, steps: [RegExp, string][]) =>
       new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn("script", ["-qfec", `'${installed.bin}' session`, "/dev/null"], { env: h.env, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn("script", ["-qfec", `'${installed.bin}' session`, "/dev/null"], {
+          env: h.env,
+          stdio: ["pipe", "pipe", "pipe"],
+        });
         let output = "";
         let step = 0;
         let seen = 0;
@@ -864,23 +1294,45 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       expect(missing.stderr).toMatch(/nothing-here\.txt/);
     });
 
-    it.skipIf(rMissing)("--runtime R opens an R session: a function over several lines, R's console output", async () => {
-      const h = await home();
-      expect((await login(h)).code).toBe(0);
-      const ran = await mlserver(h, ["session", "--runtime", "R"], { stdin: "scale <- function(x) {\n  x * 10\n}\nscale(1:3)\nsummary(c(1, 2, 3))\nexit\n" });
-      expect(ran.code, ran.stderr).toBe(0);
-      expect(ran.stdout).toMatch(/^\[1\] 10 20 30\n\s+Min\. 1st Qu\.\s+Median\s+Mean 3rd Qu\.\s+Max\. \n\s+1\.0\s+1\.5\s+2\.0\s+2\.0\s+2\.5\s+3\.0 \n$/);
-    });
+    it.skipIf(rMissing)(
+      "--runtime R opens an R session: a function over several lines, R's console output",
+      async () => {
+        const h = await home();
+        expect((await login(h)).code).toBe(0);
+        const ran = await mlserver(h, ["session", "--runtime", "R"], {
+          stdin: "scale <- function(x) {\n  x * 10\n}\nscale(1:3)\nsummary(c(1, 2, 3))\nexit\n",
+        });
+        expect(ran.code, ran.stderr).toBe(0);
+        expect(ran.stdout).toMatch(
+          /^\[1\] 10 20 30\n\s+Min\. 1st Qu\.\s+Median\s+Mean 3rd Qu\.\s+Max\. \n\s+1\.0\s+1\.5\s+2\.0\s+2\.0\s+2\.5\s+3\.0 \n$/,
+        );
+      },
+    );
   });
 
   it("devserver --python and --r choose the interpreters; one that is missing is a 400 naming it", async () => {
     const h = await home();
     const missing = join(h.dir, "missing");
     // From the source tree: the dev server's packages are this project's development dependencies.
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "devserver", "--port", "0", "--python", join(missing, "python3"), "--r", join(missing, "Rscript")], {
-      env: h.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "devserver",
+        "--port",
+        "0",
+        "--python",
+        join(missing, "python3"),
+        "--r",
+        join(missing, "Rscript"),
+      ],
+      {
+        env: h.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -892,14 +1344,31 @@ describe("profiles, tokens that last, service updates, and messages that help", 
         child.stderr.on("data", (d: Buffer) => (out += d));
         child.once("exit", (code) => reject(new Error(`devserver exited (${code}): ${out}`)));
       });
-      const login = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }) });
-      const headers = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}`, "content-type": "application/json" };
-      const r = await fetch(`${url}/services/r-model/1`, { method: "POST", headers, body: JSON.stringify({ code: "y <- 1", runtimeType: "R" }) });
+      const login = await fetch(`${url}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: PASSWORD }),
+      });
+      const headers = {
+        authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}`,
+        "content-type": "application/json",
+      };
+      const r = await fetch(`${url}/services/r-model/1`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ code: "y <- 1", runtimeType: "R" }),
+      });
       expect(r.status).toBe(400);
       expect(await r.text()).toContain(`R is not installed here (${join(missing, "Rscript")} was not found)`);
-      const python = await fetch(`${url}/sessions`, { method: "POST", headers, body: JSON.stringify({ runtimeType: "Python" }) });
+      const python = await fetch(`${url}/sessions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ runtimeType: "Python" }),
+      });
       expect(python.status).toBe(400);
-      expect(await python.text()).toContain(`the dev server's Python (${join(missing, "python3")}) could not be started`);
+      expect(await python.text()).toContain(
+        `the dev server's Python (${join(missing, "python3")}) could not be started`,
+      );
     } finally {
       child.kill("SIGINT");
     }
@@ -909,7 +1378,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const h = await home();
     expect((await login(h)).code).toBe(0);
     writeFileSync(join(h.dir, "one.py"), "y = 1");
-    expect((await mlserver(h, ["services", "publish", "pooled-cli", "1.0", "--code", join(h.dir, "one.py")])).code).toBe(0);
+    expect(
+      (await mlserver(h, ["services", "publish", "pooled-cli", "1.0", "--code", join(h.dir, "one.py")])).code,
+    ).toBe(0);
     const created = await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "1", "--max", "2"]);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain("Created the pool of pooled-cli 1.0: 1 shell(s) at once, at most 2.");
@@ -918,7 +1389,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       version: "1.0",
       computeNodes: [{ computeNode: server.url, status: "Success" }],
     });
-    expect((await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "3", "--max", "2"])).stderr).toContain("--initial (3) may not exceed --max (2)");
+    expect(
+      (await mlserver(h, ["pools", "create", "pooled-cli", "1.0", "--initial", "3", "--max", "2"])).stderr,
+    ).toContain("--initial (3) may not exceed --max (2)");
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(0);
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(4);
   });
@@ -927,10 +1400,22 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const h = await home();
     expect((await login(h)).code).toBe(0);
     writeFileSync(join(h.dir, "numbers.csv"), "4\n5\n");
-    writeFileSync(join(h.dir, "sum.py"), "values = [int(x) for x in open('numbers.csv').read().split()]\nprint('sum:', sum(values))\nopen('sum.txt', 'w').write(str(sum(values)))\n");
+    writeFileSync(
+      join(h.dir, "sum.py"),
+      "values = [int(x) for x in open('numbers.csv').read().split()]\nprint('sum:', sum(values))\nopen('sum.txt', 'w').write(str(sum(values)))\n",
+    );
     mkdirSync(join(h.dir, "out"));
     const sessionsBefore = server.sessions.size;
-    const ran = await mlserver(h, ["run", join(h.dir, "sum.py"), "--input-file", join(h.dir, "numbers.csv"), "--output-dir", join(h.dir, "out"), "--snapshot", "summed"]);
+    const ran = await mlserver(h, [
+      "run",
+      join(h.dir, "sum.py"),
+      "--input-file",
+      join(h.dir, "numbers.csv"),
+      "--output-dir",
+      join(h.dir, "out"),
+      "--snapshot",
+      "summed",
+    ]);
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toBe("sum: 9\n");
     expect(readFileSync(join(h.dir, "out", "sum.txt"), "utf8")).toBe("9");
@@ -939,14 +1424,27 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     writeFileSync(join(h.dir, "broken.py"), "print('trying')\nraise RuntimeError('broken on purpose')\n");
     const broken = await mlserver(h, ["run", join(h.dir, "broken.py"), "--json"]);
     expect(broken.code).toBe(5);
-    expect(JSON.parse(broken.stdout)).toMatchObject({ success: false, errorMessage: "RuntimeError: broken on purpose", consoleOutput: "trying\n" });
+    expect(JSON.parse(broken.stdout)).toMatchObject({
+      success: false,
+      errorMessage: "RuntimeError: broken on purpose",
+      consoleOutput: "trying\n",
+    });
     // Failing before it writes the file asked for: still the script's failure (5), not a 404 (4).
     writeFileSync(join(h.dir, "early.R"), 'stop("early failure")\n');
-    const early = await mlserver(h, ["run", join(h.dir, "early.R"), "--get-file", "out.txt", "--output-dir", join(h.dir, "out")]);
+    const early = await mlserver(h, [
+      "run",
+      join(h.dir, "early.R"),
+      "--get-file",
+      "out.txt",
+      "--output-dir",
+      join(h.dir, "out"),
+    ]);
     expect(early.code, early.stderr).toBe(5);
     expect(early.stderr).toMatch(/the script failed: .*early failure.* It left none of out\.txt\./);
     expect(existsSync(join(h.dir, "out", "out.txt"))).toBe(false);
-    expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(`The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`);
+    expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(
+      `The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`,
+    );
   });
 
   it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
@@ -954,7 +1452,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     // No terminal to ask on: the message names the variable and the flag.
     const noTerminal = await mlserver(h, ["login", "--server", server.url, "--username", "admin"]);
     expect(noTerminal.code).toBe(2);
-    expect(noTerminal.stderr).toContain("There is no terminal to ask on: set MLSERVER_PASSWORD, or pipe it to --password-stdin.");
+    expect(noTerminal.stderr).toContain(
+      "There is no terminal to ask on: set MLSERVER_PASSWORD, or pipe it to --password-stdin.",
+    );
     const typo = await mlserver(h, ["stauts"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("Did you mean `mlserver status`?");
@@ -968,7 +1468,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     ]) {
       const run = await mlserver(h, args);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
+      expect(run.stderr).toMatch(
+        /Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/,
+      );
       expect(run.stderr + run.stdout).not.toContain("Hunter2-secret");
     }
     for (const command of ["login", "token", "services", "profiles", "pools", "run", "devserver"]) {
@@ -977,7 +1479,14 @@ describe("profiles, tokens that last, service updates, and messages that help", 
       const examples = help.stdout.split("Examples:\n")[1]?.split("\n\n")[0]?.split("\n") ?? [];
       expect(examples.length, command).toBeGreaterThanOrEqual(2);
       expect(
-        examples.every((e) => e.startsWith("  mlserver ") || e.startsWith("  curl ") || e.startsWith("  eval ") || e.startsWith("  printf ") || e.startsWith("  MLSERVER_")),
+        examples.every(
+          (e) =>
+            e.startsWith("  mlserver ") ||
+            e.startsWith("  curl ") ||
+            e.startsWith("  eval ") ||
+            e.startsWith("  printf ") ||
+            e.startsWith("  MLSERVER_"),
+        ),
         command,
       ).toBe(true);
       expect((await mlserver(h, [command, "--help"])).stdout).toBe(help.stdout);
@@ -991,7 +1500,9 @@ describe("shell completion", () => {
     expect((await login(h)).code).toBe(0);
     expect((await login(h, ["--profile", "staging"])).code).toBe(0);
     writeFileSync(join(h.dir, "one.py"), "y = 1");
-    expect((await mlserver(h, ["services", "publish", "completable", "1.0", "--code", join(h.dir, "one.py")])).code).toBe(0);
+    expect(
+      (await mlserver(h, ["services", "publish", "completable", "1.0", "--code", join(h.dir, "one.py")])).code,
+    ).toBe(0);
     const listed = await mlserver(h, ["services", "list"]);
     expect(listed.code).toBe(0);
     const script = (await mlserver(h, ["completion", "bash"])).stdout;
@@ -1014,7 +1525,9 @@ describe("shell completion", () => {
     expect(await complete("status", "--profile", "")).toEqual(["default", "staging"]);
     expect(await complete("profiles", "use", "st")).toEqual(["staging"]);
     expect(await complete("token", "--output", "")).toEqual(["token", "json", "table", "env"]);
-    const names = JSON.parse((await mlserver(h, ["services", "list", "--json"])).stdout).map((s: { name: string }) => s.name) as string[];
+    const names = JSON.parse((await mlserver(h, ["services", "list", "--json"])).stdout).map(
+      (s: { name: string }) => s.name,
+    ) as string[];
     expect(names.length).toBeGreaterThan(0);
     expect(await complete("services", "consume", "")).toEqual([...new Set(names)].sort());
     expect((await mlserver(h, ["completion", "tcsh"])).code).toBe(2);
@@ -1032,29 +1545,36 @@ describe("shell completion", () => {
     return out.split("\n").filter(Boolean);
   }
 
-  it.skipIf(!existsSync("/usr/bin/fish"))("fish completes through its printed script (skipped without fish: apt-get install fish)", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    const complete = (line: string) => inShell(h, "fish", ["-c", `mlserver completion fish | source; complete -C ${JSON.stringify(line)}`]);
-    expect(await complete("mlserver ser")).toEqual(["services"]);
-    expect(await complete("mlserver services ba")).toEqual(["batch"]);
-    expect(await complete("mlserver status --profile ")).toEqual(["default"]);
-  });
+  it.skipIf(!existsSync("/usr/bin/fish"))(
+    "fish completes through its printed script (skipped without fish: apt-get install fish)",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      const complete = (line: string) =>
+        inShell(h, "fish", ["-c", `mlserver completion fish | source; complete -C ${JSON.stringify(line)}`]);
+      expect(await complete("mlserver ser")).toEqual(["services"]);
+      expect(await complete("mlserver services ba")).toEqual(["batch"]);
+      expect(await complete("mlserver status --profile ")).toEqual(["default"]);
+    },
+  );
 
-  it.skipIf(!existsSync("/usr/bin/zsh"))("zsh completes through its printed script (skipped without zsh: apt-get install zsh)", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    // compadd and _files stand in for the completion system's builtins: they print what would be offered.
-    const complete = (...words: string[]) =>
-      inShell(h, "zsh", [
-        "-fc",
-        `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`,
-      ]);
-    expect(await complete("ser")).toEqual(["services"]);
-    expect(await complete("services", "batch", "x", "--fi")).toEqual(["--file"]);
-    expect(await complete("profiles", "use", "")).toEqual(["default"]);
-    expect(await complete("services", "publish", "x", "1", "--code", "")).toEqual(["FILES"]);
-  });
+  it.skipIf(!existsSync("/usr/bin/zsh"))(
+    "zsh completes through its printed script (skipped without zsh: apt-get install zsh)",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      // compadd and _files stand in for the completion system's builtins: they print what would be offered.
+      const complete = (...words: string[]) =>
+        inShell(h, "zsh", [
+          "-fc",
+          `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`,
+        ]);
+      expect(await complete("ser")).toEqual(["services"]);
+      expect(await complete("services", "batch", "x", "--fi")).toEqual(["--file"]);
+      expect(await complete("profiles", "use", "")).toEqual(["default"]);
+      expect(await complete("services", "publish", "x", "1", "--code", "")).toEqual(["FILES"]);
+    },
+  );
 });
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

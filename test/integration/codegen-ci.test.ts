@@ -31,7 +31,9 @@ interface GitHubWorkflow {
 }
 
 const [github, gitlab] = blocks("yaml").map((text) => parse(text) as unknown);
-const githubSteps = Object.values((github as GitHubWorkflow).jobs).flatMap((job) => job.steps.flatMap((step) => (step.run ? [step.run] : [])));
+const githubSteps = Object.values((github as GitHubWorkflow).jobs).flatMap((job) =>
+  job.steps.flatMap((step) => (step.run ? [step.run] : [])),
+);
 const gitlabScript = Object.values(gitlab as Record<string, { script: string[] }>)[0]!.script;
 // The update commands, with the password placeholder standing for the CI's secret.
 const updates = blocks("sh")[0]!
@@ -58,8 +60,17 @@ beforeAll(async () => {
   writeFileSync(join(project, "package.json"), JSON.stringify(manifest, null, 2));
   await npm(["install"], project);
   server = await startDevServer();
-  const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: PASSWORD }) });
-  await publishService(client, { name: "loanScore", version: "1.0", code: "score = amount / 1000", inputs: { amount: "numeric" }, outputs: { score: "numeric" } });
+  const client = createMlServerClient({
+    baseUrl: server.url,
+    auth: mlServerLogin({ username: "admin", password: PASSWORD }),
+  });
+  await publishService(client, {
+    name: "loanScore",
+    version: "1.0",
+    code: "score = amount / 1000",
+    inputs: { amount: "numeric" },
+    outputs: { score: "numeric" },
+  });
 }, 300_000);
 afterAll(() => server?.close());
 
@@ -100,7 +111,20 @@ describe("the page's CI jobs", () => {
       join(project, "use.ts"),
       'import type { paths } from "./src/generated/loan-score.js";\nimport type { paths as core } from "./src/generated/mlserver.js";\nexport type Body = paths["/api/loanScore/1.0"]["post"];\nexport type Status = core["/status"]["get"];\n',
     );
-    await exec(process.execPath, [join(project, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext", "--lib", "es2023,dom", "use.ts"], { cwd: project });
+    await exec(
+      process.execPath,
+      [
+        join(project, "node_modules/typescript/bin/tsc"),
+        "--noEmit",
+        "--strict",
+        "--module",
+        "nodenext",
+        "--lib",
+        "es2023,dom",
+        "use.ts",
+      ],
+      { cwd: project },
+    );
     expect(await job(githubSteps)).toEqual({ code: 0, stderr: "" });
     expect(await job(gitlabScript)).toEqual({ code: 0, stderr: "" });
   }, 300_000);

@@ -36,20 +36,40 @@ describeWithSpecs("contract: the client and the dev server through Prism with Mi
     expect((await client.GET("/status")).response.status).toBe(200);
     const publish = await client.POST("/services/{name}/{version}", {
       params: { path: { name: "scorer", version: "1.0" } },
-      body: { code: "y = x * 2", runtimeType: "Python", inputParameterDefinitions: [{ name: "x", type: "numeric" }], outputParameterDefinitions: [{ name: "y", type: "numeric" }] },
+      body: {
+        code: "y = x * 2",
+        runtimeType: "Python",
+        inputParameterDefinitions: [{ name: "x", type: "numeric" }],
+        outputParameterDefinitions: [{ name: "y", type: "numeric" }],
+      },
     });
     expect(publish.response.status).toBe(201);
     expect((await client.GET("/services")).data).toHaveLength(1);
     expect((await client.GET("/services/{name}", { params: { path: { name: "scorer" } } })).data).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1000)); // the 1-second token is renewed on the next call
-    expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } } })).data?.[0]?.name).toBe("scorer");
+    expect(
+      (await client.GET("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } } }))
+        .data?.[0]?.name,
+    ).toBe("scorer");
     server.faults.push({ route: "PATCH /services/{name}/{version}", kind: "status", status: 401, times: 1 });
-    expect((await client.PATCH("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } }, body: { description: "doubles x" } })).response.status).toBe(200);
+    expect(
+      (
+        await client.PATCH("/services/{name}/{version}", {
+          params: { path: { name: "scorer", version: "1.0" } },
+          body: { description: "doubles x" },
+        })
+      ).response.status,
+    ).toBe(200);
     const session = await client.POST("/sessions", { body: { name: "work", runtimeType: "Python" } });
     expect(session.response.status).toBe(201);
     expect((await client.GET("/sessions")).data).toHaveLength(1);
-    expect((await client.GET("/sessions/{id}/workspace", { params: { path: { id: session.data!.sessionId! } } })).data).toEqual([]);
-    expect((await client.DELETE("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } } })).response.status).toBe(200);
+    expect(
+      (await client.GET("/sessions/{id}/workspace", { params: { path: { id: session.data!.sessionId! } } })).data,
+    ).toEqual([]);
+    expect(
+      (await client.DELETE("/services/{name}/{version}", { params: { path: { name: "scorer", version: "1.0" } } }))
+        .response.status,
+    ).toBe(200);
     await auth.signOut();
 
     expect(server.counters).toMatchObject({ logins: 1, revokes: 1 });
@@ -66,7 +86,11 @@ describeWithSpecs("contract: the client and the dev server through Prism with Mi
   });
 
   it("Prism does report what breaks the description (the check can fail)", async () => {
-    const response = await fetch(`${prism.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: 42 }) });
+    const response = await fetch(`${prism.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: 42 }),
+    });
     const reported = JSON.parse(response.headers.get("sl-violations") ?? "[]") as Violation[];
     expect(reported.some((v) => v.location.join(".") === "request.body.username")).toBe(true);
   });

@@ -28,7 +28,14 @@ import { isLoopback } from "../../src/building-blocks.js";
 import { CredentialBoundary } from "../../src/http/boundary.js";
 import { selfSignedCertificate } from "../support/authority.js";
 import { settledHeap } from "../support/heap.js";
-import { findSecrets, hostileServers, renderings, startHostile, type HostileServer, type Received } from "../support/hostile.js";
+import {
+  findSecrets,
+  hostileServers,
+  renderings,
+  startHostile,
+  type HostileServer,
+  type Received,
+} from "../support/hostile.js";
 
 const PASSWORD = "Pw-7q!Lx";
 const ACCESS = "at-Q9w2-e8";
@@ -43,11 +50,19 @@ const hostile = hostileServers();
 /** An attacker: answers everything 200 with a plausible token response, so a leak would "work". */
 const attacker = () =>
   hostile((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: "stolen-at", refresh_token: "stolen-rt", expires_in: 3600 }));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ access_token: "stolen-at", refresh_token: "stolen-rt", expires_in: 3600 }));
   });
 
-const json = (res: ServerResponse, status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-const tokens = (suffix = "") => ({ access_token: ACCESS + suffix, refresh_token: REFRESH + suffix, token_type: "Bearer", expires_in: 3600 });
+const json = (res: ServerResponse, status: number, body: unknown): void =>
+  void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+const tokens = (suffix = "") => ({
+  access_token: ACCESS + suffix,
+  refresh_token: REFRESH + suffix,
+  token_type: "Bearer",
+  expires_in: 3600,
+});
 const path = (r: Received) => r.url.split("?")[0]!;
 
 async function caught(fn: () => Promise<unknown>): Promise<MlServerClientError> {
@@ -67,12 +82,36 @@ function expectClean(error: unknown, secrets: readonly string[]): void {
 
 describe("redirects of API calls", () => {
   const strategies: { name: string; make: () => AuthProvider; secrets: string[]; header?: string }[] = [
-    { name: "customHeader", make: () => customHeader({ name: "X-TokenAuth", value: "ch-Secret-41" }), secrets: ["ch-Secret-41"], header: "x-tokenauth" },
-    { name: "apiKey in a header", make: () => apiKey({ in: "header", name: "X-Api-Key", value: async () => "ak-Secret-42" }), secrets: ["ak-Secret-42"], header: "x-api-key" },
-    { name: "apiKey in the query", make: () => apiKey({ in: "query", name: "api_key", value: "aq-Secret-43" }), secrets: ["aq-Secret-43"] },
+    {
+      name: "customHeader",
+      make: () => customHeader({ name: "X-TokenAuth", value: "ch-Secret-41" }),
+      secrets: ["ch-Secret-41"],
+      header: "x-tokenauth",
+    },
+    {
+      name: "apiKey in a header",
+      make: () => apiKey({ in: "header", name: "X-Api-Key", value: async () => "ak-Secret-42" }),
+      secrets: ["ak-Secret-42"],
+      header: "x-api-key",
+    },
+    {
+      name: "apiKey in the query",
+      make: () => apiKey({ in: "query", name: "api_key", value: "aq-Secret-43" }),
+      secrets: ["aq-Secret-43"],
+    },
     { name: "bearer", make: () => bearer("br-Secret-44"), secrets: ["br-Secret-44"], header: "authorization" },
-    { name: "httpBasic", make: () => httpBasic({ username: "svc", password: "hb-Secret-45" }), secrets: ["hb-Secret-45", Buffer.from("svc:hb-Secret-45").toString("base64")], header: "authorization" },
-    { name: "mlServerLogin", make: () => mlServerLogin({ username: "alice", password: PASSWORD }), secrets: [PASSWORD, ACCESS, REFRESH], header: "authorization" },
+    {
+      name: "httpBasic",
+      make: () => httpBasic({ username: "svc", password: "hb-Secret-45" }),
+      secrets: ["hb-Secret-45", Buffer.from("svc:hb-Secret-45").toString("base64")],
+      header: "authorization",
+    },
+    {
+      name: "mlServerLogin",
+      make: () => mlServerLogin({ username: "alice", password: PASSWORD }),
+      secrets: [PASSWORD, ACCESS, REFRESH],
+      header: "authorization",
+    },
   ];
 
   for (const transport of ["plain fetch", "ca transport"] as const) {
@@ -89,7 +128,11 @@ describe("redirects of API calls", () => {
             },
             transport === "ca transport" ? tls : undefined,
           );
-          const options: MlServerClientOptions = { baseUrl: front.url, auth: strategy.make(), ...(transport === "ca transport" && { ca: tls.cert }) };
+          const options: MlServerClientOptions = {
+            baseUrl: front.url,
+            auth: strategy.make(),
+            ...(transport === "ca transport" && { ca: tls.cert }),
+          };
           const client = createMlServerClient(options);
           const { response } = await client.POST("/services/{name}/{version}", {
             params: { path: { name: "s", version: "1" } },
@@ -114,9 +157,20 @@ describe("redirects of API calls", () => {
         if (path(req) === "/services/s/1") return void res.writeHead(status, { location: "/v2/services/s/1" }).end();
         json(res, 200, { got: req.body, auth: req.headers["x-tokenauth"] ?? null, method: req.method });
       });
-      const client = createMlServerClient({ baseUrl: front.url, auth: customHeader({ name: "X-TokenAuth", value: "same-origin-ok" }) });
-      const { data } = await client.POST("/services/{name}/{version}", { params: { path: { name: "s", version: "1" } }, body: { code: "x = 2", runtimeType: "Python" }, parseAs: "json" });
-      expect(data).toEqual({ got: JSON.stringify({ code: "x = 2", runtimeType: "Python" }), auth: "same-origin-ok", method: "POST" });
+      const client = createMlServerClient({
+        baseUrl: front.url,
+        auth: customHeader({ name: "X-TokenAuth", value: "same-origin-ok" }),
+      });
+      const { data } = await client.POST("/services/{name}/{version}", {
+        params: { path: { name: "s", version: "1" } },
+        body: { code: "x = 2", runtimeType: "Python" },
+        parseAs: "json",
+      });
+      expect(data).toEqual({
+        got: JSON.stringify({ code: "x = 2", runtimeType: "Python" }),
+        auth: "same-origin-ok",
+        method: "POST",
+      });
     }
   });
 
@@ -125,14 +179,20 @@ describe("redirects of API calls", () => {
     expect(boundary.mayReceive(new URL("https://ml.example.com/x"))).toBe(true);
     // Listed, but plain HTTP to a host that is not loopback: never without the explicit opt-in.
     expect(boundary.mayReceive(new URL("http://ml.example.com/x"))).toBe(false);
-    expect(new CredentialBoundary(["http://ml.example.com"], true).mayReceive(new URL("http://ml.example.com/x"))).toBe(true);
+    expect(new CredentialBoundary(["http://ml.example.com"], true).mayReceive(new URL("http://ml.example.com/x"))).toBe(
+      true,
+    );
   });
 
   it("with the application's own fetch (one that drops init), redirects are still followed by the client's rules", async () => {
     const evil = await attacker();
     const front = await hostile((_req, res) => void res.writeHead(307, { location: `${evil.url}/steal` }).end());
     const ownFetch = (request: Request) => fetch(request); // drops any init it is given
-    const client = createMlServerClient({ baseUrl: front.url, fetch: ownFetch as typeof fetch, auth: customHeader({ name: "X-TokenAuth", value: "own-Secret-15" }) });
+    const client = createMlServerClient({
+      baseUrl: front.url,
+      fetch: ownFetch as typeof fetch,
+      auth: customHeader({ name: "X-TokenAuth", value: "own-Secret-15" }),
+    });
     expect((await client.GET("/status")).response.status).toBe(200);
     expect(evil.received).toHaveLength(1);
     expect(evil.received[0]!.headers["x-tokenauth"]).toBeUndefined();
@@ -141,7 +201,9 @@ describe("redirects of API calls", () => {
 
   it("a redirect loop ends with a typed error", async () => {
     const front = await hostile((req, res) => void res.writeHead(302, { location: req.url }).end());
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: bearer("loop-token") }).GET("/status"));
+    const error = await caught(() =>
+      createMlServerClient({ baseUrl: front.url, auth: bearer("loop-token") }).GET("/status"),
+    );
     expect(error.code).toBe("ERR_REDIRECT_REFUSED");
     expect(front.received.length).toBe(21);
   });
@@ -151,8 +213,13 @@ describe("redirects of token and revoke calls: never followed to another origin"
   for (const status of [301, 302, 303, 307, 308]) {
     it(`POST /login answered ${status} to another origin: the password goes nowhere, and a typed error names the target origin`, async () => {
       const evil = await attacker();
-      const front = await hostile((_req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end());
-      const client = createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) });
+      const front = await hostile(
+        (_req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end(),
+      );
+      const client = createMlServerClient({
+        baseUrl: front.url,
+        auth: mlServerLogin({ username: "alice", password: PASSWORD }),
+      });
       const error = await caught(() => client.GET("/status"));
       expect(error.code).toBe("ERR_REDIRECT_REFUSED");
       expect(error.message).toContain(`HTTP ${status}`);
@@ -166,10 +233,13 @@ describe("redirects of token and revoke calls: never followed to another origin"
   it("POST /login/refreshToken answered 307 elsewhere: the refresh token goes nowhere, and no token from there is used", async () => {
     const evil = await attacker();
     const front = await hostile((req, res) => {
-      if (path(req) === "/login/refreshToken") return void res.writeHead(307, { location: `${evil.url}/login/refreshToken` }).end();
+      if (path(req) === "/login/refreshToken")
+        return void res.writeHead(307, { location: `${evil.url}/login/refreshToken` }).end();
       json(res, 200, {});
     });
-    const auth = mlServerLogin({ tokens: { accessToken: ACCESS, refreshToken: REFRESH, tokenType: "Bearer", expiresAt: Date.now() - 1000 } });
+    const auth = mlServerLogin({
+      tokens: { accessToken: ACCESS, refreshToken: REFRESH, tokenType: "Bearer", expiresAt: Date.now() - 1000 },
+    });
     const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
     expect(error.code).toBe("ERR_REDIRECT_REFUSED");
     expect(evil.received).toEqual([]);
@@ -183,7 +253,10 @@ describe("redirects of token and revoke calls: never followed to another origin"
       if (path(req) === "/v2/login") return json(res, JSON.parse(req.body).password === PASSWORD ? 200 : 401, tokens());
       json(res, req.headers.authorization === `Bearer ${ACCESS}` ? 200 : 401, {});
     });
-    const { response } = await createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET("/status");
+    const { response } = await createMlServerClient({
+      baseUrl: front.url,
+      auth: mlServerLogin({ username: "alice", password: PASSWORD }),
+    }).GET("/status");
     expect(response.status).toBe(200);
     expect(front.received.map(path)).toEqual(["/login", "/v2/login", "/status"]);
   });
@@ -192,7 +265,8 @@ describe("redirects of token and revoke calls: never followed to another origin"
     const evil = await attacker();
     const front = await hostile((req, res) => {
       if (path(req) === "/login") return json(res, 200, tokens());
-      if (path(req) === "/login/refreshToken" && req.method === "DELETE") return void res.writeHead(307, { location: `${evil.url}/revoke` }).end();
+      if (path(req) === "/login/refreshToken" && req.method === "DELETE")
+        return void res.writeHead(307, { location: `${evil.url}/revoke` }).end();
       json(res, 200, {});
     });
     const auth = mlServerLogin({ username: "alice", password: PASSWORD });
@@ -207,7 +281,12 @@ describe("redirects of token and revoke calls: never followed to another origin"
   it("clientCredentials (simple-oauth2) answered 307 elsewhere: the client secret goes nowhere", async () => {
     const evil = await attacker();
     const idp = await hostile((_req, res) => void res.writeHead(307, { location: `${evil.url}/token` }).end());
-    const auth = clientCredentials({ tokenUrl: `${idp.url}/token`, clientId: "daemon", clientSecret: "cs-Secret-7", maxAttempts: 1 });
+    const auth = clientCredentials({
+      tokenUrl: `${idp.url}/token`,
+      clientId: "daemon",
+      clientSecret: "cs-Secret-7",
+      maxAttempts: 1,
+    });
     const api = await hostile((_req, res) => json(res, 200, {}));
     const error = await caught(() => createMlServerClient({ baseUrl: api.url, auth }).GET("/status"));
     expect(error.code).toBe("ERR_REDIRECT_REFUSED");
@@ -236,13 +315,23 @@ describe("redirects of token and revoke calls: never followed to another origin"
       }, tls);
     });
     afterAll(() => authority?.close());
-    const msal = (secret: string) => aadClientCredentials({ authority: authority.url, clientId: "daemon", clientSecret: secret, scopes: ["api://ml/.default"], ca: tls.cert, maxAttempts: 1 });
+    const msal = (secret: string) =>
+      aadClientCredentials({
+        authority: authority.url,
+        clientId: "daemon",
+        clientSecret: secret,
+        scopes: ["api://ml/.default"],
+        ca: tls.cert,
+        maxAttempts: 1,
+      });
 
     it("answered 307 to another origin: the client secret goes nowhere", async () => {
       const evil = await attacker();
       behaviour = (_req, res) => void res.writeHead(307, { location: `${evil.url}/token` }).end();
       const api = await hostile((_req, res) => json(res, 200, {}));
-      const error = await caught(() => createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-8") }).GET("/status"));
+      const error = await caught(() =>
+        createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-8") }).GET("/status"),
+      );
       expect(error.code).toBe("ERR_REDIRECT_REFUSED");
       expect(evil.received).toEqual([]);
       expectClean(error, ["ms-Secret-8"]);
@@ -251,10 +340,16 @@ describe("redirects of token and revoke calls: never followed to another origin"
     it("an error_description that quotes the client secret: a typed error, the cause kept by class and code, the secret in none of it", async () => {
       behaviour = (req, res) => {
         const secret = new URLSearchParams(req.body).get("client_secret") ?? "";
-        json(res, 401, { error: "invalid_client", error_description: `AADSTS7000215: Invalid client secret provided: ${secret}`, error_codes: [7000215] });
+        json(res, 401, {
+          error: "invalid_client",
+          error_description: `AADSTS7000215: Invalid client secret provided: ${secret}`,
+          error_codes: [7000215],
+        });
       };
       const api = await hostile((_req, res) => json(res, 200, {}));
-      const error = await caught(() => createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-9") }).GET("/status"));
+      const error = await caught(() =>
+        createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-9") }).GET("/status"),
+      );
       expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
       expect(error.message).toMatch(/invalid_client/);
       expect(error.cause).toBeInstanceOf(Error);
@@ -265,7 +360,9 @@ describe("redirects of token and revoke calls: never followed to another origin"
     it("a bare token as text/plain: a typed error that does not quote it", async () => {
       behaviour = (_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("bare-Tok-55");
       const api = await hostile((_req, res) => json(res, 200, {}));
-      const error = await caught(() => createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-10") }).GET("/status"));
+      const error = await caught(() =>
+        createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-10") }).GET("/status"),
+      );
       expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
       expectClean(error, ["bare-Tok-55", "ms-Secret-10"]);
     });
@@ -296,30 +393,52 @@ describe("checks where the request leaves", () => {
     const wired = createClient<paths>({ baseUrl: front.url, fetch: middleware.fetch });
     wired.use(middleware);
     // A per-call fetch would bypass the checks too.
-    expect((await caught(() => wired.GET("/status", { fetch: globalThis.fetch } as never))).code).toBe("ERR_INVALID_OPTION");
+    expect((await caught(() => wired.GET("/status", { fetch: globalThis.fetch } as never))).code).toBe(
+      "ERR_INVALID_OPTION",
+    );
     expect(front.received).toEqual([]);
     expect((await wired.GET("/status")).response.status).toBe(200);
     expect(front.received).toHaveLength(1);
   });
 
   it("loopback means localhost, 127.0.0.0/8 and [::1]; a name under .localhost is any other host", () => {
-    for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "LOCALHOST"]) expect(isLoopback(host)).toBe(true);
-    for (const host of ["mlserver.localhost", "localhost.example.com", "128.0.0.1", "127.0.0.1.nip.io", "[::2]"]) expect(isLoopback(host)).toBe(false);
-    expect(() => createMlServerClient({ baseUrl: "http://mlserver.localhost:12800", auth: bearer("lh-Secret-13") })).toThrow(expect.objectContaining({ code: "ERR_INSECURE_TRANSPORT" }));
+    for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "LOCALHOST"])
+      expect(isLoopback(host)).toBe(true);
+    for (const host of ["mlserver.localhost", "localhost.example.com", "128.0.0.1", "127.0.0.1.nip.io", "[::2]"])
+      expect(isLoopback(host)).toBe(false);
+    expect(() =>
+      createMlServerClient({ baseUrl: "http://mlserver.localhost:12800", auth: bearer("lh-Secret-13") }),
+    ).toThrow(expect.objectContaining({ code: "ERR_INSECURE_TRANSPORT" }));
   });
 });
 
 describe("no secret in any rendering of an error", () => {
   it("POST /login answered 200 with a bare token as text/plain", async () => {
-    const front = await hostile((_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("bare-Tok-66"));
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD, maxAttempts: 1 }) }).GET("/status"));
+    const front = await hostile(
+      (_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("bare-Tok-66"),
+    );
+    const error = await caught(() =>
+      createMlServerClient({
+        baseUrl: front.url,
+        auth: mlServerLogin({ username: "alice", password: PASSWORD, maxAttempts: 1 }),
+      }).GET("/status"),
+    );
     expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
     expectClean(error, ["bare-Tok-66", PASSWORD]);
   });
 
   it("a token endpoint that quotes the password and the token in its error body", async () => {
-    const front = await hostile((req, res) => json(res, 400, { message: `bad login ${req.body} for ${PASSWORD}`, error_description: encodeURIComponent(PASSWORD) }));
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET("/status"));
+    const front = await hostile((req, res) =>
+      json(res, 400, {
+        message: `bad login ${req.body} for ${PASSWORD}`,
+        error_description: encodeURIComponent(PASSWORD),
+      }),
+    );
+    const error = await caught(() =>
+      createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET(
+        "/status",
+      ),
+    );
     expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
     expectClean(error, [PASSWORD]);
   });
@@ -329,7 +448,11 @@ describe("no secret in any rendering of an error", () => {
       if (path(req) === "/login") return json(res, 200, { ...tokens(), access_token: "lb-Tok\r\nX-Evil: 1" });
       json(res, 200, {});
     });
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET("/status"));
+    const error = await caught(() =>
+      createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET(
+        "/status",
+      ),
+    );
     expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
     expectClean(error, ["lb-Tok", PASSWORD]);
     expect(front.received.map(path)).toEqual(["/login"]);
@@ -357,10 +480,28 @@ describe("no secret in any rendering of an error", () => {
     const cases: (() => unknown)[] = [
       () => createMlServerClient({ baseUrl: "https://alice:ui-Secret-1@ml.example.com" }),
       () => createMlServerClient({ baseUrl: "https://alice:ui-Secret-2/x@ml.example.com:99999" }),
-      () => createMlServerClient({ baseUrl: "https://ml.example.com", proxy: { url: "http://bob:ui-Secret-3@proxy:3128" } }),
-      () => createMlServerClient({ baseUrl: "https://ml.example.com", proxy: { url: "http://bob:ui Secret-4@proxy:3128:x" } }),
-      () => clientCredentials({ tokenUrl: "https://app:ui-Secret-5@idp.example.com/token", clientId: "a", clientSecret: "b-secret" }),
-      () => clientCredentials({ tokenUrl: "https://app:ui-Secret-6@idp example/token", clientId: "a", clientSecret: "b-secret" }),
+      () =>
+        createMlServerClient({
+          baseUrl: "https://ml.example.com",
+          proxy: { url: "http://bob:ui-Secret-3@proxy:3128" },
+        }),
+      () =>
+        createMlServerClient({
+          baseUrl: "https://ml.example.com",
+          proxy: { url: "http://bob:ui Secret-4@proxy:3128:x" },
+        }),
+      () =>
+        clientCredentials({
+          tokenUrl: "https://app:ui-Secret-5@idp.example.com/token",
+          clientId: "a",
+          clientSecret: "b-secret",
+        }),
+      () =>
+        clientCredentials({
+          tokenUrl: "https://app:ui-Secret-6@idp example/token",
+          clientId: "a",
+          clientSecret: "b-secret",
+        }),
     ];
     for (const make of cases) {
       const error = await caught(async () => make());
@@ -376,7 +517,12 @@ describe("bounded, and typed", () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.write('{"access_token": "');
     });
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD, timeoutMs: 300, maxAttempts: 1 }) }).GET("/status"));
+    const error = await caught(() =>
+      createMlServerClient({
+        baseUrl: front.url,
+        auth: mlServerLogin({ username: "alice", password: PASSWORD, timeoutMs: 300, maxAttempts: 1 }),
+      }).GET("/status"),
+    );
     expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
     expect(error.message).toMatch(/did not answer within 300 ms/);
   });
@@ -400,7 +546,11 @@ describe("bounded, and typed", () => {
       }
       res.end();
     });
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET("/status"));
+    const error = await caught(() =>
+      createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET(
+        "/status",
+      ),
+    );
     expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
     await done;
     // The client stopped at its 1 MiB limit; what was written beyond it sat in socket buffers.
@@ -408,8 +558,18 @@ describe("bounded, and typed", () => {
   });
 
   it("an expires_on decades away is refused like an implausible expires_in", async () => {
-    const front = await hostile((_req, res) => json(res, 200, { ...tokens(), expires_in: undefined, expires_on: Math.floor(Date.now() / 1000) + 50 * 365 * 24 * 3600 }));
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET("/status"));
+    const front = await hostile((_req, res) =>
+      json(res, 200, {
+        ...tokens(),
+        expires_in: undefined,
+        expires_on: Math.floor(Date.now() / 1000) + 50 * 365 * 24 * 3600,
+      }),
+    );
+    const error = await caught(() =>
+      createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET(
+        "/status",
+      ),
+    );
     expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
     expect(error.message).toMatch(/implausibly long/);
   });
@@ -423,15 +583,21 @@ describe("bounded, and typed", () => {
     expect(refused.cause).toBeInstanceOf(Error);
 
     const reset = await hostile((_req, res) => void res.socket?.destroy());
-    const dropped = await caught(() => createMlServerClient({ baseUrl: reset.url, auth: bearer("rs-Secret-14") }).GET("/status"));
+    const dropped = await caught(() =>
+      createMlServerClient({ baseUrl: reset.url, auth: bearer("rs-Secret-14") }).GET("/status"),
+    );
     expect(dropped.code).toBe("ERR_NETWORK");
     expectClean(dropped, ["rs-Secret-14"]);
 
     const plain = await hostile((_req, res) => json(res, 200, {}));
-    const tlsError = await caught(() => createMlServerClient({ baseUrl: plain.url.replace("http:", "https:"), ca: tls.cert }).GET("/status"));
+    const tlsError = await caught(() =>
+      createMlServerClient({ baseUrl: plain.url.replace("http:", "https:"), ca: tls.cert }).GET("/status"),
+    );
     expect(tlsError.code).toBe("ERR_NETWORK");
     const untrusted = await hostile((_req, res) => json(res, 200, {}), tls);
-    expect((await caught(() => createMlServerClient({ baseUrl: untrusted.url }).GET("/status"))).code).toBe("ERR_NETWORK");
+    expect((await caught(() => createMlServerClient({ baseUrl: untrusted.url }).GET("/status"))).code).toBe(
+      "ERR_NETWORK",
+    );
   });
 });
 
@@ -488,9 +654,15 @@ describe("refused calls keep nothing alive", () => {
     const signedOut = mlServerLogin({ username: "alice", password: PASSWORD });
     const clients = {
       signedOut: createMlServerClient({ baseUrl: front.url, auth: signedOut }),
-      signInFailed: createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: "wrong", maxAttempts: 1, retryCooldownMs: 0 }) }),
+      signInFailed: createMlServerClient({
+        baseUrl: front.url,
+        auth: mlServerLogin({ username: "alice", password: "wrong", maxAttempts: 1, retryCooldownMs: 0 }),
+      }),
       originRefused: (() => {
-        const c = createMlServerClient({ baseUrl: front.url, auth: customHeader({ name: "X-TokenAuth", value: async () => "or-Secret" }) });
+        const c = createMlServerClient({
+          baseUrl: front.url,
+          auth: customHeader({ name: "X-TokenAuth", value: async () => "or-Secret" }),
+        });
         c.use({ onRequest: ({ request }) => new Request("http://127.0.0.2:9/x", request) });
         return c;
       })(),
@@ -503,7 +675,9 @@ describe("refused calls keep nothing alive", () => {
       growth[name] = await heapAfter(async () => {
         for (let i = 0; i < 300; i++) {
           const error = await caught(() => upload(client));
-          expect(error.code, name).toMatch(/^ERR_(SIGNED_OUT|AUTHENTICATION_FAILED|ORIGIN_NOT_ALLOWED|NO_CREDENTIALS)$/);
+          expect(error.code, name).toMatch(
+            /^ERR_(SIGNED_OUT|AUTHENTICATION_FAILED|ORIGIN_NOT_ALLOWED|NO_CREDENTIALS)$/,
+          );
         }
       });
     }

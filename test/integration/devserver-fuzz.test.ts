@@ -20,8 +20,16 @@ let server: DevServer;
 let token: string;
 
 beforeAll(async () => {
-  server = await startDevServer({ python: TEST_PYTHON, executionLimits: { interpreters: BUDGET, timeMs: 5000 }, httpTimeouts: { headersMs: 1000 } });
-  const login = await fetch(`${server.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+  server = await startDevServer({
+    python: TEST_PYTHON,
+    executionLimits: { interpreters: BUDGET, timeMs: 5000 },
+    httpTimeouts: { headersMs: 1000 },
+  });
+  const login = await fetch(`${server.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }),
+  });
   token = ((await login.json()) as { access_token: string }).access_token;
   const seed = await call("POST", "/services/seedSvc/1.0", {
     code: "y = x",
@@ -33,7 +41,11 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => server?.close());
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown; headers: Headers }> {
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -78,7 +90,11 @@ function interpreters(): number {
 }
 
 /** Sizes a fuzzer tries: small, at and past the budget, huge, and not whole numbers. */
-const size = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(1895740, 694625191, 103, 12), fc.double({ min: -5, max: 10, noNaN: true }));
+const size = fc.oneof(
+  fc.integer({ min: 0, max: 6 }),
+  fc.constantFrom(1895740, 694625191, 103, 12),
+  fc.double({ min: -5, max: 10, noNaN: true }),
+);
 
 type Step =
   | { kind: "pool"; initial?: number; max?: number }
@@ -87,10 +103,21 @@ type Step =
   | { kind: "snapshot" }
   | { kind: "publish"; name: string };
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant("pool" as const), initial: fc.option(size, { nil: undefined }), max: fc.option(size, { nil: undefined }) }, { requiredKeys: ["kind"] }),
+  fc.record(
+    {
+      kind: fc.constant("pool" as const),
+      initial: fc.option(size, { nil: undefined }),
+      max: fc.option(size, { nil: undefined }),
+    },
+    { requiredKeys: ["kind"] },
+  ),
   // Sessions asked for at once, past the budget and the per-user limit alike.
   fc.record({ kind: fc.constant("session" as const), burst: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({ kind: fc.constant("batch" as const), rows: fc.integer({ min: 0, max: 40 }), parallel: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constant(1_000_000)) }),
+  fc.record({
+    kind: fc.constant("batch" as const),
+    rows: fc.integer({ min: 0, max: 40 }),
+    parallel: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constant(1_000_000)),
+  }),
   fc.record({ kind: fc.constant("snapshot" as const) }),
   fc.record({ kind: fc.constant("publish" as const), name: fc.string({ minLength: 1, maxLength: 300 }) }),
 );
@@ -101,10 +128,16 @@ const batches: string[] = [];
 async function perform(s: Step): Promise<{ status: number; body: unknown; headers: Headers }> {
   switch (s.kind) {
     case "pool":
-      return call("POST", "/services/seedSvc/1.0/pool", { ...(s.initial !== undefined && { InitialPoolSize: s.initial }), ...(s.max !== undefined && { MaxPoolSize: s.max }) });
+      return call("POST", "/services/seedSvc/1.0/pool", {
+        ...(s.initial !== undefined && { InitialPoolSize: s.initial }),
+        ...(s.max !== undefined && { MaxPoolSize: s.max }),
+      });
     case "session": {
-      const answers = await Promise.all(Array.from({ length: s.burst }, () => call("POST", "/sessions", { runtimeType: "Python" })));
-      for (const answer of answers) if (answer.status === 201) sessions.push((answer.body as { sessionId: string }).sessionId);
+      const answers = await Promise.all(
+        Array.from({ length: s.burst }, () => call("POST", "/sessions", { runtimeType: "Python" })),
+      );
+      for (const answer of answers)
+        if (answer.status === 201) sessions.push((answer.body as { sessionId: string }).sessionId);
       // The worst answer stands for the burst.
       return answers.reduce((worst, answer) => (answer.status > worst.status ? answer : worst));
     }
@@ -115,7 +148,9 @@ async function perform(s: Step): Promise<{ status: number; body: unknown; header
       return answer;
     }
     case "snapshot":
-      return sessions.length ? call("POST", `/sessions/${sessions.at(-1)}/snapshot`, { name: "s" }) : call("POST", "/sessions/none/snapshot", { name: "s" });
+      return sessions.length
+        ? call("POST", `/sessions/${sessions.at(-1)}/snapshot`, { name: "s" })
+        : call("POST", "/sessions/none/snapshot", { name: "s" });
     case "publish":
       return call("POST", `/services/${encodeURIComponent(s.name)}/1.0`, { code: "y = 1", runtimeType: "Python" });
   }
@@ -146,7 +181,9 @@ describe("the dev server under a fuzzer", () => {
       }),
       { numRuns: 30, seed: 34, interruptAfterTimeLimit: 150_000 },
     );
-    console.log(`fuzz: answers ${JSON.stringify(Object.fromEntries(statuses))}, most interpreters at once ${most}, slowest /status ${slowest.toFixed(0)} ms`);
+    console.log(
+      `fuzz: answers ${JSON.stringify(Object.fromEntries(statuses))}, most interpreters at once ${most}, slowest /status ${slowest.toFixed(0)} ms`,
+    );
     // Time is the promise here: the server keeps answering while shells start and runs queue.
     expect(slowest).toBeLessThan(2000);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
@@ -154,14 +191,20 @@ describe("the dev server under a fuzzer", () => {
   }, 240_000);
 
   it("a pool larger than the budget is a 400 at once; InitialPoolSize above the default MaxPoolSize is a 400", async () => {
-    for (const body of [{ InitialPoolSize: 1895740 }, { InitialPoolSize: 103, MaxPoolSize: 694625191 }, { InitialPoolSize: 1, MaxPoolSize: BUDGET + 1 }]) {
+    for (const body of [
+      { InitialPoolSize: 1895740 },
+      { InitialPoolSize: 103, MaxPoolSize: 694625191 },
+      { InitialPoolSize: 1, MaxPoolSize: BUDGET + 1 },
+    ]) {
       const answer = await call("POST", "/services/seedSvc/1.0/pool", body);
       expect(answer.status).toBe(400);
       expect((answer.body as { message: string }).message).toContain(`${BUDGET} interpreters`);
     }
     const beyondDefault = await call("POST", "/services/seedSvc/1.0/pool", { InitialPoolSize: 3 });
     expect(beyondDefault.status).toBe(400);
-    expect((beyondDefault.body as { message: string }).message).toMatch(/InitialPoolSize \(3\) may not exceed the default MaxPoolSize/);
+    expect((beyondDefault.body as { message: string }).message).toMatch(
+      /InitialPoolSize \(3\) may not exceed the default MaxPoolSize/,
+    );
   });
 
   it("a pool request answers before its shells start; idle shells give way to sessions; past the budget, 503", async () => {
@@ -182,7 +225,10 @@ describe("the dev server under a fuzzer", () => {
     // The service's pool has no shell left and no room for one: its call is a 503 too, not a hang.
     expect((await call("POST", "/api/seedSvc/1.0", { x: 2 })).status).toBe(503);
     for (const id of opened) await call("DELETE", `/sessions/${id}/force`);
-    expect((await call("POST", "/api/seedSvc/1.0", { x: 2 })).body).toMatchObject({ success: true, outputParameters: { y: 2 } });
+    expect((await call("POST", "/api/seedSvc/1.0", { x: 2 })).body).toMatchObject({
+      success: true,
+      outputParameters: { y: 2 },
+    });
     expect((await call("DELETE", "/services/seedSvc/1.0/pool")).status).toBe(200);
   }, 120_000);
 

@@ -20,7 +20,10 @@ let token: string;
 const scratch = mkdtempSync(join(tmpdir(), "devserver-limits-"));
 
 beforeAll(async () => {
-  server = await startDevServer({ python: TEST_PYTHON, executionLimits: { timeMs: 3000, outputBytes: 64 * 1024, parallelCount: 2 } });
+  server = await startDevServer({
+    python: TEST_PYTHON,
+    executionLimits: { timeMs: 3000, outputBytes: 64 * 1024, parallelCount: 2 },
+  });
   token = await signIn(server);
 });
 afterAll(async () => {
@@ -29,17 +32,35 @@ afterAll(async () => {
 });
 
 async function signIn(s: DevServer): Promise<string> {
-  const login = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+  const login = await fetch(`${s.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }),
+  });
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
-const call = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers } });
+const call = (path: string, init: RequestInit = {}) =>
+  fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
+  });
 
-async function publish(name: string, code: string, inputs: Record<string, string> = {}, outputs: Record<string, string> = {}): Promise<void> {
+async function publish(
+  name: string,
+  code: string,
+  inputs: Record<string, string> = {},
+  outputs: Record<string, string> = {},
+): Promise<void> {
   const definitions = (o: Record<string, string>) => Object.entries(o).map(([n, type]) => ({ name: n, type }));
   const response = await call(`/services/${name}/1`, {
     method: "POST",
-    body: JSON.stringify({ code, runtimeType: "Python", inputParameterDefinitions: definitions(inputs), outputParameterDefinitions: definitions(outputs) }),
+    body: JSON.stringify({
+      code,
+      runtimeType: "Python",
+      inputParameterDefinitions: definitions(inputs),
+      outputParameterDefinitions: definitions(outputs),
+    }),
   });
   expect(response.status, await response.clone().text()).toBe(201);
 }
@@ -48,7 +69,13 @@ const consume = async (name: string, inputs: unknown) => {
   const response = await call(`/api/${name}/1`, { method: "POST", body: JSON.stringify(inputs) });
   return {
     status: response.status,
-    body: (await response.json()) as { success?: boolean; errorMessage?: string; consoleOutput?: string; message?: string; outputParameters?: Record<string, unknown> },
+    body: (await response.json()) as {
+      success?: boolean;
+      errorMessage?: string;
+      consoleOutput?: string;
+      message?: string;
+      outputParameters?: Record<string, unknown>;
+    },
   };
 };
 
@@ -63,14 +90,21 @@ describe("a run's time limit holds for everything it starts", () => {
   it("past the time limit, the run and its children are stopped and the answer says so", async () => {
     await publish("stuck", "import subprocess, time\nsubprocess.Popen(['sleep', '96.25'])\ntime.sleep(60)");
     const answer = await consume("stuck", {});
-    expect(answer.body).toMatchObject({ success: false, errorMessage: "the code ran longer than the 3000 ms limit and was stopped" });
+    expect(answer.body).toMatchObject({
+      success: false,
+      errorMessage: "the code ran longer than the 3000 ms limit and was stopped",
+    });
     await until(() => processesWith("sleep 96.25").length === 0, 3000);
   });
 });
 
 describe("a dev server that dies without closing leaves nothing running", () => {
   it("SIGKILLed with a session run and a service run in progress: their Python and its children end too", async () => {
-    const host = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/devserver-host.ts"), "91.25", "90.25"], { stdio: ["ignore", "pipe", "inherit"] });
+    const host = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "../support/devserver-host.ts"), "91.25", "90.25"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     await new Promise<void>((resolve, reject) => {
       host.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("READY") && resolve());
       host.once("exit", (code) => reject(new Error(`the host exited early (${code})`)));
@@ -92,7 +126,12 @@ describe("the output limit bounds memory", () => {
   it("standard error counts toward the limit and is kept as console output", async () => {
     await publish("stderr-flood", "import sys\nwhile True:\n    sys.stderr.write('e' * 100000)");
     expect((await consume("stderr-flood", {})).body.errorMessage).toMatch(/more than 65536 bytes of console output/);
-    await publish("warns", "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\ny = 2", {}, { y: "numeric" });
+    await publish(
+      "warns",
+      "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\ny = 2",
+      {},
+      { y: "numeric" },
+    );
     expect((await consume("warns", {})).body).toMatchObject({ success: true, consoleOutput: "to stdout\nto stderr\n" });
   });
 });
@@ -120,7 +159,12 @@ describe("bodies are capped, and the token is checked before a body is read", ()
   });
 
   it("a body past 16 MiB is a 413 on /api/ routes too, whether its length is declared or streamed", async () => {
-    expect(await answerBeforeBodyEnds("/api/capped/1", { authorization: `Bearer ${token}`, "content-length": String(17 * 1024 * 1024) })).toBe(413);
+    expect(
+      await answerBeforeBodyEnds("/api/capped/1", {
+        authorization: `Bearer ${token}`,
+        "content-length": String(17 * 1024 * 1024),
+      }),
+    ).toBe(413);
     // Written as Python's `requests` writes: the whole body (40 MiB, chunked) before reading
     // anything, then the next request on the same connection. The server drains what follows its
     // 413, so every write succeeds and both answers arrive.
@@ -139,7 +183,9 @@ describe("bodies are capped, and the token is checked before a body is read", ()
         }
       });
       socket.on("error", reject);
-      socket.write(`POST /api/capped/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(
+        `POST /api/capped/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       const chunk = Buffer.concat([Buffer.from("100000\r\n"), Buffer.alloc(1024 * 1024, 0x20), Buffer.from("\r\n")]);
       let sent = 0;
       const pump = () => {
@@ -158,10 +204,22 @@ describe("bodies are capped, and the token is checked before a body is read", ()
 describe("batches", () => {
   it("parallelCount is lowered to the server's cap (here 2): at most 2 items run at once", async () => {
     const log = join(scratch, "overlap.log");
-    await publish("timed", "import time\nopen(log, 'a').write('%f start\\n' % time.time())\ntime.sleep(1.5)\nopen(log, 'a').write('%f end\\n' % time.time())", { log: "character" });
-    const started = await call(`/api/timed/1/batch?parallelCount=50`, { method: "POST", body: JSON.stringify(Array.from({ length: 4 }, () => ({ log }))) });
+    await publish(
+      "timed",
+      "import time\nopen(log, 'a').write('%f start\\n' % time.time())\ntime.sleep(1.5)\nopen(log, 'a').write('%f end\\n' % time.time())",
+      { log: "character" },
+    );
+    const started = await call(`/api/timed/1/batch?parallelCount=50`, {
+      method: "POST",
+      body: JSON.stringify(Array.from({ length: 4 }, () => ({ log }))),
+    });
     const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
-    await until(async () => ((await (await call(`/api/timed/1/batch/${batchExecutionId}`)).json()) as { state: string }).state === "complete", 30_000);
+    await until(
+      async () =>
+        ((await (await call(`/api/timed/1/batch/${batchExecutionId}`)).json()) as { state: string }).state ===
+        "complete",
+      30_000,
+    );
     const events = readFileSync(log, "utf8")
       .trim()
       .split("\n")
@@ -177,7 +235,10 @@ describe("batches", () => {
 
   it("cancelling a batch stops its running executions and what they started", async () => {
     await publish("slow-batch", "import subprocess, time\nsubprocess.Popen(['sleep', '95.25'])\ntime.sleep(30)");
-    const started = await call(`/api/slow-batch/1/batch?parallelCount=2`, { method: "POST", body: JSON.stringify(Array.from({ length: 6 }, () => ({}))) });
+    const started = await call(`/api/slow-batch/1/batch?parallelCount=2`, {
+      method: "POST",
+      body: JSON.stringify(Array.from({ length: 6 }, () => ({}))),
+    });
     const { batchExecutionId } = (await started.json()) as { batchExecutionId: string };
     await until(() => processesWith("sleep 95.25").length === 2);
     expect((await call(`/api/slow-batch/1/batch/${batchExecutionId}`, { method: "DELETE" })).status).toBe(200);
@@ -191,7 +252,10 @@ describe("batches", () => {
 describe("sign-ins that are never revoked do not grow memory without bound", () => {
   it("sessions expire with their refresh tokens (injected clock)", async () => {
     let now = Date.UTC(2026, 0, 1);
-    const authority = new TokenAuthority({ accessTokenSeconds: 60, refreshTokenSeconds: 600, maxSessionSeconds: 86_400 }, () => now);
+    const authority = new TokenAuthority(
+      { accessTokenSeconds: 60, refreshTokenSeconds: 600, maxSessionSeconds: 86_400 },
+      () => now,
+    );
     for (let i = 0; i < 500; i++) await authority.signIn("admin");
     expect(authority.sessionCount).toBe(500);
     now += 601_000;
@@ -216,7 +280,12 @@ describe("sign-ins that are never revoked do not grow memory without bound", () 
 
 describe("faithful data", () => {
   it("inputs are checked against their declared types, naming the input; valid ones run", async () => {
-    await publish("typed", "ok = True", { n: "numeric", i: "integer", b: "logical", s: "character", v: "vector", m: "matrix", d: "data.frame" }, { ok: "logical" });
+    await publish(
+      "typed",
+      "ok = True",
+      { n: "numeric", i: "integer", b: "logical", s: "character", v: "vector", m: "matrix", d: "data.frame" },
+      { ok: "logical" },
+    );
     const bad: [Record<string, unknown>, string][] = [
       [{ n: "12" }, "'n' is declared numeric"],
       [{ i: 1.5 }, "'i' is declared integer"],
@@ -246,7 +315,10 @@ describe("faithful data", () => {
     expect(good.body).toMatchObject({ success: true, outputParameters: { ok: true } });
     expect((await consume("typed", { d: { a: [1, 2], b: ["x", "y"] }, n: null })).body.success).toBe(true);
     const batch = await call(`/api/typed/1/batch`, { method: "POST", body: JSON.stringify([{ n: 1 }, { n: "2" }]) });
-    expect([batch.status, ((await batch.json()) as { message: string }).message]).toEqual([400, expect.stringContaining("item 1: input parameter 'n'")]);
+    expect([batch.status, ((await batch.json()) as { message: string }).message]).toEqual([
+      400,
+      expect.stringContaining("item 1: input parameter 'n'"),
+    ]);
   });
 
   it("a failed run always says why: an exit status, sys.exit, an output JSON cannot hold", async () => {
@@ -255,13 +327,18 @@ describe("faithful data", () => {
     await publish("sysexit", "import sys\nsys.exit('bad input')");
     expect((await consume("sysexit", {})).body.errorMessage).toBe("the code called sys.exit('bad input')");
     await publish("nan", "y = float('nan')", {}, { y: "numeric" });
-    expect((await consume("nan", {})).body.errorMessage).toBe("output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form");
+    expect((await consume("nan", {})).body.errorMessage).toBe(
+      "output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form",
+    );
   });
 
   it("access tokens carry an integer exp (RFC 7519 NumericDate)", async () => {
     const short = await startDevServer({ accessTokenSeconds: 1 });
     try {
-      const payload = JSON.parse(Buffer.from((await signIn(short)).split(".")[1]!, "base64url").toString()) as { exp: number; iat: number };
+      const payload = JSON.parse(Buffer.from((await signIn(short)).split(".")[1]!, "base64url").toString()) as {
+        exp: number;
+        iat: number;
+      };
       expect(Number.isInteger(payload.exp)).toBe(true);
       expect(payload.exp - payload.iat).toBeGreaterThanOrEqual(1);
     } finally {
@@ -273,13 +350,24 @@ describe("faithful data", () => {
 describe("a property-based fuzzer over every operation of the description", () => {
   it("answers every generated request with a status below 500, and stays up", async () => {
     const operations = loadOperations(join(import.meta.dirname, "../../openapi/mlserver.yaml"));
-    const segment = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("%ZZ", "%E0%A4%A", "..", "%2F", "%00", "a b", "x".repeat(300)));
+    const segment = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom("%ZZ", "%E0%A4%A", "..", "%2F", "%00", "a b", "x".repeat(300)),
+    );
     const request = fc.record({
       operation: fc.constantFrom(...operations),
       method: fc.option(fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"), { nil: undefined }),
       values: fc.array(segment, { minLength: 4, maxLength: 4 }),
       encode: fc.boolean(),
-      contentType: fc.constantFrom("application/json", "Application/JSON", "APPLICATION/JSON; charset=utf-8", "multipart/form-data; boundary=x", "text/plain", "application/octet-stream", ""),
+      contentType: fc.constantFrom(
+        "application/json",
+        "Application/JSON",
+        "APPLICATION/JSON; charset=utf-8",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "application/octet-stream",
+        "",
+      ),
       body: fc.oneof(fc.json({ depthSize: "small" }), fc.string(), fc.constant("")),
       auth: fc.constantFrom("valid", "none", "garbage"),
     });
@@ -293,7 +381,14 @@ describe("a property-based fuzzer over every operation of the description", () =
         const verb = method ?? operation.method;
         const response = await fetch(`${server.url}${path}`, {
           method: verb,
-          headers: { ...(contentType && { "content-type": contentType }), ...(auth === "valid" ? { authorization: `Bearer ${token}` } : auth === "garbage" ? { authorization: "Bearer x.y.z" } : {}) },
+          headers: {
+            ...(contentType && { "content-type": contentType }),
+            ...(auth === "valid"
+              ? { authorization: `Bearer ${token}` }
+              : auth === "garbage"
+                ? { authorization: "Bearer x.y.z" }
+                : {}),
+          },
           ...(verb !== "GET" && body !== "" && { body }),
         });
         await response.arrayBuffer();

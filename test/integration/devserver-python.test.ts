@@ -23,17 +23,32 @@ afterAll(async () => {
 });
 
 async function signIn(s: DevServer): Promise<string> {
-  const login = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+  const login = await fetch(`${s.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }),
+  });
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
-const call = (path: string, init: RequestInit = {}, s = server, t = token) => fetch(`${s.url}${path}`, { ...init, headers: { authorization: `Bearer ${t}`, "content-type": "application/json" } });
+const call = (path: string, init: RequestInit = {}, s = server, t = token) =>
+  fetch(`${s.url}${path}`, { ...init, headers: { authorization: `Bearer ${t}`, "content-type": "application/json" } });
 
 async function publish(name: string, body: Record<string, unknown>, s = server, t = token): Promise<Response> {
-  return call(`/services/${name}/1`, { method: "POST", body: JSON.stringify({ runtimeType: "Python", ...body }) }, s, t);
+  return call(
+    `/services/${name}/1`,
+    { method: "POST", body: JSON.stringify({ runtimeType: "Python", ...body }) },
+    s,
+    t,
+  );
 }
 
-async function consume(name: string, inputs: Record<string, unknown> = {}, s = server, t = token): Promise<{ success: boolean; errorMessage: string; outputParameters: Record<string, unknown> }> {
+async function consume(
+  name: string,
+  inputs: Record<string, unknown> = {},
+  s = server,
+  t = token,
+): Promise<{ success: boolean; errorMessage: string; outputParameters: Record<string, unknown> }> {
   return (await call(`/api/${name}/1`, { method: "POST", body: JSON.stringify(inputs) }, s, t)).json() as never;
 }
 
@@ -54,12 +69,22 @@ describe("warm shells", () => {
     });
     expect(response.status).toBe(201);
     for (let x = 0; x < 20; x++) {
-      expect((await consume("warm", { x })).outputParameters).toEqual({ y: x * 3, calls: 1, existed: false, kept: "kept" });
+      expect((await consume("warm", { x })).outputParameters).toEqual({
+        y: x * 3,
+        calls: 1,
+        existed: false,
+        kept: "kept",
+      });
     }
     const concurrent = await Promise.all(Array.from({ length: 40 }, (_, x) => consume("warm", { x })));
     expect(concurrent.map((r) => r.outputParameters.y)).toEqual(Array.from({ length: 40 }, (_, x) => x * 3));
     expect(concurrent.every((r) => r.outputParameters.calls === 1 && r.outputParameters.existed === false)).toBe(true);
-    const batch = (await (await call("/api/warm/1/batch?parallelCount=2", { method: "POST", body: JSON.stringify(Array.from({ length: 50 }, (_, x) => ({ x }))) })).json()) as {
+    const batch = (await (
+      await call("/api/warm/1/batch?parallelCount=2", {
+        method: "POST",
+        body: JSON.stringify(Array.from({ length: 50 }, (_, x) => ({ x }))),
+      })
+    ).json()) as {
       batchExecutionId: string;
     };
     let status: { state: string; batchExecutionResults: { outputParameters: { y: number } }[] };
@@ -68,7 +93,9 @@ describe("warm shells", () => {
       if (status.state === "complete") break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(status.batchExecutionResults.map((r) => r.outputParameters.y)).toEqual(Array.from({ length: 50 }, (_, x) => x * 3));
+    expect(status.batchExecutionResults.map((r) => r.outputParameters.y)).toEqual(
+      Array.from({ length: 50 }, (_, x) => x * 3),
+    );
     // 110 runs; at most 2 shells (the pool's default size is the server's parallelCount), each initialised once.
     const shells = server.counters.shellsStarted - shellsBefore;
     expect(shells).toBeGreaterThanOrEqual(1);
@@ -86,10 +113,18 @@ describe("warm shells", () => {
     });
     expect((await consume("recycle", { mode: "ok" })).outputParameters).toEqual({ seen: 1 });
     const before = initRuns(log);
-    expect(await consume("recycle", { mode: "fail" })).toMatchObject({ success: false, errorMessage: "ValueError: asked to" });
-    expect(await consume("recycle", { mode: "slow" })).toMatchObject({ success: false, errorMessage: "the code ran longer than the 3000 ms limit and was stopped" });
+    expect(await consume("recycle", { mode: "fail" })).toMatchObject({
+      success: false,
+      errorMessage: "ValueError: asked to",
+    });
+    expect(await consume("recycle", { mode: "slow" })).toMatchObject({
+      success: false,
+      errorMessage: "the code ran longer than the 3000 ms limit and was stopped",
+    });
     // A cancelled batch stops its running item.
-    const { batchExecutionId } = (await (await call("/api/recycle/1/batch?parallelCount=1", { method: "POST", body: JSON.stringify([{ mode: "slow" }]) })).json()) as { batchExecutionId: string };
+    const { batchExecutionId } = (await (
+      await call("/api/recycle/1/batch?parallelCount=1", { method: "POST", body: JSON.stringify([{ mode: "slow" }]) })
+    ).json()) as { batchExecutionId: string };
     await until(() => initRuns(log) >= before + 2, 30_000);
     expect((await call(`/api/recycle/1/batch/${batchExecutionId}`, { method: "DELETE" })).status).toBe(200);
     // Each failure cost its shell (the init ran again for its replacement); variables start from the init's.
@@ -108,7 +143,10 @@ describe("warm shells", () => {
       code: `import os, time\nfd = os.open(${JSON.stringify(lock)}, os.O_CREAT | os.O_EXCL)\ntime.sleep(0.05)\nos.close(fd)\nos.remove(${JSON.stringify(lock)})\ny = 1`,
       outputParameterDefinitions: outputs({ y: "integer" }),
     });
-    const created = await call("/services/pooled/1/pool", { method: "POST", body: JSON.stringify({ InitialPoolSize: 1, MaxPoolSize: 1 }) });
+    const created = await call("/services/pooled/1/pool", {
+      method: "POST",
+      body: JSON.stringify({ InitialPoolSize: 1, MaxPoolSize: 1 }),
+    });
     expect(await created.json()).toBe("Created");
     await until(() => {
       try {
@@ -120,17 +158,33 @@ describe("warm shells", () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => consume("pooled")));
     expect(results.map((r) => r.errorMessage)).toEqual(Array(8).fill(""));
     expect(initRuns(log)).toBe(1);
-    expect(await (await call("/services/pooled/1/pool")).json()).toEqual([{ ComputeNodeEndpoint: server.url, Status: "Success" }]);
+    expect(await (await call("/services/pooled/1/pool")).json()).toEqual([
+      { ComputeNodeEndpoint: server.url, Status: "Success" },
+    ]);
     // Larger: three shells start without a single call.
-    expect(await (await call("/services/pooled/1/pool", { method: "POST", body: JSON.stringify({ InitialPoolSize: 3, MaxPoolSize: 3 }) })).json()).toBe("Updated");
+    expect(
+      await (
+        await call("/services/pooled/1/pool", {
+          method: "POST",
+          body: JSON.stringify({ InitialPoolSize: 3, MaxPoolSize: 3 }),
+        })
+      ).json(),
+    ).toBe("Updated");
     await until(() => initRuns(log) === 3, 30_000);
     expect((await call("/services/pooled/1/pool", { method: "DELETE" })).status).toBe(200);
   });
 
   it("changing a service retires its shells: the next call runs the new code after the new init", async () => {
-    await publish("changing", { initCode: "base = 1", code: "y = base", outputParameterDefinitions: outputs({ y: "integer" }) });
+    await publish("changing", {
+      initCode: "base = 1",
+      code: "y = base",
+      outputParameterDefinitions: outputs({ y: "integer" }),
+    });
     expect((await consume("changing")).outputParameters).toEqual({ y: 1 });
-    const patched = await call("/services/changing/1", { method: "PATCH", body: JSON.stringify({ initCode: "base = 40", code: "y = base + 2" }) });
+    const patched = await call("/services/changing/1", {
+      method: "PATCH",
+      body: JSON.stringify({ initCode: "base = 40", code: "y = base + 2" }),
+    });
     expect(patched.status).toBe(200);
     expect((await consume("changing")).outputParameters).toEqual({ y: 42 });
     expect((await call("/services/changing/1", { method: "DELETE" })).status).toBe(200);
@@ -153,11 +207,25 @@ describe("outputs as ML Server's Python runtime sends them", () => {
     });
     const result = await consume("numpyish", { v: [1, 2, 3] });
     expect(result.errorMessage).toBe("");
-    expect(result.outputParameters).toEqual({ v_out: [2, 4, 6], t_out: [3, 0.5, true], d_out: { mean: 2, flags: [false, { n: 7 }], "1": 2 } });
-    await publish("unjsonable", { code: "y = [1, {'a': [2, {3, 4}]}]", outputParameterDefinitions: outputs({ y: "character" }) });
-    expect((await consume("unjsonable")).errorMessage).toBe(`output parameter 'y' cannot be sent as JSON: y[1]["a"][1] is a set, which is not a JSON value`);
-    await publish("deepnan", { code: "import numpy as np\ny = [1.0, np.float64('nan')]", outputParameterDefinitions: outputs({ y: "vector" }) });
-    expect((await consume("deepnan")).errorMessage).toBe("output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form (y[1])");
+    expect(result.outputParameters).toEqual({
+      v_out: [2, 4, 6],
+      t_out: [3, 0.5, true],
+      d_out: { mean: 2, flags: [false, { n: 7 }], "1": 2 },
+    });
+    await publish("unjsonable", {
+      code: "y = [1, {'a': [2, {3, 4}]}]",
+      outputParameterDefinitions: outputs({ y: "character" }),
+    });
+    expect((await consume("unjsonable")).errorMessage).toBe(
+      `output parameter 'y' cannot be sent as JSON: y[1]["a"][1] is a set, which is not a JSON value`,
+    );
+    await publish("deepnan", {
+      code: "import numpy as np\ny = [1.0, np.float64('nan')]",
+      outputParameterDefinitions: outputs({ y: "vector" }),
+    });
+    expect((await consume("deepnan")).errorMessage).toBe(
+      "output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form (y[1])",
+    );
   });
 });
 
@@ -165,15 +233,29 @@ describe("which Python", () => {
   it("a launcher is resolved to its interpreter once: later runs start the interpreter directly", async () => {
     const starts = join(scratch, "launcher-starts.log");
     const launcher = join(scratch, "python-launcher");
-    writeFileSync(launcher, `#!/bin/sh\necho start >> ${JSON.stringify(starts)}\nexec ${JSON.stringify(TEST_PYTHON)} "$@"\n`);
+    writeFileSync(
+      launcher,
+      `#!/bin/sh\necho start >> ${JSON.stringify(starts)}\nexec ${JSON.stringify(TEST_PYTHON)} "$@"\n`,
+    );
     chmodSync(launcher, 0o755);
     const s = await startDevServer({ python: launcher, executionLimits: { parallelCount: 2 } });
     try {
       const t = await signIn(s);
-      expect((await publish("through-launcher", { code: "import sys\nexe = sys.executable", outputParameterDefinitions: outputs({ exe: "character" }) }, s, t)).status).toBe(201);
+      expect(
+        (
+          await publish(
+            "through-launcher",
+            { code: "import sys\nexe = sys.executable", outputParameterDefinitions: outputs({ exe: "character" }) },
+            s,
+            t,
+          )
+        ).status,
+      ).toBe(201);
       const results = await Promise.all(Array.from({ length: 6 }, () => consume("through-launcher", {}, s, t)));
       expect(results.every((r) => r.success)).toBe(true);
-      const session = (await (await call("/sessions", { method: "POST", body: JSON.stringify({ runtimeType: "Python" }) }, s, t)).json()) as { sessionId: string };
+      const session = (await (
+        await call("/sessions", { method: "POST", body: JSON.stringify({ runtimeType: "Python" }) }, s, t)
+      ).json()) as { sessionId: string };
       expect(session.sessionId).toEqual(expect.any(String));
       // The launcher ran once, to be asked which interpreter it starts; shells and sessions start that one.
       expect(readFileSync(starts, "utf8").split("\n").filter(Boolean)).toHaveLength(1);
@@ -189,8 +271,15 @@ describe("which Python", () => {
       const t = await signIn(s);
       const published = await publish("nowhere", { code: "y = 1" }, s, t);
       expect(published.status).toBe(400);
-      expect(((await published.json()) as { message: string }).message).toMatch(/the dev server's Python \(.*no-such-python\) could not be started/);
-      const session = await call("/sessions", { method: "POST", body: JSON.stringify({ runtimeType: "Python" }) }, s, t);
+      expect(((await published.json()) as { message: string }).message).toMatch(
+        /the dev server's Python \(.*no-such-python\) could not be started/,
+      );
+      const session = await call(
+        "/sessions",
+        { method: "POST", body: JSON.stringify({ runtimeType: "Python" }) },
+        s,
+        t,
+      );
       expect(session.status).toBe(400);
       // Realtime and R-less paths are untouched by a missing Python.
       expect((await call("/status", {}, s, t)).status).toBe(200);

@@ -16,17 +16,36 @@ let token: string;
 const scratch = mkdtempSync(join(tmpdir(), "devserver-r-"));
 
 async function signIn(s: DevServer): Promise<string> {
-  const login = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }) });
+  const login = await fetch(`${s.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "Admin-Pa55word!" }),
+  });
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
 const call = (path: string, init: RequestInit = {}, s = server, bearer = token) =>
-  fetch(`${s.url}${path}`, { ...init, headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", ...init.headers } });
+  fetch(`${s.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json", ...init.headers },
+  });
 const post = (path: string, body: unknown) => call(path, { method: "POST", body: JSON.stringify(body) });
 const definitions = (o: Record<string, string>) => Object.entries(o).map(([name, type]) => ({ name, type }));
 
-async function publish(name: string, code: string, inputs: Record<string, string> = {}, outputs: Record<string, string> = {}, extra: Record<string, unknown> = {}): Promise<void> {
-  const response = await post(`/services/${name}/1`, { code, runtimeType: "R", inputParameterDefinitions: definitions(inputs), outputParameterDefinitions: definitions(outputs), ...extra });
+async function publish(
+  name: string,
+  code: string,
+  inputs: Record<string, string> = {},
+  outputs: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const response = await post(`/services/${name}/1`, {
+    code,
+    runtimeType: "R",
+    inputParameterDefinitions: definitions(inputs),
+    outputParameterDefinitions: definitions(outputs),
+    ...extra,
+  });
   expect(response.status, await response.clone().text()).toBe(201);
 }
 
@@ -38,7 +57,8 @@ interface Answer {
   outputFiles?: Record<string, string>;
   message?: string;
 }
-const consume = async (name: string, inputs: unknown): Promise<Answer> => (await (await post(`/api/${name}/1`, inputs)).json()) as Answer;
+const consume = async (name: string, inputs: unknown): Promise<Answer> =>
+  (await (await post(`/api/${name}/1`, inputs)).json()) as Answer;
 
 interface SessionRun {
   success: boolean;
@@ -52,22 +72,37 @@ async function rSession(body: Record<string, unknown> = { runtimeType: "R" }): P
   expect(created.status, await created.clone().text()).toBe(201);
   return ((await created.json()) as { sessionId: string }).sessionId;
 }
-const execute = async (id: string, code: string, outputParameters: string[] = [], inputParameters: { name: string; value: unknown }[] = []) =>
-  (await (await post(`/sessions/${id}/execute`, { code, outputParameters, inputParameters })).json()) as SessionRun;
+const execute = async (
+  id: string,
+  code: string,
+  outputParameters: string[] = [],
+  inputParameters: { name: string; value: unknown }[] = [],
+) => (await (await post(`/sessions/${id}/execute`, { code, outputParameters, inputParameters })).json()) as SessionRun;
 
 /** The entries of a zip archive, as Python's zipfile (an independent reader) lists them. */
 function zipEntries(archive: Buffer): string[] {
-  const listed = spawnSync(TEST_PYTHON, ["-c", "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print('\\n'.join(z.namelist()))"], {
-    input: archive,
-    encoding: "utf8",
-  });
+  const listed = spawnSync(
+    TEST_PYTHON,
+    [
+      "-c",
+      "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print('\\n'.join(z.namelist()))",
+    ],
+    {
+      input: archive,
+      encoding: "utf8",
+    },
+  );
   if (listed.status !== 0) throw new Error(listed.stderr);
   return listed.stdout.trim().split("\n");
 }
 
 describe.skipIf(rMissing)("R on the dev server", () => {
   beforeAll(async () => {
-    server = await startDevServer({ python: TEST_PYTHON, r: TEST_R, executionLimits: { timeMs: 4000, outputBytes: 64 * 1024 } });
+    server = await startDevServer({
+      python: TEST_PYTHON,
+      r: TEST_R,
+      executionLimits: { timeMs: 4000, outputBytes: 64 * 1024 },
+    });
     token = await signIn(server);
   }, 180_000);
   afterAll(async () => {
@@ -80,8 +115,27 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       await publish(
         "types",
         'total <- n + i\nflag <- !l\ngreeting <- paste("hello", s)\ndoubled <- v * 2\ntm <- t(m)\ndf$z <- df$a * 2\nrows <- nrow(df)\nmissing <- is.na(maybe)\nkind <- class(i)',
-        { n: "numeric", i: "integer", l: "logical", s: "character", v: "vector", m: "matrix", df: "data.frame", maybe: "numeric" },
-        { total: "numeric", flag: "logical", greeting: "character", doubled: "vector", tm: "matrix", df: "data.frame", rows: "integer", missing: "logical", kind: "character" },
+        {
+          n: "numeric",
+          i: "integer",
+          l: "logical",
+          s: "character",
+          v: "vector",
+          m: "matrix",
+          df: "data.frame",
+          maybe: "numeric",
+        },
+        {
+          total: "numeric",
+          flag: "logical",
+          greeting: "character",
+          doubled: "vector",
+          tm: "matrix",
+          df: "data.frame",
+          rows: "integer",
+          missing: "logical",
+          kind: "character",
+        },
       );
       const answer = await consume("types", {
         n: 1.5,
@@ -165,7 +219,9 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       expect(await why("quit")).toBe("the code called quit(status = 3)");
       expect(await why("log")).toBe('Error in log("a"): non-numeric argument to mathematical function');
       expect(await why("nan")).toBe("output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form");
-      expect(await why("env")).toMatch(/^output parameter 'y' cannot be sent as JSON: No method asJSON S3 class: environment/);
+      expect(await why("env")).toMatch(
+        /^output parameter 'y' cannot be sent as JSON: No method asJSON S3 class: environment/,
+      );
       expect(await why("none")).toBe("output parameter 'y' was not set by the code");
       expect(await why("exit")).toBe("R exited with status 4");
       // The shell that died was replaced: the service still answers.
@@ -174,7 +230,10 @@ describe.skipIf(rMissing)("R on the dev server", () => {
 
     it("the time limit stops the run and what it started; a run's children never outlive it", async () => {
       await publish("stuck", 'system("sleep 89.75", wait = FALSE)\nSys.sleep(60)');
-      expect(await consume("stuck", {})).toMatchObject({ success: false, errorMessage: "the code ran longer than the 4000 ms limit and was stopped" });
+      expect(await consume("stuck", {})).toMatchObject({
+        success: false,
+        errorMessage: "the code ran longer than the 4000 ms limit and was stopped",
+      });
       await until(() => processesWith("sleep 89.75").length === 0, 5000);
       await publish("spawns", 'system("sleep 88.75", wait = FALSE)\ny <- 1', {}, { y: "numeric" });
       expect(await consume("spawns", {})).toMatchObject({ success: true, outputParameters: { y: 1 } });
@@ -183,7 +242,10 @@ describe.skipIf(rMissing)("R on the dev server", () => {
 
     it("console output, messages and warnings included, is capped: a print loop is stopped at the limit", async () => {
       await publish("talks", 'print(1:3)\nmessage("note")\nwarning("careful")\ny <- 1', {}, { y: "numeric" });
-      expect(await consume("talks", {})).toMatchObject({ success: true, consoleOutput: "[1] 1 2 3\nnote\nWarning: careful\n" });
+      expect(await consume("talks", {})).toMatchObject({
+        success: true,
+        consoleOutput: "[1] 1 2 3\nnote\nWarning: careful\n",
+      });
       await publish("flood", 'repeat cat(strrep("x", 10000), "\\n")');
       const flood = await consume("flood", {});
       expect(flood.errorMessage).toBe("the code produced more than 65536 bytes of console output and was stopped");
@@ -193,7 +255,9 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     });
 
     it("the per-service swagger types an R service's inputs and outputs as ML Server does", async () => {
-      const swagger = (await (await call("/api/types/1/swagger.json")).json()) as { definitions: Record<string, { properties: Record<string, { type: string; description: string }> }> };
+      const swagger = (await (await call("/api/types/1/swagger.json")).json()) as {
+        definitions: Record<string, { properties: Record<string, { type: string; description: string }> }>;
+      };
       expect(swagger.definitions.InputParameters!.properties).toMatchObject({
         n: { type: "number" },
         i: { type: "integer" },
@@ -206,10 +270,14 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     });
 
     it("a dev server SIGKILLed with R runs in progress leaves none of their processes behind", async () => {
-      const host = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/devserver-host.ts"), "87.25", "86.25", "R"], {
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, MLSERVER_TEST_R: TEST_R, MLSERVER_TEST_PYTHON: TEST_PYTHON },
-      });
+      const host = spawn(
+        process.execPath,
+        ["--import", "tsx", join(import.meta.dirname, "../support/devserver-host.ts"), "87.25", "86.25", "R"],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+          env: { ...process.env, MLSERVER_TEST_R: TEST_R, MLSERVER_TEST_PYTHON: TEST_PYTHON },
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         host.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("READY") && resolve());
         host.once("exit", (code) => reject(new Error(`the host exited early (${code})`)));
@@ -226,13 +294,25 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       const first = await execute(id, "total <- x * 2\nprint(total)", [], [{ name: "x", value: 21 }]);
       expect(first).toMatchObject({ success: true, consoleOutput: "[1] 42\n" });
       const second = await execute(id, 'total <- total + 1\nmessage("to stderr")', ["total"]);
-      expect(second).toMatchObject({ success: true, outputParameters: [{ name: "total", value: 43 }], consoleOutput: "to stderr\n" });
+      expect(second).toMatchObject({
+        success: true,
+        outputParameters: [{ name: "total", value: 43 }],
+        consoleOutput: "to stderr\n",
+      });
       expect(await (await call(`/sessions/${id}/console-output`)).json()).toEqual({ consoleOutput: "to stderr\n" });
       expect(await (await call(`/sessions/${id}/history`)).json()).toHaveLength(2);
       expect(await (await call(`/sessions/${id}/workspace`)).json()).toEqual(["total", "x"]);
-      expect(await (await call("/sessions")).json()).toContainEqual({ id, name: "r-work", owner: "admin", runtimeType: "R" });
+      expect(await (await call("/sessions")).json()).toContainEqual({
+        id,
+        name: "r-work",
+        owner: "admin",
+        runtimeType: "R",
+      });
       expect(await execute(id, "stop('no')")).toMatchObject({ success: false, errorMessage: "Error: no" });
-      expect(await execute(id, "quit()")).toMatchObject({ success: false, errorMessage: "the code called quit(status = 0)" });
+      expect(await execute(id, "quit()")).toMatchObject({
+        success: false,
+        errorMessage: "the code called quit(status = 0)",
+      });
       // The workspace survived both.
       expect(await execute(id, "t2 <- total", ["t2"])).toMatchObject({ outputParameters: [{ name: "t2", value: 43 }] });
       expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
@@ -241,17 +321,41 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     it("workspace objects are R serialisations, as mrsdeploy's putLocalObject and getRemoteObject move them", async () => {
       const id = await rSession();
       const serialised = runR('writeBin(serialize(list(a = 1, b = "x"), NULL), out)');
-      const put = await call(`/sessions/${id}/workspace/obj`, { method: "POST", body: new Uint8Array(serialised), headers: { "content-type": "application/octet-stream" } });
+      const put = await call(`/sessions/${id}/workspace/obj`, {
+        method: "POST",
+        body: new Uint8Array(serialised),
+        headers: { "content-type": "application/octet-stream" },
+      });
       expect(put.status).toBe(200);
-      expect(await execute(id, "s <- obj$b\nfit <- lm(dist ~ speed, cars)", ["s"])).toMatchObject({ success: true, outputParameters: [{ name: "s", value: "x" }] });
+      expect(await execute(id, "s <- obj$b\nfit <- lm(dist ~ speed, cars)", ["s"])).toMatchObject({
+        success: true,
+        outputParameters: [{ name: "s", value: "x" }],
+      });
       // saveRDS's gzip form is accepted too.
       const rds = runR('con <- rawConnection(raw(0), "wb"); saveRDS(1:3, con); writeBin(rawConnectionValue(con), out)');
-      expect((await call(`/sessions/${id}/workspace/ints`, { method: "POST", body: new Uint8Array(rds), headers: { "content-type": "application/octet-stream" } })).status).toBe(200);
+      expect(
+        (
+          await call(`/sessions/${id}/workspace/ints`, {
+            method: "POST",
+            body: new Uint8Array(rds),
+            headers: { "content-type": "application/octet-stream" },
+          })
+        ).status,
+      ).toBe(200);
       expect(await execute(id, "n <- sum(ints)", ["n"])).toMatchObject({ outputParameters: [{ name: "n", value: 6 }] });
       // Downloaded, a model unserialises in another R and still predicts.
       const fit = Buffer.from(await (await call(`/sessions/${id}/workspace/fit`)).arrayBuffer());
-      expect(runR('fit <- unserialize(readBin(file("stdin", "rb"), "raw", 1e7)); cat(round(predict(fit, data.frame(speed = 10)), 2))', fit).toString()).toBe("21.74");
-      const bad = await call(`/sessions/${id}/workspace/junk`, { method: "POST", body: "not R", headers: { "content-type": "application/octet-stream" } });
+      expect(
+        runR(
+          'fit <- unserialize(readBin(file("stdin", "rb"), "raw", 1e7)); cat(round(predict(fit, data.frame(speed = 10)), 2))',
+          fit,
+        ).toString(),
+      ).toBe("21.74");
+      const bad = await call(`/sessions/${id}/workspace/junk`, {
+        method: "POST",
+        body: "not R",
+        headers: { "content-type": "application/octet-stream" },
+      });
       expect(bad.status).toBe(400);
       expect(await bad.text()).toMatch(/not an R object serialised with serialize\(\)/);
       expect((await call(`/sessions/${id}/workspace/obj`, { method: "DELETE" })).status).toBe(200);
@@ -263,9 +367,23 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       const id = await rSession();
       const form = new FormData();
       form.append("file", new Blob(["a,b\n1,2\n3,4\n"]), "data.csv");
-      expect((await fetch(`${server.url}/sessions/${id}/files`, { method: "POST", body: form, headers: { authorization: `Bearer ${token}` } })).status).toBe(201);
-      const run = await execute(id, 'd <- read.csv("data.csv")\ntotal <- sum(d$b)\nwriteLines("done", "out.txt")', ["total"]);
-      expect(run).toMatchObject({ success: true, outputParameters: [{ name: "total", value: 6 }], changedFiles: ["out.txt"] });
+      expect(
+        (
+          await fetch(`${server.url}/sessions/${id}/files`, {
+            method: "POST",
+            body: form,
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(201);
+      const run = await execute(id, 'd <- read.csv("data.csv")\ntotal <- sum(d$b)\nwriteLines("done", "out.txt")', [
+        "total",
+      ]);
+      expect(run).toMatchObject({
+        success: true,
+        outputParameters: [{ name: "total", value: 6 }],
+        changedFiles: ["out.txt"],
+      });
       expect(await (await call(`/sessions/${id}/files/out.txt`)).text()).toBe("done\n");
       expect((await call(`/sessions/${id}/files/out.txt`, { method: "DELETE" })).status).toBe(200);
       expect(await (await call(`/sessions/${id}/files`)).json()).toEqual(["data.csv"]);
@@ -276,13 +394,25 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       const id = await rSession();
       await execute(id, "kept <- 7");
       const running = execute(id, 'cat("started\\n"); flush(stdout()); Sys.sleep(30)');
-      await until(async () => ((await (await call(`/sessions/${id}/console-output`)).json()) as { consoleOutput: string }).consoleOutput === "started\n", 30_000);
+      await until(
+        async () =>
+          ((await (await call(`/sessions/${id}/console-output`)).json()) as { consoleOutput: string }).consoleOutput ===
+          "started\n",
+        30_000,
+      );
       expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(409);
       expect(await (await call(`/sessions/${id}/cancel`, { method: "POST" })).text()).toBe('"Cancelled"');
       expect(await running).toMatchObject({ success: false, errorMessage: "the run was cancelled" });
-      expect(await execute(id, "k <- kept", ["k"])).toMatchObject({ success: true, outputParameters: [{ name: "k", value: 7 }] });
+      expect(await execute(id, "k <- kept", ["k"])).toMatchObject({
+        success: true,
+        outputParameters: [{ name: "k", value: 7 }],
+      });
       void execute(id, "Sys.sleep(30)");
-      await until(() => server.sessions.get(id) !== undefined && (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy);
+      await until(
+        () =>
+          server.sessions.get(id) !== undefined &&
+          (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy,
+      );
       expect((await call(`/sessions/${id}/force`, { method: "DELETE" })).status).toBe(200);
     });
 
@@ -292,8 +422,13 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       const taken = await post(`/sessions/${id}/snapshot`, { name: "r-v1" });
       expect(taken.status).toBe(201);
       const { snapshotId } = (await taken.json()) as { snapshotId: string };
-      expect(await (await call("/snapshots")).json()).toContainEqual(expect.objectContaining({ id: snapshotId, name: "r-v1", runtimeType: "R" }));
-      expect(zipEntries(Buffer.from(await (await call(`/snapshots/${snapshotId}`)).arrayBuffer())).sort()).toEqual(["files/table.txt", "workspace.RData"]);
+      expect(await (await call("/snapshots")).json()).toContainEqual(
+        expect.objectContaining({ id: snapshotId, name: "r-v1", runtimeType: "R" }),
+      );
+      expect(zipEntries(Buffer.from(await (await call(`/snapshots/${snapshotId}`)).arrayBuffer())).sort()).toEqual([
+        "files/table.txt",
+        "workspace.RData",
+      ]);
 
       await execute(id, 'rate <- 9\nfile.remove("table.txt")');
       expect((await call(`/sessions/${id}/loadsnapshot/${snapshotId}`, { method: "POST" })).status).toBe(200);
@@ -304,23 +439,43 @@ describe.skipIf(rMissing)("R on the dev server", () => {
         ],
       });
       const fresh = await rSession({ runtimeType: "R", snapshotId });
-      expect(await execute(fresh, "r <- rate * 2", ["r"])).toMatchObject({ outputParameters: [{ name: "r", value: 1 }] });
+      expect(await execute(fresh, "r <- rate * 2", ["r"])).toMatchObject({
+        outputParameters: [{ name: "r", value: 1 }],
+      });
 
       const python = await post("/sessions", { runtimeType: "Python", snapshotId });
       expect(python.status).toBe(400);
       expect(await python.text()).toMatch(/holds a R workspace; load it into a R session/);
-      const publishedWrong = await post("/services/wrong-runtime/1", { code: "y = rate", runtimeType: "Python", snapshotId });
+      const publishedWrong = await post("/services/wrong-runtime/1", {
+        code: "y = rate",
+        runtimeType: "Python",
+        snapshotId,
+      });
       expect(publishedWrong.status).toBe(400);
     });
 
     it("a service published from an R snapshot starts every call from it", async () => {
       const id = await rSession();
       await execute(id, "fit <- lm(dist ~ speed, cars)");
-      const { snapshotId } = (await (await post(`/sessions/${id}/snapshot`, { name: "model" })).json()) as { snapshotId: string };
-      await publish("score", "dist <- round(predict(fit, data.frame(speed = speed)), 2)", { speed: "vector" }, { dist: "vector" }, { snapshotId });
-      expect(await consume("score", { speed: [10, 20] })).toMatchObject({ success: true, outputParameters: { dist: [21.74, 61.07] } });
+      const { snapshotId } = (await (await post(`/sessions/${id}/snapshot`, { name: "model" })).json()) as {
+        snapshotId: string;
+      };
+      await publish(
+        "score",
+        "dist <- round(predict(fit, data.frame(speed = speed)), 2)",
+        { speed: "vector" },
+        { dist: "vector" },
+        { snapshotId },
+      );
+      expect(await consume("score", { speed: [10, 20] })).toMatchObject({
+        success: true,
+        outputParameters: { dist: [21.74, 61.07] },
+      });
       await call(`/snapshots/${snapshotId}`, { method: "DELETE" });
-      expect(await consume("score", { speed: [4] })).toMatchObject({ success: true, outputParameters: { dist: [-1.85] } });
+      expect(await consume("score", { speed: [4] })).toMatchObject({
+        success: true,
+        outputParameters: { dist: [-1.85] },
+      });
     });
   });
 });
@@ -335,7 +490,8 @@ describe("a dev server without R", () => {
   afterAll(() => bare.close());
 
   it("answers R services and R sessions (the default runtime) with a 400 saying R is not installed", async () => {
-    const send = (path: string, body: unknown) => call(path, { method: "POST", body: JSON.stringify(body) }, bare, bareToken);
+    const send = (path: string, body: unknown) =>
+      call(path, { method: "POST", body: JSON.stringify(body) }, bare, bareToken);
     for (const [path, body] of [
       ["/services/r-model/1", { code: "y <- x", runtimeType: "R" }],
       ["/services/default-runtime/1", { code: "y <- x" }],

@@ -20,7 +20,11 @@ const BOB = { username: "bob", password: "Bob-Pa55word!" };
 let server: DevServer;
 
 beforeAll(async () => {
-  server = await startDevServer({ python: TEST_PYTHON, users: [ADMIN, ALICE, BOB], executionLimits: { timeMs: 5000, sessions: 2 } });
+  server = await startDevServer({
+    python: TEST_PYTHON,
+    users: [ADMIN, ALICE, BOB],
+    executionLimits: { timeMs: 5000, sessions: 2 },
+  });
 });
 afterAll(() => server?.close());
 
@@ -29,20 +33,31 @@ interface Tokens {
   refresh_token: string;
 }
 async function signIn(user: { username: string; password: string }, s = server): Promise<Tokens> {
-  const response = await fetch(`${s.url}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(user) });
+  const response = await fetch(`${s.url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(user),
+  });
   expect(response.status).toBe(200);
   return (await response.json()) as Tokens;
 }
 
 /** A request exactly as given (fetch would normalise the header), answered with status, headers and body. */
-function rawRequest(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function rawRequest(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${server.url}${path}`, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = httpRequest(
+      `${server.url}${path}`,
+      { method: options.method ?? "GET", headers: options.headers, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on("error", reject);
     req.end(options.body);
   });
@@ -51,19 +66,31 @@ function rawRequest(path: string, options: { method?: string; headers?: Record<s
 const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
 
 async function publish(token: string, name: string, body: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${server.url}/services/${name}/1`, { method: "POST", headers: json(token), body: JSON.stringify({ runtimeType: "Python", ...body }) });
+  const response = await fetch(`${server.url}/services/${name}/1`, {
+    method: "POST",
+    headers: json(token),
+    body: JSON.stringify({ runtimeType: "Python", ...body }),
+  });
   expect(response.status, await response.clone().text()).toBe(201);
 }
 
 describe("what Microsoft's clients send and read", () => {
   it("revoke needs no access token: the refresh token is the credential", async () => {
     const tokens = await signIn(ADMIN);
-    const revoke = await rawRequest(`/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refresh_token)}`, { method: "DELETE" });
+    const revoke = await rawRequest(`/login/refreshToken?refreshToken=${encodeURIComponent(tokens.refresh_token)}`, {
+      method: "DELETE",
+    });
     expect(revoke.status).toBe(200);
-    const renew = await fetch(`${server.url}/login/refreshToken`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refreshToken: tokens.refresh_token }) });
+    const renew = await fetch(`${server.url}/login/refreshToken`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refreshToken: tokens.refresh_token }),
+    });
     expect(renew.status).toBe(401);
     // The access tokens issued with it went too.
-    expect((await rawRequest("/status", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(401);
+    expect((await rawRequest("/status", { headers: { authorization: `Bearer ${tokens.access_token}` } })).status).toBe(
+      401,
+    );
     // An unknown refresh token is still refused.
     expect((await rawRequest("/login/refreshToken?refreshToken=not-a-token", { method: "DELETE" })).status).toBe(401);
   });
@@ -72,7 +99,9 @@ describe("what Microsoft's clients send and read", () => {
     const legacy = await startDevServer({ legacyRevokePath: true });
     try {
       const tokens = await signIn(ADMIN, legacy);
-      const revoke = await fetch(`${legacy.url}/login/refreshToken/${encodeURIComponent(tokens.refresh_token)}`, { method: "DELETE" });
+      const revoke = await fetch(`${legacy.url}/login/refreshToken/${encodeURIComponent(tokens.refresh_token)}`, {
+        method: "DELETE",
+      });
       expect(revoke.status).toBe(200);
       expect(legacy.counters.revokes).toBe(1);
     } finally {
@@ -103,9 +132,22 @@ describe("what Microsoft's clients send and read", () => {
               .reduce((n: any, k: string) => n[k], doc),
           )
         : node;
-    const schemaOf = (path: string, method: string, status = "200") => deref(deref(doc.paths[path][method].responses[status]).content["application/json"].schema);
-    const session = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
-    const snapshot = (await (await fetch(`${server.url}/sessions/${session.sessionId}/snapshot`, { method: "POST", headers: json(access_token), body: JSON.stringify({}) })).json()) as {
+    const schemaOf = (path: string, method: string, status = "200") =>
+      deref(deref(doc.paths[path][method].responses[status]).content["application/json"].schema);
+    const session = (await (
+      await fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({ runtimeType: "Python" }),
+      })
+    ).json()) as { sessionId: string };
+    const snapshot = (await (
+      await fetch(`${server.url}/sessions/${session.sessionId}/snapshot`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({}),
+      })
+    ).json()) as {
       snapshotId: string;
     };
     const get = async (path: string) => (await fetch(`${server.url}${path}`, { headers: json(access_token) })).json();
@@ -121,7 +163,13 @@ describe("what Microsoft's clients send and read", () => {
         "/sessions/{id}/execute",
         "post",
         "200",
-        await (await fetch(`${server.url}/sessions/${session.sessionId}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "x = 1" }) })).json(),
+        await (
+          await fetch(`${server.url}/sessions/${session.sessionId}/execute`, {
+            method: "POST",
+            headers: json(access_token),
+            body: JSON.stringify({ code: "x = 1" }),
+          })
+        ).json(),
       ],
     ];
     for (const [path, method, status, body] of cases) {
@@ -129,18 +177,35 @@ describe("what Microsoft's clients send and read", () => {
       const objects = schema.type === "array" ? (body as unknown[]) : [body];
       const properties = Object.keys(deref(schema.type === "array" ? schema.items : schema).properties ?? {});
       expect(objects.length, `${method} ${path}`).toBeGreaterThan(0);
-      for (const object of objects) expect(Object.keys(object as object), `${method} ${path}`).toEqual(expect.arrayContaining(properties));
+      for (const object of objects)
+        expect(Object.keys(object as object), `${method} ${path}`).toEqual(expect.arrayContaining(properties));
     }
     // Microsoft's Python SDK reads these: a service published without them has them as null.
-    expect(cases[1]![3]).toEqual([expect.objectContaining({ description: null, initCode: null, snapshotId: null, operationId: null, outputFileNames: null })]);
+    expect(cases[1]![3]).toEqual([
+      expect.objectContaining({
+        description: null,
+        initCode: null,
+        snapshotId: null,
+        operationId: null,
+        outputFileNames: null,
+      }),
+    ]);
     expect(snapshot.snapshotId).toEqual(expect.any(String));
     await fetch(`${server.url}/sessions/${session.sessionId}/force`, { method: "DELETE", headers: json(access_token) });
   });
 
   it("a batch start answers batchExecutionId (the spec, this client) and BatchExecutionId (Microsoft's Python SDK)", async () => {
     const { access_token } = await signIn(ADMIN);
-    await publish(access_token, "ids", { code: "y = x", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] });
-    const response = await fetch(`${server.url}/api/ids/1/batch`, { method: "POST", headers: json(access_token), body: JSON.stringify([{ x: 1 }]) });
+    await publish(access_token, "ids", {
+      code: "y = x",
+      inputParameterDefinitions: [{ name: "x", type: "integer" }],
+      outputParameterDefinitions: [{ name: "y", type: "integer" }],
+    });
+    const response = await fetch(`${server.url}/api/ids/1/batch`, {
+      method: "POST",
+      headers: json(access_token),
+      body: JSON.stringify([{ x: 1 }]),
+    });
     expect(response.status).toBe(202);
     const body = (await response.json()) as { batchExecutionId: string; BatchExecutionId: string };
     expect(body.batchExecutionId).toEqual(expect.any(String));
@@ -237,17 +302,37 @@ describe("no web page can drive it", () => {
   it("a Host that is not the server's loopback address is refused with 421 before anything else", async () => {
     const before = server.counters.logins;
     const body = JSON.stringify(ADMIN);
-    const rebound = await rawRequest("/login", { method: "POST", headers: { host: "rebind.attacker.example", "content-type": "application/json" }, body });
+    const rebound = await rawRequest("/login", {
+      method: "POST",
+      headers: { host: "rebind.attacker.example", "content-type": "application/json" },
+      body,
+    });
     expect(rebound.status).toBe(421);
     expect(JSON.parse(rebound.body).message).toMatch(/allowedHosts/);
-    for (const host of ["rebind.attacker.example:" + server.port, `127.0.0.1:${server.port + 1}`, "127.0.0.1", "localhost.attacker.example"]) {
+    for (const host of [
+      "rebind.attacker.example:" + server.port,
+      `127.0.0.1:${server.port + 1}`,
+      "127.0.0.1",
+      "localhost.attacker.example",
+    ]) {
       expect((await rawRequest("/status", { headers: { host } })).status, host).toBe(421);
     }
     expect(server.counters.logins).toBe(before);
     // The counters route, too.
-    expect((await rawRequest("/_devserver/counters", { headers: { host: "rebind.attacker.example" } })).status).toBe(421);
-    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`, `[::1]:${server.port}`]) {
-      expect((await rawRequest("/login", { method: "POST", headers: { host, "content-type": "application/json" }, body })).status, host).toBe(200);
+    expect((await rawRequest("/_devserver/counters", { headers: { host: "rebind.attacker.example" } })).status).toBe(
+      421,
+    );
+    for (const host of [
+      `127.0.0.1:${server.port}`,
+      `localhost:${server.port}`,
+      `LOCALHOST:${server.port}`,
+      `[::1]:${server.port}`,
+    ]) {
+      expect(
+        (await rawRequest("/login", { method: "POST", headers: { host, "content-type": "application/json" }, body }))
+          .status,
+        host,
+      ).toBe(200);
     }
   });
 
@@ -256,10 +341,14 @@ describe("no web page can drive it", () => {
     try {
       const status = (host: string) =>
         new Promise<number>((resolve, reject) => {
-          httpRequest(`${named.url}/login`, { method: "POST", headers: { host, "content-type": "application/json" }, agent: false }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          })
+          httpRequest(
+            `${named.url}/login`,
+            { method: "POST", headers: { host, "content-type": "application/json" }, agent: false },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          )
             .on("error", reject)
             .end(JSON.stringify(ADMIN));
         });
@@ -277,11 +366,24 @@ describe("hostile nesting", () => {
 
   it("a body nested thousands of levels deep is a 400 naming the limit, anywhere", async () => {
     const { access_token } = await signIn(ADMIN);
-    const session = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
-    await publish(access_token, "nest", { code: "y = 1", inputParameterDefinitions: [{ name: "x", type: "vector" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] });
+    const session = (await (
+      await fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({ runtimeType: "Python" }),
+      })
+    ).json()) as { sessionId: string };
+    await publish(access_token, "nest", {
+      code: "y = 1",
+      inputParameterDefinitions: [{ name: "x", type: "vector" }],
+      outputParameterDefinitions: [{ name: "y", type: "integer" }],
+    });
     const bodies: [string, string][] = [
       ["/login", `{"username":"admin","password":${deep(5000)}}`],
-      [`/sessions/${session.sessionId}/execute`, `{"code":"x = 1","inputParameters":[{"name":"v","value":${deep(2000)}}]}`],
+      [
+        `/sessions/${session.sessionId}/execute`,
+        `{"code":"x = 1","inputParameters":[{"name":"v","value":${deep(2000)}}]}`,
+      ],
       ["/services/nest2/1", `{"code":"y = 1","runtimeType":"Python","description":${deep(5000)}}`],
       ["/api/nest/1", `{"x":${deep(2000)}}`],
       ["/api/nest/1/batch", `[{"x":${deep(100_000)}}]`],
@@ -299,7 +401,11 @@ describe("hostile nesting", () => {
     });
     expect(await after.json()).toMatchObject({ success: true, outputParameters: [{ name: "x", value: 2 }] });
     // Nesting within the limit, and brackets inside strings, are fine.
-    const fine = await fetch(`${server.url}/api/nest/1`, { method: "POST", headers: json(access_token), body: JSON.stringify({ x: ["[[[[[[[[[[".repeat(50)] }) });
+    const fine = await fetch(`${server.url}/api/nest/1`, {
+      method: "POST",
+      headers: json(access_token),
+      body: JSON.stringify({ x: ["[[[[[[[[[[".repeat(50)] }),
+    });
     expect(fine.status).toBe(200);
     await fetch(`${server.url}/sessions/${session.sessionId}/force`, { method: "DELETE", headers: json(access_token) });
   });
@@ -315,9 +421,14 @@ describe("one user cannot reach or block another", () => {
       inputParameterDefinitions: [{ name: "x", type: "integer" }],
       outputParameterDefinitions: [{ name: "y", type: "integer" }],
     });
-    const started = await fetch(`${server.url}/api/alices/1/batch?parallelCount=1`, { method: "POST", headers: json(alice), body: JSON.stringify(Array.from({ length: 40 }, (_, x) => ({ x }))) });
+    const started = await fetch(`${server.url}/api/alices/1/batch?parallelCount=1`, {
+      method: "POST",
+      headers: json(alice),
+      body: JSON.stringify(Array.from({ length: 40 }, (_, x) => ({ x }))),
+    });
     const { batchExecutionId: id } = (await started.json()) as { batchExecutionId: string };
-    const as = (token: string, path: string, method = "GET") => fetch(`${server.url}/api/alices/1/batch${path}`, { method, headers: json(token) });
+    const as = (token: string, path: string, method = "GET") =>
+      fetch(`${server.url}/api/alices/1/batch${path}`, { method, headers: json(token) });
     expect((await as(bob, `/${id}`)).status).toBe(404);
     expect(await (await as(bob, "")).json()).toEqual([]);
     expect((await as(bob, `/${id}`, "DELETE")).status).toBe(404);
@@ -331,13 +442,22 @@ describe("one user cannot reach or block another", () => {
   it("the open-session limit is per user: one user at the limit does not lock others out", async () => {
     const alice = (await signIn(ALICE)).access_token;
     const bob = (await signIn(BOB)).access_token;
-    const open = (token: string) => fetch(`${server.url}/sessions`, { method: "POST", headers: json(token), body: JSON.stringify({ runtimeType: "Python" }) });
+    const open = (token: string) =>
+      fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: json(token),
+        body: JSON.stringify({ runtimeType: "Python" }),
+      });
     const results = await Promise.all([open(alice), open(alice), open(alice), open(alice)]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
-    expect(((await results.find((r) => r.status === 429)!.json()) as { message: string }).message).toMatch(/limit per user/);
+    expect(((await results.find((r) => r.status === 429)!.json()) as { message: string }).message).toMatch(
+      /limit per user/,
+    );
     expect((await open(bob)).status).toBe(201);
     for (const token of [alice, bob]) {
-      for (const { id } of (await (await fetch(`${server.url}/sessions`, { headers: json(token) })).json()) as { id: string }[]) {
+      for (const { id } of (await (await fetch(`${server.url}/sessions`, { headers: json(token) })).json()) as {
+        id: string;
+      }[]) {
         await fetch(`${server.url}/sessions/${id}/force`, { method: "DELETE", headers: json(token) });
       }
     }
@@ -345,7 +465,12 @@ describe("one user cannot reach or block another", () => {
 
   it("a 404 for a service does not echo the name and version from the path", async () => {
     const { access_token } = await signIn(ADMIN);
-    for (const path of ["/services/%3Cscript%3Esecret/v9", "/api/%3Cscript%3Esecret/v9", "/api/%3Cscript%3Esecret/v9/batch", "/api/%3Cscript%3Esecret/v9/swagger.json"]) {
+    for (const path of [
+      "/services/%3Cscript%3Esecret/v9",
+      "/api/%3Cscript%3Esecret/v9",
+      "/api/%3Cscript%3Esecret/v9/batch",
+      "/api/%3Cscript%3Esecret/v9/swagger.json",
+    ]) {
       const response = await fetch(`${server.url}${path}`, {
         method: path.endsWith("batch") ? "GET" : path.startsWith("/api/") && !path.endsWith(".json") ? "POST" : "GET",
         headers: json(access_token),
@@ -360,13 +485,22 @@ describe("one user cannot reach or block another", () => {
 
 describe("workspace objects made with dill", () => {
   const dilled = async (python: string) => {
-    const { stdout } = await run(python, ["-c", "import base64, dill, sys; sys.stdout.write(base64.b64encode(dill.dumps(lambda v: v * 3)).decode())"]);
+    const { stdout } = await run(python, [
+      "-c",
+      "import base64, dill, sys; sys.stdout.write(base64.b64encode(dill.dumps(lambda v: v * 3)).decode())",
+    ]);
     return Buffer.from(stdout, "base64");
   };
 
   it("load in sessions and snapshots when dill is installed", async () => {
     const { access_token } = await signIn(ADMIN);
-    const session = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
+    const session = (await (
+      await fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({ runtimeType: "Python" }),
+      })
+    ).json()) as { sessionId: string };
     const base = `${server.url}/sessions/${session.sessionId}`;
     const put = await fetch(`${base}/workspace/triple`, {
       method: "POST",
@@ -374,11 +508,23 @@ describe("workspace objects made with dill", () => {
       body: await dilled(TEST_PYTHON),
     });
     expect(put.status, await put.clone().text()).toBe(200);
-    const used = await fetch(`${base}/execute`, { method: "POST", headers: json(access_token), body: JSON.stringify({ code: "y = triple(4)", outputParameters: ["y"] }) });
+    const used = await fetch(`${base}/execute`, {
+      method: "POST",
+      headers: json(access_token),
+      body: JSON.stringify({ code: "y = triple(4)", outputParameters: ["y"] }),
+    });
     expect(await used.json()).toMatchObject({ success: true, outputParameters: [{ name: "y", value: 12 }] });
     // The lambda survives a snapshot (dill, not pickle, writes it) and a download.
-    const { snapshotId } = (await (await fetch(`${base}/snapshot`, { method: "POST", headers: json(access_token), body: "{}" })).json()) as { snapshotId: string };
-    const reopened = (await (await fetch(`${server.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python", snapshotId }) })).json()) as {
+    const { snapshotId } = (await (
+      await fetch(`${base}/snapshot`, { method: "POST", headers: json(access_token), body: "{}" })
+    ).json()) as { snapshotId: string };
+    const reopened = (await (
+      await fetch(`${server.url}/sessions`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify({ runtimeType: "Python", snapshotId }),
+      })
+    ).json()) as {
       sessionId: string;
     };
     const again = await fetch(`${server.url}/sessions/${reopened.sessionId}/execute`, {
@@ -387,11 +533,20 @@ describe("workspace objects made with dill", () => {
       body: JSON.stringify({ code: "y = triple(5)", outputParameters: ["y"] }),
     });
     expect(await again.json()).toMatchObject({ success: true, outputParameters: [{ name: "y", value: 15 }] });
-    const downloaded = Buffer.from(await (await fetch(`${server.url}/sessions/${reopened.sessionId}/workspace/triple`, { headers: json(access_token) })).arrayBuffer());
+    const downloaded = Buffer.from(
+      await (
+        await fetch(`${server.url}/sessions/${reopened.sessionId}/workspace/triple`, { headers: json(access_token) })
+      ).arrayBuffer(),
+    );
     // What Microsoft's SDK does with a downloaded object: dill.loads.
-    const { stdout } = await run(TEST_PYTHON, ["-c", "import base64, dill, sys; print(dill.loads(base64.b64decode(sys.argv[1]))(7))", downloaded.toString("base64")]);
+    const { stdout } = await run(TEST_PYTHON, [
+      "-c",
+      "import base64, dill, sys; print(dill.loads(base64.b64decode(sys.argv[1]))(7))",
+      downloaded.toString("base64"),
+    ]);
     expect(stdout.trim()).toBe("21");
-    for (const id of [session.sessionId, reopened.sessionId]) await fetch(`${server.url}/sessions/${id}/force`, { method: "DELETE", headers: json(access_token) });
+    for (const id of [session.sessionId, reopened.sessionId])
+      await fetch(`${server.url}/sessions/${id}/force`, { method: "DELETE", headers: json(access_token) });
   });
 
   it("a clear 400 naming dill (and pandas for data frames) on a Python without them", async (context) => {
@@ -408,22 +563,39 @@ describe("workspace objects made with dill", () => {
     const plain = await startDevServer({ python: bare });
     try {
       const { access_token } = await signIn(ADMIN, plain);
-      const session = (await (await fetch(`${plain.url}/sessions`, { method: "POST", headers: json(access_token), body: JSON.stringify({ runtimeType: "Python" }) })).json()) as { sessionId: string };
+      const session = (await (
+        await fetch(`${plain.url}/sessions`, {
+          method: "POST",
+          headers: json(access_token),
+          body: JSON.stringify({ runtimeType: "Python" }),
+        })
+      ).json()) as { sessionId: string };
       const put = await fetch(`${plain.url}/sessions/${session.sessionId}/workspace/triple`, {
         method: "POST",
         headers: { authorization: `Bearer ${access_token}`, "content-type": "application/octet-stream" },
         body: await dilled(TEST_PYTHON),
       });
       expect(put.status).toBe(400);
-      expect(((await put.json()) as { message: string }).message).toMatch(/serialised with dill, which the dev server's Python does not have: install dill/);
+      expect(((await put.json()) as { message: string }).message).toMatch(
+        /serialised with dill, which the dev server's Python does not have: install dill/,
+      );
       const frame = await fetch(`${plain.url}/services/frames/1`, {
         method: "POST",
         headers: json(access_token),
-        body: JSON.stringify({ code: "y = x", runtimeType: "Python", inputParameterDefinitions: [{ name: "x", type: "data.frame" }] }),
+        body: JSON.stringify({
+          code: "y = x",
+          runtimeType: "Python",
+          inputParameterDefinitions: [{ name: "x", type: "data.frame" }],
+        }),
       });
       expect(frame.status).toBe(400);
-      expect(((await frame.json()) as { message: string }).message).toMatch(/lacks pandas.*, needed for data\.frame inputs and outputs \(pandas DataFrames\)/);
-      await fetch(`${plain.url}/sessions/${session.sessionId}/force`, { method: "DELETE", headers: json(access_token) });
+      expect(((await frame.json()) as { message: string }).message).toMatch(
+        /lacks pandas.*, needed for data\.frame inputs and outputs \(pandas DataFrames\)/,
+      );
+      await fetch(`${plain.url}/sessions/${session.sessionId}/force`, {
+        method: "DELETE",
+        headers: json(access_token),
+      });
     } finally {
       await plain.close();
     }

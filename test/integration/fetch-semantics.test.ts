@@ -37,15 +37,34 @@ const form = () => {
 const idioms: Idiom[] = [
   {
     name: "new Request(request, { headers }) adding a header",
-    middleware: { onRequest: ({ request }) => new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-extra": "1" } }) },
+    middleware: {
+      onRequest: ({ request }) =>
+        new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-extra": "1" } }),
+    },
   },
-  { name: "new Request(request, { method, body: string })", middleware: { onRequest: ({ request }) => new Request(request, { method: "PUT", body: "abc" }) } },
-  { name: "new Request(request, { body: bytes })", middleware: { onRequest: ({ request }) => new Request(request, { body: new Uint8Array([1, 2, 3, 250]) }) } },
-  { name: "new Request(request, { body: Blob })", middleware: { onRequest: ({ request }) => new Request(request, { body: new Blob(["blob body"], { type: "text/x-blob" }) }) } },
-  { name: "new Request(request, { body: FormData })", middleware: { onRequest: ({ request }) => new Request(request, { body: form() }) } },
+  {
+    name: "new Request(request, { method, body: string })",
+    middleware: { onRequest: ({ request }) => new Request(request, { method: "PUT", body: "abc" }) },
+  },
+  {
+    name: "new Request(request, { body: bytes })",
+    middleware: { onRequest: ({ request }) => new Request(request, { body: new Uint8Array([1, 2, 3, 250]) }) },
+  },
+  {
+    name: "new Request(request, { body: Blob })",
+    middleware: {
+      onRequest: ({ request }) => new Request(request, { body: new Blob(["blob body"], { type: "text/x-blob" }) }),
+    },
+  },
+  {
+    name: "new Request(request, { body: FormData })",
+    middleware: { onRequest: ({ request }) => new Request(request, { body: form() }) },
+  },
   {
     name: "new Request(request, { body: stream, duplex })",
-    middleware: { onRequest: ({ request }) => new Request(request, { body: stream("streamed"), duplex: "half" } as RequestInit) },
+    middleware: {
+      onRequest: ({ request }) => new Request(request, { body: stream("streamed"), duplex: "half" } as RequestInit),
+    },
   },
   { name: "new Request(request) as it is", middleware: { onRequest: ({ request }) => new Request(request) } },
   {
@@ -76,8 +95,14 @@ const idioms: Idiom[] = [
       },
     },
   },
-  { name: "new Response(response.body, response)", middleware: { onResponse: ({ response }) => new Response(response.body, response) } },
-  { name: "response.clone() read, the original returned", middleware: { onResponse: async ({ response }) => void (await response.clone().text()) } },
+  {
+    name: "new Response(response.body, response)",
+    middleware: { onResponse: ({ response }) => new Response(response.body, response) },
+  },
+  {
+    name: "response.clone() read, the original returned",
+    middleware: { onResponse: async ({ response }) => void (await response.clone().text()) },
+  },
   {
     name: "a Response from onRequest",
     middleware: { onRequest: () => Response.json({ short: true }) },
@@ -90,7 +115,10 @@ const seen = (r: Received) => ({
   url: r.url,
   extra: r.headers["x-extra"],
   clone: r.headers["x-clone"],
-  type: typeof r.headers["content-type"] === "string" ? r.headers["content-type"].replace(/boundary=\S+/, "boundary=*") : undefined,
+  type:
+    typeof r.headers["content-type"] === "string"
+      ? r.headers["content-type"].replace(/boundary=\S+/, "boundary=*")
+      : undefined,
   // A form's boundary differs per request: compare the body with it taken out.
   body: createHash("sha256")
     .update(r.body.replace(/-{2,}[-\w]*?\d{6,}[-\w]*|formdata-undici-\d+/g, "BOUNDARY"))
@@ -109,10 +137,15 @@ async function outcome(idiom: Idiom, transport: "global fetch" | "default", trou
       if (trouble === "401 once") return void res.writeHead(401, { "www-authenticate": "Bearer" }).end();
       return void res.writeHead(503, { "retry-after": "0" }).end();
     }
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, auth: req.headers.authorization }));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ ok: true, auth: req.headers.authorization }));
   });
   let issued = 0;
-  const auth = fromTokenCredential({ getToken: async () => ({ token: `token-${++issued}`, expiresOnTimestamp: Date.now() + 3_600_000 }) }, "api://test/.default");
+  const auth = fromTokenCredential(
+    { getToken: async () => ({ token: `token-${++issued}`, expiresOnTimestamp: Date.now() + 3_600_000 }) },
+    "api://test/.default",
+  );
   const client = createMlServerClient({
     baseUrl: server.url,
     auth,
@@ -162,15 +195,25 @@ describe("Fetch semantics in an AuthProvider of the application's", () => {
           refused = true;
           return void res.writeHead(401).end();
         }
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ key: req.headers["x-key"], body: req.body }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ key: req.headers["x-key"], body: req.body }));
       });
       let issued = 0;
       const provider: AuthProvider = {
-        authorize: (request) => new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-key": `key-${++issued}` } }),
+        authorize: (request) =>
+          new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-key": `key-${++issued}` } }),
         onUnauthorized: () => true,
       };
-      const client = createMlServerClient({ baseUrl: server.url, auth: provider, ...(transport === "global fetch" && { fetch: globalThis.fetch }) });
-      const { data, response } = await client.POST(WORKSPACE, { params: { path: { id: "s", objectName: "o" } }, body: { a: 1 } as never });
+      const client = createMlServerClient({
+        baseUrl: server.url,
+        auth: provider,
+        ...(transport === "global fetch" && { fetch: globalThis.fetch }),
+      });
+      const { data, response } = await client.POST(WORKSPACE, {
+        params: { path: { id: "s", objectName: "o" } },
+        body: { a: 1 } as never,
+      });
       results.push({ data, status: response.status, seen: server.received.map(seen) });
     }
     expect(results[1]).toEqual(results[0]);

@@ -22,7 +22,9 @@ const TOOLS = { pnpm: "pnpm@10.34.8", yarn: "@yarnpkg/cli-dist@4.18.1", bun: "bu
 const TYPESCRIPTS = ["5.9.3", "6.0.3", "7.0.2", undefined] as const;
 type Manager = "npm" | keyof typeof TOOLS;
 
-const TYPES_NODE = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies["@types/node"]!;
+const TYPES_NODE = (
+  JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> }
+).devDependencies["@types/node"]!;
 
 const CONSUMER = `import { createMlServerClient, mlServerLogin } from "mlserver-client";
 const auth = mlServerLogin({ username: "admin", password: "secret" });
@@ -32,7 +34,22 @@ export const status = client.GET("/status");
 export const wrong = client.GET("/no-such-path");
 `;
 
-const TSC_ARGS = ["--noEmit", "--strict", "--skipLibCheck", "false", "--target", "es2023", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "--lib", "es2023,dom"];
+const TSC_ARGS = [
+  "--noEmit",
+  "--strict",
+  "--skipLibCheck",
+  "false",
+  "--target",
+  "es2023",
+  "--module",
+  "nodenext",
+  "--moduleResolution",
+  "nodenext",
+  "--types",
+  "node",
+  "--lib",
+  "es2023,dom",
+];
 
 let work: string;
 let tarballs: Tarballs;
@@ -61,14 +78,26 @@ function command(manager: Manager, args: string[]): [string, string[]] {
 }
 
 /** A fresh project with the client (and `extra`) as dependencies and `typescript` if given. */
-function project(name: string, manager: Manager, typescript: string | undefined, extra: Record<string, string> = {}): string {
+function project(
+  name: string,
+  manager: Manager,
+  typescript: string | undefined,
+  extra: Record<string, string> = {},
+): string {
   const dir = join(work, name);
   mkdirSync(dir);
   const devDependencies = typescript ? { typescript, "@types/node": TYPES_NODE } : {};
   const dependencies = { "mlserver-client": `file:${tarballs.client}`, ...extra };
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", private: true, type: "module", dependencies, devDependencies }));
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name, version: "1.0.0", private: true, type: "module", dependencies, devDependencies }),
+  );
   // Yarn 4: the node_modules layout (tsc resolves through node_modules) and the npm registry.
-  if (manager === "yarn") writeFileSync(join(dir, ".yarnrc.yml"), 'nodeLinker: node-modules\nnpmRegistryServer: "https://registry.npmjs.org"\n');
+  if (manager === "yarn")
+    writeFileSync(
+      join(dir, ".yarnrc.yml"),
+      'nodeLinker: node-modules\nnpmRegistryServer: "https://registry.npmjs.org"\n',
+    );
   return dir;
 }
 
@@ -77,7 +106,12 @@ async function install(manager: Manager, dir: string): Promise<string> {
   const [file, args] = command(manager, ["install"]);
   // CI=true makes yarn 4 refuse to write a lockfile; a first install in a fresh project must.
   const env = { ...process.env, YARN_ENABLE_IMMUTABLE_INSTALLS: "false", YARN_ENABLE_TELEMETRY: "0" };
-  const { stdout, stderr } = await exec(file, args, { cwd: dir, env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout: string; stderr: string; code: number }) => {
+  const { stdout, stderr } = await exec(file, args, {
+    cwd: dir,
+    env,
+    timeout: 240_000,
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((error: { stdout: string; stderr: string; code: number }) => {
     throw new Error(`${manager} install exited with ${error.code}:\n${error.stdout}\n${error.stderr}`);
   });
   return `${stdout}\n${stderr}`;
@@ -85,7 +119,9 @@ async function install(manager: Manager, dir: string): Promise<string> {
 
 /** The project's own tsc over `files`: "ok", or what it reported. */
 async function typeCheck(dir: string, files: string[]): Promise<string> {
-  return exec(process.execPath, [join(dir, "node_modules/typescript/bin/tsc"), ...TSC_ARGS, ...files], { cwd: dir }).then(
+  return exec(process.execPath, [join(dir, "node_modules/typescript/bin/tsc"), ...TSC_ARGS, ...files], {
+    cwd: dir,
+  }).then(
     () => "ok",
     (error: { stdout: string }) => error.stdout,
   );
@@ -98,7 +134,15 @@ describe.each(["npm", "pnpm", "yarn", "bun"] as const)("installed with %s", (man
       const dir = project(`${manager}-${label.replace(/\W+/g, "-")}`, manager, typescript);
       const printed = await install(manager, dir);
       expect(printed).not.toMatch(/ERESOLVE|peer dep|unmet peer|incorrect peer|YN0060|error/i);
-      const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", 'const m = await import("mlserver-client"); console.log(typeof m.createMlServerClient)'], { cwd: dir });
+      const { stdout } = await exec(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          'const m = await import("mlserver-client"); console.log(typeof m.createMlServerClient)',
+        ],
+        { cwd: dir },
+      );
       expect(stdout.trim()).toBe("function");
       if (typescript === undefined) return;
       writeFileSync(join(dir, "consumer.ts"), CONSUMER);
@@ -117,7 +161,11 @@ describe("the generator, whatever TypeScript the project has", () => {
     info: { title: "scorer", version: "1.0" },
     paths: {
       "/api/scorer/1.0": {
-        post: { operationId: "score", parameters: [{ in: "body", name: "body", schema: { type: "object", properties: { x: { type: "number" } } } }], responses: { "200": { description: "ok" } } },
+        post: {
+          operationId: "score",
+          parameters: [{ in: "body", name: "body", schema: { type: "object", properties: { x: { type: "number" } } } }],
+          responses: { "200": { description: "ok" } },
+        },
       },
     },
   });
@@ -125,18 +173,30 @@ describe("the generator, whatever TypeScript the project has", () => {
   it("writes byte-identical files in TypeScript 7, 5.9 and no-TypeScript projects, which the TypeScript 7 project's tsc accepts", async () => {
     const outputs: string[] = [];
     for (const typescript of ["7.0.2", "5.9.3", undefined]) {
-      const dir = project(`generate-${typescript ?? "none"}`, "npm", typescript, { "mlserver-client-toolchain": `file:${tarballs.toolchain}` });
+      const dir = project(`generate-${typescript ?? "none"}`, "npm", typescript, {
+        "mlserver-client-toolchain": `file:${tarballs.toolchain}`,
+      });
       expect(await install("npm", dir)).not.toMatch(/ERESOLVE|error/i);
       writeFileSync(join(dir, "swagger.json"), specText);
-      await exec(join(dir, "node_modules/.bin/mlserver"), ["generate", "swagger.json", "-o", "gen/scorer.ts"], { cwd: dir });
-      const written = readFileSync(join(dir, "gen/scorer.ts"), "utf8") + readFileSync(join(dir, "gen/scorer.security.ts"), "utf8");
+      await exec(join(dir, "node_modules/.bin/mlserver"), ["generate", "swagger.json", "-o", "gen/scorer.ts"], {
+        cwd: dir,
+      });
+      const written =
+        readFileSync(join(dir, "gen/scorer.ts"), "utf8") + readFileSync(join(dir, "gen/scorer.security.ts"), "utf8");
       outputs.push(written);
       if (typescript === "7.0.2") {
-        writeFileSync(join(dir, "use.ts"), 'import type { paths } from "./gen/scorer.js";\nexport type Body = paths["/api/scorer/1.0"]["post"]["requestBody"];\n');
+        writeFileSync(
+          join(dir, "use.ts"),
+          'import type { paths } from "./gen/scorer.js";\nexport type Body = paths["/api/scorer/1.0"]["post"]["requestBody"];\n',
+        );
         expect(await typeCheck(dir, ["use.ts"])).toBe("ok");
         // A toolchain whose own TypeScript is gone resolves the project's 7.0: a typed error naming the fix.
         rmSync(join(dir, "node_modules/mlserver-client-toolchain/node_modules/typescript"), { recursive: true });
-        const broken = await exec(join(dir, "node_modules/.bin/mlserver"), ["generate", "swagger.json", "-o", "gen/other.ts"], { cwd: dir }).then(
+        const broken = await exec(
+          join(dir, "node_modules/.bin/mlserver"),
+          ["generate", "swagger.json", "-o", "gen/other.ts"],
+          { cwd: dir },
+        ).then(
           () => undefined,
           (error: { code: number; stderr: string }) => error,
         );

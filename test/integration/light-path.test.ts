@@ -13,7 +13,8 @@ import { hostileServers } from "../support/hostile.js";
 
 const hostile = hostileServers();
 const sha = (text: string) => createHash("sha256").update(Buffer.from(text, "latin1")).digest("hex");
-const json = (res: import("node:http").ServerResponse, status: number, body: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+const json = (res: import("node:http").ServerResponse, status: number, body: unknown): void =>
+  void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 const WORKSPACE = "/sessions/{id}/workspace/{objectName}" as const;
 const path = { params: { path: { id: "s", objectName: "o" } } };
 
@@ -25,7 +26,9 @@ describe("the light request path", () => {
       async onRequest({ request }) {
         // Middleware of the application's gets a real Request: Node's `new Request(request, init)`
         // would break on anything else (fetch-semantics.test.ts tries every such idiom).
-        seen.push(`request ${request instanceof Request} ${Object.getPrototypeOf(request) === Request.prototype} ${request.headers instanceof Headers} ${request.headers.get("content-type")}`);
+        seen.push(
+          `request ${request instanceof Request} ${Object.getPrototypeOf(request) === Request.prototype} ${request.headers instanceof Headers} ${request.headers.get("content-type")}`,
+        );
         request.headers.set("x-added", "by middleware");
         seen.push(`clone ${await request.clone().text()}`);
         return undefined;
@@ -41,7 +44,11 @@ describe("the light request path", () => {
     client.use(middleware);
     const { data, response } = await client.POST(WORKSPACE, { ...path, body: { a: 1 } as never });
     expect(data).toEqual({ seen: "by middleware", body: '{"a":1}' });
-    expect(seen).toEqual(["request true true true application/json", 'clone {"a":1}', "response true true true application/json true"]);
+    expect(seen).toEqual([
+      "request true true true application/json",
+      'clone {"a":1}',
+      "response true true true application/json true",
+    ]);
     expect(response).toBeInstanceOf(Response);
     expect([...response.headers.keys()]).toContain("content-type");
     expect(() => response.headers.set("x", "y")).toThrow(TypeError);
@@ -52,14 +59,36 @@ describe("the light request path", () => {
     const client = createMlServerClient({ baseUrl: server.url });
     client.use({
       async onRequest({ request }) {
-        if (request.url.endsWith("/short")) return new Response(JSON.stringify({ short: true }), { headers: { "content-type": "application/json" } });
-        return new Request(request.url, { method: request.method, headers: { "x-replaced": "yes", "content-type": "text/plain" }, body: `${await request.text()}!`, duplex: "half" } as RequestInit);
+        if (request.url.endsWith("/short"))
+          return new Response(JSON.stringify({ short: true }), { headers: { "content-type": "application/json" } });
+        return new Request(request.url, {
+          method: request.method,
+          headers: { "x-replaced": "yes", "content-type": "text/plain" },
+          body: `${await request.text()}!`,
+          duplex: "half",
+        } as RequestInit);
       },
     });
-    expect((await client.POST(WORKSPACE, { ...path, body: "payload" as never, bodySerializer: (b) => b })).data).toEqual({ header: "yes", body: "payload!" });
-    expect((await client.POST(WORKSPACE, { params: { path: { id: "s", objectName: "short" } }, body: "x" as never, bodySerializer: (b) => b })).data).toEqual({ short: true });
+    expect(
+      (await client.POST(WORKSPACE, { ...path, body: "payload" as never, bodySerializer: (b) => b })).data,
+    ).toEqual({ header: "yes", body: "payload!" });
+    expect(
+      (
+        await client.POST(WORKSPACE, {
+          params: { path: { id: "s", objectName: "short" } },
+          body: "x" as never,
+          bodySerializer: (b) => b,
+        })
+      ).data,
+    ).toEqual({ short: true });
     const replacing = createMlServerClient({ baseUrl: server.url });
-    replacing.use({ onResponse: () => new Response(JSON.stringify({ replaced: true }), { status: 200, headers: { "content-type": "application/json" } }) });
+    replacing.use({
+      onResponse: () =>
+        new Response(JSON.stringify({ replaced: true }), {
+          status: 200,
+          headers: { "content-type": "application/json" },
+        }),
+    });
     expect((await replacing.GET("/status")).data).toEqual({ replaced: true });
   });
 
@@ -76,7 +105,11 @@ describe("the light request path", () => {
     expect((await client.GET(WORKSPACE, { ...at("o"), parseAs: "text" })).data).toBe('{"n":42}');
     const blob = (await client.GET(WORKSPACE, { ...at("o"), parseAs: "blob" })).data as Blob;
     expect([blob.type, await blob.text()]).toEqual(["application/json", '{"n":42}']);
-    expect(new TextDecoder().decode((await client.GET(WORKSPACE, { ...at("o"), parseAs: "arrayBuffer" })).data as ArrayBuffer)).toBe('{"n":42}');
+    expect(
+      new TextDecoder().decode(
+        (await client.GET(WORKSPACE, { ...at("o"), parseAs: "arrayBuffer" })).data as ArrayBuffer,
+      ),
+    ).toBe('{"n":42}');
     const stream = (await client.GET(WORKSPACE, { ...at("o"), parseAs: "stream" })).data as ReadableStream<Uint8Array>;
     expect(await new Response(stream).text()).toBe('{"n":42}');
     const none = await client.GET(WORKSPACE, at("none"));
@@ -121,14 +154,23 @@ describe("the light request path", () => {
     for (const [kind, make] of bodies) {
       refuse = true;
       server.received.length = 0;
-      const { data, response } = await client.POST(WORKSPACE, { ...path, body: make() as never, bodySerializer: (b) => b as BodyInit, headers: { "content-type": null } });
+      const { data, response } = await client.POST(WORKSPACE, {
+        ...path,
+        body: make() as never,
+        bodySerializer: (b) => b as BodyInit,
+        headers: { "content-type": null },
+      });
       expect(response.status, kind).toBe(200);
       const [first, second] = server.received;
-      expect([first!.headers.authorization, second!.headers.authorization], kind).toEqual([`Bearer t${renewals - 1}`, `Bearer t${renewals}`]);
+      expect([first!.headers.authorization, second!.headers.authorization], kind).toEqual([
+        `Bearer t${renewals - 1}`,
+        `Bearer t${renewals}`,
+      ]);
       expect(second!.body, kind).toBe(first!.body);
       expect(first!.body.length, kind).toBeGreaterThan(0);
       expect(data, kind).toEqual({ sha: sha(first!.body), type: first!.headers["content-type"] });
-      if (kind === "FormData") expect(String(first!.headers["content-type"])).toMatch(/^multipart\/form-data; boundary=/);
+      if (kind === "FormData")
+        expect(String(first!.headers["content-type"])).toMatch(/^multipart\/form-data; boundary=/);
       if (kind === "Blob") expect(first!.headers["content-type"]).toBe("application/x-thing");
     }
     expect(renewals).toBe(bodies.length);
@@ -137,15 +179,24 @@ describe("the light request path", () => {
   it("retries a PUT after a 503 and follows a 307 with its body, on the light objects", async () => {
     let failures = 1;
     const server = await hostile((req, res) => {
-      if (req.url.endsWith("/moved")) return void res.writeHead(307, { location: `${req.url.replace("/moved", "/here")}` }).end();
+      if (req.url.endsWith("/moved"))
+        return void res.writeHead(307, { location: `${req.url.replace("/moved", "/here")}` }).end();
       if (req.method === "PUT" && failures-- > 0) return void res.writeHead(503, { "retry-after": "0" }).end();
       json(res, 200, { body: req.body, url: req.url });
     });
     const client = createMlServerClient({ baseUrl: server.url, auth: bearer("t"), retry: { baseDelayMs: 1 } });
-    const put = await client.request("put" as "post", WORKSPACE, { ...path, body: "v1" as never, bodySerializer: (b) => b });
+    const put = await client.request("put" as "post", WORKSPACE, {
+      ...path,
+      body: "v1" as never,
+      bodySerializer: (b) => b,
+    });
     expect(put.data).toEqual({ body: "v1", url: "/sessions/s/workspace/o" });
     expect(server.received.filter((r) => r.method === "PUT").map((r) => r.body)).toEqual(["v1", "v1"]);
-    const moved = await client.POST(WORKSPACE, { params: { path: { id: "s", objectName: "moved" } }, body: "again" as never, bodySerializer: (b) => b });
+    const moved = await client.POST(WORKSPACE, {
+      params: { path: { id: "s", objectName: "moved" } },
+      body: "again" as never,
+      bodySerializer: (b) => b,
+    });
     expect(moved.data).toEqual({ body: "again", url: "/sessions/s/workspace/here" });
   });
 
@@ -166,7 +217,10 @@ describe("the light request path", () => {
     const token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXNlY3JldA";
     const printed: string[] = [];
     const client = createMlServerClient({ baseUrl: server.url, auth: bearer(token) });
-    client.use({ onResponse: ({ request, response }) => void printed.push(inspect(request), inspect(response), inspect(response.headers)) });
+    client.use({
+      onResponse: ({ request, response }) =>
+        void printed.push(inspect(request), inspect(response), inspect(response.headers)),
+    });
     await client.GET("/status");
     expect(printed.join("\n")).toContain("/status");
     expect(printed.join("\n")).not.toContain(token);
@@ -176,7 +230,11 @@ describe("the light request path", () => {
   it("an application's own fetch gets real Request objects, as before", async () => {
     const server = await hostile((_req, res) => json(res, 200, { ok: true }));
     const kinds: boolean[] = [];
-    const client = createMlServerClient({ baseUrl: server.url, auth: bearer("t"), fetch: (request: Request) => (kinds.push(Object.getPrototypeOf(request) === Request.prototype), fetch(request)) });
+    const client = createMlServerClient({
+      baseUrl: server.url,
+      auth: bearer("t"),
+      fetch: (request: Request) => (kinds.push(Object.getPrototypeOf(request) === Request.prototype), fetch(request)),
+    });
     expect((await client.GET("/status")).data).toEqual({ ok: true });
     expect(kinds).toEqual([true]);
   });

@@ -12,7 +12,13 @@ import {
   type TokenStore,
 } from "../../src/index.js";
 import { tempDir } from "../support/tmp.js";
-import { azureAdSettings, RESOURCE, selfSignedCertificate, startTestAuthority, type TestAuthority } from "../support/authority.js";
+import {
+  azureAdSettings,
+  RESOURCE,
+  selfSignedCertificate,
+  startTestAuthority,
+  type TestAuthority,
+} from "../support/authority.js";
 import { SecretHygiene } from "../support/hygiene.js";
 
 const hygiene = new SecretHygiene();
@@ -21,7 +27,8 @@ let server: DevServer;
 
 beforeAll(async () => {
   authority = await startTestAuthority();
-  for (const c of Object.values(authority.clients)) hygiene.secret((c as { clientSecret?: string }).clientSecret, (c as { privateKey?: string }).privateKey);
+  for (const c of Object.values(authority.clients))
+    hygiene.secret((c as { clientSecret?: string }).clientSecret, (c as { privateKey?: string }).privateKey);
   server = await startDevServer({ azureActiveDirectory: azureAdSettings(authority) });
 }, 180_000);
 afterAll(async () => {
@@ -51,7 +58,14 @@ const strategies: Strategy[] = [
   {
     name: "aadClientCredentials with a client secret",
     grant: "client_credentials",
-    make: (extra = {}) => aadClientCredentials({ authority: authority.issuer, ...authority.clients.basic, resource: RESOURCE, ca: authority.ca, ...extra }),
+    make: (extra = {}) =>
+      aadClientCredentials({
+        authority: authority.issuer,
+        ...authority.clients.basic,
+        resource: RESOURCE,
+        ca: authority.ca,
+        ...extra,
+      }),
   },
   {
     name: "aadClientCredentials with a certificate",
@@ -62,19 +76,37 @@ const strategies: Strategy[] = [
         clientId: authority.clients.certificate.clientId,
         ca: authority.ca,
         scopes: [`${RESOURCE}/.default`],
-        certificate: { privateKey: authority.clients.certificate.privateKey, thumbprintSha256: authority.clients.certificate.thumbprintSha256 },
+        certificate: {
+          privateKey: authority.clients.certificate.privateKey,
+          thumbprintSha256: authority.clients.certificate.thumbprintSha256,
+        },
         ...extra,
       }),
   },
   {
     name: "clientCredentials (simple-oauth2) with client_secret_basic",
     grant: "client_credentials",
-    make: (extra = {}) => clientCredentials({ tokenUrl: `${authority.issuer}/token`, ...authority.clients.basic, authMethod: "basic", ca: authority.ca, ...extra }),
+    make: (extra = {}) =>
+      clientCredentials({
+        tokenUrl: `${authority.issuer}/token`,
+        ...authority.clients.basic,
+        authMethod: "basic",
+        ca: authority.ca,
+        ...extra,
+      }),
   },
   {
     name: "clientCredentials (simple-oauth2) with client_secret_post",
     grant: "client_credentials",
-    make: (extra = {}) => clientCredentials({ tokenUrl: `${authority.issuer}/token`, ...authority.clients.post, authMethod: "body", scope: `${RESOURCE}/.default`, ca: authority.ca, ...extra }),
+    make: (extra = {}) =>
+      clientCredentials({
+        tokenUrl: `${authority.issuer}/token`,
+        ...authority.clients.post,
+        authMethod: "body",
+        scope: `${RESOURCE}/.default`,
+        ca: authority.ca,
+        ...extra,
+      }),
   },
   {
     name: "aadDeviceCode",
@@ -164,8 +196,19 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
     const wrong = "wrong-secret-0123456789";
     hygiene.secret(wrong);
     for (const auth of [
-      aadClientCredentials({ authority: authority.issuer, clientId: authority.clients.basic.clientId, clientSecret: wrong, resource: RESOURCE, ca: authority.ca }),
-      clientCredentials({ tokenUrl: `${authority.issuer}/token`, clientId: authority.clients.basic.clientId, clientSecret: wrong, ca: authority.ca }),
+      aadClientCredentials({
+        authority: authority.issuer,
+        clientId: authority.clients.basic.clientId,
+        clientSecret: wrong,
+        resource: RESOURCE,
+        ca: authority.ca,
+      }),
+      clientCredentials({
+        tokenUrl: `${authority.issuer}/token`,
+        clientId: authority.clients.basic.clientId,
+        clientSecret: wrong,
+        ca: authority.ca,
+      }),
     ]) {
       const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
       expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
@@ -177,14 +220,26 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
     const error = await failure(() =>
       createMlServerClient({
         baseUrl: server.url,
-        auth: clientCredentials({ tokenUrl: `${authority.issuer}/token`, clientId: "nobody", clientSecret: "whatever-secret", authMethod: "body", ca: authority.ca }),
+        auth: clientCredentials({
+          tokenUrl: `${authority.issuer}/token`,
+          clientId: "nobody",
+          clientSecret: "whatever-secret",
+          authMethod: "body",
+          ca: authority.ca,
+        }),
       }).GET("/status"),
     );
     expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
     const msal = await failure(() =>
       createMlServerClient({
         baseUrl: server.url,
-        auth: aadClientCredentials({ authority: authority.issuer, clientId: "nobody", clientSecret: "whatever-secret", resource: RESOURCE, ca: authority.ca }),
+        auth: aadClientCredentials({
+          authority: authority.issuer,
+          clientId: "nobody",
+          clientSecret: "whatever-secret",
+          resource: RESOURCE,
+          ca: authority.ca,
+        }),
       }).GET("/status"),
     );
     expect(msal.code).toBe("ERR_AUTHENTICATION_FAILED");
@@ -193,7 +248,13 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
   it("an expired device code", async () => {
     const shortLived = await startTestAuthority({ deviceCodeSeconds: 1 });
     try {
-      const auth = aadDeviceCode({ authority: shortLived.issuer, clientId: shortLived.clients.device.clientId, resource: RESOURCE, ca: shortLived.ca, onDeviceCode: () => {} });
+      const auth = aadDeviceCode({
+        authority: shortLived.issuer,
+        clientId: shortLived.clients.device.clientId,
+        resource: RESOURCE,
+        ca: shortLived.ca,
+        onDeviceCode: () => {},
+      });
       const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
       expect(error.code).toBe("ERR_DEVICE_CODE_EXPIRED");
       expect(error.message).toMatch(/expired before the sign-in was completed/);
@@ -203,7 +264,13 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
   });
 
   it("the user declines", async () => {
-    const auth = aadDeviceCode({ authority: authority.issuer, clientId: authority.clients.device.clientId, resource: RESOURCE, ca: authority.ca, onDeviceCode: approving([], { decline: true }) });
+    const auth = aadDeviceCode({
+      authority: authority.issuer,
+      clientId: authority.clients.device.clientId,
+      resource: RESOURCE,
+      ca: authority.ca,
+      onDeviceCode: approving([], { decline: true }),
+    });
     const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
     expect(error.code).toBe("ERR_AUTHORIZATION_DECLINED");
   });
@@ -229,9 +296,21 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
     const gone = await startTestAuthority();
     await gone.close();
     for (const auth of [
-      aadClientCredentials({ authority: gone.issuer, ...gone.clients.basic, resource: RESOURCE, ca: gone.ca, maxAttempts: 1 }),
+      aadClientCredentials({
+        authority: gone.issuer,
+        ...gone.clients.basic,
+        resource: RESOURCE,
+        ca: gone.ca,
+        maxAttempts: 1,
+      }),
       clientCredentials({ tokenUrl: `${gone.issuer}/token`, ...gone.clients.basic, ca: gone.ca, maxAttempts: 1 }),
-      aadDeviceCode({ authority: gone.issuer, clientId: gone.clients.device.clientId, resource: RESOURCE, ca: gone.ca, maxAttempts: 1 }),
+      aadDeviceCode({
+        authority: gone.issuer,
+        clientId: gone.clients.device.clientId,
+        resource: RESOURCE,
+        ca: gone.ca,
+        maxAttempts: 1,
+      }),
     ]) {
       const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
       expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
@@ -243,7 +322,12 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
     authority.breakTokenEndpoint(mode);
     try {
       for (const auth of [
-        aadClientCredentials({ authority: authority.issuer, ...authority.clients.basic, resource: RESOURCE, ca: authority.ca }),
+        aadClientCredentials({
+          authority: authority.issuer,
+          ...authority.clients.basic,
+          resource: RESOURCE,
+          ca: authority.ca,
+        }),
         clientCredentials({ tokenUrl: `${authority.issuer}/token`, ...authority.clients.basic, ca: authority.ca }),
       ]) {
         const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
@@ -256,7 +340,11 @@ describe("what goes wrong, as typed errors with no secret in them", () => {
   });
 
   it("an untrusted certificate is refused unless its CA is given", async () => {
-    const auth = clientCredentials({ tokenUrl: `${authority.issuer}/token`, ...authority.clients.basic, maxAttempts: 1 });
+    const auth = clientCredentials({
+      tokenUrl: `${authority.issuer}/token`,
+      ...authority.clients.basic,
+      maxAttempts: 1,
+    });
     const error = await failure(() => createMlServerClient({ baseUrl: server.url, auth }).GET("/status"));
     expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
     expect(error.message).toMatch(/SELF_SIGNED|self.signed|certificate/i);
@@ -271,7 +359,11 @@ describe("TLS with a private CA, for the API itself", () => {
       const auth = mlServerLogin({ username: "admin", password: "Admin-Pa55word!", maxAttempts: 1 });
       const error = await failure(() => createMlServerClient({ baseUrl: secure.url, auth }).GET("/status"));
       expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
-      const client = createMlServerClient({ baseUrl: secure.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }), ca: tls.cert });
+      const client = createMlServerClient({
+        baseUrl: secure.url,
+        auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }),
+        ca: tls.cert,
+      });
       expect((await client.GET("/status")).response.status).toBe(200);
       expect(secure.counters.logins).toBe(1);
     } finally {
@@ -309,7 +401,11 @@ describe("simple-oauth2's own debug output", () => {
     expect(stdout).toContain("status 200");
     expect(stderr).toContain("mlserver-client token acquired");
     expect(stderr).not.toContain(authority.clients.basic.clientSecret);
-    expect(stderr).not.toContain(Buffer.from(`${authority.clients.basic.clientId}:${authority.clients.basic.clientSecret}`).toString("base64").slice(0, 20));
+    expect(stderr).not.toContain(
+      Buffer.from(`${authority.clients.basic.clientId}:${authority.clients.basic.clientSecret}`)
+        .toString("base64")
+        .slice(0, 20),
+    );
   });
 });
 

@@ -10,7 +10,9 @@ const probe = resolve(import.meta.dirname, "../support/import-probe.mjs");
 /** Module URLs resolved by importing the built package in a fresh process, then running `code`. */
 async function loaded(code = ""): Promise<string[]> {
   // The source entry, through tsx, so the check is of the code as it is now, not of an old build.
-  const { stdout } = await run(process.execPath, ["--import", "tsx", probe, resolve("src/index.ts"), code], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, ["--import", "tsx", probe, resolve("src/index.ts"), code], {
+    timeout: 30_000,
+  });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as string[];
 }
 
@@ -18,7 +20,14 @@ describe("dependencies stay where they belong", () => {
   it("importing the package loads neither msal-node nor simple-oauth2 (nor undici or the code generator)", async () => {
     const urls = await loaded();
     expect(urls.some((u) => u.includes("/openapi-fetch/"))).toBe(true);
-    for (const heavy of ["@azure/msal-node", "simple-oauth2", "/undici/", "openapi-typescript", "swagger2openapi", "/typescript/"]) {
+    for (const heavy of [
+      "@azure/msal-node",
+      "simple-oauth2",
+      "/undici/",
+      "openapi-typescript",
+      "swagger2openapi",
+      "/typescript/",
+    ]) {
       expect(urls.filter((u) => u.includes(heavy))).toEqual([]);
     }
   });
@@ -47,17 +56,24 @@ describe("Azure AD defaults, and other OIDC authorities", () => {
     expect(resolveAuthority({ clientId: "x" }, "test", "organizations").pathname).toBe("/organizations");
   });
   it("treats any other authority as OIDC, and trusts it as a known authority", () => {
-    const authority = resolveAuthority({ clientId: "x", authority: "https://keycloak.example.com:8443/realms/ml" }, "test");
+    const authority = resolveAuthority(
+      { clientId: "x", authority: "https://keycloak.example.com:8443/realms/ml" },
+      "test",
+    );
     const config = msalConfiguration({ clientId: "x" }, authority, network, {});
     expect(config.system).toMatchObject({ protocolMode: "OIDC" });
     expect(config.auth.knownAuthorities).toEqual(["keycloak.example.com:8443"]);
     expect(config.auth.authority).toBe("https://keycloak.example.com:8443/realms/ml");
   });
   it("maps ML Server's resource (the web app id) to the .default scope, and checks its options", () => {
-    expect(resolveScopes({ clientId: "x", resource: "api://mlserver-webapp/" }, "t")).toEqual(["api://mlserver-webapp/.default"]);
+    expect(resolveScopes({ clientId: "x", resource: "api://mlserver-webapp/" }, "t")).toEqual([
+      "api://mlserver-webapp/.default",
+    ]);
     expect(() => resolveScopes({ clientId: "x" }, "t")).toThrow(/needs scopes .* or resource/);
     expect(() => resolveScopes({ clientId: "x", scopes: ["a"], resource: "b" }, "t")).toThrow(/not both/);
-    expect(() => resolveAuthority({ clientId: "x", authority: "http://idp.example.com" }, "t")).toThrow(/must use https/);
+    expect(() => resolveAuthority({ clientId: "x", authority: "http://idp.example.com" }, "t")).toThrow(
+      /must use https/,
+    );
     expect(() => resolveAuthority({ clientId: "x" }, "t")).toThrow(/needs authority or tenantId/);
   });
 });

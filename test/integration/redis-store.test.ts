@@ -10,11 +10,21 @@ import { promisify } from "node:util";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, mlServerLogin, redisTokenStore, TokenStoreError, type TokenStoreKey } from "../../src/index.js";
+import {
+  createMlServerClient,
+  mlServerLogin,
+  redisTokenStore,
+  TokenStoreError,
+  type TokenStoreKey,
+} from "../../src/index.js";
 import { describeWithProgram, REDIS, startRedis, type RedisServer } from "../support/daemons.js";
 
 const exec = promisify(execFile);
-const KEY: TokenStoreKey = { origin: "https://mlserver.example.com:12800", account: "svc", strategy: "ml-server-login" };
+const KEY: TokenStoreKey = {
+  origin: "https://mlserver.example.com:12800",
+  account: "svc",
+  strategy: "ml-server-login",
+};
 
 describeWithProgram(REDIS, "redisTokenStore", () => {
   let redis: RedisServer;
@@ -52,7 +62,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     const raw = await client.hGet((await client.keys("t2:{*}:tokens"))[0]!, "data");
     expect(raw).not.toContain("secret-access-token");
     expect(await sealed.read(KEY)).toMatchObject({ accessToken: "secret-access-token" });
-    await expect(redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 4) }).read(KEY)).rejects.toThrow(/cannot be decrypted/);
+    await expect(
+      redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 4) }).read(KEY),
+    ).rejects.toThrow(/cannot be decrypted/);
     await store.delete(KEY);
     expect(await store.read(KEY)).toBeUndefined();
   });
@@ -78,7 +90,10 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     expect(order).toEqual(["a in"]);
     // Someone else's release (a wrong owner) does not free it.
     const lockKey = (await client.keys("t3:{*}:lock"))[0]!;
-    await client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", { keys: [lockKey], arguments: ["not-the-owner"] });
+    await client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", {
+      keys: [lockKey],
+      arguments: ["not-the-owner"],
+    });
     expect(await client.exists(lockKey)).toBe(1);
     release();
     await Promise.all([first, second]);
@@ -117,7 +132,13 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
         return client.sendCommand([...args]) as Promise<T>;
       },
     };
-    const failing = redisTokenStore({ client: late, prefix: "t7:", commandTimeoutMs: 200, lockTtlMs: 30_000, pollMs: 50 });
+    const failing = redisTokenStore({
+      client: late,
+      prefix: "t7:",
+      commandTimeoutMs: 200,
+      lockTtlMs: 30_000,
+      pollMs: 50,
+    });
     await expect(failing.withLock(KEY, async () => "ran")).rejects.toThrow(TokenStoreError);
     await new Promise((r) => setTimeout(r, 700));
     const started = Date.now();
@@ -148,8 +169,18 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     const fleet = (count: number, env: Record<string, string>) =>
       Promise.all(
         Array.from({ length: count }, () =>
-          exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], { env: { ...process.env, SERVER_URL: server.url, ...env }, timeout: 120_000 }).then(
-            ({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as { ok: number; failed: Record<string, number>; token: string; warnings: string[]; longestMs: number },
+          exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], {
+            env: { ...process.env, SERVER_URL: server.url, ...env },
+            timeout: 120_000,
+          }).then(
+            ({ stdout }) =>
+              JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+                ok: number;
+                failed: Record<string, number>;
+                token: string;
+                warnings: string[];
+                longestMs: number;
+              },
           ),
         ),
       );
@@ -160,7 +191,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       const results = await fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "8" });
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const ok = results.reduce((n, r) => n + r.ok, 0);
-      console.log(`fleet with Redis: ${ok} calls ok, ${failed} failed, ${server.counters.logins} logins, ${server.counters.renewals} renewals (8 s / 2 s tokens)`);
+      console.log(
+        `fleet with Redis: ${ok} calls ok, ${failed} failed, ${server.counters.logins} logins, ${server.counters.renewals} renewals (8 s / 2 s tokens)`,
+      );
       expect(failed).toBe(0);
       expect(ok).toBeGreaterThan(100);
       expect(server.counters.logins).toBe(1);
@@ -195,7 +228,10 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       // process joins it without signing in.
       expect(await client.keys("mlserver-client:{*}:tokens")).toHaveLength(1);
       const logins = perPair.counters.logins;
-      const joining = createMlServerClient({ baseUrl: perPair.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }) });
+      const joining = createMlServerClient({
+        baseUrl: perPair.url,
+        auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }),
+      });
       expect((await joining.GET("/status")).response.status).toBe(200);
       expect(perPair.counters.logins).toBe(logins);
     }, 120_000);
@@ -204,14 +240,22 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       await client.flushAll();
       const perPair = await startDevServer({ accessTokenSeconds: 2 });
       onTestFinished(() => perPair.close());
-      const running = fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "18", PAUSE_MS: "50", SERVER_URL: perPair.url });
+      const running = fleet(4, {
+        REDIS_URL: redis.url,
+        CALLERS: "10",
+        SECONDS: "18",
+        PAUSE_MS: "50",
+        SERVER_URL: perPair.url,
+      });
       const deadline = Date.now() + 60_000;
       while (perPair.counters.requests < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await redis.restart(10_000); // five token lifetimes: every process renews on its own meanwhile
       const results = await running;
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const { logins, renewals, failedRenewals } = perPair.counters;
-      console.log(`fleet with Redis gone for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`);
+      console.log(
+        `fleet with Redis gone for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`,
+      );
       expect(failed).toBe(0);
       expect(results.every((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);
       // Under rotation the first process to renew ends the pair the others hold: their renewals
@@ -222,7 +266,10 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       expect(Math.max(...results.map((r) => r.longestMs))).toBeLessThan(15_000);
       // Back: the fleet converged on one set, and a newcomer joins it without signing in.
       expect(await client.keys("mlserver-client:{*}:tokens")).toHaveLength(1);
-      const joining = createMlServerClient({ baseUrl: perPair.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }) });
+      const joining = createMlServerClient({
+        baseUrl: perPair.url,
+        auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!", store: redisTokenStore({ client }) }),
+      });
       expect((await joining.GET("/status")).response.status).toBe(200);
       expect(perPair.counters.logins).toBe(logins);
     }, 180_000);
@@ -235,7 +282,10 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       const results = await fleet(1, { CALLERS: "5", SECONDS: "2" });
       expect(results[0]!.ok).toBeGreaterThan(0);
       expect(results[0]!.failed).toEqual({});
-      const store = redisTokenStore({ client: createClient({ url: down.url, socket: { reconnectStrategy: false } }).on("error", () => {}), commandTimeoutMs: 300 });
+      const store = redisTokenStore({
+        client: createClient({ url: down.url, socket: { reconnectStrategy: false } }).on("error", () => {}),
+        commandTimeoutMs: 300,
+      });
       const warnings: string[] = [];
       const listener = (w: Error) => void warnings.push(w.message);
       process.on("warning", listener);

@@ -14,7 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
 import { redisTokenStore, TokenStoreError, type TokenStore, type TokenStoreKey } from "../../src/index.js";
 import { describeWithProgram } from "../support/daemons.js";
-import { REDIS_SENTINEL, startRedisCluster, startRedisSentinel, type RedisCluster, type RedisSentinelSet } from "../support/redis-topologies.js";
+import {
+  REDIS_SENTINEL,
+  startRedisCluster,
+  startRedisSentinel,
+  type RedisCluster,
+  type RedisSentinelSet,
+} from "../support/redis-topologies.js";
 
 const exec = promisify(execFile);
 const KEY: TokenStoreKey = { origin: "https://mlserver.example.com", account: "svc", strategy: "ml-server-login" };
@@ -30,10 +36,15 @@ interface FleetResult {
 const fleet = (server: DevServer, count: number, env: Record<string, string>) =>
   Promise.all(
     Array.from({ length: count }, () =>
-      exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], { env: { ...process.env, SERVER_URL: server.url, ...env }, timeout: 120_000 }).then(
+      exec(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../support/fleet-worker.ts")], {
+        env: { ...process.env, SERVER_URL: server.url, ...env },
+        timeout: 120_000,
+      }).then(
         ({ stdout }) => JSON.parse(stdout.trim().split("\n").at(-1)!) as FleetResult,
         (error: { code: number; stdout: string; stderr: string }) => {
-          throw new Error(`a fleet process exited with ${error.code}:\n${error.stderr.slice(-2000)}\n${error.stdout.slice(-500)}`);
+          throw new Error(
+            `a fleet process exited with ${error.code}:\n${error.stderr.slice(-2000)}\n${error.stdout.slice(-500)}`,
+          );
         },
       ),
     ),
@@ -76,7 +87,11 @@ async function storeContract(a: TokenStore, b: TokenStore): Promise<void> {
  * signing in. A lock whose SET reached the new master after its release would hold every caller
  * for the lock's TTL (30 s).
  */
-async function throughFailover(server: DevServer, env: Record<string, string>, failover: () => Promise<void>): Promise<FleetResult[]> {
+async function throughFailover(
+  server: DevServer,
+  env: Record<string, string>,
+  failover: () => Promise<void>,
+): Promise<FleetResult[]> {
   server.resetCounters();
   const running = fleet(server, 4, { ...env, CALLERS: "10", SECONDS: "14", PAUSE_MS: "50" });
   // Once the fleet is calling and has stored its set (processes start slowly under load).
@@ -133,7 +148,10 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
         const node = await client.nodeClient(master);
         keys.push(...(await node.keys("c1:*")));
       }
-      expect(keys.sort().map((k) => k.replace(/\{[0-9a-f]{40}\}/, "{id}"))).toEqual(["c1:{id}:fence", "c1:{id}:tokens"]);
+      expect(keys.sort().map((k) => k.replace(/\{[0-9a-f]{40}\}/, "{id}"))).toEqual([
+        "c1:{id}:fence",
+        "c1:{id}:tokens",
+      ]);
       const slots = new Set(await Promise.all(keys.map((k) => client.sendCommand(k, true, ["CLUSTER", "KEYSLOT", k]))));
       expect(slots.size).toBe(1);
     });
@@ -141,7 +159,8 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
     it("a fleet rides out the failover of the master holding its set: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
       await throughFailover(server, { REDIS_CLUSTER: JSON.stringify(cluster.rootNodes) }, async () => {
         const keys: string[] = [];
-        for (const master of client.masters) keys.push(...(await (await client.nodeClient(master)).keys("mlserver-client:*:tokens")));
+        for (const master of client.masters)
+          keys.push(...(await (await client.nodeClient(master)).keys("mlserver-client:*:tokens")));
         expect(keys).toHaveLength(1);
         cluster.kill(await cluster.masterFor(keys[0]!));
       });
@@ -149,7 +168,12 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
 
     it("rides out every node unreachable for 10 s: no failed call, no second sign-in, one set again after", async () => {
       server.resetCounters();
-      const running = fleet(server, 4, { REDIS_CLUSTER: JSON.stringify(cluster.rootNodes), CALLERS: "10", SECONDS: "18", PAUSE_MS: "50" });
+      const running = fleet(server, 4, {
+        REDIS_CLUSTER: JSON.stringify(cluster.rootNodes),
+        CALLERS: "10",
+        SECONDS: "18",
+        PAUSE_MS: "50",
+      });
       const deadline = Date.now() + 60_000;
       while (server.counters.requests < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await cluster.pause(10_000); // five token lifetimes: processes renew on their own meanwhile
@@ -167,7 +191,8 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       expect(logins).toBeLessThanOrEqual(1);
       expect(Math.max(...results.map((r) => r.longestMs))).toBeLessThan(15_000);
       const keys: string[] = [];
-      for (const master of client.masters) keys.push(...(await (await client.nodeClient(master)).keys("mlserver-client:*:tokens")));
+      for (const master of client.masters)
+        keys.push(...(await (await client.nodeClient(master)).keys("mlserver-client:*:tokens")));
       expect(keys).toHaveLength(1);
     }, 180_000);
   });
@@ -187,14 +212,21 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
     });
 
     it("locks, fenced writes and wake-ups work through the master the sentinels name", async () => {
-      await storeContract(redisTokenStore({ client, prefix: "s1:" }), redisTokenStore({ client, prefix: "s1:", pollMs: 60_000 }));
+      await storeContract(
+        redisTokenStore({ client, prefix: "s1:" }),
+        redisTokenStore({ client, prefix: "s1:", pollMs: 60_000 }),
+      );
     });
 
     it("a fleet rides out the sentinels' failover: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
       const before = await sentinels.master();
-      await throughFailover(server, { REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }) }, async () => {
-        sentinels.kill(before);
-      });
+      await throughFailover(
+        server,
+        { REDIS_SENTINEL: JSON.stringify({ name: sentinels.name, sentinelRootNodes: sentinels.sentinelRootNodes }) },
+        async () => {
+          sentinels.kill(before);
+        },
+      );
       expect(await sentinels.master()).not.toBe(before);
     }, 180_000);
   });

@@ -2,7 +2,12 @@ import { createServer } from "node:http";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, mlServerLogin, MlServerClientError, type MlServerLoginOptions } from "../../src/index.js";
+import {
+  createMlServerClient,
+  mlServerLogin,
+  MlServerClientError,
+  type MlServerLoginOptions,
+} from "../../src/index.js";
 import { parseTokenResponse } from "../../src/auth/token-set.js";
 import { SecretHygiene } from "../support/hygiene.js";
 import { settledHeap } from "../support/heap.js";
@@ -28,7 +33,11 @@ async function server(options: Parameters<typeof startDevServer>[0] = {}) {
   return s;
 }
 const client = (s: DevServer, options: Partial<MlServerLoginOptions> = {}) =>
-  createMlServerClient({ baseUrl: s.url, auth: mlServerLogin({ ...USER, retryDelayMs: 20, ...options }), fetch: hygiene.fetch() });
+  createMlServerClient({
+    baseUrl: s.url,
+    auth: mlServerLogin({ ...USER, retryDelayMs: 20, ...options }),
+    fetch: hygiene.fetch(),
+  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every API call the server saw carried credentials: nothing was ever sent without them. */
@@ -67,7 +76,10 @@ describe("faults at the token endpoint and the API", () => {
   });
 
   it("a token endpoint slower than the time limit: bounded waiting, then success", async () => {
-    const s = await server({ faults: [{ route: "POST /login/refreshToken", kind: "delay", delayMs: 1500, times: 1 }], accessTokenSeconds: 1 });
+    const s = await server({
+      faults: [{ route: "POST /login/refreshToken", kind: "delay", delayMs: 1500, times: 1 }],
+      accessTokenSeconds: 1,
+    });
     const c = client(s, { timeoutMs: 300, maxAttempts: 2 });
     expect((await c.GET("/status")).response.status).toBe(200);
     await sleep(1000);
@@ -97,15 +109,37 @@ describe("bad token responses (property-based)", () => {
 
   /** Bodies a broken or hostile token endpoint might send; some carry a secret-looking marker. */
   const badBody = fc.oneof(
-    fc.record({ access_token: fc.constantFrom(undefined, "", 42, null, [], {}), refresh_token: fc.constant(SECRET), expires_in: fc.constant(3600) }).map((b) => JSON.stringify(b)),
     fc
-      .record({ access_token: fc.constant(SECRET), refresh_token: fc.constant("r"), expires_in: fc.oneof(fc.integer({ max: -1 }), fc.constant(1e15), fc.constantFrom("soon", "", "-1", true, {}, [])) })
+      .record({
+        access_token: fc.constantFrom(undefined, "", 42, null, [], {}),
+        refresh_token: fc.constant(SECRET),
+        expires_in: fc.constant(3600),
+      })
       .map((b) => JSON.stringify(b)),
-    fc.record({ access_token: fc.constant(SECRET), token_type: fc.constantFrom("mac", "pop", SECRET, 7), refresh_token: fc.constant("r") }).map((b) => JSON.stringify(b)),
+    fc
+      .record({
+        access_token: fc.constant(SECRET),
+        refresh_token: fc.constant("r"),
+        expires_in: fc.oneof(
+          fc.integer({ max: -1 }),
+          fc.constant(1e15),
+          fc.constantFrom("soon", "", "-1", true, {}, []),
+        ),
+      })
+      .map((b) => JSON.stringify(b)),
+    fc
+      .record({
+        access_token: fc.constant(SECRET),
+        token_type: fc.constantFrom("mac", "pop", SECRET, 7),
+        refresh_token: fc.constant("r"),
+      })
+      .map((b) => JSON.stringify(b)),
     fc.record({ access_token: fc.constant(SECRET), expires_in: fc.constant(60) }).map((b) => JSON.stringify(b)), // no refresh token
     fc.constantFrom(`<html><body>Login failed for ${SECRET}</body></html>`, "", "null", "[]", '"a string"', "42"),
     fc.string({ maxLength: 40 }).map((s) => `{"access_token": "${SECRET}${s}`), // truncated
-    fc.integer({ min: 1, max: 3 }).map((mb) => `{"access_token": "${SECRET}", "pad": "${"x".repeat(mb * 1024 * 1024)}"}`), // enormous
+    fc
+      .integer({ min: 1, max: 3 })
+      .map((mb) => `{"access_token": "${SECRET}", "pad": "${"x".repeat(mb * 1024 * 1024)}"}`), // enormous
   );
 
   let tokenServer: { url: string; body: string; close(): Promise<void> };
@@ -113,7 +147,11 @@ describe("bad token responses (property-based)", () => {
     const state = { body: "" };
     const s = createServer((req, res) => {
       req.resume();
-      req.on("end", () => res.writeHead(200, { "content-type": state.body.startsWith("<") ? "text/html" : "application/json" }).end(state.body));
+      req.on("end", () =>
+        res
+          .writeHead(200, { "content-type": state.body.startsWith("<") ? "text/html" : "application/json" })
+          .end(state.body),
+      );
     });
     await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
     tokenServer = Object.assign(state, {
@@ -169,14 +207,21 @@ describe("load", () => {
     expect(typeof globalThis.gc).toBe("function");
     const s = await server({ accessTokenSeconds: 1, python: TEST_PYTHON });
     const observed = observeRefusals(s);
-    const c = createMlServerClient({ baseUrl: s.url, auth: mlServerLogin({ ...USER, retryDelayMs: 20 }), fetch: hygiene.fetch(observed.fetch) });
+    const c = createMlServerClient({
+      baseUrl: s.url,
+      auth: mlServerLogin({ ...USER, retryDelayMs: 20 }),
+      fetch: hygiene.fetch(observed.fetch),
+    });
     const session = (await c.POST("/sessions", { body: { name: "load", runtimeType: "Python" } })).data!.sessionId!;
     const payload = new Uint8Array(2048).fill(7);
     const call = (i: number) =>
       i % 3 === 0
         ? c.GET("/status")
         : i % 3 === 1
-          ? c.PATCH("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { description: `call ${i}` } })
+          ? c.PATCH("/services/{name}/{version}", {
+              params: { path: { name: "load", version: "1" } },
+              body: { description: `call ${i}` },
+            })
           : c.POST("/sessions/{id}/files", {
               params: { path: { id: session } },
               body: { file: new Blob([payload]) },
@@ -186,7 +231,10 @@ describe("load", () => {
                 return form;
               },
             });
-    await c.POST("/services/{name}/{version}", { params: { path: { name: "load", version: "1" } }, body: { code: "x = 1", runtimeType: "Python" } });
+    await c.POST("/services/{name}/{version}", {
+      params: { path: { name: "load", version: "1" } },
+      body: { code: "x = 1", runtimeType: "Python" },
+    });
 
     const run = async (total: number) => {
       let next = 0;

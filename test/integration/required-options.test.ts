@@ -5,7 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { aadClientCredentials, apiKey, bearer, clientCredentials, createMlServerClient, customHeader, httpBasic, httpDigest, InvalidOptionError, mlServerLogin } from "../../src/index.js";
+import {
+  aadClientCredentials,
+  apiKey,
+  bearer,
+  clientCredentials,
+  createMlServerClient,
+  customHeader,
+  httpBasic,
+  httpDigest,
+  InvalidOptionError,
+  mlServerLogin,
+} from "../../src/index.js";
 
 const unset = process.env.MLSERVER_TEST_VARIABLE_NEVER_SET;
 
@@ -17,17 +28,47 @@ describe("required secrets, checked before the first request", () => {
   afterAll(() => server?.close());
 
   const construction: [string, () => unknown, RegExp][] = [
-    ["mlServerLogin, password unset", () => mlServerLogin({ username: "admin", password: unset! }), /mlServerLogin's password is not set \(undefined\)/],
-    ["mlServerLogin, password empty", () => mlServerLogin({ username: "admin", password: "" }), /mlServerLogin's password is empty/],
-    ["httpBasic, password unset", () => httpBasic({ username: "svc", password: unset! }), /httpBasic's password is not set/],
-    ["httpDigest, password empty", () => httpDigest({ username: "svc", password: "" }), /httpDigest's password is empty/],
+    [
+      "mlServerLogin, password unset",
+      () => mlServerLogin({ username: "admin", password: unset! }),
+      /mlServerLogin's password is not set \(undefined\)/,
+    ],
+    [
+      "mlServerLogin, password empty",
+      () => mlServerLogin({ username: "admin", password: "" }),
+      /mlServerLogin's password is empty/,
+    ],
+    [
+      "httpBasic, password unset",
+      () => httpBasic({ username: "svc", password: unset! }),
+      /httpBasic's password is not set/,
+    ],
+    [
+      "httpDigest, password empty",
+      () => httpDigest({ username: "svc", password: "" }),
+      /httpDigest's password is empty/,
+    ],
     ["bearer, token unset", () => bearer(unset!), /bearer\(\)'s token is not set/],
-    ["customHeader, value unset", () => customHeader({ name: "X-TokenAuth", value: unset! }), /customHeader's value is not set/],
+    [
+      "customHeader, value unset",
+      () => customHeader({ name: "X-TokenAuth", value: unset! }),
+      /customHeader's value is not set/,
+    ],
     ["apiKey, value empty", () => apiKey({ in: "header", name: "X-Api-Key", value: "" }), /apiKey's value is empty/],
-    ["clientCredentials, secret unset", () => clientCredentials({ tokenUrl: "https://login.example.com/token", clientId: "app", clientSecret: unset! }), /clientCredentials' clientSecret is not set/],
+    [
+      "clientCredentials, secret unset",
+      () => clientCredentials({ tokenUrl: "https://login.example.com/token", clientId: "app", clientSecret: unset! }),
+      /clientCredentials' clientSecret is not set/,
+    ],
     [
       "aadClientCredentials, secret empty",
-      () => aadClientCredentials({ tenantId: "contoso.onmicrosoft.com", clientId: "app", clientSecret: "", scopes: ["api://ml/.default"] }),
+      () =>
+        aadClientCredentials({
+          tenantId: "contoso.onmicrosoft.com",
+          clientId: "app",
+          clientSecret: "",
+          scopes: ["api://ml/.default"],
+        }),
       /aadClientCredentials' clientSecret is empty/,
     ],
   ];
@@ -50,7 +91,9 @@ describe("required secrets, checked before the first request", () => {
     const client = createMlServerClient({ baseUrl: server.url, auth });
     const failure = await client.GET("/status").catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(InvalidOptionError);
-    expect((failure as Error).message).toMatch(/The password from mlServerLogin's credentials callback is not set \(undefined\)/);
+    expect((failure as Error).message).toMatch(
+      /The password from mlServerLogin's credentials callback is not set \(undefined\)/,
+    );
     expect(server.counters.logins + server.counters.failedLogins).toBe(0);
   });
 

@@ -36,7 +36,8 @@ function fakeTime() {
   return { options, waits, now: () => now };
 }
 
-const client = (retry: RetryOptions | false) => createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(USER), retry });
+const client = (retry: RetryOptions | false) =>
+  createMlServerClient({ baseUrl: server.url, auth: mlServerLogin(USER), retry });
 const statusRoute = "GET /status";
 
 describe("retries", () => {
@@ -67,9 +68,21 @@ describe("retries", () => {
     await api.GET("/status");
     server.faults.push({ route: statusRoute, kind: "status", status: 429, times: 1, headers: { "retry-after": "2" } });
     expect((await api.GET("/status")).response.status).toBe(200);
-    server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 1, headers: { "retry-after": new Date(time.now() + 3_000).toUTCString() } });
+    server.faults.push({
+      route: statusRoute,
+      kind: "status",
+      status: 503,
+      times: 1,
+      headers: { "retry-after": new Date(time.now() + 3_000).toUTCString() },
+    });
     expect((await api.GET("/status")).response.status).toBe(200);
-    server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 1, headers: { "retry-after": "3600" } });
+    server.faults.push({
+      route: statusRoute,
+      kind: "status",
+      status: 503,
+      times: 1,
+      headers: { "retry-after": "3600" },
+    });
     expect((await api.GET("/status")).response.status).toBe(200);
     // 2 s; an HTTP date 3 s away (whole seconds, so 2-3 s); an hour, cut to 5 s.
     expect(time.waits[0]).toBe(2_000);
@@ -101,7 +114,8 @@ describe("retries", () => {
     const time = fakeTime();
     const route = "POST /services/{name}/{version}";
     const body = { code: "y = 1", runtimeType: "Python" as const };
-    const publish = (api: ReturnType<typeof client>, version: string) => api.POST("/services/{name}/{version}", { params: { path: { name: "retry-post", version } }, body });
+    const publish = (api: ReturnType<typeof client>, version: string) =>
+      api.POST("/services/{name}/{version}", { params: { path: { name: "retry-post", version } }, body });
     server.faults.push({ route, kind: "status", status: 503, times: 1 });
     expect((await publish(client(time.options), "1")).response.status).toBe(503);
     server.faults.push({ route, kind: "status", status: 503, times: 1 });
@@ -110,7 +124,9 @@ describe("retries", () => {
     expect((await publish(client({ ...time.options, operations: { [route]: true } }), "3")).response.status).toBe(201);
     // And an operation can be opted out of a method's default.
     server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 1 });
-    expect((await client({ ...time.options, operations: { [statusRoute]: false } }).GET("/status")).response.status).toBe(503);
+    expect(
+      (await client({ ...time.options, operations: { [statusRoute]: false } }).GET("/status")).response.status,
+    ).toBe(503);
   });
 
   it("never counts a 401 as a retry: the auth layer renews and resends once", async () => {
@@ -168,9 +184,18 @@ describe("retried requests, seen by a server that records them", () => {
     answers = [503, 502, 200];
     recorder.received.length = 0;
     const time = fakeTime();
-    const api = createMlServerClient({ baseUrl: recorder.url, auth: { authorize: (request) => void request.headers.set("authorization", "Bearer static-token") }, retry: time.options });
+    const api = createMlServerClient({
+      baseUrl: recorder.url,
+      auth: { authorize: (request) => void request.headers.set("authorization", "Bearer static-token") },
+      retry: time.options,
+    });
     const big = "x".repeat(256 * 1024);
-    const { response } = await api.PATCH("/services/{name}/{version}", { params: { path: { name: "n", version: "1" } }, body: { description: big } }).catch(() => ({ response: undefined }));
+    const { response } = await api
+      .PATCH("/services/{name}/{version}", {
+        params: { path: { name: "n", version: "1" } },
+        body: { description: big },
+      })
+      .catch(() => ({ response: undefined }));
     // PATCH is not idempotent by default: one attempt.
     expect(response?.status).toBe(503);
     expect(recorder.received).toHaveLength(1);
@@ -181,7 +206,10 @@ describe("retried requests, seen by a server that records them", () => {
       auth: { authorize: (request) => void request.headers.set("authorization", "Bearer static-token") },
       retry: { ...time.options, methods: ["PATCH"] },
     });
-    const ok = await put.PATCH("/services/{name}/{version}", { params: { path: { name: "n", version: "1" } }, body: { description: big } });
+    const ok = await put.PATCH("/services/{name}/{version}", {
+      params: { path: { name: "n", version: "1" } },
+      body: { description: big },
+    });
     expect(ok.response.status).toBe(200);
     expect(recorder.received).toHaveLength(3);
     for (const r of recorder.received) {

@@ -77,7 +77,19 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 
     process.env.MLSERVER_TEST_PASSWORD = USER.password;
     const output = join(dir, "scorer.ts");
-    const args = ["generate", "--server", server.url, "--service", "scorer@2.0", "-o", output, "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD"];
+    const args = [
+      "generate",
+      "--server",
+      server.url,
+      "--service",
+      "scorer@2.0",
+      "-o",
+      output,
+      "--username",
+      "admin",
+      "--password-env",
+      "MLSERVER_TEST_PASSWORD",
+    ];
     expect(await cli(args, silent)).toBe(0);
     expect(await cli([...args, "--check"], silent)).toBe(0);
 
@@ -130,7 +142,12 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     );
     expect(typecheckFiles([optional, loose])).toEqual([]);
 
-    const scorer = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number; label?: string; flags?: boolean[] } } }>({
+    const scorer = createServiceClient<{
+      schemas: {
+        InputParameters: { x?: number; factor?: number };
+        OutputParameters: { y?: number; label?: string; flags?: boolean[] };
+      };
+    }>({
       baseUrl: server.url,
       auth,
       name: "scorer",
@@ -143,7 +160,11 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     const renewalsBefore = server.counters.renewals;
     const progress: number[] = [];
     const inputs = Array.from({ length: 60 }, (_, i) => ({ x: i, factor: 2 }));
-    const results = await scorer.runBatch(inputs, { parallelCount: 3, intervalMs: 50, onProgress: (p) => progress.push(p.completed) });
+    const results = await scorer.runBatch(inputs, {
+      parallelCount: 3,
+      intervalMs: 50,
+      onProgress: (p) => progress.push(p.completed),
+    });
     expect(results.map((r) => (r instanceof Error ? r.message : r.outputs.y))).toEqual(inputs.map((i) => i.x * 2));
     expect(progress.at(-1)).toBe(60);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
@@ -153,7 +174,9 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 
     // Made from the client already signed in: its sign-in is shared, no second login.
     const loginsBefore = server.counters.logins;
-    const shared = createServiceClient<{ schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number } } }>(client, {
+    const shared = createServiceClient<{
+      schemas: { InputParameters: { x?: number; factor?: number }; OutputParameters: { y?: number } };
+    }>(client, {
       name: "scorer",
       version: "2.0",
     });
@@ -165,7 +188,11 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 
   it("generate --service with the profile's sign-in (after mlserver login) writes the same types, with no credentials on the command", async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { MLSERVER_CONFIG: join(dir, "config.json"), MLSERVER_CACHE_DIR: join(dir, "cache"), MLSERVER_PASSWORD: USER.password });
+    Object.assign(process.env, {
+      MLSERVER_CONFIG: join(dir, "config.json"),
+      MLSERVER_CACHE_DIR: join(dir, "cache"),
+      MLSERVER_PASSWORD: USER.password,
+    });
     try {
       expect(await cli(["login", "--server", server.url, "--username", "admin"], silent)).toBe(0);
       delete process.env.MLSERVER_PASSWORD;
@@ -185,7 +212,20 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     await updateService(client, { name: "scorer", version: "2.0", outputs: { y: "numeric" } });
     let err = "";
     const code = await cli(
-      ["generate", "--server", server.url, "--service", "scorer@2.0", "-o", join(dir, "scorer.ts"), "--username", "admin", "--password-env", "MLSERVER_TEST_PASSWORD", "--check"],
+      [
+        "generate",
+        "--server",
+        server.url,
+        "--service",
+        "scorer@2.0",
+        "-o",
+        join(dir, "scorer.ts"),
+        "--username",
+        "admin",
+        "--password-env",
+        "MLSERVER_TEST_PASSWORD",
+        "--check",
+      ],
       { out: { write: () => true }, err: { write: (s: string) => (err += s) } },
     );
     expect(code).toBe(1);
@@ -195,7 +235,11 @@ describe("publish, generate from the live server, type-check, consume, batch", (
 });
 
 describe("what a service run can come back with", () => {
-  let svc: ReturnType<typeof createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>>;
+  let svc: ReturnType<
+    typeof createServiceClient<{
+      schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> };
+    }>
+  >;
   beforeAll(async () => {
     await publishService(client, {
       name: "kinds",
@@ -217,7 +261,9 @@ describe("what a service run can come back with", () => {
       outputs: { rows: "data.frame", doubled: "vector", transposed: "matrix", negated: "logical" },
       outputFileNames: ["summary.csv"],
     });
-    svc = createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>({ baseUrl: server.url, auth, name: "kinds", version: "1" });
+    svc = createServiceClient<{
+      schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> };
+    }>({ baseUrl: server.url, auth, name: "kinds", version: "1" });
   });
   const base = {
     n: 3,
@@ -252,7 +298,9 @@ describe("what a service run can come back with", () => {
   });
 
   it("a failing run is a typed error carrying the error message and the console output", async () => {
-    const error = (await svc.consume({ mode: "fail", ...base }).catch((e: unknown) => hygiene.error(e))) as ServiceExecutionError;
+    const error = (await svc
+      .consume({ mode: "fail", ...base })
+      .catch((e: unknown) => hygiene.error(e))) as ServiceExecutionError;
     expect(error).toBeInstanceOf(ServiceExecutionError);
     expect(error.code).toBe("ERR_SERVICE_FAILED");
     expect(error.errorMessage).toBe("ValueError: bad input: 3");
@@ -260,8 +308,14 @@ describe("what a service run can come back with", () => {
   });
 
   it("a run past the time limit, or printing past the output limit, is stopped and reported", async () => {
-    await expect(svc.consume({ mode: "slow", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/longer than the 1500 ms limit/) });
-    await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: expect.stringMatching(/more than 65536 bytes of console output/) });
+    await expect(svc.consume({ mode: "slow", ...base })).rejects.toMatchObject({
+      code: "ERR_SERVICE_FAILED",
+      errorMessage: expect.stringMatching(/longer than the 1500 ms limit/),
+    });
+    await expect(svc.consume({ mode: "loud", ...base })).rejects.toMatchObject({
+      code: "ERR_SERVICE_FAILED",
+      errorMessage: expect.stringMatching(/more than 65536 bytes of console output/),
+    });
   });
 
   it("a finished batch run's files are listed and downloaded by its index; runBatch follows a batch started elsewhere", async () => {
@@ -281,7 +335,9 @@ describe("what a service run can come back with", () => {
     // Another process, knowing only the id, gets the same results without starting again.
     const executionsBefore = server.counters.executions;
     const again = await svc.runBatch([], { executionId: id, intervalMs: 50 });
-    expect(again.map((r) => (r instanceof Error ? r.message : r.outputs))).toEqual(results.map((r) => (r instanceof Error ? r.message : r.outputs)));
+    expect(again.map((r) => (r instanceof Error ? r.message : r.outputs))).toEqual(
+      results.map((r) => (r instanceof Error ? r.message : r.outputs)),
+    );
     expect(server.counters.executions).toBe(executionsBefore);
   });
 
@@ -299,7 +355,13 @@ describe("what a service run can come back with", () => {
     let started: string | undefined;
     const polling = svc.runBatch(
       Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
-      { parallelCount: 1, intervalMs: 50, signal: controller.signal, onStart: (id) => (started = id), onProgress: () => controller.abort() },
+      {
+        parallelCount: 1,
+        intervalMs: 50,
+        signal: controller.signal,
+        onStart: (id) => (started = id),
+        onProgress: () => controller.abort(),
+      },
     );
     await expect(polling).rejects.toMatchObject({ name: "AbortError" });
     expect(await svc.listBatches()).not.toContain(started);
@@ -308,7 +370,14 @@ describe("what a service run can come back with", () => {
     let left: string | undefined;
     const following = svc.runBatch(
       Array.from({ length: 30 }, () => ({ mode: "ok", ...base })),
-      { parallelCount: 1, intervalMs: 50, signal: leaving.signal, leaveRunningOnAbort: true, onStart: (id) => (left = id), onProgress: () => leaving.abort() },
+      {
+        parallelCount: 1,
+        intervalMs: 50,
+        signal: leaving.signal,
+        leaveRunningOnAbort: true,
+        onStart: (id) => (left = id),
+        onProgress: () => leaving.abort(),
+      },
     );
     await expect(following).rejects.toMatchObject({ name: "AbortError" });
     expect(await svc.listBatches()).toContain(left);
@@ -318,51 +387,90 @@ describe("what a service run can come back with", () => {
       { parallelCount: 1, intervalMs: 50, onStart: (id) => void svc.cancelBatch(id).catch(() => undefined) },
     );
     await expect(elsewhere).rejects.toBeInstanceOf(BatchCancelledError);
-    await expect(svc.runBatch([], { executionId: left!, intervalMs: 50, onProgress: () => void svc.cancelBatch(left!).catch(() => undefined) })).rejects.toMatchObject({
+    await expect(
+      svc.runBatch([], {
+        executionId: left!,
+        intervalMs: 50,
+        onProgress: () => void svc.cancelBatch(left!).catch(() => undefined),
+      }),
+    ).rejects.toMatchObject({
       code: "ERR_BATCH_CANCELLED",
       executionId: left,
     });
   });
 
-  it.skipIf(rMissing)("publishService and publishFromSession publish R; the service client consumes it with a data frame", async () => {
-    await publishService(client, { name: "r-double", version: "1", runtimeType: "R", code: "y <- x * 2", inputs: { x: "numeric" }, outputs: { y: "numeric" } });
-    const double = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "r-double", version: "1" });
-    expect((await double.consume({ x: 21 })).outputs).toEqual({ y: 42 });
-    const published = await publishFromSession(client, {
-      name: "r-stopping",
-      version: "1",
-      runtimeType: "R",
-      setupCode: "fit <- lm(dist ~ speed, cars)\ncat('fitted', length(coef(fit)), 'coefficients\\n')",
-      code: "dist <- round(predict(fit, cars_in), 2)",
-      inputs: { cars_in: "data.frame" },
-      outputs: { dist: "vector" },
-    });
-    expect(published.setupOutput).toBe("fitted 2 coefficients\n");
-    const stopping = createServiceClient<{ schemas: { InputParameters: { cars_in: { speed: number[] } }; OutputParameters: { dist: number[] } } }>({
-      baseUrl: server.url,
-      auth,
-      name: "r-stopping",
-      version: "1",
-    });
-    expect((await stopping.consume({ cars_in: { speed: [10, 20] } })).outputs).toEqual({ dist: [21.74, 61.07] });
-    await deleteService(client, { name: "r-double", version: "1" });
-    await deleteService(client, { name: "r-stopping", version: "1" });
-  });
+  it.skipIf(rMissing)(
+    "publishService and publishFromSession publish R; the service client consumes it with a data frame",
+    async () => {
+      await publishService(client, {
+        name: "r-double",
+        version: "1",
+        runtimeType: "R",
+        code: "y <- x * 2",
+        inputs: { x: "numeric" },
+        outputs: { y: "numeric" },
+      });
+      const double = createServiceClient<{
+        schemas: { InputParameters: { x: number }; OutputParameters: { y: number } };
+      }>({ baseUrl: server.url, auth, name: "r-double", version: "1" });
+      expect((await double.consume({ x: 21 })).outputs).toEqual({ y: 42 });
+      const published = await publishFromSession(client, {
+        name: "r-stopping",
+        version: "1",
+        runtimeType: "R",
+        setupCode: "fit <- lm(dist ~ speed, cars)\ncat('fitted', length(coef(fit)), 'coefficients\\n')",
+        code: "dist <- round(predict(fit, cars_in), 2)",
+        inputs: { cars_in: "data.frame" },
+        outputs: { dist: "vector" },
+      });
+      expect(published.setupOutput).toBe("fitted 2 coefficients\n");
+      const stopping = createServiceClient<{
+        schemas: { InputParameters: { cars_in: { speed: number[] } }; OutputParameters: { dist: number[] } };
+      }>({
+        baseUrl: server.url,
+        auth,
+        name: "r-stopping",
+        version: "1",
+      });
+      expect((await stopping.consume({ cars_in: { speed: [10, 20] } })).outputs).toEqual({ dist: [21.74, 61.07] });
+      await deleteService(client, { name: "r-double", version: "1" });
+      await deleteService(client, { name: "r-stopping", version: "1" });
+    },
+  );
 });
 
 describe("publish helpers surface ML Server's error cases as typed errors", () => {
   it("409 when the name and version exist, 403 when another user owns the name, 404 when gone", async () => {
     await publishService(client, { name: "owned", version: "1", code: "y = 1" });
-    await expect(publishService(client, { name: "owned", version: "1", code: "y = 2" })).rejects.toMatchObject({ code: "ERR_SERVICE_EXISTS", status: 409, name: "ServiceExistsError" });
-    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
+    await expect(publishService(client, { name: "owned", version: "1", code: "y = 2" })).rejects.toMatchObject({
+      code: "ERR_SERVICE_EXISTS",
+      status: 409,
+      name: "ServiceExistsError",
+    });
+    const other = createMlServerClient({
+      baseUrl: server.url,
+      auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
+    });
     hygiene.secret("Other-Pa55word!");
-    await expect(publishService(other, { name: "owned", version: "2", code: "y = 1" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN", status: 403 });
-    await expect(updateService(other, { name: "owned", version: "1", description: "mine" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(deleteService(other, { name: "owned", version: "1" })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(publishService(other, { name: "owned", version: "2", code: "y = 1" })).rejects.toMatchObject({
+      code: "ERR_FORBIDDEN",
+      status: 403,
+    });
+    await expect(updateService(other, { name: "owned", version: "1", description: "mine" })).rejects.toMatchObject({
+      code: "ERR_FORBIDDEN",
+    });
+    await expect(deleteService(other, { name: "owned", version: "1" })).rejects.toMatchObject({
+      code: "ERR_FORBIDDEN",
+    });
     await updateService(client, { name: "owned", version: "1", description: "v1", alias: "ownedScore" });
-    expect((await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0]).toMatchObject({ description: "v1", operationId: "ownedScore" });
+    expect(
+      (await client.GET("/services/{name}/{version}", { params: { path: { name: "owned", version: "1" } } })).data?.[0],
+    ).toMatchObject({ description: "v1", operationId: "ownedScore" });
     await deleteService(client, { name: "owned", version: "1" });
-    await expect(deleteService(client, { name: "owned", version: "1" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
+    await expect(deleteService(client, { name: "owned", version: "1" })).rejects.toMatchObject({
+      code: "ERR_NOT_FOUND",
+      status: 404,
+    });
   });
 });
 
@@ -370,13 +478,21 @@ describe("listing and reading services", () => {
   it("listServices narrows by name, publisher and runtime; getService reads one version or is a NotFoundError", async () => {
     await publishService(client, { name: "listed", version: "1", code: "y = 1", description: "first" });
     await publishService(client, { name: "listed", version: "2", code: "y = 2" });
-    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
+    const other = createMlServerClient({
+      baseUrl: server.url,
+      auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
+    });
     await publishService(other, { name: "theirs", version: "1", code: "y = 3" });
     expect((await listServices(client, { name: "listed" })).map((s) => s.version).sort()).toEqual(["1", "2"]);
     expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
     expect(await listServices(client, { runtimeType: "R" })).toEqual([]);
     expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
-    expect(await getService(client, { name: "listed", version: "1" })).toMatchObject({ name: "listed", version: "1", description: "first", versionPublishedBy: "admin" });
+    expect(await getService(client, { name: "listed", version: "1" })).toMatchObject({
+      name: "listed",
+      version: "1",
+      description: "first",
+      versionPublishedBy: "admin",
+    });
     await expect(getService(client, { name: "listed", version: "9" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
     for (const [name, version, owner] of [
       ["listed", "1", client],
@@ -414,9 +530,16 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
 
   it("a failing run is a RemoteExecutionError with the run's message, never a 404 for the files it did not write; an abort cancels the run; the session is closed either way", async () => {
     const sessionsBefore = server.sessions.size;
-    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" }).catch((error: unknown) => error);
+    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" }).catch(
+      (error: unknown) => error,
+    );
     expect(failed).toBeInstanceOf(RemoteExecutionError);
-    expect(failed).toMatchObject({ code: "ERR_REMOTE_EXECUTION_FAILED", errorMessage: "ValueError: nope", consoleOutput: "before\n", missingFiles: [] });
+    expect(failed).toMatchObject({
+      code: "ERR_REMOTE_EXECUTION_FAILED",
+      errorMessage: "ValueError: nope",
+      consoleOutput: "before\n",
+      missingFiles: [],
+    });
     // The newcomer's case: the script fails before writing what was asked for.
     const early = await remoteExecute(client, {
       runtimeType: "R",
@@ -430,10 +553,17 @@ describe("remote execution (mrsdeploy's remoteExecute), from the library", () =>
     expect(error.missingFiles).toEqual(["out.txt"]);
     expect(new TextDecoder().decode(error.files["partial.txt"])).toBe("partial\n");
     // A run that succeeded but did not write a requested file: the server's 404, as before.
-    await expect(remoteExecute(client, { code: "x = 1", getFiles: ["never.txt"] })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    await expect(remoteExecute(client, { code: "x = 1", getFiles: ["never.txt"] })).rejects.toMatchObject({
+      code: "ERR_NOT_FOUND",
+    });
     const controller = new AbortController();
     const started = Date.now();
-    const aborted = remoteExecute(client, { code: "import time\nprint('long')\ntime.sleep(60)", pollMs: 50, signal: controller.signal, onOutput: () => controller.abort(new Error("stop")) });
+    const aborted = remoteExecute(client, {
+      code: "import time\nprint('long')\ntime.sleep(60)",
+      pollMs: 50,
+      signal: controller.signal,
+      onOutput: () => controller.abort(new Error("stop")),
+    });
     await expect(aborted).rejects.toThrow("stop");
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(server.sessions.size).toBe(sessionsBefore);
@@ -447,16 +577,36 @@ describe("session files and workspace objects (mrsdeploy's putLocalFile, getRemo
     try {
       await putSessionFiles(client, { sessionId, files: { "rates.txt": "0.5" } });
       // A pickle (protocol 0) of {'base': 10}.
-      await putWorkspaceObject(client, { sessionId, name: "config", bytes: new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns.") });
-      const run = await remoteExecute(client, { sessionId, code: "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', 'w').write(str(scaled))", outputs: ["scaled"] });
+      await putWorkspaceObject(client, {
+        sessionId,
+        name: "config",
+        bytes: new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns."),
+      });
+      const run = await remoteExecute(client, {
+        sessionId,
+        code: "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', 'w').write(str(scaled))",
+        outputs: ["scaled"],
+      });
       expect(run).toMatchObject({ success: true, outputs: { scaled: 5 } });
       expect(new TextDecoder().decode(await getSessionFile(client, { sessionId, fileName: "scaled.txt" }))).toBe("5.0");
       const pickled = await getWorkspaceObject(client, { sessionId, name: "scaled" });
-      const read = await promisify(execFile)(TEST_PYTHON, ["-c", "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))", Buffer.from(pickled).toString("hex")]);
+      const read = await promisify(execFile)(TEST_PYTHON, [
+        "-c",
+        "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))",
+        Buffer.from(pickled).toString("hex"),
+      ]);
       expect(read.stdout).toBe("5.0\n");
-      await expect(getSessionFile(client, { sessionId, fileName: "absent.txt" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
-      await expect(getWorkspaceObject(client, { sessionId, name: "absent" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND", status: 404 });
-      await expect(putWorkspaceObject(client, { sessionId, name: "junk", bytes: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
+      await expect(getSessionFile(client, { sessionId, fileName: "absent.txt" })).rejects.toMatchObject({
+        code: "ERR_NOT_FOUND",
+        status: 404,
+      });
+      await expect(getWorkspaceObject(client, { sessionId, name: "absent" })).rejects.toMatchObject({
+        code: "ERR_NOT_FOUND",
+        status: 404,
+      });
+      await expect(
+        putWorkspaceObject(client, { sessionId, name: "junk", bytes: new Uint8Array([1, 2, 3]) }),
+      ).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
       expect(server.sessions.has(sessionId)).toBe(true);
     } finally {
       await client.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
@@ -473,9 +623,17 @@ describe("a work queue (DeployR's RBroker), from the library", () => {
       inputs: { x: "integer" },
       outputs: { y: "integer" },
     });
-    const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({ baseUrl: server.url, auth, name: "queued", version: "1" });
+    const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({
+      baseUrl: server.url,
+      auth,
+      name: "queued",
+      version: "1",
+    });
     let maxRunning = 0;
-    const queue = createWorkQueue(svc, { concurrency: 2, onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)) });
+    const queue = createWorkQueue(svc, {
+      concurrency: 2,
+      onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)),
+    });
     const loginsBefore = server.counters.logins;
     const finished: number[] = [];
     const track = (task: { result: Promise<{ outputs: { y?: number } }> }) =>
@@ -490,7 +648,10 @@ describe("a work queue (DeployR's RBroker), from the library", () => {
     expect(queue.counts).toMatchObject({ running: 2, queued: 6 });
     low[5]!.cancel();
     await expect(low[5]!.result).rejects.toMatchObject({ name: "AbortError" });
-    await expect(failing.result).rejects.toMatchObject({ code: "ERR_SERVICE_FAILED", errorMessage: "ValueError: negative" });
+    await expect(failing.result).rejects.toMatchObject({
+      code: "ERR_SERVICE_FAILED",
+      errorMessage: "ValueError: negative",
+    });
     await queue.idle();
     // A running task (an idle queue starts it at once), cancelled: its call is abandoned.
     const running = queue.submit({ x: 7 });
@@ -511,23 +672,49 @@ describe("a work queue (DeployR's RBroker), from the library", () => {
 describe("a service's dedicated pool, from the library", () => {
   it("setServicePool starts its shells at once, servicePoolStatus reports it per compute node, deleteServicePool removes it; only the publisher may", async () => {
     const log = join(await tempDir(), "init.log");
-    await publishService(client, { name: "pooled", version: "1", code: "y = 1", initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`, outputs: { y: "integer" } });
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "NotFound" }]);
+    await publishService(client, {
+      name: "pooled",
+      version: "1",
+      code: "y = 1",
+      initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`,
+      outputs: { y: "integer" },
+    });
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+      { computeNode: server.url, status: "NotFound" },
+    ]);
     expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 2, maxSize: 3 })).toBe("Created");
     // Two shells ran the init code, before any call.
-    for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2); i++) await new Promise((r) => setTimeout(r, 50));
+    for (
+      let i = 0;
+      i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
     expect(readFileSync(log, "utf8")).toBe("init\ninit\n");
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "Success" }]);
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+      { computeNode: server.url, status: "Success" },
+    ]);
     expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).toBe("Updated");
-    const other = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }) });
-    await expect(setServicePool(other, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(setServicePool(client, { name: "pooled", version: "1", initialSize: 3, maxSize: 1 })).rejects.toMatchObject({
+    const other = createMlServerClient({
+      baseUrl: server.url,
+      auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
+    });
+    await expect(
+      setServicePool(other, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 }),
+    ).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+    await expect(
+      setServicePool(client, { name: "pooled", version: "1", initialSize: 3, maxSize: 1 }),
+    ).rejects.toMatchObject({
       status: 400,
       message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/),
     });
     await deleteServicePool(client, { name: "pooled", version: "1" });
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([{ computeNode: server.url, status: "NotFound" }]);
-    await expect(deleteServicePool(client, { name: "pooled", version: "1" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+      { computeNode: server.url, status: "NotFound" },
+    ]);
+    await expect(deleteServicePool(client, { name: "pooled", version: "1" })).rejects.toMatchObject({
+      code: "ERR_NOT_FOUND",
+    });
     await deleteService(client, { name: "pooled", version: "1" });
   });
 });
@@ -562,11 +749,18 @@ describeWithSpecs("the dev server's per-service swagger has the structure of the
     const real = JSON.parse(readFileSync(join(SPECS_DIR, "services/per-service-swagger-Double-V1.0.json"), "utf8"));
     // Double-V1.0 comes from a 2017-era server: revoke in the path form (the dev server's legacyRevokePath).
     const ours = serviceSwagger(
-      { name: "Double", version: "V1.0", inputParameterDefinitions: [{ name: "x", type: "integer" }], outputParameterDefinitions: [{ name: "y", type: "integer" }] },
+      {
+        name: "Double",
+        version: "V1.0",
+        inputParameterDefinitions: [{ name: "x", type: "integer" }],
+        outputParameterDefinitions: [{ name: "y", type: "integer" }],
+      },
       { revoke: "path" },
     );
     expect(shape(ours, "/api/Double/V1.0")).toEqual(shape(real, "/api/Double/V1.0"));
-    expect((ours as any).definitions.InputParameters.properties.x.type).toBe(real.definitions.InputParameters.properties.x.type);
+    expect((ours as any).definitions.InputParameters.properties.x.type).toBe(
+      real.definitions.InputParameters.properties.x.type,
+    );
   });
 
   it("lists revoke as 9.3 services do by default: DELETE /login/refreshToken?refreshToken=", () => {
@@ -592,7 +786,9 @@ describeWithSpecs("the dev server's per-service swagger has the structure of the
     }) as any;
     expect(ours.definitions.InputParameters).toEqual(real.definitions.InputParameters);
     expect(ours.definitions.OutputParameters).toEqual(real.definitions.OutputParameters);
-    expect(ours.paths["/api/WeatherService/v1.0.0"].post.operationId).toBe(real.paths["/api/WeatherService/v1.0.0"].post.operationId);
+    expect(ours.paths["/api/WeatherService/v1.0.0"].post.operationId).toBe(
+      real.paths["/api/WeatherService/v1.0.0"].post.operationId,
+    );
   });
 });
 
@@ -601,8 +797,12 @@ describe("the example", () => {
     const { stdout } = await run("npm", ["run", "-s", "example:services"], { timeout: 180_000 });
     const lines = stdout.replace(/\r/g, "\n").split("\n");
     expect(lines).toContain("2. Checked the generated types against GET /api/loan-score/1.0/swagger.json");
-    expect(lines.find((l) => l.startsWith("3. "))).toMatch(/score 0\.433, approved false; it printed "scored 12000 against 52000"$/);
-    expect(lines.find((l) => l.startsWith("5. "))).toMatch(/^5\. 40 results, 25 approved, 0 failed; token renewals while it ran: [1-9]\d*, 401s resent: \d+$/);
+    expect(lines.find((l) => l.startsWith("3. "))).toMatch(
+      /score 0\.433, approved false; it printed "scored 12000 against 52000"$/,
+    );
+    expect(lines.find((l) => l.startsWith("5. "))).toMatch(
+      /^5\. 40 results, 25 approved, 0 failed; token renewals while it ran: [1-9]\d*, 401s resent: \d+$/,
+    );
     expect(lines).toContain("6. Deleted the service and signed out");
   });
 });

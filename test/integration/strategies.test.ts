@@ -55,9 +55,15 @@ describe("httpBasic", () => {
     hygiene.secret("Basic-Pa55", expected.slice(6));
     const server = await recorder((req) => (req.headers.authorization === expected ? 200 : 401));
     try {
-      const good = createMlServerClient({ baseUrl: server.url, auth: httpBasic({ username: "svc", password: "Basic-Pa55" }) });
+      const good = createMlServerClient({
+        baseUrl: server.url,
+        auth: httpBasic({ username: "svc", password: "Basic-Pa55" }),
+      });
       expect((await good.GET("/status")).response.status).toBe(200);
-      const bad = createMlServerClient({ baseUrl: server.url, auth: httpBasic({ username: "svc", password: "wrong" }) });
+      const bad = createMlServerClient({
+        baseUrl: server.url,
+        auth: httpBasic({ username: "svc", password: "wrong" }),
+      });
       expect((await bad.GET("/status")).response.status).toBe(401);
       expect(server.seen).toHaveLength(2);
     } finally {
@@ -70,10 +76,16 @@ describe("customHeader and apiKey", () => {
   it("a fixed header value, and a function asked again after a 401", async () => {
     const server = await recorder((req) => (req.headers["x-tokenauth"] === "current-value" ? 200 : 401));
     try {
-      const fixed = createMlServerClient({ baseUrl: server.url, auth: customHeader({ name: "X-TokenAuth", value: "current-value" }) });
+      const fixed = createMlServerClient({
+        baseUrl: server.url,
+        auth: customHeader({ name: "X-TokenAuth", value: "current-value" }),
+      });
       expect((await fixed.GET("/status")).response.status).toBe(200);
       const values = ["stale-value", "current-value"];
-      const dynamic = createMlServerClient({ baseUrl: server.url, auth: customHeader({ name: "X-TokenAuth", value: async () => values.shift()! }) });
+      const dynamic = createMlServerClient({
+        baseUrl: server.url,
+        auth: customHeader({ name: "X-TokenAuth", value: async () => values.shift()! }),
+      });
       expect((await dynamic.GET("/status")).response.status).toBe(200);
       expect(server.seen.slice(1).map((s) => s.headers["x-tokenauth"])).toEqual(["stale-value", "current-value"]);
       expect(() => customHeader({ name: "Bad Header", value: "x" })).toThrow(/not a valid header name/);
@@ -87,8 +99,14 @@ describe("customHeader and apiKey", () => {
     hygiene.secret("key-0123456789abcdef");
     const server = await recorder();
     try {
-      await createMlServerClient({ baseUrl: server.url, auth: apiKey({ in: "header", name: "X-Api-Key", value: "key-0123456789abcdef" }) }).GET("/status");
-      await createMlServerClient({ baseUrl: server.url, auth: apiKey({ in: "query", name: "api_key", value: "key-0123456789abcdef" }) }).GET("/services/{name}", { params: { path: { name: "a b" } } });
+      await createMlServerClient({
+        baseUrl: server.url,
+        auth: apiKey({ in: "header", name: "X-Api-Key", value: "key-0123456789abcdef" }),
+      }).GET("/status");
+      await createMlServerClient({
+        baseUrl: server.url,
+        auth: apiKey({ in: "query", name: "api_key", value: "key-0123456789abcdef" }),
+      }).GET("/services/{name}", { params: { path: { name: "a b" } } });
       expect(server.seen[0]!.headers["x-api-key"]).toBe("key-0123456789abcdef");
       expect(server.seen[1]!.url).toBe("/services/a%20b?api_key=key-0123456789abcdef");
       expect(server.seen[1]!.headers["x-api-key"]).toBeUndefined();
@@ -120,11 +138,17 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
       qop: "auth" as const,
     };
     expect(await digestResponse({ ...example, algorithm: "MD5" })).toBe("8ca523f5e9506fed4657c9700eebdbec");
-    expect(await digestResponse({ ...example, algorithm: "SHA-256" })).toBe("753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+    expect(await digestResponse({ ...example, algorithm: "SHA-256" })).toBe(
+      "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
+    );
   });
 
   it("parses several challenges in one header, commas inside quotes included", () => {
-    expect(parseChallenges('Digest realm="a, b", nonce="n1", algorithm=SHA-256, qop="auth", Digest realm="a, b", nonce="n2", Basic realm="x"')).toEqual([
+    expect(
+      parseChallenges(
+        'Digest realm="a, b", nonce="n1", algorithm=SHA-256, qop="auth", Digest realm="a, b", nonce="n2", Basic realm="x"',
+      ),
+    ).toEqual([
       { scheme: "digest", params: { realm: "a, b", nonce: "n1", algorithm: "SHA-256", qop: "auth" } },
       { scheme: "digest", params: { realm: "a, b", nonce: "n2" } },
       { scheme: "basic", params: { realm: "x" } },
@@ -138,7 +162,11 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
       statuses.push(response.status);
       return response;
     };
-    const client = createMlServerClient({ baseUrl: `${apache.url}/protected`, auth: httpDigest(user), fetch: hygiene.fetch(counting) });
+    const client = createMlServerClient({
+      baseUrl: `${apache.url}/protected`,
+      auth: httpDigest(user),
+      fetch: hygiene.fetch(counting),
+    });
     expect((await client.GET("/status")).data).toEqual({ statusCode: "pass" });
     expect(statuses).toEqual([401, 200]);
     expect((await client.GET("/status")).response.status).toBe(200);
@@ -160,7 +188,11 @@ describeWithProgram(APACHE, "httpDigest against Apache httpd with mod_auth_diges
       statuses.push(response.status);
       return response;
     };
-    const client = createMlServerClient({ baseUrl: `${apache.url}/protected`, auth: httpDigest({ username: user.username, password: "Wrong-Digest-Pa55" }), fetch: counting });
+    const client = createMlServerClient({
+      baseUrl: `${apache.url}/protected`,
+      auth: httpDigest({ username: user.username, password: "Wrong-Digest-Pa55" }),
+      fetch: counting,
+    });
     expect((await client.GET("/status", { params: { query: { probe } } } as never)).response.status).toBe(401);
     expect(statuses).toEqual([401, 401]);
     const logged = () => apache.requests().filter((line) => line.includes(probe));
@@ -189,7 +221,13 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
 
   it("calls the API through the proxy; the proxy sees its own credentials and never the API's", async () => {
     const auth = mlServerLogin({ username: "admin", password: "Admin-Pa55word!" });
-    const client = createMlServerClient({ baseUrl: proxiedUrl(), auth, ca: tls.cert, proxy: { url: squid.url, auth: proxyUser }, fetch: hygiene.fetch() });
+    const client = createMlServerClient({
+      baseUrl: proxiedUrl(),
+      auth,
+      ca: tls.cert,
+      proxy: { url: squid.url, auth: proxyUser },
+      fetch: hygiene.fetch(),
+    });
     expect((await client.GET("/status")).response.status).toBe(200);
     expect((await client.GET("/services")).response.status).toBe(200);
     expect(server.counters.logins).toBe(1);
@@ -198,14 +236,18 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
     await server.close();
     await new Promise((r) => setTimeout(r, 500));
     const log = squid.log();
-    expect(log.some((line) => line.startsWith(`CONNECT ${HOST}:${server.port}`) && line.endsWith(proxyUser.username))).toBe(true);
+    expect(
+      log.some((line) => line.startsWith(`CONNECT ${HOST}:${server.port}`) && line.endsWith(proxyUser.username)),
+    ).toBe(true);
     // Tunnelled with CONNECT: no API path, header or token ever reached the proxy.
     expect(log.join("\n")).not.toMatch(/\/status|\/login|Bearer/);
   });
 
   it("refuses to start with credentials in the proxy URL, and fails clearly with wrong proxy credentials", async () => {
     server = await startDevServer({ tls, allowedHosts: [HOST] });
-    expect(() => createMlServerClient({ baseUrl: server.url, proxy: { url: `http://u:p@127.0.0.1:1` } })).toThrow(/must not hold credentials/);
+    expect(() => createMlServerClient({ baseUrl: server.url, proxy: { url: `http://u:p@127.0.0.1:1` } })).toThrow(
+      /must not hold credentials/,
+    );
     const client = createMlServerClient({
       baseUrl: proxiedUrl(),
       ca: tls.cert,
@@ -214,7 +256,9 @@ describeWithProgram(SQUID, "through an HTTP proxy that demands Proxy-Authorizati
     });
     const error = await failure(() => client.GET("/status"));
     expect(error.code).toBe("ERR_TOKEN_ENDPOINT_UNAVAILABLE");
-    expect(error.message).toMatch(/^POST \/login at https:\/\/mlserver\.test:\d+ failed: the proxy refused its credentials \(HTTP 407\)\. Check proxy\.auth\.$/);
+    expect(error.message).toMatch(
+      /^POST \/login at https:\/\/mlserver\.test:\d+ failed: the proxy refused its credentials \(HTTP 407\)\. Check proxy\.auth\.$/,
+    );
   });
 
   it("loopback targets bypass the proxy: a plain-HTTP loopback call never crosses it in cleartext", async () => {
@@ -279,7 +323,10 @@ describe("fromTokenCredential", () => {
       return req.headers["x-fail"] === undefined && tokens.length === 6 ? 401 : 200;
     });
     try {
-      const client = createMlServerClient({ baseUrl: server.url, auth: fromTokenCredential(credential, ["api://mlserver/.default"], { clock }) });
+      const client = createMlServerClient({
+        baseUrl: server.url,
+        auth: fromTokenCredential(credential, ["api://mlserver/.default"], { clock }),
+      });
       await Promise.all(Array.from({ length: 5 }, () => client.GET("/status")));
       expect(credential.calls).toBe(1);
       offset = 11 * 60_000; // past refreshAfterTimestamp (10 min), long before expiry (60 min)
@@ -306,16 +353,36 @@ describe("fromTokenCredential with a real @azure/identity credential, offline", 
       const trusted = fetchTrusting(authority.ca);
       const httpClient: HttpClient = {
         async sendRequest(request) {
-          const response = await trusted(new Request(request.url, { method: request.method, headers: request.headers.toJSON(), ...(typeof request.body === "string" && { body: request.body }) }));
-          return { request, status: response.status, headers: createHttpHeaders(Object.fromEntries(response.headers)), bodyAsText: await response.text() };
+          const response = await trusted(
+            new Request(request.url, {
+              method: request.method,
+              headers: request.headers.toJSON(),
+              ...(typeof request.body === "string" && { body: request.body }),
+            }),
+          );
+          return {
+            request,
+            status: response.status,
+            headers: createHttpHeaders(Object.fromEntries(response.headers)),
+            bodyAsText: await response.text(),
+          };
         },
       };
-      const credential = new ClientSecretCredential("contoso-tenant", authority.clients.basic.clientId, authority.clients.basic.clientSecret, {
-        authorityHost: new URL(authority.issuer).origin,
-        disableInstanceDiscovery: true,
-        httpClient,
+      const credential = new ClientSecretCredential(
+        "contoso-tenant",
+        authority.clients.basic.clientId,
+        authority.clients.basic.clientSecret,
+        {
+          authorityHost: new URL(authority.issuer).origin,
+          disableInstanceDiscovery: true,
+          httpClient,
+        },
+      );
+      const client = createMlServerClient({
+        baseUrl: server.url,
+        auth: fromTokenCredential(credential, [`${RESOURCE}/.default`]),
+        fetch: hygiene.fetch(),
       });
-      const client = createMlServerClient({ baseUrl: server.url, auth: fromTokenCredential(credential, [`${RESOURCE}/.default`]), fetch: hygiene.fetch() });
       const results = await Promise.all(Array.from({ length: 50 }, () => client.GET("/status")));
       expect(results.every((r) => r.response.status === 200)).toBe(true);
       expect(authority.tokenRequests.client_credentials).toBe(1);
@@ -355,7 +422,10 @@ describe("per-operation scheme selection from the spec's security", () => {
     client.use(middleware);
     return client;
   };
-  const both = () => ({ Bearer: bearer("tok-123456"), ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: "key-abcdef" }) });
+  const both = () => ({
+    Bearer: bearer("tok-123456"),
+    ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: "key-abcdef" }),
+  });
 
   it("sends exactly one satisfiable alternative per operation, never two, and nothing to public ones", async () => {
     const client = clientWith(both());
@@ -363,7 +433,9 @@ describe("per-operation scheme selection from the spec's security", () => {
       expect([path, (await client.GET(path, {})).response.status]).toEqual([path, 200]);
     }
     expect((await client.POST("/bearer-and-key", { body: { note: "x" } })).response.status).toBe(200);
-    const byPath = Object.fromEntries(server.seen.map((s) => [s.url, [s.headers.authorization !== undefined, s.headers["x-api-key"] !== undefined]]));
+    const byPath = Object.fromEntries(
+      server.seen.map((s) => [s.url, [s.headers.authorization !== undefined, s.headers["x-api-key"] !== undefined]]),
+    );
     expect(byPath).toEqual({
       "/public": [false, false],
       "/bearer-only": [true, false],
@@ -386,7 +458,9 @@ describe("per-operation scheme selection from the spec's security", () => {
     const client = clientWith({ ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: "key-abcdef" }) });
     const error = await failure(() => client.POST("/bearer-and-key", { body: {} }));
     expect(error.code).toBe("ERR_NO_CREDENTIALS");
-    expect(error.message).toBe("POST /bearer-and-key needs Bearer and ApiKey; this client has providers for ApiKey. Add a provider for one of them, keyed by its scheme name.");
+    expect(error.message).toBe(
+      "POST /bearer-and-key needs Bearer and ApiKey; this client has providers for ApiKey. Add a provider for one of them, keyed by its scheme name.",
+    );
     const none = await failure(() => clientWith({ Bearer: bearer("tok-123456") }).GET("/key-only", {}));
     expect(none.message).toMatch(/^GET \/key-only needs ApiKey; this client has providers for Bearer/);
     expect(server.seen).toHaveLength(0);

@@ -8,7 +8,14 @@ import { readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSyn
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, fileTokenStore, memoryTokenStore, mlServerLogin, type MlServerLoginOptions, type TokenStore } from "../../src/index.js";
+import {
+  createMlServerClient,
+  fileTokenStore,
+  memoryTokenStore,
+  mlServerLogin,
+  type MlServerLoginOptions,
+  type TokenStore,
+} from "../../src/index.js";
 import { tempDir } from "../support/tmp.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };
@@ -233,11 +240,17 @@ describe("fileTokenStore", () => {
     expect(await store.withLock(entry, async () => "ran")).toBe("ran");
 
     writeFileSync(join(dir, file!), `{"v":1,"pad":"${"x".repeat(2 * 1024 * 1024)}"}`, { mode: 0o600 });
-    const warnings = await warningsDuring(async () => expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined());
+    const warnings = await warningsDuring(async () =>
+      expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined(),
+    );
     expect(warnings.some((w) => /more than a token set can be/.test(w))).toBe(true);
     // An entry that is a symbolic link is not followed.
     unlinkSync(join(dir, file!));
-    writeFileSync(join(dir, "elsewhere.json"), JSON.stringify({ v: 1, key: entry, value: { accessToken: "planted", expiresAt: 1 } }), { mode: 0o600 });
+    writeFileSync(
+      join(dir, "elsewhere.json"),
+      JSON.stringify({ v: 1, key: entry, value: { accessToken: "planted", expiresAt: 1 } }),
+      { mode: 0o600 },
+    );
     symlinkSync(join(dir, "elsewhere.json"), join(dir, file!));
     expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined();
   });
@@ -255,8 +268,24 @@ describe("redisTokenStore without an encryption key", () => {
     // Real node-redis clients, never connected: the warning comes from their options alone.
     const remote = createClient({ url: "redis://redis.fleet.internal:6379" });
     const warned = await warningsDuring(async () => void redisTokenStore({ client: remote }));
-    expect(warned).toEqual([expect.stringMatching(/unencrypted in the Redis at redis\.fleet\.internal: anyone who can read it can use them, and anyone who can write to it can plant tokens/)]);
-    expect(await warningsDuring(async () => void redisTokenStore({ client: createClient({ url: "redis://redis.other.internal:6379" }), encryptionKey: Buffer.alloc(32, 1) }))).toEqual([]);
-    expect(await warningsDuring(async () => void redisTokenStore({ client: createClient({ url: "redis://127.0.0.1:6379" }) }))).toEqual([]);
+    expect(warned).toEqual([
+      expect.stringMatching(
+        /unencrypted in the Redis at redis\.fleet\.internal: anyone who can read it can use them, and anyone who can write to it can plant tokens/,
+      ),
+    ]);
+    expect(
+      await warningsDuring(
+        async () =>
+          void redisTokenStore({
+            client: createClient({ url: "redis://redis.other.internal:6379" }),
+            encryptionKey: Buffer.alloc(32, 1),
+          }),
+      ),
+    ).toEqual([]);
+    expect(
+      await warningsDuring(
+        async () => void redisTokenStore({ client: createClient({ url: "redis://127.0.0.1:6379" }) }),
+      ),
+    ).toEqual([]);
   });
 });

@@ -5,7 +5,13 @@
  * string anywhere, nothing recorded when unsampled, and nothing at all with `tracing: false`.
  */
 import { context, propagation, trace } from "@opentelemetry/api";
-import { AlwaysOffSampler, InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-node";
+import {
+  AlwaysOffSampler,
+  InMemorySpanExporter,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from "@opentelemetry/sdk-trace-node";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
@@ -36,16 +42,23 @@ afterEach(() => {
 const spans = () => exporter.getFinishedSpans();
 const byName = (name: string) => spans().filter((s) => s.name === name);
 /** Every attribute value and event of every span, as text, to search for secrets. */
-const everything = (list: readonly ReadableSpan[]) => list.flatMap((s) => [s.name, ...Object.values(s.attributes).map(String), ...s.events.map((e) => JSON.stringify(e))]);
+const everything = (list: readonly ReadableSpan[]) =>
+  list.flatMap((s) => [s.name, ...Object.values(s.attributes).map(String), ...s.events.map((e) => JSON.stringify(e))]);
 
 describe("spans", () => {
   it("a client span per API call, named by its path template, with HTTP's attributes and the retries it took", async () => {
     const auth = mlServerLogin(USER);
-    const client = createMlServerClient({ baseUrl: server.url, auth, retry: { sleep: async () => {}, random: () => 0 } });
+    const client = createMlServerClient({
+      baseUrl: server.url,
+      auth,
+      retry: { sleep: async () => {}, random: () => 0 },
+    });
     await client.GET("/status");
     exporter.reset();
     server.faults.push({ route: "GET /services/{name}/{version}", kind: "status", status: 503, times: 1 });
-    const { response } = await client.GET("/services/{name}/{version}", { params: { path: { name: "secret-project-name", version: "1.0" } } });
+    const { response } = await client.GET("/services/{name}/{version}", {
+      params: { path: { name: "secret-project-name", version: "1.0" } },
+    });
     expect(response.status).toBe(404);
     const [span] = byName("GET /services/{name}/{version}");
     expect(span).toBeDefined();
@@ -66,7 +79,11 @@ describe("spans", () => {
   it("spans for sign-in, renewal and revoke, with the strategy and outcome, and a token's fingerprint but never the token", async () => {
     let now = Date.now();
     const tokens: string[] = [];
-    const auth = mlServerLogin({ ...USER, clock: () => now, onTokens: (t) => t && tokens.push(t.accessToken, t.refreshToken) });
+    const auth = mlServerLogin({
+      ...USER,
+      clock: () => now,
+      onTokens: (t) => t && tokens.push(t.accessToken, t.refreshToken),
+    });
     const client = createMlServerClient({ baseUrl: server.url, auth });
     await client.GET("/status");
     now += 58_000; // due: renewed
@@ -79,17 +96,26 @@ describe("spans", () => {
     expect(renewal).toHaveLength(1);
     expect(revoke).toHaveLength(1);
     for (const span of [...signIn, ...renewal, ...revoke]) {
-      expect(span.attributes).toMatchObject({ "mlserver_client.strategy": "ml-server-login", "mlserver_client.outcome": "success" });
+      expect(span.attributes).toMatchObject({
+        "mlserver_client.strategy": "ml-server-login",
+        "mlserver_client.outcome": "success",
+      });
       expect(span.attributes["mlserver_client.token.fingerprint"]).toMatch(/^#[0-9a-f]{8}$/);
     }
     expect(findSecrets(everything(spans()), [USER.password, ...tokens])).toEqual([]);
   });
 
   it("a failed sign-in is a span with outcome failure and the error's code", async () => {
-    const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "wrong-Pa55word" }) });
+    const client = createMlServerClient({
+      baseUrl: server.url,
+      auth: mlServerLogin({ username: "admin", password: "wrong-Pa55word" }),
+    });
     await expect(client.GET("/status")).rejects.toMatchObject({ code: "ERR_AUTHENTICATION_FAILED" });
     const [span] = byName("mlserver-client sign-in");
-    expect(span!.attributes).toMatchObject({ "mlserver_client.outcome": "failure", "error.type": "ERR_AUTHENTICATION_FAILED" });
+    expect(span!.attributes).toMatchObject({
+      "mlserver_client.outcome": "failure",
+      "error.type": "ERR_AUTHENTICATION_FAILED",
+    });
     expect(everything(spans()).join("\n")).not.toContain("wrong-Pa55word");
   });
 
@@ -108,11 +134,20 @@ describe("spans", () => {
       response.end("{}");
     });
     try {
-      const client = createMlServerClient({ baseUrl: home.url, auth: { authorize: (r) => void r.headers.set("authorization", "Bearer abc-static-token") } });
+      const client = createMlServerClient({
+        baseUrl: home.url,
+        auth: { authorize: (r) => void r.headers.set("authorization", "Bearer abc-static-token") },
+      });
       await client.GET("/status", { params: { query: { probe: "query-value" } } as never });
       await client.GET("/services");
       const homeRequests = home.received;
-      expect(homeRequests.every((r) => typeof r.headers.traceparent === "string" && /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(r.headers.traceparent as string))).toBe(true);
+      expect(
+        homeRequests.every(
+          (r) =>
+            typeof r.headers.traceparent === "string" &&
+            /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(r.headers.traceparent as string),
+        ),
+      ).toBe(true);
       expect(other.received).toHaveLength(1);
       expect(other.received[0]!.headers.traceparent).toBeUndefined();
       expect(other.received[0]!.headers.authorization).toBeUndefined();
@@ -141,7 +176,10 @@ describe("spans", () => {
 describe("unsampled", () => {
   it("records no span when the sampler drops them", async () => {
     const quiet = new InMemorySpanExporter();
-    const unsampled = new NodeTracerProvider({ sampler: new AlwaysOffSampler(), spanProcessors: [new SimpleSpanProcessor(quiet)] });
+    const unsampled = new NodeTracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [new SimpleSpanProcessor(quiet)],
+    });
     trace.disable();
     unsampled.register();
     try {

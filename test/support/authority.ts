@@ -46,7 +46,12 @@ export interface TestAuthorityOptions {
 }
 
 /** The dev server's Azure AD settings for tokens from `authority` (ML Server's `Authority` and `Audience`). */
-export function azureAdSettings(authority: TestAuthority): { issuer: string; audience: string; jwksUri: string; ca: string } {
+export function azureAdSettings(authority: TestAuthority): {
+  issuer: string;
+  audience: string;
+  jwksUri: string;
+  ca: string;
+} {
   return { issuer: authority.issuer, audience: AUDIENCE, jwksUri: `${authority.issuer}/jwks`, ca: authority.ca };
 }
 
@@ -93,7 +98,9 @@ function silenceOidcProviderNotices(): void {
   for (const method of ["warn", "info"] as const) {
     const original = console[method];
     if ((original as { quiet?: boolean }).quiet) continue;
-    console[method] = Object.assign((...args: unknown[]) => void (known.test(String(args[0])) || original(...args)), { quiet: true });
+    console[method] = Object.assign((...args: unknown[]) => void (known.test(String(args[0])) || original(...args)), {
+      quiet: true,
+    });
   }
 }
 
@@ -109,7 +116,11 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     basic: { clientId: "daemon-basic", clientSecret: secret() },
     post: { clientId: "daemon-post", clientSecret: secret() },
     device: { clientId: "native-device-app" },
-    certificate: { clientId: "daemon-certificate", privateKey: certKeys.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), thumbprintSha256: "" },
+    certificate: {
+      clientId: "daemon-certificate",
+      privateKey: certKeys.privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+      thumbprintSha256: "",
+    },
   };
   // MSAL names the key in its assertion by an x5t#S256 thumbprint; the authority only checks the signature.
   clients.certificate.thumbprintSha256 = randomBytes(32).toString("hex");
@@ -162,7 +173,10 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     scopes: ["openid", "profile", "offline_access"],
     claims: { openid: ["sub"], profile: ["preferred_username", "name", "tid"] },
     // MSAL builds its account from the id_token's claims; tid makes it tenant-aware as with Entra ID.
-    findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub, preferred_username: `${sub}@contoso.test`, name: sub, tid: TENANT }) }),
+    findAccount: async (_ctx: unknown, sub: string) => ({
+      accountId: sub,
+      claims: async () => ({ sub, preferred_username: `${sub}@contoso.test`, name: sub, tid: TENANT }),
+    }),
     conformIdTokenClaims: false,
     features: {
       devInteractions: { enabled: true },
@@ -185,15 +199,21 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
     },
     // MSAL derives the device endpoint from the token endpoint (/token → /devicecode).
     routes: { device_authorization: "/devicecode" },
-    ttl: { DeviceCode: options.deviceCodeSeconds ?? 600, AccessToken: options.accessTokenSeconds ?? 3600, ClientCredentials: options.accessTokenSeconds ?? 3600 },
-    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed("refresh_token"),
+    ttl: {
+      DeviceCode: options.deviceCodeSeconds ?? 600,
+      AccessToken: options.accessTokenSeconds ?? 3600,
+      ClientCredentials: options.accessTokenSeconds ?? 3600,
+    },
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed("refresh_token"),
     // Entra ID asks nothing of a user who consented before; the dev pages ask once per grant.
     loadExistingGrant: undefined,
   } as never);
   provider.proxy = false;
   // MSAL reuses its client assertion while it is valid, and Entra ID accepts that; oidc-provider
   // would refuse the second use as a replay. (Replay detection is used for nothing else here.)
-  (provider as unknown as { ReplayDetection: { unique: () => Promise<boolean> } }).ReplayDetection.unique = async () => true;
+  (provider as unknown as { ReplayDetection: { unique: () => Promise<boolean> } }).ReplayDetection.unique = async () =>
+    true;
 
   provider.use(async (ctx: any, next: () => Promise<void>) => {
     let grant: string | undefined;
@@ -202,12 +222,16 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
       for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
       // MSAL sends Entra ID's short grant type; oidc-provider knows only RFC 8628's URN.
-      if (form.get("grant_type") === "device_code") form.set("grant_type", "urn:ietf:params:oauth:grant-type:device_code");
+      if (form.get("grant_type") === "device_code")
+        form.set("grant_type", "urn:ietf:params:oauth:grant-type:device_code");
       grant = form.get("grant_type") ?? "none";
       if (broken) {
         ctx.status = 200;
         ctx.type = broken === "html" ? "text/html" : "application/json";
-        ctx.body = broken === "html" ? "<html><body><h1>Sign-in service is down for maintenance</h1></body></html>" : '{"access_token": "trunc';
+        ctx.body =
+          broken === "html"
+            ? "<html><body><h1>Sign-in service is down for maintenance</h1></body></html>"
+            : '{"access_token": "trunc';
         return;
       }
       // The stream is read; oidc-provider then takes the parsed body from req.body.
@@ -250,7 +274,12 @@ export async function startTestAuthority(options: TestAuthorityOptions = {}): Pr
  * A person at a browser, in a few requests: the device page, the code form, the dev login form and
  * the consent form of oidc-provider, with cookies carried between them.
  */
-async function completeDeviceFlow(issuer: string, ca: string, userCode: string, options: { decline?: boolean; user?: string }): Promise<void> {
+async function completeDeviceFlow(
+  issuer: string,
+  ca: string,
+  userCode: string,
+  options: { decline?: boolean; user?: string },
+): Promise<void> {
   const { Agent } = await import("undici");
   const dispatcher = new Agent({ connect: { ca } });
   const cookies = new Map<string, string>();
@@ -286,7 +315,11 @@ async function completeDeviceFlow(issuer: string, ca: string, userCode: string, 
       if (name) body.set(name, value);
     }
     for (const [k, v] of Object.entries(fields)) body.set(k, v);
-    return go(new URL(form[1]!.replace(/&amp;/g, "&"), page.url).href, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    return go(new URL(form[1]!.replace(/&amp;/g, "&"), page.url).href, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
   };
   try {
     // The pages come in this order: code entry, device confirmation, sign-in, consent, result.
@@ -295,12 +328,16 @@ async function completeDeviceFlow(issuer: string, ca: string, userCode: string, 
       // The confirmation page carries the code too, so it is recognised first.
       if (/op\.deviceConfirmForm/.test(page.html)) page = await submit(page, options.decline ? { abort: "yes" } : {});
       else if (/name="user_code"/.test(page.html)) page = await submit(page, { user_code: userCode });
-      else if (/name="login"/.test(page.html)) page = await submit(page, { login: options.user ?? "alice", password: "any" });
+      else if (/name="login"/.test(page.html))
+        page = await submit(page, { login: options.user ?? "alice", password: "any" });
       else if (/name="prompt" value="consent"/.test(page.html)) page = await submit(page, {});
       else break;
     }
     const expected = options.decline ? /aborted/i : /Sign-in Success/i;
-    if (!expected.test(page.html)) throw new Error(`the device flow ended on an unexpected page: ${page.html.replace(/<style>[\s\S]*?<\/style>/, "").slice(0, 400)}`);
+    if (!expected.test(page.html))
+      throw new Error(
+        `the device flow ended on an unexpected page: ${page.html.replace(/<style>[\s\S]*?<\/style>/, "").slice(0, 400)}`,
+      );
   } finally {
     await dispatcher.close();
   }

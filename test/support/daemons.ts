@@ -26,7 +26,11 @@ export function describeWithProgram(program: string, name: string, body: () => v
         throw new Error(`${program} is missing: .ci/run must install it.`);
       }),
     );
-  } else describe.skip(`${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server chromium)`, body);
+  } else
+    describe.skip(
+      `${name} (skipped: ${program} is not installed; apt-get install apache2 squid redis-server chromium)`,
+      body,
+    );
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
@@ -44,7 +48,13 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
 }
 
 /** Starts a daemon in the foreground and waits until it listens; its output and log file explain failures. */
-async function launch(command: string, args: string[], port: number, logFile: string, dir: string): Promise<() => Promise<void>> {
+async function launch(
+  command: string,
+  args: string[],
+  port: number,
+  logFile: string,
+  dir: string,
+): Promise<() => Promise<void>> {
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
@@ -53,7 +63,8 @@ async function launch(command: string, args: string[], port: number, logFile: st
   return stopper(child, dir);
 }
 
-const logLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean) : []);
+const logLines = (file: string): string[] =>
+  existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean) : [];
 
 function stopper(child: ChildProcess, dir: string) {
   return () =>
@@ -88,7 +99,10 @@ export interface ApacheDigest {
  * Apache serving `/protected/status` (a JSON file) behind Digest authentication for one user.
  * Nonces live `nonceSeconds`, so stale nonces can be provoked.
  */
-export async function startApacheDigest(user: { username: string; password: string }, nonceSeconds = 2): Promise<ApacheDigest> {
+export async function startApacheDigest(
+  user: { username: string; password: string },
+  nonceSeconds = 2,
+): Promise<ApacheDigest> {
   const dir = daemonDir("mlserver-client-apache-");
   const port = await freePort();
   const realm = "mlserver-client digest test";
@@ -104,7 +118,9 @@ export async function startApacheDigest(user: { username: string; password: stri
       `ServerRoot "${dir}"`,
       `Listen 127.0.0.1:${port}`,
       `ServerName 127.0.0.1`,
-      ...["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user", "auth_digest"].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+      ...["mpm_event", "authn_core", "authn_file", "authz_core", "authz_user", "auth_digest"].map(
+        (m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`,
+      ),
       `User www-data`,
       `Group www-data`,
       `PidFile ${dir}/httpd.pid`,
@@ -141,11 +157,16 @@ export interface SquidProxy {
  * (not the client) resolves to 127.0.0.1, so that a test can reach a loopback server through the
  * proxy under a name the client does not treat as loopback.
  */
-export async function startSquid(user: { username: string; password: string }, hosts: readonly string[] = []): Promise<SquidProxy> {
+export async function startSquid(
+  user: { username: string; password: string },
+  hosts: readonly string[] = [],
+): Promise<SquidProxy> {
   const dir = daemonDir("mlserver-client-squid-");
   const port = await freePort();
   writeFileSync(join(dir, "hosts"), hosts.map((h) => `127.0.0.1 ${h}\n`).join(""));
-  const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password, timeout: 30_000 }).toString().trim();
+  const hash = execFileSync("openssl", ["passwd", "-apr1", "-stdin"], { input: user.password, timeout: 30_000 })
+    .toString()
+    .trim();
   writeFileSync(join(dir, "passwd"), `${user.username}:${hash}\n`, { mode: 0o644 });
   writeFileSync(
     join(dir, "squid.conf"),
@@ -185,7 +206,22 @@ export interface RedisServer {
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const dir = daemonDir("mlserver-client-redis-");
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--protected-mode", "yes"];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--protected-mode",
+    "yes",
+  ];
   let stop = await launch(REDIS, args, port, join(dir, "none.log"), dir);
   return {
     url: `redis://127.0.0.1:${port}`,

@@ -28,7 +28,10 @@ let redisErrors = 0;
 const closers: (() => Promise<unknown>)[] = [];
 if (process.env.REDIS_URL) {
   // node-redis reconnects by itself; an 'error' listener keeps a lost connection from crashing us.
-  const client = createClient({ url: process.env.REDIS_URL, socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) } });
+  const client = createClient({
+    url: process.env.REDIS_URL,
+    socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 500) },
+  });
   client.on("error", () => void redisErrors++);
   await client.connect();
   const subscriber = client.duplicate();
@@ -43,14 +46,21 @@ if (process.env.REDIS_URL) {
   const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 500);
   const rootNodes = JSON.parse(process.env.REDIS_CLUSTER) as { url: string }[];
   // Look for the new topology 1 s after a node stops answering (node-redis waits 5 s by default).
-  const cluster = createCluster({ rootNodes, defaults: { socket: { reconnectStrategy } }, topologyRefreshOnReconnectionAttemptStrategy: 1000 });
+  const cluster = createCluster({
+    rootNodes,
+    defaults: { socket: { reconnectStrategy } },
+    topologyRefreshOnReconnectionAttemptStrategy: 1000,
+  });
   cluster.on("error", () => void redisErrors++);
   await cluster.connect();
   store = redisTokenStore({ client: cluster, commandTimeoutMs: 500 });
   // destroy, not close: close waits for the node that was killed, and never settles.
   closers.push(async () => cluster.destroy());
 } else if (process.env.REDIS_SENTINEL) {
-  const { name, sentinelRootNodes } = JSON.parse(process.env.REDIS_SENTINEL) as { name: string; sentinelRootNodes: { host: string; port: number }[] };
+  const { name, sentinelRootNodes } = JSON.parse(process.env.REDIS_SENTINEL) as {
+    name: string;
+    sentinelRootNodes: { host: string; port: number }[];
+  };
   const sentinel = createSentinel({ name, sentinelRootNodes });
   sentinel.on("error", () => void redisErrors++);
   await sentinel.connect();
@@ -85,5 +95,14 @@ await Promise.all(
   }),
 );
 const { accessToken } = await auth.getAccessToken();
-console.log(JSON.stringify({ ok, failed, longestMs: Math.round(longestMs), token: fingerprint(accessToken), warnings: [...new Set(warnings)], redisErrors }));
+console.log(
+  JSON.stringify({
+    ok,
+    failed,
+    longestMs: Math.round(longestMs),
+    token: fingerprint(accessToken),
+    warnings: [...new Set(warnings)],
+    redisErrors,
+  }),
+);
 for (const close of closers) await close().catch(() => {});

@@ -39,7 +39,12 @@ export async function startHostile(handler: Handler, tls?: { key: string; cert: 
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const entry = { method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers }, body: Buffer.concat(chunks).toString("latin1") };
+      const entry = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: { ...req.headers },
+        body: Buffer.concat(chunks).toString("latin1"),
+      };
       received.push(entry);
       Promise.resolve(handler(entry, res, req)).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500).end(String(error));
@@ -106,7 +111,11 @@ export function encodingsOf(secret: string): string[] {
 /** Every way a user or a logger may print an error: message, String, full inspect, each cause. */
 export function renderings(error: unknown): string[] {
   const out: string[] = [];
-  for (let e = error as { message?: unknown; stack?: unknown; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 8; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { message?: unknown; stack?: unknown; cause?: unknown } | undefined, depth = 0;
+    e !== undefined && e !== null && depth < 8;
+    e = e.cause as typeof e, depth++
+  ) {
     out.push(String(e), inspect(e, { showHidden: true, depth: Infinity }));
     if (typeof e === "object") {
       out.push(String(e.message), String(e.stack));
@@ -125,7 +134,9 @@ export function findSecrets(texts: readonly string[], secrets: readonly string[]
   const found: string[] = [];
   for (const secret of secrets) {
     for (const form of encodingsOf(secret)) {
-      for (const text of texts) if (text.includes(form)) found.push(`${JSON.stringify(form.slice(0, 6))}… in ${JSON.stringify(text.slice(0, 160))}`);
+      for (const text of texts)
+        if (text.includes(form))
+          found.push(`${JSON.stringify(form.slice(0, 6))}… in ${JSON.stringify(text.slice(0, 160))}`);
     }
   }
   return found;

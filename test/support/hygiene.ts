@@ -18,7 +18,13 @@ export class SecretHygiene {
   /** Records what an error shows in every common way of printing it. */
   error(error: unknown): unknown {
     if (error instanceof Error) {
-      this.outputs.push(error.message, String(error), inspect(error, { depth: 5 }), JSON.stringify(error), error.stack ?? "");
+      this.outputs.push(
+        error.message,
+        String(error),
+        inspect(error, { depth: 5 }),
+        JSON.stringify(error),
+        error.stack ?? "",
+      );
       // What a user gets by printing the cause too, as loggers often do.
       if (error.cause !== undefined) this.outputs.push(inspect(error.cause, { depth: 3 }));
     }
@@ -61,7 +67,8 @@ export class SecretHygiene {
   leaks(): string[] {
     const found: string[] = [];
     for (const secret of this.secrets) {
-      for (const output of this.outputs) if (output.includes(secret)) found.push(`${secret.slice(0, 4)}… in: ${output.slice(0, 120)}`);
+      for (const output of this.outputs)
+        if (output.includes(secret)) found.push(`${secret.slice(0, 4)}… in: ${output.slice(0, 120)}`);
     }
     return found;
   }

@@ -14,11 +14,18 @@ export async function freePort(): Promise<number> {
 }
 
 /** Prism as a validating proxy: every request and response checked against `spec`, violations reported per response. */
-export async function startPrismProxy(spec: string, upstream: string): Promise<{ url: string; stop(): Promise<void>; output(): string }> {
+export async function startPrismProxy(
+  spec: string,
+  upstream: string,
+): Promise<{ url: string; stop(): Promise<void>; output(): string }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["node_modules/@stoplight/prism-cli/dist/index.js", "proxy", spec, upstream, "-p", String(port), "-h", "127.0.0.1"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["node_modules/@stoplight/prism-cli/dist/index.js", "proxy", spec, upstream, "-p", String(port), "-h", "127.0.0.1"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -61,33 +68,41 @@ export const KNOWN_SPEC_ERRORS: { location: RegExp; code: string; reason: string
   {
     location: /^response\.body\.expires_on$/,
     code: "type",
-    reason: "the description types expires_on as a string; ML Server sends epoch seconds as a number (its own example does too)",
+    reason:
+      "the description types expires_on as a string; ML Server sends epoch seconds as a number (its own example does too)",
   },
   {
     location: /^response\.body(\.components\.[^.]+)*\.details\.[^.]+$/,
     code: "type",
-    reason: "status details are declared as maps of objects, but Microsoft's own example (like servers) has strings and numbers there (logPath, rMaxPoolSize)",
+    reason:
+      "status details are declared as maps of objects, but Microsoft's own example (like servers) has strings and numbers there (logPath, rMaxPoolSize)",
   },
   {
-    location: /^response\.body\.\d+\.(snapshotId|initCode|description|operationId|inputParameterDefinitions|outputParameterDefinitions|outputFileNames)$/,
+    location:
+      /^response\.body\.\d+\.(snapshotId|initCode|description|operationId|inputParameterDefinitions|outputParameterDefinitions|outputFileNames)$/,
     code: "type",
-    reason: "ASP.NET writes a web service's unset fields as null (Microsoft's Python SDK reads them); the description does not mark them nullable",
+    reason:
+      "ASP.NET writes a web service's unset fields as null (Microsoft's Python SDK reads them); the description does not mark them nullable",
   },
   {
     location: /^response\.body(\.components\.[^.]+)+\.components$/,
     code: "type",
-    reason: "a component without parts has components: null in Microsoft's own example; the description allows only an object",
+    reason:
+      "a component without parts has components: null in Microsoft's own example; the description allows only an object",
   },
 ];
 
 /** The allowance that covers a violation, if any. */
-export const knownSpecError = (v: Violation) => KNOWN_SPEC_ERRORS.find((k) => k.location.test(v.location.join(".")) && k.code === v.code);
+export const knownSpecError = (v: Violation) =>
+  KNOWN_SPEC_ERRORS.find((k) => k.location.test(v.location.join(".")) && k.code === v.code);
 
 /**
  * A plain HTTP forwarder on loopback. Its target can change between tests, so one Prism process
  * can sit in front of each test's own dev server; `onResponse` sees every response's headers.
  */
-export async function startForwarder(onResponse?: (method: string, path: string, headers: import("node:http").IncomingHttpHeaders) => void) {
+export async function startForwarder(
+  onResponse?: (method: string, path: string, headers: import("node:http").IncomingHttpHeaders) => void,
+) {
   const { createServer, request } = await import("node:http");
   let target = "";
   const server = createServer((req, res) => {

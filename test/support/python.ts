@@ -4,4 +4,5 @@
  */
 import { existsSync } from "node:fs";
 
-export const TEST_PYTHON = process.env.MLSERVER_TEST_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+export const TEST_PYTHON =
+  process.env.MLSERVER_TEST_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");

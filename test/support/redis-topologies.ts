@@ -21,7 +21,8 @@ interface Node {
   child: ChildProcess;
 }
 
-const cli = async (port: number, ...args: string[]) => (await exec(REDIS_CLI, ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 10_000 })).stdout.trim();
+const cli = async (port: number, ...args: string[]) =>
+  (await exec(REDIS_CLI, ["-h", "127.0.0.1", "-p", String(port), ...args], { timeout: 10_000 })).stdout.trim();
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -50,7 +51,20 @@ async function stopAll(nodes: Node[], dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const serverArgs = (port: number, dir: string) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
+const serverArgs = (port: number, dir: string) => [
+  "--port",
+  String(port),
+  "--bind",
+  "127.0.0.1",
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--dir",
+  dir,
+  "--daemonize",
+  "no",
+];
 
 export interface RedisCluster {
   /** Where node-redis's createCluster starts: every node. */
@@ -77,22 +91,43 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     const own = join(dir, String(port));
     mkdirSync(own);
     // A replica may always take over (validity factor 0): a test kills a master within seconds.
-    const cluster = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"];
+    const cluster = [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-node-timeout",
+      "1000",
+      "--cluster-replica-validity-factor",
+      "0",
+    ];
     return start(REDIS_SERVER, [...serverArgs(port, own), ...cluster], port);
   });
-  const alive = (port: number) => nodes.some((n) => n.port === port && n.child.exitCode === null && n.child.signalCode === null);
+  const alive = (port: number) =>
+    nodes.some((n) => n.port === port && n.child.exitCode === null && n.child.signalCode === null);
   const healthy = async () => {
-    for (const port of ports.filter(alive)) await until(async () => (await cli(port, "cluster", "info")).includes("cluster_state:ok"), `cluster state ok on ${port}`);
+    for (const port of ports.filter(alive))
+      await until(
+        async () => (await cli(port, "cluster", "info")).includes("cluster_state:ok"),
+        `cluster state ok on ${port}`,
+      );
   };
   try {
     for (const port of ports) await until(async () => (await cli(port, "ping")) === "PONG", `redis on ${port}`);
-    await exec(REDIS_CLI, ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "1", "--cluster-yes"], { timeout: 60_000 });
+    await exec(
+      REDIS_CLI,
+      ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "1", "--cluster-yes"],
+      { timeout: 60_000 },
+    );
     await healthy();
     // Every replica in sync with its master: one that is not cannot be promoted when it dies.
     for (const port of ports) {
       await until(async () => {
         const info = await cli(port, "info", "replication");
-        return info.includes("role:master") || (info.includes("master_link_status:up") && !info.includes("master_sync_in_progress:1"));
+        return (
+          info.includes("role:master") ||
+          (info.includes("master_link_status:up") && !info.includes("master_sync_in_progress:1"))
+        );
       }, `replica on ${port} in sync`);
     }
   } catch (error) {
@@ -151,8 +186,17 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
   try {
     for (const port of [masterPort, replicaPort]) mkdirSync(join(dir, String(port)));
     nodes.push(start(REDIS_SERVER, serverArgs(masterPort, join(dir, String(masterPort))), masterPort));
-    nodes.push(start(REDIS_SERVER, [...serverArgs(replicaPort, join(dir, String(replicaPort))), "--replicaof", "127.0.0.1", String(masterPort)], replicaPort));
-    await until(async () => (await cli(replicaPort, "info", "replication")).includes("master_link_status:up"), "the replica's link");
+    nodes.push(
+      start(
+        REDIS_SERVER,
+        [...serverArgs(replicaPort, join(dir, String(replicaPort))), "--replicaof", "127.0.0.1", String(masterPort)],
+        replicaPort,
+      ),
+    );
+    await until(
+      async () => (await cli(replicaPort, "info", "replication")).includes("master_link_status:up"),
+      "the replica's link",
+    );
     const sentinels: number[] = [];
     for (let i = 0; i < 3; i++) {
       let port = await freePort();
@@ -175,7 +219,11 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
       nodes.push(start(REDIS_SENTINEL, [config], port));
       sentinels.push(port);
     }
-    for (const port of sentinels) await until(async () => (await cli(port, "sentinel", "replicas", name)).includes(String(replicaPort)), `sentinel ${port} seeing the replica`);
+    for (const port of sentinels)
+      await until(
+        async () => (await cli(port, "sentinel", "replicas", name)).includes(String(replicaPort)),
+        `sentinel ${port} seeing the replica`,
+      );
     return {
       sentinelRootNodes: sentinels.map((port) => ({ host: "127.0.0.1", port })),
       name,

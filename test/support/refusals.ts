@@ -14,7 +14,10 @@ export interface Refusal {
  * token it knows to be expired, so every refusal is of a token that was valid when sent and then
  * lapsed or was rotated away in flight; and it resends such a call once.
  */
-export function observeRefusals(server: DevServer, inner: typeof fetch = fetch): { fetch: typeof fetch; refusals: Refusal[] } {
+export function observeRefusals(
+  server: DevServer,
+  inner: typeof fetch = fetch,
+): { fetch: typeof fetch; refusals: Refusal[] } {
   const refusals: Refusal[] = [];
   const observing: typeof fetch = async (input, init) => {
     const request = input as Request;
@@ -25,7 +28,10 @@ export function observeRefusals(server: DevServer, inner: typeof fetch = fetch):
     const response = await inner(input, init);
     if (isApi && response.status === 401 && token) {
       const { exp } = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { exp: number };
-      refusals.push({ validWhenSent: exp * 1000 > sentAt, rotatedMeanwhile: server.counters.renewals > renewalsAtSend });
+      refusals.push({
+        validWhenSent: exp * 1000 > sentAt,
+        rotatedMeanwhile: server.counters.renewals > renewalsAtSend,
+      });
     }
     return response;
   };

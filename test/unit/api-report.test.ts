@@ -59,7 +59,9 @@ function report(program: ts.Program, entry: string, path: string): string {
         `- type \`${name}\` = ${clean(declaration ? declaration.type.getText().replace(/\s+/g, " ").replace(/^\| /, "").replace(/;? }/g, " }") : checker.typeToString(checker.getDeclaredTypeOfSymbol(symbol), undefined, FLAGS))}`,
       );
     } else if (flags & ts.SymbolFlags.Variable) {
-      lines.push(`- const \`${name}\`: ${clean(checker.typeToString(checker.getTypeOfSymbol(symbol), undefined, FLAGS))}`);
+      lines.push(
+        `- const \`${name}\`: ${clean(checker.typeToString(checker.getTypeOfSymbol(symbol), undefined, FLAGS))}`,
+      );
     } else {
       lines.push(`- \`${name}\` (${ts.SymbolFlags[flags] ?? flags})`);
     }
@@ -68,7 +70,11 @@ function report(program: ts.Program, entry: string, path: string): string {
 }
 
 it("every entry point's public surface matches api/ (npm run api:update after an intended change)", () => {
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, "tsconfig.json"),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  )!;
   const program = ts.createProgram(
     Object.values(ENTRIES).map((p) => join(root, p)),
     config.options,

@@ -37,7 +37,9 @@ describe.each(COMMANDS.map((command) => [command.name, command] as const))("mlse
       expect(c.out()).toContain(command.usage);
       for (const example of command.examples) expect(c.out()).toContain(example);
       expect(c.out()).toContain("Exit codes:");
-      expect(c.out().includes("Settings, in order of precedence"), "settings only for commands with a profile").toBe(command.profile);
+      expect(c.out().includes("Settings, in order of precedence"), "settings only for commands with a profile").toBe(
+        command.profile,
+      );
     }
   });
 
@@ -51,7 +53,8 @@ describe.each(COMMANDS.map((command) => [command.name, command] as const))("mlse
     for (const subcommand of subcommands) {
       // A subcommand's own flags complete after it as well.
       const after = await completions([name, subcommand, "--"]);
-      for (const flag of Object.keys(flagsOf(command, command.subcommands![subcommand]))) expect(after).toContain(`--${flag}`);
+      for (const flag of Object.keys(flagsOf(command, command.subcommands![subcommand])))
+        expect(after).toContain(`--${flag}`);
     }
   });
 });
@@ -80,6 +83,7 @@ describe("the list of commands", () => {
   it("names are unique, and each command runs something or has subcommands", () => {
     const names = COMMANDS.map((command) => command.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const command of COMMANDS) expect(command.run !== undefined || command.subcommands !== undefined, command.name).toBe(true);
+    for (const command of COMMANDS)
+      expect(command.run !== undefined || command.subcommands !== undefined, command.name).toBe(true);
   });
 });

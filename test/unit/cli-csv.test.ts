@@ -31,8 +31,12 @@ describe("CSV batch inputs (RFC 4180)", () => {
     expect(() => csvInputs(parseCsv("n\n1.5\n"), { n: "integer" })).toThrow(/CSV row 1 \(line 2\): n is integer/);
     expect(csvInputs(parseCsv("x\n\n"), { x: "numeric" })).toEqual([]);
     expect(() => csvInputs([], { x: "numeric" })).toThrow(/empty: it needs a header row/);
-    expect(() => csvInputs(parseCsv("x,y\n1\n"), { x: "numeric", y: "numeric" })).toThrow(/CSV row 1 \(line 2\) has 1 fields; the header has 2/);
+    expect(() => csvInputs(parseCsv("x,y\n1\n"), { x: "numeric", y: "numeric" })).toThrow(
+      /CSV row 1 \(line 2\) has 1 fields; the header has 2/,
+    );
     expect(() => csvInputs(parseCsv("z\n1\n"), { x: "numeric" })).toThrow(/names "z", which the service does not take/);
-    expect(() => csvInputs(parseCsv("x\n1\n"), { x: "numeric", y: "numeric" })).toThrow(/lacks the service's input "y"; add that column/);
+    expect(() => csvInputs(parseCsv("x\n1\n"), { x: "numeric", y: "numeric" })).toThrow(
+      /lacks the service's input "y"; add that column/,
+    );
   });
 });

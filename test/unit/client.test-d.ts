@@ -12,7 +12,9 @@ describe("the typed client", () => {
   });
 
   it("types token responses with expires_on as number or string", () => {
-    expectTypeOf<components["schemas"]["AccessTokenResponse"]["expires_on"]>().toEqualTypeOf<number | string | undefined>();
+    expectTypeOf<components["schemas"]["AccessTokenResponse"]["expires_on"]>().toEqualTypeOf<
+      number | string | undefined
+    >();
     expectTypeOf<components["schemas"]["AccessTokenResponse"]["access_token"]>().toEqualTypeOf<string>();
   });
 
@@ -36,8 +38,11 @@ describe("the typed client", () => {
     void client.POST("/login", { body: { username: "admin", password: 42 } });
     // @ts-expect-error -- password is required
     void client.POST("/login", { body: { username: "admin" } });
-    // @ts-expect-error -- runtimeType is R or Python
-    void client.POST("/services/{name}/{version}", { params: { path: { name: "a", version: "1" } }, body: { code: "x", runtimeType: "Julia" } });
+    void client.POST("/services/{name}/{version}", {
+      params: { path: { name: "a", version: "1" } },
+      // @ts-expect-error -- runtimeType is R or Python
+      body: { code: "x", runtimeType: "Julia" },
+    });
   });
 
   it("types binary bodies as Blob", () => {
@@ -52,6 +57,8 @@ describe("the typed client", () => {
 
 describe("aadBrowser takes msal-browser's own application", () => {
   it("a real PublicClientApplication fits MsalBrowserAppLike", () => {
-    expectTypeOf<import("@azure/msal-browser").PublicClientApplication>().toExtend<import("../../src/index.js").MsalBrowserAppLike>();
+    expectTypeOf<import("@azure/msal-browser").PublicClientApplication>().toExtend<
+      import("../../src/index.js").MsalBrowserAppLike
+    >();
   });
 });

@@ -6,7 +6,8 @@ import { compareSpecs } from "../support/conformance.js";
 import { SPECS_DIR, describeWithSpecs } from "../support/specs.js";
 
 const ours = (): Record<string, unknown> => YAML.parse(readFileSync("openapi/mlserver.yaml", "utf8"));
-const microsoft = (): Record<string, unknown> => JSON.parse(readFileSync(join(SPECS_DIR, "mlserver-swagger-9.3.0.json"), "utf8"));
+const microsoft = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(SPECS_DIR, "mlserver-swagger-9.3.0.json"), "utf8"));
 
 describeWithSpecs("openapi/mlserver.yaml conforms to Microsoft's ML Server 9.3.0 Swagger", () => {
   it("has every one of the 43 operations with the same method, path, operationId, parameters and schemas", () => {
@@ -28,7 +29,9 @@ describeWithSpecs("openapi/mlserver.yaml conforms to Microsoft's ML Server 9.3.0
     expect(doc.components.schemas.PublishWebServiceRequest.required).toEqual(["code"]);
     expect(doc.components.schemas.AccessTokenResponse.properties.expires_on.type).toEqual(["integer", "string"]);
     expect(doc.components.schemas.AccessTokenResponse.properties.expires_in).toBeDefined();
-    expect(Object.keys(doc.paths["/services/{name}"].post.responses)).toEqual(expect.arrayContaining(["400", "401", "403", "409"]));
+    expect(Object.keys(doc.paths["/services/{name}"].post.responses)).toEqual(
+      expect.arrayContaining(["400", "401", "403", "409"]),
+    );
     expect(doc.paths["/sessions/{id}/workspace"].get.responses["410"]).toBeDefined();
     expect(doc.components.schemas.RealtimeModelUpload.properties.model.format).toBe("binary");
   });

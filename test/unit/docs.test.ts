@@ -38,17 +38,24 @@ const TYPES_FROM_PACKAGE = ["AuthProvider", "MlServerClient"];
 
 function markdownFiles(): string[] {
   const docs = join(root, "docs");
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".md") ? [join(dir, e.name)] : []));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".md") ? [join(dir, e.name)] : [],
+    );
   return [join(root, "README.md"), ...walk(docs)];
 }
 
 function blocks(file: string): string[] {
-  return [...readFileSync(file, "utf8").matchAll(/^( *)```ts\n([\s\S]*?)^\1```/gm)].map((m) => m[2]!.replace(new RegExp(`^${m[1]}`, "gm"), ""));
+  return [...readFileSync(file, "utf8").matchAll(/^( *)```ts\n([\s\S]*?)^\1```/gm)].map((m) =>
+    m[2]!.replace(new RegExp(`^${m[1]}`, "gm"), ""),
+  );
 }
 
 function withPreamble(code: string): string {
   const declared = (name: string) =>
-    new RegExp(`(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`).test(code);
+    new RegExp(
+      `(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`,
+    ).test(code);
   const used = (name: string) => new RegExp(`(?<![.\\w$])${name}(?![\\w$])`).test(code);
   const values = Object.keys(api).filter((name) => used(name) && !declared(name));
   const types = TYPES_FROM_PACKAGE.filter((name) => !declared(name));
@@ -100,7 +107,11 @@ it("every TypeScript block in README.md and docs/ type-checks", async () => {
       include: files,
     }),
   );
-  const result = await exec(process.execPath, [join(root, "node_modules/typescript-native/bin/tsc"), "-p", join(dir, "tsconfig.json")], { cwd: dir }).then(
+  const result = await exec(
+    process.execPath,
+    [join(root, "node_modules/typescript-native/bin/tsc"), "-p", join(dir, "tsconfig.json")],
+    { cwd: dir },
+  ).then(
     () => "",
     (e: { stdout: string }) => e.stdout,
   );

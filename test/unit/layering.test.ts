@@ -32,7 +32,9 @@ function layerOf(file: string): [string, number] {
 }
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /**
@@ -41,7 +43,9 @@ function sources(dir: string): string[] {
  */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map((m) => resolve(dirname(file), m[1]!).replace(/\.js$/, ".ts"));
+  const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map((m) =>
+    resolve(dirname(file), m[1]!).replace(/\.js$/, ".ts"),
+  );
   return targets.filter((target) => existsSync(target)).map((target) => relative(root, target));
 }
 
@@ -71,5 +75,8 @@ it("the check itself catches an arrow that points up, or across", () => {
     ["src/stores/file-token-store.ts", ["src/strategies/bearer.ts"]],
     ["src/auth/middleware.ts", ["src/http/boundary.ts"]],
   ]);
-  expect(wrongArrows(files)).toEqual(["src/http/transport.ts -> src/auth/provider.ts", "src/stores/file-token-store.ts -> src/strategies/bearer.ts"]);
+  expect(wrongArrows(files)).toEqual([
+    "src/http/transport.ts -> src/auth/provider.ts",
+    "src/stores/file-token-store.ts -> src/strategies/bearer.ts",
+  ]);
 });

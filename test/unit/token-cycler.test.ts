@@ -9,7 +9,8 @@ const flush = () => new Promise((r) => setImmediate(r));
 function harness(options: { rotating: boolean; lifetimeMs?: number; maxAttempts?: number }) {
   let now = 1_000_000;
   let issued = 0;
-  const pending: { resolve: (t: TokenSet) => void; reject: (e: unknown) => void; previous: TokenSet | undefined }[] = [];
+  const pending: { resolve: (t: TokenSet) => void; reject: (e: unknown) => void; previous: TokenSet | undefined }[] =
+    [];
   const sleeps: number[] = [];
   const changes: (TokenSet | undefined)[] = [];
   const cycler = new TokenCycler<TokenSet>({
@@ -31,7 +32,12 @@ function harness(options: { rotating: boolean; lifetimeMs?: number; maxAttempts?
     advance: (ms: number) => (now += ms),
     /** Answers the oldest token request with a fresh token. */
     issue(): TokenSet {
-      const token = { accessToken: `token-${++issued}`, tokenType: "Bearer", expiresAt: now + lifetime, refreshToken: `refresh-${issued}` };
+      const token = {
+        accessToken: `token-${++issued}`,
+        tokenType: "Bearer",
+        expiresAt: now + lifetime,
+        refreshToken: `refresh-${issued}`,
+      };
       pending.shift()!.resolve(token);
       return token;
     },
@@ -238,7 +244,11 @@ describe("TokenCycler.offer (tokens another process renewed, from a shared store
 
   it("takes a set that expires later, and refuses the same or an older one", async () => {
     let now = 0;
-    const cycler = new TokenCycler<TokenSet>({ rotating: true, clock: () => now, acquire: async () => set("first", now + 60_000) });
+    const cycler = new TokenCycler<TokenSet>({
+      rotating: true,
+      clock: () => now,
+      acquire: async () => set("first", now + 60_000),
+    });
     await cycler.getToken();
     expect(cycler.offer(set("older", 30_000))).toBe(false);
     expect(cycler.offer(set("first", 90_000))).toBe(false);
@@ -249,7 +259,11 @@ describe("TokenCycler.offer (tokens another process renewed, from a shared store
 
   it("refuses while a renewal is in flight: the renewal reads the store itself", async () => {
     let release!: (t: TokenSet) => void;
-    const cycler = new TokenCycler<TokenSet>({ rotating: true, clock: () => 0, acquire: () => new Promise<TokenSet>((r) => (release = r)) });
+    const cycler = new TokenCycler<TokenSet>({
+      rotating: true,
+      clock: () => 0,
+      acquire: () => new Promise<TokenSet>((r) => (release = r)),
+    });
     const waiting = cycler.getToken();
     expect(cycler.offer(set("offered", 90_000))).toBe(false);
     release(set("renewed", 60_000));
@@ -262,7 +276,12 @@ describe("TokenCycler's margin after a token expired on the way", () => {
     let now = 0;
     let n = 0;
     // No refresh window: a token is renewed only when it stops being usable, so the margin shows.
-    const cycler = new TokenCycler<TokenSet>({ rotating: true, refreshWindowMs: 0, clock: () => now, acquire: async () => ({ accessToken: `t${++n}`, tokenType: "Bearer", expiresAt: now + 10_000 }) });
+    const cycler = new TokenCycler<TokenSet>({
+      rotating: true,
+      refreshWindowMs: 0,
+      clock: () => now,
+      acquire: async () => ({ accessToken: `t${++n}`, tokenType: "Bearer", expiresAt: now + 10_000 }),
+    });
     const first = await cycler.getToken();
     // Without history the margin is a twentieth of the life: usable until 9.5 s.
     now = 9_400;

@@ -7,7 +7,9 @@ const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toStr
 
 describe("parseTokenResponse", () => {
   it("takes expiry from expires_in first", () => {
-    expect(parseTokenResponse({ access_token: "a", expires_in: 3600, expires_on: 1 }, now).expiresAt).toBe(now + 3_600_000);
+    expect(parseTokenResponse({ access_token: "a", expires_in: 3600, expires_on: 1 }, now).expiresAt).toBe(
+      now + 3_600_000,
+    );
     expect(parseTokenResponse({ access_token: "a", expires_in: "60" }, now).expiresAt).toBe(now + 60_000);
   });
   it("then expires_on, as a number or a numeric string (epoch seconds)", () => {
@@ -19,7 +21,9 @@ describe("parseTokenResponse", () => {
     expect(parseTokenResponse({ access_token: "opaque" }, now).expiresAt).toBe(now + DEFAULT_TOKEN_LIFETIME_MS);
   });
   it("keeps the refresh token and normalizes the type", () => {
-    expect(parseTokenResponse({ access_token: "a", token_type: "bearer", refresh_token: "r", expires_in: 1 }, now)).toEqual({
+    expect(
+      parseTokenResponse({ access_token: "a", token_type: "bearer", refresh_token: "r", expires_in: 1 }, now),
+    ).toEqual({
       accessToken: "a",
       tokenType: "Bearer",
       refreshToken: "r",

@@ -28,7 +28,9 @@ describe("zip archives", () => {
 
   it("refuses a truncated or damaged archive, and one that unpacks past the bound", () => {
     const archive = zip(entries);
-    expect(() => unzip(archive.subarray(0, archive.length - 30), 1e6)).toThrow(/not a zip archive this dev server wrote/);
+    expect(() => unzip(archive.subarray(0, archive.length - 30), 1e6)).toThrow(
+      /not a zip archive this dev server wrote/,
+    );
     const damaged = Buffer.from(archive);
     damaged.writeUInt8(damaged.readUInt8(60) ^ 0xff, 60); // inside the first entry's data
     expect(() => unzip(damaged, 1e6)).toThrow();

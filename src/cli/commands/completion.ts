@@ -34,7 +34,11 @@ export const completion = defineCommand({
   usage: `mlserver completion bash|zsh|fish
     Print the shell's completion script: commands, flags, profile names, and the service names
     \`mlserver services list\` last saw. bash: source <(mlserver completion bash).`,
-  examples: ["source <(mlserver completion bash)", 'mlserver completion zsh > "${fpath[1]}/_mlserver"', "mlserver completion fish > ~/.config/fish/completions/mlserver.fish"],
+  examples: [
+    "source <(mlserver completion bash)",
+    'mlserver completion zsh > "${fpath[1]}/_mlserver"',
+    "mlserver completion fish > ~/.config/fish/completions/mlserver.fish",
+  ],
   profile: false,
   flags: {},
   // One subcommand per shell: each prints its script.

@@ -45,18 +45,22 @@ export const devserver = defineCommand({
     const python = values.python;
     const r = values.r;
     const sessionMode = values["session-mode"];
-    if (sessionMode !== "per-pair" && sessionMode !== "strict") throw new UsageError("--session-mode is per-pair or strict.");
+    if (sessionMode !== "per-pair" && sessionMode !== "strict")
+      throw new UsageError("--session-mode is per-pair or strict.");
     const port = Number(values.port);
-    if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined)) throw new UsageError("--tls-key and --tls-cert go together.");
+    if ((values["tls-key"] === undefined) !== (values["tls-cert"] === undefined))
+      throw new UsageError("--tls-key and --tls-cert go together.");
     const tls =
       typeof values["tls-key"] === "string" && typeof values["tls-cert"] === "string"
         ? { key: await readFile(values["tls-key"], "utf8"), cert: await readFile(values["tls-cert"], "utf8") }
         : undefined;
     const seconds = Number(values["access-token-seconds"]);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port takes a port number (0 for any free port).");
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError("--port takes a port number (0 for any free port).");
     if (!(seconds > 0)) throw new UsageError("--access-token-seconds takes a positive number.");
     const interpreters = values["max-interpreters"] === undefined ? undefined : Number(values["max-interpreters"]);
-    if (interpreters !== undefined && !(Number.isInteger(interpreters) && interpreters >= 1)) throw new UsageError("--max-interpreters takes a whole number, 1 or more.");
+    if (interpreters !== undefined && !(Number.isInteger(interpreters) && interpreters >= 1))
+      throw new UsageError("--max-interpreters takes a whole number, 1 or more.");
     let users: { username: string; password: string }[] | undefined;
     if (typeof values.users === "string") {
       try {
@@ -78,8 +82,12 @@ export const devserver = defineCommand({
       ...(r && { r }),
       ...(interpreters !== undefined && { executionLimits: { interpreters } }),
     });
-    input.streams.out.write(`ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`);
-    input.streams.out.write(`Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`);
+    input.streams.out.write(
+      `ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`,
+    );
+    input.streams.out.write(
+      `Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => void server.close().then(resolve);
       process.once("SIGINT", stop);

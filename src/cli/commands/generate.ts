@@ -41,16 +41,23 @@ mlserver generate --service <name>@<version> -o <file> [--check] [--profile <nam
   async run(input) {
     const { values, positionals } = input;
     // A service's types with the profile's sign-in (cached, renewed): no credentials on this command.
-    const explicitCredentials = values.username !== undefined || values["password-env"] !== undefined || values["token-env"] !== undefined;
+    const explicitCredentials =
+      values.username !== undefined || values["password-env"] !== undefined || values["token-env"] !== undefined;
     if (values.service !== undefined && !explicitCredentials) return generateWithProfile(input);
     const [spec, extra] = positionals;
     const output = values.output;
     if (values.server !== undefined) {
-      if (spec !== undefined || output === undefined || values.service === undefined) throw new UsageError("generate --server takes --service <name>@<version> and -o <file>, and no spec.");
+      if (spec !== undefined || output === undefined || values.service === undefined)
+        throw new UsageError("generate --server takes --service <name>@<version> and -o <file>, and no spec.");
       return generateFromServer(input, output);
     }
-    if (!spec || extra !== undefined || output === undefined) throw new UsageError("generate takes one spec and -o <file>.");
-    return runTargets([{ spec, output, keepOptional: values["keep-optional"] === true }], values.check === true, input.streams.out);
+    if (!spec || extra !== undefined || output === undefined)
+      throw new UsageError("generate takes one spec and -o <file>.");
+    return runTargets(
+      [{ spec, output, keepOptional: values["keep-optional"] === true }],
+      values.check === true,
+      input.streams.out,
+    );
   },
 });
 
@@ -64,7 +71,8 @@ async function generateWithProfile(input: GenerateInput): Promise<number> {
   const { connect, context } = await import("../context.js");
   const ctx = await context(input);
   const output = ctx.values.output;
-  if (ctx.positionals.length || typeof output !== "string") throw new UsageError("generate --service takes <name>@<version> and -o <file>, and no spec.");
+  if (ctx.positionals.length || typeof output !== "string")
+    throw new UsageError("generate --service takes <name>@<version> and -o <file>, and no spec.");
   const [name, version] = serviceOf(ctx.values.service);
   const conn = await connect(ctx);
   const mode = { check: ctx.values.check === true, keepOptional: ctx.values["keep-optional"] === true };
@@ -73,10 +81,21 @@ async function generateWithProfile(input: GenerateInput): Promise<number> {
 
 type Mode = { check: boolean; keepOptional: boolean };
 
-async function writeServiceTypes(client: import("../../index.js").MlServerClient, server: string, name: string, version: string, output: string, mode: Mode, out: Out): Promise<number> {
+async function writeServiceTypes(
+  client: import("../../index.js").MlServerClient,
+  server: string,
+  name: string,
+  version: string,
+  output: string,
+  mode: Mode,
+  out: Out,
+): Promise<number> {
   const { check, keepOptional } = mode;
   const { apiError } = await import("../../core/errors.js");
-  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
+  const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", {
+    params: { path: { name, version } },
+    parseAs: "text",
+  });
   if (!response.ok) throw apiError(`Downloading the swagger of ${name}/${version}`, response, error);
   const { generateFromText, writeOrCheck } = await import("../../codegen/generate.js");
   // Named by the service, not the URL, so that --check does not depend on the server's address.
@@ -102,7 +121,12 @@ async function generateFromServer({ values, streams }: GenerateInput, output: st
     typeof values["token-env"] === "string"
       ? bearer(fromEnv(values["token-env"]))
       : typeof values.username === "string"
-        ? mlServerLogin({ username: values.username, password: fromEnv(typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD") })
+        ? mlServerLogin({
+            username: values.username,
+            password: fromEnv(
+              typeof values["password-env"] === "string" ? values["password-env"] : "MLSERVER_PASSWORD",
+            ),
+          })
         : undefined;
   const ca = typeof values.ca === "string" ? await readFile(values.ca, "utf8") : undefined;
   const client = createMlServerClient({ baseUrl: String(values.server), ...(auth && { auth }), ...(ca && { ca }) });

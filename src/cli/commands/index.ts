@@ -18,4 +18,18 @@ import { session } from "./session.js";
 import { status } from "./status.js";
 import { token } from "./token.js";
 
-export const COMMANDS: readonly Command[] = [login, logout, token, run, session, pools, completion, profiles, status, services, generate, generateAll, devserver];
+export const COMMANDS: readonly Command[] = [
+  login,
+  logout,
+  token,
+  run,
+  session,
+  pools,
+  completion,
+  profiles,
+  status,
+  services,
+  generate,
+  generateAll,
+  devserver,
+];

@@ -32,7 +32,8 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
     if (ctx.positionals.length) throw new UsageError("login takes no arguments, only flags.");
     await guardReplacement(ctx);
     ctx.profile.auth = loginKind(ctx);
-    if (ctx.profile.auth === "login" && !ctx.profile.username) throw new UsageError("login needs --username (or MLSERVER_USERNAME) for an ML Server account.");
+    if (ctx.profile.auth === "login" && !ctx.profile.username)
+      throw new UsageError("login needs --username (or MLSERVER_USERNAME) for an ML Server account.");
     const { provider, server } = await connect(ctx, { interactive: true });
     // A fresh sign-in: what the cache held for this account is replaced, not reused.
     if (provider.signIn) await provider.signIn();
@@ -40,8 +41,15 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
     await saveProfile(ctx);
     const account = accountOf(ctx.profile);
     ctx.out.result(
-      { profile: ctx.profileName, server, auth: ctx.profile.auth, account, expiresAt: new Date(expiresAt).toISOString() },
-      () => `Signed in to ${server} as ${account} (profile ${ctx.profileName}); the access token expires ${when(expiresAt)} and is renewed as needed.`,
+      {
+        profile: ctx.profileName,
+        server,
+        auth: ctx.profile.auth,
+        account,
+        expiresAt: new Date(expiresAt).toISOString(),
+      },
+      () =>
+        `Signed in to ${server} as ${account} (profile ${ctx.profileName}); the access token expires ${when(expiresAt)} and is renewed as needed.`,
     );
     ctx.out.next("`mlserver status` checks the server; `mlserver services list` shows its web services.");
     return 0;
@@ -51,7 +59,8 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
 /** Which kind of sign-in `login`'s flags ask for (the profile's, when no kind flag is given). */
 function loginKind(ctx: Context): AuthKind {
   const { values, profile } = ctx;
-  if (values["device-code"] && values["client-credentials"]) throw new UsageError("--device-code and --client-credentials do not go together.");
+  if (values["device-code"] && values["client-credentials"])
+    throw new UsageError("--device-code and --client-credentials do not go together.");
   if (values["device-code"]) return "device-code";
   if (values["client-credentials"]) return profile.tokenUrl ? "client-credentials" : "aad-client-credentials";
   if (typeof values.auth === "string") return values.auth as AuthKind;
@@ -73,16 +82,20 @@ async function guardReplacement(ctx: Context): Promise<void> {
   if (normalizeServer(saved) === normalizeServer(wanted)) return;
   const keep = `Give --profile <name> to sign in to ${wanted} under another name (or --profile ${ctx.profileName} to replace it).`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new UsageError(`Profile ${ctx.profileName} signs in to ${saved}; signing in to ${wanted} would replace it. ${keep}`);
+    throw new UsageError(
+      `Profile ${ctx.profileName} signs in to ${saved}; signing in to ${wanted} would replace it. ${keep}`,
+    );
   }
   const { confirm } = await import("../credentials.js");
-  if (!(await confirm(`Profile ${ctx.profileName} signs in to ${saved}. Replace it with ${wanted}? [y/N] `))) throw new UsageError(`Kept profile ${ctx.profileName}. ${keep}`);
+  if (!(await confirm(`Profile ${ctx.profileName} signs in to ${saved}. Replace it with ${wanted}? [y/N] `)))
+    throw new UsageError(`Kept profile ${ctx.profileName}. ${keep}`);
 }
 
 /** Remembers the profile's settings (never a secret) and makes it the default if there is none. */
 async function saveProfile(ctx: Context): Promise<void> {
   const saved: Profile = {};
-  for (const field of PROFILE_FIELDS) if (ctx.profile[field] !== undefined) (saved as Record<string, string>)[field] = ctx.profile[field]!;
+  for (const field of PROFILE_FIELDS)
+    if (ctx.profile[field] !== undefined) (saved as Record<string, string>)[field] = ctx.profile[field]!;
   if (ctx.profile.allowInsecureHttp) saved.allowInsecureHttp = true;
   ctx.config.profiles[ctx.profileName] = saved;
   ctx.config.defaultProfile ??= ctx.profileName;

@@ -16,7 +16,11 @@ export const logout = defineCommand({
     if (ctx.positionals.length) throw new UsageError("logout takes no arguments, only flags.");
     const { provider, server } = await connect(ctx);
     await provider.signOut?.();
-    ctx.out.result({ profile: ctx.profileName, server, signedOut: true }, () => `Signed out of ${server} (profile ${ctx.profileName}): the session is revoked and the cached tokens deleted.`);
+    ctx.out.result(
+      { profile: ctx.profileName, server, signedOut: true },
+      () =>
+        `Signed out of ${server} (profile ${ctx.profileName}): the session is revoked and the cached tokens deleted.`,
+    );
     return 0;
   },
 });

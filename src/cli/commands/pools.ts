@@ -22,13 +22,22 @@ mlserver pools delete <name> <version>
         const lib = await import("../../index.js");
         const [name, version] = nameAndVersion(ctx, "create");
         const max = size(ctx.values.max, "--max");
-        if (max === undefined || max < 1) throw new UsageError("pools create needs --max <shells> (1 or more), and takes --initial <shells> (default 1, at most --max).");
+        if (max === undefined || max < 1)
+          throw new UsageError(
+            "pools create needs --max <shells> (1 or more), and takes --initial <shells> (default 1, at most --max).",
+          );
         const initial = size(ctx.values.initial, "--initial") ?? Math.min(1, max);
         if (initial > max) throw new UsageError(`--initial (${initial}) may not exceed --max (${max}).`);
-        const answer = await lib.setServicePool((await connect(ctx)).client, { name, version, initialSize: initial, maxSize: max });
+        const answer = await lib.setServicePool((await connect(ctx)).client, {
+          name,
+          version,
+          initialSize: initial,
+          maxSize: max,
+        });
         ctx.out.result(
           { name, version, initialSize: initial, maxSize: max, result: answer },
-          () => `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} shell(s) at once, at most ${max}.`,
+          () =>
+            `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} shell(s) at once, at most ${max}.`,
         );
         return 0;
       },
@@ -56,7 +65,10 @@ mlserver pools delete <name> <version>
         const lib = await import("../../index.js");
         const [name, version] = nameAndVersion(ctx, "delete");
         await lib.deleteServicePool((await connect(ctx)).client, { name, version });
-        ctx.out.result({ name, version, deleted: true }, () => `Removed the pool of ${name} ${version}; it runs in the server's default pool again.`);
+        ctx.out.result(
+          { name, version, deleted: true },
+          () => `Removed the pool of ${name} ${version}; it runs in the server's default pool again.`,
+        );
         return 0;
       },
     }),

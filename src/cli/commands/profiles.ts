@@ -27,7 +27,15 @@ mlserver profiles remove <name>
         if (ctx.positionals.length) throw new UsageError("profiles list takes no arguments.");
         const entries = await cacheEntries();
         const store = (await import("../../index.js")).fileTokenStore();
-        const rows: { name: string; default: boolean; server: string | null; auth: string; account: string; signedIn: boolean; expiresAt?: string }[] = [];
+        const rows: {
+          name: string;
+          default: boolean;
+          server: string | null;
+          auth: string;
+          account: string;
+          signedIn: boolean;
+          expiresAt?: string;
+        }[] = [];
         for (const [name, profile] of Object.entries(ctx.config.profiles)) {
           const session = await cachedSession(profile, entries, store);
           rows.push({
@@ -64,7 +72,10 @@ mlserver profiles remove <name>
         const name = named(ctx, "use");
         ctx.config.defaultProfile = name;
         await writeConfig(ctx.config, ctx.configFile);
-        ctx.out.result({ defaultProfile: name }, () => `Profile ${name} (${ctx.config.profiles[name]!.server}) is now the default.`);
+        ctx.out.result(
+          { defaultProfile: name },
+          () => `Profile ${name} (${ctx.config.profiles[name]!.server}) is now the default.`,
+        );
         return 0;
       },
     }),
@@ -74,19 +85,28 @@ mlserver profiles remove <name>
         const ctx = await context(input);
         const name = named(ctx, "remove");
         // Signed out first: the session is revoked on the server and the cache entry deleted.
-        const target: Context = { ...ctx, profileName: name, profile: resolveProfile({}, ctx.config.profiles[name], {}) };
+        const target: Context = {
+          ...ctx,
+          profileName: name,
+          profile: resolveProfile({}, ctx.config.profiles[name], {}),
+        };
         let revoked = true;
         try {
           const { provider } = await connect(target);
           await provider.signOut?.();
         } catch (error) {
           revoked = false;
-          ctx.out.warn(`profile ${name} could not be signed out on the server (${(error as Error).message}); it is removed here anyway.`);
+          ctx.out.warn(
+            `profile ${name} could not be signed out on the server (${(error as Error).message}); it is removed here anyway.`,
+          );
         }
         delete ctx.config.profiles[name];
         if (ctx.config.defaultProfile === name) delete ctx.config.defaultProfile;
         await writeConfig(ctx.config, ctx.configFile);
-        ctx.out.result({ removed: name, signedOut: revoked }, () => `Removed profile ${name}${revoked ? " (signed out first)" : ""}.`);
+        ctx.out.result(
+          { removed: name, signedOut: revoked },
+          () => `Removed profile ${name}${revoked ? " (signed out first)" : ""}.`,
+        );
         return 0;
       },
     }),
@@ -117,12 +137,18 @@ async function cachedSession(profile: Profile, entries: CacheEntry[], store: Tok
   const account = accountOf(profile);
   const server = profile.server ? normalizeServer(profile.server) : undefined;
   for (const { key } of entries) {
-    if (key.strategy !== STRATEGY_OF[kind] || !(key.account === account || key.account?.startsWith(`${account} `))) continue;
+    if (key.strategy !== STRATEGY_OF[kind] || !(key.account === account || key.account?.startsWith(`${account} `)))
+      continue;
     if (kind === "login" && (key.origin === undefined || normalizeServer(key.origin) !== server)) continue;
-    const value = (await store.read(key as Parameters<TokenStore["read"]>[0])) as { expiresAt?: number; refreshToken?: string } | undefined;
+    const value = (await store.read(key as Parameters<TokenStore["read"]>[0])) as
+      | { expiresAt?: number; refreshToken?: string }
+      | undefined;
     if (!value) continue;
     const expiresAt = typeof value.expiresAt === "number" ? value.expiresAt : undefined;
-    return { signedIn: Boolean(value.refreshToken) || (expiresAt !== undefined && expiresAt > Date.now()), ...(expiresAt !== undefined && { expiresAt }) };
+    return {
+      signedIn: Boolean(value.refreshToken) || (expiresAt !== undefined && expiresAt > Date.now()),
+      ...(expiresAt !== undefined && { expiresAt }),
+    };
   }
   return { signedIn: false };
 }
@@ -147,7 +173,9 @@ async function cacheEntries(): Promise<CacheEntry[]> {
   const entries = [];
   for (const name of names.filter((n) => n.endsWith(".json"))) {
     try {
-      const entry = JSON.parse(await readFile(join(directory, name), "utf8")) as { key?: { origin?: string; account?: string; strategy?: string } };
+      const entry = JSON.parse(await readFile(join(directory, name), "utf8")) as {
+        key?: { origin?: string; account?: string; strategy?: string };
+      };
       if (entry.key) entries.push({ key: entry.key });
     } catch {
       // Unreadable entries are the store's to report when they are used.
@@ -161,7 +189,9 @@ function named(ctx: Context, action: string): string {
   if (!name || extra !== undefined) throw new UsageError(`profiles ${action} takes one profile name.`);
   if (!ctx.config.profiles[name]) {
     const known = Object.keys(ctx.config.profiles);
-    throw new UsageError(`There is no profile ${JSON.stringify(name)}; ${known.length ? `the profiles are ${known.join(", ")}` : "none is saved yet (mlserver login saves one)"}.`);
+    throw new UsageError(
+      `There is no profile ${JSON.stringify(name)}; ${known.length ? `the profiles are ${known.join(", ")}` : "none is saved yet (mlserver login saves one)"}.`,
+    );
   }
   return name;
 }

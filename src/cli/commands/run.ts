@@ -26,7 +26,10 @@ export const run = defineCommand({
     Run a script in a fresh session on the server (mrsdeploy's remoteScript): its console output
     streams here, the files it wrote (or the --get-file ones) are fetched into --output-dir (default
     here), --snapshot keeps what it left, and the session is closed. Exits 5 when the script failed.`,
-  examples: ["mlserver run train.py --input-file data.csv --get-file model.pkl", 'mlserver run nightly.py --snapshot nightly --output-dir results/ || echo "failed: $?"'],
+  examples: [
+    "mlserver run train.py --input-file data.csv --get-file model.pkl",
+    'mlserver run nightly.py --snapshot nightly --output-dir results/ || echo "failed: $?"',
+  ],
   profile: true,
   flags: FLAGS,
   run: runScript,
@@ -36,7 +39,8 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
   const ctx = await context(input);
   const { streams } = input;
   const [script, extra] = ctx.positionals;
-  if (!script || extra !== undefined) throw new UsageError("run takes one script: mlserver run <script.py | script.R>.");
+  if (!script || extra !== undefined)
+    throw new UsageError("run takes one script: mlserver run <script.py | script.R>.");
   const runtime = runtimeOf(script, ctx.values.runtime);
   const read = async (flag: string, path: string) => {
     try {
@@ -56,7 +60,9 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
   interrupts.handler = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);
     ctx.out.note("\nCancelling the run and closing its session (Ctrl-C again to leave now)...");
-    abort.abort(Object.assign(new Error("Interrupted: the run was cancelled and its session closed."), { name: "Interrupted" }));
+    abort.abort(
+      Object.assign(new Error("Interrupted: the run was cancelled and its session closed."), { name: "Interrupted" }),
+    );
   };
   try {
     let run: RemoteExecution | RemoteExecutionErrorType;
@@ -96,7 +102,8 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
     } else {
       if (run.consoleOutput && !run.consoleOutput.endsWith("\n")) streams.out.write("\n");
       if (fetched.length) ctx.out.note(`Fetched ${fetched.join(", ")} into ${outputDir}.`);
-      if (snapshotId) ctx.out.note(`Snapshot ${snapshotId} (${String(ctx.values.snapshot)}) keeps what the script left.`);
+      if (snapshotId)
+        ctx.out.note(`Snapshot ${snapshotId} (${String(ctx.values.snapshot)}) keeps what the script left.`);
       if (failed) {
         const missing = failed.missingFiles.length ? ` It left none of ${failed.missingFiles.join(", ")}.` : "";
         ctx.out.note(`mlserver: the script failed: ${failed.errorMessage}${missing}`);

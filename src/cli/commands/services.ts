@@ -9,18 +9,41 @@ import { EXIT, interrupts, UsageError } from "../output.js";
 
 type WebService = components["schemas"]["WebService"];
 type ParameterType = components["schemas"]["ParameterDefinition"]["type"];
-const PARAMETER_TYPES: readonly string[] = ["numeric", "integer", "logical", "character", "vector", "matrix", "data.frame"];
+const PARAMETER_TYPES: readonly string[] = [
+  "numeric",
+  "integer",
+  "logical",
+  "character",
+  "vector",
+  "matrix",
+  "data.frame",
+];
 
 /** `services batch <action> <name> <version> [<id>]`: the actions, and whether they take an id. */
-const BATCH_ACTIONS: Record<string, boolean> = { list: false, status: true, results: true, artifacts: true, cancel: true };
+const BATCH_ACTIONS: Record<string, boolean> = {
+  list: false,
+  status: true,
+  results: true,
+  artifacts: true,
+  cancel: true,
+};
 
 /** The action form (`batch status <name> <version> <id>`) as the flag form (`batch <name> <version> --status <id>`). */
 function batchFlagForm(args: readonly string[]): readonly string[] {
   const [action, name, version, ...rest] = args;
-  if (action === undefined || !(action in BATCH_ACTIONS) || name === undefined || version === undefined || name.startsWith("-") || version.startsWith("-")) return args;
+  if (
+    action === undefined ||
+    !(action in BATCH_ACTIONS) ||
+    name === undefined ||
+    version === undefined ||
+    name.startsWith("-") ||
+    version.startsWith("-")
+  )
+    return args;
   if (!BATCH_ACTIONS[action]) return [name, version, `--${action}`, ...rest];
   const [id, ...flags] = rest;
-  if (id === undefined || id.startsWith("-")) throw new UsageError(`services batch ${action} takes <name> <version> <batch id>.`);
+  if (id === undefined || id.startsWith("-"))
+    throw new UsageError(`services batch ${action} takes <name> <version> <batch id>.`);
   return [name, version, `--${action}`, id, ...flags];
 }
 
@@ -86,7 +109,8 @@ async function getService(conn: Connection, service: { name: string; version: st
   return (await import("../../index.js")).getService(conn.client, service);
 }
 
-const typesOf = (definitions: WebService["inputParameterDefinitions"]) => Object.fromEntries((definitions ?? []).map((d) => [d.name, d.type]));
+const typesOf = (definitions: WebService["inputParameterDefinitions"]) =>
+  Object.fromEntries((definitions ?? []).map((d) => [d.name, d.type]));
 
 export const services = defineCommand({
   name: "services",
@@ -133,7 +157,9 @@ mlserver services swagger <name> <version> [-o <file>]
         const [name, extra] = ctx.positionals;
         if (extra !== undefined) throw new UsageError("services list takes at most a service name.");
         const conn = await connect(ctx);
-        const { data, error, response } = name ? await conn.client.GET("/services/{name}", { params: { path: { name } } }) : await conn.client.GET("/services");
+        const { data, error, response } = name
+          ? await conn.client.GET("/services/{name}", { params: { path: { name } } })
+          : await conn.client.GET("/services");
         if (!response.ok) return fail(name ? `Listing the versions of ${name}` : "Listing services", response, error);
         const services = data as WebService[];
         if (!name) {
@@ -148,7 +174,13 @@ mlserver services swagger <name> <version> [-o <file>]
             ? "No services."
             : ctx.out.table(
                 ["NAME", "VERSION", "RUNTIME", "PUBLISHED BY", "DESCRIPTION"],
-                services.map((s) => [s.name, s.version, s.runtimeType ?? "", s.versionPublishedBy ?? "", s.description ?? ""]),
+                services.map((s) => [
+                  s.name,
+                  s.version,
+                  s.runtimeType ?? "",
+                  s.versionPublishedBy ?? "",
+                  s.description ?? "",
+                ]),
               ),
         );
         return 0;
@@ -160,7 +192,8 @@ mlserver services swagger <name> <version> [-o <file>]
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "get");
         const service = await getService(await connect(ctx), { name, version });
-        const params = (defs: WebService["inputParameterDefinitions"]) => (defs ?? []).map((d) => `${d.name}: ${d.type}`).join(", ") || "none";
+        const params = (defs: WebService["inputParameterDefinitions"]) =>
+          (defs ?? []).map((d) => `${d.name}: ${d.type}`).join(", ") || "none";
         ctx.out.result(service, () =>
           [
             `${ctx.out.style(`${service.name} ${service.version}`, "bold")}${service.description ? ` - ${service.description}` : ""}`,
@@ -179,14 +212,17 @@ mlserver services swagger <name> <version> [-o <file>]
       async run(input) {
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "publish");
-        if (typeof ctx.values.code !== "string") throw new UsageError("services publish needs --code <file.py | file.R>.");
+        if (typeof ctx.values.code !== "string")
+          throw new UsageError("services publish needs --code <file.py | file.R>.");
         const runtimeType = runtimeOf(ctx.values.code, ctx.values.runtime);
         const fields = await serviceFields(ctx);
         const conn = await connect(ctx);
         const { publishService } = await import("../../index.js");
         await publishService(conn.client, { name, version, runtimeType, code: fields.code!, ...fields });
         ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
-        ctx.out.next(`\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --service ${name}@${version} -o ${name}.ts\` types it.`);
+        ctx.out.next(
+          `\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --service ${name}@${version} -o ${name}.ts\` types it.`,
+        );
         return 0;
       },
     }),
@@ -196,11 +232,17 @@ mlserver services swagger <name> <version> [-o <file>]
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "update");
         const fields = await serviceFields(ctx);
-        if (Object.keys(fields).length === 0) throw new UsageError("services update needs something to change: --code, --init-code, --inputs, --outputs, --description, --output-files or --alias.");
+        if (Object.keys(fields).length === 0)
+          throw new UsageError(
+            "services update needs something to change: --code, --init-code, --inputs, --outputs, --description, --output-files or --alias.",
+          );
         const conn = await connect(ctx);
         const { updateService } = await import("../../index.js");
         await updateService(conn.client, { name, version, ...fields });
-        ctx.out.result({ name, version, updated: Object.keys(fields) }, () => `Updated ${name} ${version}: ${Object.keys(fields).join(", ")}.`);
+        ctx.out.result(
+          { name, version, updated: Object.keys(fields) },
+          () => `Updated ${name} ${version}: ${Object.keys(fields).join(", ")}.`,
+        );
         return 0;
       },
     }),
@@ -212,7 +254,11 @@ mlserver services swagger <name> <version> [-o <file>]
         const inputs = await inputsOf(ctx);
         const conn = await connect(ctx);
         const result = await serviceClient(conn, name, version).then((s) => s.consume(inputs));
-        const json = { outputs: result.outputs, consoleOutput: result.consoleOutput, changedFiles: result.changedFiles };
+        const json = {
+          outputs: result.outputs,
+          consoleOutput: result.consoleOutput,
+          changedFiles: result.changedFiles,
+        };
         ctx.out.result(json, () => {
           const outputs = Object.entries(result.outputs as Record<string, unknown>);
           return [
@@ -224,7 +270,9 @@ mlserver services swagger <name> <version> [-o <file>]
                   ),
                 ]
               : ["No outputs."]),
-            ...(result.consoleOutput ? ["", ctx.out.style("Console output:", "dim"), result.consoleOutput.trimEnd()] : []),
+            ...(result.consoleOutput
+              ? ["", ctx.out.style("Console output:", "dim"), result.consoleOutput.trimEnd()]
+              : []),
           ].join("\n");
         });
         return 0;
@@ -258,12 +306,17 @@ mlserver services swagger <name> <version> [-o <file>]
           if (typeof artifacts === "string") return showArtifacts(ctx, service, artifacts);
           if (list) {
             const ids = await service.listBatches();
-            ctx.out.result({ name, version, batches: ids }, () => (ids.length ? ids.join("\n") : `No batches of ${name} ${version} that you can see.`));
+            ctx.out.result({ name, version, batches: ids }, () =>
+              ids.length ? ids.join("\n") : `No batches of ${name} ${version} that you can see.`,
+            );
             return 0;
           }
           if (typeof cancel === "string") {
             await service.cancelBatch(cancel);
-            ctx.out.result({ executionId: cancel, cancelled: true }, () => `Cancelled batch ${cancel} of ${name} ${version}.`);
+            ctx.out.result(
+              { executionId: cancel, cancelled: true },
+              () => `Cancelled batch ${cancel} of ${name} ${version}.`,
+            );
             return 0;
           }
           const id = (status ?? resultsOf) as string;
@@ -271,24 +324,37 @@ mlserver services swagger <name> <version> [-o <file>]
           if (typeof status === "string") {
             ctx.out.result(
               { executionId: id, state: progress.state, completed: progress.completed, total: progress.total },
-              () => `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`,
+              () =>
+                `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`,
             );
             return 0;
           }
-          return showResults(ctx, id, progress.results, progress.state === "complete" ? undefined : `The batch is ${progress.state}: ${progress.completed} of ${progress.total} runs finished so far.`);
+          return showResults(
+            ctx,
+            id,
+            progress.results,
+            progress.state === "complete"
+              ? undefined
+              : `The batch is ${progress.state}: ${progress.completed} of ${progress.total} runs finished so far.`,
+          );
         }
         const parallel = ctx.values.parallel === undefined ? undefined : Number(ctx.values.parallel);
-        if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) throw new UsageError("--parallel takes a positive whole number.");
+        if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0))
+          throw new UsageError("--parallel takes a positive whole number.");
         const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
           throw new UsageError(`--file ${file} cannot be read (${error.code}).`);
         });
         const conn = await connect(ctx);
         let rows: Record<string, unknown>[];
         if (/\.csv$/i.test(file)) {
-          rows = csvInputs(parseCsv(text), typesOf((await getService(conn, { name, version })).inputParameterDefinitions));
+          rows = csvInputs(
+            parseCsv(text),
+            typesOf((await getService(conn, { name, version })).inputParameterDefinitions),
+          );
         } else {
           rows = parseJson(text, file) as Record<string, unknown>[];
-          if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r))) throw new UsageError(`${file} must hold a JSON array of input objects.`);
+          if (!Array.isArray(rows) || rows.some((r) => typeof r !== "object" || r === null || Array.isArray(r)))
+            throw new UsageError(`${file} must hold a JSON array of input objects.`);
         }
         const progress = ctx.out.progress(`${name} ${version}`);
         const service = await serviceClient(conn, name, version);
@@ -297,7 +363,11 @@ mlserver services swagger <name> <version> [-o <file>]
         interrupts.handler = () => {
           progress.end();
           if (!executionId || ++interrupted > 1) {
-            ctx.out.note(executionId ? `Left batch ${executionId} running on the server; follow it with \`${follow(executionId)}\`.` : "Interrupted before the batch started.");
+            ctx.out.note(
+              executionId
+                ? `Left batch ${executionId} running on the server; follow it with \`${follow(executionId)}\`.`
+                : "Interrupted before the batch started.",
+            );
             process.exit(EXIT.interrupted);
           }
           ctx.out.note(`Cancelling batch ${executionId} on the server (Ctrl-C again to leave it running)...`);
@@ -305,7 +375,10 @@ mlserver services swagger <name> <version> [-o <file>]
             .cancelBatch(executionId)
             .then(
               () => ctx.out.note(`Cancelled batch ${executionId}.`),
-              (error: Error) => ctx.out.note(`The batch could not be cancelled (${error.message}); follow it with \`${follow(executionId!)}\`.`),
+              (error: Error) =>
+                ctx.out.note(
+                  `The batch could not be cancelled (${error.message}); follow it with \`${follow(executionId!)}\`.`,
+                ),
             )
             .finally(() => process.exit(EXIT.interrupted));
         };
@@ -315,7 +388,9 @@ mlserver services swagger <name> <version> [-o <file>]
             ...(parallel && { parallelCount: parallel }),
             onStart: (id) => {
               executionId = id;
-              ctx.out.note(`Batch ${id} started: ${rows.length} rows. If this command stops, \`${follow(id)}\` finds it again.`);
+              ctx.out.note(
+                `Batch ${id} started: ${rows.length} rows. If this command stops, \`${follow(id)}\` finds it again.`,
+              );
             },
             onProgress: (p) => progress.update(p.completed, p.total),
           });
@@ -337,21 +412,38 @@ mlserver services swagger <name> <version> [-o <file>]
       async run(input) {
         const ctx = await context(input);
         const action = ctx.positionals.shift();
-        if (action !== "publish" && action !== "update") throw new UsageError(`services realtime takes publish or update${action ? `, not ${JSON.stringify(action)}` : ""}.`);
+        if (action !== "publish" && action !== "update")
+          throw new UsageError(
+            `services realtime takes publish or update${action ? `, not ${JSON.stringify(action)}` : ""}.`,
+          );
         const [name, version] = nameAndVersion(ctx, `realtime ${action}`);
-        const { model: modelFile, description, alias } = ctx.values as { model?: string; description?: string; alias?: string };
-        if (action === "publish" && modelFile === undefined) throw new UsageError("services realtime publish needs --model <serialized model file>.");
+        const {
+          model: modelFile,
+          description,
+          alias,
+        } = ctx.values as { model?: string; description?: string; alias?: string };
+        if (action === "publish" && modelFile === undefined)
+          throw new UsageError("services realtime publish needs --model <serialized model file>.");
         if (action === "update" && modelFile === undefined && description === undefined && alias === undefined)
-          throw new UsageError("services realtime update needs something to change: --model, --description or --alias.");
+          throw new UsageError(
+            "services realtime update needs something to change: --model, --description or --alias.",
+          );
         const model = modelFile === undefined ? undefined : await readFlagBytes("model", modelFile);
         const conn = await connect(ctx);
         const { publishRealtimeService, updateRealtimeService } = await import("../../index.js");
         const fields = { ...(description !== undefined && { description }), ...(alias !== undefined && { alias }) };
-        if (action === "publish") await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
+        if (action === "publish")
+          await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
         else await updateRealtimeService(conn.client, { name, version, ...(model && { model }), ...fields });
         const done = action === "publish" ? "Published" : "Updated";
         ctx.out.result(
-          { name, version, runtimeType: "Realtime", [action === "publish" ? "published" : "updated"]: true, ...(model && { modelBytes: model.length }) },
+          {
+            name,
+            version,
+            runtimeType: "Realtime",
+            [action === "publish" ? "published" : "updated"]: true,
+            ...(model && { modelBytes: model.length }),
+          },
           () => `${done} the realtime service ${name} ${version}${model ? ` (a ${model.length}-byte model)` : ""}.`,
         );
         return 0;
@@ -375,12 +467,18 @@ mlserver services swagger <name> <version> [-o <file>]
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "swagger");
         const conn = await connect(ctx);
-        const { data, error, response } = await conn.client.GET("/api/{name}/{version}/swagger.json", { params: { path: { name, version } }, parseAs: "text" });
+        const { data, error, response } = await conn.client.GET("/api/{name}/{version}/swagger.json", {
+          params: { path: { name, version } },
+          parseAs: "text",
+        });
         if (!response.ok) return fail(`Downloading the swagger of ${name}/${version}`, response, error);
         const text = data as unknown as string;
         if (typeof ctx.values.output === "string") {
           await writeFile(ctx.values.output, text);
-          ctx.out.result({ name, version, file: ctx.values.output }, () => `Wrote the swagger of ${name} ${version} to ${ctx.values.output}.`);
+          ctx.out.result(
+            { name, version, file: ctx.values.output },
+            () => `Wrote the swagger of ${name} ${version} to ${ctx.values.output}.`,
+          );
         } else {
           ctx.out.text(text);
         }
@@ -394,10 +492,15 @@ mlserver services swagger <name> <version> [-o <file>]
  * The files a batch's runs wrote (every row's, or `--index`'s, counted from 1), listed; with
  * `--output-dir`, downloaded to `<dir>/<row>/<file>`.
  */
-async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof serviceClient>>, id: string): Promise<number> {
+async function showArtifacts(
+  ctx: Context,
+  service: Awaited<ReturnType<typeof serviceClient>>,
+  id: string,
+): Promise<number> {
   const { total } = await service.batchStatus(id);
   const index = ctx.values.index === undefined ? undefined : Number(ctx.values.index);
-  if (index !== undefined && !(Number.isInteger(index) && index >= 1 && index <= total)) throw new UsageError(`--index takes a row number from 1 to ${total}.`);
+  if (index !== undefined && !(Number.isInteger(index) && index >= 1 && index <= total))
+    throw new UsageError(`--index takes a row number from 1 to ${total}.`);
   const rows = index === undefined ? Array.from({ length: total }, (_, i) => i + 1) : [index];
   const outputDir = typeof ctx.values["output-dir"] === "string" ? resolve(ctx.values["output-dir"]) : undefined;
   const found: { row: number; file: string; savedTo?: string }[] = [];
@@ -407,7 +510,9 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
     // Every name checked before the first download: a bad one leaves nothing written.
     for (const { file } of found) checkFileName(file);
     for (const entry of found) {
-      const [savedTo] = await saveServerFiles(join(outputDir, String(entry.row)), { [entry.file]: await service.batchFile(id, entry.row - 1, entry.file) });
+      const [savedTo] = await saveServerFiles(join(outputDir, String(entry.row)), {
+        [entry.file]: await service.batchFile(id, entry.row - 1, entry.file),
+      });
       entry.savedTo = savedTo!;
     }
   }
@@ -425,7 +530,9 @@ async function showArtifacts(ctx: Context, service: Awaited<ReturnType<typeof se
 async function serviceClient(conn: Connection, name: string, version: string) {
   const { createServiceClient } = await import("../../index.js");
   // The connection's client: its sign-in, trust and transport.
-  return createServiceClient<{ schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> } }>(conn.client, { name, version });
+  return createServiceClient<{
+    schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> };
+  }>(conn.client, { name, version });
 }
 
 function parseJson(text: string, where: string): unknown {
@@ -438,9 +545,16 @@ function parseJson(text: string, where: string): unknown {
 
 async function inputsOf(ctx: Context): Promise<Record<string, unknown>> {
   const { inputs, "inputs-file": file } = ctx.values;
-  if (typeof inputs === "string" && typeof file === "string") throw new UsageError("Give --inputs or --inputs-file, not both.");
-  const value = typeof inputs === "string" ? parseJson(inputs, "--inputs") : typeof file === "string" ? parseJson(await readFlagFile("inputs-file", file), file) : {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError("The inputs must be a JSON object, e.g. '{\"x\": 1}'.");
+  if (typeof inputs === "string" && typeof file === "string")
+    throw new UsageError("Give --inputs or --inputs-file, not both.");
+  const value =
+    typeof inputs === "string"
+      ? parseJson(inputs, "--inputs")
+      : typeof file === "string"
+        ? parseJson(await readFlagFile("inputs-file", file), file)
+        : {};
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new UsageError("The inputs must be a JSON object, e.g. '{\"x\": 1}'.");
   return value as Record<string, unknown>;
 }
 
@@ -448,9 +562,13 @@ async function inputsOf(ctx: Context): Promise<Record<string, unknown>> {
 function parameterTypes(text: string | boolean | undefined, flag: string): Record<string, ParameterType> | undefined {
   if (typeof text !== "string") return undefined;
   const value = parseJson(text, flag);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${flag} takes a JSON object of names and types, e.g. '{"x": "numeric"}'.`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new UsageError(`${flag} takes a JSON object of names and types, e.g. '{"x": "numeric"}'.`);
   for (const [name, type] of Object.entries(value)) {
-    if (typeof type !== "string" || !PARAMETER_TYPES.includes(type)) throw new UsageError(`${flag}: ${name} has type ${JSON.stringify(type)}; the types are ${PARAMETER_TYPES.join(", ")}.`);
+    if (typeof type !== "string" || !PARAMETER_TYPES.includes(type))
+      throw new UsageError(
+        `${flag}: ${name} has type ${JSON.stringify(type)}; the types are ${PARAMETER_TYPES.join(", ")}.`,
+      );
   }
   return value as Record<string, ParameterType>;
 }
@@ -458,13 +576,20 @@ function parameterTypes(text: string | boolean | undefined, flag: string): Recor
 /** A batch's results as a table (rows from 1) or JSON; exit 5 when any run failed. */
 async function showResults(ctx: Context, executionId: string, results: unknown[], note?: string): Promise<number> {
   const { ServiceExecutionError } = await import("../../index.js");
-  const shaped = results.map((r) => (r instanceof ServiceExecutionError ? { success: false, errorMessage: r.message } : { success: true, outputs: (r as { outputs: unknown }).outputs }));
+  const shaped = results.map((r) =>
+    r instanceof ServiceExecutionError
+      ? { success: false, errorMessage: r.message }
+      : { success: true, outputs: (r as { outputs: unknown }).outputs },
+  );
   const failed = shaped.filter((r) => !r.success).length;
   ctx.out.result({ executionId, total: shaped.length, failed, results: shaped }, () =>
     [
       ctx.out.table(
         ["#", "RESULT"],
-        shaped.map((r, i) => [String(i + 1), r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red")]),
+        shaped.map((r, i) => [
+          String(i + 1),
+          r.success ? JSON.stringify(r.outputs) : ctx.out.style(`failed: ${r.errorMessage}`, "red"),
+        ]),
       ),
       `${shaped.length - failed} of ${shaped.length} runs succeeded.${note ? ` ${note}` : ""}`,
     ].join("\n"),

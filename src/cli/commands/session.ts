@@ -63,12 +63,15 @@ export const session = defineCommand({
 async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number> {
   const ctx = await context(input);
   const { streams } = input;
-  if (ctx.positionals.length > 0) throw new UsageError("session takes no arguments: mlserver session [--runtime Python|R].");
+  if (ctx.positionals.length > 0)
+    throw new UsageError("session takes no arguments: mlserver session [--runtime Python|R].");
   const runtime = runtimeOf("", ctx.values.runtime);
   const conn = await connect(ctx);
-  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, RemoteExecutionError, saveServerFiles } = await import("../../index.js");
+  const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, RemoteExecutionError, saveServerFiles } =
+    await import("../../index.js");
   const created = await conn.client.POST("/sessions", { body: { name: "mlserver session", runtimeType: runtime } });
-  if (!created.response.ok) throw (await import("../../core/errors.js")).apiError("Starting a session", created.response, created.error);
+  if (!created.response.ok)
+    throw (await import("../../core/errors.js")).apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
   const path = { params: { path: { id: sessionId } } };
   try {
@@ -83,11 +86,22 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
     const terminal = Boolean((process.stdin as { isTTY?: boolean }).isTTY);
     const { defaultCacheDirectory } = await import("../../stores/file-token-store.js");
     const historyFile = join(defaultCacheDirectory(), "session_history");
-    const history = terminal ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500) : [];
+    const history = terminal
+      ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500)
+      : [];
     if (terminal) await mkdir(dirname(historyFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
-    const rl = createInterface({ input: process.stdin, output: streams.out as NodeJS.WritableStream, terminal, history, historySize: 500 });
+    const rl = createInterface({
+      input: process.stdin,
+      output: streams.out as NodeJS.WritableStream,
+      terminal,
+      history,
+      historySize: 500,
+    });
     const prompt = runtime === "R" ? "REMOTE> " : "REMOTE>>> ";
-    if (terminal) ctx.out.note(`Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` closes the session.`);
+    if (terminal)
+      ctx.out.note(
+        `Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` closes the session.`,
+      );
 
     let running: AbortController | undefined;
     let pending = "";
@@ -137,7 +151,12 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
     const run = async (code: string) => {
       running = new AbortController();
       try {
-        const result = await remoteExecute(conn.client, { code, sessionId, onOutput: (text) => void streams.out.write(text), signal: running.signal });
+        const result = await remoteExecute(conn.client, {
+          code,
+          sessionId,
+          onOutput: (text) => void streams.out.write(text),
+          signal: running.signal,
+        });
         if (result.consoleOutput && !result.consoleOutput.endsWith("\n")) streams.out.write("\n");
       } catch (error) {
         if (error instanceof RemoteExecutionError) {
@@ -176,7 +195,8 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
         } catch (error) {
           // A failed command is reported and the prompt goes on; the session stays open.
           ctx.out.note(ctx.out.style(`mlserver: ${(error as Error).message}`, "red"));
-          if (!terminal) exitCode = (error as { code?: unknown }).code === "ERR_UNSAFE_FILE_NAME" ? EXIT.unsafeFile : EXIT.server;
+          if (!terminal)
+            exitCode = (error as { code?: unknown }).code === "ERR_UNSAFE_FILE_NAME" ? EXIT.unsafeFile : EXIT.server;
         }
         rl.setPrompt(prompt);
         if (terminal) rl.prompt();

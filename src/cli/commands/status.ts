@@ -23,16 +23,27 @@ export const status = defineCommand({
     if (!response.ok) throw apiError("Reading the server's status", response, error);
     const health = data as { statusCode?: string; components?: Record<string, { statusCode?: string }> | null };
     const components = Object.entries(health.components ?? {});
-    ctx.out.result({ profile: ctx.profileName, server, auth: ctx.profile.auth ?? "login", account, signedIn: true, expiresAt: new Date(expiresAt).toISOString(), health: data }, () => {
-      const overall = health.statusCode ?? "unknown";
-      return [
-        `Server:     ${server} (profile ${ctx.profileName})`,
-        `Health:     ${ctx.out.style(overall, overall === "pass" ? "green" : overall === "warn" ? "yellow" : "red")}`,
-        ...components.map(([name, c]) => `  ${name}: ${c.statusCode ?? "?"}`),
-        `Signed in:  ${account} (${ctx.profile.auth ?? "login"})`,
-        `Token:      expires ${when(expiresAt)}`,
-      ].join("\n");
-    });
+    ctx.out.result(
+      {
+        profile: ctx.profileName,
+        server,
+        auth: ctx.profile.auth ?? "login",
+        account,
+        signedIn: true,
+        expiresAt: new Date(expiresAt).toISOString(),
+        health: data,
+      },
+      () => {
+        const overall = health.statusCode ?? "unknown";
+        return [
+          `Server:     ${server} (profile ${ctx.profileName})`,
+          `Health:     ${ctx.out.style(overall, overall === "pass" ? "green" : overall === "warn" ? "yellow" : "red")}`,
+          ...components.map(([name, c]) => `  ${name}: ${c.statusCode ?? "?"}`),
+          `Signed in:  ${account} (${ctx.profile.auth ?? "login"})`,
+          `Token:      expires ${when(expiresAt)}`,
+        ].join("\n");
+      },
+    );
     return 0;
   },
 });

@@ -9,7 +9,10 @@ export const token = defineCommand({
   usage: `mlserver token [--profile <name>] [--min-valid <duration>] [--output token|json|table|env]
     Print a valid access token, renewed first if due, or if less than --min-valid (30s, 10m, 2h) is
     left: curl -H "Authorization: Bearer $(mlserver token)" ...`,
-  examples: ['curl -H "Authorization: Bearer $(mlserver token)" https://mlserver.example.com:12800/status', 'eval "$(mlserver token --min-valid 10m --output env)"'],
+  examples: [
+    'curl -H "Authorization: Bearer $(mlserver token)" https://mlserver.example.com:12800/status',
+    'eval "$(mlserver token --min-valid 10m --output env)"',
+  ],
   profile: true,
   flags: {
     "password-stdin": { type: "boolean" },
@@ -21,10 +24,16 @@ export const token = defineCommand({
     const ctx = await context(input);
     if (ctx.positionals.length) throw new UsageError("token takes no arguments, only flags.");
     const output = ctx.out.json ? "json" : ((ctx.values.output as string | undefined) ?? "token");
-    if (!["token", "json", "table", "env"].includes(output)) throw new UsageError(`--output is token, json, table or env, not ${JSON.stringify(output)}.`);
-    const minValidityMs = ctx.values["min-valid"] === undefined ? undefined : parseDuration(ctx.values["min-valid"] as string, "--min-valid");
+    if (!["token", "json", "table", "env"].includes(output))
+      throw new UsageError(`--output is token, json, table or env, not ${JSON.stringify(output)}.`);
+    const minValidityMs =
+      ctx.values["min-valid"] === undefined
+        ? undefined
+        : parseDuration(ctx.values["min-valid"] as string, "--min-valid");
     const { provider } = await connect(ctx);
-    const { accessToken, expiresAt } = await provider.getAccessToken(minValidityMs === undefined ? {} : { minValidityMs });
+    const { accessToken, expiresAt } = await provider.getAccessToken(
+      minValidityMs === undefined ? {} : { minValidityMs },
+    );
     if (minValidityMs !== undefined && expiresAt - Date.now() < minValidityMs) {
       ctx.out.warn(`the server's tokens last less than --min-valid asks: this one expires ${when(expiresAt)}.`);
     }
@@ -32,7 +41,8 @@ export const token = defineCommand({
     const iso = new Date(expiresAt).toISOString();
     if (output === "json") ctx.out.text(JSON.stringify({ accessToken, expiresAt: iso }, null, 2));
     else if (output === "env") ctx.out.text(`MLSERVER_ACCESS_TOKEN=${accessToken}\nMLSERVER_TOKEN_EXPIRES_AT=${iso}`);
-    else if (output === "table") ctx.out.result(undefined, () => ctx.out.table(["TOKEN", "EXPIRES"], [[accessToken, when(expiresAt)]]));
+    else if (output === "table")
+      ctx.out.result(undefined, () => ctx.out.table(["TOKEN", "EXPIRES"], [[accessToken, when(expiresAt)]]));
     else ctx.out.text(accessToken);
     return 0;
   },

@@ -48,7 +48,12 @@ function active(): OtelApi | undefined {
  * Runs `task` in a span named `name` (of `kind` client or internal), ending it with the outcome.
  * Without the API, `task` runs as it is.
  */
-export async function inSpan<T>(name: string, attributes: Attributes, task: (span: Span | undefined) => Promise<T>, kind: "client" | "internal" = "internal"): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  task: (span: Span | undefined) => Promise<T>,
+  kind: "client" | "internal" = "internal",
+): Promise<T> {
   // Token spans say how they ended; a client span's outcome is its status code.
   const outcome = kind === "internal";
   // Wait for a load a client started; never start one here (a token cycle used on its own).
@@ -56,7 +61,10 @@ export async function inSpan<T>(name: string, attributes: Attributes, task: (spa
   const otel = active();
   if (!otel || !tracingLive()) return task(undefined);
   const tracer = otel.trace.getTracer(TRACER_NAME);
-  const span = tracer.startSpan(name, { kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL, attributes });
+  const span = tracer.startSpan(name, {
+    kind: kind === "client" ? otel.SpanKind.CLIENT : otel.SpanKind.INTERNAL,
+    attributes,
+  });
   // No SDK registered (the API's no-op provider): no span, nothing to propagate, no context work.
   if (!span.isRecording() && !otel.isSpanContextValid(span.spanContext())) return task(undefined);
   return otel.context.with(otel.trace.setSpan(otel.context.active(), span), async () => {
@@ -67,7 +75,10 @@ export async function inSpan<T>(name: string, attributes: Attributes, task: (spa
     } catch (error) {
       if (span.isRecording()) {
         const code = (error as { code?: unknown }).code;
-        span.setAttributes({ ...(outcome && { "mlserver_client.outcome": "failure" }), "error.type": typeof code === "string" ? code : ((error as Error)?.name ?? "Error") });
+        span.setAttributes({
+          ...(outcome && { "mlserver_client.outcome": "failure" }),
+          "error.type": typeof code === "string" ? code : ((error as Error)?.name ?? "Error"),
+        });
         span.setStatus({ code: otel.SpanStatusCode.ERROR });
       }
       throw error;

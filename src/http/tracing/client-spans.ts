@@ -7,7 +7,15 @@
 import { isTokenCall, type CredentialBoundary } from "../boundary.js";
 import type { FetchLike } from "../../core/fetch.js";
 import { installTracing, type TracingLayer } from "../layers.js";
-import { injectContext, inSpan, loadTracing, setHttpStatus, tracingLive, useTracingApi, annotateActiveSpan } from "./api.js";
+import {
+  injectContext,
+  inSpan,
+  loadTracing,
+  setHttpStatus,
+  tracingLive,
+  useTracingApi,
+  annotateActiveSpan,
+} from "./api.js";
 import { retriesOf, templateOf } from "../../core/operation.js";
 
 export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBoundary): F {
