@@ -9,6 +9,8 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-console": ["error", { allow: ["error", "warn"] }],
+      // Biome wraps code at 120; this catches what it cannot wrap (strings, comments, embedded scripts).
+      "max-len": ["error", { code: 120, tabWidth: 2 }],
     },
   },
   { files: ["examples/**", "bench/**", "devserver/**", "test/**"], rules: { "no-console": "off" } },

@@ -190,7 +190,8 @@ async function overhead(): Promise<void> {
   const tls = certificate();
   for (const protocol of ["https", "http"] as const) {
     console.log(
-      `\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run (median, min–max over rounds)`,
+      `\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run ` +
+        `(median, min–max over rounds)`,
     );
     if (protocol === "https") process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
     const server = await devServer(3600, protocol === "https" ? tls : undefined);
@@ -294,7 +295,9 @@ async function overheadOver(
       };
       const f = figures[name]!;
       console.log(
-        `    ${name.padEnd(44)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`,
+        `    ${name.padEnd(44)} ${f.requestsPerSecond.median.toFixed(0).padStart(6)} req/s  ` +
+          `${f.clientCpuMicrosPerCall.median.toFixed(0).padStart(4)} µs CPU/call   ours / this: ` +
+          `${show(f.oursThroughputRatio)} req/s, ${show(f.oursCpuRatio)} CPU`,
       );
     }
     results[`overhead_${protocol}_c${concurrency}`] = { rounds, callsPerRound: total, figures };
@@ -364,7 +367,8 @@ async function steadyState(): Promise<void> {
   const seconds = QUICK ? 8 : 30;
   const lifetime = 2;
   console.log(
-    `\nSteady state: 50 callers through mlServerLogin (${lifetime}-s tokens) and 50 with a static header, side by side for ${seconds} s`,
+    `\nSteady state: 50 callers through mlServerLogin (${lifetime}-s tokens) and 50 with a static header, side ` +
+      `by side for ${seconds} s`,
   );
   const server = await devServer(lifetime);
   try {
@@ -520,7 +524,8 @@ async function fleetFailover(): Promise<void> {
   const lifetime = 2;
   const rounds = QUICK ? 1 : Number(process.env.BENCH_FAILOVER_ROUNDS ?? 3);
   console.log(
-    `\nFleet through a failover: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; the set's master killed halfway; ${rounds} rounds`,
+    `\nFleet through a failover: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict ` +
+      `session mode; the set's master killed halfway; ${rounds} rounds`,
   );
   const { startRedisCluster, startRedisSentinel } = await import("../test/support/redis-topologies.js");
   const { createCluster } = await import("redis");
@@ -652,7 +657,8 @@ async function fleet(): Promise<void> {
   const seconds = QUICK ? 10 : 30;
   const lifetime = 2;
   console.log(
-    `\nFleet: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; with Redis, then without`,
+    `\nFleet: 8 processes x 50 callers, ${seconds} s, ${lifetime}-second tokens, strict session mode; with ` +
+      `Redis, then without`,
   );
   const server = await devServer(lifetime, undefined, ["--session-mode", "strict"]);
   const { freePort } = await import("../test/support/prism.js");
@@ -853,7 +859,8 @@ async function cliStartup(): Promise<void> {
   row(
     "mlserver --help / node -e 0, wall time",
     `${ratio.toFixed(2)}x`,
-    `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
+    `${median(samples.cli).toFixed(0)} ms (IQR ${spread(samples.cli)}) vs ${median(samples.node).toFixed(0)} ms ` +
+      `(IQR ${spread(samples.node)})`,
   );
 }
 
@@ -1087,7 +1094,8 @@ async function cliToken(): Promise<void> {
     row(
       "mlserver token (cached) / node -e 0, wall time",
       `${(median(samples.token) / median(samples.node)).toFixed(2)}x`,
-      `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
+      `${median(samples.token).toFixed(0)} ms (IQR ${spread(samples.token)}) vs ` +
+        `${median(samples.node).toFixed(0)} ms (IQR ${spread(samples.node)})`,
     );
     row(
       "npx mlserver --version in a clone, wall time",
@@ -1102,7 +1110,8 @@ async function cliToken(): Promise<void> {
 
 async function codegen(): Promise<void> {
   console.log(
-    "\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: openapi-typescript alone)",
+    "\nCode generation: openapi/mlserver.yaml (ours: read, check, types and security map; baseline: " +
+      "openapi-typescript alone)",
   );
   const {
     openapiTS: { default: openapiTS, astToString },
@@ -1137,7 +1146,8 @@ async function codegen(): Promise<void> {
 }
 
 console.log(
-  `mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ${ROUNDS} rounds`,
+  `mlserver-client benchmarks${QUICK ? " (quick)" : ""}: node ${process.version}, ${cpus().length} cores, ` +
+    `${ROUNDS} rounds`,
 );
 // BENCH_ONLY=overhead,coldStart runs some sections; a full (not quick) partial run replaces those
 // sections in bench/results.json and keeps the others, each section saying when it was measured.

@@ -36,7 +36,9 @@ export async function checkRunnable(
   if (missing.length > 0) {
     throw new HttpError(
       400,
-      `the dev server's Python (${python.executable}) lacks ${missing.join(" and ")}, needed for ${missing.map((m) => PYTHON_PACKAGES[m]).join("; ")}: install it there, or start the dev server with another Python (python option, --python)`,
+      `the dev server's Python (${python.executable}) lacks ${missing.join(" and ")}, needed for ` +
+        `${missing.map((m) => PYTHON_PACKAGES[m]).join("; ")}: install it there, or start the dev server with ` +
+        `another Python (python option, --python)`,
     );
   }
 }

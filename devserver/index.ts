@@ -17,7 +17,10 @@
  * afterAll(() => server.close());
  *
  * it("signs in once, however many calls", async () => {
- *   const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });
+ *   const client = createMlServerClient({
+ *     baseUrl: server.url,
+ *     auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }),
+ *   });
  *   await Promise.all([client.GET("/status"), client.GET("/services")]);
  *   expect(server.counters.logins).toBe(1);
  * });
@@ -52,7 +55,10 @@ export const DEVSERVER_PACKAGES = ["ajv", "ajv-formats", "jose", "yaml"] as cons
  *
  * @example
  * ```ts
- * const server = await startDevServer({ accessTokenSeconds: 60, users: [{ username: "alice", password: "Alice-Pa55" }] });
+ * const server = await startDevServer({
+ *   accessTokenSeconds: 60,
+ *   users: [{ username: "alice", password: "Alice-Pa55" }],
+ * });
  * console.log(server.url); // http://127.0.0.1:41234
  * await server.close();
  * ```

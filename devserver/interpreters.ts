@@ -55,7 +55,9 @@ export class InterpreterBudget {
     if (this.#live >= this.limit) {
       throw new HttpError(
         503,
-        `all ${this.limit} interpreters the dev server may run are in use (pools, sessions and batches together): try again shortly, close sessions, or raise the limit (executionLimits.interpreters, --max-interpreters)`,
+        `all ${this.limit} interpreters the dev server may run are in use (pools, sessions and batches ` +
+          `together): try again shortly, close sessions, or raise the limit (executionLimits.interpreters, ` +
+          `--max-interpreters)`,
         "ServiceUnavailableException",
         { "retry-after": "1" },
       );

@@ -85,7 +85,8 @@ def is_missing(value):
 # dicts too (a list built from numpy input holds numpy scalars).
 def to_json(value):
     if pandas is not None and isinstance(value, pandas.DataFrame):
-        return {str(name): [None if is_missing(v) or v is None else to_json(v) for v in column] for name, column in value.to_dict(orient="list").items()}
+        cell = lambda v: None if is_missing(v) or v is None else to_json(v)
+        return {str(name): [cell(v) for v in column] for name, column in value.to_dict(orient="list").items()}
     if pandas is not None and isinstance(value, pandas.Series):
         return [None if is_missing(v) else to_json(v) for v in value.tolist()]
     if numpy is not None:
@@ -107,7 +108,9 @@ def json_problem(name, value):
         if v is None or isinstance(v, (bool, int, str)):
             return None
         if isinstance(v, float):
-            return None if v == v and v not in (float("inf"), float("-inf")) else "NaN and infinity have no JSON form" + ("" if path == name else " (%s)" % path)
+            if v == v and v not in (float("inf"), float("-inf")):
+                return None
+            return "NaN and infinity have no JSON form" + ("" if path == name else " (%s)" % path)
         if isinstance(v, list):
             for i, item in enumerate(v):
                 found = find(item, "%s[%d]" % (path, i), depth + 1)
@@ -187,7 +190,10 @@ def initialize(command):
 
 def unserialize(data, what):
     if dill is None and b"dill._dill" in data:
-        raise ValueError("%s was serialised with dill, which the dev server's Python does not have: install dill there (pip install dill, or Debian's python3-dill)" % what)
+        raise ValueError(
+            "%s was serialised with dill, which the dev server's Python does not have: "
+            "install dill there (pip install dill, or Debian's python3-dill)" % what
+        )
     try:
         # dill reads plain pickles too, and what it wrote needs it.
         return serializer.loads(data)

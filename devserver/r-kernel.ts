@@ -23,7 +23,10 @@ const KERNEL = String.raw`local({
   parent <- Sys.getenv("MLSERVER_DEVSERVER_PID")
   Sys.unsetenv(c("MLSERVER_R_KERNEL", "MLSERVER_DEVSERVER_PID"))
   replies <- pipe(sprintf("trap '' INT; %s exec cat >&3", helper), open = "w")
-  if (nzchar(parent)) system(sprintf("(trap '' INT; export %s; tail -s 0.25 --pid=%s -f /dev/null; kill -9 0)", helper, parent), wait = FALSE)
+  if (nzchar(parent)) {
+    watch <- "(trap '' INT; export %s; tail -s 0.25 --pid=%s -f /dev/null; kill -9 0)"
+    system(sprintf(watch, helper, parent), wait = FALSE)
+  }
   input <- file("stdin", open = "r")
 
   masks <- attach(NULL, name = "mlserver:kernel", warn.conflicts = FALSE)
@@ -51,7 +54,8 @@ const KERNEL = String.raw`local({
   # Where a condition came from, as R's console says it: nothing for the code's own top level.
   origin <- function(condition) {
     call <- conditionCall(condition)
-    if (is.null(call) || identical(call[[1]], quote(eval)) || identical(call[[1]], quote(parse))) "" else paste0(" in ", deparse(call, nlines = 1L)[1])
+    ours <- is.null(call) || identical(call[[1]], quote(eval)) || identical(call[[1]], quote(parse))
+    if (ours) "" else paste0(" in ", deparse(call, nlines = 1L)[1])
   }
 
   run_code <- function(code) {
@@ -75,7 +79,8 @@ const KERNEL = String.raw`local({
   # ML Server's R types, bound from their JSON forms; null is NA.
   bind <- function(value, type) {
     if (is.null(value)) return(NA)
-    v <- jsonlite::fromJSON(jsonlite::toJSON(value, auto_unbox = TRUE, null = "null", digits = NA), simplifyVector = TRUE)
+    json <- jsonlite::toJSON(value, auto_unbox = TRUE, null = "null", digits = NA)
+    v <- jsonlite::fromJSON(json, simplifyVector = TRUE)
     if (is.null(v)) return(NA)
     if (is.null(type)) return(v)
     switch(type,
@@ -93,7 +98,9 @@ const KERNEL = String.raw`local({
 
   # Outputs in the same JSON forms: a data frame as columns, a matrix as rows, NA as null.
   output_json <- function(name, value, type) {
-    problem <- function(reason) list(failure = failure(sprintf("output parameter '%s' cannot be sent as JSON: %s", name, reason)))
+    problem <- function(reason) {
+      list(failure = failure(sprintf("output parameter '%s' cannot be sent as JSON: %s", name, reason)))
+    }
     if (nonfinite(value)) return(problem("NaN and infinity have no JSON form"))
     tryCatch({
       json <- if (is.data.frame(value)) {
@@ -147,7 +154,9 @@ const KERNEL = String.raw`local({
       }
     }
     bound <- tryCatch({
-      for (name in names(command$inputs)) assign(name, bind(command$inputs[[name]], command$types[[name]]), envir = globalenv())
+      for (name in names(command$inputs)) {
+        assign(name, bind(command$inputs[[name]], command$types[[name]]), envir = globalenv())
+      }
       NULL
     }, error = function(e) paste0("an input could not be bound: ", conditionMessage(e)))
     if (!is.null(bound)) return(failure(bound))
@@ -155,7 +164,9 @@ const KERNEL = String.raw`local({
     if (!is.null(failed)) return(failure(failed))
     outputs <- character(0)
     for (name in unlist(command$outputs)) {
-      if (!exists(name, envir = globalenv(), inherits = FALSE)) return(failure(sprintf("output parameter '%s' was not set by the code", name)))
+      if (!exists(name, envir = globalenv(), inherits = FALSE)) {
+        return(failure(sprintf("output parameter '%s' was not set by the code", name)))
+      }
       sent <- output_json(name, get(name, envir = globalenv()), command$outputTypes[[name]])
       if (!is.null(sent$failure)) return(sent$failure)
       outputs <- c(outputs, paste0(json_string(name), ":", sent$json))
@@ -185,7 +196,12 @@ const KERNEL = String.raw`local({
       set = {
         bytes <- jsonlite::base64_dec(command$data)
         value <- tryCatch(list(readRDS(gzcon(rawConnection(bytes)))), error = function(e) NULL)
-        if (is.null(value)) return(failure("the body is not an R object serialised with serialize() or saveRDS(), as mrsdeploy's putLocalObject sends it"))
+        if (is.null(value)) {
+          return(failure(paste(
+            "the body is not an R object serialised with serialize() or saveRDS(),",
+            "as mrsdeploy's putLocalObject sends it"
+          )))
+        }
         assign(name, value[[1]], envir = globalenv())
         ok()
       },

@@ -18,7 +18,8 @@ export function resolveR(command: string): Promise<RRuntime> {
         return resolve({
           ok: false,
           problem: missing
-            ? `R is not installed here (${command} was not found): install R and its jsonlite package (Debian: apt install r-base-core r-cran-jsonlite), or start the dev server with another Rscript (r option, --r)`
+            ? `R is not installed here (${command} was not found): install R and its jsonlite package (Debian: ` +
+              `apt install r-base-core r-cran-jsonlite), or start the dev server with another Rscript (r option, --r)`
             : `the dev server's R (${command}) could not be started: ${error.message.split("\n")[0]}`,
         });
       }
@@ -28,7 +29,9 @@ export function resolveR(command: string): Promise<RRuntime> {
       if (jsonlite !== "TRUE")
         return resolve({
           ok: false,
-          problem: `the dev server's R (${command}) lacks the jsonlite package, which its R kernel needs: install it there (install.packages("jsonlite"), or Debian's r-cran-jsonlite)`,
+          problem:
+            `the dev server's R (${command}) lacks the jsonlite package, which its R kernel needs: ` +
+            `install it there (install.packages("jsonlite"), or Debian's r-cran-jsonlite)`,
         });
       resolve({ ok: true, executable: command, version });
     });

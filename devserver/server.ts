@@ -93,7 +93,10 @@ function routeName(method: string, pathname: string, target: Target | null | und
   if (target?.operation) return `${target.operation.method} ${target.operation.template}`;
   if (pathname.startsWith("/login/refreshToken/")) return `${method} /login/refreshToken/{refreshToken}`;
   if (pathname.startsWith("/api/")) {
-    return `${method} ${pathname.replace(/^(\/api\/[^/]+\/[^/]+)(\/batch)?(\/[^/]+)?.*$/, (_m: string, _base: string, batch?: string, id?: string) => `/api/{name}/{version}${batch ?? ""}${id ? "/{executionId}" : ""}`)}`;
+    const match = /^\/api\/[^/]+\/[^/]+(\/batch)?(\/[^/]+)?/.exec(pathname);
+    if (!match) return `${method} ${pathname}`;
+    const [, batch, id] = match;
+    return `${method} /api/{name}/{version}${batch ?? ""}${id ? "/{executionId}" : ""}`;
   }
   return `${method} (no such operation)`;
 }
@@ -104,7 +107,8 @@ async function handle(state: DevState, req: IncomingMessage, res: ServerResponse
   if (!hostAllowed(req, state.server.port, state.options.allowedHosts ?? [])) {
     const text = JSON.stringify({
       message:
-        "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) or a name in allowedHosts (--allowed-host)",
+        "this dev server answers only requests addressed to it by a loopback name (127.0.0.1, localhost, [::1]) " +
+        "or a name in allowedHosts (--allowed-host)",
       exceptionType: "MisdirectedRequestException",
     });
     res.writeHead(421, {
@@ -265,7 +269,10 @@ function bundledSpec(): string {
  * @example
  * ```ts
  * const server = await startDevServer({ accessTokenSeconds: 2 });
- * const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });
+ * const client = createMlServerClient({
+ *   baseUrl: server.url,
+ *   auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }),
+ * });
  * ```
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {

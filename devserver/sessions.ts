@@ -71,7 +71,8 @@ function sameRuntime(snapshot: DevSnapshot, runtimeType: string): DevSnapshot {
   if (snapshot.runtimeType !== runtimeType)
     throw new HttpError(
       400,
-      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ${snapshot.runtimeType} session`,
+      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace; load it into a ` +
+        `${snapshot.runtimeType} session`,
       "RequestValidationException",
     );
   return snapshot;

@@ -36,7 +36,10 @@ export interface DevState {
   readonly authority: TokenAuthority;
   readonly operations: Operation[];
   readonly services: Map<string, WebService>;
-  /** A service published from a snapshot keeps the archive: its shells start from it, even after the snapshot is deleted. */
+  /**
+   * A service published from a snapshot keeps the archive: its shells start from it, even after the snapshot is
+   * deleted.
+   */
   readonly serviceSnapshots: WeakMap<WebService, Buffer>;
   /** Pool sizes set through the pool API, by service key. */
   readonly poolSizes: Map<string, PoolSizes>;

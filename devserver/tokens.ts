@@ -121,7 +121,10 @@ export class TokenAuthority {
     }
   }
 
-  /** Why access tokens were refused, for tests and benchmarks: expired, rotated by a renewal, of an ended session, or not ours. */
+  /**
+   * Why access tokens were refused, for tests and benchmarks: expired, rotated by a renewal, of an ended session, or
+   * not ours.
+   */
   readonly refusals = { expired: 0, rotated: 0, sessionEnded: 0, invalid: 0 };
 
   #refuse(reason: keyof TokenAuthority["refusals"]): undefined {

@@ -94,7 +94,10 @@ export interface DevServerOptions extends Partial<TokenLifetimes> {
 
 /** What one run, one batch and all sessions together may use. */
 export interface ExecutionLimits {
-  /** Per run (a service call, a batch item, a session's execute), counted from when its interpreter is ready: default 10 s. */
+  /**
+   * Per run (a service call, a batch item, a session's execute), counted from when its interpreter is ready: default 10
+   * s.
+   */
   timeMs?: number;
   /** Console output per run, stdout and stderr together: default 1 MiB. */
   outputBytes?: number;

@@ -58,9 +58,10 @@ export function loadOperations(specPath: string): Operation[] {
   const operations: Operation[] = [];
   for (const [template, item] of Object.entries(doc.paths as Record<string, Json>)) {
     const names: string[] = [];
-    const regex = new RegExp(
-      `^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{([^}]+)\\?\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}$`,
-    );
+    const pattern = template
+      .replace(/[.*+?^$()|[\]\\]/g, "\\$&")
+      .replace(/\\?\{([^}]+)\\?\}/g, (_, name: string) => (names.push(name), "([^/]+)"));
+    const regex = new RegExp(`^${pattern}$`);
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;

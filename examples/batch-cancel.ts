@@ -49,7 +49,8 @@ try {
   console.log(`1. Batch of 100 rows ${outcome} at ${seen} of 100 rows`);
   const listed = await slow.listBatches();
   console.log(
-    `2. Cancelled on the server too: ${listed.includes(id) ? "still listed" : "no longer listed"} (${listed.length} batches left)`,
+    `2. Cancelled on the server too: ${listed.includes(id) ? "still listed" : "no longer listed"} ` +
+      `(${listed.length} batches left)`,
   );
 
   await deleteService(client, { name: "slow", version: "1.0" });

@@ -42,7 +42,8 @@ try {
   const missing = createServiceClient<Double>(client, { name: "triple", version: "1.0" });
   const absent = await missing.consume({ x: 1 }).catch((error: MlServerClientError) => error);
   console.log(
-    `3. A service that is not there: ${(absent as MlServerClientError).code}, ${(absent as Error).message.split(":")[0]}`,
+    `3. A service that is not there: ${(absent as MlServerClientError).code}, ` +
+      `${(absent as Error).message.split(":")[0]}`,
   );
 
   await deleteService(client, { name: "double", version: "1.0" });

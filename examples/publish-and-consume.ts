@@ -63,7 +63,8 @@ try {
   const loan = createServiceClient<components>(client, { name: "loan-score", version: "1.0" });
   const one = await loan.consume({ income: 52_000, amount: 12_000 });
   console.log(
-    `3. consume({ income: 52000, amount: 12000 }) → score ${one.outputs.score}, approved ${one.outputs.approved}; it printed "${one.consoleOutput.trim()}"`,
+    `3. consume({ income: 52000, amount: 12000 }) → score ${one.outputs.score}, approved ` +
+      `${one.outputs.approved}; it printed "${one.consoleOutput.trim()}"`,
   );
 
   const applicants = Array.from({ length: 40 }, (_, i) => ({ income: 20_000 + i * 2_000, amount: 10_000 }));
@@ -82,7 +83,8 @@ try {
   // A poll answered 401 for a token rotated while it was in flight is resent once by the client;
   // had any call still failed, runBatch would have thrown instead of getting here.
   console.log(
-    `5. ${results.length} results, ${approved} approved, ${failed} failed; token renewals while it ran: ${server.counters.renewals}, 401s resent: ${server.counters.unauthorizedApiCalls}`,
+    `5. ${results.length} results, ${approved} approved, ${failed} failed; token renewals while it ran: ` +
+      `${server.counters.renewals}, 401s resent: ${server.counters.unauthorizedApiCalls}`,
   );
 
   await deleteService(client, { name: "loan-score", version: "1.0" });

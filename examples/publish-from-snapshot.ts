@@ -43,7 +43,10 @@ try {
   const houses = createServiceClient<{
     schemas: { InputParameters: { size: number }; OutputParameters: { price: number } };
   }>(client, { name: "house-price", version: "1.0" });
-  for (const size of [60, 90]) console.log(`3. size ${size} → price ${(await houses.consume({ size })).outputs.price}`);
+  for (const size of [60, 90]) {
+    const { outputs } = await houses.consume({ size });
+    console.log(`3. size ${size} → price ${outputs.price}`);
+  }
 
   await deleteService(client, { name: "house-price", version: "1.0" });
   await client.DELETE("/snapshots/{id}", { params: { path: { id: published.snapshotId } } });

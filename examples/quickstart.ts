@@ -58,7 +58,8 @@ try {
   });
   console.log(
     `6. ${waitMs / 1000} s later the token had expired; the next call still answered ${again.response.status}: ` +
-      `renewed ${renewals} time(s) behind the scenes (${fingerprint(tokenBefore)} → ${fingerprint(latest!.accessToken)}), no error reached the caller`,
+      `renewed ${renewals} time(s) behind the scenes (${fingerprint(tokenBefore)} → ` +
+      `${fingerprint(latest!.accessToken)}), no error reached the caller`,
   );
 
   const oldToken = latest!.accessToken;

@@ -87,7 +87,8 @@ try {
   ) as { total: number; failed: number; results: { outputs: { dist: number } }[] };
   const over50 = batch.results.filter((r) => r.outputs.dist > 50).length;
   console.log(
-    `3. mlserver services batch stopping-row 1.0 --file speeds.csv: ${batch.total} rows, ${over50} stop beyond 50 ft, ${batch.failed} failed`,
+    `3. mlserver services batch stopping-row 1.0 --file speeds.csv: ${batch.total} rows, ${over50} stop beyond ` +
+      `50 ft, ${batch.failed} failed`,
   );
   await cli(["logout"]);
 

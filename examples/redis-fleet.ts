@@ -75,7 +75,8 @@ if (process.argv[2] === "--worker") {
     const failed = results.reduce((n, r) => n + r.failed, 0);
     const { logins, renewals } = server.counters;
     console.log(
-      `${WORKERS} workers, ${SECONDS} s, 2-second tokens: ${ok} calls succeeded, ${failed} failed; ${logins} sign-in and ${renewals} renewals for the whole fleet (about ${SECONDS / 2} lifetimes)`,
+      `${WORKERS} workers, ${SECONDS} s, 2-second tokens: ${ok} calls succeeded, ${failed} failed; ${logins} ` +
+        `sign-in and ${renewals} renewals for the whole fleet (about ${SECONDS / 2} lifetimes)`,
     );
   } finally {
     await server.close();

@@ -37,7 +37,8 @@ try {
   }).catch((error: unknown) => error);
   if (!(failed instanceof RemoteExecutionError)) throw new Error("expected the script to fail");
   console.log(
-    `2. A script that failed early: ${failed.code}, "${failed.errorMessage.trim()}", missing ${failed.missingFiles.join(", ")}`,
+    `2. A script that failed early: ${failed.code}, "${failed.errorMessage.trim()}", missing ` +
+      `${failed.missingFiles.join(", ")}`,
   );
 
   await auth.signOut();

@@ -36,7 +36,8 @@ try {
     setupCode: [
       "import numpy, pandas",
       "from sklearn.linear_model import LogisticRegression",
-      "history = pandas.DataFrame({'income': [20, 35, 50, 65, 80, 95, 30, 70], 'debt': [15, 20, 10, 25, 5, 10, 25, 30]})",
+      "history = pandas.DataFrame({'income': [20, 35, 50, 65, 80, 95, 30, 70], 'debt': [15, 20, 10, 25, 5, 10, " +
+        "25, 30]})",
       "repaid = (history['income'] - 1.5 * history['debt'] > 20).astype(int)",
       "model = LogisticRegression().fit(history[['income', 'debt']], repaid)",
       "print('trained on %d loans, accuracy %.2f' % (len(history), model.score(history[['income', 'debt']], repaid)))",
@@ -45,7 +46,8 @@ try {
     code: [
       "import pandas",
       "probability = model.predict_proba(applicants[['income', 'debt']])[:, 1]",
-      "scores = pandas.DataFrame({'name': applicants['name'], 'approved': probability > 0.5, 'probability': probability.round(3)})",
+      "scores = pandas.DataFrame({'name': applicants['name'], 'approved': probability > 0.5, 'probability': " +
+        "probability.round(3)})",
     ].join("\n"),
     inputs: { applicants: "data.frame" },
     outputs: { scores: "data.frame" },
@@ -63,7 +65,8 @@ try {
   });
   const scores = outputs.scores!;
   console.log(
-    `2. Scored a data frame: ${scores.name.map((n, i) => `${n} ${scores.approved[i] ? "approved" : "declined"}`).join(", ")}`,
+    `2. Scored a data frame: ` +
+      `${scores.name.map((n, i) => `${n} ${scores.approved[i] ? "approved" : "declined"}`).join(", ")}`,
   );
 
   // 3. A row scorer from the same snapshot, and a CSV batched through the CLI.
@@ -94,7 +97,8 @@ try {
     results: { outputs: { approved: boolean } }[];
   };
   console.log(
-    `3. mlserver services batch loan-row 1.0 --file applicants.csv: ${batch.total} rows, ${batch.results.filter((r) => r.outputs.approved).length} approved, ${batch.failed} failed`,
+    `3. mlserver services batch loan-row 1.0 --file applicants.csv: ${batch.total} rows, ` +
+      `${batch.results.filter((r) => r.outputs.approved).length} approved, ${batch.failed} failed`,
   );
   await cli(["logout"]);
 

@@ -40,7 +40,8 @@ export const aadDeviceCode = /* @__PURE__ */ nodeOnly(
 /** Not in the browser build: a client secret must never ship to a browser. */
 export const aadClientCredentials = /* @__PURE__ */ nodeOnly(
   "aadClientCredentials",
-  "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for the signed-in user.",
+  "A client secret or certificate must never reach a browser: get tokens in a backend, or use aadBrowser for " +
+    "the signed-in user.",
 );
 /** Not in the browser build: a client secret must never ship to a browser. */
 export const clientCredentials = /* @__PURE__ */ nodeOnly(

@@ -137,7 +137,8 @@ export function createAuthenticatedClient<P extends object>(
   const layers = installedLayers();
   if (retry !== undefined && retry !== false && !layers.retries) {
     throw new InvalidOptionError(
-      "retry options need the retry layer, which this build leaves out unless asked: call useRetries() once before creating clients.",
+      "retry options need the retry layer, which this build leaves out unless asked: call useRetries() once " +
+        "before creating clients.",
     );
   }
   const retrying = retry === false || !layers.retries ? transport : layers.retries(transport, retry);

@@ -5,7 +5,10 @@
  * @example
  * ```ts
  * import { createMlServerClient, mlServerLogin } from "mlserver-client";
- * const client = createMlServerClient({ baseUrl: "https://mlserver.example.com:12800", auth: mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD! }) });
+ * const client = createMlServerClient({
+ *   baseUrl: "https://mlserver.example.com:12800",
+ *   auth: mlServerLogin({ username: "admin", password: process.env.MLSERVER_PASSWORD! }),
+ * });
  * const { data } = await client.GET("/status");
  * ```
  *

@@ -47,7 +47,8 @@ export async function setServicePool(
  *
  * @example
  * ```ts
- * for (const { computeNode, status } of await servicePoolStatus(client, { name: "loan-score", version: "1.0" })) console.log(computeNode, status);
+ * for (const { computeNode, status } of await servicePoolStatus(client, { name: "loan-score", version: "1.0" }))
+ *   console.log(computeNode, status);
  * ```
  */
 export async function servicePoolStatus(

@@ -1,7 +1,8 @@
 /**
  * What both entry points export, listed one by one and grouped by area: the client, the strategies
  * and stores that work on any platform, retries and tracing, the services helpers and the errors.
- * The building blocks under them are `mlserver-client/building-blocks` (`building-blocks.ts`). `index.ts` (Node) adds the Node-only strategies and stores;
+ * The building blocks under them are `mlserver-client/building-blocks` (`building-blocks.ts`). `index.ts` (Node) adds
+ * the Node-only strategies and stores;
  * `browser.ts` adds stand-ins for them that say what to use instead. `test/unit/api-report.test.ts`
  * keeps every entry's surface in `api/`, so that any change to it shows in review.
  *

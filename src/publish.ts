@@ -125,7 +125,12 @@ export async function publishRealtimeService(client: MlServerClient, options: Re
  *
  * @example
  * ```ts
- * await updateRealtimeService(client, { name: "kmeans", version: "1.0", model: retrained, description: "retrained weekly" });
+ * await updateRealtimeService(client, {
+ *   name: "kmeans",
+ *   version: "1.0",
+ *   model: retrained,
+ *   description: "retrained weekly",
+ * });
  * ```
  */
 export async function updateRealtimeService(

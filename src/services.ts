@@ -64,7 +64,10 @@ export interface ServiceClient<Inputs, Outputs> {
    *
    * @example
    * ```ts
-   * const results = await scorer.runBatch(rows, { onStart: (id) => saveSomewhere(id), onProgress: (p) => console.log(p.completed) });
+   * const results = await scorer.runBatch(rows, {
+   *   onStart: (id) => saveSomewhere(id),
+   *   onProgress: (p) => console.log(p.completed),
+   * });
    * // later, in another process: the same results, without starting again
    * const again = await scorer.runBatch([], { executionId: savedId });
    * ```

@@ -27,7 +27,9 @@ export const poolRoutes: RouteTable = {
       ["MaxPoolSize", max],
     ] as const) {
       if (size > budget) {
-        const why = `${name} (${size}) is more than the ${budget} interpreters the dev server may run (executionLimits.interpreters, --max-interpreters)`;
+        const why =
+          `${name} (${size}) is more than the ${budget} interpreters the dev server may run ` +
+          `(executionLimits.interpreters, --max-interpreters)`;
         throw new HttpError(400, why, "RequestValidationException");
       }
     }

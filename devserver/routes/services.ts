@@ -34,7 +34,8 @@ function keepSnapshot(state: DevState, service: WebService, body: Record<string,
   if (snapshot.runtimeType !== runtimeType)
     throw new HttpError(
       400,
-      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ${String(runtimeType)}`,
+      `snapshot ${snapshot.id} holds a ${snapshot.runtimeType} workspace, and this service's runtime is ` +
+        `${String(runtimeType)}`,
       "RequestValidationException",
     );
   state.serviceSnapshots.set(service, snapshot.archive);

@@ -90,7 +90,8 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         if (clientOptions.fetch !== transport) {
           // Only the transport checks the request as it is actually sent (and its redirects).
           throw new InvalidOptionError(
-            "This client does not send through the auth middleware's fetch, so credentials could leave unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.",
+            "This client does not send through the auth middleware's fetch, so credentials could leave " +
+              "unchecked: create it with createClient({ fetch: middleware.fetch }) and no per-request fetch.",
           );
         }
         // Refuse before asking any provider for a credential (which may mean a sign-in).

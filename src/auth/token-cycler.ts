@@ -211,7 +211,8 @@ export class TokenCycler<T extends TokenSet> {
           this.#current = this.#entry(tokens);
           this.#failedAt = -Infinity;
           debug(
-            `token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`,
+            `token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ` +
+              `${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`,
           );
           this.#onChange?.(tokens);
         }
@@ -220,7 +221,8 @@ export class TokenCycler<T extends TokenSet> {
       (error: unknown) => {
         this.#failedAt = this.#clock();
         debug(
-          `token ${previous ? "renewal" : "acquisition"} failed: ${(error as { code?: string }).code ?? (error as Error).name}`,
+          `token ${previous ? "renewal" : "acquisition"} failed: ` +
+            `${(error as { code?: string }).code ?? (error as Error).name}`,
         );
         throw error;
       },
@@ -244,7 +246,8 @@ export class TokenCycler<T extends TokenSet> {
         if (!retryable || attempt >= this.#maxAttempts) throw error;
         const delay = Math.min(5_000, this.#retryDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
         debug(
-          `token endpoint failed (${error.message.split(":")[0]}); retry ${attempt} of ${this.#maxAttempts - 1} in ${Math.round(delay)} ms`,
+          `token endpoint failed (${error.message.split(":")[0]}); retry ${attempt} of ${this.#maxAttempts - 1} ` +
+            `in ${Math.round(delay)} ms`,
         );
         await this.#sleep(delay);
       }

@@ -7,7 +7,10 @@ import type { TokenSet } from "./token-set.js";
 /** What a token strategy adds to the shared behaviour of {@link tokenProvider}. */
 export interface TokenProviderHooks {
   bind?(binding: AuthBinding): void;
-  /** Runs before each authorization, and without a context before {@link TokenSource.getAccessToken}; throw to refuse (e.g. when signed out). */
+  /**
+   * Runs before each authorization, and without a context before {@link TokenSource.getAccessToken}; throw to refuse
+   * (e.g. when signed out).
+   */
   check?(context?: AuthContext): void;
   /** A 401 came back on the current token: the next renewal must bypass caches. */
   onRefused?(): void;

@@ -9,6 +9,8 @@ import { rememberSecret, scrub } from "../core/redact.js";
 import { asTokenCall } from "../http/boundary.js";
 import type { FetchLike } from "../core/fetch.js";
 
+const CHECK_BASE_URL = "Check baseUrl: it should be the web node's address, e.g. https://host:12800.";
+
 /** How a token endpoint call is made. */
 export interface TokenRequestOptions {
   fetch: FetchLike;
@@ -65,8 +67,9 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
     }
     const redirected =
       status >= 300 && status < 400 ? " It answered with a redirect, which a token call does not follow." : "";
+    const hint = status === 404 ? ` ${CHECK_BASE_URL}` : "";
     throw new TokenEndpointError(
-      `${call} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.${redirected}${status === 404 ? " Check baseUrl: it should be the web node's address, e.g. https://host:12800." : ""}`,
+      `${call} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.${redirected}${hint}`,
       { status, response, retryable: status >= 500 || status === 429 },
     );
   }
@@ -77,7 +80,8 @@ export async function sendTokenRequest(request: Request, options: TokenRequestOp
     // No cause: a parser's message quotes the body, which may be a bare token.
     const type = scrub(response.headers.get("content-type") ?? "no content type").slice(0, 60);
     throw new TokenResponseError(
-      `${call} answered HTTP ${response.status} with a body that is not JSON (${type}, ${text.length} characters). Is this the right server?`,
+      `${call} answered HTTP ${response.status} with a body that is not JSON (${type}, ${text.length} ` +
+        `characters). Is this the right server?`,
       { response },
     );
   }

@@ -35,7 +35,8 @@ function seconds(value: unknown, field: string): number | undefined {
   const n = typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
     throw new TokenResponseError(
-      `The token response's ${field} is not a non-negative number of seconds (got a ${typeof value}${typeof value === "number" ? ` ${value}` : ""}).`,
+      `The token response's ${field} is not a non-negative number of seconds (got a ` +
+        `${typeof value}${typeof value === "number" ? ` ${value}` : ""}).`,
     );
   }
   return n;
@@ -74,7 +75,8 @@ export function parseTokenResponse(
 ): TokenSet {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new TokenResponseError(
-      `The token response is not a JSON object (got ${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}).`,
+      `The token response is not a JSON object (got ` +
+        `${Array.isArray(body) ? "an array" : body === null ? "null" : `a ${typeof body}`}).`,
     );
   }
   const r = body as Record<string, unknown>;
@@ -88,7 +90,8 @@ export function parseTokenResponse(
   } catch (error) {
     if (!(error instanceof InvalidCredentialError)) throw error;
     throw new TokenResponseError(
-      "The token response's access_token holds a line break, control or non-Latin-1 character, so it cannot be sent in a header; is this the right server?",
+      "The token response's access_token holds a line break, control or non-Latin-1 character, so it cannot be " +
+        "sent in a header; is this the right server?",
     );
   }
   if (r.token_type !== undefined && (typeof r.token_type !== "string" || r.token_type.toLowerCase() !== "bearer")) {

@@ -119,7 +119,8 @@ function decodeTokenSet(
   if (!valid) {
     warnOnce(
       `token-store-shape:${describe}`,
-      `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new sign-in will replace them).`,
+      `The stored tokens for ${describe} are not in a form this version understands; ignoring them (a new ` +
+        `sign-in will replace them).`,
     );
     return undefined;
   }
@@ -332,7 +333,8 @@ export class StoredTokens<T extends TokenSet> {
       this.#failedAt = this.clock();
       warnOnce(
         `token-store-lock:${describeKey(binding.key)}`,
-        `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on without it.`,
+        `The token store's lock for ${describeKey(binding.key)} could not be taken (${error.message}); going on ` +
+          `without it.`,
       );
       return task();
     }
@@ -359,7 +361,8 @@ export class StoredTokens<T extends TokenSet> {
       this.#failedAt = this.clock();
       warnOnce(
         `token-store-write:${describe}`,
-        `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in this process only until the store answers again.`,
+        `The new tokens for ${describe} could not be stored (${(error as Error).message}); they are used in ` +
+          `this process only until the store answers again.`,
       );
       const first = !this.#unsaved;
       this.#unsaved = { tokens, obtainedAt };

@@ -132,9 +132,9 @@ export async function runCommand(command: Command, args: readonly string[], stre
     const subcommand = name === undefined ? undefined : command.subcommands[name];
     if (!subcommand) {
       const guess = named ? closest(named, names) : undefined;
-      throw new UsageError(
-        `${command.name} takes one of ${names.join(", ")}${named ? `, not ${JSON.stringify(named)}` : ""}.${guess ? ` Did you mean \`mlserver ${command.name} ${guess}\`?` : ""}`,
-      );
+      const given = named ? `, not ${JSON.stringify(named)}` : "";
+      const hint = guess ? ` Did you mean \`mlserver ${command.name} ${guess}\`?` : "";
+      throw new UsageError(`${command.name} takes one of ${names.join(", ")}${given}.${hint}`);
     }
     target = subcommand;
     rest = named === undefined ? args : tail;

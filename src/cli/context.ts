@@ -69,14 +69,18 @@ function secretSourceOf(ctx: Context, interactive: boolean): SecretSource {
       env: "MLSERVER_PASSWORD",
       stdin: ctx.values["password-stdin"] === true,
       ...(interactive && { prompt: `Password for ${ctx.profile.username ?? "?"} at ${ctx.profile.server ?? "?"}: ` }),
-      missing: `Not signed in to ${ctx.profile.server} as ${ctx.profile.username} (no cached session, or it ended): ${relogin}, or set MLSERVER_PASSWORD.`,
+      missing:
+        `Not signed in to ${ctx.profile.server} as ${ctx.profile.username} (no cached session, or it ` +
+        `ended): ${relogin}, or set MLSERVER_PASSWORD.`,
     };
   }
   return {
     env: "MLSERVER_CLIENT_SECRET",
     stdin: ctx.values["client-secret-stdin"] === true,
     ...(interactive && { prompt: `Client secret for ${ctx.profile.clientId ?? "?"}: ` }),
-    missing: `A client secret is needed to get a token for ${ctx.profile.clientId}: set MLSERVER_CLIENT_SECRET (or ${relogin} --client-secret-stdin).`,
+    missing:
+      `A client secret is needed to get a token for ${ctx.profile.clientId}: set MLSERVER_CLIENT_SECRET ` +
+      `(or ${relogin} --client-secret-stdin).`,
   };
 }
 
@@ -88,7 +92,8 @@ export async function connect(
   const server = ctx.profile.server;
   if (!server)
     throw new UsageError(
-      `No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`,
+      `No server for profile ${JSON.stringify(ctx.profileName)}: give --server <url> (or set MLSERVER_SERVER), ` +
+        `e.g. with \`mlserver login --server https://mlserver.example.com:12800 --username admin\`.`,
     );
   const ca = ctx.profile.ca ? await readCa(ctx.profile.ca) : undefined;
   await checkTransport(ctx, server);
@@ -146,11 +151,14 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
   if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
   if (!ctx.profile.allowInsecureHttp) {
     throw new UsageError(
-      `${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), which the profile remembers.`,
+      `${url.origin} is plain HTTP: the password and tokens would cross the network readable by anyone on the ` +
+        `path. Use https:// or, on a network you trust, --${INSECURE_FLAG} (or MLSERVER_ALLOW_INSECURE_HTTP=1), ` +
+        `which the profile remembers.`,
     );
   }
   ctx.out.warn(
-    `sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can read and replay them.`,
+    `sending credentials to ${url.origin} over plain HTTP (--${INSECURE_FLAG}): anyone on the network path can ` +
+      `read and replay them.`,
   );
 }
 

@@ -93,7 +93,8 @@ export function secretReader(source: SecretSource, env: NodeJS.ProcessEnv = proc
           (source.prompt
             ? await promptHidden(
                 source.prompt,
-                `set ${source.env}, or pipe it to --${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`,
+                `set ${source.env}, or pipe it to ` +
+                  `--${source.env === "MLSERVER_PASSWORD" ? "password" : "client-secret"}-stdin`,
               )
             : undefined);
       if (!value) throw new SignInNeeded(source.missing);
@@ -130,7 +131,8 @@ export async function createProvider(settings: ProviderSettings): Promise<CliPro
       throw new UsageError(`Profile ${JSON.stringify(settings.profileName)} has no ${field}: give --${flag}.`);
     return value;
   };
-  const relogin = `run \`mlserver login${settings.profileName === "default" ? "" : ` --profile ${settings.profileName}`}\``;
+  const profileFlag = settings.profileName === "default" ? "" : ` --profile ${settings.profileName}`;
+  const relogin = `run \`mlserver login${profileFlag}\``;
   const scopes = () =>
     profile.scope
       ? { scopes: profile.scope.split(/[\s,]+/).filter(Boolean) }

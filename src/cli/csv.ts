@@ -60,13 +60,16 @@ export function csvInputs(rows: string[][], types: Record<string, string>): Reco
   const unknown = header.filter((name) => !(name in types));
   if (unknown.length && Object.keys(types).length)
     throw new UsageError(
-      `The CSV header names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which the service does not take (its inputs: ${Object.keys(types).join(", ")}).`,
+      `The CSV header names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, which the service does not ` +
+        `take (its inputs: ${Object.keys(types).join(", ")}).`,
     );
   // Refused before anything is sent: every row would fail on the server.
   const missing = Object.keys(types).filter((name) => !header.includes(name));
   if (missing.length)
     throw new UsageError(
-      `The CSV header lacks the service's input${missing.length > 1 ? "s" : ""} ${missing.map((n) => JSON.stringify(n)).join(", ")}; add ${missing.length > 1 ? "those columns" : "that column"}.`,
+      `The CSV header lacks the service's input${missing.length > 1 ? "s" : ""} ` +
+        `${missing.map((n) => JSON.stringify(n)).join(", ")}; add ` +
+        `${missing.length > 1 ? "those columns" : "that column"}.`,
     );
   // Rows count from 1, the first after the header, as in the batch's results.
   return data.map((row, index) => {

@@ -50,7 +50,8 @@ ${EXIT_CODES}`;
 /** One command's help: its usage, its examples, and the settings when it works with a profile. */
 function helpOf(command: Command): string {
   const examples = command.examples.map((e) => `  ${e}`).join("\n");
-  return `Usage:\n${command.usage}\n\nExamples:\n${examples}\n\n${command.profile ? `${SETTINGS}\n\n` : ""}${EXIT_CODES}\n`;
+  const settings = command.profile ? `${SETTINGS}\n\n` : "";
+  return `Usage:\n${command.usage}\n\nExamples:\n${examples}\n\n${settings}${EXIT_CODES}\n`;
 }
 
 /** Runs the CLI with the given arguments; resolves to the process exit code. */
@@ -86,9 +87,9 @@ export async function main(
             COMMANDS.map((c) => c.name),
           )
         : undefined;
-      streams.err.write(
-        `mlserver: ${command ? `unknown command ${JSON.stringify(command)}` : "no command given"}.${guess ? ` Did you mean \`mlserver ${guess}\`?` : ""} Run \`mlserver --help\` for the commands.\n`,
-      );
+      const what = command ? `unknown command ${JSON.stringify(command)}` : "no command given";
+      const hint = guess ? ` Did you mean \`mlserver ${guess}\`?` : "";
+      streams.err.write(`mlserver: ${what}.${hint} Run \`mlserver --help\` for the commands.\n`);
       return EXIT.usage;
     }
     // A secret on the command line is readable by every user of the machine (ps): refused, never echoed.

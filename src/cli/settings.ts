@@ -123,13 +123,15 @@ async function checkTrusted(path: string): Promise<void> {
     const info = await stat(target);
     if (info.uid !== uid && info.uid !== 0) {
       throw new UsageError(
-        `The config ${what} ${target} belongs to another user (uid ${info.uid}); it decides where your password goes, so it must be yours. Fix its owner, or point MLSERVER_CONFIG at your own file.`,
+        `The config ${what} ${target} belongs to another user (uid ${info.uid}); it decides where your password ` +
+          `goes, so it must be yours. Fix its owner, or point MLSERVER_CONFIG at your own file.`,
       );
     }
     const writable = what === "directory" && (info.mode & 0o1000) !== 0 ? 0 : info.mode & 0o022;
     if (writable) {
       throw new UsageError(
-        `The config ${what} ${target} can be written by ${info.mode & 0o002 ? "any user" : "its group"}; it decides where your password goes. Run chmod go-w ${JSON.stringify(target)}.`,
+        `The config ${what} ${target} can be written by ${info.mode & 0o002 ? "any user" : "its group"}; it ` +
+          `decides where your password goes. Run chmod go-w ${JSON.stringify(target)}.`,
       );
     }
   }

@@ -33,7 +33,8 @@ export class GeneratedStaleError extends MlServerClientError {
   constructor(files: readonly string[]) {
     super(
       "ERR_GENERATED_STALE",
-      `Generated files are stale or missing: ${files.join(", ")}. Regenerate them (the same command without --check) and commit the result.`,
+      `Generated files are stale or missing: ${files.join(", ")}. Regenerate them (the same command without ` +
+        `--check) and commit the result.`,
     );
     this.files = files;
   }

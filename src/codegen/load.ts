@@ -78,7 +78,8 @@ export function decodeText(bytes: Uint8Array, file: string): string {
     throw new SpecError(
       "ERR_SPEC_ENCODING",
       { file, line, column },
-      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as Windows-1252. ` +
+      `is not UTF-8 (byte 0x${hex} at offset ${offset}); it looks like a legacy Windows code page such as ` +
+        `Windows-1252. ` +
         `Re-save it as UTF-8, e.g. \`iconv -f WINDOWS-1252 -t UTF-8\`.`,
     );
   }

@@ -39,7 +39,8 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
       throw new SpecError(
         "ERR_SPEC_VERSION",
         { file: location, ...spec.positionOf("/swagger") },
-        `declares swagger ${JSON.stringify(document.swagger)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`,
+        `declares swagger ${JSON.stringify(document.swagger)}; supported versions are Swagger 2.0 and OpenAPI ` +
+          `3.0 and 3.1.`,
       );
     }
     checkRefs(spec);
@@ -50,7 +51,8 @@ export async function toOpenApi3(spec: LoadedSpec): Promise<OpenApiDocument> {
       throw new SpecError(
         "ERR_SPEC_VERSION",
         { file: location, ...spec.positionOf("/openapi") },
-        `declares openapi ${JSON.stringify(document.openapi)}; supported versions are Swagger 2.0 and OpenAPI 3.0 and 3.1.`,
+        `declares openapi ${JSON.stringify(document.openapi)}; supported versions are Swagger 2.0 and OpenAPI ` +
+          `3.0 and 3.1.`,
       );
     }
     checkRefs(spec);

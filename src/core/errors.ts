@@ -112,7 +112,8 @@ export class InsecureTransportError extends MlServerClientError {
     super(
       "ERR_INSECURE_TRANSPORT",
       `Refusing to send credentials over plain HTTP to ${url.origin}: use https://, or, only on a ` +
-        `network you trust, pass allowInsecureHttp: true. Loopback addresses (localhost, 127.0.0.0/8, ::1) are always allowed.`,
+        `network you trust, pass allowInsecureHttp: true. Loopback addresses (localhost, 127.0.0.0/8, ::1) are ` +
+        `always allowed.`,
     );
   }
 }
@@ -137,7 +138,8 @@ export class InvalidCredentialError extends MlServerClientError {
   constructor(what: string) {
     super(
       "ERR_INVALID_CREDENTIAL",
-      `${what} holds a line break, control character or non-Latin-1 character, so it cannot be sent in a header. Check where it comes from (a wrapped or pasted value?).`,
+      `${what} holds a line break, control character or non-Latin-1 character, so it cannot be sent in a ` +
+        `header. Check where it comes from (a wrapped or pasted value?).`,
     );
   }
 }
@@ -170,7 +172,8 @@ export class RedirectRefusedError extends MlServerClientError {
   constructor(call: string, status: number, target: URL | undefined, why: string) {
     super(
       "ERR_REDIRECT_REFUSED",
-      `${call} was answered with a redirect (HTTP ${status}) to ${target ? target.origin : "an unusable Location"}, which was not followed: ${why}`,
+      `${call} was answered with a redirect (HTTP ${status}) to ` +
+        `${target ? target.origin : "an unusable Location"}, which was not followed: ${why}`,
     );
     this.status = status;
     this.location = target?.origin;
@@ -227,7 +230,9 @@ export class MissingCredentialsError extends MlServerClientError {
     const wanted = alternatives.map((alt) => alt.join(" and ")).join(", or ");
     super(
       "ERR_NO_CREDENTIALS",
-      `${operation} needs ${wanted}; this client has providers for ${available.length ? available.join(", ") : "no scheme"}. Add a provider for one of them, keyed by its scheme name.`,
+      `${operation} needs ${wanted}; this client has providers for ` +
+        `${available.length ? available.join(", ") : "no scheme"}. Add a provider for one of them, keyed by its ` +
+        `scheme name.`,
     );
   }
 }
@@ -350,7 +355,8 @@ export class BatchCancelledError extends MlServerClientError {
   constructor(service: string, executionId: string, cause: unknown) {
     super(
       "ERR_BATCH_CANCELLED",
-      `Batch ${executionId} of ${service} is no longer on the server: it was cancelled or deleted before it completed (or the id is wrong), and its results went with it. Start it again to get them.`,
+      `Batch ${executionId} of ${service} is no longer on the server: it was cancelled or deleted before it ` +
+        `completed (or the id is wrong), and its results went with it. Start it again to get them.`,
       { cause },
     );
     this.executionId = executionId;
@@ -403,7 +409,9 @@ export class MissingDependencyError extends MlServerClientError {
     const state = problem ?? (one ? "is not installed" : "are not all installed");
     super(
       "ERR_OPTIONAL_DEPENDENCY_MISSING",
-      `${feature} needs ${packages.join(", ")}, ${one ? "an optional peer dependency" : "optional peer dependencies"} of mlserver-client, which ${state}: run \`npm install --save-dev ${packages.join(" ")}\`.`,
+      `${feature} needs ${packages.join(", ")}, ` +
+        `${one ? "an optional peer dependency" : "optional peer dependencies"} of mlserver-client, which ` +
+        `${state}: run \`npm install --save-dev ${packages.join(" ")}\`.`,
       cause === undefined ? {} : { cause },
     );
     this.packages = packages;

@@ -20,7 +20,9 @@ export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applica
   ].filter(Boolean);
   if (given.length > 0) {
     throw new InvalidOptionError(
-      `${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a browser, the browser's).`,
+      `${given.join(", ")} ${given.length > 1 ? "are" : "is a"} Node option${given.length > 1 ? "s" : ""}: here ` +
+        `requests go through the global fetch, whose TLS trust, proxy and connections are the platform's (in a ` +
+        `browser, the browser's).`,
     );
   }
   return applicationFetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -42,7 +44,8 @@ export const browserFetch: DefaultFetch = (options, applicationFetch) => {
       const url = new URL(request.url);
       throw new NetworkError(
         `${request.method} ${scrub(url.origin + url.pathname)}`,
-        'the browser did not complete it: the server is unreachable, its certificate is not trusted, or it does not allow this page\'s origin (CORS: ML Server\'s "CORS": { "Enabled": true, "Origins": [...] } setting)',
+        "the browser did not complete it: the server is unreachable, its certificate is not trusted, or it does " +
+          'not allow this page\'s origin (CORS: ML Server\'s "CORS": { "Enabled": true, "Origins": [...] } setting)',
         error,
       );
     }

@@ -149,7 +149,8 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
       }
       const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
       debug(
-        `${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ${Math.round(delay)} ms`,
+        `${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ` +
+          `${Math.round(delay)} ms`,
       );
       if (response) discardBody(response);
       try {

@@ -83,7 +83,8 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
         // A fetch that follows redirects whatever the request says took hops nobody checked.
         discardBody(response);
         throw new InvalidOptionError(
-          'The fetch given to the client followed a redirect itself, though the request said redirect: "manual"; use a fetch that honours the request\'s redirect mode.',
+          "The fetch given to the client followed a redirect itself, though the request said redirect: " +
+            '"manual"; use a fetch that honours the request\'s redirect mode.',
         );
       }
       const location = follow && REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
@@ -110,7 +111,8 @@ export function createTransport(boundary: CredentialBoundary, base: FetchLike = 
           call,
           response.status,
           target,
-          "token and revoke calls go only to the endpoint they were configured with. Check the server address (baseUrl, tokenUrl or authority).",
+          "token and revoke calls go only to the endpoint they were configured with. Check the server address " +
+            "(baseUrl, tokenUrl or authority).",
         );
       }
       request = nextHop(request, replay, response.status, target, boundary);

@@ -94,7 +94,8 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
       throw error instanceof TokenStoreError
         ? error
         : new TokenStoreError(
-            `The token cache directory ${directory} could not be prepared (${errno(error) ?? (error as Error).message}).`,
+            `The token cache directory ${directory} could not be prepared ` +
+              `(${errno(error) ?? (error as Error).message}).`,
             error,
           );
     }));
@@ -195,19 +196,22 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
             onCompromised: () =>
               warnOnce(
                 `file-token-store-compromised:${file}`,
-                `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may have been taken over.`,
+                `The token cache lock for ${describeKey(key)} was held too long without being refreshed and may ` +
+                  `have been taken over.`,
               ),
           });
           break;
         } catch (error) {
           if (errno(error) !== "ELOCKED")
             throw new TokenStoreError(
-              `The token cache lock for ${describeKey(key)} could not be taken (${errno(error) ?? (error as Error).message}).`,
+              `The token cache lock for ${describeKey(key)} could not be taken ` +
+                `(${errno(error) ?? (error as Error).message}).`,
               error,
             );
           if (Date.now() >= deadline)
             throw new TokenStoreError(
-              `The token cache lock for ${describeKey(key)} is held by another live process and was not released within ${lockTimeoutMs} ms.`,
+              `The token cache lock for ${describeKey(key)} is held by another live process and was not ` +
+                `released within ${lockTimeoutMs} ms.`,
             );
           await sleep(wait * (0.5 + Math.random()));
         }
@@ -240,7 +244,8 @@ async function checkLockPath(path: string, what: string): Promise<void> {
   if (!info) return;
   if (!info.isDirectory()) {
     throw new TokenStoreError(
-      `The token cache lock for ${what} at ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "a file"}, not a lock this library made: remove it.`,
+      `The token cache lock for ${what} at ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "a file"}, ` +
+        `not a lock this library made: remove it.`,
     );
   }
   checkOwner(info, path);
@@ -251,7 +256,8 @@ function checkOwner(info: Stats, path: string): void {
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
     throw new TokenStoreError(
-      `${path} belongs to another user (uid ${info.uid}); the token cache must be your own. Remove it or choose another directory with MLSERVER_CACHE_DIR.`,
+      `${path} belongs to another user (uid ${info.uid}); the token cache must be your own. Remove it or choose ` +
+        `another directory with MLSERVER_CACHE_DIR.`,
     );
   }
 }

@@ -78,7 +78,8 @@ function linkOf(options: RedisTokenStoreOptions): RedisLink {
   const client = options.client as Partial<RedisClusterCommandClient & RedisSentinelCommandClient> | undefined;
   if (typeof client?.sendCommand !== "function") {
     throw new TokenStoreError(
-      "redisTokenStore needs a connected node-redis client: createClient, createCluster or createSentinel (then .connect()).",
+      "redisTokenStore needs a connected node-redis client: createClient, createCluster or createSentinel (then " +
+        ".connect()).",
     );
   }
   if (Array.isArray(client.masters) && typeof client.sSubscribe === "function") {
@@ -211,7 +212,9 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
   if (!sealer && host !== undefined && !isLoopback(host)) {
     warnOnce(
       `redis-token-store-unsealed:${host}`,
-      `redisTokenStore keeps tokens unencrypted in the Redis at ${host}: anyone who can read it can use them, and anyone who can write to it can plant tokens this fleet will send. Set encryptionKey (or MLSERVER_TOKEN_CACHE_KEY).`,
+      `redisTokenStore keeps tokens unencrypted in the Redis at ${host}: anyone who can read it can use them, ` +
+        `and anyone who can write to it can plant tokens this fleet will send. Set encryptionKey (or ` +
+        `MLSERVER_TOKEN_CACHE_KEY).`,
     );
   }
   const refreshTtlMs = (options.refreshTokenSeconds ?? 14 * 24 * 3600) * 1000;
@@ -310,17 +313,20 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
         envelope = JSON.parse(text) as typeof envelope;
       } catch {
         throw new TokenStoreError(
-          `The Redis entry for ${describeKey(key)} is not valid JSON; it is ignored until the next renewal replaces it.`,
+          `The Redis entry for ${describeKey(key)} is not valid JSON; it is ignored until the next renewal ` +
+            `replaces it.`,
         );
       }
       if (!sameKey(envelope.key, key))
         throw new TokenStoreError(
-          `The Redis entry under the name of ${describeKey(key)} belongs to another server, account or strategy; it is ignored.`,
+          `The Redis entry under the name of ${describeKey(key)} belongs to another server, account or ` +
+            `strategy; it is ignored.`,
         );
       if (envelope.sealed === undefined) {
         if (sealer)
           throw new TokenStoreError(
-            `The Redis entry for ${describeKey(key)} is not encrypted, but an encryption key is configured; it is ignored.`,
+            `The Redis entry for ${describeKey(key)} is not encrypted, but an encryption key is configured; it ` +
+              `is ignored.`,
           );
         return envelope.value;
       }
@@ -361,7 +367,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
       );
       if (result === -1)
         throw new TokenStoreError(
-          `The Redis lock for ${describeKey(key)} expired before the new tokens were written (a renewal took longer than lockTtlMs); they were not stored.`,
+          `The Redis lock for ${describeKey(key)} expired before the new tokens were written (a renewal took ` +
+            `longer than lockTtlMs); they were not stored.`,
         );
       if (result === 0)
         throw new TokenStoreError(

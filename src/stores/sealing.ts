@@ -32,7 +32,8 @@ function keyBytes(key: string | Uint8Array): Buffer {
         : Buffer.from(key.trim(), "base64");
   if (bytes.length !== 32) {
     throw new InvalidOptionError(
-      "The token encryption key must be 32 bytes: give 64 hex digits or 44 base64 characters, e.g. from `openssl rand -base64 32`.",
+      "The token encryption key must be 32 bytes: give 64 hex digits or 44 base64 characters, e.g. from " +
+        "`openssl rand -base64 32`.",
     );
   }
   return bytes;

@@ -27,7 +27,10 @@ export interface MsalResultLike {
   account?: MsalAccountLike | null;
 }
 
-/** The methods of msal-browser's `PublicClientApplication` the strategy calls (restated, so msal-browser stays the app's). */
+/**
+ * The methods of msal-browser's `PublicClientApplication` the strategy calls (restated, so msal-browser stays the
+ * app's).
+ */
 export interface MsalBrowserAppLike {
   /** A token from MSAL's cache, renewed silently when needed; `forceRefresh` asks Azure AD for a new one. */
   acquireTokenSilent(request: {
@@ -88,10 +91,15 @@ function needsInteraction(error: unknown): boolean {
  * @example
  * ```ts
  * import { PublicClientApplication } from "@azure/msal-browser";
- * const app = new PublicClientApplication({ auth: { clientId: SPA_CLIENT_ID, authority: `https://login.microsoftonline.com/${TENANT}` } });
+ * const app = new PublicClientApplication({
+ *   auth: { clientId: SPA_CLIENT_ID, authority: `https://login.microsoftonline.com/${TENANT}` },
+ * });
  * await app.initialize();
  * await app.handleRedirectPromise();
- * const client = createMlServerClient({ baseUrl: "https://mlserver.contoso.com", auth: aadBrowser({ app, scopes: [`api://${WEB_APP_ID}/.default`] }) });
+ * const client = createMlServerClient({
+ *   baseUrl: "https://mlserver.contoso.com",
+ *   auth: aadBrowser({ app, scopes: [`api://${WEB_APP_ID}/.default`] }),
+ * });
  * ```
  */
 export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSource {
@@ -112,11 +120,13 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
     if (interaction === "redirect") {
       await app.acquireTokenRedirect(request);
       throw new AuthenticationError(
-        "Azure AD sign-in continues on a redirect: the page is navigating away, and the app resumes with handleRedirectPromise() when it returns.",
+        "Azure AD sign-in continues on a redirect: the page is navigating away, and the app resumes with " +
+          "handleRedirectPromise() when it returns.",
       );
     }
     throw new AuthenticationError(
-      'Azure AD needs the user to sign in (no account, or consent or MFA is required). Start sign-in in the app (loginPopup or loginRedirect), or use interaction: "popup".',
+      "Azure AD needs the user to sign in (no account, or consent or MFA is required). Start sign-in in the app " +
+        '(loginPopup or loginRedirect), or use interaction: "popup".',
     );
   }
 

@@ -37,7 +37,10 @@ export interface AadClientCredentialsOptions extends AadCommonOptions, TokenCycl
  * @example
  * ```ts
  * const auth = aadClientCredentials({
- *   tenantId: "contoso.onmicrosoft.com", clientId: DAEMON_APP_ID, clientSecret: process.env.AAD_SECRET!, resource: WEB_APP_ID,
+ *   tenantId: "contoso.onmicrosoft.com",
+ *   clientId: DAEMON_APP_ID,
+ *   clientSecret: process.env.AAD_SECRET!,
+ *   resource: WEB_APP_ID,
  * });
  * ```
  */

@@ -59,7 +59,9 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & Tok
           verificationUri: response.verificationUri,
           userCode: response.userCode,
           expiresInSeconds: response.expiresIn,
-          message: `To sign in, open ${response.verificationUri} and enter the code ${response.userCode} (it expires in ${Math.round(response.expiresIn / 60)} min).`,
+          message:
+            `To sign in, open ${response.verificationUri} and enter the code ${response.userCode} (it ` +
+            `expires in ${Math.round(response.expiresIn / 60)} min).`,
         }),
     };
     // MSAL stops polling when `cancel` is set on the request it is working on.
@@ -95,7 +97,8 @@ export function aadDeviceCode(options: AadDeviceCodeOptions): AuthProvider & Tok
           } catch (error) {
             // The refresh token has lapsed or was revoked: only a new device sign-in can help.
             debug(
-              `silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a device sign-in`,
+              `silent renewal failed (${(error as { errorCode?: string }).errorCode ?? "error"}); starting a ` +
+                `device sign-in`,
             );
             network.lastError = undefined;
           }

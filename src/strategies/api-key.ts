@@ -17,7 +17,10 @@ export interface ApiKeyOptions {
  *
  * @example
  * ```ts
- * const client = createMlServerClient({ baseUrl, auth: { Bearer: mlServerLogin(login), ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: key }) } });
+ * const client = createMlServerClient({
+ *   baseUrl,
+ *   auth: { Bearer: mlServerLogin(login), ApiKey: apiKey({ in: "header", name: "X-Api-Key", value: key }) },
+ * });
  * ```
  */
 export function apiKey(options: ApiKeyOptions): AuthProvider {

@@ -28,7 +28,10 @@ export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreO
   clientSecret: string | (() => MaybePromise<string>);
   /** Space-separated scopes, or a list. */
   scope?: string | string[];
-  /** How the client authenticates: HTTP Basic (`client_secret_basic`, the default) or in the form body (`client_secret_post`). */
+  /**
+   * How the client authenticates: HTTP Basic (`client_secret_basic`, the default) or in the form body
+   * (`client_secret_post`).
+   */
   authMethod?: "basic" | "body";
   /** Extra form parameters, e.g. `{ audience: "..." }`. */
   params?: Record<string, string>;
@@ -69,7 +72,10 @@ function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
  * @example
  * ```ts
  * const auth = clientCredentials({
- *   tokenUrl: "https://idp.example.com/oauth2/token", clientId: "ml-jobs", clientSecret: process.env.ML_SECRET!, scope: "mlserver",
+ *   tokenUrl: "https://idp.example.com/oauth2/token",
+ *   clientId: "ml-jobs",
+ *   clientSecret: process.env.ML_SECRET!,
+ *   scope: "mlserver",
  * });
  * ```
  */
@@ -238,7 +244,8 @@ function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs:
   );
   if (status === 400 || status === 401 || status === 403) {
     return new AuthenticationError(
-      `${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and authMethod.`,
+      `${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and ` +
+        `authMethod.`,
       { status },
     );
   }

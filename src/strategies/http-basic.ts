@@ -17,7 +17,10 @@ export interface HttpBasicOptions {
  *
  * @example
  * ```ts
- * const client = createMlServerClient({ baseUrl, auth: httpBasic({ username: "svc-ml", password: process.env.ML_PASSWORD! }) });
+ * const client = createMlServerClient({
+ *   baseUrl,
+ *   auth: httpBasic({ username: "svc-ml", password: process.env.ML_PASSWORD! }),
+ * });
  * ```
  */
 export function httpBasic(options: HttpBasicOptions): AuthProvider {

@@ -106,7 +106,10 @@ const quote = (value: string) => `"${value.replace(/["\\]/g, "\\$&")}"`;
  *
  * @example
  * ```ts
- * const client = createMlServerClient({ baseUrl, auth: httpDigest({ username: "svc-ml", password: process.env.ML_PASSWORD! }) });
+ * const client = createMlServerClient({
+ *   baseUrl,
+ *   auth: httpDigest({ username: "svc-ml", password: process.env.ML_PASSWORD! }),
+ * });
  * ```
  */
 export function httpDigest(options: HttpDigestOptions): AuthProvider {

@@ -61,7 +61,10 @@ export interface MlServerLoginOptions extends TokenCycleOptions, TokenStoreOptio
    * provider is then bound to that server and refuses to serve another.
    */
   baseUrl?: string;
-  /** How revoke is sent: `query` (`DELETE /login/refreshToken?refreshToken=…`, the default) or `path` (`/login/refreshToken/{token}`, some 2017-era servers). */
+  /**
+   * How revoke is sent: `query` (`DELETE /login/refreshToken?refreshToken=…`, the default) or `path`
+   * (`/login/refreshToken/{token}`, some 2017-era servers).
+   */
   revokeStyle?: "query" | "path";
   /** The fetch for token calls; defaults to the client's. */
   fetch?: FetchLike;
@@ -222,7 +225,9 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   async function login(): Promise<MlServerTokens> {
     if (!getCredentials) {
       throw new TokenRefreshError(
-        "There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a credentials callback.",
+        "There is no ML Server session to continue (none stored, or it ended) and no credentials are configured " +
+          "to sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and " +
+          "password or a credentials callback.",
       );
     }
     const given = await getCredentials();
@@ -238,7 +243,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     } catch (error) {
       if (error instanceof AuthenticationError) {
         throw new AuthenticationError(
-          `ML Server refused the sign-in of ${JSON.stringify(username)} (HTTP ${error.status}): check the username and password.`,
+          `ML Server refused the sign-in of ${JSON.stringify(username)} (HTTP ${error.status}): check the ` +
+            `username and password.`,
           { status: error.status, cause: error },
         );
       }
@@ -272,7 +278,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
           debug(`refresh token ${fingerprint(previous.refreshToken)} refused (HTTP ${error.status}); signing in again`);
           if (!getCredentials) {
             throw new TokenRefreshError(
-              "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are configured: sign in again with a username and password.",
+              "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no " +
+                "credentials are configured: sign in again with a username and password.",
               { cause: error },
             );
           }
@@ -363,7 +370,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
           }
         } catch (error) {
           throw new TokenEndpointError(
-            `Signed out locally, but the refresh token could not be revoked on the server (${(error as Error).message}); it stays valid until it expires.`,
+            `Signed out locally, but the refresh token could not be revoked on the server ` +
+              `(${(error as Error).message}); it stays valid until it expires.`,
             {
               cause: error,
               retryable: false,

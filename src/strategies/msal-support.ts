@@ -64,8 +64,14 @@ export interface AadCommonOptions extends TokenStoreOptions {
   timeoutMs?: number;
 }
 
-const MICROSOFT_HOSTS =
-  /^(login\.microsoftonline\.(com|us)|login\.windows\.net|login\.microsoft\.com|login\.chinacloudapi\.cn|login\.partner\.microsoftonline\.cn)$/i;
+const MICROSOFT_HOSTS = new Set([
+  "login.microsoftonline.com",
+  "login.microsoftonline.us",
+  "login.windows.net",
+  "login.microsoft.com",
+  "login.chinacloudapi.cn",
+  "login.partner.microsoftonline.cn",
+]);
 
 export function resolveScopes(options: AadCommonOptions, strategy: string): string[] {
   if (options.scopes && options.resource)
@@ -149,7 +155,8 @@ export class MsalNetwork implements INetworkModule {
         // No cause: a parser's message quotes the body, which may be a bare token.
         const type = scrub(response.headers.get("content-type") ?? "no content type").slice(0, 60);
         throw new TokenResponseError(
-          `The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ${text.length} characters). Check the authority URL.`,
+          `The authority answered ${label} with HTTP ${response.status} and a body that is not JSON (${type}, ` +
+            `${text.length} characters). Check the authority URL.`,
         );
       }
       return { headers: Object.fromEntries(response.headers), body: body as T, status: response.status };
@@ -171,7 +178,7 @@ export function msalConfiguration(
   auth: Record<string, unknown>,
   cachePlugin?: ICachePlugin,
 ): Configuration {
-  const microsoft = MICROSOFT_HOSTS.test(authority.hostname);
+  const microsoft = MICROSOFT_HOSTS.has(authority.hostname);
   const protocolMode = options.protocolMode ?? (microsoft ? "AAD" : "OIDC");
   return {
     auth: {
@@ -250,7 +257,8 @@ export function fromMsalError(error: unknown, network: MsalNetwork, secrets: str
   }
   if (code === "endpoints_resolution_error" || code === "untrusted_authority" || code === "authority_uri_insecure") {
     return new TokenEndpointError(
-      `The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its /.well-known/openid-configuration must answer.`,
+      `The authority could not be used (${reason}). Check the authority URL; for a non-Microsoft authority, its ` +
+        `/.well-known/openid-configuration must answer.`,
       {
         cause: error,
         retryable: false,

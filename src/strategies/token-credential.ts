@@ -82,7 +82,8 @@ export function fromTokenCredential(
       }
       if (token.tokenType !== undefined && token.tokenType.toLowerCase() !== "bearer") {
         throw new TokenResponseError(
-          "The TokenCredential returned a token that is not a Bearer token (e.g. proof-of-possession); only Bearer tokens are supported.",
+          "The TokenCredential returned a token that is not a Bearer token (e.g. proof-of-possession); only " +
+            "Bearer tokens are supported.",
         );
       }
       return {

@@ -105,17 +105,20 @@ describe("aadBrowser", () => {
     expect(server.counters.azureAdCalls).toBe(40);
   });
 
-  it("after a 401, renews once with forceRefresh (MSAL would hand back its cached token otherwise) and resends", async () => {
-    const { app, calls } = recordingApp();
-    const client = createMlServerClient({
-      baseUrl: server.url,
-      auth: aadBrowser({ app, scopes: [`${RESOURCE}/.default`] }),
-    });
-    await client.GET("/status");
-    server.faults.push({ route: "GET /status", kind: "status", status: 401, times: 1 });
-    expect((await client.GET("/status")).response.status).toBe(200);
-    expect(calls).toEqual(["silent alice.contoso", "silent alice.contoso force"]);
-  });
+  it(
+    "after a 401, renews once with forceRefresh (MSAL would hand back its cached token otherwise) and " + "resends",
+    async () => {
+      const { app, calls } = recordingApp();
+      const client = createMlServerClient({
+        baseUrl: server.url,
+        auth: aadBrowser({ app, scopes: [`${RESOURCE}/.default`] }),
+      });
+      await client.GET("/status");
+      server.faults.push({ route: "GET /status", kind: "status", status: 401, times: 1 });
+      expect((await client.GET("/status")).response.status).toBe(200);
+      expect(calls).toEqual(["silent alice.contoso", "silent alice.contoso force"]);
+    },
+  );
 
   it("falls back to a popup when Azure AD needs the user, and when there is no account yet", async () => {
     const needsUser = recordingApp({ silent: "interaction-required" });
@@ -135,29 +138,33 @@ describe("aadBrowser", () => {
     expect(fresh.calls).toEqual(["popup", "setActive alice.contoso"]);
   });
 
-  it('interaction "redirect" navigates (acquireTokenRedirect) and says so; "none" fails with ERR_AUTHENTICATION_FAILED', async () => {
-    const redirecting = recordingApp({ silent: "interaction-required" });
-    const viaRedirect = createMlServerClient({
-      baseUrl: server.url,
-      auth: aadBrowser({ app: redirecting.app, scopes: [`${RESOURCE}/.default`], interaction: "redirect" }),
-    });
-    await expect(viaRedirect.GET("/status")).rejects.toMatchObject({
-      code: "ERR_AUTHENTICATION_FAILED",
-      message: expect.stringMatching(/continues on a redirect/),
-    });
-    expect(redirecting.calls).toEqual(["silent alice.contoso", "redirect"]);
+  it(
+    'interaction "redirect" navigates (acquireTokenRedirect) and says so; "none" fails with ' +
+      "ERR_AUTHENTICATION_FAILED",
+    async () => {
+      const redirecting = recordingApp({ silent: "interaction-required" });
+      const viaRedirect = createMlServerClient({
+        baseUrl: server.url,
+        auth: aadBrowser({ app: redirecting.app, scopes: [`${RESOURCE}/.default`], interaction: "redirect" }),
+      });
+      await expect(viaRedirect.GET("/status")).rejects.toMatchObject({
+        code: "ERR_AUTHENTICATION_FAILED",
+        message: expect.stringMatching(/continues on a redirect/),
+      });
+      expect(redirecting.calls).toEqual(["silent alice.contoso", "redirect"]);
 
-    const none = recordingApp({ account: null });
-    const noInteraction = createMlServerClient({
-      baseUrl: server.url,
-      auth: aadBrowser({ app: none.app, scopes: [`${RESOURCE}/.default`], interaction: "none" }),
-    });
-    await expect(noInteraction.GET("/status")).rejects.toMatchObject({
-      code: "ERR_AUTHENTICATION_FAILED",
-      message: expect.stringMatching(/needs the user to sign in/),
-    });
-    expect(none.calls).toEqual([]);
-  });
+      const none = recordingApp({ account: null });
+      const noInteraction = createMlServerClient({
+        baseUrl: server.url,
+        auth: aadBrowser({ app: none.app, scopes: [`${RESOURCE}/.default`], interaction: "none" }),
+      });
+      await expect(noInteraction.GET("/status")).rejects.toMatchObject({
+        code: "ERR_AUTHENTICATION_FAILED",
+        message: expect.stringMatching(/needs the user to sign in/),
+      });
+      expect(none.calls).toEqual([]);
+    },
+  );
 
   it("refuses options it cannot work with, at construction", () => {
     expect(() => aadBrowser({ app: {} as MsalBrowserAppLike, scopes: ["x"] })).toThrow(

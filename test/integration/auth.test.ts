@@ -69,6 +69,7 @@ const failure = (fn: () => Promise<unknown>) => hygiene.failure(fn);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function suite(via: Via): void {
+  const skippedUnderPrism = (why: string) => (via === "prism" ? ` (skipped under Prism: ${why})` : "");
   async function server(options: DevServerOptions = {}): Promise<DevServer> {
     const s = await startDevServer(options);
     servers.push(s);
@@ -102,47 +103,53 @@ function suite(via: Via): void {
       expect(s.counters.unauthorized).toBe(0);
     });
 
-    it("a steady stream at concurrency 20 with 1-second tokens: no failed call, renewals by lifetime, 401s only for calls in flight during a rotation", async () => {
-      const s = await server({ accessTokenSeconds: 1 });
-      const { fetch: observing, refusals } = observeRefusals(s);
-      const auth = mlServerLogin({ ...USER, retryDelayMs: 10 });
-      const client = createMlServerClient({ baseUrl: s.url, auth, fetch: hygiene.fetch(observing) });
-      const started = Date.now();
-      const statuses: number[] = [];
-      await Promise.all(
-        Array.from({ length: 20 }, async (_, worker) => {
-          for (let i = 0; Date.now() - started < 4000 || statuses.length < 500; i++) {
-            const r =
-              (worker + i) % 2 === 0
-                ? await client.GET("/status")
-                : await client.GET("/services/{name}", { params: { path: { name: `svc-${worker}` } } });
-            statuses.push(r.response.status);
-          }
-        }),
-      );
-      const seconds = (Date.now() - started) / 1000;
-      expect(statuses.length).toBeGreaterThanOrEqual(500);
-      // A call fails only when its resend, too, carried a token that lapsed or was rotated away in
-      // flight (checked below for every refusal): on a loaded machine with 1-second tokens that is
-      // possible, never more than the refusals of resends, and never any other status.
-      const failed = statuses.filter((st) => st !== 200);
-      expect(failed.filter((st) => st !== 401)).toEqual([]);
-      expect(failed.length * 2).toBeLessThanOrEqual(refusals.length);
-      // A renewal at 0.9 of each 1-second lifetime: about seconds / 0.9, and never one per 401.
-      expect(s.counters.renewals).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
-      // Under load the expiry margin grows with slow round trips (to at most a quarter of the
-      // lifetime), so renewals come at 0.75 of each lifetime at the earliest.
-      expect(s.counters.renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.75) + 1);
-      expect(s.counters.logins).toBe(1);
-      // Every 401 the server sent hit a call whose token was valid when it was sent: it was rotated
-      // away by a renewal, or (on a loaded machine, with 1-second tokens) lapsed, while in flight.
-      expect(refusals.filter((r) => !r.validWhenSent)).toEqual([]);
-      expect(s.counters.unauthorizedApiCalls).toBe(refusals.length);
-      const rotated = refusals.filter((r) => r.rotatedMeanwhile).length;
-      console.log(
-        `steady stream: ${statuses.length} calls in ${seconds.toFixed(1)} s, ${s.counters.renewals} renewals, 401s: ${rotated} after a rotation, ${refusals.length - rotated} after a lapse in transit; ${failed.length} calls failed after their resend`,
-      );
-    });
+    it(
+      "a steady stream at concurrency 20 with 1-second tokens: no failed call, renewals by lifetime, 401s only " +
+        "for calls in flight during a rotation",
+      async () => {
+        const s = await server({ accessTokenSeconds: 1 });
+        const { fetch: observing, refusals } = observeRefusals(s);
+        const auth = mlServerLogin({ ...USER, retryDelayMs: 10 });
+        const client = createMlServerClient({ baseUrl: s.url, auth, fetch: hygiene.fetch(observing) });
+        const started = Date.now();
+        const statuses: number[] = [];
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, worker) => {
+            for (let i = 0; Date.now() - started < 4000 || statuses.length < 500; i++) {
+              const r =
+                (worker + i) % 2 === 0
+                  ? await client.GET("/status")
+                  : await client.GET("/services/{name}", { params: { path: { name: `svc-${worker}` } } });
+              statuses.push(r.response.status);
+            }
+          }),
+        );
+        const seconds = (Date.now() - started) / 1000;
+        expect(statuses.length).toBeGreaterThanOrEqual(500);
+        // A call fails only when its resend, too, carried a token that lapsed or was rotated away in
+        // flight (checked below for every refusal): on a loaded machine with 1-second tokens that is
+        // possible, never more than the refusals of resends, and never any other status.
+        const failed = statuses.filter((st) => st !== 200);
+        expect(failed.filter((st) => st !== 401)).toEqual([]);
+        expect(failed.length * 2).toBeLessThanOrEqual(refusals.length);
+        // A renewal at 0.9 of each 1-second lifetime: about seconds / 0.9, and never one per 401.
+        expect(s.counters.renewals).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
+        // Under load the expiry margin grows with slow round trips (to at most a quarter of the
+        // lifetime), so renewals come at 0.75 of each lifetime at the earliest.
+        expect(s.counters.renewals).toBeLessThanOrEqual(Math.ceil(seconds / 0.75) + 1);
+        expect(s.counters.logins).toBe(1);
+        // Every 401 the server sent hit a call whose token was valid when it was sent: it was rotated
+        // away by a renewal, or (on a loaded machine, with 1-second tokens) lapsed, while in flight.
+        expect(refusals.filter((r) => !r.validWhenSent)).toEqual([]);
+        expect(s.counters.unauthorizedApiCalls).toBe(refusals.length);
+        const rotated = refusals.filter((r) => r.rotatedMeanwhile).length;
+        console.log(
+          `steady stream: ${statuses.length} calls in ${seconds.toFixed(1)} s, ${s.counters.renewals} renewals, ` +
+            `401s: ${rotated} after a rotation, ${refusals.length - rotated} after a lapse in transit; ` +
+            `${failed.length} calls failed after their resend`,
+        );
+      },
+    );
 
     it("resends a JSON body once after a 401, then returns a second 401 as it is", async () => {
       const s = await server();
@@ -253,32 +260,35 @@ function suite(via: Via): void {
       expect(current.status).toBe(200);
     });
 
-    it("signOut revokes: the old token is refused by the server and later calls fail clearly until signIn", async () => {
-      const s = await server();
-      const { auth, client, tokens } = setup(s);
-      await client.GET("/status");
-      const [issued] = tokens as [MlServerTokens];
-      await auth.signOut();
-      expect(s.counters.revokes).toBe(1);
-      const replay = await fetch(`${s.url}/status`, { headers: { authorization: `Bearer ${issued.accessToken}` } });
-      expect(replay.status).toBe(401);
-      const renew = await fetch(`${s.url}/login/refreshToken`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ refreshToken: issued.refreshToken }),
-      });
-      expect(renew.status).toBe(401);
-      const error = await failure(() => client.GET("/status"));
-      expect(error).toMatchObject({ code: "ERR_SIGNED_OUT", name: "SignedOutError" });
-      expect(error.message).toMatch(/call signIn\(\)/);
-      await auth.signIn();
-      expect((await client.GET("/status")).response.status).toBe(200);
-      expect(s.counters.logins).toBe(2);
-    });
+    it(
+      "signOut revokes: the old token is refused by the server and later calls fail clearly until " + "signIn",
+      async () => {
+        const s = await server();
+        const { auth, client, tokens } = setup(s);
+        await client.GET("/status");
+        const [issued] = tokens as [MlServerTokens];
+        await auth.signOut();
+        expect(s.counters.revokes).toBe(1);
+        const replay = await fetch(`${s.url}/status`, { headers: { authorization: `Bearer ${issued.accessToken}` } });
+        expect(replay.status).toBe(401);
+        const renew = await fetch(`${s.url}/login/refreshToken`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ refreshToken: issued.refreshToken }),
+        });
+        expect(renew.status).toBe(401);
+        const error = await failure(() => client.GET("/status"));
+        expect(error).toMatchObject({ code: "ERR_SIGNED_OUT", name: "SignedOutError" });
+        expect(error.message).toMatch(/call signIn\(\)/);
+        await auth.signIn();
+        expect((await client.GET("/status")).response.status).toBe(200);
+        expect(s.counters.logins).toBe(2);
+      },
+    );
 
     // 2017-era servers only: the path form is not in the 9.3.0 description Prism enforces.
     it.skipIf(via === "prism")(
-      `signOut with the older path form of revoke${via === "prism" ? " (skipped under Prism: Microsoft's 9.3.0 description has no path-form revoke)" : ""}`,
+      `signOut with the older path form of revoke${skippedUnderPrism("its 9.3.0 description has no path-form revoke")}`,
       async () => {
         const s = await server({ legacyRevokePath: true });
         const { auth, client, tokens } = setup(s, { revokeStyle: "path" });
@@ -365,7 +375,7 @@ function suite(via: Via): void {
 
     // Through Prism an unreachable upstream is Prism's 5xx, not a refused connection.
     it.skipIf(via === "prism")(
-      `an unreachable server: bounded retries, then a typed error${via === "prism" ? " (skipped under Prism: Prism answers an unreachable upstream with its own 5xx)" : ""}`,
+      `an unreachable server: bounded retries, then a typed error${skippedUnderPrism("it answers 5xx itself")}`,
       async () => {
         const s = await server();
         const url = s.url;
@@ -480,8 +490,9 @@ function suite(via: Via): void {
       const error = await failure(() => client.GET("/status"));
       expect(error).toMatchObject({ code: "ERR_ORIGIN_NOT_ALLOWED" });
       expect(error.message).toMatch(
-        /Refusing to send credentials to http:\/\/127\.0\.0\.1:\d+: it is not an allowed origin \(https:\/\/mlserver\.example\.com\)/,
+        /Refusing to send credentials to http:\/\/127\.0\.0\.1:\d+: it is not an allowed origin /,
       );
+      expect(error.message).toContain("not an allowed origin (https://mlserver.example.com)");
       expect(s.counters.requests).toBe(0);
     });
 
@@ -529,11 +540,15 @@ describe("secret hygiene", () => {
   });
   afterAll(() => hygiene.stop());
 
-  it("no password or token appears in any error, String(err), util.inspect of a provider or client, or debug line of this suite", () => {
-    // The suite above must have produced real material to search, or this check would be empty.
-    expect(hygiene.secrets.size).toBeGreaterThan(20);
-    expect(hygiene.outputs.length).toBeGreaterThan(50);
-    expect(hygiene.outputs.some((line) => /token renewed: #[0-9a-f]{8}/.test(line))).toBe(true);
-    expect(hygiene.leaks()).toEqual([]);
-  });
+  it(
+    "no password or token appears in any error, String(err), util.inspect of a provider or client, or debug " +
+      "line of this suite",
+    () => {
+      // The suite above must have produced real material to search, or this check would be empty.
+      expect(hygiene.secrets.size).toBeGreaterThan(20);
+      expect(hygiene.outputs.length).toBeGreaterThan(50);
+      expect(hygiene.outputs.some((line) => /token renewed: #[0-9a-f]{8}/.test(line))).toBe(true);
+      expect(hygiene.leaks()).toEqual([]);
+    },
+  );
 });

@@ -258,14 +258,17 @@ describe("text from a server on the terminal", () => {
     );
   });
 
-  it("a run's error is escaped, while its console output (the user's own program's) passes through unchanged", async () => {
-    const { work } = await workspace();
-    lies.runError = `Traceback${TITLE}`;
-    lies.console = "progress\u001b[1mbold\u001b[0m\n";
-    const run = await mlserver(["run", "script.py"], work);
-    expect(run.code).toBe(5);
-    expect(run.stdout).toContain("progress\u001b[1mbold\u001b[0m");
-    expect(run.stderr).toContain("Traceback\\x1b]0;owned\\x07");
-    expect(run.stderr).not.toMatch(RAW_CONTROL);
-  });
+  it(
+    "a run's error is escaped, while its console output (the user's own program's) passes through " + "unchanged",
+    async () => {
+      const { work } = await workspace();
+      lies.runError = `Traceback${TITLE}`;
+      lies.console = "progress\u001b[1mbold\u001b[0m\n";
+      const run = await mlserver(["run", "script.py"], work);
+      expect(run.code).toBe(5);
+      expect(run.stdout).toContain("progress\u001b[1mbold\u001b[0m");
+      expect(run.stderr).toContain("Traceback\\x1b]0;owned\\x07");
+      expect(run.stderr).not.toMatch(RAW_CONTROL);
+    },
+  );
 });

@@ -158,19 +158,23 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(config).not.toContain(PASSWORD);
   });
 
-  it("logout revokes the session on the server, then deletes the cached entry; the next run must sign in again (exit 3)", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    server.resetCounters();
-    const out = await mlserver(h, ["logout"]);
-    expect(out.code, out.stderr).toBe(0);
-    expect(server.counters.revokes).toBe(1);
-    expect(h.entries()).toEqual([]);
-    const after = await mlserver(h, ["token"]);
-    expect(after.code).toBe(3);
-    expect(after.stderr).toMatch(/^mlserver: Not signed in to .* run `mlserver login`/);
-    expect(after.stdout).toBe("");
-  });
+  it(
+    "logout revokes the session on the server, then deletes the cached entry; the next run must sign in again " +
+      "(exit 3)",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      server.resetCounters();
+      const out = await mlserver(h, ["logout"]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(server.counters.revokes).toBe(1);
+      expect(h.entries()).toEqual([]);
+      const after = await mlserver(h, ["token"]);
+      expect(after.code).toBe(3);
+      expect(after.stderr).toMatch(/^mlserver: Not signed in to .* run `mlserver login`/);
+      expect(after.stdout).toBe("");
+    },
+  );
 
   it("recovers from a corrupt cache entry: one warning, a fresh sign-in, a valid entry again", async () => {
     const h = await home();
@@ -206,7 +210,8 @@ describe("mlserver, installed from the packed tarball", () => {
     expect(status.code, status.stderr).toBe(0);
   }, 180_000);
 
-  it("a run killed with SIGKILL while holding the lock does not block the next beyond the stale timeout (10 s)", async () => {
+  it("a run killed with SIGKILL while holding the lock does not block the next beyond the stale timeout " +
+    "(10 s)", async () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
     expireCachedToken(h);
@@ -302,7 +307,8 @@ describe("mlserver, installed from the packed tarball", () => {
     expect([...met.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
-  it("publishes, consumes and runs a CSV batch, with plain progress lines on stderr when stdout is not a terminal", async () => {
+  it("publishes, consumes and runs a CSV batch, with plain progress lines on stderr when stdout is not a " +
+    "terminal", async () => {
     const h = await home();
     expect((await login(h)).code).toBe(0);
     writeFileSync(join(h.dir, "double.py"), "y = x * 2\n");
@@ -387,7 +393,8 @@ describe("mlserver login --device-code against the test authority", () => {
     await authority?.close();
   });
 
-  it("prompts once; the next run uses MSAL's cache from the token store, with no prompt and no new device code", async () => {
+  it("prompts once; the next run uses MSAL's cache from the token store, with no prompt and no new device " +
+    "code", async () => {
     const h = await home();
     const ca = join(h.dir, "authority-ca.pem");
     mkdirSync(h.dir, { recursive: true });
@@ -449,166 +456,183 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
   });
   afterAll(() => deployed?.close());
 
-  it("refuses plain HTTP beyond loopback naming the flag; --allow-insecure-http signs in, is remembered, and warns on each run unless --quiet", async () => {
-    const h = await home();
-    const refused = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin"], {
-      stdin: `${PASSWORD}\n`,
-      env: remote,
-    });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(
-      /http:\/\/mlserver\.test:\d+ is plain HTTP: .* --allow-insecure-http \(or MLSERVER_ALLOW_INSECURE_HTTP=1\)/,
-    );
-    expect(deployed.counters.logins).toBe(0);
-
-    const allowed = await mlserver(
-      h,
-      ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin", "--allow-insecure-http"],
-      { stdin: `${PASSWORD}\n`, env: remote },
-    );
-    expect(allowed.code, allowed.stderr).toBe(0);
-    const warning =
-      /^mlserver: warning: sending credentials to http:\/\/mlserver\.test:\d+ over plain HTTP \(--allow-insecure-http\): anyone on the network path can read and replay them\.$/m;
-    expect(allowed.stderr).toMatch(warning);
-    expect(allowed.stderr.match(/warning:/g)).toHaveLength(1);
-    const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
-    expect(config.profiles.default).toMatchObject({ server: plainUrl(), allowInsecureHttp: true });
-
-    const later = await mlserver(h, ["status", "--json"], { env: remote });
-    expect(later.code, later.stderr).toBe(0);
-    expect(later.stderr).toMatch(warning);
-    const quiet = await mlserver(h, ["status", "--quiet"], { env: remote });
-    expect(quiet.code, quiet.stderr).toBe(0);
-    expect(quiet.stderr).toBe("");
-
-    // The variable, for a run with no saved profile (cron with settings in its environment).
-    const fresh = await home();
-    const byEnv = await mlserver(fresh, ["token"], {
-      env: {
-        ...remote,
-        MLSERVER_SERVER: plainUrl(),
-        MLSERVER_USERNAME: "admin",
-        MLSERVER_PASSWORD: PASSWORD,
-        MLSERVER_ALLOW_INSECURE_HTTP: "1",
-      },
-    });
-    expect(byEnv.code, byEnv.stderr).toBe(0);
-    expect(byEnv.stderr).toMatch(warning);
-  });
-
-  it("saves --ca as an absolute path, checked at login, so later runs from elsewhere (cron runs from $HOME) find it", async () => {
-    const tls = selfSignedCertificate();
-    const tlsServer = await startDevServer({ tls });
-    try {
+  it(
+    "refuses plain HTTP beyond loopback naming the flag; --allow-insecure-http signs in, is remembered, and " +
+      "warns on each run unless --quiet",
+    async () => {
       const h = await home();
-      mkdirSync(join(h.dir, "certs"), { recursive: true });
-      writeFileSync(join(h.dir, "certs", "server.pem"), tls.cert);
-      const signedIn = await mlserver(
-        h,
-        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"],
-        { cwd: h.dir, stdin: `${PASSWORD}\n` },
-      );
-      expect(signedIn.code, signedIn.stderr).toBe(0);
-      const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
-      expect(config.profiles.default.ca).toBe(join(h.dir, "certs", "server.pem"));
-      // From another directory, as cron runs: the saved path still holds.
-      const elsewhere = await mlserver(h, ["status", "--json"], { cwd: "/" });
-      expect(elsewhere.code, elsewhere.stderr).toBe(0);
-
-      const missing = await mlserver(
-        h,
-        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"],
-        { cwd: h.dir, stdin: `${PASSWORD}\n` },
-      );
-      expect(missing.code).toBe(2);
-      expect(missing.stderr).toContain(
-        `--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`,
-      );
-      writeFileSync(join(h.dir, "certs", "junk.pem"), "not a certificate");
-      const junk = await mlserver(
-        h,
-        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"],
-        { cwd: h.dir, stdin: `${PASSWORD}\n` },
-      );
-      expect(junk.code).toBe(2);
-      expect(junk.stderr).toContain("holds no PEM certificate");
-    } finally {
-      await tlsServer.close();
-    }
-  });
-
-  it("a config file (or its folder) that others can write or another user owns is refused, naming it and why", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    const dir = join(h.env.XDG_CONFIG_HOME!, "mlserver-client");
-    const file = join(dir, "config.json");
-    chmodSync(file, 0o666);
-    const writable = await mlserver(h, ["status"]);
-    expect(writable.code).toBe(2);
-    expect(writable.stderr).toContain(
-      `The config file ${file} can be written by any user; it decides where your password goes. Run chmod go-w`,
-    );
-    chmodSync(file, 0o600);
-    chmodSync(dir, 0o770);
-    const group = await mlserver(h, ["status"]);
-    expect(group.code).toBe(2);
-    expect(group.stderr).toContain(`The config directory ${dir} can be written by its group`);
-    chmodSync(dir, 0o700);
-    expect((await mlserver(h, ["status"])).code).toBe(0);
-    if (process.getuid?.() === 0) {
-      chownSync(file, 65534, 65534);
-      const foreign = await mlserver(h, ["status"]);
-      expect(foreign.code).toBe(2);
-      expect(foreign.stderr).toContain(`The config file ${file} belongs to another user (uid 65534)`);
-    }
-  });
-
-  it("an unreachable server or authority is exit 6 for every command; an untrusted certificate names --ca", async () => {
-    const h = await home();
-    const refused = await mlserver(
-      h,
-      ["login", "--server", "http://127.0.0.1:1", "--username", "admin", "--password-stdin"],
-      { stdin: `${PASSWORD}\n` },
-    );
-    expect(refused.code, refused.stderr).toBe(6);
-    const unknownHost = await mlserver(
-      h,
-      ["login", "--server", "https://mlserver.invalid:12800", "--username", "admin", "--password-stdin"],
-      { stdin: `${PASSWORD}\n` },
-    );
-    expect(unknownHost.code, unknownHost.stderr).toBe(6);
-    for (const command of ["token", "status"]) {
-      const run = await mlserver(h, [command], {
-        env: { MLSERVER_SERVER: "http://127.0.0.1:1", MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD },
+      const refused = await mlserver(h, ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin"], {
+        stdin: `${PASSWORD}\n`,
+        env: remote,
       });
-      expect(run.code, `${command}: ${run.stderr}`).toBe(6);
-    }
-    // logout with a cached session whose server has gone: signed out here, and 6 for the revoke.
-    const gone = await startDevServer();
-    const signedIn = await mlserver(h, ["login", "--server", gone.url, "--username", "admin", "--password-stdin"], {
-      stdin: `${PASSWORD}\n`,
-    });
-    expect(signedIn.code, signedIn.stderr).toBe(0);
-    await gone.close();
-    const logout = await mlserver(h, ["logout"]);
-    expect(logout.code, logout.stderr).toBe(6);
-    expect(logout.stderr).toContain("Signed out locally, but the refresh token could not be revoked on the server");
-    expect(h.entries()).toEqual([]);
-    const tlsServer = await startDevServer({ tls: selfSignedCertificate() });
-    try {
-      const untrusted = await mlserver(
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        /http:\/\/mlserver\.test:\d+ is plain HTTP: .* --allow-insecure-http \(or MLSERVER_ALLOW_INSECURE_HTTP=1\)/,
+      );
+      expect(deployed.counters.logins).toBe(0);
+
+      const allowed = await mlserver(
         h,
-        ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--profile", "tls"],
+        ["login", "--server", plainUrl(), "--username", "admin", "--password-stdin", "--allow-insecure-http"],
+        { stdin: `${PASSWORD}\n`, env: remote },
+      );
+      expect(allowed.code, allowed.stderr).toBe(0);
+      const warning = new RegExp(
+        String.raw`^mlserver: warning: sending credentials to http://mlserver\.test:\d+ over plain HTTP ` +
+          String.raw`\(--allow-insecure-http\): anyone on the network path can read and replay them\.$`,
+        "m",
+      );
+      expect(allowed.stderr).toMatch(warning);
+      expect(allowed.stderr.match(/warning:/g)).toHaveLength(1);
+      const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
+      expect(config.profiles.default).toMatchObject({ server: plainUrl(), allowInsecureHttp: true });
+
+      const later = await mlserver(h, ["status", "--json"], { env: remote });
+      expect(later.code, later.stderr).toBe(0);
+      expect(later.stderr).toMatch(warning);
+      const quiet = await mlserver(h, ["status", "--quiet"], { env: remote });
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(quiet.stderr).toBe("");
+
+      // The variable, for a run with no saved profile (cron with settings in its environment).
+      const fresh = await home();
+      const byEnv = await mlserver(fresh, ["token"], {
+        env: {
+          ...remote,
+          MLSERVER_SERVER: plainUrl(),
+          MLSERVER_USERNAME: "admin",
+          MLSERVER_PASSWORD: PASSWORD,
+          MLSERVER_ALLOW_INSECURE_HTTP: "1",
+        },
+      });
+      expect(byEnv.code, byEnv.stderr).toBe(0);
+      expect(byEnv.stderr).toMatch(warning);
+    },
+  );
+
+  it(
+    "saves --ca as an absolute path, checked at login, so later runs from elsewhere (cron runs from $HOME) " +
+      "find it",
+    async () => {
+      const tls = selfSignedCertificate();
+      const tlsServer = await startDevServer({ tls });
+      try {
+        const h = await home();
+        mkdirSync(join(h.dir, "certs"), { recursive: true });
+        writeFileSync(join(h.dir, "certs", "server.pem"), tls.cert);
+        const signedIn = await mlserver(
+          h,
+          ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/server.pem"],
+          { cwd: h.dir, stdin: `${PASSWORD}\n` },
+        );
+        expect(signedIn.code, signedIn.stderr).toBe(0);
+        const config = JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8"));
+        expect(config.profiles.default.ca).toBe(join(h.dir, "certs", "server.pem"));
+        // From another directory, as cron runs: the saved path still holds.
+        const elsewhere = await mlserver(h, ["status", "--json"], { cwd: "/" });
+        expect(elsewhere.code, elsewhere.stderr).toBe(0);
+
+        const missing = await mlserver(
+          h,
+          ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/nowhere.pem"],
+          { cwd: h.dir, stdin: `${PASSWORD}\n` },
+        );
+        expect(missing.code).toBe(2);
+        expect(missing.stderr).toContain(
+          `--ca (or MLSERVER_CA) names ${join(h.dir, "certs", "nowhere.pem")}, which cannot be read (ENOENT)`,
+        );
+        writeFileSync(join(h.dir, "certs", "junk.pem"), "not a certificate");
+        const junk = await mlserver(
+          h,
+          ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--ca", "certs/junk.pem"],
+          { cwd: h.dir, stdin: `${PASSWORD}\n` },
+        );
+        expect(junk.code).toBe(2);
+        expect(junk.stderr).toContain("holds no PEM certificate");
+      } finally {
+        await tlsServer.close();
+      }
+    },
+  );
+
+  it(
+    "a config file (or its folder) that others can write or another user owns is refused, naming it " + "and why",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      const dir = join(h.env.XDG_CONFIG_HOME!, "mlserver-client");
+      const file = join(dir, "config.json");
+      chmodSync(file, 0o666);
+      const writable = await mlserver(h, ["status"]);
+      expect(writable.code).toBe(2);
+      expect(writable.stderr).toContain(
+        `The config file ${file} can be written by any user; it decides where your password goes. Run chmod go-w`,
+      );
+      chmodSync(file, 0o600);
+      chmodSync(dir, 0o770);
+      const group = await mlserver(h, ["status"]);
+      expect(group.code).toBe(2);
+      expect(group.stderr).toContain(`The config directory ${dir} can be written by its group`);
+      chmodSync(dir, 0o700);
+      expect((await mlserver(h, ["status"])).code).toBe(0);
+      if (process.getuid?.() === 0) {
+        chownSync(file, 65534, 65534);
+        const foreign = await mlserver(h, ["status"]);
+        expect(foreign.code).toBe(2);
+        expect(foreign.stderr).toContain(`The config file ${file} belongs to another user (uid 65534)`);
+      }
+    },
+  );
+
+  it(
+    "an unreachable server or authority is exit 6 for every command; an untrusted certificate names " + "--ca",
+    async () => {
+      const h = await home();
+      const refused = await mlserver(
+        h,
+        ["login", "--server", "http://127.0.0.1:1", "--username", "admin", "--password-stdin"],
         { stdin: `${PASSWORD}\n` },
       );
-      expect(untrusted.code, untrusted.stderr).toBe(6);
-      expect(untrusted.stderr).toMatch(
-        /certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/,
+      expect(refused.code, refused.stderr).toBe(6);
+      const unknownHost = await mlserver(
+        h,
+        ["login", "--server", "https://mlserver.invalid:12800", "--username", "admin", "--password-stdin"],
+        { stdin: `${PASSWORD}\n` },
       );
-    } finally {
-      await tlsServer.close();
-    }
-  });
+      expect(unknownHost.code, unknownHost.stderr).toBe(6);
+      for (const command of ["token", "status"]) {
+        const run = await mlserver(h, [command], {
+          env: { MLSERVER_SERVER: "http://127.0.0.1:1", MLSERVER_USERNAME: "admin", MLSERVER_PASSWORD: PASSWORD },
+        });
+        expect(run.code, `${command}: ${run.stderr}`).toBe(6);
+      }
+      // logout with a cached session whose server has gone: signed out here, and 6 for the revoke.
+      const gone = await startDevServer();
+      const signedIn = await mlserver(h, ["login", "--server", gone.url, "--username", "admin", "--password-stdin"], {
+        stdin: `${PASSWORD}\n`,
+      });
+      expect(signedIn.code, signedIn.stderr).toBe(0);
+      await gone.close();
+      const logout = await mlserver(h, ["logout"]);
+      expect(logout.code, logout.stderr).toBe(6);
+      expect(logout.stderr).toContain("Signed out locally, but the refresh token could not be revoked on the server");
+      expect(h.entries()).toEqual([]);
+      const tlsServer = await startDevServer({ tls: selfSignedCertificate() });
+      try {
+        const untrusted = await mlserver(
+          h,
+          ["login", "--server", tlsServer.url, "--username", "admin", "--password-stdin", "--profile", "tls"],
+          { stdin: `${PASSWORD}\n` },
+        );
+        expect(untrusted.code, untrusted.stderr).toBe(6);
+        expect(untrusted.stderr).toMatch(
+          /certificate was not trusted \(\w+\): give its CA with --ca <pem file> \(or MLSERVER_CA\)/,
+        );
+      } finally {
+        await tlsServer.close();
+      }
+    },
+  );
 
   describe("batches you can stop and find again", () => {
     let h: Home;
@@ -653,7 +677,9 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       writeFileSync(join(h.dir, "wrong.csv"), "z\n1\n");
     });
 
-    /** A slow 40-row batch through the CLI: `onStart(pid)` once its id is printed, `onLater` on each later stderr chunk. */
+    /**
+     * A slow 40-row batch through the CLI: `onStart(pid)` once its id is printed, `onLater` on each later stderr chunk.
+     */
     async function slowBatch(
       onStart: (pid: number) => void,
       onLater?: (stderr: string, pid: number) => void,
@@ -671,103 +697,123 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       return { run, id };
     }
 
-    it("prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with --quiet", async () => {
-      const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
-      expect(run.code, run.stderr).toBe(0);
-      const id =
-        /^Batch (\S+) started: 40 rows\. If this command stops, `mlserver services batch status quick 1 \1` finds it again\.$/m.exec(
-          run.stderr,
-        )?.[1];
-      expect(id, run.stderr).toBeDefined();
-      const lines = run.stderr.split("\n").filter((l) => /^quick 1: \d+\/40$/.test(l));
-      expect(lines.length).toBeGreaterThanOrEqual(1);
-      expect(lines.length).toBeLessThanOrEqual(11);
-      expect(lines.at(-1)).toBe("quick 1: 40/40");
-      expect(run.stdout).toMatch(/^#\s+RESULT\n1\s+\{"y":2\}\n/);
-      expect(run.stdout).toContain("40 of 40 runs succeeded.");
-      const quiet = await mlserver(h, [
-        "services",
-        "batch",
-        "quick",
-        "1",
-        "--file",
-        join(h.dir, "rows.csv"),
+    it(
+      "prints the id at the start, progress on stderr at most a line per 10% when not a terminal, none with " +
         "--quiet",
-        "--json",
-      ]);
-      expect(quiet.code).toBe(0);
-      expect(quiet.stderr).not.toMatch(/quick 1: \d+\/40/);
-      expect(JSON.parse(quiet.stdout)).toMatchObject({ total: 40, failed: 0, executionId: expect.any(String) });
-    });
+      async () => {
+        const run = await mlserver(h, ["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
+        expect(run.code, run.stderr).toBe(0);
+        const started = /^Batch (\S+) started: 40 rows\. If this command stops, `(.*)` finds it again\.$/m.exec(
+          run.stderr,
+        );
+        const id = started?.[1];
+        expect(started?.[2]).toBe(`mlserver services batch status quick 1 ${id}`);
+        expect(id, run.stderr).toBeDefined();
+        const lines = run.stderr.split("\n").filter((l) => /^quick 1: \d+\/40$/.test(l));
+        expect(lines.length).toBeGreaterThanOrEqual(1);
+        expect(lines.length).toBeLessThanOrEqual(11);
+        expect(lines.at(-1)).toBe("quick 1: 40/40");
+        expect(run.stdout).toMatch(/^#\s+RESULT\n1\s+\{"y":2\}\n/);
+        expect(run.stdout).toContain("40 of 40 runs succeeded.");
+        const quiet = await mlserver(h, [
+          "services",
+          "batch",
+          "quick",
+          "1",
+          "--file",
+          join(h.dir, "rows.csv"),
+          "--quiet",
+          "--json",
+        ]);
+        expect(quiet.code).toBe(0);
+        expect(quiet.stderr).not.toMatch(/quick 1: \d+\/40/);
+        expect(JSON.parse(quiet.stdout)).toMatchObject({ total: 40, failed: 0, executionId: expect.any(String) });
+      },
+    );
 
-    it("list, status, results and cancel (as actions or flags) find a batch again, also after the CLI that started it was killed", async () => {
-      const { run: killed, id } = await slowBatch((pid) => process.kill(pid, "SIGKILL"));
-      expect(killed.signal).toBe("SIGKILL");
-      expect(id).toBeDefined();
-      const listed = await mlserver(h, ["services", "batch", "list", "slow", "1", "--json"]);
-      expect(JSON.parse(listed.stdout).batches).toContain(id);
-      expect(
-        JSON.parse((await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"])).stdout).batches,
-      ).toContain(id);
-      expect(
-        JSON.parse((await mlserver(h, ["services", "batch", "status", "slow", "1", id!, "--json"])).stdout),
-      ).toMatchObject({ executionId: id, total: 40 });
-      expect((await mlserver(h, ["services", "batch", "status", "slow", "1"])).stderr).toContain(
-        "services batch status takes <name> <version> <batch id>.",
-      );
-      const status = await mlserver(h, ["services", "batch", "slow", "1", "--status", id!, "--json"]);
-      expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, total: 40 });
-      const partial = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!]);
-      expect(partial.stdout).toMatch(
-        /runs succeeded\. The batch is (inProgress|ready|complete)|40 of 40 runs succeeded/,
-      );
-      const cancelled = await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      expect((await mlserver(h, ["services", "batch", "slow", "1", "--status", id!])).code).toBe(4);
-    });
+    it(
+      "list, status, results and cancel (as actions or flags) find a batch again, also after the CLI that " +
+        "started it was killed",
+      async () => {
+        const { run: killed, id } = await slowBatch((pid) => process.kill(pid, "SIGKILL"));
+        expect(killed.signal).toBe("SIGKILL");
+        expect(id).toBeDefined();
+        const listed = await mlserver(h, ["services", "batch", "list", "slow", "1", "--json"]);
+        expect(JSON.parse(listed.stdout).batches).toContain(id);
+        expect(
+          JSON.parse((await mlserver(h, ["services", "batch", "slow", "1", "--list", "--json"])).stdout).batches,
+        ).toContain(id);
+        expect(
+          JSON.parse((await mlserver(h, ["services", "batch", "status", "slow", "1", id!, "--json"])).stdout),
+        ).toMatchObject({ executionId: id, total: 40 });
+        expect((await mlserver(h, ["services", "batch", "status", "slow", "1"])).stderr).toContain(
+          "services batch status takes <name> <version> <batch id>.",
+        );
+        const status = await mlserver(h, ["services", "batch", "slow", "1", "--status", id!, "--json"]);
+        expect(JSON.parse(status.stdout)).toMatchObject({ executionId: id, total: 40 });
+        const partial = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!]);
+        expect(partial.stdout).toMatch(
+          /runs succeeded\. The batch is (inProgress|ready|complete)|40 of 40 runs succeeded/,
+        );
+        const cancelled = await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
+        expect(cancelled.code, cancelled.stderr).toBe(0);
+        expect((await mlserver(h, ["services", "batch", "slow", "1", "--status", id!])).code).toBe(4);
+      },
+    );
 
-    it("artifacts lists the files a batch's runs wrote, by row from 1, and downloads them with --output-dir", async () => {
-      const token = await bearer();
-      const published = await fetch(`${deployed.url}/services/writer/1`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          runtimeType: "Python",
-          code: "open('row.txt', 'w').write('row %d' % x)\ny = x",
-          inputParameterDefinitions: [{ name: "x", type: "integer" }],
-          outputParameterDefinitions: [{ name: "y", type: "integer" }],
-          outputFileNames: ["row.txt"],
-        }),
-      });
-      expect(published.status).toBe(201);
-      writeFileSync(join(h.dir, "three.csv"), "x\n7\n8\n9\n");
-      const run = await mlserver(h, ["services", "batch", "writer", "1", "--file", join(h.dir, "three.csv"), "--json"]);
-      expect(run.code, run.stderr).toBe(0);
-      const { executionId } = JSON.parse(run.stdout) as { executionId: string };
-      const listed = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId]);
-      expect(listed.stdout).toMatch(/^ROW\s+FILE\n1\s+row\.txt\n2\s+row\.txt\n3\s+row\.txt\n$/);
-      const saved = await mlserver(h, [
-        "services",
-        "batch",
-        "artifacts",
-        "writer",
-        "1",
-        executionId,
-        "--index",
-        "2",
-        "--output-dir",
-        join(h.dir, "artifacts"),
-        "--json",
-      ]);
-      expect(JSON.parse(saved.stdout)).toEqual({
-        executionId,
-        files: [{ row: 2, file: "row.txt", savedTo: join(h.dir, "artifacts", "2", "row.txt") }],
-      });
-      expect(readFileSync(join(h.dir, "artifacts", "2", "row.txt"), "utf8")).toBe("row 8");
-      expect(
-        (await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "4"])).stderr,
-      ).toContain("--index takes a row number from 1 to 3.");
-    });
+    it(
+      "artifacts lists the files a batch's runs wrote, by row from 1, and downloads them with " + "--output-dir",
+      async () => {
+        const token = await bearer();
+        const published = await fetch(`${deployed.url}/services/writer/1`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            runtimeType: "Python",
+            code: "open('row.txt', 'w').write('row %d' % x)\ny = x",
+            inputParameterDefinitions: [{ name: "x", type: "integer" }],
+            outputParameterDefinitions: [{ name: "y", type: "integer" }],
+            outputFileNames: ["row.txt"],
+          }),
+        });
+        expect(published.status).toBe(201);
+        writeFileSync(join(h.dir, "three.csv"), "x\n7\n8\n9\n");
+        const run = await mlserver(h, [
+          "services",
+          "batch",
+          "writer",
+          "1",
+          "--file",
+          join(h.dir, "three.csv"),
+          "--json",
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        const { executionId } = JSON.parse(run.stdout) as { executionId: string };
+        const listed = await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId]);
+        expect(listed.stdout).toMatch(/^ROW\s+FILE\n1\s+row\.txt\n2\s+row\.txt\n3\s+row\.txt\n$/);
+        const saved = await mlserver(h, [
+          "services",
+          "batch",
+          "artifacts",
+          "writer",
+          "1",
+          executionId,
+          "--index",
+          "2",
+          "--output-dir",
+          join(h.dir, "artifacts"),
+          "--json",
+        ]);
+        expect(JSON.parse(saved.stdout)).toEqual({
+          executionId,
+          files: [{ row: 2, file: "row.txt", savedTo: join(h.dir, "artifacts", "2", "row.txt") }],
+        });
+        expect(readFileSync(join(h.dir, "artifacts", "2", "row.txt"), "utf8")).toBe("row 8");
+        expect(
+          (await mlserver(h, ["services", "batch", "artifacts", "writer", "1", executionId, "--index", "4"])).stderr,
+        ).toContain("--index takes a row number from 1 to 3.");
+      },
+    );
 
     it("services realtime publish and update upload a serialized model; it shows in services get", async () => {
       const model = Buffer.from([0, 1, 2, 0xfe, 0xff, 10, 13]);
@@ -825,103 +871,112 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
       expect((await mlserver(h, ["services", "realtime", "remove", "kmeans", "1"])).code).toBe(2);
     });
 
-    it("Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to follow it", async () => {
-      for (const presses of [1, 2]) {
-        // The second press comes while the cancel is still on its way: the server holds it, then refuses it.
-        if (presses === 2)
-          deployed.faults.push({
-            route: "DELETE /api/{name}/{version}/batch/{executionId}",
-            kind: "delay",
-            delayMs: 20_000,
-            status: 503,
-            times: 1,
-          });
-        let pressed = 0;
-        const { run, id } = await slowBatch(
-          (pid) => {
-            pressed++;
-            process.kill(pid, "SIGINT");
-          },
-          (text, pid) => {
-            if (presses === 2 && pressed === 1 && text.includes("Cancelling batch")) {
+    it(
+      "Ctrl-C cancels the batch on the server and exits 130; a second Ctrl-C leaves it running and says how to " +
+        "follow it",
+      async () => {
+        for (const presses of [1, 2]) {
+          // The second press comes while the cancel is still on its way: the server holds it, then refuses it.
+          if (presses === 2)
+            deployed.faults.push({
+              route: "DELETE /api/{name}/{version}/batch/{executionId}",
+              kind: "delay",
+              delayMs: 20_000,
+              status: 503,
+              times: 1,
+            });
+          let pressed = 0;
+          const { run, id } = await slowBatch(
+            (pid) => {
               pressed++;
               process.kill(pid, "SIGINT");
+            },
+            (text, pid) => {
+              if (presses === 2 && pressed === 1 && text.includes("Cancelling batch")) {
+                pressed++;
+                process.kill(pid, "SIGINT");
+              }
+            },
+          );
+          expect(run.code, run.stderr).toBe(130);
+          const token = await bearer();
+          const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          if (presses === 1) {
+            expect(run.stderr).toContain(`Cancelling batch ${id} on the server (Ctrl-C again to leave it running)`);
+            expect(status.status).toBe(404);
+          } else {
+            expect(run.stderr).toContain(
+              `Left batch ${id} running on the server; follow it with \`mlserver services batch status slow 1 ${id}\``,
+            );
+            expect(status.status).toBe(200);
+            await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
+              method: "DELETE",
+              headers: { authorization: `Bearer ${token}` },
+            });
+          }
+        }
+      },
+    );
+
+    it(
+      "on a terminal: a bar redrawn on stderr and ended before anything else; a failure mid-batch keeps the " +
+        "results on the server and says where",
+      async () => {
+        /** The CLI on a pseudo-terminal (util-linux script): what it drew, and its exit code. */
+        const onTerminal = (args: string[], onOutput?: (text: string) => void) =>
+          new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+            const quoted = [installed.bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+            const child = spawn("script", ["-qfec", quoted, "/dev/null"], {
+              env: h.env,
+              stdio: ["ignore", "pipe", "pipe"],
+            });
+            let output = "";
+            child.stdout.on("data", (d: Buffer) => {
+              output += d;
+              onOutput?.(output);
+            });
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, output }));
+          });
+        const drawn = await onTerminal(["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
+        expect(drawn.code, drawn.output).toBe(0);
+        expect(drawn.output).toMatch(/\rquick 1 \[#{30}\] 40\/40\r?\n/);
+        // The table follows on a line of its own (its header bold, on a terminal).
+        const plain = drawn.output.replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, "g"), "");
+        expect(plain).toMatch(/40\/40\r?\n#\s+RESULT\r?\n1\s+\{"y":2\}/);
+
+        let id: string | undefined;
+        const failing = await onTerminal(
+          ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")],
+          (text) => {
+            const started = /Batch (\S+) started/.exec(text)?.[1];
+            if (started && !id) {
+              id = started;
+              deployed.faults.push({
+                route: "GET /api/{name}/{version}/batch/{executionId}",
+                kind: "status",
+                status: 500,
+                times: 20,
+              });
             }
           },
         );
-        expect(run.code, run.stderr).toBe(130);
-        const token = await bearer();
-        const status = await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        if (presses === 1) {
-          expect(run.stderr).toContain(`Cancelling batch ${id} on the server (Ctrl-C again to leave it running)`);
-          expect(status.status).toBe(404);
-        } else {
-          expect(run.stderr).toContain(
-            `Left batch ${id} running on the server; follow it with \`mlserver services batch status slow 1 ${id}\``,
-          );
-          expect(status.status).toBe(200);
-          await fetch(`${deployed.url}/api/slow/1/batch/${id}`, {
-            method: "DELETE",
-            headers: { authorization: `Bearer ${token}` },
-          });
-        }
-      }
-    });
-
-    it("on a terminal: a bar redrawn on stderr and ended before anything else; a failure mid-batch keeps the results on the server and says where", async () => {
-      /** The CLI on a pseudo-terminal (util-linux script): what it drew, and its exit code. */
-      const onTerminal = (args: string[], onOutput?: (text: string) => void) =>
-        new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-          const quoted = [installed.bin, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-          const child = spawn("script", ["-qfec", quoted, "/dev/null"], {
-            env: h.env,
-            stdio: ["ignore", "pipe", "pipe"],
-          });
-          let output = "";
-          child.stdout.on("data", (d: Buffer) => {
-            output += d;
-            onOutput?.(output);
-          });
-          child.on("error", reject);
-          child.on("close", (code) => resolve({ code, output }));
-        });
-      const drawn = await onTerminal(["services", "batch", "quick", "1", "--file", join(h.dir, "rows.csv")]);
-      expect(drawn.code, drawn.output).toBe(0);
-      expect(drawn.output).toMatch(/\rquick 1 \[#{30}\] 40\/40\r?\n/);
-      // The table follows on a line of its own (its header bold, on a terminal).
-      const plain = drawn.output.replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, "g"), "");
-      expect(plain).toMatch(/40\/40\r?\n#\s+RESULT\r?\n1\s+\{"y":2\}/);
-
-      let id: string | undefined;
-      const failing = await onTerminal(
-        ["services", "batch", "slow", "1", "--file", join(h.dir, "rows.csv")],
-        (text) => {
-          const started = /Batch (\S+) started/.exec(text)?.[1];
-          if (started && !id) {
-            id = started;
-            deployed.faults.push({
-              route: "GET /api/{name}/{version}/batch/{executionId}",
-              kind: "status",
-              status: 500,
-              times: 20,
-            });
-          }
-        },
-      );
-      deployed.faults.length = 0;
-      expect(failing.code, failing.output).toBe(5);
-      // The error starts a line of its own, after the bar's line.
-      expect(failing.output).toMatch(/\n\s*mlserver: /);
-      expect(failing.output).not.toMatch(/\/40mlserver/);
-      expect(failing.output).toContain(
-        `The batch ${id} goes on on the server: \`mlserver services batch results slow 1 ${id}\` shows what it finished.`,
-      );
-      const results = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!, "--json"]);
-      expect(JSON.parse(results.stdout)).toMatchObject({ executionId: id });
-      await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
-    });
+        deployed.faults.length = 0;
+        expect(failing.code, failing.output).toBe(5);
+        // The error starts a line of its own, after the bar's line.
+        expect(failing.output).toMatch(/\n\s*mlserver: /);
+        expect(failing.output).not.toMatch(/\/40mlserver/);
+        expect(failing.output).toContain(
+          `The batch ${id} goes on on the server: \`mlserver services batch results slow 1 ${id}\` shows what it ` +
+            `finished.`,
+        );
+        const results = await mlserver(h, ["services", "batch", "slow", "1", "--results", id!, "--json"]);
+        expect(JSON.parse(results.stdout)).toMatchObject({ executionId: id });
+        await mlserver(h, ["services", "batch", "slow", "1", "--cancel", id!]);
+      },
+    );
 
     it("a CSV without a declared input is refused before anything is sent", async () => {
       const before = deployed.counters.executions;
@@ -937,120 +992,133 @@ describe("real deployments: plain HTTP, paths that hold from cron, a config file
 });
 
 describe("profiles, tokens that last, service updates, and messages that help", () => {
-  it("profiles lists each profile (server, account, signed in, expiry, default), use switches, remove signs out first", async () => {
-    const h = await home();
-    const other = await startDevServer({ accessTokenSeconds: 600 });
-    try {
-      expect((await login(h)).code).toBe(0);
-      // Another server under the default profile: refused off a terminal, naming --profile.
-      const replacing = await mlserver(h, ["login", "--server", other.url, "--username", "admin", "--password-stdin"], {
-        stdin: `${PASSWORD}\n`,
-      });
-      expect(replacing.code).toBe(2);
-      expect(replacing.stderr).toContain(
-        `Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give --profile <name>`,
-      );
-      // On a terminal it asks; no keeps the profile, yes replaces it.
-      const asked = async (answer: string) =>
-        new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+  it(
+    "profiles lists each profile (server, account, signed in, expiry, default), use switches, remove signs out " +
+      "first",
+    async () => {
+      const h = await home();
+      const other = await startDevServer({ accessTokenSeconds: 600 });
+      try {
+        expect((await login(h)).code).toBe(0);
+        // Another server under the default profile: refused off a terminal, naming --profile.
+        const replacing = await mlserver(
+          h,
+          ["login", "--server", other.url, "--username", "admin", "--password-stdin"],
+          {
+            stdin: `${PASSWORD}\n`,
+          },
+        );
+        expect(replacing.code).toBe(2);
+        expect(replacing.stderr).toContain(
+          `Profile default signs in to ${server.url}; signing in to ${other.url} would replace it. Give ` +
+            `--profile <name>`,
+        );
+        // On a terminal it asks; no keeps the profile, yes replaces it.
+        const asked = async (answer: string) =>
+          new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+            const child = spawn(
+              "script",
+              ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"],
+              {
+                env: { ...h.env, MLSERVER_PASSWORD: PASSWORD },
+                stdio: ["pipe", "pipe", "pipe"],
+              },
+            );
+            let output = "";
+            child.stdout.on("data", (d: Buffer) => {
+              output += d;
+              if (output.includes("[y/N]") && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+            });
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, output }));
+          });
+        // Ctrl-C at the password prompt (a raw-mode terminal turns it into a character) exits 130.
+        const interrupted = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
           const child = spawn(
             "script",
-            ["-qfec", `'${installed.bin}' login --server '${other.url}' --username admin`, "/dev/null"],
-            {
-              env: { ...h.env, MLSERVER_PASSWORD: PASSWORD },
-              stdio: ["pipe", "pipe", "pipe"],
-            },
+            [
+              "-qfec",
+              `'${installed.bin}' login --server '${server.url}' --username admin --profile other`,
+              "/dev/null",
+            ],
+            { env: h.env, stdio: ["pipe", "pipe", "pipe"] },
           );
           let output = "";
           child.stdout.on("data", (d: Buffer) => {
             output += d;
-            if (output.includes("[y/N]") && !child.stdin.writableEnded) child.stdin.end(`${answer}\n`);
+            if (output.includes("Password for admin") && !child.stdin.writableEnded) child.stdin.end("\u0003");
           });
           child.on("error", reject);
           child.on("close", (code) => resolve({ code, output }));
         });
-      // Ctrl-C at the password prompt (a raw-mode terminal turns it into a character) exits 130.
-      const interrupted = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-        const child = spawn(
-          "script",
-          ["-qfec", `'${installed.bin}' login --server '${server.url}' --username admin --profile other`, "/dev/null"],
-          { env: h.env, stdio: ["pipe", "pipe", "pipe"] },
+        expect(interrupted.code, interrupted.output).toBe(130);
+        const declined = await asked("n");
+        expect(declined.output).toContain(
+          `Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`,
         );
-        let output = "";
-        child.stdout.on("data", (d: Buffer) => {
-          output += d;
-          if (output.includes("Password for admin") && !child.stdin.writableEnded) child.stdin.end("\u0003");
+        expect(declined.code).toBe(2);
+        expect(declined.output).toContain("Kept profile default.");
+        expect(
+          JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8")).profiles
+            .default.server,
+        ).toBe(server.url);
+        // The same server written differently is the same server.
+        expect(
+          (
+            await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], {
+              stdin: `${PASSWORD}\n`,
+            })
+          ).code,
+        ).toBe(0);
+        const second = await mlserver(
+          h,
+          ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"],
+          { stdin: `${PASSWORD}\n` },
+        );
+        expect(second.code, second.stderr).toBe(0);
+        expect(second.stderr).toContain("Next: `mlserver status` checks the server");
+
+        const listed = JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout);
+        expect(listed).toMatchObject({
+          defaultProfile: "default",
+          profiles: [
+            {
+              name: "default",
+              default: true,
+              server: `${server.url}/`,
+              account: "admin",
+              auth: "login",
+              signedIn: true,
+              expiresAt: expect.any(String),
+            },
+            { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
+          ],
         });
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, output }));
-      });
-      expect(interrupted.code, interrupted.output).toBe(130);
-      const declined = await asked("n");
-      expect(declined.output).toContain(
-        `Profile default signs in to ${server.url}. Replace it with ${other.url}? [y/N]`,
-      );
-      expect(declined.code).toBe(2);
-      expect(declined.output).toContain("Kept profile default.");
-      expect(
-        JSON.parse(readFileSync(join(h.env.XDG_CONFIG_HOME!, "mlserver-client", "config.json"), "utf8")).profiles
-          .default.server,
-      ).toBe(server.url);
-      // The same server written differently is the same server.
-      expect(
-        (
-          await mlserver(h, ["login", "--server", `${server.url}/`, "--username", "admin", "--password-stdin"], {
-            stdin: `${PASSWORD}\n`,
-          })
-        ).code,
-      ).toBe(0);
-      const second = await mlserver(
-        h,
-        ["login", "--server", other.url, "--username", "admin", "--password-stdin", "--profile", "other"],
-        { stdin: `${PASSWORD}\n` },
-      );
-      expect(second.code, second.stderr).toBe(0);
-      expect(second.stderr).toContain("Next: `mlserver status` checks the server");
+        const table = await mlserver(h, ["profiles"]);
+        expect(table.stdout).toMatch(
+          /^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m,
+        );
 
-      const listed = JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout);
-      expect(listed).toMatchObject({
-        defaultProfile: "default",
-        profiles: [
-          {
-            name: "default",
-            default: true,
-            server: `${server.url}/`,
-            account: "admin",
-            auth: "login",
-            signedIn: true,
-            expiresAt: expect.any(String),
-          },
-          { name: "other", default: false, server: other.url, account: "admin", signedIn: true },
-        ],
-      });
-      const table = await mlserver(h, ["profiles"]);
-      expect(table.stdout).toMatch(
-        /^\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\/\s+admin \(login\)\s+yes, token until /m,
-      );
-
-      expect((await mlserver(h, ["profiles", "use", "other"])).code).toBe(0);
-      expect(JSON.parse((await mlserver(h, ["status", "--json"])).stdout)).toMatchObject({
-        profile: "other",
-        server: other.url,
-      });
-      const revokesBefore = other.counters.revokes;
-      const removed = await mlserver(h, ["profiles", "remove", "other"]);
-      expect(removed.code, removed.stderr).toBe(0);
-      expect(other.counters.revokes).toBe(revokesBefore + 1);
-      expect(
-        JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout).profiles.map((p: { name: string }) => p.name),
-      ).toEqual(["default"]);
-      expect((await mlserver(h, ["profiles", "use", "nope"])).stderr).toContain(
-        'There is no profile "nope"; the profiles are default',
-      );
-    } finally {
-      await other.close();
-    }
-  });
+        expect((await mlserver(h, ["profiles", "use", "other"])).code).toBe(0);
+        expect(JSON.parse((await mlserver(h, ["status", "--json"])).stdout)).toMatchObject({
+          profile: "other",
+          server: other.url,
+        });
+        const revokesBefore = other.counters.revokes;
+        const removed = await mlserver(h, ["profiles", "remove", "other"]);
+        expect(removed.code, removed.stderr).toBe(0);
+        expect(other.counters.revokes).toBe(revokesBefore + 1);
+        expect(
+          JSON.parse((await mlserver(h, ["profiles", "--json"])).stdout).profiles.map((p: { name: string }) => p.name),
+        ).toEqual(["default"]);
+        expect((await mlserver(h, ["profiles", "use", "nope"])).stderr).toContain(
+          'There is no profile "nope"; the profiles are default',
+        );
+      } finally {
+        await other.close();
+      }
+    },
+  );
 
   it("token --min-valid renews first when less is left; --output env and json", async () => {
     const h = await home();
@@ -1120,7 +1188,8 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect(updated.stdout).toContain("Updated updatable 1.0: code.");
     const again = await mlserver(h, ["services", "publish", "updatable", "2.0", "--code", join(h.dir, "v1.py")]);
     expect(again.stderr).toContain(
-      "Next: `mlserver services consume updatable 2.0 --inputs '{...}'` runs it; `mlserver generate --service updatable@2.0 -o updatable.ts` types it.",
+      "Next: `mlserver services consume updatable 2.0 --inputs '{...}'` runs it; `mlserver generate --service " +
+        "updatable@2.0 -o updatable.ts` types it.",
     );
     expect(server.services.get("updatable\u00001.0")).toMatchObject({ code: "y = x + 2", description: "first" });
     const missingFile = await mlserver(h, [
@@ -1235,36 +1304,40 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     const PROMPT = new RegExp(`REMOTE>>> ${cursorMove}`);
     const MORE = new RegExp(`\\.\\.\\. ${cursorMove}`);
 
-    it("runs each input in one session: blocks continue on ..., Ctrl-C cancels running code, history outlives the prompt, exit closes the session", async () => {
-      const h = await home();
-      expect((await login(h)).code).toBe(0);
-      const sessions = server.sessions.size;
-      const first = await onTerminal(h, [
-        [PROMPT, "total = 40\r"],
-        [PROMPT, "for i in range(2):\r"],
-        [MORE, "    total += 1\r"],
-        [MORE, "\r"],
-        [PROMPT, "import time; print('sleeping', flush=True); time.sleep(60)\r"],
-        // The output's own line, not the echo of the typed input (which holds 'sleeping' too).
-        [/\nsleeping\r?\n/, "\u0003"],
-        [PROMPT, "print('total is', total)\r"],
-        [PROMPT, "exit\r"],
-      ]);
-      expect(first.code, first.output).toBe(0);
-      expect(first.output).toContain("Cancelled.");
-      expect(first.output).toMatch(/total is 42\r?\n/);
-      expect(first.output).toMatch(/Closed session \S+\./);
-      expect(server.sessions.size).toBe(sessions);
-      // A new prompt, a new session: the up arrow goes back through this one's lines into the last one's.
-      const second = await onTerminal(h, [
-        [PROMPT, "total = 1\r"],
-        [PROMPT, "\u001b[A\u001b[A\r"],
-        [PROMPT, "\u0004"],
-      ]);
-      expect(second.code, second.output).toBe(0);
-      expect(second.output).toMatch(/total is 1\r?\n/);
-      expect(server.sessions.size).toBe(sessions);
-    });
+    it(
+      "runs each input in one session: blocks continue on ..., Ctrl-C cancels running code, history outlives " +
+        "the prompt, exit closes the session",
+      async () => {
+        const h = await home();
+        expect((await login(h)).code).toBe(0);
+        const sessions = server.sessions.size;
+        const first = await onTerminal(h, [
+          [PROMPT, "total = 40\r"],
+          [PROMPT, "for i in range(2):\r"],
+          [MORE, "    total += 1\r"],
+          [MORE, "\r"],
+          [PROMPT, "import time; print('sleeping', flush=True); time.sleep(60)\r"],
+          // The output's own line, not the echo of the typed input (which holds 'sleeping' too).
+          [/\nsleeping\r?\n/, "\u0003"],
+          [PROMPT, "print('total is', total)\r"],
+          [PROMPT, "exit\r"],
+        ]);
+        expect(first.code, first.output).toBe(0);
+        expect(first.output).toContain("Cancelled.");
+        expect(first.output).toMatch(/total is 42\r?\n/);
+        expect(first.output).toMatch(/Closed session \S+\./);
+        expect(server.sessions.size).toBe(sessions);
+        // A new prompt, a new session: the up arrow goes back through this one's lines into the last one's.
+        const second = await onTerminal(h, [
+          [PROMPT, "total = 1\r"],
+          [PROMPT, "\u001b[A\u001b[A\r"],
+          [PROMPT, "\u0004"],
+        ]);
+        expect(second.code, second.output).toBe(0);
+        expect(second.output).toMatch(/total is 1\r?\n/);
+        expect(server.sessions.size).toBe(sessions);
+      },
+    );
 
     it("without a terminal it runs its input as a script, with put and get, and closes the session", async () => {
       const h = await home();
@@ -1303,9 +1376,9 @@ describe("profiles, tokens that last, service updates, and messages that help", 
           stdin: "scale <- function(x) {\n  x * 10\n}\nscale(1:3)\nsummary(c(1, 2, 3))\nexit\n",
         });
         expect(ran.code, ran.stderr).toBe(0);
-        expect(ran.stdout).toMatch(
-          /^\[1\] 10 20 30\n\s+Min\. 1st Qu\.\s+Median\s+Mean 3rd Qu\.\s+Max\. \n\s+1\.0\s+1\.5\s+2\.0\s+2\.0\s+2\.5\s+3\.0 \n$/,
-        );
+        // R's console output as R prints it: the vector, then summary()'s header and values.
+        const lines = ran.stdout.split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+        expect(lines).toEqual(["[1] 10 20 30", "Min. 1st Qu. Median Mean 3rd Qu. Max.", "1.0 1.5 2.0 2.0 2.5 3.0", ""]);
       },
     );
   });
@@ -1396,56 +1469,60 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     expect((await mlserver(h, ["pools", "delete", "pooled-cli", "1.0"])).code).toBe(4);
   });
 
-  it("run: a script in a fresh session, its output here, its files fetched, a snapshot kept, exit 5 when it fails", async () => {
-    const h = await home();
-    expect((await login(h)).code).toBe(0);
-    writeFileSync(join(h.dir, "numbers.csv"), "4\n5\n");
-    writeFileSync(
-      join(h.dir, "sum.py"),
-      "values = [int(x) for x in open('numbers.csv').read().split()]\nprint('sum:', sum(values))\nopen('sum.txt', 'w').write(str(sum(values)))\n",
-    );
-    mkdirSync(join(h.dir, "out"));
-    const sessionsBefore = server.sessions.size;
-    const ran = await mlserver(h, [
-      "run",
-      join(h.dir, "sum.py"),
-      "--input-file",
-      join(h.dir, "numbers.csv"),
-      "--output-dir",
-      join(h.dir, "out"),
-      "--snapshot",
-      "summed",
-    ]);
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toBe("sum: 9\n");
-    expect(readFileSync(join(h.dir, "out", "sum.txt"), "utf8")).toBe("9");
-    expect(ran.stderr).toMatch(/Snapshot \S+ \(summed\) keeps what the script left\./);
-    expect(server.sessions.size).toBe(sessionsBefore);
-    writeFileSync(join(h.dir, "broken.py"), "print('trying')\nraise RuntimeError('broken on purpose')\n");
-    const broken = await mlserver(h, ["run", join(h.dir, "broken.py"), "--json"]);
-    expect(broken.code).toBe(5);
-    expect(JSON.parse(broken.stdout)).toMatchObject({
-      success: false,
-      errorMessage: "RuntimeError: broken on purpose",
-      consoleOutput: "trying\n",
-    });
-    // Failing before it writes the file asked for: still the script's failure (5), not a 404 (4).
-    writeFileSync(join(h.dir, "early.R"), 'stop("early failure")\n');
-    const early = await mlserver(h, [
-      "run",
-      join(h.dir, "early.R"),
-      "--get-file",
-      "out.txt",
-      "--output-dir",
-      join(h.dir, "out"),
-    ]);
-    expect(early.code, early.stderr).toBe(5);
-    expect(early.stderr).toMatch(/the script failed: .*early failure.* It left none of out\.txt\./);
-    expect(existsSync(join(h.dir, "out", "out.txt"))).toBe(false);
-    expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(
-      `The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`,
-    );
-  });
+  it(
+    "run: a script in a fresh session, its output here, its files fetched, a snapshot kept, exit 5 when it " + "fails",
+    async () => {
+      const h = await home();
+      expect((await login(h)).code).toBe(0);
+      writeFileSync(join(h.dir, "numbers.csv"), "4\n5\n");
+      writeFileSync(
+        join(h.dir, "sum.py"),
+        "values = [int(x) for x in open('numbers.csv').read().split()]\nprint('sum:', " +
+          "sum(values))\nopen('sum.txt', 'w').write(str(sum(values)))\n",
+      );
+      mkdirSync(join(h.dir, "out"));
+      const sessionsBefore = server.sessions.size;
+      const ran = await mlserver(h, [
+        "run",
+        join(h.dir, "sum.py"),
+        "--input-file",
+        join(h.dir, "numbers.csv"),
+        "--output-dir",
+        join(h.dir, "out"),
+        "--snapshot",
+        "summed",
+      ]);
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stdout).toBe("sum: 9\n");
+      expect(readFileSync(join(h.dir, "out", "sum.txt"), "utf8")).toBe("9");
+      expect(ran.stderr).toMatch(/Snapshot \S+ \(summed\) keeps what the script left\./);
+      expect(server.sessions.size).toBe(sessionsBefore);
+      writeFileSync(join(h.dir, "broken.py"), "print('trying')\nraise RuntimeError('broken on purpose')\n");
+      const broken = await mlserver(h, ["run", join(h.dir, "broken.py"), "--json"]);
+      expect(broken.code).toBe(5);
+      expect(JSON.parse(broken.stdout)).toMatchObject({
+        success: false,
+        errorMessage: "RuntimeError: broken on purpose",
+        consoleOutput: "trying\n",
+      });
+      // Failing before it writes the file asked for: still the script's failure (5), not a 404 (4).
+      writeFileSync(join(h.dir, "early.R"), 'stop("early failure")\n');
+      const early = await mlserver(h, [
+        "run",
+        join(h.dir, "early.R"),
+        "--get-file",
+        "out.txt",
+        "--output-dir",
+        join(h.dir, "out"),
+      ]);
+      expect(early.code, early.stderr).toBe(5);
+      expect(early.stderr).toMatch(/the script failed: .*early failure.* It left none of out\.txt\./);
+      expect(existsSync(join(h.dir, "out", "out.txt"))).toBe(false);
+      expect((await mlserver(h, ["run", join(h.dir, "missing.py")])).stderr).toContain(
+        `The script ${join(h.dir, "missing.py")} cannot be read (ENOENT)`,
+      );
+    },
+  );
 
   it("did you mean; secrets as flags refused without echo; help <command> with examples", async () => {
     const h = await home();
@@ -1468,9 +1545,8 @@ describe("profiles, tokens that last, service updates, and messages that help", 
     ]) {
       const run = await mlserver(h, args);
       expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(
-        /Secrets never come from flags .*: instead of --(password|client-secret), use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/,
-      );
+      expect(run.stderr).toMatch(/Secrets never come from flags .*: instead of --(password|client-secret), use /);
+      expect(run.stderr).toMatch(/, use --(password|client-secret)-stdin or MLSERVER_(PASSWORD|CLIENT_SECRET)/);
       expect(run.stderr + run.stdout).not.toContain("Hunter2-secret");
     }
     for (const command of ["login", "token", "services", "profiles", "pools", "run", "devserver"]) {
@@ -1509,7 +1585,10 @@ describe("shell completion", () => {
     const bin = dirname(installed.bin);
     /** What bash offers for the words typed so far (the last one partial), through the printed script. */
     const complete = async (...words: string[]) => {
-      const line = `source /dev/stdin <<'EOS'\n${script}EOS\nCOMP_WORDS=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length}; _mlserver; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const line =
+        `source /dev/stdin <<'EOS'\n${script}EOS\nCOMP_WORDS=(mlserver ` +
+        `${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length}; _mlserver; printf '%s\\n' ` +
+        `"\${COMPREPLY[@]}"`;
       const run = await new Promise<string>((resolve, reject) => {
         const child = spawn("bash", ["-c", line], { env: { ...h.env, PATH: `${bin}:${process.env.PATH}` } });
         let out = "";
@@ -1567,7 +1646,9 @@ describe("shell completion", () => {
       const complete = (...words: string[]) =>
         inShell(h, "zsh", [
           "-fc",
-          `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; }; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); CURRENT=${words.length + 1}; _mlserver`,
+          `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "\${(@P)2}"; }; _files() { print FILES; ` +
+            `}; source <(mlserver completion zsh); words=(mlserver ${words.map((w) => `'${w}'`).join(" ")}); ` +
+            `CURRENT=${words.length + 1}; _mlserver`,
         ]);
       expect(await complete("ser")).toEqual(["services"]);
       expect(await complete("services", "batch", "x", "--fi")).toEqual(["--file"]);

@@ -93,23 +93,28 @@ async function job(commands: readonly string[], password = PASSWORD): Promise<Ou
 }
 
 describe("the page's CI jobs", () => {
-  it("the page has both jobs, each installing, checking the core types and checking a service's types with --check", () => {
-    for (const commands of [githubSteps, gitlabScript]) {
-      expect(commands[0]).toBe("npm ci");
-      expect(commands.slice(1)).toHaveLength(2);
-      for (const command of commands.slice(1)) expect(command).toContain("--check");
-      // No secret on the command line: the password comes from the environment by name.
-      expect(commands.join("\n")).toContain("--password-env MLSERVER_PASSWORD");
-      expect(commands.join("\n")).not.toMatch(/--password[ =]/);
-    }
-    expect(updates).toHaveLength(2);
-  });
+  it(
+    "the page has both jobs, each installing, checking the core types and checking a service's types with " + "--check",
+    () => {
+      for (const commands of [githubSteps, gitlabScript]) {
+        expect(commands[0]).toBe("npm ci");
+        expect(commands.slice(1)).toHaveLength(2);
+        for (const command of commands.slice(1)) expect(command).toContain("--check");
+        // No secret on the command line: the password comes from the environment by name.
+        expect(commands.join("\n")).toContain("--password-env MLSERVER_PASSWORD");
+        expect(commands.join("\n")).not.toMatch(/--password[ =]/);
+      }
+      expect(updates).toHaveLength(2);
+    },
+  );
 
   it("passes on the files the update commands wrote, which the project's TypeScript 7 accepts", async () => {
     expect(await job(updates)).toEqual({ code: 0, stderr: "" });
     writeFileSync(
       join(project, "use.ts"),
-      'import type { paths } from "./src/generated/loan-score.js";\nimport type { paths as core } from "./src/generated/mlserver.js";\nexport type Body = paths["/api/loanScore/1.0"]["post"];\nexport type Status = core["/status"]["get"];\n',
+      'import type { paths } from "./src/generated/loan-score.js";\nimport type { paths as core } from ' +
+        '"./src/generated/mlserver.js";\nexport type Body = paths["/api/loanScore/1.0"]["post"];\nexport type ' +
+        'Status = core["/status"]["get"];\n',
     );
     await exec(
       process.execPath,

@@ -184,20 +184,23 @@ describe("redirects of API calls", () => {
     );
   });
 
-  it("with the application's own fetch (one that drops init), redirects are still followed by the client's rules", async () => {
-    const evil = await attacker();
-    const front = await hostile((_req, res) => void res.writeHead(307, { location: `${evil.url}/steal` }).end());
-    const ownFetch = (request: Request) => fetch(request); // drops any init it is given
-    const client = createMlServerClient({
-      baseUrl: front.url,
-      fetch: ownFetch as typeof fetch,
-      auth: customHeader({ name: "X-TokenAuth", value: "own-Secret-15" }),
-    });
-    expect((await client.GET("/status")).response.status).toBe(200);
-    expect(evil.received).toHaveLength(1);
-    expect(evil.received[0]!.headers["x-tokenauth"]).toBeUndefined();
-    expect(findSecrets([evil.text()], ["own-Secret-15"])).toEqual([]);
-  });
+  it(
+    "with the application's own fetch (one that drops init), redirects are still followed by the client's " + "rules",
+    async () => {
+      const evil = await attacker();
+      const front = await hostile((_req, res) => void res.writeHead(307, { location: `${evil.url}/steal` }).end());
+      const ownFetch = (request: Request) => fetch(request); // drops any init it is given
+      const client = createMlServerClient({
+        baseUrl: front.url,
+        fetch: ownFetch as typeof fetch,
+        auth: customHeader({ name: "X-TokenAuth", value: "own-Secret-15" }),
+      });
+      expect((await client.GET("/status")).response.status).toBe(200);
+      expect(evil.received).toHaveLength(1);
+      expect(evil.received[0]!.headers["x-tokenauth"]).toBeUndefined();
+      expect(findSecrets([evil.text()], ["own-Secret-15"])).toEqual([]);
+    },
+  );
 
   it("a redirect loop ends with a typed error", async () => {
     const front = await hostile((req, res) => void res.writeHead(302, { location: req.url }).end());
@@ -211,41 +214,49 @@ describe("redirects of API calls", () => {
 
 describe("redirects of token and revoke calls: never followed to another origin", () => {
   for (const status of [301, 302, 303, 307, 308]) {
-    it(`POST /login answered ${status} to another origin: the password goes nowhere, and a typed error names the target origin`, async () => {
-      const evil = await attacker();
-      const front = await hostile(
-        (_req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end(),
-      );
-      const client = createMlServerClient({
-        baseUrl: front.url,
-        auth: mlServerLogin({ username: "alice", password: PASSWORD }),
-      });
-      const error = await caught(() => client.GET("/status"));
-      expect(error.code).toBe("ERR_REDIRECT_REFUSED");
-      expect(error.message).toContain(`HTTP ${status}`);
-      expect(error.message).toContain(evil.origin);
-      expect(error.message).not.toContain("secret-query");
-      expect(evil.received).toEqual([]);
-      expectClean(error, [PASSWORD]);
-    });
+    it(
+      `POST /login answered ${status} to another origin: the password goes nowhere, and a typed error names ` +
+        `the target origin`,
+      async () => {
+        const evil = await attacker();
+        const front = await hostile(
+          (_req, res) => void res.writeHead(status, { location: `${evil.url}/login?tenant=secret-query` }).end(),
+        );
+        const client = createMlServerClient({
+          baseUrl: front.url,
+          auth: mlServerLogin({ username: "alice", password: PASSWORD }),
+        });
+        const error = await caught(() => client.GET("/status"));
+        expect(error.code).toBe("ERR_REDIRECT_REFUSED");
+        expect(error.message).toContain(`HTTP ${status}`);
+        expect(error.message).toContain(evil.origin);
+        expect(error.message).not.toContain("secret-query");
+        expect(evil.received).toEqual([]);
+        expectClean(error, [PASSWORD]);
+      },
+    );
   }
 
-  it("POST /login/refreshToken answered 307 elsewhere: the refresh token goes nowhere, and no token from there is used", async () => {
-    const evil = await attacker();
-    const front = await hostile((req, res) => {
-      if (path(req) === "/login/refreshToken")
-        return void res.writeHead(307, { location: `${evil.url}/login/refreshToken` }).end();
-      json(res, 200, {});
-    });
-    const auth = mlServerLogin({
-      tokens: { accessToken: ACCESS, refreshToken: REFRESH, tokenType: "Bearer", expiresAt: Date.now() - 1000 },
-    });
-    const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
-    expect(error.code).toBe("ERR_REDIRECT_REFUSED");
-    expect(evil.received).toEqual([]);
-    expect(front.received.map(path)).toEqual(["/login/refreshToken"]);
-    expectClean(error, [ACCESS, REFRESH]);
-  });
+  it(
+    "POST /login/refreshToken answered 307 elsewhere: the refresh token goes nowhere, and no token from there " +
+      "is used",
+    async () => {
+      const evil = await attacker();
+      const front = await hostile((req, res) => {
+        if (path(req) === "/login/refreshToken")
+          return void res.writeHead(307, { location: `${evil.url}/login/refreshToken` }).end();
+        json(res, 200, {});
+      });
+      const auth = mlServerLogin({
+        tokens: { accessToken: ACCESS, refreshToken: REFRESH, tokenType: "Bearer", expiresAt: Date.now() - 1000 },
+      });
+      const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
+      expect(error.code).toBe("ERR_REDIRECT_REFUSED");
+      expect(evil.received).toEqual([]);
+      expect(front.received.map(path)).toEqual(["/login/refreshToken"]);
+      expectClean(error, [ACCESS, REFRESH]);
+    },
+  );
 
   it("a same-origin 307 of POST /login is followed, with the body intact", async () => {
     const front = await hostile((req, res) => {
@@ -337,25 +348,29 @@ describe("redirects of token and revoke calls: never followed to another origin"
       expectClean(error, ["ms-Secret-8"]);
     });
 
-    it("an error_description that quotes the client secret: a typed error, the cause kept by class and code, the secret in none of it", async () => {
-      behaviour = (req, res) => {
-        const secret = new URLSearchParams(req.body).get("client_secret") ?? "";
-        json(res, 401, {
-          error: "invalid_client",
-          error_description: `AADSTS7000215: Invalid client secret provided: ${secret}`,
-          error_codes: [7000215],
-        });
-      };
-      const api = await hostile((_req, res) => json(res, 200, {}));
-      const error = await caught(() =>
-        createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-9") }).GET("/status"),
-      );
-      expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
-      expect(error.message).toMatch(/invalid_client/);
-      expect(error.cause).toBeInstanceOf(Error);
-      expect((error.cause as Error).name).toBe("ServerError");
-      expectClean(error, ["ms-Secret-9"]);
-    });
+    it(
+      "an error_description that quotes the client secret: a typed error, the cause kept by class and code, " +
+        "the secret in none of it",
+      async () => {
+        behaviour = (req, res) => {
+          const secret = new URLSearchParams(req.body).get("client_secret") ?? "";
+          json(res, 401, {
+            error: "invalid_client",
+            error_description: `AADSTS7000215: Invalid client secret provided: ${secret}`,
+            error_codes: [7000215],
+          });
+        };
+        const api = await hostile((_req, res) => json(res, 200, {}));
+        const error = await caught(() =>
+          createMlServerClient({ baseUrl: api.url, auth: msal("ms-Secret-9") }).GET("/status"),
+        );
+        expect(error.code).toBe("ERR_AUTHENTICATION_FAILED");
+        expect(error.message).toMatch(/invalid_client/);
+        expect(error.cause).toBeInstanceOf(Error);
+        expect((error.cause as Error).name).toBe("ServerError");
+        expectClean(error, ["ms-Secret-9"]);
+      },
+    );
 
     it("a bare token as text/plain: a typed error that does not quote it", async () => {
       behaviour = (_req, res) => void res.writeHead(200, { "content-type": "text/plain" }).end("bare-Tok-55");
@@ -384,22 +399,26 @@ describe("checks where the request leaves", () => {
     expect(front.received).toEqual([]);
   });
 
-  it("authMiddleware on a bare openapi-fetch client: refused unless the client sends through the middleware's fetch", async () => {
-    const front = await hostile((req, res) => json(res, 200, { auth: req.headers.authorization ?? null }));
-    const middleware = authMiddleware(bearer("bare-Secret-12"), { allowedOrigins: [front.url] });
-    const unwired = createClient<paths>({ baseUrl: front.url });
-    unwired.use(middleware);
-    expect((await caught(() => unwired.GET("/status"))).code).toBe("ERR_INVALID_OPTION");
-    const wired = createClient<paths>({ baseUrl: front.url, fetch: middleware.fetch });
-    wired.use(middleware);
-    // A per-call fetch would bypass the checks too.
-    expect((await caught(() => wired.GET("/status", { fetch: globalThis.fetch } as never))).code).toBe(
-      "ERR_INVALID_OPTION",
-    );
-    expect(front.received).toEqual([]);
-    expect((await wired.GET("/status")).response.status).toBe(200);
-    expect(front.received).toHaveLength(1);
-  });
+  it(
+    "authMiddleware on a bare openapi-fetch client: refused unless the client sends through the middleware's " +
+      "fetch",
+    async () => {
+      const front = await hostile((req, res) => json(res, 200, { auth: req.headers.authorization ?? null }));
+      const middleware = authMiddleware(bearer("bare-Secret-12"), { allowedOrigins: [front.url] });
+      const unwired = createClient<paths>({ baseUrl: front.url });
+      unwired.use(middleware);
+      expect((await caught(() => unwired.GET("/status"))).code).toBe("ERR_INVALID_OPTION");
+      const wired = createClient<paths>({ baseUrl: front.url, fetch: middleware.fetch });
+      wired.use(middleware);
+      // A per-call fetch would bypass the checks too.
+      expect((await caught(() => wired.GET("/status", { fetch: globalThis.fetch } as never))).code).toBe(
+        "ERR_INVALID_OPTION",
+      );
+      expect(front.received).toEqual([]);
+      expect((await wired.GET("/status")).response.status).toBe(200);
+      expect(front.received).toHaveLength(1);
+    },
+  );
 
   it("loopback means localhost, 127.0.0.0/8 and [::1]; a name under .localhost is any other host", () => {
     for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "LOCALHOST"])
@@ -443,38 +462,46 @@ describe("no secret in any rendering of an error", () => {
     expectClean(error, [PASSWORD]);
   });
 
-  it("an access token holding a line break: a typed error that does not quote it, and nothing sent with it", async () => {
-    const front = await hostile((req, res) => {
-      if (path(req) === "/login") return json(res, 200, { ...tokens(), access_token: "lb-Tok\r\nX-Evil: 1" });
-      json(res, 200, {});
-    });
-    const error = await caught(() =>
-      createMlServerClient({ baseUrl: front.url, auth: mlServerLogin({ username: "alice", password: PASSWORD }) }).GET(
-        "/status",
-      ),
-    );
-    expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
-    expectClean(error, ["lb-Tok", PASSWORD]);
-    expect(front.received.map(path)).toEqual(["/login"]);
-  });
+  it(
+    "an access token holding a line break: a typed error that does not quote it, and nothing sent " + "with it",
+    async () => {
+      const front = await hostile((req, res) => {
+        if (path(req) === "/login") return json(res, 200, { ...tokens(), access_token: "lb-Tok\r\nX-Evil: 1" });
+        json(res, 200, {});
+      });
+      const error = await caught(() =>
+        createMlServerClient({
+          baseUrl: front.url,
+          auth: mlServerLogin({ username: "alice", password: PASSWORD }),
+        }).GET("/status"),
+      );
+      expect(error.code).toBe("ERR_TOKEN_RESPONSE_INVALID");
+      expectClean(error, ["lb-Tok", PASSWORD]);
+      expect(front.received.map(path)).toEqual(["/login"]);
+    },
+  );
 
-  it("a header value with a line break (a wrapped token from a variable or a callback): ERR_INVALID_CREDENTIAL, never quoted", async () => {
-    const wrapped = "wr-Tok-1\nwr-Tok-2";
-    const early = await caught(async () => bearer(wrapped));
-    expect(early.code).toBe("ERR_INVALID_CREDENTIAL");
-    expectClean(early, ["wr-Tok-1", "wr-Tok-2"]);
-    const front = await hostile((_req, res) => json(res, 200, {}));
-    for (const auth of [
-      customHeader({ name: "X-TokenAuth", value: async () => wrapped }),
-      bearer(async () => ({ token: wrapped, expiresAt: Date.now() + 60_000 })),
-      apiKey({ in: "header", name: "X-Api-Key", value: async () => "\u2603 snow" }),
-    ]) {
-      const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
-      expect(error.code).toBe("ERR_INVALID_CREDENTIAL");
-      expectClean(error, ["wr-Tok-1", "wr-Tok-2"]);
-    }
-    expect(front.received).toEqual([]);
-  });
+  it(
+    "a header value with a line break (a wrapped token from a variable or a callback): ERR_INVALID_CREDENTIAL, " +
+      "never quoted",
+    async () => {
+      const wrapped = "wr-Tok-1\nwr-Tok-2";
+      const early = await caught(async () => bearer(wrapped));
+      expect(early.code).toBe("ERR_INVALID_CREDENTIAL");
+      expectClean(early, ["wr-Tok-1", "wr-Tok-2"]);
+      const front = await hostile((_req, res) => json(res, 200, {}));
+      for (const auth of [
+        customHeader({ name: "X-TokenAuth", value: async () => wrapped }),
+        bearer(async () => ({ token: wrapped, expiresAt: Date.now() + 60_000 })),
+        apiKey({ in: "header", name: "X-Api-Key", value: async () => "\u2603 snow" }),
+      ]) {
+        const error = await caught(() => createMlServerClient({ baseUrl: front.url, auth }).GET("/status"));
+        expect(error.code).toBe("ERR_INVALID_CREDENTIAL");
+        expectClean(error, ["wr-Tok-1", "wr-Tok-2"]);
+      }
+      expect(front.received).toEqual([]);
+    },
+  );
 
   it("URLs with userinfo are never quoted with it, well-formed or not", async () => {
     const cases: (() => unknown)[] = [
@@ -648,7 +675,8 @@ describe("refused calls keep nothing alive", () => {
       headers: { "content-type": "application/octet-stream" },
     });
 
-  it("300 refused calls with 512 KB bodies (signed out, sign-in failed, origin refused, no credentials) leave under 16 MB behind", async () => {
+  it("300 refused calls with 512 KB bodies (signed out, sign-in failed, origin refused, no credentials) leave " +
+    "under 16 MB behind", async () => {
     expect(typeof globalThis.gc).toBe("function");
     const front = await hostile((req, res) => json(res, path(req) === "/login" ? 401 : 200, {}));
     const signedOut = mlServerLogin({ username: "alice", password: PASSWORD });

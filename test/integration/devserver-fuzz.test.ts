@@ -157,7 +157,8 @@ async function perform(s: Step): Promise<{ status: number; body: unknown; header
 }
 
 describe("the dev server under a fuzzer", () => {
-  it("never runs more interpreters than its budget, never answers 5xx (but the budget's 503), and /status stays fast", async () => {
+  it("never runs more interpreters than its budget, never answers 5xx (but the budget's 503), and /status stays " +
+    "fast", async () => {
     const statuses = new Map<number, number>();
     let most = 0;
     let slowest = 0;
@@ -182,7 +183,8 @@ describe("the dev server under a fuzzer", () => {
       { numRuns: 30, seed: 34, interruptAfterTimeLimit: 150_000 },
     );
     console.log(
-      `fuzz: answers ${JSON.stringify(Object.fromEntries(statuses))}, most interpreters at once ${most}, slowest /status ${slowest.toFixed(0)} ms`,
+      `fuzz: answers ${JSON.stringify(Object.fromEntries(statuses))}, most interpreters at once ${most}, ` +
+        `slowest /status ${slowest.toFixed(0)} ms`,
     );
     // Time is the promise here: the server keeps answering while shells start and runs queue.
     expect(slowest).toBeLessThan(2000);
@@ -190,24 +192,28 @@ describe("the dev server under a fuzzer", () => {
     expect(statuses.get(503) ?? 0, "the budget was reached at least once").toBeGreaterThan(0);
   }, 240_000);
 
-  it("a pool larger than the budget is a 400 at once; InitialPoolSize above the default MaxPoolSize is a 400", async () => {
-    for (const body of [
-      { InitialPoolSize: 1895740 },
-      { InitialPoolSize: 103, MaxPoolSize: 694625191 },
-      { InitialPoolSize: 1, MaxPoolSize: BUDGET + 1 },
-    ]) {
-      const answer = await call("POST", "/services/seedSvc/1.0/pool", body);
-      expect(answer.status).toBe(400);
-      expect((answer.body as { message: string }).message).toContain(`${BUDGET} interpreters`);
-    }
-    const beyondDefault = await call("POST", "/services/seedSvc/1.0/pool", { InitialPoolSize: 3 });
-    expect(beyondDefault.status).toBe(400);
-    expect((beyondDefault.body as { message: string }).message).toMatch(
-      /InitialPoolSize \(3\) may not exceed the default MaxPoolSize/,
-    );
-  });
+  it(
+    "a pool larger than the budget is a 400 at once; InitialPoolSize above the default MaxPoolSize is " + "a 400",
+    async () => {
+      for (const body of [
+        { InitialPoolSize: 1895740 },
+        { InitialPoolSize: 103, MaxPoolSize: 694625191 },
+        { InitialPoolSize: 1, MaxPoolSize: BUDGET + 1 },
+      ]) {
+        const answer = await call("POST", "/services/seedSvc/1.0/pool", body);
+        expect(answer.status).toBe(400);
+        expect((answer.body as { message: string }).message).toContain(`${BUDGET} interpreters`);
+      }
+      const beyondDefault = await call("POST", "/services/seedSvc/1.0/pool", { InitialPoolSize: 3 });
+      expect(beyondDefault.status).toBe(400);
+      expect((beyondDefault.body as { message: string }).message).toMatch(
+        /InitialPoolSize \(3\) may not exceed the default MaxPoolSize/,
+      );
+    },
+  );
 
-  it("a pool request answers before its shells start; idle shells give way to sessions; past the budget, 503", async () => {
+  it("a pool request answers before its shells start; idle shells give way to sessions; past the " +
+    "budget, 503", async () => {
     const answer = await call("POST", "/services/seedSvc/1.0/pool", { InitialPoolSize: BUDGET, MaxPoolSize: BUDGET });
     expect(answer.status).toBe(200);
     await until(() => interpreters() === BUDGET, 60_000);
@@ -232,7 +238,8 @@ describe("the dev server under a fuzzer", () => {
     expect((await call("DELETE", "/services/seedSvc/1.0/pool")).status).toBe(200);
   }, 120_000);
 
-  it("a client that sends its headers a byte at a time is answered 408 and cut off once the headers timeout passes", async () => {
+  it("a client that sends its headers a byte at a time is answered 408 and cut off once the headers timeout " +
+    "passes", async () => {
     const { port } = new URL(server.url);
     const socket = connect(Number(port), "127.0.0.1");
     const request = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + "a".repeat(200);

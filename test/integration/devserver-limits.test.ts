@@ -116,12 +116,17 @@ describe("a dev server that dies without closing leaves nothing running", () => 
 });
 
 describe("the output limit bounds memory", () => {
-  it("a print loop is stopped at the limit while it runs (not at the time limit), and the output kept is capped", async () => {
-    await publish("flood", "while True:\n    print('x' * 100000)");
-    const answer = await consume("flood", {});
-    expect(answer.body.errorMessage).toBe("the code produced more than 65536 bytes of console output and was stopped");
-    expect(answer.body.consoleOutput!.length).toBeLessThanOrEqual(65536);
-  });
+  it(
+    "a print loop is stopped at the limit while it runs (not at the time limit), and the output kept is " + "capped",
+    async () => {
+      await publish("flood", "while True:\n    print('x' * 100000)");
+      const answer = await consume("flood", {});
+      expect(answer.body.errorMessage).toBe(
+        "the code produced more than 65536 bytes of console output and was stopped",
+      );
+      expect(answer.body.consoleOutput!.length).toBeLessThanOrEqual(65536);
+    },
+  );
 
   it("standard error counts toward the limit and is kept as console output", async () => {
     await publish("stderr-flood", "import sys\nwhile True:\n    sys.stderr.write('e' * 100000)");
@@ -137,7 +142,9 @@ describe("the output limit bounds memory", () => {
 });
 
 describe("bodies are capped, and the token is checked before a body is read", () => {
-  /** Sends headers and one chunk of a body it never finishes, and resolves with the status the server answers meanwhile. */
+  /**
+   * Sends headers and one chunk of a body it never finishes, and resolves with the status the server answers meanwhile.
+   */
   const answerBeforeBodyEnds = (path: string, headers: Record<string, string>) =>
     new Promise<number>((resolve, reject) => {
       const { port } = new URL(server.url);
@@ -184,7 +191,8 @@ describe("bodies are capped, and the token is checked before a body is read", ()
       });
       socket.on("error", reject);
       socket.write(
-        `POST /api/capped/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        `POST /api/capped/1 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: ` +
+          `application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
       );
       const chunk = Buffer.concat([Buffer.from("100000\r\n"), Buffer.alloc(1024 * 1024, 0x20), Buffer.from("\r\n")]);
       let sent = 0;
@@ -206,7 +214,8 @@ describe("batches", () => {
     const log = join(scratch, "overlap.log");
     await publish(
       "timed",
-      "import time\nopen(log, 'a').write('%f start\\n' % time.time())\ntime.sleep(1.5)\nopen(log, 'a').write('%f end\\n' % time.time())",
+      "import time\nopen(log, 'a').write('%f start\\n' % time.time())\ntime.sleep(1.5)\nopen(log, " +
+        "'a').write('%f end\\n' % time.time())",
       { log: "character" },
     );
     const started = await call(`/api/timed/1/batch?parallelCount=50`, {
@@ -263,19 +272,22 @@ describe("sign-ins that are never revoked do not grow memory without bound", () 
     expect(authority.sessionCount).toBe(1);
   });
 
-  it("the same through the dev server: 200 logins, the refresh lifetime passes, one more login leaves one session", async () => {
-    let now = Date.now();
-    const s = await startDevServer({ clock: () => now, refreshTokenSeconds: 60 });
-    try {
-      for (let i = 0; i < 200; i++) await signIn(s);
-      expect(s.authority.sessionCount).toBe(200);
-      now += 61_000;
-      await signIn(s);
-      expect(s.authority.sessionCount).toBe(1);
-    } finally {
-      await s.close();
-    }
-  });
+  it(
+    "the same through the dev server: 200 logins, the refresh lifetime passes, one more login leaves one " + "session",
+    async () => {
+      let now = Date.now();
+      const s = await startDevServer({ clock: () => now, refreshTokenSeconds: 60 });
+      try {
+        for (let i = 0; i < 200; i++) await signIn(s);
+        expect(s.authority.sessionCount).toBe(200);
+        now += 61_000;
+        await signIn(s);
+        expect(s.authority.sessionCount).toBe(1);
+      } finally {
+        await s.close();
+      }
+    },
+  );
 });
 
 describe("faithful data", () => {

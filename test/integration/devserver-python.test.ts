@@ -62,8 +62,12 @@ describe("warm shells", () => {
     const log = join(scratch, "init-once.log");
     const shellsBefore = server.counters.shellsStarted;
     const response = await publish("warm", {
-      initCode: `with open(${JSON.stringify(log)}, "a") as f:\n    f.write("init\\n")\nmodel = {"factor": 3}\ncalls = 0\nwith open("model.txt", "w") as f:\n    f.write("kept")`,
-      code: "import os\ncalls += 1\nexisted = os.path.exists('scratch.txt')\nopen('scratch.txt', 'w').write('x')\nkept = open('model.txt').read()\ny = x * model['factor']",
+      initCode:
+        `with open(${JSON.stringify(log)}, "a") as f:\n    f.write("init\\n")\nmodel = {"factor": ` +
+        `3}\ncalls = 0\nwith open("model.txt", "w") as f:\n    f.write("kept")`,
+      code:
+        "import os\ncalls += 1\nexisted = os.path.exists('scratch.txt')\nopen('scratch.txt', " +
+        "'w').write('x')\nkept = open('model.txt').read()\ny = x * model['factor']",
       inputParameterDefinitions: outputs({ x: "integer" }),
       outputParameterDefinitions: outputs({ y: "integer", calls: "integer", existed: "logical", kept: "character" }),
     });
@@ -107,7 +111,9 @@ describe("warm shells", () => {
     const log = join(scratch, "recycle.log");
     await publish("recycle", {
       initCode: `with open(${JSON.stringify(log)}, "a") as f:\n    f.write("init\\n")\nseen = 0`,
-      code: "import time\nseen += 1\nif mode == 'fail':\n    raise ValueError('asked to')\nif mode == 'slow':\n    time.sleep(30)",
+      code:
+        "import time\nseen += 1\nif mode == 'fail':\n    raise ValueError('asked to')\nif mode == 'slow':\n " +
+        "   time.sleep(30)",
       inputParameterDefinitions: outputs({ mode: "character" }),
       outputParameterDefinitions: outputs({ seen: "integer" }),
     });
@@ -140,7 +146,9 @@ describe("warm shells", () => {
     await publish("pooled", {
       initCode: `with open(${JSON.stringify(log)}, "a") as f:\n    f.write("init\\n")`,
       // Fails if two runs overlap: each holds an exclusive lock file while it runs.
-      code: `import os, time\nfd = os.open(${JSON.stringify(lock)}, os.O_CREAT | os.O_EXCL)\ntime.sleep(0.05)\nos.close(fd)\nos.remove(${JSON.stringify(lock)})\ny = 1`,
+      code:
+        `import os, time\nfd = os.open(${JSON.stringify(lock)}, os.O_CREAT | ` +
+        `os.O_EXCL)\ntime.sleep(0.05)\nos.close(fd)\nos.remove(${JSON.stringify(lock)})\ny = 1`,
       outputParameterDefinitions: outputs({ y: "integer" }),
     });
     const created = await call("/services/pooled/1/pool", {
@@ -193,40 +201,44 @@ describe("warm shells", () => {
 });
 
 describe("outputs as ML Server's Python runtime sends them", () => {
-  it("numpy scalars anywhere in a list, tuple or dict become JSON numbers and booleans; a value JSON cannot hold is named with its place", async () => {
-    await publish("numpyish", {
-      code: [
-        "import numpy as np",
-        "a = np.array(v, dtype=float)",
-        "v_out = list(a * 2)",
-        "t_out = (np.int64(3), np.float32(0.5), np.bool_(True))",
-        "d_out = {'mean': a.mean(), 'flags': [np.bool_(False), {'n': np.int32(7)}], 1: np.uint8(2)}",
-      ].join("\n"),
-      inputParameterDefinitions: outputs({ v: "vector" }),
-      outputParameterDefinitions: outputs({ v_out: "vector", t_out: "vector", d_out: "character" }),
-    });
-    const result = await consume("numpyish", { v: [1, 2, 3] });
-    expect(result.errorMessage).toBe("");
-    expect(result.outputParameters).toEqual({
-      v_out: [2, 4, 6],
-      t_out: [3, 0.5, true],
-      d_out: { mean: 2, flags: [false, { n: 7 }], "1": 2 },
-    });
-    await publish("unjsonable", {
-      code: "y = [1, {'a': [2, {3, 4}]}]",
-      outputParameterDefinitions: outputs({ y: "character" }),
-    });
-    expect((await consume("unjsonable")).errorMessage).toBe(
-      `output parameter 'y' cannot be sent as JSON: y[1]["a"][1] is a set, which is not a JSON value`,
-    );
-    await publish("deepnan", {
-      code: "import numpy as np\ny = [1.0, np.float64('nan')]",
-      outputParameterDefinitions: outputs({ y: "vector" }),
-    });
-    expect((await consume("deepnan")).errorMessage).toBe(
-      "output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form (y[1])",
-    );
-  });
+  it(
+    "numpy scalars anywhere in a list, tuple or dict become JSON numbers and booleans; a value JSON cannot " +
+      "hold is named with its place",
+    async () => {
+      await publish("numpyish", {
+        code: [
+          "import numpy as np",
+          "a = np.array(v, dtype=float)",
+          "v_out = list(a * 2)",
+          "t_out = (np.int64(3), np.float32(0.5), np.bool_(True))",
+          "d_out = {'mean': a.mean(), 'flags': [np.bool_(False), {'n': np.int32(7)}], 1: np.uint8(2)}",
+        ].join("\n"),
+        inputParameterDefinitions: outputs({ v: "vector" }),
+        outputParameterDefinitions: outputs({ v_out: "vector", t_out: "vector", d_out: "character" }),
+      });
+      const result = await consume("numpyish", { v: [1, 2, 3] });
+      expect(result.errorMessage).toBe("");
+      expect(result.outputParameters).toEqual({
+        v_out: [2, 4, 6],
+        t_out: [3, 0.5, true],
+        d_out: { mean: 2, flags: [false, { n: 7 }], "1": 2 },
+      });
+      await publish("unjsonable", {
+        code: "y = [1, {'a': [2, {3, 4}]}]",
+        outputParameterDefinitions: outputs({ y: "character" }),
+      });
+      expect((await consume("unjsonable")).errorMessage).toBe(
+        `output parameter 'y' cannot be sent as JSON: y[1]["a"][1] is a set, which is not a JSON value`,
+      );
+      await publish("deepnan", {
+        code: "import numpy as np\ny = [1.0, np.float64('nan')]",
+        outputParameterDefinitions: outputs({ y: "vector" }),
+      });
+      expect((await consume("deepnan")).errorMessage).toBe(
+        "output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form (y[1])",
+      );
+    },
+  );
 });
 
 describe("which Python", () => {

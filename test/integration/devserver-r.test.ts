@@ -85,7 +85,8 @@ function zipEntries(archive: Buffer): string[] {
     TEST_PYTHON,
     [
       "-c",
-      "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print('\\n'.join(z.namelist()))",
+      "import io, sys, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is " +
+        "None; print('\\n'.join(z.namelist()))",
     ],
     {
       input: archive,
@@ -114,7 +115,8 @@ describe.skipIf(rMissing)("R on the dev server", () => {
     it("binds ML Server's R types (NA for null) and sends outputs back in the same JSON forms", async () => {
       await publish(
         "types",
-        'total <- n + i\nflag <- !l\ngreeting <- paste("hello", s)\ndoubled <- v * 2\ntm <- t(m)\ndf$z <- df$a * 2\nrows <- nrow(df)\nmissing <- is.na(maybe)\nkind <- class(i)',
+        'total <- n + i\nflag <- !l\ngreeting <- paste("hello", s)\ndoubled <- v * 2\ntm <- t(m)\ndf$z <- df$a ' +
+          "* 2\nrows <- nrow(df)\nmissing <- is.na(maybe)\nkind <- class(i)",
         {
           n: "numeric",
           i: "integer",
@@ -207,26 +209,34 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       expect(readFileSync(log, "utf8")).toBe("init\n");
     });
 
-    it("a failed run says why: stop(), quit(status =), R's own errors, an output JSON cannot hold, an output never set", async () => {
-      await publish(
-        "fails",
-        "if (how == 'stop') stop('bad input')\nif (how == 'quit') quit(status = 3)\nif (how == 'log') y <- log('a')\nif (how == 'nan') y <- NaN\nif (how == 'env') y <- new.env()\nif (how == 'exit') base::quit(status = 4)",
-        { how: "character" },
-        { y: "numeric" },
-      );
-      const why = async (how: string) => (await consume("fails", { how })).errorMessage;
-      expect(await why("stop")).toBe("Error: bad input");
-      expect(await why("quit")).toBe("the code called quit(status = 3)");
-      expect(await why("log")).toBe('Error in log("a"): non-numeric argument to mathematical function');
-      expect(await why("nan")).toBe("output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form");
-      expect(await why("env")).toMatch(
-        /^output parameter 'y' cannot be sent as JSON: No method asJSON S3 class: environment/,
-      );
-      expect(await why("none")).toBe("output parameter 'y' was not set by the code");
-      expect(await why("exit")).toBe("R exited with status 4");
-      // The shell that died was replaced: the service still answers.
-      expect(await why("stop")).toBe("Error: bad input");
-    });
+    it(
+      "a failed run says why: stop(), quit(status =), R's own errors, an output JSON cannot hold, an output " +
+        "never set",
+      async () => {
+        await publish(
+          "fails",
+          "if (how == 'stop') stop('bad input')\nif (how == 'quit') quit(status = 3)\nif (how == 'log') y <- " +
+            "log('a')\nif (how == 'nan') y <- NaN\nif (how == 'env') y <- new.env()\nif (how == 'exit') " +
+            "base::quit(status = 4)",
+          { how: "character" },
+          { y: "numeric" },
+        );
+        const why = async (how: string) => (await consume("fails", { how })).errorMessage;
+        expect(await why("stop")).toBe("Error: bad input");
+        expect(await why("quit")).toBe("the code called quit(status = 3)");
+        expect(await why("log")).toBe('Error in log("a"): non-numeric argument to mathematical function');
+        expect(await why("nan")).toBe(
+          "output parameter 'y' cannot be sent as JSON: NaN and infinity have no JSON form",
+        );
+        expect(await why("env")).toMatch(
+          /^output parameter 'y' cannot be sent as JSON: No method asJSON S3 class: environment/,
+        );
+        expect(await why("none")).toBe("output parameter 'y' was not set by the code");
+        expect(await why("exit")).toBe("R exited with status 4");
+        // The shell that died was replaced: the service still answers.
+        expect(await why("stop")).toBe("Error: bad input");
+      },
+    );
 
     it("the time limit stops the run and what it started; a run's children never outlive it", async () => {
       await publish("stuck", 'system("sleep 89.75", wait = FALSE)\nSys.sleep(60)');
@@ -289,79 +299,92 @@ describe.skipIf(rMissing)("R on the dev server", () => {
   });
 
   describe("sessions", () => {
-    it("run R code with the workspace kept between calls, console output and history; R is the default runtime", async () => {
-      const id = await rSession({ name: "r-work" });
-      const first = await execute(id, "total <- x * 2\nprint(total)", [], [{ name: "x", value: 21 }]);
-      expect(first).toMatchObject({ success: true, consoleOutput: "[1] 42\n" });
-      const second = await execute(id, 'total <- total + 1\nmessage("to stderr")', ["total"]);
-      expect(second).toMatchObject({
-        success: true,
-        outputParameters: [{ name: "total", value: 43 }],
-        consoleOutput: "to stderr\n",
-      });
-      expect(await (await call(`/sessions/${id}/console-output`)).json()).toEqual({ consoleOutput: "to stderr\n" });
-      expect(await (await call(`/sessions/${id}/history`)).json()).toHaveLength(2);
-      expect(await (await call(`/sessions/${id}/workspace`)).json()).toEqual(["total", "x"]);
-      expect(await (await call("/sessions")).json()).toContainEqual({
-        id,
-        name: "r-work",
-        owner: "admin",
-        runtimeType: "R",
-      });
-      expect(await execute(id, "stop('no')")).toMatchObject({ success: false, errorMessage: "Error: no" });
-      expect(await execute(id, "quit()")).toMatchObject({
-        success: false,
-        errorMessage: "the code called quit(status = 0)",
-      });
-      // The workspace survived both.
-      expect(await execute(id, "t2 <- total", ["t2"])).toMatchObject({ outputParameters: [{ name: "t2", value: 43 }] });
-      expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
-    });
+    it(
+      "run R code with the workspace kept between calls, console output and history; R is the default " + "runtime",
+      async () => {
+        const id = await rSession({ name: "r-work" });
+        const first = await execute(id, "total <- x * 2\nprint(total)", [], [{ name: "x", value: 21 }]);
+        expect(first).toMatchObject({ success: true, consoleOutput: "[1] 42\n" });
+        const second = await execute(id, 'total <- total + 1\nmessage("to stderr")', ["total"]);
+        expect(second).toMatchObject({
+          success: true,
+          outputParameters: [{ name: "total", value: 43 }],
+          consoleOutput: "to stderr\n",
+        });
+        expect(await (await call(`/sessions/${id}/console-output`)).json()).toEqual({ consoleOutput: "to stderr\n" });
+        expect(await (await call(`/sessions/${id}/history`)).json()).toHaveLength(2);
+        expect(await (await call(`/sessions/${id}/workspace`)).json()).toEqual(["total", "x"]);
+        expect(await (await call("/sessions")).json()).toContainEqual({
+          id,
+          name: "r-work",
+          owner: "admin",
+          runtimeType: "R",
+        });
+        expect(await execute(id, "stop('no')")).toMatchObject({ success: false, errorMessage: "Error: no" });
+        expect(await execute(id, "quit()")).toMatchObject({
+          success: false,
+          errorMessage: "the code called quit(status = 0)",
+        });
+        // The workspace survived both.
+        expect(await execute(id, "t2 <- total", ["t2"])).toMatchObject({
+          outputParameters: [{ name: "t2", value: 43 }],
+        });
+        expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(200);
+      },
+    );
 
-    it("workspace objects are R serialisations, as mrsdeploy's putLocalObject and getRemoteObject move them", async () => {
-      const id = await rSession();
-      const serialised = runR('writeBin(serialize(list(a = 1, b = "x"), NULL), out)');
-      const put = await call(`/sessions/${id}/workspace/obj`, {
-        method: "POST",
-        body: new Uint8Array(serialised),
-        headers: { "content-type": "application/octet-stream" },
-      });
-      expect(put.status).toBe(200);
-      expect(await execute(id, "s <- obj$b\nfit <- lm(dist ~ speed, cars)", ["s"])).toMatchObject({
-        success: true,
-        outputParameters: [{ name: "s", value: "x" }],
-      });
-      // saveRDS's gzip form is accepted too.
-      const rds = runR('con <- rawConnection(raw(0), "wb"); saveRDS(1:3, con); writeBin(rawConnectionValue(con), out)');
-      expect(
-        (
-          await call(`/sessions/${id}/workspace/ints`, {
-            method: "POST",
-            body: new Uint8Array(rds),
-            headers: { "content-type": "application/octet-stream" },
-          })
-        ).status,
-      ).toBe(200);
-      expect(await execute(id, "n <- sum(ints)", ["n"])).toMatchObject({ outputParameters: [{ name: "n", value: 6 }] });
-      // Downloaded, a model unserialises in another R and still predicts.
-      const fit = Buffer.from(await (await call(`/sessions/${id}/workspace/fit`)).arrayBuffer());
-      expect(
-        runR(
-          'fit <- unserialize(readBin(file("stdin", "rb"), "raw", 1e7)); cat(round(predict(fit, data.frame(speed = 10)), 2))',
-          fit,
-        ).toString(),
-      ).toBe("21.74");
-      const bad = await call(`/sessions/${id}/workspace/junk`, {
-        method: "POST",
-        body: "not R",
-        headers: { "content-type": "application/octet-stream" },
-      });
-      expect(bad.status).toBe(400);
-      expect(await bad.text()).toMatch(/not an R object serialised with serialize\(\)/);
-      expect((await call(`/sessions/${id}/workspace/obj`, { method: "DELETE" })).status).toBe(200);
-      expect((await call(`/sessions/${id}/workspace/obj`)).status).toBe(404);
-      await call(`/sessions/${id}`, { method: "DELETE" });
-    });
+    it(
+      "workspace objects are R serialisations, as mrsdeploy's putLocalObject and getRemoteObject move " + "them",
+      async () => {
+        const id = await rSession();
+        const serialised = runR('writeBin(serialize(list(a = 1, b = "x"), NULL), out)');
+        const put = await call(`/sessions/${id}/workspace/obj`, {
+          method: "POST",
+          body: new Uint8Array(serialised),
+          headers: { "content-type": "application/octet-stream" },
+        });
+        expect(put.status).toBe(200);
+        expect(await execute(id, "s <- obj$b\nfit <- lm(dist ~ speed, cars)", ["s"])).toMatchObject({
+          success: true,
+          outputParameters: [{ name: "s", value: "x" }],
+        });
+        // saveRDS's gzip form is accepted too.
+        const rds = runR(
+          'con <- rawConnection(raw(0), "wb"); saveRDS(1:3, con); writeBin(rawConnectionValue(con), out)',
+        );
+        expect(
+          (
+            await call(`/sessions/${id}/workspace/ints`, {
+              method: "POST",
+              body: new Uint8Array(rds),
+              headers: { "content-type": "application/octet-stream" },
+            })
+          ).status,
+        ).toBe(200);
+        expect(await execute(id, "n <- sum(ints)", ["n"])).toMatchObject({
+          outputParameters: [{ name: "n", value: 6 }],
+        });
+        // Downloaded, a model unserialises in another R and still predicts.
+        const fit = Buffer.from(await (await call(`/sessions/${id}/workspace/fit`)).arrayBuffer());
+        expect(
+          runR(
+            'fit <- unserialize(readBin(file("stdin", "rb"), "raw", 1e7)); cat(round(predict(fit, ' +
+              "data.frame(speed = 10)), 2))",
+            fit,
+          ).toString(),
+        ).toBe("21.74");
+        const bad = await call(`/sessions/${id}/workspace/junk`, {
+          method: "POST",
+          body: "not R",
+          headers: { "content-type": "application/octet-stream" },
+        });
+        expect(bad.status).toBe(400);
+        expect(await bad.text()).toMatch(/not an R object serialised with serialize\(\)/);
+        expect((await call(`/sessions/${id}/workspace/obj`, { method: "DELETE" })).status).toBe(200);
+        expect((await call(`/sessions/${id}/workspace/obj`)).status).toBe(404);
+        await call(`/sessions/${id}`, { method: "DELETE" });
+      },
+    );
 
     it("files: upload, read by code, written files listed and downloaded, deleted", async () => {
       const id = await rSession();
@@ -390,69 +413,75 @@ describe.skipIf(rMissing)("R on the dev server", () => {
       await call(`/sessions/${id}`, { method: "DELETE" });
     });
 
-    it("cancel interrupts running R code and keeps the workspace; close while running is 409, by force it closes", async () => {
-      const id = await rSession();
-      await execute(id, "kept <- 7");
-      const running = execute(id, 'cat("started\\n"); flush(stdout()); Sys.sleep(30)');
-      await until(
-        async () =>
-          ((await (await call(`/sessions/${id}/console-output`)).json()) as { consoleOutput: string }).consoleOutput ===
-          "started\n",
-        30_000,
-      );
-      expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(409);
-      expect(await (await call(`/sessions/${id}/cancel`, { method: "POST" })).text()).toBe('"Cancelled"');
-      expect(await running).toMatchObject({ success: false, errorMessage: "the run was cancelled" });
-      expect(await execute(id, "k <- kept", ["k"])).toMatchObject({
-        success: true,
-        outputParameters: [{ name: "k", value: 7 }],
-      });
-      void execute(id, "Sys.sleep(30)");
-      await until(
-        () =>
-          server.sessions.get(id) !== undefined &&
-          (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy,
-      );
-      expect((await call(`/sessions/${id}/force`, { method: "DELETE" })).status).toBe(200);
-    });
+    it(
+      "cancel interrupts running R code and keeps the workspace; close while running is 409, by force it " + "closes",
+      async () => {
+        const id = await rSession();
+        await execute(id, "kept <- 7");
+        const running = execute(id, 'cat("started\\n"); flush(stdout()); Sys.sleep(30)');
+        await until(
+          async () =>
+            ((await (await call(`/sessions/${id}/console-output`)).json()) as { consoleOutput: string })
+              .consoleOutput === "started\n",
+          30_000,
+        );
+        expect((await call(`/sessions/${id}`, { method: "DELETE" })).status).toBe(409);
+        expect(await (await call(`/sessions/${id}/cancel`, { method: "POST" })).text()).toBe('"Cancelled"');
+        expect(await running).toMatchObject({ success: false, errorMessage: "the run was cancelled" });
+        expect(await execute(id, "k <- kept", ["k"])).toMatchObject({
+          success: true,
+          outputParameters: [{ name: "k", value: 7 }],
+        });
+        void execute(id, "Sys.sleep(30)");
+        await until(
+          () =>
+            server.sessions.get(id) !== undefined &&
+            (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy,
+        );
+        expect((await call(`/sessions/${id}/force`, { method: "DELETE" })).status).toBe(200);
+      },
+    );
 
-    it("snapshots hold the R workspace (.RData) and files; a session starts from one; runtimes do not mix", async () => {
-      const id = await rSession();
-      await execute(id, 'rate <- 0.5\nwriteLines("kept", "table.txt")');
-      const taken = await post(`/sessions/${id}/snapshot`, { name: "r-v1" });
-      expect(taken.status).toBe(201);
-      const { snapshotId } = (await taken.json()) as { snapshotId: string };
-      expect(await (await call("/snapshots")).json()).toContainEqual(
-        expect.objectContaining({ id: snapshotId, name: "r-v1", runtimeType: "R" }),
-      );
-      expect(zipEntries(Buffer.from(await (await call(`/snapshots/${snapshotId}`)).arrayBuffer())).sort()).toEqual([
-        "files/table.txt",
-        "workspace.RData",
-      ]);
+    it(
+      "snapshots hold the R workspace (.RData) and files; a session starts from one; runtimes do " + "not mix",
+      async () => {
+        const id = await rSession();
+        await execute(id, 'rate <- 0.5\nwriteLines("kept", "table.txt")');
+        const taken = await post(`/sessions/${id}/snapshot`, { name: "r-v1" });
+        expect(taken.status).toBe(201);
+        const { snapshotId } = (await taken.json()) as { snapshotId: string };
+        expect(await (await call("/snapshots")).json()).toContainEqual(
+          expect.objectContaining({ id: snapshotId, name: "r-v1", runtimeType: "R" }),
+        );
+        expect(zipEntries(Buffer.from(await (await call(`/snapshots/${snapshotId}`)).arrayBuffer())).sort()).toEqual([
+          "files/table.txt",
+          "workspace.RData",
+        ]);
 
-      await execute(id, 'rate <- 9\nfile.remove("table.txt")');
-      expect((await call(`/sessions/${id}/loadsnapshot/${snapshotId}`, { method: "POST" })).status).toBe(200);
-      expect(await execute(id, 'r <- rate\nt <- readLines("table.txt")', ["r", "t"])).toMatchObject({
-        outputParameters: [
-          { name: "r", value: 0.5 },
-          { name: "t", value: "kept" },
-        ],
-      });
-      const fresh = await rSession({ runtimeType: "R", snapshotId });
-      expect(await execute(fresh, "r <- rate * 2", ["r"])).toMatchObject({
-        outputParameters: [{ name: "r", value: 1 }],
-      });
+        await execute(id, 'rate <- 9\nfile.remove("table.txt")');
+        expect((await call(`/sessions/${id}/loadsnapshot/${snapshotId}`, { method: "POST" })).status).toBe(200);
+        expect(await execute(id, 'r <- rate\nt <- readLines("table.txt")', ["r", "t"])).toMatchObject({
+          outputParameters: [
+            { name: "r", value: 0.5 },
+            { name: "t", value: "kept" },
+          ],
+        });
+        const fresh = await rSession({ runtimeType: "R", snapshotId });
+        expect(await execute(fresh, "r <- rate * 2", ["r"])).toMatchObject({
+          outputParameters: [{ name: "r", value: 1 }],
+        });
 
-      const python = await post("/sessions", { runtimeType: "Python", snapshotId });
-      expect(python.status).toBe(400);
-      expect(await python.text()).toMatch(/holds a R workspace; load it into a R session/);
-      const publishedWrong = await post("/services/wrong-runtime/1", {
-        code: "y = rate",
-        runtimeType: "Python",
-        snapshotId,
-      });
-      expect(publishedWrong.status).toBe(400);
-    });
+        const python = await post("/sessions", { runtimeType: "Python", snapshotId });
+        expect(python.status).toBe(400);
+        expect(await python.text()).toMatch(/holds a R workspace; load it into a R session/);
+        const publishedWrong = await post("/services/wrong-runtime/1", {
+          code: "y = rate",
+          runtimeType: "Python",
+          snapshotId,
+        });
+        expect(publishedWrong.status).toBe(400);
+      },
+    );
 
     it("a service published from an R snapshot starts every call from it", async () => {
       const id = await rSession();

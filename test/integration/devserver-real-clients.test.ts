@@ -109,15 +109,18 @@ describe("what Microsoft's clients send and read", () => {
     }
   });
 
-  it("accepts `Bearer  <token>` with two spaces, as swagger-codegen's JavaScript client sends it (ASP.NET trims)", async () => {
-    const { access_token } = await signIn(ADMIN);
-    expect((await rawRequest("/status", { headers: { authorization: `Bearer  ${access_token}` } })).status).toBe(200);
-    expect((await rawRequest("/status", { headers: { authorization: `bearer ${access_token} ` } })).status).toBe(200);
-    // Still refused: no scheme, another scheme, two tokens.
-    for (const authorization of [access_token, `Basic ${access_token}`, `Bearer ${access_token} ${access_token}`]) {
-      expect((await rawRequest("/status", { headers: { authorization } })).status).toBe(401);
-    }
-  });
+  it(
+    "accepts `Bearer  <token>` with two spaces, as swagger-codegen's JavaScript client sends it (ASP.NET " + "trims)",
+    async () => {
+      const { access_token } = await signIn(ADMIN);
+      expect((await rawRequest("/status", { headers: { authorization: `Bearer  ${access_token}` } })).status).toBe(200);
+      expect((await rawRequest("/status", { headers: { authorization: `bearer ${access_token} ` } })).status).toBe(200);
+      // Still refused: no scheme, another scheme, two tokens.
+      for (const authorization of [access_token, `Basic ${access_token}`, `Bearer ${access_token} ${access_token}`]) {
+        expect((await rawRequest("/status", { headers: { authorization } })).status).toBe(401);
+      }
+    },
+  );
 
   it("fields the schema has are present, null when unset, in every response model", async () => {
     const { access_token } = await signIn(ADMIN);
@@ -194,23 +197,26 @@ describe("what Microsoft's clients send and read", () => {
     await fetch(`${server.url}/sessions/${session.sessionId}/force`, { method: "DELETE", headers: json(access_token) });
   });
 
-  it("a batch start answers batchExecutionId (the spec, this client) and BatchExecutionId (Microsoft's Python SDK)", async () => {
-    const { access_token } = await signIn(ADMIN);
-    await publish(access_token, "ids", {
-      code: "y = x",
-      inputParameterDefinitions: [{ name: "x", type: "integer" }],
-      outputParameterDefinitions: [{ name: "y", type: "integer" }],
-    });
-    const response = await fetch(`${server.url}/api/ids/1/batch`, {
-      method: "POST",
-      headers: json(access_token),
-      body: JSON.stringify([{ x: 1 }]),
-    });
-    expect(response.status).toBe(202);
-    const body = (await response.json()) as { batchExecutionId: string; BatchExecutionId: string };
-    expect(body.batchExecutionId).toEqual(expect.any(String));
-    expect(body.BatchExecutionId).toBe(body.batchExecutionId);
-  });
+  it(
+    "a batch start answers batchExecutionId (the spec, this client) and BatchExecutionId (Microsoft's Python " + "SDK)",
+    async () => {
+      const { access_token } = await signIn(ADMIN);
+      await publish(access_token, "ids", {
+        code: "y = x",
+        inputParameterDefinitions: [{ name: "x", type: "integer" }],
+        outputParameterDefinitions: [{ name: "y", type: "integer" }],
+      });
+      const response = await fetch(`${server.url}/api/ids/1/batch`, {
+        method: "POST",
+        headers: json(access_token),
+        body: JSON.stringify([{ x: 1 }]),
+      });
+      expect(response.status).toBe(202);
+      const body = (await response.json()) as { batchExecutionId: string; BatchExecutionId: string };
+      expect(body.batchExecutionId).toEqual(expect.any(String));
+      expect(body.BatchExecutionId).toBe(body.batchExecutionId);
+    },
+  );
 });
 
 describe("connection reuse after a refused request", () => {
@@ -250,7 +256,8 @@ describe("connection reuse after a refused request", () => {
   }
 
   const post = (path: string, body: string, extra = "") =>
-    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ` +
+    `application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
   const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`;
 
   it("a 401 before the body is read says Connection: close, or the connection answers the next request", async () => {
@@ -286,7 +293,9 @@ try:
     import requests
     session = requests.Session()
     for i in range(100):
-        statuses.append(session.post("http://127.0.0.1:%d/services/reuse/%d" % (port, i), data=body, headers={"Content-Type": "application/json"}, timeout=10).status_code)
+        url = "http://127.0.0.1:%d/services/reuse/%d" % (port, i)
+        response = session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        statuses.append(response.status_code)
 except ImportError:
     pass
 print(json.dumps(statuses))

@@ -49,35 +49,39 @@ async function pythonSession(client = alice): Promise<string> {
 }
 
 describe("a Python session keeps one process with its variables", () => {
-  it("runs code with inputs and outputs, keeps variables between calls, and records console output and history", async () => {
-    const id = await pythonSession();
-    const first = await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "total = x * 2\nprint('doubled', total)", inputParameters: [{ name: "x", value: 21 }] },
-    });
-    expect(first.data).toMatchObject({ success: true, consoleOutput: "doubled 42\n" });
-    const second = await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "import sys\ntotal += 1\nprint('to stderr', file=sys.stderr)", outputParameters: ["total"] },
-    });
-    expect(second.data).toMatchObject({
-      success: true,
-      outputParameters: [{ name: "total", value: 43 }],
-      consoleOutput: "to stderr\n",
-    });
-    expect((await alice.GET("/sessions/{id}/console-output", at(id))).data).toEqual({ consoleOutput: "to stderr\n" });
-    expect((await alice.GET("/sessions/{id}/history", at(id))).data).toHaveLength(2);
-    expect((await alice.GET("/sessions/{id}/workspace", at(id))).data).toEqual(["x", "total"]); // inputs become variables
-    expect((await alice.GET("/sessions", {})).data).toContainEqual({
-      id,
-      name: "work",
-      owner: "alice",
-      runtimeType: "Python",
-    });
-    expect((await bob.GET("/sessions/{id}/workspace", at(id))).response.status).toBe(404);
-    await alice.DELETE("/sessions/{id}", at(id));
-    expect((await alice.GET("/sessions/{id}/workspace", at(id))).response.status).toBe(404);
-  });
+  it(
+    "runs code with inputs and outputs, keeps variables between calls, and records console output and " + "history",
+    async () => {
+      const id = await pythonSession();
+      const first = await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "total = x * 2\nprint('doubled', total)", inputParameters: [{ name: "x", value: 21 }] },
+      });
+      expect(first.data).toMatchObject({ success: true, consoleOutput: "doubled 42\n" });
+      const second = await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "import sys\ntotal += 1\nprint('to stderr', file=sys.stderr)", outputParameters: ["total"] },
+      });
+      expect(second.data).toMatchObject({
+        success: true,
+        outputParameters: [{ name: "total", value: 43 }],
+        consoleOutput: "to stderr\n",
+      });
+      expect((await alice.GET("/sessions/{id}/console-output", at(id))).data).toEqual({ consoleOutput: "to stderr\n" });
+      expect((await alice.GET("/sessions/{id}/history", at(id))).data).toHaveLength(2);
+      // Inputs become variables.
+      expect((await alice.GET("/sessions/{id}/workspace", at(id))).data).toEqual(["x", "total"]);
+      expect((await alice.GET("/sessions", {})).data).toContainEqual({
+        id,
+        name: "work",
+        owner: "alice",
+        runtimeType: "Python",
+      });
+      expect((await bob.GET("/sessions/{id}/workspace", at(id))).response.status).toBe(404);
+      await alice.DELETE("/sessions/{id}", at(id));
+      expect((await alice.GET("/sessions/{id}/workspace", at(id))).response.status).toBe(404);
+    },
+  );
 
   it("a failing run says why: an exception, sys.exit, an output JSON cannot hold, an output never set", async () => {
     const id = await pythonSession();
@@ -99,52 +103,55 @@ describe("a Python session keeps one process with its variables", () => {
     expect(await run("z = 1", ["z"])).toMatchObject({ success: true });
   });
 
-  it("workspace objects are pickles: download one, upload it under another name, delete it; a non-pickle is a 400", async () => {
-    const id = await pythonSession();
-    await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "model = {'weights': [1, 2, 3]}" } });
-    const downloaded = await alice.GET("/sessions/{id}/workspace/{objectName}", {
-      params: { path: { id, objectName: "model" } },
-      parseAs: "arrayBuffer",
-    });
-    const pickle = new Uint8Array(downloaded.data as ArrayBuffer);
-    expect(pickle[0]).toBe(0x80); // the pickle protocol opcode
+  it(
+    "workspace objects are pickles: download one, upload it under another name, delete it; a non-pickle is " + "a 400",
+    async () => {
+      const id = await pythonSession();
+      await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "model = {'weights': [1, 2, 3]}" } });
+      const downloaded = await alice.GET("/sessions/{id}/workspace/{objectName}", {
+        params: { path: { id, objectName: "model" } },
+        parseAs: "arrayBuffer",
+      });
+      const pickle = new Uint8Array(downloaded.data as ArrayBuffer);
+      expect(pickle[0]).toBe(0x80); // the pickle protocol opcode
 
-    const other = await pythonSession();
-    expect(
-      (
-        await alice.POST("/sessions/{id}/workspace/{objectName}", {
-          params: { path: { id: other, objectName: "copy" } },
-          ...octets(pickle),
-        })
-      ).response.status,
-    ).toBe(200);
-    const read = await alice.POST("/sessions/{id}/execute", {
-      ...at(other),
-      body: { code: "n = sum(copy['weights'])", outputParameters: ["n"] },
-    });
-    expect(read.data!.outputParameters).toEqual([{ name: "n", value: 6 }]);
+      const other = await pythonSession();
+      expect(
+        (
+          await alice.POST("/sessions/{id}/workspace/{objectName}", {
+            params: { path: { id: other, objectName: "copy" } },
+            ...octets(pickle),
+          })
+        ).response.status,
+      ).toBe(200);
+      const read = await alice.POST("/sessions/{id}/execute", {
+        ...at(other),
+        body: { code: "n = sum(copy['weights'])", outputParameters: ["n"] },
+      });
+      expect(read.data!.outputParameters).toEqual([{ name: "n", value: 6 }]);
 
-    const junk = await alice.POST("/sessions/{id}/workspace/{objectName}", {
-      params: { path: { id: other, objectName: "junk" } },
-      ...octets(new Uint8Array([1, 2, 3])),
-    });
-    expect(junk.response.status).toBe(400);
-    expect(JSON.stringify(junk.error)).toMatch(/not a Python pickle/);
-    expect(
-      (
-        await alice.DELETE("/sessions/{id}/workspace/{objectName}", {
-          params: { path: { id: other, objectName: "copy" } },
-        })
-      ).response.status,
-    ).toBe(200);
-    expect(
-      (
-        await alice.DELETE("/sessions/{id}/workspace/{objectName}", {
-          params: { path: { id: other, objectName: "copy" } },
-        })
-      ).response.status,
-    ).toBe(404);
-  });
+      const junk = await alice.POST("/sessions/{id}/workspace/{objectName}", {
+        params: { path: { id: other, objectName: "junk" } },
+        ...octets(new Uint8Array([1, 2, 3])),
+      });
+      expect(junk.response.status).toBe(400);
+      expect(JSON.stringify(junk.error)).toMatch(/not a Python pickle/);
+      expect(
+        (
+          await alice.DELETE("/sessions/{id}/workspace/{objectName}", {
+            params: { path: { id: other, objectName: "copy" } },
+          })
+        ).response.status,
+      ).toBe(200);
+      expect(
+        (
+          await alice.DELETE("/sessions/{id}/workspace/{objectName}", {
+            params: { path: { id: other, objectName: "copy" } },
+          })
+        ).response.status,
+      ).toBe(404);
+    },
+  );
 
   it("files: upload, list, read by code, download, delete; a path in a name is refused", async () => {
     const id = await pythonSession();
@@ -192,38 +199,42 @@ describe("a Python session keeps one process with its variables", () => {
     ).toBe(400);
   });
 
-  it("cancel stops a running execution and keeps the session's variables; close while running is 409, by force it closes", async () => {
-    const id = await pythonSession();
-    await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "kept = 'yes'" } });
-    const running = alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "import time\nprint('started', flush=True)\ntime.sleep(30)" },
-    });
-    await until(
-      async () => (await alice.GET("/sessions/{id}/console-output", at(id))).data?.consoleOutput === "started\n",
-    );
-    expect((await alice.DELETE("/sessions/{id}", at(id))).response.status).toBe(409);
-    expect((await alice.POST("/sessions/{id}/cancel", at(id))).data).toBe("Cancelled");
-    expect((await running).data).toMatchObject({
-      success: false,
-      errorMessage: "the run was cancelled",
-      consoleOutput: "started\n",
-    });
-    const after = await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "pass", outputParameters: ["kept"] },
-    });
-    expect(after.data!.outputParameters).toEqual([{ name: "kept", value: "yes" }]);
+  it(
+    "cancel stops a running execution and keeps the session's variables; close while running is 409, by force " +
+      "it closes",
+    async () => {
+      const id = await pythonSession();
+      await alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "kept = 'yes'" } });
+      const running = alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "import time\nprint('started', flush=True)\ntime.sleep(30)" },
+      });
+      await until(
+        async () => (await alice.GET("/sessions/{id}/console-output", at(id))).data?.consoleOutput === "started\n",
+      );
+      expect((await alice.DELETE("/sessions/{id}", at(id))).response.status).toBe(409);
+      expect((await alice.POST("/sessions/{id}/cancel", at(id))).data).toBe("Cancelled");
+      expect((await running).data).toMatchObject({
+        success: false,
+        errorMessage: "the run was cancelled",
+        consoleOutput: "started\n",
+      });
+      const after = await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "pass", outputParameters: ["kept"] },
+      });
+      expect(after.data!.outputParameters).toEqual([{ name: "kept", value: "yes" }]);
 
-    const stuck = alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "import time\ntime.sleep(30)" } });
-    await until(
-      () =>
-        server.sessions.has(id) && (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy,
-    );
-    expect((await alice.DELETE("/sessions/{id}/force", at(id))).response.status).toBe(200);
-    expect((await stuck).data).toMatchObject({ success: false });
-    expect(server.sessions.has(id)).toBe(false);
-  });
+      const stuck = alice.POST("/sessions/{id}/execute", { ...at(id), body: { code: "import time\ntime.sleep(30)" } });
+      await until(
+        () =>
+          server.sessions.has(id) && (server.sessions.get(id) as unknown as { kernel: { busy: boolean } }).kernel.busy,
+      );
+      expect((await alice.DELETE("/sessions/{id}/force", at(id))).response.status).toBe(200);
+      expect((await stuck).data).toMatchObject({ success: false });
+      expect(server.sessions.has(id)).toBe(false);
+    },
+  );
 
   it("a session whose Python process died answers 410 Gone, and can still be closed", async () => {
     const id = await pythonSession();
@@ -236,91 +247,101 @@ describe("a Python session keeps one process with its variables", () => {
 });
 
 describe("snapshots", () => {
-  it("saves variables and files, lists, downloads as zip, loads into a session, deletes; others' snapshots are 404", async () => {
-    const id = await pythonSession();
-    await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "rate = 0.5\nopen('table.txt', 'w').write('kept')" },
-    });
-    const taken = await alice.POST("/sessions/{id}/snapshot", { ...at(id), body: { name: "v1" } });
-    expect(taken.response.status).toBe(201);
-    const snapshotId = taken.data!.snapshotId!;
-    const listed = (await alice.GET("/snapshots", {})).data!;
-    expect(listed).toContainEqual(
-      expect.objectContaining({ id: snapshotId, name: "v1", owner: "alice", contentSize: expect.any(Number) }),
-    );
-    const archive = await alice.GET("/snapshots/{id}", { ...at(snapshotId), parseAs: "arrayBuffer" });
-    expect([...new Uint8Array(archive.data as ArrayBuffer).subarray(0, 2)]).toEqual([0x50, 0x4b]); // "PK"
+  it(
+    "saves variables and files, lists, downloads as zip, loads into a session, deletes; others' snapshots " + "are 404",
+    async () => {
+      const id = await pythonSession();
+      await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "rate = 0.5\nopen('table.txt', 'w').write('kept')" },
+      });
+      const taken = await alice.POST("/sessions/{id}/snapshot", { ...at(id), body: { name: "v1" } });
+      expect(taken.response.status).toBe(201);
+      const snapshotId = taken.data!.snapshotId!;
+      const listed = (await alice.GET("/snapshots", {})).data!;
+      expect(listed).toContainEqual(
+        expect.objectContaining({ id: snapshotId, name: "v1", owner: "alice", contentSize: expect.any(Number) }),
+      );
+      const archive = await alice.GET("/snapshots/{id}", { ...at(snapshotId), parseAs: "arrayBuffer" });
+      expect([...new Uint8Array(archive.data as ArrayBuffer).subarray(0, 2)]).toEqual([0x50, 0x4b]); // "PK"
 
-    await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "import os\nrate = 9\nos.remove('table.txt')" },
-    });
-    expect(
-      (await alice.POST("/sessions/{id}/loadsnapshot/{snapshotId}", { params: { path: { id, snapshotId } } })).response
-        .status,
-    ).toBe(200);
-    const restored = await alice.POST("/sessions/{id}/execute", {
-      ...at(id),
-      body: { code: "text = open('table.txt').read()", outputParameters: ["rate", "text"] },
-    });
-    expect(restored.data!.outputParameters).toEqual([
-      { name: "rate", value: 0.5 },
-      { name: "text", value: "kept" },
-    ]);
+      await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "import os\nrate = 9\nos.remove('table.txt')" },
+      });
+      expect(
+        (await alice.POST("/sessions/{id}/loadsnapshot/{snapshotId}", { params: { path: { id, snapshotId } } }))
+          .response.status,
+      ).toBe(200);
+      const restored = await alice.POST("/sessions/{id}/execute", {
+        ...at(id),
+        body: { code: "text = open('table.txt').read()", outputParameters: ["rate", "text"] },
+      });
+      expect(restored.data!.outputParameters).toEqual([
+        { name: "rate", value: 0.5 },
+        { name: "text", value: "kept" },
+      ]);
 
-    const fresh = (await alice.POST("/sessions", { body: { runtimeType: "Python", snapshotId } })).data!.sessionId!;
-    expect((await alice.GET("/sessions/{id}/workspace", at(fresh))).data).toEqual(["rate"]);
-    expect((await bob.GET("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
-    expect((await bob.DELETE("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
-    expect((await alice.DELETE("/snapshots/{id}", at(snapshotId))).data).toBe("Deleted");
-    expect((await alice.GET("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
-  });
+      const fresh = (await alice.POST("/sessions", { body: { runtimeType: "Python", snapshotId } })).data!.sessionId!;
+      expect((await alice.GET("/sessions/{id}/workspace", at(fresh))).data).toEqual(["rate"]);
+      expect((await bob.GET("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
+      expect((await bob.DELETE("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
+      expect((await alice.DELETE("/snapshots/{id}", at(snapshotId))).data).toBe("Deleted");
+      expect((await alice.GET("/snapshots/{id}", at(snapshotId))).response.status).toBe(404);
+    },
+  );
 
-  it("publishFromSession: session, files, setup code, snapshot, close, publish; every call starts from the snapshot", async () => {
-    const before = server.sessions.size;
-    const published = await publishFromSession(alice, {
-      name: "from-snapshot",
-      version: "1.0",
-      files: { "offsets.txt": "100" },
-      setupCode: "weights = {'a': 2}\noffset = int(open('offsets.txt').read())\nprint('trained')",
-      code: "score = weights['a'] * x + offset + int(open('offsets.txt').read())",
-      inputs: { x: "numeric" },
-      outputs: { score: "numeric" },
-    });
-    expect(published).toMatchObject({ url: `${server.url}/api/from-snapshot/1.0`, setupOutput: "trained\n" });
-    expect(server.sessions.size).toBe(before);
-    const service = createServiceClient<{
-      schemas: { InputParameters: { x: number }; OutputParameters: { score: number } };
-    }>({
-      baseUrl: server.url,
-      auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }),
-      name: "from-snapshot",
-      version: "1.0",
-    });
-    expect((await service.consume({ x: 3 })).outputs).toEqual({ score: 206 });
-    // The service keeps its starting state even once the snapshot itself is deleted.
-    await alice.DELETE("/snapshots/{id}", at(published.snapshotId));
-    expect((await service.consume({ x: 1 })).outputs).toEqual({ score: 202 });
-  });
+  it(
+    "publishFromSession: session, files, setup code, snapshot, close, publish; every call starts from the " +
+      "snapshot",
+    async () => {
+      const before = server.sessions.size;
+      const published = await publishFromSession(alice, {
+        name: "from-snapshot",
+        version: "1.0",
+        files: { "offsets.txt": "100" },
+        setupCode: "weights = {'a': 2}\noffset = int(open('offsets.txt').read())\nprint('trained')",
+        code: "score = weights['a'] * x + offset + int(open('offsets.txt').read())",
+        inputs: { x: "numeric" },
+        outputs: { score: "numeric" },
+      });
+      expect(published).toMatchObject({ url: `${server.url}/api/from-snapshot/1.0`, setupOutput: "trained\n" });
+      expect(server.sessions.size).toBe(before);
+      const service = createServiceClient<{
+        schemas: { InputParameters: { x: number }; OutputParameters: { score: number } };
+      }>({
+        baseUrl: server.url,
+        auth: mlServerLogin({ username: "alice", password: "alice-Pa55word" }),
+        name: "from-snapshot",
+        version: "1.0",
+      });
+      expect((await service.consume({ x: 3 })).outputs).toEqual({ score: 206 });
+      // The service keeps its starting state even once the snapshot itself is deleted.
+      await alice.DELETE("/snapshots/{id}", at(published.snapshotId));
+      expect((await service.consume({ x: 1 })).outputs).toEqual({ score: 202 });
+    },
+  );
 
-  it("publishFromSession: failing setup code is a ServiceExecutionError, and leaves no session or snapshot behind", async () => {
-    const sessions = server.sessions.size;
-    const snapshots = server.snapshots.size;
-    await expect(
-      publishFromSession(alice, {
-        name: "broken",
-        version: "1",
-        setupCode: "print('loading')\nraise ValueError('no data')",
-        code: "y = 1",
-      }),
-    ).rejects.toMatchObject({
-      code: "ERR_SERVICE_FAILED",
-      errorMessage: "ValueError: no data",
-      consoleOutput: "loading\n",
-    });
-    expect([server.sessions.size, server.snapshots.size]).toEqual([sessions, snapshots]);
-  });
+  it(
+    "publishFromSession: failing setup code is a ServiceExecutionError, and leaves no session or snapshot " + "behind",
+    async () => {
+      const sessions = server.sessions.size;
+      const snapshots = server.snapshots.size;
+      await expect(
+        publishFromSession(alice, {
+          name: "broken",
+          version: "1",
+          setupCode: "print('loading')\nraise ValueError('no data')",
+          code: "y = 1",
+        }),
+      ).rejects.toMatchObject({
+        code: "ERR_SERVICE_FAILED",
+        errorMessage: "ValueError: no data",
+        consoleOutput: "loading\n",
+      });
+      expect([server.sessions.size, server.snapshots.size]).toEqual([sessions, snapshots]);
+    },
+  );
 });
 
 describe("service pools, compute nodes and realtime PATCH", () => {
@@ -384,39 +405,42 @@ describe("service pools, compute nodes and realtime PATCH", () => {
     expect((await alice.GET("/computenodes", {})).data!.computeNodes).toHaveLength(2);
   });
 
-  it("realtime: fields sent as file parts are stored as text; PATCH changes the model and description, owner only", async () => {
-    const form = new FormData();
-    form.append("model", new Blob([new Uint8Array([1, 2, 3])]), "model.bin");
-    form.append("description", new Blob(["scores loans"]), "description.txt"); // a text field sent as a file part
-    const publish = await fetch(`${server.url}/realtime-services/rt/1`, {
-      method: "POST",
-      headers: { authorization: await bearer("alice", "alice-Pa55word") },
-      body: form,
-    });
-    expect(publish.status).toBe(201);
-    expect(server.services.get("rt\u00001")).toMatchObject({ description: "scores loans", modelBytes: 3 });
-    const swagger = await alice.GET("/api/{name}/{version}/swagger.json", {
-      params: { path: { name: "rt", version: "1" } },
-    });
-    expect((swagger.data as { info: { description: string } }).info.description).toBe("scores loans");
+  it(
+    "realtime: fields sent as file parts are stored as text; PATCH changes the model and description, owner " + "only",
+    async () => {
+      const form = new FormData();
+      form.append("model", new Blob([new Uint8Array([1, 2, 3])]), "model.bin");
+      form.append("description", new Blob(["scores loans"]), "description.txt"); // a text field sent as a file part
+      const publish = await fetch(`${server.url}/realtime-services/rt/1`, {
+        method: "POST",
+        headers: { authorization: await bearer("alice", "alice-Pa55word") },
+        body: form,
+      });
+      expect(publish.status).toBe(201);
+      expect(server.services.get("rt\u00001")).toMatchObject({ description: "scores loans", modelBytes: 3 });
+      const swagger = await alice.GET("/api/{name}/{version}/swagger.json", {
+        params: { path: { name: "rt", version: "1" } },
+      });
+      expect((swagger.data as { info: { description: string } }).info.description).toBe("scores loans");
 
-    const patch = new FormData();
-    patch.append("description", "scores loans, v2");
-    patch.append("model", new Blob([new Uint8Array(10)]), "model.bin");
-    const byBob = await fetch(`${server.url}/realtime-services/rt/1`, {
-      method: "PATCH",
-      headers: { authorization: await bearer("bob", "bob-Pa55word") },
-      body: patch,
-    });
-    expect(byBob.status).toBe(403);
-    const byAlice = await fetch(`${server.url}/realtime-services/rt/1`, {
-      method: "PATCH",
-      headers: { authorization: await bearer("alice", "alice-Pa55word") },
-      body: patch,
-    });
-    expect([byAlice.status, await byAlice.json()]).toEqual([200, "Updated"]);
-    expect(server.services.get("rt\u00001")).toMatchObject({ description: "scores loans, v2", modelBytes: 10 });
-  });
+      const patch = new FormData();
+      patch.append("description", "scores loans, v2");
+      patch.append("model", new Blob([new Uint8Array(10)]), "model.bin");
+      const byBob = await fetch(`${server.url}/realtime-services/rt/1`, {
+        method: "PATCH",
+        headers: { authorization: await bearer("bob", "bob-Pa55word") },
+        body: patch,
+      });
+      expect(byBob.status).toBe(403);
+      const byAlice = await fetch(`${server.url}/realtime-services/rt/1`, {
+        method: "PATCH",
+        headers: { authorization: await bearer("alice", "alice-Pa55word") },
+        body: patch,
+      });
+      expect([byAlice.status, await byAlice.json()]).toEqual([200, "Updated"]);
+      expect(server.services.get("rt\u00001")).toMatchObject({ description: "scores loans, v2", modelBytes: 10 });
+    },
+  );
 });
 
 /** A fresh bearer header for a user, from POST /login. */

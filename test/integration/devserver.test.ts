@@ -62,31 +62,34 @@ describe("the dev server", () => {
     expect(unversioned.data).toMatch(/\/api\/auto\/[0-9a-f-]{36}$/);
   });
 
-  it("lets only the owner patch or delete, answers 404 for what does not exist, and shows permissions per caller", async () => {
-    expect(
-      (await bob.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "mine now" } }))
-        .response.status,
-    ).toBe(403);
-    expect((await bob.DELETE("/services/{name}/{version}", path("score", "1"))).response.status).toBe(403);
-    expect(
-      (await alice.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "v1" } })).response
-        .status,
-    ).toBe(200);
-    const asBob = await bob.GET("/services/{name}/{version}", path("score", "1"));
-    expect(asBob.data).toEqual([
-      expect.objectContaining({ description: "v1", versionPublishedBy: "alice", myPermissionOnService: "read only" }),
-    ]);
-    const asAlice = await alice.GET("/services/{name}", { params: { path: { name: "score" } } });
-    expect(asAlice.data?.map((s) => [s.version, s.myPermissionOnService])).toEqual([
-      ["1", "read/write"],
-      ["2", "read/write"],
-    ]);
-    expect((await alice.DELETE("/services/{name}/{version}", path("score", "2"))).response.status).toBe(200);
-    expect((await alice.GET("/services/{name}/{version}", path("score", "2"))).response.status).toBe(404);
-    expect((await alice.PATCH("/services/{name}/{version}", { ...path("nope", "1"), body: {} })).response.status).toBe(
-      404,
-    );
-  });
+  it(
+    "lets only the owner patch or delete, answers 404 for what does not exist, and shows permissions per " + "caller",
+    async () => {
+      expect(
+        (await bob.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "mine now" } }))
+          .response.status,
+      ).toBe(403);
+      expect((await bob.DELETE("/services/{name}/{version}", path("score", "1"))).response.status).toBe(403);
+      expect(
+        (await alice.PATCH("/services/{name}/{version}", { ...path("score", "1"), body: { description: "v1" } }))
+          .response.status,
+      ).toBe(200);
+      const asBob = await bob.GET("/services/{name}/{version}", path("score", "1"));
+      expect(asBob.data).toEqual([
+        expect.objectContaining({ description: "v1", versionPublishedBy: "alice", myPermissionOnService: "read only" }),
+      ]);
+      const asAlice = await alice.GET("/services/{name}", { params: { path: { name: "score" } } });
+      expect(asAlice.data?.map((s) => [s.version, s.myPermissionOnService])).toEqual([
+        ["1", "read/write"],
+        ["2", "read/write"],
+      ]);
+      expect((await alice.DELETE("/services/{name}/{version}", path("score", "2"))).response.status).toBe(200);
+      expect((await alice.GET("/services/{name}/{version}", path("score", "2"))).response.status).toBe(404);
+      expect(
+        (await alice.PATCH("/services/{name}/{version}", { ...path("nope", "1"), body: {} })).response.status,
+      ).toBe(404);
+    },
+  );
 
   it("validates every request against the API description and answers 400 with the violations", async () => {
     const before = server.counters.validationFailures;
@@ -298,27 +301,30 @@ describe("the dev server's session modes and counters route", () => {
     }
   });
 
-  it("serves its counters at /_devserver/counters (GET reads, DELETE resets), uncounted, and 405 for other methods", async () => {
-    const server = await startDevServer();
-    try {
-      await login(server.url);
-      const read = async () =>
-        (await (await fetch(`${server.url}/_devserver/counters`)).json()) as Record<string, number>;
-      const counters = await read();
-      expect(counters).toMatchObject({ logins: 1, requests: 1, sessions: 1 });
-      expect((await read()).requests).toBe(1);
-      const post = await fetch(`${server.url}/_devserver/counters`, { method: "POST" });
-      expect(post.status).toBe(405);
-      expect(post.headers.get("allow")).toBe("GET, DELETE");
-      expect(await (await fetch(`${server.url}/_devserver/counters`, { method: "DELETE" })).json()).toMatchObject({
-        logins: 0,
-        requests: 0,
-      });
-      expect(server.counters.logins).toBe(0);
-    } finally {
-      await server.close();
-    }
-  });
+  it(
+    "serves its counters at /_devserver/counters (GET reads, DELETE resets), uncounted, and 405 for other " + "methods",
+    async () => {
+      const server = await startDevServer();
+      try {
+        await login(server.url);
+        const read = async () =>
+          (await (await fetch(`${server.url}/_devserver/counters`)).json()) as Record<string, number>;
+        const counters = await read();
+        expect(counters).toMatchObject({ logins: 1, requests: 1, sessions: 1 });
+        expect((await read()).requests).toBe(1);
+        const post = await fetch(`${server.url}/_devserver/counters`, { method: "POST" });
+        expect(post.status).toBe(405);
+        expect(post.headers.get("allow")).toBe("GET, DELETE");
+        expect(await (await fetch(`${server.url}/_devserver/counters`, { method: "DELETE" })).json()).toMatchObject({
+          logins: 0,
+          requests: 0,
+        });
+        expect(server.counters.logins).toBe(0);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });
 
 describe("the dev server speaks CORS like ML Server", () => {
@@ -346,29 +352,34 @@ describe("the dev server speaks CORS like ML Server", () => {
       },
     });
 
-  it("an allowed origin: the preflight names the API's methods and headers, and every answer carries its origin", async () => {
-    const answer = await preflight(APP, "PATCH");
-    expect(answer.status).toBe(204);
-    expect(
-      Object.fromEntries([...answer.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary")),
-    ).toEqual({
-      "access-control-allow-origin": APP,
-      "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
-      "access-control-allow-headers": "Authorization, Content-Type",
-      "access-control-expose-headers": "WWW-Authenticate, Retry-After",
-      "access-control-max-age": "600",
-      vary: "Origin",
-    });
-    const ok = await fetch(`${server.url}/status`, { headers: { origin: APP, authorization: `Bearer ${token}` } });
-    expect([ok.status, ok.headers.get("access-control-allow-origin")]).toEqual([200, APP]);
-    // Errors too, so that the page can read why (and the 401's WWW-Authenticate).
-    const refused = await fetch(`${server.url}/status`, { headers: { origin: APP } });
-    expect([
-      refused.status,
-      refused.headers.get("access-control-allow-origin"),
-      refused.headers.get("access-control-expose-headers"),
-    ]).toEqual([401, APP, "WWW-Authenticate, Retry-After"]);
-  });
+  it(
+    "an allowed origin: the preflight names the API's methods and headers, and every answer carries its " + "origin",
+    async () => {
+      const answer = await preflight(APP, "PATCH");
+      expect(answer.status).toBe(204);
+      expect(
+        Object.fromEntries(
+          [...answer.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary"),
+        ),
+      ).toEqual({
+        "access-control-allow-origin": APP,
+        "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
+        "access-control-allow-headers": "Authorization, Content-Type",
+        "access-control-expose-headers": "WWW-Authenticate, Retry-After",
+        "access-control-max-age": "600",
+        vary: "Origin",
+      });
+      const ok = await fetch(`${server.url}/status`, { headers: { origin: APP, authorization: `Bearer ${token}` } });
+      expect([ok.status, ok.headers.get("access-control-allow-origin")]).toEqual([200, APP]);
+      // Errors too, so that the page can read why (and the 401's WWW-Authenticate).
+      const refused = await fetch(`${server.url}/status`, { headers: { origin: APP } });
+      expect([
+        refused.status,
+        refused.headers.get("access-control-allow-origin"),
+        refused.headers.get("access-control-expose-headers"),
+      ]).toEqual([401, APP, "WWW-Authenticate, Retry-After"]);
+    },
+  );
 
   it("a refused origin: the preflight is a 403 and no answer carries any CORS header", async () => {
     const answer = await preflight("https://evil.example");

@@ -25,9 +25,8 @@ it("npm start (the quickstart on the embedded dev server) prints every step and 
     /^4\. Published add-one 1\.0 → 201, consume at http:\/\/127\.0\.0\.1:\d+\/api\/add-one\/1\.0$/,
   );
   expect(lines[4]).toBe("5. GET /services → add-one 1.0 (read/write)");
-  expect(lines[5]).toMatch(
-    /^6\. .* answered 200: renewed [1-9]\d* time\(s\) behind the scenes \(#[0-9a-f]{8} → #[0-9a-f]{8}\), no error reached the caller$/,
-  );
+  expect(lines[5]).toMatch(/^6\. .* answered 200: renewed [1-9]\d* time\(s\) behind the scenes /);
+  expect(lines[5]).toMatch(/ \(#[0-9a-f]{8} → #[0-9a-f]{8}\), no error reached the caller$/);
   expect(lines[6]).toBe("7. Signed out: the refresh token was revoked on the server (revokes counted: 1)");
   expect(lines[7]).toBe("8. Replaying the old access token → HTTP 401: the server refuses it");
   expect(lines[8]).toBe("9. A call through the signed-out client is refused before sending (ERR_SIGNED_OUT)");
@@ -40,34 +39,37 @@ it("npm run example:snapshot publishes from a session's snapshot and scores with
   });
   const lines = stdout.trim().split("\n");
   expect(lines[0]).toBe("1. Setup ran in a session: fitted on 4 rows: price = 2.939 * size + 4.065");
-  expect(lines[1]).toMatch(
-    /^2\. Snapshot taken, session closed \(open sessions: 0\), service published at http:\/\/127\.0\.0\.1:\d+\/api\/house-price\/1\.0$/,
-  );
+  expect(lines[1]).toMatch(/^2\. Snapshot taken, session closed \(open sessions: 0\), service published at /);
+  expect(lines[1]).toMatch(/ at http:\/\/127\.0\.0\.1:\d+\/api\/house-price\/1\.0$/);
   expect(lines.slice(2, 4)).toEqual(["3. size 60 → price 180.42", "3. size 90 → price 268.6"]);
   expect(lines[4]).toBe("4. Deleted the service and its snapshot (snapshots left: 0), signed out");
 });
 
-it("npm run example:sklearn trains in a session, scores a data frame from TypeScript and batches a CSV through the CLI", async (context) => {
-  const python = await resolvePython(TEST_PYTHON);
-  if (
-    !python.ok ||
-    !(await run(TEST_PYTHON, ["-c", "import sklearn"]).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return context.skip(`${TEST_PYTHON} has no scikit-learn (apt-get install python3-sklearn)`);
-  const { stdout } = await run("npm", ["run", "example:sklearn", "--silent"], {
-    env: { ...process.env, FORCE_COLOR: "0", MLSERVER_PYTHON: TEST_PYTHON },
-    timeout: 100_000,
-  });
-  expect(stdout.trim().split("\n")).toEqual([
-    "1. trained on 8 loans, accuracy 1.00; snapshot taken, loan-model 1.0 published from it",
-    "2. Scored a data frame: ada approved, bo declined, cy approved",
-    "3. mlserver services batch loan-row 1.0 --file applicants.csv: 20 rows, 15 approved, 0 failed",
-    "4. Deleted both services and the snapshot, signed out",
-  ]);
-});
+it(
+  "npm run example:sklearn trains in a session, scores a data frame from TypeScript and batches a CSV through " +
+    "the CLI",
+  async (context) => {
+    const python = await resolvePython(TEST_PYTHON);
+    if (
+      !python.ok ||
+      !(await run(TEST_PYTHON, ["-c", "import sklearn"]).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return context.skip(`${TEST_PYTHON} has no scikit-learn (apt-get install python3-sklearn)`);
+    const { stdout } = await run("npm", ["run", "example:sklearn", "--silent"], {
+      env: { ...process.env, FORCE_COLOR: "0", MLSERVER_PYTHON: TEST_PYTHON },
+      timeout: 100_000,
+    });
+    expect(stdout.trim().split("\n")).toEqual([
+      "1. trained on 8 loans, accuracy 1.00; snapshot taken, loan-model 1.0 published from it",
+      "2. Scored a data frame: ada approved, bo declined, cy approved",
+      "3. mlserver services batch loan-row 1.0 --file applicants.csv: 20 rows, 15 approved, 0 failed",
+      "4. Deleted both services and the snapshot, signed out",
+    ]);
+  },
+);
 
 it.skipIf(rMissing)(
   "npm run example:r fits an lm in an R session, scores a data frame from TypeScript and batches a CSV through the CLI",
@@ -111,28 +113,36 @@ describeWithProgram(REDIS, "npm run example:fleet", () => {
   }, 150_000);
 });
 
-it("npm run example:first: sign in, publish, a typed call, then a wrong password and a missing service as typed errors", async () => {
-  const { stdout } = await run("npm", ["run", "example:first", "--silent"], {
-    env: { ...process.env, FORCE_COLOR: "0" },
-    timeout: 60_000,
-  });
-  expect(stdout.trim().split("\n")).toEqual([
-    "1. Published double 1.0 and called it: x 21 → y 42",
-    "2. A wrong password: ERR_AUTHENTICATION_FAILED",
-    "3. A service that is not there: ERR_NOT_FOUND, Calling triple/1.0 failed with HTTP 404",
-    "4. Deleted the service, signed out",
-  ]);
-});
+it(
+  "npm run example:first: sign in, publish, a typed call, then a wrong password and a missing service as typed " +
+    "errors",
+  async () => {
+    const { stdout } = await run("npm", ["run", "example:first", "--silent"], {
+      env: { ...process.env, FORCE_COLOR: "0" },
+      timeout: 60_000,
+    });
+    expect(stdout.trim().split("\n")).toEqual([
+      "1. Published double 1.0 and called it: x 21 → y 42",
+      "2. A wrong password: ERR_AUTHENTICATION_FAILED",
+      "3. A service that is not there: ERR_NOT_FOUND, Calling triple/1.0 failed with HTTP 404",
+      "4. Deleted the service, signed out",
+    ]);
+  },
+);
 
-it("npm run example:cron: three runs in three processes sign in once; with the server down the job exits 6 saying so", async () => {
-  const { stdout } = await run("npm", ["run", "example:cron", "--silent"], {
-    env: { ...process.env, FORCE_COLOR: "0" },
-    timeout: 90_000,
-  });
-  const lines = stdout.trim().split("\n");
-  expect(lines[0]).toMatch(/^1\. Three runs, three processes: 1 sign-in, \d+ requests$/);
-  expect(lines[1]).toBe('2. With the server down: exit 6, "the server did not answer"');
-});
+it(
+  "npm run example:cron: three runs in three processes sign in once; with the server down the job exits 6 " +
+    "saying so",
+  async () => {
+    const { stdout } = await run("npm", ["run", "example:cron", "--silent"], {
+      env: { ...process.env, FORCE_COLOR: "0" },
+      timeout: 90_000,
+    });
+    const lines = stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^1\. Three runs, three processes: 1 sign-in, \d+ requests$/);
+    expect(lines[1]).toBe('2. With the server down: exit 6, "the server did not answer"');
+  },
+);
 
 it("npm run example:batch: a 100-row batch cancelled halfway stops on the server too", async () => {
   const { stdout } = await run("npm", ["run", "example:batch", "--silent"], {
@@ -151,7 +161,8 @@ it("npm run example:batch: a 100-row batch cancelled halfway stops on the server
 });
 
 it.skipIf(rMissing)(
-  "npm run example:remote-r: an R script's file comes back; one that fails early reports its own error and the file it did not write",
+  "npm run example:remote-r: an R script's file comes back; one that fails early reports its own error and the " +
+    "file it did not write",
   async () => {
     const { stdout } = await run("npm", ["run", "example:remote-r", "--silent"], {
       env: { ...process.env, FORCE_COLOR: "0", MLSERVER_R: TEST_R },

@@ -186,37 +186,40 @@ describe("Fetch semantics in middleware: the default transport as global fetch",
 });
 
 describe("Fetch semantics in an AuthProvider of the application's", () => {
-  it("a provider may rebuild the request with new Request(request, init), body and all, through a 401 resend", async () => {
-    const results = [];
-    for (const transport of ["global fetch", "default"] as const) {
-      let refused = false;
-      const server = await hostile((req, res) => {
-        if (!refused) {
-          refused = true;
-          return void res.writeHead(401).end();
-        }
-        res
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ key: req.headers["x-key"], body: req.body }));
-      });
-      let issued = 0;
-      const provider: AuthProvider = {
-        authorize: (request) =>
-          new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-key": `key-${++issued}` } }),
-        onUnauthorized: () => true,
-      };
-      const client = createMlServerClient({
-        baseUrl: server.url,
-        auth: provider,
-        ...(transport === "global fetch" && { fetch: globalThis.fetch }),
-      });
-      const { data, response } = await client.POST(WORKSPACE, {
-        params: { path: { id: "s", objectName: "o" } },
-        body: { a: 1 } as never,
-      });
-      results.push({ data, status: response.status, seen: server.received.map(seen) });
-    }
-    expect(results[1]).toEqual(results[0]);
-    expect(results[0]).toMatchObject({ status: 200, data: { key: "key-2", body: '{"a":1}' } });
-  });
+  it(
+    "a provider may rebuild the request with new Request(request, init), body and all, through a 401 " + "resend",
+    async () => {
+      const results = [];
+      for (const transport of ["global fetch", "default"] as const) {
+        let refused = false;
+        const server = await hostile((req, res) => {
+          if (!refused) {
+            refused = true;
+            return void res.writeHead(401).end();
+          }
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ key: req.headers["x-key"], body: req.body }));
+        });
+        let issued = 0;
+        const provider: AuthProvider = {
+          authorize: (request) =>
+            new Request(request, { headers: { ...Object.fromEntries(request.headers), "x-key": `key-${++issued}` } }),
+          onUnauthorized: () => true,
+        };
+        const client = createMlServerClient({
+          baseUrl: server.url,
+          auth: provider,
+          ...(transport === "global fetch" && { fetch: globalThis.fetch }),
+        });
+        const { data, response } = await client.POST(WORKSPACE, {
+          params: { path: { id: "s", objectName: "o" } },
+          body: { a: 1 } as never,
+        });
+        results.push({ data, status: response.status, seen: server.received.map(seen) });
+      }
+      expect(results[1]).toEqual(results[0]);
+      expect(results[0]).toMatchObject({ status: 200, data: { key: "key-2", body: '{"a":1}' } });
+    },
+  );
 });

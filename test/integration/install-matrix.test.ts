@@ -170,7 +170,8 @@ describe("the generator, whatever TypeScript the project has", () => {
     },
   });
 
-  it("writes byte-identical files in TypeScript 7, 5.9 and no-TypeScript projects, which the TypeScript 7 project's tsc accepts", async () => {
+  it("writes byte-identical files in TypeScript 7, 5.9 and no-TypeScript projects, which the TypeScript 7 " +
+    "project's tsc accepts", async () => {
     const outputs: string[] = [];
     for (const typescript of ["7.0.2", "5.9.3", undefined]) {
       const dir = project(`generate-${typescript ?? "none"}`, "npm", typescript, {
@@ -187,7 +188,8 @@ describe("the generator, whatever TypeScript the project has", () => {
       if (typescript === "7.0.2") {
         writeFileSync(
           join(dir, "use.ts"),
-          'import type { paths } from "./gen/scorer.js";\nexport type Body = paths["/api/scorer/1.0"]["post"]["requestBody"];\n',
+          'import type { paths } from "./gen/scorer.js";\nexport type Body = ' +
+            'paths["/api/scorer/1.0"]["post"]["requestBody"];\n',
         );
         expect(await typeCheck(dir, ["use.ts"])).toBe("ok");
         // A toolchain whose own TypeScript is gone resolves the project's 7.0: a typed error naming the fix.

@@ -19,40 +19,46 @@ const WORKSPACE = "/sessions/{id}/workspace/{objectName}" as const;
 const path = { params: { path: { id: "s", objectName: "o" } } };
 
 describe("the light request path", () => {
-  it("middleware gets a real Request and a light Response (instanceof Response and Headers), and reads, sets and clones", async () => {
-    const server = await hostile((req, res) => json(res, 200, { seen: req.headers["x-added"], body: req.body }));
-    const seen: string[] = [];
-    const middleware: Middleware = {
-      async onRequest({ request }) {
-        // Middleware of the application's gets a real Request: Node's `new Request(request, init)`
-        // would break on anything else (fetch-semantics.test.ts tries every such idiom).
-        seen.push(
-          `request ${request instanceof Request} ${Object.getPrototypeOf(request) === Request.prototype} ${request.headers instanceof Headers} ${request.headers.get("content-type")}`,
-        );
-        request.headers.set("x-added", "by middleware");
-        seen.push(`clone ${await request.clone().text()}`);
-        return undefined;
-      },
-      onResponse({ response }) {
-        seen.push(
-          `response ${response instanceof Response} ${Object.getPrototypeOf(response) !== Response.prototype} ${response.headers instanceof Headers} ${response.headers.get("Content-Type")} ${response.ok}`,
-        );
-        return undefined;
-      },
-    };
-    const client = createMlServerClient({ baseUrl: server.url });
-    client.use(middleware);
-    const { data, response } = await client.POST(WORKSPACE, { ...path, body: { a: 1 } as never });
-    expect(data).toEqual({ seen: "by middleware", body: '{"a":1}' });
-    expect(seen).toEqual([
-      "request true true true application/json",
-      'clone {"a":1}',
-      "response true true true application/json true",
-    ]);
-    expect(response).toBeInstanceOf(Response);
-    expect([...response.headers.keys()]).toContain("content-type");
-    expect(() => response.headers.set("x", "y")).toThrow(TypeError);
-  });
+  it(
+    "middleware gets a real Request and a light Response (instanceof Response and Headers), and reads, sets " +
+      "and clones",
+    async () => {
+      const server = await hostile((req, res) => json(res, 200, { seen: req.headers["x-added"], body: req.body }));
+      const seen: string[] = [];
+      const middleware: Middleware = {
+        async onRequest({ request }) {
+          // Middleware of the application's gets a real Request: Node's `new Request(request, init)`
+          // would break on anything else (fetch-semantics.test.ts tries every such idiom).
+          seen.push(
+            `request ${request instanceof Request} ${Object.getPrototypeOf(request) === Request.prototype} ` +
+              `${request.headers instanceof Headers} ${request.headers.get("content-type")}`,
+          );
+          request.headers.set("x-added", "by middleware");
+          seen.push(`clone ${await request.clone().text()}`);
+          return undefined;
+        },
+        onResponse({ response }) {
+          seen.push(
+            `response ${response instanceof Response} ${Object.getPrototypeOf(response) !== Response.prototype} ` +
+              `${response.headers instanceof Headers} ${response.headers.get("Content-Type")} ${response.ok}`,
+          );
+          return undefined;
+        },
+      };
+      const client = createMlServerClient({ baseUrl: server.url });
+      client.use(middleware);
+      const { data, response } = await client.POST(WORKSPACE, { ...path, body: { a: 1 } as never });
+      expect(data).toEqual({ seen: "by middleware", body: '{"a":1}' });
+      expect(seen).toEqual([
+        "request true true true application/json",
+        'clone {"a":1}',
+        "response true true true application/json true",
+      ]);
+      expect(response).toBeInstanceOf(Response);
+      expect([...response.headers.keys()]).toContain("content-type");
+      expect(() => response.headers.set("x", "y")).toThrow(TypeError);
+    },
+  );
 
   it("a middleware may return a real new Request (body and all) or a new Response, in either hook", async () => {
     const server = await hostile((req, res) => json(res, 200, { header: req.headers["x-replaced"], body: req.body }));

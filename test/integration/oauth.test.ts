@@ -168,18 +168,21 @@ describe.each(strategies)("$name, end to end against oidc-provider and the dev s
     expect(requests()).toBeGreaterThanOrEqual(3);
   });
 
-  it("with a file store, a later run (a new provider) reuses the token: no second token request, no second prompt", async () => {
-    const store = fileTokenStore({ directory: await tempDir() });
-    const before = sum(authority.tokenRequests);
-    const prompts: DeviceCodePrompt[] = [];
-    const first = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
-    expect((await first.GET("/status")).response.status).toBe(200);
-    expect(sum(authority.tokenRequests) - before).toBe(1);
-    const later = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
-    expect((await later.GET("/status")).response.status).toBe(200);
-    expect(sum(authority.tokenRequests) - before).toBe(1);
-    expect(prompts.length).toBeLessThanOrEqual(1);
-  });
+  it(
+    "with a file store, a later run (a new provider) reuses the token: no second token request, no second " + "prompt",
+    async () => {
+      const store = fileTokenStore({ directory: await tempDir() });
+      const before = sum(authority.tokenRequests);
+      const prompts: DeviceCodePrompt[] = [];
+      const first = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
+      expect((await first.GET("/status")).response.status).toBe(200);
+      expect(sum(authority.tokenRequests) - before).toBe(1);
+      const later = createMlServerClient({ baseUrl: server.url, auth: strategy.make({ store, prompts }) });
+      expect((await later.GET("/status")).response.status).toBe(200);
+      expect(sum(authority.tokenRequests) - before).toBe(1);
+      expect(prompts.length).toBeLessThanOrEqual(1);
+    },
+  );
 
   it("100 concurrent calls cause exactly one token request", async () => {
     const auth = strategy.make();
@@ -377,7 +380,8 @@ describe("simple-oauth2's own debug output", () => {
     const { execFile } = await import("node:child_process");
     const script = `
       import { clientCredentials, createMlServerClient } from "./src/index.ts";
-      const auth = clientCredentials({ tokenUrl: process.env.TOKEN_URL, clientId: process.env.CLIENT_ID, clientSecret: process.env.CLIENT_SECRET, ca: process.env.CA });
+      const { TOKEN_URL: tokenUrl, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, CA: ca } = process.env;
+      const auth = clientCredentials({ tokenUrl, clientId, clientSecret, ca });
       const client = createMlServerClient({ baseUrl: process.env.API, auth });
       console.log("status", (await client.GET("/status")).response.status);`;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>

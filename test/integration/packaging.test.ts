@@ -34,11 +34,13 @@ describe("dependencies stay where they belong", () => {
 
   it("creating strategies loads nothing either; their first token request does", async () => {
     const created = await loaded(`
-      m.aadClientCredentials({ authority: "https://127.0.0.1:9/t", clientId: "a", clientSecret: "s", resource: "api://x" });
-      m.clientCredentials({ tokenUrl: "https://127.0.0.1:9/token", clientId: "a", clientSecret: "s" });`);
+      const secret = { clientId: "a", clientSecret: "s" };
+      m.aadClientCredentials({ authority: "https://127.0.0.1:9/t", ...secret, resource: "api://x" });
+      m.clientCredentials({ tokenUrl: "https://127.0.0.1:9/token", ...secret });`);
     expect(created.filter((u) => u.includes("@azure/msal-node") || u.includes("simple-oauth2"))).toEqual([]);
     const used = await loaded(`
-      const auth = m.clientCredentials({ tokenUrl: "http://127.0.0.1:9/token", clientId: "a", clientSecret: "s", maxAttempts: 1 });
+      const secret = { clientId: "a", clientSecret: "s" };
+      const auth = m.clientCredentials({ tokenUrl: "http://127.0.0.1:9/token", ...secret, maxAttempts: 1 });
       await m.createMlServerClient({ baseUrl: "http://127.0.0.1:9", auth }).GET("/status").catch(() => {});`);
     expect(used.some((u) => u.includes("simple-oauth2"))).toBe(true);
     expect(used.some((u) => u.includes("@azure/msal-node"))).toBe(false);

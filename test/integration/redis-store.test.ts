@@ -45,33 +45,38 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     await redis?.stop();
   });
 
-  it("keeps entries under namespaced keys, with a TTL from the refresh token's lifetime, encrypted when a key is set", async () => {
-    const store = redisTokenStore({ client, prefix: "t1:", refreshTokenSeconds: 3600 });
-    await store.write(KEY, { v: 1, accessToken: "a", refreshToken: "r", expiresAt: Date.now() + 60_000 });
-    const keys = await client.keys("t1:*");
-    // Every key of one set carries one hash tag, so a cluster keeps them in one slot.
-    expect(keys.filter((k) => /^t1:\{[0-9a-f]{40}\}:tokens$/.test(k))).toHaveLength(1);
-    const ttl = await client.pTTL(keys.find((k) => k.endsWith(":tokens"))!);
-    expect(ttl).toBeGreaterThan(3590_000);
-    expect(ttl).toBeLessThanOrEqual(3600_000);
-    expect(await store.read(KEY)).toMatchObject({ accessToken: "a", refreshToken: "r" });
-    expect(await store.read({ ...KEY, account: "other" })).toBeUndefined();
+  it(
+    "keeps entries under namespaced keys, with a TTL from the refresh token's lifetime, encrypted when a key " +
+      "is set",
+    async () => {
+      const store = redisTokenStore({ client, prefix: "t1:", refreshTokenSeconds: 3600 });
+      await store.write(KEY, { v: 1, accessToken: "a", refreshToken: "r", expiresAt: Date.now() + 60_000 });
+      const keys = await client.keys("t1:*");
+      // Every key of one set carries one hash tag, so a cluster keeps them in one slot.
+      expect(keys.filter((k) => /^t1:\{[0-9a-f]{40}\}:tokens$/.test(k))).toHaveLength(1);
+      const ttl = await client.pTTL(keys.find((k) => k.endsWith(":tokens"))!);
+      expect(ttl).toBeGreaterThan(3590_000);
+      expect(ttl).toBeLessThanOrEqual(3600_000);
+      expect(await store.read(KEY)).toMatchObject({ accessToken: "a", refreshToken: "r" });
+      expect(await store.read({ ...KEY, account: "other" })).toBeUndefined();
 
-    const sealed = redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 3) });
-    await sealed.write(KEY, { v: 1, accessToken: "secret-access-token" });
-    const raw = await client.hGet((await client.keys("t2:{*}:tokens"))[0]!, "data");
-    expect(raw).not.toContain("secret-access-token");
-    expect(await sealed.read(KEY)).toMatchObject({ accessToken: "secret-access-token" });
-    await expect(
-      redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 4) }).read(KEY),
-    ).rejects.toThrow(/cannot be decrypted/);
-    await store.delete(KEY);
-    expect(await store.read(KEY)).toBeUndefined();
-  });
+      const sealed = redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 3) });
+      await sealed.write(KEY, { v: 1, accessToken: "secret-access-token" });
+      const raw = await client.hGet((await client.keys("t2:{*}:tokens"))[0]!, "data");
+      expect(raw).not.toContain("secret-access-token");
+      expect(await sealed.read(KEY)).toMatchObject({ accessToken: "secret-access-token" });
+      await expect(
+        redisTokenStore({ client, prefix: "t2:", encryptionKey: Buffer.alloc(32, 4) }).read(KEY),
+      ).rejects.toThrow(/cannot be decrypted/);
+      await store.delete(KEY);
+      expect(await store.read(KEY)).toBeUndefined();
+    },
+  );
 
   it("locks with SET NX PX: one holder at a time, released only by its owner, waiters woken by pub/sub", async () => {
     const a = redisTokenStore({ client, subscriber, prefix: "t3:" });
-    const b = redisTokenStore({ client, subscriber, prefix: "t3:", pollMs: 60_000 }); // no polling: only the release message wakes it
+    // No polling: only the release message wakes it.
+    const b = redisTokenStore({ client, subscriber, prefix: "t3:", pollMs: 60_000 });
     const order: string[] = [];
     let release!: () => void;
     let entered!: () => void;
@@ -145,19 +150,23 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     await redisTokenStore({ client, subscriber, prefix: "t7:" }).withLock(KEY, async () => {});
     expect(Date.now() - started).toBeLessThan(5_000);
   });
-  it("fences writes: a holder whose lock expired cannot write, nor can it write over a set stored under a later lock", async () => {
-    const slow = redisTokenStore({ client, subscriber, prefix: "t5:", lockTtlMs: 300 });
-    const fast = redisTokenStore({ client, subscriber, prefix: "t5:", lockTtlMs: 5_000 });
-    let fastDone!: Promise<void>;
-    const slowResult = slow.withLock(KEY, async () => {
-      await new Promise((r) => setTimeout(r, 400)); // the lock lapses
-      fastDone = fast.withLock(KEY, () => fast.write(KEY, { v: 1, accessToken: "newer" }));
-      await fastDone;
-      return slow.write(KEY, { v: 1, accessToken: "older" });
-    });
-    await expect(slowResult).rejects.toThrow(TokenStoreError);
-    expect(await fast.read(KEY)).toMatchObject({ accessToken: "newer" });
-  });
+  it(
+    "fences writes: a holder whose lock expired cannot write, nor can it write over a set stored under a later " +
+      "lock",
+    async () => {
+      const slow = redisTokenStore({ client, subscriber, prefix: "t5:", lockTtlMs: 300 });
+      const fast = redisTokenStore({ client, subscriber, prefix: "t5:", lockTtlMs: 5_000 });
+      let fastDone!: Promise<void>;
+      const slowResult = slow.withLock(KEY, async () => {
+        await new Promise((r) => setTimeout(r, 400)); // the lock lapses
+        fastDone = fast.withLock(KEY, () => fast.write(KEY, { v: 1, accessToken: "newer" }));
+        await fastDone;
+        return slow.write(KEY, { v: 1, accessToken: "older" });
+      });
+      await expect(slowResult).rejects.toThrow(TokenStoreError);
+      expect(await fast.read(KEY)).toMatchObject({ accessToken: "newer" });
+    },
+  );
 
   describe("a fleet of processes signed in as one account (dev server in strict session mode, 2-second tokens)", () => {
     let server: DevServer;
@@ -192,7 +201,8 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const ok = results.reduce((n, r) => n + r.ok, 0);
       console.log(
-        `fleet with Redis: ${ok} calls ok, ${failed} failed, ${server.counters.logins} logins, ${server.counters.renewals} renewals (8 s / 2 s tokens)`,
+        `fleet with Redis: ${ok} calls ok, ${failed} failed, ${server.counters.logins} logins, ` +
+          `${server.counters.renewals} renewals (8 s / 2 s tokens)`,
       );
       expect(failed).toBe(0);
       expect(ok).toBeGreaterThan(100);
@@ -206,7 +216,8 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
     // Per-pair mode here: while Redis is down each process renews on its own, and under strict
     // sessions processes without their coordinator evict each other (the benchmark's "without
     // Redis" figure shows how badly); what is tested is that the fleet rides out the outage.
-    it("keeps calls succeeding while Redis restarts mid-run (per-pair sessions), and converges on one token set again", async () => {
+    it("keeps calls succeeding while Redis restarts mid-run (per-pair sessions), and converges on one token set " +
+      "again", async () => {
       await client.flushAll();
       const perPair = await startDevServer({ accessTokenSeconds: 2 });
       const running = fleet(4, { REDIS_URL: redis.url, CALLERS: "10", SECONDS: "10", SERVER_URL: perPair.url });
@@ -219,7 +230,9 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const ok = results.reduce((n, r) => n + r.ok, 0);
       console.log(
-        `fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${perPair.counters.logins} logins, ${perPair.counters.renewals} renewals; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`,
+        `fleet with Redis restarted mid-run: ${ok} calls ok, ${failed} failed, ${perPair.counters.logins} ` +
+          `logins, ${perPair.counters.renewals} renewals; warnings: ` +
+          `${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`,
       );
       expect(ok).toBeGreaterThan(100);
       expect(failed).toBe(0);
@@ -236,7 +249,8 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       expect(perPair.counters.logins).toBe(logins);
     }, 120_000);
 
-    it("rides out Redis gone for 10 s mid-run: no failed call, no second sign-in (peers wait for the set renewed meanwhile), one set again after", async () => {
+    it("rides out Redis gone for 10 s mid-run: no failed call, no second sign-in (peers wait for the set " +
+      "renewed meanwhile), one set again after", async () => {
       await client.flushAll();
       const perPair = await startDevServer({ accessTokenSeconds: 2 });
       onTestFinished(() => perPair.close());
@@ -254,7 +268,8 @@ describeWithProgram(REDIS, "redisTokenStore", () => {
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const { logins, renewals, failedRenewals } = perPair.counters;
       console.log(
-        `fleet with Redis gone for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`,
+        `fleet with Redis gone for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ` +
+          `${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`,
       );
       expect(failed).toBe(0);
       expect(results.every((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);

@@ -103,7 +103,9 @@ async function throughFailover(
   const ok = results.reduce((n, r) => n + r.ok, 0);
   const longest = Math.max(...results.map((r) => r.longestMs));
   console.log(
-    `fleet through a failover (${Object.keys(env)[0]}): ${ok} calls ok, ${failed} failed, ${server.counters.logins} sign-ins, ${server.counters.renewals} renewals, longest call ${longest} ms; warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`,
+    `fleet through a failover (${Object.keys(env)[0]}): ${ok} calls ok, ${failed} failed, ` +
+      `${server.counters.logins} sign-ins, ${server.counters.renewals} renewals, longest call ${longest} ms; ` +
+      `warnings: ${[...new Set(results.flatMap((r) => r.warnings))].join(" | ")}`,
   );
   expect(ok).toBeGreaterThan(100);
   expect(failed).toBe(0);
@@ -138,25 +140,31 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       await cluster?.stop();
     });
 
-    it("keeps every key of a set in one slot; locks, fenced writes and sharded wake-ups work across the cluster", async () => {
-      const a = redisTokenStore({ client, prefix: "c1:" });
-      const b = redisTokenStore({ client, prefix: "c1:", pollMs: 60_000 });
-      await storeContract(a, b);
-      await a.withLock(KEY, () => a.write(KEY, { v: 1, accessToken: "x" }));
-      const keys: string[] = [];
-      for (const master of client.masters) {
-        const node = await client.nodeClient(master);
-        keys.push(...(await node.keys("c1:*")));
-      }
-      expect(keys.sort().map((k) => k.replace(/\{[0-9a-f]{40}\}/, "{id}"))).toEqual([
-        "c1:{id}:fence",
-        "c1:{id}:tokens",
-      ]);
-      const slots = new Set(await Promise.all(keys.map((k) => client.sendCommand(k, true, ["CLUSTER", "KEYSLOT", k]))));
-      expect(slots.size).toBe(1);
-    });
+    it(
+      "keeps every key of a set in one slot; locks, fenced writes and sharded wake-ups work across the " + "cluster",
+      async () => {
+        const a = redisTokenStore({ client, prefix: "c1:" });
+        const b = redisTokenStore({ client, prefix: "c1:", pollMs: 60_000 });
+        await storeContract(a, b);
+        await a.withLock(KEY, () => a.write(KEY, { v: 1, accessToken: "x" }));
+        const keys: string[] = [];
+        for (const master of client.masters) {
+          const node = await client.nodeClient(master);
+          keys.push(...(await node.keys("c1:*")));
+        }
+        expect(keys.sort().map((k) => k.replace(/\{[0-9a-f]{40}\}/, "{id}"))).toEqual([
+          "c1:{id}:fence",
+          "c1:{id}:tokens",
+        ]);
+        const slots = new Set(
+          await Promise.all(keys.map((k) => client.sendCommand(k, true, ["CLUSTER", "KEYSLOT", k]))),
+        );
+        expect(slots.size).toBe(1);
+      },
+    );
 
-    it("a fleet rides out the failover of the master holding its set: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
+    it("a fleet rides out the failover of the master holding its set: no failed call, at most 2 sign-ins, no " +
+      "stall past the failover", async () => {
       await throughFailover(server, { REDIS_CLUSTER: JSON.stringify(cluster.rootNodes) }, async () => {
         const keys: string[] = [];
         for (const master of client.masters)
@@ -166,7 +174,8 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       });
     }, 180_000);
 
-    it("rides out every node unreachable for 10 s: no failed call, no second sign-in, one set again after", async () => {
+    it("rides out every node unreachable for 10 s: no failed call, no second sign-in, one set again " +
+      "after", async () => {
       server.resetCounters();
       const running = fleet(server, 4, {
         REDIS_CLUSTER: JSON.stringify(cluster.rootNodes),
@@ -181,7 +190,8 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       const failed = results.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
       const { logins, renewals, failedRenewals } = server.counters;
       console.log(
-        `fleet with the whole cluster unreachable for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`,
+        `fleet with the whole cluster unreachable for 10 s: ${results.reduce((n, r) => n + r.ok, 0)} calls ok, ` +
+          `${failed} failed, ${logins} sign-ins, ${renewals} renewals, ${failedRenewals} refused`,
       );
       expect(failed).toBe(0);
       expect(results.every((r) => r.warnings.some((w) => /Redis/.test(w)))).toBe(true);
@@ -218,7 +228,8 @@ describeWithProgram(REDIS_SENTINEL, "Redis Cluster and Sentinel", () => {
       );
     });
 
-    it("a fleet rides out the sentinels' failover: no failed call, at most 2 sign-ins, no stall past the failover", async () => {
+    it("a fleet rides out the sentinels' failover: no failed call, at most 2 sign-ins, no stall past the " +
+      "failover", async () => {
       const before = await sentinels.master();
       await throughFailover(
         server,

@@ -61,7 +61,9 @@ describe("the packed package, installed into a fresh project", () => {
   });
 
   it("a stack trace from the installed package (with --enable-source-maps) names files the package ships", async () => {
-    const code = `const { bearer } = await import("mlserver-client"); try { bearer(""); } catch (error) { console.log(error.stack); }`;
+    const code =
+      `const { bearer } = await import("mlserver-client"); try { bearer(""); } catch (error) { ` +
+      `console.log(error.stack); }`;
     const { stdout } = await exec(process.execPath, ["--enable-source-maps", "--input-type=module", "-e", code], {
       cwd: project,
     });
@@ -119,7 +121,8 @@ describe("the packed package, installed into a fresh project", () => {
       [
         "--input-type=module",
         "-e",
-        `import { startDevServer } from "mlserver-client/devserver"; await startDevServer().catch((e) => console.log(e.code, e.message));`,
+        `import { startDevServer } from "mlserver-client/devserver"; await startDevServer().catch((e) => ` +
+          `console.log(e.code, e.message));`,
       ],
       { cwd: project },
     );
@@ -133,7 +136,8 @@ describe("the packed package, installed into a fresh project", () => {
     );
   });
 
-  it("type-checks a consumer under node16, nodenext and bundler resolution, and runs the quickstart against the installed dev server", async () => {
+  it("type-checks a consumer under node16, nodenext and bundler resolution, and runs the quickstart against the " +
+    "installed dev server", async () => {
     const extras = ["typescript", "@types/node", "ajv", "ajv-formats", "jose", "yaml"].map(
       (name) => `${name}@${devVersion(name)}`,
     );
@@ -146,12 +150,15 @@ describe("the packed package, installed into a fresh project", () => {
         `import { startDevServer, type DevServer } from "mlserver-client/devserver";`,
         `import type { GenerateOptions } from "mlserver-client/codegen";`,
         `const server: DevServer = await startDevServer();`,
-        `const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", password: "Admin-Pa55word!" }) });`,
-        `const { data } = await client.GET("/services/{name}/{version}", { params: { path: { name: "x", version: "1" } } });`,
+        `const client = createMlServerClient({ baseUrl: server.url, auth: mlServerLogin({ username: "admin", ` +
+          `password: "Admin-Pa55word!" }) });`,
+        `const path = { name: "x", version: "1" };`,
+        `const { data } = await client.GET("/services/{name}/{version}", { params: { path } });`,
         `const first: string | undefined = data?.[0]?.name;`,
         `const options: GenerateOptions = { output: "out.ts" };`,
         `type Status = paths["/status"]["get"];`,
-        `export const used: [string | undefined, GenerateOptions, Status | undefined, typeof MlServerClientError] = [first, options, undefined, MlServerClientError];`,
+        `export const used: [string | undefined, GenerateOptions, Status | undefined, typeof ` +
+          `MlServerClientError] = [first, options, undefined, MlServerClientError];`,
         `await server.close();`,
       ].join("\n"),
     );

@@ -48,25 +48,28 @@ function everyApiCallAuthorized(s: DevServer): void {
 }
 
 describe("faults at the token endpoint and the API", () => {
-  it("a token endpoint answering 503 for a while: bounded retries, a typed error meanwhile, success once it clears", async () => {
-    const s = await server({ faults: [{ route: "POST /login", kind: "status", status: 503, times: 5 }] });
-    const c = client(s, { maxAttempts: 3 });
-    const first = await c.GET("/status").catch((e: unknown) => hygiene.error(e));
-    expect(first).toMatchObject({ code: "ERR_TOKEN_ENDPOINT_UNAVAILABLE", status: 503 });
-    expect(s.counters.faultsInjected).toBe(3); // three attempts, then the error: bounded
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        c.GET("/status").then(
-          (r) => r.response.status,
-          (e: MlServerClientError) => e.code,
+  it(
+    "a token endpoint answering 503 for a while: bounded retries, a typed error meanwhile, success once it " + "clears",
+    async () => {
+      const s = await server({ faults: [{ route: "POST /login", kind: "status", status: 503, times: 5 }] });
+      const c = client(s, { maxAttempts: 3 });
+      const first = await c.GET("/status").catch((e: unknown) => hygiene.error(e));
+      expect(first).toMatchObject({ code: "ERR_TOKEN_ENDPOINT_UNAVAILABLE", status: 503 });
+      expect(s.counters.faultsInjected).toBe(3); // three attempts, then the error: bounded
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          c.GET("/status").then(
+            (r) => r.response.status,
+            (e: MlServerClientError) => e.code,
+          ),
         ),
-      ),
-    );
-    // The fault has 2 answers left: that renewal's retries absorb them, and every caller gets through.
-    expect(results).toEqual(Array(20).fill(200));
-    expect(s.counters.logins).toBe(1);
-    everyApiCallAuthorized(s);
-  });
+      );
+      // The fault has 2 answers left: that renewal's retries absorb them, and every caller gets through.
+      expect(results).toEqual(Array(20).fill(200));
+      expect(s.counters.logins).toBe(1);
+      everyApiCallAuthorized(s);
+    },
+  );
 
   it("a token endpoint dropping connections, then answering", async () => {
     const s = await server({ faults: [{ route: "POST /login", kind: "drop", times: 2 }] });
@@ -134,7 +137,8 @@ describe("bad token responses (property-based)", () => {
         refresh_token: fc.constant("r"),
       })
       .map((b) => JSON.stringify(b)),
-    fc.record({ access_token: fc.constant(SECRET), expires_in: fc.constant(60) }).map((b) => JSON.stringify(b)), // no refresh token
+    // no refresh token
+    fc.record({ access_token: fc.constant(SECRET), expires_in: fc.constant(60) }).map((b) => JSON.stringify(b)),
     fc.constantFrom(`<html><body>Login failed for ${SECRET}</body></html>`, "", "null", "[]", '"a string"', "42"),
     fc.string({ maxLength: 40 }).map((s) => `{"access_token": "${SECRET}${s}`), // truncated
     fc
@@ -203,7 +207,8 @@ describe("bad token responses (property-based)", () => {
 });
 
 describe("load", () => {
-  it("20,000 calls at concurrency 100 with 1-second tokens, mixed GET and POST with bodies: no failure, bounded token requests, no leak", async () => {
+  it("20,000 calls at concurrency 100 with 1-second tokens, mixed GET and POST with bodies: no failure, bounded " +
+    "token requests, no leak", async () => {
     expect(typeof globalThis.gc).toBe("function");
     const s = await server({ accessTokenSeconds: 1, python: TEST_PYTHON });
     const observed = observeRefusals(s);
@@ -267,7 +272,9 @@ describe("load", () => {
     const growth = (await settledHeap()) - heapBefore;
     const renewals = s.counters.renewals - renewalsBefore;
     console.log(
-      `load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after vs before`,
+      `load: 20,000 calls in ${seconds.toFixed(1)} s, ${renewals} renewals, ${refusals.length} refusals in ` +
+        `flight, ${failed.length} failed after the resend, heap ${(growth / 1024 / 1024).toFixed(1)} MiB after ` +
+        `vs before`,
     );
     // Under load the expiry margin grows with slow round trips (to at most a quarter of the
     // lifetime), so renewals come at 0.75 of each lifetime at the earliest.

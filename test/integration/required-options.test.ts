@@ -85,17 +85,21 @@ describe("required secrets, checked before the first request", () => {
     expect((thrown as Error).message).toMatch(/environment variable/);
   });
 
-  it("a credentials callback that gives no password: ERR_INVALID_OPTION at the first call, and nothing sent to /login", async () => {
-    server.resetCounters();
-    const auth = mlServerLogin({ credentials: () => ({ username: "admin", password: unset! }) });
-    const client = createMlServerClient({ baseUrl: server.url, auth });
-    const failure = await client.GET("/status").catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(InvalidOptionError);
-    expect((failure as Error).message).toMatch(
-      /The password from mlServerLogin's credentials callback is not set \(undefined\)/,
-    );
-    expect(server.counters.logins + server.counters.failedLogins).toBe(0);
-  });
+  it(
+    "a credentials callback that gives no password: ERR_INVALID_OPTION at the first call, and nothing sent to " +
+      "/login",
+    async () => {
+      server.resetCounters();
+      const auth = mlServerLogin({ credentials: () => ({ username: "admin", password: unset! }) });
+      const client = createMlServerClient({ baseUrl: server.url, auth });
+      const failure = await client.GET("/status").catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(InvalidOptionError);
+      expect((failure as Error).message).toMatch(
+        /The password from mlServerLogin's credentials callback is not set \(undefined\)/,
+      );
+      expect(server.counters.logins + server.counters.failedLogins).toBe(0);
+    },
+  );
 
   it("a wrong password, by contrast, is the server's refusal", async () => {
     const auth = mlServerLogin({ username: "admin", password: "not-the-password" });

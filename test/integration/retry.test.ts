@@ -41,17 +41,20 @@ const client = (retry: RetryOptions | false) =>
 const statusRoute = "GET /status";
 
 describe("retries", () => {
-  it("retries a GET after a 503 with exponential backoff and full jitter, and reports the retries it took", async () => {
-    const time = fakeTime();
-    const api = client({ ...time.options, baseDelayMs: 100 });
-    await api.GET("/status"); // signed in
-    server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 3 });
-    const { response } = await api.GET("/status");
-    expect(response.status).toBe(200);
-    expect(retriesOf(response)).toBe(3);
-    // random() = 0.5 of 100, 200, 400 ms.
-    expect(time.waits).toEqual([50, 100, 200]);
-  });
+  it(
+    "retries a GET after a 503 with exponential backoff and full jitter, and reports the retries it " + "took",
+    async () => {
+      const time = fakeTime();
+      const api = client({ ...time.options, baseDelayMs: 100 });
+      await api.GET("/status"); // signed in
+      server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 3 });
+      const { response } = await api.GET("/status");
+      expect(response.status).toBe(200);
+      expect(retriesOf(response)).toBe(3);
+      // random() = 0.5 of 100, 200, 400 ms.
+      expect(time.waits).toEqual([50, 100, 200]);
+    },
+  );
 
   it("gives up after the bounded attempts and returns the last answer", async () => {
     const time = fakeTime();

@@ -70,7 +70,9 @@ describe("publish, generate from the live server, type-check, consume, batch", (
       name: "scorer",
       version: "2.0",
       alias: "score",
-      code: "import time\ntime.sleep(0.03)\ny = x * factor\nlabel = 'big' if y > 10 else 'small'\nflags = [y > 0, y > 100]",
+      code:
+        "import time\ntime.sleep(0.03)\ny = x * factor\nlabel = 'big' if y > 10 else 'small'\nflags = [y > " +
+        "0, y > 100]",
       inputs: { x: "numeric", factor: "integer" },
       outputs: { y: "numeric", label: "character", flags: "vector" },
     });
@@ -186,27 +188,31 @@ describe("publish, generate from the live server, type-check, consume, batch", (
     expect(() => createServiceClient(client, { name: "", version: "1" })).toThrow(/name and version/);
   });
 
-  it("generate --service with the profile's sign-in (after mlserver login) writes the same types, with no credentials on the command", async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      MLSERVER_CONFIG: join(dir, "config.json"),
-      MLSERVER_CACHE_DIR: join(dir, "cache"),
-      MLSERVER_PASSWORD: USER.password,
-    });
-    try {
-      expect(await cli(["login", "--server", server.url, "--username", "admin"], silent)).toBe(0);
-      delete process.env.MLSERVER_PASSWORD;
-      const loginsBefore = server.counters.logins;
-      expect(await cli(["generate", "--service", "scorer@2.0", "-o", join(dir, "by-profile.ts")], silent)).toBe(0);
-      expect(server.counters.logins).toBe(loginsBefore);
-      expect(readFileSync(join(dir, "by-profile.ts"), "utf8")).toBe(readFileSync(join(dir, "scorer.ts"), "utf8"));
-    } finally {
-      for (const name of ["MLSERVER_CONFIG", "MLSERVER_CACHE_DIR", "MLSERVER_PASSWORD"]) {
-        if (saved[name] === undefined) delete process.env[name];
-        else process.env[name] = saved[name];
+  it(
+    "generate --service with the profile's sign-in (after mlserver login) writes the same types, with no " +
+      "credentials on the command",
+    async () => {
+      const saved = { ...process.env };
+      Object.assign(process.env, {
+        MLSERVER_CONFIG: join(dir, "config.json"),
+        MLSERVER_CACHE_DIR: join(dir, "cache"),
+        MLSERVER_PASSWORD: USER.password,
+      });
+      try {
+        expect(await cli(["login", "--server", server.url, "--username", "admin"], silent)).toBe(0);
+        delete process.env.MLSERVER_PASSWORD;
+        const loginsBefore = server.counters.logins;
+        expect(await cli(["generate", "--service", "scorer@2.0", "-o", join(dir, "by-profile.ts")], silent)).toBe(0);
+        expect(server.counters.logins).toBe(loginsBefore);
+        expect(readFileSync(join(dir, "by-profile.ts"), "utf8")).toBe(readFileSync(join(dir, "scorer.ts"), "utf8"));
+      } finally {
+        for (const name of ["MLSERVER_CONFIG", "MLSERVER_CACHE_DIR", "MLSERVER_PASSWORD"]) {
+          if (saved[name] === undefined) delete process.env[name];
+          else process.env[name] = saved[name];
+        }
       }
-    }
-  });
+    },
+  );
 
   it("generate --server --check fails, naming the file, when the service changed", async () => {
     await updateService(client, { name: "scorer", version: "2.0", outputs: { y: "numeric" } });
@@ -250,7 +256,8 @@ describe("what a service run can come back with", () => {
         "if mode == 'slow':\n    time.sleep(5)",
         "if mode == 'loud':\n    print('x' * 200000)",
         "import numpy, pandas",
-        "assert isinstance(frame, pandas.DataFrame) and isinstance(vec, numpy.ndarray) and isinstance(grid, numpy.matrix), 'types as ML Server maps them'",
+        "assert isinstance(frame, pandas.DataFrame) and isinstance(vec, numpy.ndarray) and isinstance(grid, " +
+          "numpy.matrix), 'types as ML Server maps them'",
         "rows = frame.assign(total=frame['a'] + frame['b'])",
         "doubled = vec * 2",
         "transposed = grid.T",
@@ -279,23 +286,27 @@ describe("what a service run can come back with", () => {
     flag: true,
   };
 
-  it("data frames as pandas DataFrames (sent as columns or records, returned as columns), vectors and matrices as numpy, and the files it wrote", async () => {
-    const result = await svc.consume({ mode: "ok", ...base });
-    expect(result.outputs).toEqual({
-      rows: { a: [1, 3], b: [2, 4], total: [3, 7] },
-      doubled: [2, 5],
-      transposed: [
-        [1, 3],
-        [2, 4],
-      ],
-      negated: false,
-    });
-    // The column form ML Server sends, and a missing value (R's NA) as null both ways.
-    const columns = await svc.consume({ mode: "ok", ...base, frame: { a: [1, null], b: [2, 4] } });
-    expect(columns.outputs.rows).toEqual({ a: [1, null], b: [2, 4], total: [3, null] });
-    expect(new TextDecoder().decode(result.outputFiles["summary.csv"])).toBe("n,3\n");
-    expect(result.changedFiles).toContain("summary.csv");
-  });
+  it(
+    "data frames as pandas DataFrames (sent as columns or records, returned as columns), vectors and matrices " +
+      "as numpy, and the files it wrote",
+    async () => {
+      const result = await svc.consume({ mode: "ok", ...base });
+      expect(result.outputs).toEqual({
+        rows: { a: [1, 3], b: [2, 4], total: [3, 7] },
+        doubled: [2, 5],
+        transposed: [
+          [1, 3],
+          [2, 4],
+        ],
+        negated: false,
+      });
+      // The column form ML Server sends, and a missing value (R's NA) as null both ways.
+      const columns = await svc.consume({ mode: "ok", ...base, frame: { a: [1, null], b: [2, 4] } });
+      expect(columns.outputs.rows).toEqual({ a: [1, null], b: [2, 4], total: [3, null] });
+      expect(new TextDecoder().decode(result.outputFiles["summary.csv"])).toBe("n,3\n");
+      expect(result.changedFiles).toContain("summary.csv");
+    },
+  );
 
   it("a failing run is a typed error carrying the error message and the console output", async () => {
     const error = (await svc
@@ -318,28 +329,32 @@ describe("what a service run can come back with", () => {
     });
   });
 
-  it("a finished batch run's files are listed and downloaded by its index; runBatch follows a batch started elsewhere", async () => {
-    let id = "";
-    const results = await svc.runBatch(
-      [
-        { mode: "ok", ...base },
-        { mode: "ok", ...base, n: 7 },
-      ],
-      { intervalMs: 50, onStart: (started) => (id = started) },
-    );
-    expect(results).toHaveLength(2);
-    expect(await svc.listBatches()).toContain(id);
-    expect(await svc.batchFiles(id, 1)).toEqual(["summary.csv"]);
-    expect(new TextDecoder().decode(await svc.batchFile(id, 1, "summary.csv"))).toBe("n,7\n");
-    await expect(svc.batchFile(id, 1, "nope.csv")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
-    // Another process, knowing only the id, gets the same results without starting again.
-    const executionsBefore = server.counters.executions;
-    const again = await svc.runBatch([], { executionId: id, intervalMs: 50 });
-    expect(again.map((r) => (r instanceof Error ? r.message : r.outputs))).toEqual(
-      results.map((r) => (r instanceof Error ? r.message : r.outputs)),
-    );
-    expect(server.counters.executions).toBe(executionsBefore);
-  });
+  it(
+    "a finished batch run's files are listed and downloaded by its index; runBatch follows a batch started " +
+      "elsewhere",
+    async () => {
+      let id = "";
+      const results = await svc.runBatch(
+        [
+          { mode: "ok", ...base },
+          { mode: "ok", ...base, n: 7 },
+        ],
+        { intervalMs: 50, onStart: (started) => (id = started) },
+      );
+      expect(results).toHaveLength(2);
+      expect(await svc.listBatches()).toContain(id);
+      expect(await svc.batchFiles(id, 1)).toEqual(["summary.csv"]);
+      expect(new TextDecoder().decode(await svc.batchFile(id, 1, "summary.csv"))).toBe("n,7\n");
+      await expect(svc.batchFile(id, 1, "nope.csv")).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
+      // Another process, knowing only the id, gets the same results without starting again.
+      const executionsBefore = server.counters.executions;
+      const again = await svc.runBatch([], { executionId: id, intervalMs: 50 });
+      expect(again.map((r) => (r instanceof Error ? r.message : r.outputs))).toEqual(
+        results.map((r) => (r instanceof Error ? r.message : r.outputs)),
+      );
+      expect(server.counters.executions).toBe(executionsBefore);
+    },
+  );
 
   it("a batch can be cancelled, and an AbortSignal stops polling", async () => {
     const id = await svc.startBatch(
@@ -475,248 +490,296 @@ describe("publish helpers surface ML Server's error cases as typed errors", () =
 });
 
 describe("listing and reading services", () => {
-  it("listServices narrows by name, publisher and runtime; getService reads one version or is a NotFoundError", async () => {
-    await publishService(client, { name: "listed", version: "1", code: "y = 1", description: "first" });
-    await publishService(client, { name: "listed", version: "2", code: "y = 2" });
-    const other = createMlServerClient({
-      baseUrl: server.url,
-      auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
-    });
-    await publishService(other, { name: "theirs", version: "1", code: "y = 3" });
-    expect((await listServices(client, { name: "listed" })).map((s) => s.version).sort()).toEqual(["1", "2"]);
-    expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
-    expect(await listServices(client, { runtimeType: "R" })).toEqual([]);
-    expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
-    expect(await getService(client, { name: "listed", version: "1" })).toMatchObject({
-      name: "listed",
-      version: "1",
-      description: "first",
-      versionPublishedBy: "admin",
-    });
-    await expect(getService(client, { name: "listed", version: "9" })).rejects.toMatchObject({ code: "ERR_NOT_FOUND" });
-    for (const [name, version, owner] of [
-      ["listed", "1", client],
-      ["listed", "2", client],
-      ["theirs", "1", other],
-    ] as const)
-      await deleteService(owner, { name, version });
-  });
+  it(
+    "listServices narrows by name, publisher and runtime; getService reads one version or is a " + "NotFoundError",
+    async () => {
+      await publishService(client, { name: "listed", version: "1", code: "y = 1", description: "first" });
+      await publishService(client, { name: "listed", version: "2", code: "y = 2" });
+      const other = createMlServerClient({
+        baseUrl: server.url,
+        auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
+      });
+      await publishService(other, { name: "theirs", version: "1", code: "y = 3" });
+      expect((await listServices(client, { name: "listed" })).map((s) => s.version).sort()).toEqual(["1", "2"]);
+      expect((await listServices(client, { publishedBy: "other" })).map((s) => s.name)).toEqual(["theirs"]);
+      expect(await listServices(client, { runtimeType: "R" })).toEqual([]);
+      expect((await listServices(client)).map((s) => s.name)).toEqual(expect.arrayContaining(["listed", "theirs"]));
+      expect(await getService(client, { name: "listed", version: "1" })).toMatchObject({
+        name: "listed",
+        version: "1",
+        description: "first",
+        versionPublishedBy: "admin",
+      });
+      await expect(getService(client, { name: "listed", version: "9" })).rejects.toMatchObject({
+        code: "ERR_NOT_FOUND",
+      });
+      for (const [name, version, owner] of [
+        ["listed", "1", client],
+        ["listed", "2", client],
+        ["theirs", "1", other],
+      ] as const)
+        await deleteService(owner, { name, version });
+    },
+  );
 });
 
 describe("remote execution (mrsdeploy's remoteExecute), from the library", () => {
-  it("runs code in a new session with files in and out, inputs and outputs, a snapshot, output streamed as printed, and closes the session", async () => {
-    const chunks: { text: string; at: number }[] = [];
-    let finishedAt = 0;
-    const sessionsBefore = server.sessions.size;
-    const run = await remoteExecute(client, {
-      code: "import time\nprint('reading', open('data.csv').read().strip())\ntime.sleep(0.8)\ntotal = sum(int(x) for x in open('data.csv').read().split())\nopen('total.txt', 'w').write(str(total * factor))\nprint('done')",
-      files: { "data.csv": "1 2 3" },
-      inputs: { factor: 10 },
-      outputs: ["total"],
-      getFiles: "changed",
-      snapshotName: "remote",
-      pollMs: 100,
-      onOutput: (text) => chunks.push({ text, at: Date.now() }),
-    }).finally(() => (finishedAt = Date.now()));
-    expect(run).toMatchObject({ success: true, errorMessage: "", outputs: { total: 6 }, changedFiles: ["total.txt"] });
-    expect(new TextDecoder().decode(run.files["total.txt"])).toBe("60");
-    expect(chunks.map((c) => c.text).join("")).toBe("reading 1 2 3\ndone\n");
-    // The first line arrived while the code was still sleeping (0.8 s, well within the server's 1.5 s limit), not with the result.
-    expect(chunks[0]!.text).toBe("reading 1 2 3\n");
-    expect(chunks[0]!.at).toBeLessThan(finishedAt - 300);
-    expect(server.snapshots.has(run.snapshotId!)).toBe(true);
-    expect(server.sessions.size).toBe(sessionsBefore);
-  });
-
-  it("a failing run is a RemoteExecutionError with the run's message, never a 404 for the files it did not write; an abort cancels the run; the session is closed either way", async () => {
-    const sessionsBefore = server.sessions.size;
-    const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" }).catch(
-      (error: unknown) => error,
-    );
-    expect(failed).toBeInstanceOf(RemoteExecutionError);
-    expect(failed).toMatchObject({
-      code: "ERR_REMOTE_EXECUTION_FAILED",
-      errorMessage: "ValueError: nope",
-      consoleOutput: "before\n",
-      missingFiles: [],
-    });
-    // The newcomer's case: the script fails before writing what was asked for.
-    const early = await remoteExecute(client, {
-      runtimeType: "R",
-      code: 'writeLines("partial", "partial.txt")\nstop("early failure")',
-      getFiles: ["partial.txt", "out.txt"],
-    }).catch((error: unknown) => error);
-    expect(early).toBeInstanceOf(RemoteExecutionError);
-    const error = early as RemoteExecutionError;
-    expect(error.message).toMatch(/early failure/);
-    expect(error.message).toMatch(/out\.txt/);
-    expect(error.missingFiles).toEqual(["out.txt"]);
-    expect(new TextDecoder().decode(error.files["partial.txt"])).toBe("partial\n");
-    // A run that succeeded but did not write a requested file: the server's 404, as before.
-    await expect(remoteExecute(client, { code: "x = 1", getFiles: ["never.txt"] })).rejects.toMatchObject({
-      code: "ERR_NOT_FOUND",
-    });
-    const controller = new AbortController();
-    const started = Date.now();
-    const aborted = remoteExecute(client, {
-      code: "import time\nprint('long')\ntime.sleep(60)",
-      pollMs: 50,
-      signal: controller.signal,
-      onOutput: () => controller.abort(new Error("stop")),
-    });
-    await expect(aborted).rejects.toThrow("stop");
-    expect(Date.now() - started).toBeLessThan(30_000);
-    expect(server.sessions.size).toBe(sessionsBefore);
-  });
-});
-
-describe("session files and workspace objects (mrsdeploy's putLocalFile, getRemoteFile, putLocalObject, getRemoteObject)", () => {
-  it("move files and serialised objects in and out of an existing session, which remoteExecute then uses and leaves open", async () => {
-    const created = await client.POST("/sessions", { body: { runtimeType: "Python" } });
-    const sessionId = created.data!.sessionId!;
-    try {
-      await putSessionFiles(client, { sessionId, files: { "rates.txt": "0.5" } });
-      // A pickle (protocol 0) of {'base': 10}.
-      await putWorkspaceObject(client, {
-        sessionId,
-        name: "config",
-        bytes: new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns."),
-      });
+  it(
+    "runs code in a new session with files in and out, inputs and outputs, a snapshot, output streamed as " +
+      "printed, and closes the session",
+    async () => {
+      const chunks: { text: string; at: number }[] = [];
+      let finishedAt = 0;
+      const sessionsBefore = server.sessions.size;
       const run = await remoteExecute(client, {
-        sessionId,
-        code: "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', 'w').write(str(scaled))",
-        outputs: ["scaled"],
+        code:
+          "import time\nprint('reading', open('data.csv').read().strip())\ntime.sleep(0.8)\ntotal = " +
+          "sum(int(x) for x in open('data.csv').read().split())\nopen('total.txt', 'w').write(str(total * " +
+          "factor))\nprint('done')",
+        files: { "data.csv": "1 2 3" },
+        inputs: { factor: 10 },
+        outputs: ["total"],
+        getFiles: "changed",
+        snapshotName: "remote",
+        pollMs: 100,
+        onOutput: (text) => chunks.push({ text, at: Date.now() }),
+      }).finally(() => (finishedAt = Date.now()));
+      expect(run).toMatchObject({
+        success: true,
+        errorMessage: "",
+        outputs: { total: 6 },
+        changedFiles: ["total.txt"],
       });
-      expect(run).toMatchObject({ success: true, outputs: { scaled: 5 } });
-      expect(new TextDecoder().decode(await getSessionFile(client, { sessionId, fileName: "scaled.txt" }))).toBe("5.0");
-      const pickled = await getWorkspaceObject(client, { sessionId, name: "scaled" });
-      const read = await promisify(execFile)(TEST_PYTHON, [
-        "-c",
-        "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))",
-        Buffer.from(pickled).toString("hex"),
-      ]);
-      expect(read.stdout).toBe("5.0\n");
-      await expect(getSessionFile(client, { sessionId, fileName: "absent.txt" })).rejects.toMatchObject({
+      expect(new TextDecoder().decode(run.files["total.txt"])).toBe("60");
+      expect(chunks.map((c) => c.text).join("")).toBe("reading 1 2 3\ndone\n");
+      // The first line arrived while the code was still sleeping (0.8 s, well within the server's 1.5 s limit), not
+      // with the result.
+      expect(chunks[0]!.text).toBe("reading 1 2 3\n");
+      expect(chunks[0]!.at).toBeLessThan(finishedAt - 300);
+      expect(server.snapshots.has(run.snapshotId!)).toBe(true);
+      expect(server.sessions.size).toBe(sessionsBefore);
+    },
+  );
+
+  it(
+    "a failing run is a RemoteExecutionError with the run's message, never a 404 for the files it did not " +
+      "write; an abort cancels the run; the session is closed either way",
+    async () => {
+      const sessionsBefore = server.sessions.size;
+      const failed = await remoteExecute(client, { code: "print('before')\nraise ValueError('nope')" }).catch(
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(RemoteExecutionError);
+      expect(failed).toMatchObject({
+        code: "ERR_REMOTE_EXECUTION_FAILED",
+        errorMessage: "ValueError: nope",
+        consoleOutput: "before\n",
+        missingFiles: [],
+      });
+      // The newcomer's case: the script fails before writing what was asked for.
+      const early = await remoteExecute(client, {
+        runtimeType: "R",
+        code: 'writeLines("partial", "partial.txt")\nstop("early failure")',
+        getFiles: ["partial.txt", "out.txt"],
+      }).catch((error: unknown) => error);
+      expect(early).toBeInstanceOf(RemoteExecutionError);
+      const error = early as RemoteExecutionError;
+      expect(error.message).toMatch(/early failure/);
+      expect(error.message).toMatch(/out\.txt/);
+      expect(error.missingFiles).toEqual(["out.txt"]);
+      expect(new TextDecoder().decode(error.files["partial.txt"])).toBe("partial\n");
+      // A run that succeeded but did not write a requested file: the server's 404, as before.
+      await expect(remoteExecute(client, { code: "x = 1", getFiles: ["never.txt"] })).rejects.toMatchObject({
         code: "ERR_NOT_FOUND",
-        status: 404,
       });
-      await expect(getWorkspaceObject(client, { sessionId, name: "absent" })).rejects.toMatchObject({
-        code: "ERR_NOT_FOUND",
-        status: 404,
+      const controller = new AbortController();
+      const started = Date.now();
+      const aborted = remoteExecute(client, {
+        code: "import time\nprint('long')\ntime.sleep(60)",
+        pollMs: 50,
+        signal: controller.signal,
+        onOutput: () => controller.abort(new Error("stop")),
       });
-      await expect(
-        putWorkspaceObject(client, { sessionId, name: "junk", bytes: new Uint8Array([1, 2, 3]) }),
-      ).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
-      expect(server.sessions.has(sessionId)).toBe(true);
-    } finally {
-      await client.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
-    }
-  });
+      await expect(aborted).rejects.toThrow("stop");
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(server.sessions.size).toBe(sessionsBefore);
+    },
+  );
 });
+
+describe(
+  "session files and workspace objects (mrsdeploy's putLocalFile, getRemoteFile, putLocalObject, " + "getRemoteObject)",
+  () => {
+    it(
+      "move files and serialised objects in and out of an existing session, which remoteExecute then uses and " +
+        "leaves open",
+      async () => {
+        const created = await client.POST("/sessions", { body: { runtimeType: "Python" } });
+        const sessionId = created.data!.sessionId!;
+        try {
+          await putSessionFiles(client, { sessionId, files: { "rates.txt": "0.5" } });
+          // A pickle (protocol 0) of {'base': 10}.
+          await putWorkspaceObject(client, {
+            sessionId,
+            name: "config",
+            bytes: new TextEncoder().encode("(dp0\nVbase\np1\nI10\ns."),
+          });
+          const run = await remoteExecute(client, {
+            sessionId,
+            code:
+              "scaled = config['base'] * float(open('rates.txt').read())\nopen('scaled.txt', " +
+              "'w').write(str(scaled))",
+            outputs: ["scaled"],
+          });
+          expect(run).toMatchObject({ success: true, outputs: { scaled: 5 } });
+          expect(new TextDecoder().decode(await getSessionFile(client, { sessionId, fileName: "scaled.txt" }))).toBe(
+            "5.0",
+          );
+          const pickled = await getWorkspaceObject(client, { sessionId, name: "scaled" });
+          const read = await promisify(execFile)(TEST_PYTHON, [
+            "-c",
+            "import pickle, sys; print(pickle.loads(bytes.fromhex(sys.argv[1])))",
+            Buffer.from(pickled).toString("hex"),
+          ]);
+          expect(read.stdout).toBe("5.0\n");
+          await expect(getSessionFile(client, { sessionId, fileName: "absent.txt" })).rejects.toMatchObject({
+            code: "ERR_NOT_FOUND",
+            status: 404,
+          });
+          await expect(getWorkspaceObject(client, { sessionId, name: "absent" })).rejects.toMatchObject({
+            code: "ERR_NOT_FOUND",
+            status: 404,
+          });
+          await expect(
+            putWorkspaceObject(client, { sessionId, name: "junk", bytes: new Uint8Array([1, 2, 3]) }),
+          ).rejects.toMatchObject({ code: "ERR_API_STATUS", status: 400 });
+          expect(server.sessions.has(sessionId)).toBe(true);
+        } finally {
+          await client.DELETE("/sessions/{id}", { params: { path: { id: sessionId } } });
+        }
+      },
+    );
+  },
+);
 
 describe("a work queue (DeployR's RBroker), from the library", () => {
-  it("runs at most `concurrency` at once, higher priorities first, counts progress, cancels queued and running tasks, and says when it is idle", async () => {
-    await publishService(client, {
-      name: "queued",
-      version: "1",
-      code: "import time\nif x < 0:\n    raise ValueError('negative')\ntime.sleep(0.2)\ny = x",
-      inputs: { x: "integer" },
-      outputs: { y: "integer" },
-    });
-    const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>({
-      baseUrl: server.url,
-      auth,
-      name: "queued",
-      version: "1",
-    });
-    let maxRunning = 0;
-    const queue = createWorkQueue(svc, {
-      concurrency: 2,
-      onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)),
-    });
-    const loginsBefore = server.counters.logins;
-    const finished: number[] = [];
-    const track = (task: { result: Promise<{ outputs: { y?: number } }> }) =>
-      task.result.then(
-        (r) => void finished.push(r.outputs.y!),
-        () => undefined,
+  it(
+    "runs at most `concurrency` at once, higher priorities first, counts progress, cancels queued and running " +
+      "tasks, and says when it is idle",
+    async () => {
+      await publishService(client, {
+        name: "queued",
+        version: "1",
+        code: "import time\nif x < 0:\n    raise ValueError('negative')\ntime.sleep(0.2)\ny = x",
+        inputs: { x: "integer" },
+        outputs: { y: "integer" },
+      });
+      const svc = createServiceClient<{ schemas: { InputParameters: { x: number }; OutputParameters: { y: number } } }>(
+        {
+          baseUrl: server.url,
+          auth,
+          name: "queued",
+          version: "1",
+        },
       );
-    const low = [0, 1, 2, 3, 4, 5].map((x) => queue.submit({ x }));
-    const high = queue.submit({ x: 100 }, { priority: 5 });
-    const failing = queue.submit({ x: -1 });
-    for (const task of [...low, high]) void track(task);
-    expect(queue.counts).toMatchObject({ running: 2, queued: 6 });
-    low[5]!.cancel();
-    await expect(low[5]!.result).rejects.toMatchObject({ name: "AbortError" });
-    await expect(failing.result).rejects.toMatchObject({
-      code: "ERR_SERVICE_FAILED",
-      errorMessage: "ValueError: negative",
-    });
-    await queue.idle();
-    // A running task (an idle queue starts it at once), cancelled: its call is abandoned.
-    const running = queue.submit({ x: 7 });
-    expect(queue.counts.running).toBe(1);
-    running.cancel();
-    await expect(running.result).rejects.toMatchObject({ name: "AbortError" });
-    await queue.idle();
-    expect(queue.counts).toEqual({ queued: 0, running: 0, done: 6, failed: 1, cancelled: 2 });
-    expect(maxRunning).toBe(2);
-    // The high-priority task overtook the low ones still queued when it came (4 could start only after two others ended).
-    expect(finished.indexOf(100)).toBeLessThan(finished.indexOf(4));
-    expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 100]);
-    expect(server.counters.logins).toBe(loginsBefore);
-    await deleteService(client, { name: "queued", version: "1" });
-  });
+      let maxRunning = 0;
+      const queue = createWorkQueue(svc, {
+        concurrency: 2,
+        onProgress: (c) => (maxRunning = Math.max(maxRunning, c.running)),
+      });
+      const loginsBefore = server.counters.logins;
+      const finished: number[] = [];
+      const track = (task: { result: Promise<{ outputs: { y?: number } }> }) =>
+        task.result.then(
+          (r) => void finished.push(r.outputs.y!),
+          () => undefined,
+        );
+      const low = [0, 1, 2, 3, 4, 5].map((x) => queue.submit({ x }));
+      const high = queue.submit({ x: 100 }, { priority: 5 });
+      const failing = queue.submit({ x: -1 });
+      for (const task of [...low, high]) void track(task);
+      expect(queue.counts).toMatchObject({ running: 2, queued: 6 });
+      low[5]!.cancel();
+      await expect(low[5]!.result).rejects.toMatchObject({ name: "AbortError" });
+      await expect(failing.result).rejects.toMatchObject({
+        code: "ERR_SERVICE_FAILED",
+        errorMessage: "ValueError: negative",
+      });
+      await queue.idle();
+      // A running task (an idle queue starts it at once), cancelled: its call is abandoned.
+      const running = queue.submit({ x: 7 });
+      expect(queue.counts.running).toBe(1);
+      running.cancel();
+      await expect(running.result).rejects.toMatchObject({ name: "AbortError" });
+      await queue.idle();
+      expect(queue.counts).toEqual({ queued: 0, running: 0, done: 6, failed: 1, cancelled: 2 });
+      expect(maxRunning).toBe(2);
+      // The high-priority task overtook the low ones still queued when it came (4 could start only after two others
+      // ended).
+      expect(finished.indexOf(100)).toBeLessThan(finished.indexOf(4));
+      expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 100]);
+      expect(server.counters.logins).toBe(loginsBefore);
+      await deleteService(client, { name: "queued", version: "1" });
+    },
+  );
 });
 
 describe("a service's dedicated pool, from the library", () => {
-  it("setServicePool starts its shells at once, servicePoolStatus reports it per compute node, deleteServicePool removes it; only the publisher may", async () => {
-    const log = join(await tempDir(), "init.log");
-    await publishService(client, {
-      name: "pooled",
-      version: "1",
-      code: "y = 1",
-      initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`,
-      outputs: { y: "integer" },
-    });
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
-      { computeNode: server.url, status: "NotFound" },
-    ]);
-    expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 2, maxSize: 3 })).toBe("Created");
-    // Two shells ran the init code, before any call.
-    for (
-      let i = 0;
-      i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2);
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 50));
-    expect(readFileSync(log, "utf8")).toBe("init\ninit\n");
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
-      { computeNode: server.url, status: "Success" },
-    ]);
-    expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).toBe("Updated");
-    const other = createMlServerClient({
-      baseUrl: server.url,
-      auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
-    });
-    await expect(
-      setServicePool(other, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 }),
-    ).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
-    await expect(
-      setServicePool(client, { name: "pooled", version: "1", initialSize: 3, maxSize: 1 }),
-    ).rejects.toMatchObject({
-      status: 400,
-      message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/),
-    });
-    await deleteServicePool(client, { name: "pooled", version: "1" });
-    expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
-      { computeNode: server.url, status: "NotFound" },
-    ]);
-    await expect(deleteServicePool(client, { name: "pooled", version: "1" })).rejects.toMatchObject({
-      code: "ERR_NOT_FOUND",
-    });
-    await deleteService(client, { name: "pooled", version: "1" });
-  });
+  it(
+    "setServicePool starts its shells at once, servicePoolStatus reports it per compute node, " +
+      "deleteServicePool removes it; only the publisher may",
+    async () => {
+      const log = join(await tempDir(), "init.log");
+      await publishService(client, {
+        name: "pooled",
+        version: "1",
+        code: "y = 1",
+        initCode: `open(${JSON.stringify(log)}, "a").write("init\\n")`,
+        outputs: { y: "integer" },
+      });
+      expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+        { computeNode: server.url, status: "NotFound" },
+      ]);
+      expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 2, maxSize: 3 })).toBe(
+        "Created",
+      );
+      // Two shells ran the init code, before any call.
+      for (
+        let i = 0;
+        i < 600 && !(existsSync(log) && readFileSync(log, "utf8").split("\n").filter(Boolean).length === 2);
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 50));
+      expect(readFileSync(log, "utf8")).toBe("init\ninit\n");
+      expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+        { computeNode: server.url, status: "Success" },
+      ]);
+      expect(await setServicePool(client, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 })).toBe(
+        "Updated",
+      );
+      const other = createMlServerClient({
+        baseUrl: server.url,
+        auth: mlServerLogin({ username: "other", password: "Other-Pa55word!" }),
+      });
+      await expect(
+        setServicePool(other, { name: "pooled", version: "1", initialSize: 1, maxSize: 1 }),
+      ).rejects.toMatchObject({ code: "ERR_FORBIDDEN" });
+      await expect(
+        setServicePool(client, { name: "pooled", version: "1", initialSize: 3, maxSize: 1 }),
+      ).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/InitialPoolSize \(3\) may not exceed MaxPoolSize \(1\)/),
+      });
+      await deleteServicePool(client, { name: "pooled", version: "1" });
+      expect(await servicePoolStatus(client, { name: "pooled", version: "1" })).toEqual([
+        { computeNode: server.url, status: "NotFound" },
+      ]);
+      await expect(deleteServicePool(client, { name: "pooled", version: "1" })).rejects.toMatchObject({
+        code: "ERR_NOT_FOUND",
+      });
+      await deleteService(client, { name: "pooled", version: "1" });
+    },
+  );
 });
 
 describeWithSpecs("the dev server's per-service swagger has the structure of the real ones", () => {

@@ -106,7 +106,8 @@ describe("fileTokenStore", () => {
     const dir = join(await tempDir(), "nested", "cache");
     const store = fileTokenStore({ directory: dir });
     await clientWith(store).client.GET("/status");
-    await clientWith(store, { clock: () => Date.now() + 55_000 }).client.GET("/status"); // due: renewed, the entry replaced
+    // Due: renewed, the entry replaced.
+    await clientWith(store, { clock: () => Date.now() + 55_000 }).client.GET("/status");
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const files = readdirSync(dir);
     expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([]);
@@ -163,46 +164,50 @@ describe("fileTokenStore", () => {
     expect(warnings.some((w) => w.includes("readable or writable by other users"))).toBe(true);
   });
 
-  it("encrypts entries with AES-256-GCM when a key is set: no token in the file, and a wrong key or a moved entry is ignored", async () => {
-    const dir = await tempDir();
-    const key = Buffer.alloc(32, 7).toString("base64");
-    const store = fileTokenStore({ directory: dir, encryptionKey: key });
-    const { auth, client } = clientWith(store);
-    await client.GET("/status");
-    const { accessToken } = await auth.getAccessToken();
-    const [file] = entryFiles(dir);
-    const text = readFileSync(join(dir, file!), "utf8");
-    expect(text).not.toContain(accessToken);
-    expect(text).not.toContain(accessToken.split(".")[1]!);
-    expect(JSON.parse(text)).toMatchObject({ v: 1, sealed: { alg: "A256GCM" } });
+  it(
+    "encrypts entries with AES-256-GCM when a key is set: no token in the file, and a wrong key or a moved " +
+      "entry is ignored",
+    async () => {
+      const dir = await tempDir();
+      const key = Buffer.alloc(32, 7).toString("base64");
+      const store = fileTokenStore({ directory: dir, encryptionKey: key });
+      const { auth, client } = clientWith(store);
+      await client.GET("/status");
+      const { accessToken } = await auth.getAccessToken();
+      const [file] = entryFiles(dir);
+      const text = readFileSync(join(dir, file!), "utf8");
+      expect(text).not.toContain(accessToken);
+      expect(text).not.toContain(accessToken.split(".")[1]!);
+      expect(JSON.parse(text)).toMatchObject({ v: 1, sealed: { alg: "A256GCM" } });
 
-    server.resetCounters();
-    await clientWith(fileTokenStore({ directory: dir, encryptionKey: key })).client.GET("/status");
-    expect(server.counters.logins).toBe(0);
+      server.resetCounters();
+      await clientWith(fileTokenStore({ directory: dir, encryptionKey: key })).client.GET("/status");
+      expect(server.counters.logins).toBe(0);
 
-    const wrong = fileTokenStore({ directory: dir, encryptionKey: Buffer.alloc(32, 8) });
-    const warnings = await warningsDuring(() => clientWith(wrong).client.GET("/status"));
-    expect(server.counters.logins).toBe(1);
-    expect(warnings.some((w) => w.includes("cannot be decrypted"))).toBe(true);
+      const wrong = fileTokenStore({ directory: dir, encryptionKey: Buffer.alloc(32, 8) });
+      const warnings = await warningsDuring(() => clientWith(wrong).client.GET("/status"));
+      expect(server.counters.logins).toBe(1);
+      expect(warnings.some((w) => w.includes("cannot be decrypted"))).toBe(true);
 
-    // The sealed entry of one key, moved to another key's file, fails its authentication tag.
-    const otherDir = await tempDir();
-    const other = fileTokenStore({ directory: otherDir, encryptionKey: key });
-    await clientWith(other, { username: "admin" }).client.GET("/status");
-    const alice = mlServerLogin({ username: "alice", password: "x", store: other });
-    createMlServerClient({ baseUrl: server.url, auth: alice });
-    const [adminFile] = entryFiles(otherDir);
-    const sealed = JSON.parse(readFileSync(join(otherDir, adminFile!), "utf8")) as { key: { account: string } };
-    sealed.key.account = "alice";
-    writeFileSync(join(otherDir, "moved.json"), JSON.stringify(sealed), { mode: 0o600 });
-    const aliceFile = await (async () => {
-      const before = new Set(entryFiles(otherDir));
-      await other.write({ origin: server.url, account: "alice", strategy: "ml-server-login" }, {});
-      return entryFiles(otherDir).find((f) => !before.has(f))!;
-    })();
-    renameSync(join(otherDir, "moved.json"), join(otherDir, aliceFile));
-    expect(await other.read({ origin: server.url, account: "alice", strategy: "ml-server-login" })).toBeUndefined();
-  });
+      // The sealed entry of one key, moved to another key's file, fails its authentication tag.
+      const otherDir = await tempDir();
+      const other = fileTokenStore({ directory: otherDir, encryptionKey: key });
+      await clientWith(other, { username: "admin" }).client.GET("/status");
+      const alice = mlServerLogin({ username: "alice", password: "x", store: other });
+      createMlServerClient({ baseUrl: server.url, auth: alice });
+      const [adminFile] = entryFiles(otherDir);
+      const sealed = JSON.parse(readFileSync(join(otherDir, adminFile!), "utf8")) as { key: { account: string } };
+      sealed.key.account = "alice";
+      writeFileSync(join(otherDir, "moved.json"), JSON.stringify(sealed), { mode: 0o600 });
+      const aliceFile = await (async () => {
+        const before = new Set(entryFiles(otherDir));
+        await other.write({ origin: server.url, account: "alice", strategy: "ml-server-login" }, {});
+        return entryFiles(otherDir).find((f) => !before.has(f))!;
+      })();
+      renameSync(join(otherDir, "moved.json"), join(otherDir, aliceFile));
+      expect(await other.read({ origin: server.url, account: "alice", strategy: "ml-server-login" })).toBeUndefined();
+    },
+  );
 
   it("opens a sealed entry only with its whole 16-byte tag: a tag cut to 4 bytes is a forgery's way in", async () => {
     const dir = await tempDir();
@@ -220,40 +225,44 @@ describe("fileTokenStore", () => {
     expect(warnings.some((w) => w.includes("cannot be decrypted"))).toBe(true);
   });
 
-  it("refuses at once a symbolic link (dangling or not) or a file at an entry's lock path, and an oversized entry unread", async () => {
-    const dir = await tempDir();
-    const entry = { origin: server.url, account: "admin", strategy: "ml-server-login" };
-    // A lock timeout longer than the test's: waiting for it would fail the test.
-    const store = fileTokenStore({ directory: dir, lockTimeoutMs: 600_000 });
-    await store.write(entry, { accessToken: "a", expiresAt: 1 });
-    const [file] = entryFiles(dir);
-    const lockPath = join(dir, `${file}.lock`);
-    symlinkSync(join(dir, "nowhere"), lockPath);
-    await expect(store.withLock(entry, async () => "ran")).rejects.toMatchObject({
-      code: "ERR_TOKEN_STORE",
-      message: expect.stringContaining(`${lockPath} is a symbolic link, not a lock this library made: remove it`),
-    });
-    unlinkSync(lockPath);
-    writeFileSync(lockPath, "planted");
-    await expect(store.withLock(entry, async () => "ran")).rejects.toThrow(/is a file, not a lock/);
-    unlinkSync(lockPath);
-    expect(await store.withLock(entry, async () => "ran")).toBe("ran");
+  it(
+    "refuses at once a symbolic link (dangling or not) or a file at an entry's lock path, and an oversized " +
+      "entry unread",
+    async () => {
+      const dir = await tempDir();
+      const entry = { origin: server.url, account: "admin", strategy: "ml-server-login" };
+      // A lock timeout longer than the test's: waiting for it would fail the test.
+      const store = fileTokenStore({ directory: dir, lockTimeoutMs: 600_000 });
+      await store.write(entry, { accessToken: "a", expiresAt: 1 });
+      const [file] = entryFiles(dir);
+      const lockPath = join(dir, `${file}.lock`);
+      symlinkSync(join(dir, "nowhere"), lockPath);
+      await expect(store.withLock(entry, async () => "ran")).rejects.toMatchObject({
+        code: "ERR_TOKEN_STORE",
+        message: expect.stringContaining(`${lockPath} is a symbolic link, not a lock this library made: remove it`),
+      });
+      unlinkSync(lockPath);
+      writeFileSync(lockPath, "planted");
+      await expect(store.withLock(entry, async () => "ran")).rejects.toThrow(/is a file, not a lock/);
+      unlinkSync(lockPath);
+      expect(await store.withLock(entry, async () => "ran")).toBe("ran");
 
-    writeFileSync(join(dir, file!), `{"v":1,"pad":"${"x".repeat(2 * 1024 * 1024)}"}`, { mode: 0o600 });
-    const warnings = await warningsDuring(async () =>
-      expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined(),
-    );
-    expect(warnings.some((w) => /more than a token set can be/.test(w))).toBe(true);
-    // An entry that is a symbolic link is not followed.
-    unlinkSync(join(dir, file!));
-    writeFileSync(
-      join(dir, "elsewhere.json"),
-      JSON.stringify({ v: 1, key: entry, value: { accessToken: "planted", expiresAt: 1 } }),
-      { mode: 0o600 },
-    );
-    symlinkSync(join(dir, "elsewhere.json"), join(dir, file!));
-    expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined();
-  });
+      writeFileSync(join(dir, file!), `{"v":1,"pad":"${"x".repeat(2 * 1024 * 1024)}"}`, { mode: 0o600 });
+      const warnings = await warningsDuring(async () =>
+        expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined(),
+      );
+      expect(warnings.some((w) => /more than a token set can be/.test(w))).toBe(true);
+      // An entry that is a symbolic link is not followed.
+      unlinkSync(join(dir, file!));
+      writeFileSync(
+        join(dir, "elsewhere.json"),
+        JSON.stringify({ v: 1, key: entry, value: { accessToken: "planted", expiresAt: 1 } }),
+        { mode: 0o600 },
+      );
+      symlinkSync(join(dir, "elsewhere.json"), join(dir, file!));
+      expect(await fileTokenStore({ directory: dir }).read(entry)).toBeUndefined();
+    },
+  );
 
   it("refuses a malformed encryption key with a message that says what a key looks like", async () => {
     const store = fileTokenStore({ directory: await tempDir(), encryptionKey: "too-short" });
@@ -262,30 +271,34 @@ describe("fileTokenStore", () => {
 });
 
 describe("redisTokenStore without an encryption key", () => {
-  it("warns once at construction when its Redis is not on loopback, and not when a key is set or the Redis is local", async () => {
-    const { createClient } = await import("redis");
-    const { redisTokenStore } = await import("../../src/index.js");
-    // Real node-redis clients, never connected: the warning comes from their options alone.
-    const remote = createClient({ url: "redis://redis.fleet.internal:6379" });
-    const warned = await warningsDuring(async () => void redisTokenStore({ client: remote }));
-    expect(warned).toEqual([
-      expect.stringMatching(
-        /unencrypted in the Redis at redis\.fleet\.internal: anyone who can read it can use them, and anyone who can write to it can plant tokens/,
-      ),
-    ]);
-    expect(
-      await warningsDuring(
-        async () =>
-          void redisTokenStore({
-            client: createClient({ url: "redis://redis.other.internal:6379" }),
-            encryptionKey: Buffer.alloc(32, 1),
-          }),
-      ),
-    ).toEqual([]);
-    expect(
-      await warningsDuring(
-        async () => void redisTokenStore({ client: createClient({ url: "redis://127.0.0.1:6379" }) }),
-      ),
-    ).toEqual([]);
-  });
+  it(
+    "warns once at construction when its Redis is not on loopback, and not when a key is set or the Redis is " +
+      "local",
+    async () => {
+      const { createClient } = await import("redis");
+      const { redisTokenStore } = await import("../../src/index.js");
+      // Real node-redis clients, never connected: the warning comes from their options alone.
+      const remote = createClient({ url: "redis://redis.fleet.internal:6379" });
+      const warned = await warningsDuring(async () => void redisTokenStore({ client: remote }));
+      expect(warned).toEqual([
+        expect.stringMatching(
+          /unencrypted in the Redis at redis\.fleet\.internal: anyone who can read it can use them, and anyone /,
+        ),
+      ]);
+      expect(
+        await warningsDuring(
+          async () =>
+            void redisTokenStore({
+              client: createClient({ url: "redis://redis.other.internal:6379" }),
+              encryptionKey: Buffer.alloc(32, 1),
+            }),
+        ),
+      ).toEqual([]);
+      expect(
+        await warningsDuring(
+          async () => void redisTokenStore({ client: createClient({ url: "redis://127.0.0.1:6379" }) }),
+        ),
+      ).toEqual([]);
+    },
+  );
 });

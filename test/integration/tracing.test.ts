@@ -46,64 +46,71 @@ const everything = (list: readonly ReadableSpan[]) =>
   list.flatMap((s) => [s.name, ...Object.values(s.attributes).map(String), ...s.events.map((e) => JSON.stringify(e))]);
 
 describe("spans", () => {
-  it("a client span per API call, named by its path template, with HTTP's attributes and the retries it took", async () => {
-    const auth = mlServerLogin(USER);
-    const client = createMlServerClient({
-      baseUrl: server.url,
-      auth,
-      retry: { sleep: async () => {}, random: () => 0 },
-    });
-    await client.GET("/status");
-    exporter.reset();
-    server.faults.push({ route: "GET /services/{name}/{version}", kind: "status", status: 503, times: 1 });
-    const { response } = await client.GET("/services/{name}/{version}", {
-      params: { path: { name: "secret-project-name", version: "1.0" } },
-    });
-    expect(response.status).toBe(404);
-    const [span] = byName("GET /services/{name}/{version}");
-    expect(span).toBeDefined();
-    expect(span!.kind).toBe(2); // CLIENT
-    const port = Number(new URL(server.url).port);
-    expect(span!.attributes).toMatchObject({
-      "http.request.method": "GET",
-      "url.template": "/services/{name}/{version}",
-      "server.address": "127.0.0.1",
-      "server.port": port,
-      "http.response.status_code": 404,
-      "http.request.resend_count": 1,
-      "error.type": "404",
-    });
-    expect(everything(spans()).join("\n")).not.toContain("secret-project-name");
-  });
-
-  it("spans for sign-in, renewal and revoke, with the strategy and outcome, and a token's fingerprint but never the token", async () => {
-    let now = Date.now();
-    const tokens: string[] = [];
-    const auth = mlServerLogin({
-      ...USER,
-      clock: () => now,
-      onTokens: (t) => t && tokens.push(t.accessToken, t.refreshToken),
-    });
-    const client = createMlServerClient({ baseUrl: server.url, auth });
-    await client.GET("/status");
-    now += 58_000; // due: renewed
-    await client.GET("/status");
-    await auth.signOut();
-    const signIn = byName("mlserver-client sign-in");
-    const renewal = byName("mlserver-client renewal");
-    const revoke = byName("mlserver-client revoke");
-    expect(signIn).toHaveLength(1);
-    expect(renewal).toHaveLength(1);
-    expect(revoke).toHaveLength(1);
-    for (const span of [...signIn, ...renewal, ...revoke]) {
-      expect(span.attributes).toMatchObject({
-        "mlserver_client.strategy": "ml-server-login",
-        "mlserver_client.outcome": "success",
+  it(
+    "a client span per API call, named by its path template, with HTTP's attributes and the retries it " + "took",
+    async () => {
+      const auth = mlServerLogin(USER);
+      const client = createMlServerClient({
+        baseUrl: server.url,
+        auth,
+        retry: { sleep: async () => {}, random: () => 0 },
       });
-      expect(span.attributes["mlserver_client.token.fingerprint"]).toMatch(/^#[0-9a-f]{8}$/);
-    }
-    expect(findSecrets(everything(spans()), [USER.password, ...tokens])).toEqual([]);
-  });
+      await client.GET("/status");
+      exporter.reset();
+      server.faults.push({ route: "GET /services/{name}/{version}", kind: "status", status: 503, times: 1 });
+      const { response } = await client.GET("/services/{name}/{version}", {
+        params: { path: { name: "secret-project-name", version: "1.0" } },
+      });
+      expect(response.status).toBe(404);
+      const [span] = byName("GET /services/{name}/{version}");
+      expect(span).toBeDefined();
+      expect(span!.kind).toBe(2); // CLIENT
+      const port = Number(new URL(server.url).port);
+      expect(span!.attributes).toMatchObject({
+        "http.request.method": "GET",
+        "url.template": "/services/{name}/{version}",
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "http.response.status_code": 404,
+        "http.request.resend_count": 1,
+        "error.type": "404",
+      });
+      expect(everything(spans()).join("\n")).not.toContain("secret-project-name");
+    },
+  );
+
+  it(
+    "spans for sign-in, renewal and revoke, with the strategy and outcome, and a token's fingerprint but never " +
+      "the token",
+    async () => {
+      let now = Date.now();
+      const tokens: string[] = [];
+      const auth = mlServerLogin({
+        ...USER,
+        clock: () => now,
+        onTokens: (t) => t && tokens.push(t.accessToken, t.refreshToken),
+      });
+      const client = createMlServerClient({ baseUrl: server.url, auth });
+      await client.GET("/status");
+      now += 58_000; // due: renewed
+      await client.GET("/status");
+      await auth.signOut();
+      const signIn = byName("mlserver-client sign-in");
+      const renewal = byName("mlserver-client renewal");
+      const revoke = byName("mlserver-client revoke");
+      expect(signIn).toHaveLength(1);
+      expect(renewal).toHaveLength(1);
+      expect(revoke).toHaveLength(1);
+      for (const span of [...signIn, ...renewal, ...revoke]) {
+        expect(span.attributes).toMatchObject({
+          "mlserver_client.strategy": "ml-server-login",
+          "mlserver_client.outcome": "success",
+        });
+        expect(span.attributes["mlserver_client.token.fingerprint"]).toMatch(/^#[0-9a-f]{8}$/);
+      }
+      expect(findSecrets(everything(spans()), [USER.password, ...tokens])).toEqual([]);
+    },
+  );
 
   it("a failed sign-in is a span with outcome failure and the error's code", async () => {
     const client = createMlServerClient({
@@ -119,44 +126,48 @@ describe("spans", () => {
     expect(everything(spans()).join("\n")).not.toContain("wrong-Pa55word");
   });
 
-  it("sends traceparent to the allowed origin, and never across a redirect to another origin; no query string in any span", async () => {
-    const other = await startHostile((_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end("[]");
-    });
-    const home = await startHostile((request, response) => {
-      if (request.url.startsWith("/services")) {
-        response.writeHead(307, { location: `${other.url}/elsewhere?x=1` });
-        response.end();
-        return;
-      }
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end("{}");
-    });
-    try {
-      const client = createMlServerClient({
-        baseUrl: home.url,
-        auth: { authorize: (r) => void r.headers.set("authorization", "Bearer abc-static-token") },
+  it(
+    "sends traceparent to the allowed origin, and never across a redirect to another origin; no query string " +
+      "in any span",
+    async () => {
+      const other = await startHostile((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end("[]");
       });
-      await client.GET("/status", { params: { query: { probe: "query-value" } } as never });
-      await client.GET("/services");
-      const homeRequests = home.received;
-      expect(
-        homeRequests.every(
-          (r) =>
-            typeof r.headers.traceparent === "string" &&
-            /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(r.headers.traceparent as string),
-        ),
-      ).toBe(true);
-      expect(other.received).toHaveLength(1);
-      expect(other.received[0]!.headers.traceparent).toBeUndefined();
-      expect(other.received[0]!.headers.authorization).toBeUndefined();
-      expect(everything(spans()).join("\n")).not.toMatch(/query-value|x=1|abc-static-token/);
-    } finally {
-      await home.close();
-      await other.close();
-    }
-  });
+      const home = await startHostile((request, response) => {
+        if (request.url.startsWith("/services")) {
+          response.writeHead(307, { location: `${other.url}/elsewhere?x=1` });
+          response.end();
+          return;
+        }
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end("{}");
+      });
+      try {
+        const client = createMlServerClient({
+          baseUrl: home.url,
+          auth: { authorize: (r) => void r.headers.set("authorization", "Bearer abc-static-token") },
+        });
+        await client.GET("/status", { params: { query: { probe: "query-value" } } as never });
+        await client.GET("/services");
+        const homeRequests = home.received;
+        expect(
+          homeRequests.every(
+            (r) =>
+              typeof r.headers.traceparent === "string" &&
+              /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/.test(r.headers.traceparent as string),
+          ),
+        ).toBe(true);
+        expect(other.received).toHaveLength(1);
+        expect(other.received[0]!.headers.traceparent).toBeUndefined();
+        expect(other.received[0]!.headers.authorization).toBeUndefined();
+        expect(everything(spans()).join("\n")).not.toMatch(/query-value|x=1|abc-static-token/);
+      } finally {
+        await home.close();
+        await other.close();
+      }
+    },
+  );
 
   it("tracing: false records nothing and sends no traceparent", async () => {
     const recorder = await startHostile((_request, response) => {

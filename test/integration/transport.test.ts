@@ -16,15 +16,13 @@ describe("the default transport", () => {
     const server = await hostile((req, res) => {
       if (req.method === "GET")
         return void res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from(big));
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(
-          JSON.stringify({
-            sha: sha(Buffer.from(req.body, "latin1")),
-            length: req.headers["content-length"] ?? null,
-            chunked: req.headers["transfer-encoding"] ?? null,
-          }),
-        );
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          sha: sha(Buffer.from(req.body, "latin1")),
+          length: req.headers["content-length"] ?? null,
+          chunked: req.headers["transfer-encoding"] ?? null,
+        }),
+      );
     });
     const client = createMlServerClient({ baseUrl: server.url, auth: bearer("stream-token") });
     const upload = (body: Uint8Array<ArrayBuffer>) =>

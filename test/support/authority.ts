@@ -27,7 +27,10 @@ export interface TestAuthority {
   };
   /** Tokens issued, by grant type (device-code polls that are still pending do not count). */
   tokenRequests: Record<string, number>;
-  /** Completes the device flow's user step as a person would: open the page, enter the code, sign in, consent (or decline). */
+  /**
+   * Completes the device flow's user step as a person would: open the page, enter the code, sign in, consent (or
+   * decline).
+   */
   approveDevice(userCode: string, options?: { decline?: boolean; user?: string }): Promise<void>;
   /** Answers the next token requests with something that is not a token response. */
   breakTokenEndpoint(mode: "html" | "garbage" | undefined): void;
@@ -334,10 +337,10 @@ async function completeDeviceFlow(
       else break;
     }
     const expected = options.decline ? /aborted/i : /Sign-in Success/i;
-    if (!expected.test(page.html))
-      throw new Error(
-        `the device flow ended on an unexpected page: ${page.html.replace(/<style>[\s\S]*?<\/style>/, "").slice(0, 400)}`,
-      );
+    if (!expected.test(page.html)) {
+      const text = page.html.replace(/<style>[\s\S]*?<\/style>/, "").slice(0, 400);
+      throw new Error(`the device flow ended on an unexpected page: ${text}`);
+    }
   } finally {
     await dispatcher.close();
   }

@@ -69,26 +69,32 @@ export const KNOWN_SPEC_ERRORS: { location: RegExp; code: string; reason: string
     location: /^response\.body\.expires_on$/,
     code: "type",
     reason:
-      "the description types expires_on as a string; ML Server sends epoch seconds as a number (its own example does too)",
+      "the description types expires_on as a string; ML Server sends epoch seconds as a number (its own example " +
+      "does too)",
   },
   {
     location: /^response\.body(\.components\.[^.]+)*\.details\.[^.]+$/,
     code: "type",
     reason:
-      "status details are declared as maps of objects, but Microsoft's own example (like servers) has strings and numbers there (logPath, rMaxPoolSize)",
+      "status details are declared as maps of objects, but Microsoft's own example (like servers) has strings " +
+      "and numbers there (logPath, rMaxPoolSize)",
   },
   {
-    location:
-      /^response\.body\.\d+\.(snapshotId|initCode|description|operationId|inputParameterDefinitions|outputParameterDefinitions|outputFileNames)$/,
+    location: new RegExp(
+      "^response\\.body\\.\\d+\\.(snapshotId|initCode|description|operationId|" +
+        "inputParameterDefinitions|outputParameterDefinitions|outputFileNames)$",
+    ),
     code: "type",
     reason:
-      "ASP.NET writes a web service's unset fields as null (Microsoft's Python SDK reads them); the description does not mark them nullable",
+      "ASP.NET writes a web service's unset fields as null (Microsoft's Python SDK reads them); the description " +
+      "does not mark them nullable",
   },
   {
     location: /^response\.body(\.components\.[^.]+)+\.components$/,
     code: "type",
     reason:
-      "a component without parts has components: null in Microsoft's own example; the description allows only an object",
+      "a component without parts has components: null in Microsoft's own example; the description allows only " +
+      "an object",
   },
 ];
 

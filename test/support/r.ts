@@ -22,7 +22,10 @@ export const rMissing: string | undefined = probe.error
 if (rMissing)
   console.warn(`R tests skipped: ${rMissing}; install r-base-core and r-cran-jsonlite (Debian) to run them.`);
 
-/** Runs R code in a fresh `Rscript` and returns what it wrote to stdout (`out`: a binary connection to it; Node gives R a socket, which R cannot open). */
+/**
+ * Runs R code in a fresh `Rscript` and returns what it wrote to stdout (`out`: a binary connection to it; Node gives R
+ * a socket, which R cannot open).
+ */
 export function runR(code: string, input?: Buffer): Buffer {
   const result = spawnSync(TEST_R, ["--vanilla", "-e", `out <- pipe("cat", "wb")\n${code}\nclose(out)`], {
     input,

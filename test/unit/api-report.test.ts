@@ -32,7 +32,8 @@ function report(program: ts.Program, entry: string, path: string): string {
       .filter((p) => !p.getName().startsWith("#") && !p.getName().startsWith("__@"))
       .map((p) => {
         const optional = p.flags & ts.SymbolFlags.Optional ? "?" : "";
-        return `  - ${p.getName()}${optional}: ${clean(checker.typeToString(checker.getTypeOfSymbol(p), undefined, FLAGS))}`;
+        const type = checker.typeToString(checker.getTypeOfSymbol(p), undefined, FLAGS);
+        return `  - ${p.getName()}${optional}: ${clean(type)}`;
       });
   for (const exported of checker.getExportsOfModule(module).sort((a, b) => a.getName().localeCompare(b.getName()))) {
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
@@ -55,9 +56,10 @@ function report(program: ts.Program, entry: string, path: string): string {
       lines.push(`- interface \`${name}\``, ...members(checker.getDeclaredTypeOfSymbol(symbol)));
     } else if (flags & ts.SymbolFlags.TypeAlias) {
       const declaration = symbol.declarations?.[0] as ts.TypeAliasDeclaration | undefined;
-      lines.push(
-        `- type \`${name}\` = ${clean(declaration ? declaration.type.getText().replace(/\s+/g, " ").replace(/^\| /, "").replace(/;? }/g, " }") : checker.typeToString(checker.getDeclaredTypeOfSymbol(symbol), undefined, FLAGS))}`,
-      );
+      const text = declaration
+        ? declaration.type.getText().replace(/\s+/g, " ").replace(/^\| /, "").replace(/;? }/g, " }")
+        : checker.typeToString(checker.getDeclaredTypeOfSymbol(symbol), undefined, FLAGS);
+      lines.push(`- type \`${name}\` = ${clean(text)}`);
     } else if (flags & ts.SymbolFlags.Variable) {
       lines.push(
         `- const \`${name}\`: ${clean(checker.typeToString(checker.getTypeOfSymbol(symbol), undefined, FLAGS))}`,

@@ -54,7 +54,8 @@ function blocks(file: string): string[] {
 function withPreamble(code: string): string {
   const declared = (name: string) =>
     new RegExp(
-      `(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`,
+      `(const|let|var|function|class)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)|` +
+        `import\\s+(type\\s+)?(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b)`,
     ).test(code);
   const used = (name: string) => new RegExp(`(?<![.\\w$])${name}(?![\\w$])`).test(code);
   const values = Object.keys(api).filter((name) => used(name) && !declared(name));

@@ -74,17 +74,20 @@ describe("TokenCycler", () => {
     expect(h.cycler.acquisitions).toBe(1);
   });
 
-  it("rotating: inside the refresh window callers wait for the one renewal, which receives the previous set", async () => {
-    const h = harness({ rotating: true });
-    const old = await h.signedIn();
-    h.advance(56 * 60_000); // within the 5-minute window of a 1-hour token
-    const waiting = Array.from({ length: 50 }, () => h.cycler.getToken());
-    await flush();
-    expect(h.pending).toHaveLength(1);
-    expect(h.pending[0]!.previous).toBe(old);
-    const renewed = h.issue();
-    expect(new Set(await Promise.all(waiting))).toEqual(new Set([renewed]));
-  });
+  it(
+    "rotating: inside the refresh window callers wait for the one renewal, which receives the " + "previous set",
+    async () => {
+      const h = harness({ rotating: true });
+      const old = await h.signedIn();
+      h.advance(56 * 60_000); // within the 5-minute window of a 1-hour token
+      const waiting = Array.from({ length: 50 }, () => h.cycler.getToken());
+      await flush();
+      expect(h.pending).toHaveLength(1);
+      expect(h.pending[0]!.previous).toBe(old);
+      const renewed = h.issue();
+      expect(new Set(await Promise.all(waiting))).toEqual(new Set([renewed]));
+    },
+  );
 
   it("non-rotating: inside the window callers keep the old token while one background renewal runs", async () => {
     const h = harness({ rotating: false });
@@ -115,36 +118,42 @@ describe("TokenCycler", () => {
     await next;
   });
 
-  it("grows the expiry margin with slow token round trips, so a token is not sent when it may lapse in transit", async () => {
-    const h = harness({ rotating: true, lifetimeMs: 1000 });
-    const call = h.cycler.getToken();
-    await flush();
-    h.advance(100); // the token request took 100 ms: requests now take about that long to arrive
-    const token = h.issue();
-    await call;
-    // A fixed margin (a twentieth: 50 ms) would still send this token at 810 ms; twice the round
-    // trip (200 ms) says it may lapse before it arrives, so callers wait for the renewal instead.
-    h.advance(650);
-    expect(await h.cycler.getToken()).toBe(token);
-    h.advance(160);
-    const next = h.cycler.getToken();
-    await flush();
-    expect(h.pending).toHaveLength(1);
-    expect(await Promise.race([next.then(() => "served"), flush().then(() => "waiting")])).toBe("waiting");
-    const renewed = h.issue();
-    expect(await next).toBe(renewed);
-  });
+  it(
+    "grows the expiry margin with slow token round trips, so a token is not sent when it may lapse in " + "transit",
+    async () => {
+      const h = harness({ rotating: true, lifetimeMs: 1000 });
+      const call = h.cycler.getToken();
+      await flush();
+      h.advance(100); // the token request took 100 ms: requests now take about that long to arrive
+      const token = h.issue();
+      await call;
+      // A fixed margin (a twentieth: 50 ms) would still send this token at 810 ms; twice the round
+      // trip (200 ms) says it may lapse before it arrives, so callers wait for the renewal instead.
+      h.advance(650);
+      expect(await h.cycler.getToken()).toBe(token);
+      h.advance(160);
+      const next = h.cycler.getToken();
+      await flush();
+      expect(h.pending).toHaveLength(1);
+      expect(await Promise.race([next.then(() => "served"), flush().then(() => "waiting")])).toBe("waiting");
+      const renewed = h.issue();
+      expect(await next).toBe(renewed);
+    },
+  );
 
-  it("caps the grown margin at a quarter of the lifetime: a very slow round trip does not make a token useless", async () => {
-    const h = harness({ rotating: true, lifetimeMs: 1000 });
-    const call = h.cycler.getToken();
-    await flush();
-    h.advance(2000);
-    const token = h.issue();
-    await call;
-    h.advance(700);
-    expect(await h.cycler.getToken()).toBe(token);
-  });
+  it(
+    "caps the grown margin at a quarter of the lifetime: a very slow round trip does not make a token " + "useless",
+    async () => {
+      const h = harness({ rotating: true, lifetimeMs: 1000 });
+      const call = h.cycler.getToken();
+      await flush();
+      h.advance(2000);
+      const token = h.issue();
+      await call;
+      h.advance(700);
+      expect(await h.cycler.getToken()).toBe(token);
+    },
+  );
 
   it("shares a failure with every waiting caller, then the next caller tries again", async () => {
     const h = harness({ rotating: true });
@@ -272,29 +281,33 @@ describe("TokenCycler.offer (tokens another process renewed, from a shared store
 });
 
 describe("TokenCycler's margin after a token expired on the way", () => {
-  it("counts a 401 on a token refused after its expiry as a transit time, so the next token stops being sent earlier", async () => {
-    let now = 0;
-    let n = 0;
-    // No refresh window: a token is renewed only when it stops being usable, so the margin shows.
-    const cycler = new TokenCycler<TokenSet>({
-      rotating: true,
-      refreshWindowMs: 0,
-      clock: () => now,
-      acquire: async () => ({ accessToken: `t${++n}`, tokenType: "Bearer", expiresAt: now + 10_000 }),
-    });
-    const first = await cycler.getToken();
-    // Without history the margin is a twentieth of the life: usable until 9.5 s.
-    now = 9_400;
-    expect((await cycler.getToken()).accessToken).toBe("t1");
-    // Sent at 9.4 s, refused at 10.3 s: it expired on the way, 0.8 s after usableUntil.
-    now = 10_300;
-    expect(cycler.invalidate(first.accessToken)).toBe("renewing");
-    const second = await cycler.getToken(); // expires at 20.3 s
-    expect(second.accessToken).toBe("t2");
-    // The margin is now twice 0.8 s: from 18.7 s the token is not sent any more; a renewal is waited for.
-    now = 18_600;
-    expect((await cycler.getToken()).accessToken).toBe("t2");
-    now = 18_800;
-    expect((await cycler.getToken()).accessToken).toBe("t3");
-  });
+  it(
+    "counts a 401 on a token refused after its expiry as a transit time, so the next token stops being sent " +
+      "earlier",
+    async () => {
+      let now = 0;
+      let n = 0;
+      // No refresh window: a token is renewed only when it stops being usable, so the margin shows.
+      const cycler = new TokenCycler<TokenSet>({
+        rotating: true,
+        refreshWindowMs: 0,
+        clock: () => now,
+        acquire: async () => ({ accessToken: `t${++n}`, tokenType: "Bearer", expiresAt: now + 10_000 }),
+      });
+      const first = await cycler.getToken();
+      // Without history the margin is a twentieth of the life: usable until 9.5 s.
+      now = 9_400;
+      expect((await cycler.getToken()).accessToken).toBe("t1");
+      // Sent at 9.4 s, refused at 10.3 s: it expired on the way, 0.8 s after usableUntil.
+      now = 10_300;
+      expect(cycler.invalidate(first.accessToken)).toBe("renewing");
+      const second = await cycler.getToken(); // expires at 20.3 s
+      expect(second.accessToken).toBe("t2");
+      // The margin is now twice 0.8 s: from 18.7 s the token is not sent any more; a renewal is waited for.
+      now = 18_600;
+      expect((await cycler.getToken()).accessToken).toBe("t2");
+      now = 18_800;
+      expect((await cycler.getToken()).accessToken).toBe("t3");
+    },
+  );
 });

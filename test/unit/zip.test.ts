@@ -19,7 +19,8 @@ describe("zip archives", () => {
       TEST_PYTHON,
       [
         "-c",
-        "import io, sys, json, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert z.testzip() is None; print(json.dumps([[i.filename, i.file_size] for i in z.infolist()]))",
+        "import io, sys, json, zipfile; z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())); assert " +
+          "z.testzip() is None; print(json.dumps([[i.filename, i.file_size] for i in z.infolist()]))",
       ],
       { input: archive, encoding: "utf8" },
     );

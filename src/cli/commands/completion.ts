@@ -10,7 +10,9 @@ const SCRIPTS: Record<string, string> = {
 # /etc/bash_completion.d/mlserver or ~/.local/share/bash-completion/completions/mlserver
 _mlserver() {
   local IFS=$'\\n'
-  COMPREPLY=($(compgen -W "$(mlserver __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)" -- "\${COMP_WORDS[COMP_CWORD]}"))
+  local words
+  words="$(mlserver __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)"
+  COMPREPLY=($(compgen -W "$words" -- "\${COMP_WORDS[COMP_CWORD]}"))
 }
 complete -o default -F _mlserver mlserver
 `,

@@ -83,10 +83,13 @@ export const devserver = defineCommand({
       ...(interpreters !== undefined && { executionLimits: { interpreters } }),
     });
     input.streams.out.write(
-      `ML Server dev server listening on ${server.url} (${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C stops it.\n`,
+      `ML Server dev server listening on ${server.url} ` +
+        `(${users ? users.map((u) => u.username).join(", ") : "user admin, password Admin-Pa55word!"}). Ctrl+C ` +
+        `stops it.\n`,
     );
     input.streams.out.write(
-      `Next: in another terminal, mlserver login --server ${server.url} --username ${users?.[0]?.username ?? "admin"}\n`,
+      `Next: in another terminal, mlserver login --server ${server.url} --username ` +
+        `${users?.[0]?.username ?? "admin"}\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => void server.close().then(resolve);

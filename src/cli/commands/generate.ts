@@ -33,7 +33,8 @@ mlserver generate --service <name>@<version> -o <file> [--check] [--profile <nam
   Needs the optional package mlserver-client-toolchain (any TypeScript in your project, or none).`,
   examples: [
     "mlserver generate openapi/mlserver.yaml -o generated/mlserver.ts",
-    "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username admin -o src/scorer.ts",
+    "MLSERVER_PASSWORD=... mlserver generate --server https://mlserver:12800 --service scorer@1.0 --username " +
+      "admin -o src/scorer.ts",
   ],
   // --server, --username and --ca are the profile's flags; with --service and no credentials, the profile signs in.
   profile: true,

@@ -17,7 +17,8 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
     Saves the profile's settings (no secret) to the config file; the first becomes the default.`,
   examples: [
     "mlserver login --server https://mlserver.example.com:12800 --username admin",
-    'printf %s "$PASSWORD" | mlserver login --server http://mlserver:12800 --username admin --password-stdin --allow-insecure-http',
+    'printf %s "$PASSWORD" | mlserver login --server http://mlserver:12800 --username admin --password-stdin ' +
+      "--allow-insecure-http",
     "mlserver login --device-code --tenant contoso.onmicrosoft.com --client-id <app id> --resource <web app id>",
   ],
   profile: true,
@@ -49,7 +50,8 @@ mlserver login --client-credentials --client-id <id> [--client-secret-stdin]
         expiresAt: new Date(expiresAt).toISOString(),
       },
       () =>
-        `Signed in to ${server} as ${account} (profile ${ctx.profileName}); the access token expires ${when(expiresAt)} and is renewed as needed.`,
+        `Signed in to ${server} as ${account} (profile ${ctx.profileName}); the access token expires ` +
+        `${when(expiresAt)} and is renewed as needed.`,
     );
     ctx.out.next("`mlserver status` checks the server; `mlserver services list` shows its web services.");
     return 0;
@@ -80,7 +82,9 @@ async function guardReplacement(ctx: Context): Promise<void> {
   if (!saved || !wanted || typeof ctx.values.profile === "string" || ctx.env.MLSERVER_PROFILE) return;
   const { normalizeServer } = await import("./profiles.js");
   if (normalizeServer(saved) === normalizeServer(wanted)) return;
-  const keep = `Give --profile <name> to sign in to ${wanted} under another name (or --profile ${ctx.profileName} to replace it).`;
+  const keep =
+    `Give --profile <name> to sign in to ${wanted} under another name (or --profile ` +
+    `${ctx.profileName} to replace it).`;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new UsageError(
       `Profile ${ctx.profileName} signs in to ${saved}; signing in to ${wanted} would replace it. ${keep}`,

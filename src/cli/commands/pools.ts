@@ -37,7 +37,8 @@ mlserver pools delete <name> <version>
         ctx.out.result(
           { name, version, initialSize: initial, maxSize: max, result: answer },
           () =>
-            `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} shell(s) at once, at most ${max}.`,
+            `${answer === "Updated" ? "Resized" : "Created"} the pool of ${name} ${version}: ${initial} ` +
+            `shell(s) at once, at most ${max}.`,
         );
         return 0;
       },

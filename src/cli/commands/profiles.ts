@@ -1,4 +1,7 @@
-/** `mlserver profiles [list] | use <name> | remove <name>`: the saved profiles, as `az account` and `gh auth` show theirs. */
+/**
+ * `mlserver profiles [list] | use <name> | remove <name>`: the saved profiles, as `az account` and `gh auth` show
+ * theirs.
+ */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TokenStore } from "../../index.js";
@@ -97,7 +100,8 @@ mlserver profiles remove <name>
         } catch (error) {
           revoked = false;
           ctx.out.warn(
-            `profile ${name} could not be signed out on the server (${(error as Error).message}); it is removed here anyway.`,
+            `profile ${name} could not be signed out on the server (${(error as Error).message}); it is removed ` +
+              `here anyway.`,
           );
         }
         delete ctx.config.profiles[name];
@@ -190,7 +194,8 @@ function named(ctx: Context, action: string): string {
   if (!ctx.config.profiles[name]) {
     const known = Object.keys(ctx.config.profiles);
     throw new UsageError(
-      `There is no profile ${JSON.stringify(name)}; ${known.length ? `the profiles are ${known.join(", ")}` : "none is saved yet (mlserver login saves one)"}.`,
+      `There is no profile ${JSON.stringify(name)}; ` +
+        `${known.length ? `the profiles are ${known.join(", ")}` : "none is saved yet (mlserver login saves one)"}.`,
     );
   }
   return name;

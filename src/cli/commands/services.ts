@@ -145,7 +145,8 @@ mlserver services swagger <name> <version> [-o <file>]
     "mlserver services consume scorer 1.0 --inputs '{\"x\": 2}'",
     "mlserver services batch scorer 1.0 --file inputs.csv --json > results.json",
     "mlserver services batch artifacts scorer 1.0 <batch id> --output-dir results/",
-    'mlserver services publish stopping 1.0 --code predict.R --inputs \'{"speed":"numeric"}\' --outputs \'{"dist":"numeric"}\'',
+    'mlserver services publish stopping 1.0 --code predict.R --inputs \'{"speed":"numeric"}\' --outputs ' +
+      '\'{"dist":"numeric"}\'',
   ],
   profile: true,
   flags: {},
@@ -196,9 +197,11 @@ mlserver services swagger <name> <version> [-o <file>]
           (defs ?? []).map((d) => `${d.name}: ${d.type}`).join(", ") || "none";
         ctx.out.result(service, () =>
           [
-            `${ctx.out.style(`${service.name} ${service.version}`, "bold")}${service.description ? ` - ${service.description}` : ""}`,
+            ctx.out.style(`${service.name} ${service.version}`, "bold") +
+              (service.description ? ` - ${service.description}` : ""),
             `Runtime:      ${service.runtimeType ?? "?"}`,
-            `Published by: ${service.versionPublishedBy ?? "?"}${service.creationTime ? ` on ${service.creationTime}` : ""}`,
+            `Published by: ${service.versionPublishedBy ?? "?"}` +
+              (service.creationTime ? ` on ${service.creationTime}` : ""),
             `Inputs:       ${params(service.inputParameterDefinitions)}`,
             `Outputs:      ${params(service.outputParameterDefinitions)}`,
             ...(service.outputFileNames?.length ? [`Output files: ${service.outputFileNames.join(", ")}`] : []),
@@ -221,7 +224,8 @@ mlserver services swagger <name> <version> [-o <file>]
         await publishService(conn.client, { name, version, runtimeType, code: fields.code!, ...fields });
         ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
         ctx.out.next(
-          `\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate --service ${name}@${version} -o ${name}.ts\` types it.`,
+          `\`mlserver services consume ${name} ${version} --inputs '{...}'\` runs it; \`mlserver generate ` +
+            `--service ${name}@${version} -o ${name}.ts\` types it.`,
         );
         return 0;
       },
@@ -234,7 +238,8 @@ mlserver services swagger <name> <version> [-o <file>]
         const fields = await serviceFields(ctx);
         if (Object.keys(fields).length === 0)
           throw new UsageError(
-            "services update needs something to change: --code, --init-code, --inputs, --outputs, --description, --output-files or --alias.",
+            "services update needs something to change: --code, --init-code, --inputs, --outputs, " +
+              "--description, --output-files or --alias.",
           );
         const conn = await connect(ctx);
         const { updateService } = await import("../../index.js");
@@ -298,7 +303,9 @@ mlserver services swagger <name> <version> [-o <file>]
         const modes = [file, list, status, resultsOf, artifacts, cancel].filter((v) => v !== undefined).length;
         if (modes !== 1)
           throw new UsageError(
-            "services batch takes one of --file <inputs>, --list, --status <id>, --results <id>, --artifacts <id> or --cancel <id> (or: services batch list|status|results|artifacts|cancel <name> <version> [<id>]).",
+            "services batch takes one of --file <inputs>, --list, --status <id>, --results <id>, --artifacts " +
+              "<id> or --cancel <id> (or: services batch list|status|results|artifacts|cancel <name> <version> " +
+              "[<id>]).",
           );
         const follow = (id: string) => `mlserver services batch status ${name} ${version} ${id}`;
         if (typeof file !== "string") {
@@ -325,7 +332,8 @@ mlserver services swagger <name> <version> [-o <file>]
             ctx.out.result(
               { executionId: id, state: progress.state, completed: progress.completed, total: progress.total },
               () =>
-                `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ${progress.total} runs finished.`,
+                `Batch ${id} of ${name} ${version}: ${progress.state}, ${progress.completed} of ` +
+                `${progress.total} runs finished.`,
             );
             return 0;
           }
@@ -398,7 +406,9 @@ mlserver services swagger <name> <version> [-o <file>]
           progress.end();
           // The batch goes on on the server with what it finished: say where.
           if (executionId && error instanceof Error)
-            error.message += ` The batch ${executionId} goes on on the server: \`mlserver services batch results ${name} ${version} ${executionId}\` shows what it finished.`;
+            error.message +=
+              ` The batch ${executionId} goes on on the server: \`mlserver services batch ` +
+              `results ${name} ${version} ${executionId}\` shows what it finished.`;
           throw error;
         } finally {
           interrupts.handler = undefined;

@@ -19,7 +19,9 @@ const HELP_TEXT = `Code runs in the remote session; these run here:
   exit                               close the session and leave (or Ctrl-D)
 Ctrl-C cancels running code; at the prompt it clears the line.`;
 
-/** Whether `code` needs more lines: an open bracket or string, a trailing `\`, or (Python) a block still being typed. */
+/**
+ * Whether `code` needs more lines: an open bracket or string, a trailing `\`, or (Python) a block still being typed.
+ */
 export function needsMore(code: string, runtime: "Python" | "R"): boolean {
   let depth = 0;
   let quote: string | undefined;
@@ -100,7 +102,8 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
     const prompt = runtime === "R" ? "REMOTE> " : "REMOTE>>> ";
     if (terminal)
       ctx.out.note(
-        `Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` closes the session.`,
+        `Session ${sessionId} (${runtime}) on ${conn.server}. \`help\` lists the local commands; \`exit\` ` +
+          `closes the session.`,
       );
 
     let running: AbortController | undefined;
