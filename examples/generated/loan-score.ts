@@ -129,15 +129,15 @@ export interface components {
     schemas: {
         InputParameters: {
             /** @description numeric */
-            income?: number;
+            income: number;
             /** @description numeric */
-            amount?: number;
+            amount: number;
         };
         OutputParameters: {
             /** @description numeric */
-            score?: number;
+            score: number;
             /** @description logical */
-            approved?: boolean;
+            approved: boolean;
         };
         WebServiceResult: {
             /** @description Whether the run succeeded. */
