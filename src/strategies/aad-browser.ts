@@ -5,9 +5,9 @@
  * back to a popup or a redirect, as the app chooses.
  */
 import type { AuthProvider } from "../auth/provider.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import type { TokenSet } from "../auth/token-set.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
 import { AuthenticationError, InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** msal-browser's `AccountInfo`, as far as it identifies an account (the strategy passes it back to MSAL as it is). */
@@ -130,10 +130,10 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
     );
   }
 
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
+  return tokenStrategy({
     strategy: "aad-browser",
-    rotating: false,
+    options,
+    onSignOut: () => void (renewing = false),
     async acquire() {
       const known = account();
       let result: MsalResultLike;
@@ -153,12 +153,5 @@ export function aadBrowser(options: AadBrowserOptions): AuthProvider & TokenSour
       renewing = true;
       return { accessToken: result.accessToken, tokenType: "Bearer", expiresAt: result.expiresOn.getTime() };
     },
-  });
-  return tokenProvider(cycler, {
-    async signOut() {
-      await cycler.settle();
-      cycler.set(undefined);
-      renewing = false;
-    },
-  });
+  }).provider;
 }

@@ -2,9 +2,9 @@ import { assertHeaderValue } from "../http/credentials.js";
 import { requireText } from "../core/required.js";
 import { ownProvider, type AuthProvider } from "../auth/provider.js";
 import { rememberSecret } from "../core/redact.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider } from "../auth/token-provider.js";
-import { jwtExpiry, type TokenSet } from "../auth/token-set.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
+import { jwtExpiry } from "../auth/token-set.js";
 import { InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** What a bearer callback returns: a token, optionally with its expiry (ms since the epoch). */
@@ -42,9 +42,9 @@ export function bearer(
   }
   const callback = tokenOrCallback;
   const clock = options.clock ?? Date.now;
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
-    rotating: false,
+  return tokenStrategy({
+    strategy: "custom",
+    options,
     async acquire() {
       const result = await callback();
       const { token, expiresAt } =
@@ -57,6 +57,5 @@ export function bearer(
       // No known expiry: the token is good for this call only, so the next call asks again.
       return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt ?? jwtExpiry(token) ?? clock() };
     },
-  });
-  return tokenProvider(cycler);
+  }).provider;
 }

@@ -2,11 +2,12 @@ import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import { requireText } from "../core/required.js";
 import type { MaybePromise } from "../core/fetch.js";
 import { assertSecureTransport } from "../http/origins.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenStoreOptions } from "../auth/token-store.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
 import { transportFailure } from "../auth/token-request.js";
-import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
+import { parseTokenResponse } from "../auth/token-set.js";
 import {
   AuthenticationError,
   InvalidOptionError,
@@ -144,19 +145,14 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   // Tokens differ by scope and extra parameters (e.g. audience): they are part of the account.
   const account =
     options.storeAccount ?? [options.clientId, scopeText ?? "", JSON.stringify(options.params ?? {})].join(" ");
-  const stored = new StoredTokens<TokenSet>(
-    () =>
-      options.store && {
-        store: options.store,
-        key: { origin: tokenUrl.origin + tokenUrl.pathname, account, strategy: "client-credentials" },
-      },
-    options.clock,
-  );
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
+  return tokenStrategy({
     strategy: "client-credentials",
-    rotating: false,
-    acquire: stored.wrap(async () => {
+    options,
+    storeKey: () => ({ origin: tokenUrl.origin + tokenUrl.pathname, account }),
+    bind(binding: AuthBinding) {
+      allowInsecureHttp = options.allowInsecureHttp ?? binding.allowInsecureHttp;
+    },
+    async acquire() {
       assertSecureTransport(tokenUrl, allowInsecureHttp);
       // A failure (say, no secret yet) is not kept: the next attempt starts again.
       grant ??= createGrant().catch((error: unknown) => {
@@ -173,20 +169,8 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
         throw fromWreckError(error, label, tokenUrl, timeoutMs, secret === undefined ? [] : [secret]);
       }
       return parseTokenResponse(token, sentAt);
-    }),
-  });
-
-  return tokenProvider(cycler, {
-    reload: () => stored.reloadInto(cycler),
-    bind(binding: AuthBinding) {
-      allowInsecureHttp = options.allowInsecureHttp ?? binding.allowInsecureHttp;
     },
-    async signOut() {
-      await cycler.settle();
-      cycler.set(undefined);
-      await stored.forget();
-    },
-  });
+  }).provider;
 }
 
 interface BoomLike {

@@ -1,27 +1,25 @@
 import type { components } from "../../generated/mlserver.js";
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import type { FetchLike, MaybePromise } from "../core/fetch.js";
-import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import { PeerMayHaveRenewed, StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
+import type { TokenSource } from "../auth/token-provider.js";
+import { PeerMayHaveRenewed, type TokenStoreOptions } from "../auth/token-store.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
 import { CredentialBoundary } from "../http/boundary.js";
 import { setCredentialHeader } from "../http/credentials.js";
 import { assertSecureTransport, normalizeBaseUrl } from "../http/origins.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { abortable } from "../core/fetch.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import { sendTokenRequest } from "../auth/token-request.js";
 import { parseTokenResponse, type TokenSet } from "../auth/token-set.js";
 import {
   AuthenticationError,
   InvalidOptionError,
   SignedOutError,
-  TokenEndpointError,
   TokenRefreshError,
   TokenResponseError,
 } from "../core/errors.js";
 import { debug, fingerprint } from "../core/log.js";
 import { rememberSecret } from "../core/redact.js";
 import { requireText } from "../core/required.js";
-import { inSpan, tokenAttributes } from "../http/layers.js";
 import { createTransport } from "../http/transport.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
@@ -206,13 +204,6 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
   const clock = options.clock ?? Date.now;
   /** A stored set is ML Server's only with its refresh token. */
   const asTokens = (set: TokenSet) => (set.refreshToken ? (set as MlServerTokens) : undefined);
-  const stored = new StoredTokens<MlServerTokens>(
-    () =>
-      options.store && endpoint
-        ? { store: options.store, key: { origin: endpoint.baseUrl, account: account!, strategy: "ml-server-login" } }
-        : undefined,
-    clock,
-  );
   /** The time a token request is sent: expiry counts from it (see parseTokenResponse). */
   const toTokens = (body: unknown, sentAt: number): MlServerTokens => {
     const tokens = parseTokenResponse(body, sentAt);
@@ -261,13 +252,21 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     );
   }
 
-  const cycler = new TokenCycler<MlServerTokens>({
-    ...options,
+  const { provider, cycler, stored, signIn } = tokenStrategy<MlServerTokens>({
     strategy: "ml-server-login",
+    options,
     rotating: true,
     ...(options.tokens && { initial: options.tokens }),
     onChange: (tokens) => options.onTokens?.(tokens ? { ...tokens } : null),
-    acquire: stored.wrap(async (previous, attempt) => {
+    storeKey: () => endpoint && { origin: endpoint.baseUrl, account: account! },
+    parse: asTokens,
+    bind: (binding) => void endpointFor(binding),
+    check(context) {
+      if (signedOut) throw new SignedOutError();
+      if (context) endpointFor(context);
+      else requireEndpoint();
+    },
+    async acquire(previous, attempt) {
       if (previous?.refreshToken) {
         try {
           return await renew(previous.refreshToken);
@@ -286,7 +285,8 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
         }
       }
       return login();
-    }, asTokens),
+    },
+    revoke: (tokens) => (endpoint ? revoke(tokens) : Promise.resolve()),
   });
 
   /** One revoke call; an answer of 200 or 204, with or without a body, is a success. */
@@ -318,69 +318,17 @@ export function mlServerLogin(options: MlServerLoginOptions): MlServerLoginProvi
     debug(`revoked refresh token ${fingerprint(tokens.refreshToken)}`);
   }
 
-  const provider = tokenProvider(cycler, {
-    reload: () => stored.reloadInto(cycler, asTokens),
-    bind: (binding) => void endpointFor(binding),
-    check(context) {
-      if (signedOut) throw new SignedOutError();
-      if (context) endpointFor(context);
-      else requireEndpoint();
-    },
-  });
-
   return {
     ...provider,
-
     async signIn({ signal } = {}) {
       requireEndpoint();
       await cycler.settle();
       signedOut = false;
-      const tokens = await abortable(
-        stored.locked(async () => {
-          const obtainedAt = clock();
-          const fresh = await login();
-          await stored.save(fresh, obtainedAt);
-          return fresh;
-        }),
-        signal,
-      );
-      cycler.set(tokens);
+      await signIn(login, signal);
     },
-
     async signOut() {
       signedOut = true;
-      await cycler.settle();
-      const held = cycler.current;
-      cycler.set(undefined);
-      // Under the store's lock, so that no other process renews the pair while it is revoked.
-      await stored.locked(async () => {
-        // A new process signs out what it never loaded: the store's set, if newer than its own.
-        const fromStore = await stored.load();
-        const tokens =
-          fromStore?.refreshToken && (!held || fromStore.expiresAt >= held.expiresAt)
-            ? (fromStore as MlServerTokens)
-            : held;
-        try {
-          if (tokens?.refreshToken && endpoint) {
-            await inSpan(
-              "mlserver-client revoke",
-              { "mlserver_client.strategy": "ml-server-login", ...tokenAttributes(tokens.accessToken) },
-              () => revoke(tokens),
-            );
-          }
-        } catch (error) {
-          throw new TokenEndpointError(
-            `Signed out locally, but the refresh token could not be revoked on the server ` +
-              `(${(error as Error).message}); it stays valid until it expires.`,
-            {
-              cause: error,
-              retryable: false,
-            },
-          );
-        } finally {
-          await stored.forget();
-        }
-      });
+      await provider.signOut();
     },
   };
 }

@@ -15,10 +15,10 @@ import type {
 } from "@azure/msal-node";
 import type { AuthBinding, AuthProvider } from "../auth/provider.js";
 import type { FetchLike } from "../core/fetch.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import { StoredTokens, type StoreBinding, type TokenStoreOptions } from "../auth/token-store.js";
-import type { TokenSet } from "../auth/token-set.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
+import type { StoreBinding, TokenStoreOptions } from "../auth/token-store.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
 import {
   AuthenticationError,
   AuthorizationDeclinedError,
@@ -353,49 +353,44 @@ export function msalTokenProvider<App>(
         strategy: flow.strategy,
       },
     };
-  // The lock makes processes that start together share one sign-in (one device-code prompt).
-  const stored = new StoredTokens<TokenSet>(binding, options.clock);
   const cachePlugin = options.store && storeCachePlugin(binding);
   let app: Promise<App> | undefined;
   let bypassCache = false;
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
+  return tokenStrategy({
     strategy: flow.strategy,
-    rotating: false,
-    acquire: () =>
-      stored.locked(async () => {
-        network.lastError = undefined;
-        const bypass = bypassCache;
-        bypassCache = false;
-        try {
-          app ??= import("@azure/msal-node")
-            .then((msal) => flow.createApp(msal, network, cachePlugin))
-            .catch((error: unknown) => {
-              app = undefined; // e.g. no secret yet: the next attempt starts again
-              throw error;
-            });
-          const result = await flow.acquire(await app, bypass, network);
-          if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
-          rememberSecret(result.accessToken);
-          return {
-            accessToken: result.accessToken,
-            tokenType: "Bearer",
-            expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000,
-          };
-        } catch (error) {
-          if (flow.signal?.aborted && error === flow.signal.reason) throw error;
-          throw fromMsalError(error, network, flow.secrets, flow.what);
-        }
-      }),
-  });
-  return tokenProvider(cycler, {
+    options,
+    storeKey: () => binding()?.key,
+    // MSAL keeps its cache in the store; the lock makes processes that start together share one
+    // sign-in (one device-code prompt).
+    storeShares: "lock",
     bind: (binding) => network.bind(binding),
     onRefused: () => void (bypassCache = true),
-    async signOut() {
-      await cycler.settle();
+    async onSignOut() {
       if (app) await flow.forget(await app);
-      cycler.set(undefined);
-      await stored.forget();
     },
-  });
+    async acquire() {
+      network.lastError = undefined;
+      const bypass = bypassCache;
+      bypassCache = false;
+      try {
+        app ??= import("@azure/msal-node")
+          .then((msal) => flow.createApp(msal, network, cachePlugin))
+          .catch((error: unknown) => {
+            app = undefined; // e.g. no secret yet: the next attempt starts again
+            throw error;
+          });
+        const result = await flow.acquire(await app, bypass, network);
+        if (!result?.accessToken) throw new TokenResponseError("The authority's answer held no access token.");
+        rememberSecret(result.accessToken);
+        return {
+          accessToken: result.accessToken,
+          tokenType: "Bearer",
+          expiresAt: result.expiresOn?.getTime() ?? Date.now() + 3_600_000,
+        };
+      } catch (error) {
+        if (flow.signal?.aborted && error === flow.signal.reason) throw error;
+        throw fromMsalError(error, network, flow.secrets, flow.what);
+      }
+    },
+  }).provider;
 }

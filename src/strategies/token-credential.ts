@@ -1,8 +1,8 @@
 import type { AuthProvider } from "../auth/provider.js";
-import { TokenCycler, type TokenCycleOptions } from "../auth/token-cycler.js";
-import { tokenProvider, type TokenSource } from "../auth/token-provider.js";
-import { StoredTokens, type TokenStoreOptions } from "../auth/token-store.js";
-import type { TokenSet } from "../auth/token-set.js";
+import type { TokenCycleOptions } from "../auth/token-cycler.js";
+import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenStoreOptions } from "../auth/token-store.js";
+import { tokenStrategy } from "../auth/token-strategy.js";
 import { InvalidOptionError, TokenResponseError } from "../core/errors.js";
 
 /** The shape of `@azure/core-auth`'s `AccessToken`, restated so that no Azure package is needed. */
@@ -52,23 +52,11 @@ export function fromTokenCredential(
     throw new InvalidOptionError(
       "fromTokenCredential with a store needs storeAccount (e.g. the managed identity's client id).",
     );
-  const stored = new StoredTokens<TokenSet>(
-    () =>
-      options.store && {
-        store: options.store,
-        key: {
-          origin: "token-credential",
-          account: `${options.storeAccount} ${list.join(" ")}`,
-          strategy: "token-credential",
-        },
-      },
-    options.clock,
-  );
-  const cycler = new TokenCycler<TokenSet>({
-    ...options,
+  return tokenStrategy({
     strategy: "token-credential",
-    rotating: false,
-    acquire: stored.wrap(async () => {
+    options,
+    storeKey: () => ({ origin: "token-credential", account: `${options.storeAccount} ${list.join(" ")}` }),
+    async acquire() {
       const token = await credential.getToken(list);
       if (
         !token ||
@@ -92,14 +80,6 @@ export function fromTokenCredential(
         expiresAt: token.expiresOnTimestamp,
         ...(token.refreshAfterTimestamp !== undefined && { refreshAt: token.refreshAfterTimestamp }),
       };
-    }),
-  });
-  return tokenProvider(cycler, {
-    reload: () => stored.reloadInto(cycler),
-    async signOut() {
-      await cycler.settle();
-      cycler.set(undefined);
-      await stored.forget();
     },
-  });
+  }).provider;
 }

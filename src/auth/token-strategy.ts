@@ -1,0 +1,145 @@
+/**
+ * The one builder of every strategy that holds tokens. It puts the token machinery together: the
+ * store (its key, its lock, sets shared between processes), the cycle (renewal before expiry, one
+ * renewal for any number of callers, rotation), the provider (the bearer header, one resend after
+ * a 401) and sign-out (revoke on the server, then forget). A strategy gives its protocol's steps
+ * only: how to get a set (sign in or renew), and how to revoke one.
+ */
+import { TokenEndpointError } from "../core/errors.js";
+import { abortable } from "../core/fetch.js";
+import { inSpan, tokenAttributes } from "../http/layers.js";
+import type { AuthBinding, AuthContext, AuthProvider } from "./provider.js";
+import { TokenCycler, type TokenCycleOptions } from "./token-cycler.js";
+import { tokenProvider, type TokenSource } from "./token-provider.js";
+import type { TokenSet } from "./token-set.js";
+import { StoredTokens, type TokenStoreOptions } from "./token-store.js";
+
+/** A strategy's part: its name, its protocol's steps and what it adds to the shared behaviour. */
+export interface TokenStrategySpec<T extends TokenSet> {
+  /** Names the strategy in spans, logs and the store's key. */
+  strategy: string;
+  options: TokenCycleOptions & TokenStoreOptions;
+  /** Whether a renewal rotates the pair (callers then wait for it, rather than use the old one). */
+  rotating?: boolean;
+  /** A set to start from (e.g. saved by an earlier run). */
+  initial?: T;
+  /** Called with each new set, and with undefined after sign-out. */
+  onChange?(tokens: T | undefined): void;
+  /** The store entry's origin and account, once the strategy knows them. */
+  storeKey?(): { origin: string; account: string } | undefined;
+  /**
+   * What the store does: `"sets"` (the default) shares the sets renewed by any process; `"lock"`
+   * only lets one process acquire at a time (for a library that keeps its own cache in the store).
+   */
+  storeShares?: "sets" | "lock";
+  /** Which stored sets are this strategy's (default: any). */
+  parse?(stored: TokenSet): T | undefined;
+  /**
+   * Gets a set: a renewal of `previous` (the newest set known) or a sign-in. `peerChecked` says
+   * whether a peer's renewal was already looked for (see {@link PeerMayHaveRenewed}).
+   */
+  acquire(previous: T | undefined, attempt: { peerChecked: boolean }): Promise<T>;
+  /** Ends `tokens` on the server, under the store's lock; a failure reaches the caller of sign-out. */
+  revoke?(tokens: T): Promise<void>;
+  bind?(binding: AuthBinding): void;
+  /** Runs before each authorization; throw to refuse (e.g. when signed out). */
+  check?(context?: AuthContext): void;
+  /** A 401 came back on the current token: the next renewal must bypass caches. */
+  onRefused?(): void;
+  /** Clean-up on sign-out beyond forgetting the set (e.g. a library's own cache). */
+  onSignOut?(): Promise<void> | void;
+}
+
+/** The strategy built: its provider, and the parts a strategy with more steps (sign-in) uses. */
+export interface TokenStrategy<T extends TokenSet> {
+  provider: AuthProvider & TokenSource & { signOut(): Promise<void> };
+  cycler: TokenCycler<T>;
+  stored: StoredTokens<T>;
+  /** Signs in now with `login`, under the store's lock, and stores and uses the set. */
+  signIn(login: () => Promise<T>, signal?: AbortSignal): Promise<void>;
+}
+
+export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): TokenStrategy<T> {
+  const { options } = spec;
+  const clock = options.clock ?? Date.now;
+  const store = options.store;
+  const stored = new StoredTokens<T>(() => {
+    const key = store && spec.storeKey?.();
+    return key && { store, key: { ...key, strategy: spec.strategy } };
+  }, clock);
+  const parse = spec.parse ?? ((set: TokenSet) => set as T);
+  const sharesSets = spec.storeShares !== "lock";
+  const cycler = new TokenCycler<T>({
+    ...options,
+    strategy: spec.strategy,
+    rotating: spec.rotating ?? false,
+    ...(spec.initial && { initial: spec.initial }),
+    ...(spec.onChange && { onChange: spec.onChange }),
+    acquire: sharesSets
+      ? stored.wrap((previous, attempt) => spec.acquire(previous, attempt), parse)
+      : (previous) => stored.locked(() => spec.acquire(previous, { peerChecked: true })),
+  });
+
+  /** The set to revoke: the store's, if newer than the one held (a new process never loaded it). */
+  const newest = async (held: T | undefined) => {
+    const found = await stored.load();
+    const fromStore = found && parse(found);
+    return fromStore && (!held || fromStore.expiresAt >= held.expiresAt) ? fromStore : held;
+  };
+
+  async function revoke(held: T | undefined): Promise<void> {
+    try {
+      const tokens = await newest(held);
+      if (tokens) {
+        const attributes = { "mlserver_client.strategy": spec.strategy, ...tokenAttributes(tokens.accessToken) };
+        await inSpan("mlserver-client revoke", attributes, () => spec.revoke!(tokens));
+      }
+    } catch (error) {
+      throw new TokenEndpointError(
+        `Signed out locally, but the refresh token could not be revoked on the server ` +
+          `(${(error as Error).message}); it stays valid until it expires.`,
+        { cause: error, retryable: false },
+      );
+    }
+  }
+
+  async function signOut(): Promise<void> {
+    await cycler.settle();
+    const held = cycler.current;
+    cycler.set(undefined);
+    const forget = async () => {
+      await spec.onSignOut?.();
+      await stored.forget();
+    };
+    // Under the store's lock, so that no other process renews the pair while it is revoked.
+    if (spec.revoke) await stored.locked(() => revoke(held).finally(forget));
+    else await forget();
+  }
+
+  const provider = tokenProvider(cycler, {
+    ...(sharesSets && { reload: () => stored.reloadInto(cycler, parse) }),
+    ...(spec.bind && { bind: spec.bind }),
+    ...(spec.check && { check: spec.check }),
+    ...(spec.onRefused && { onRefused: spec.onRefused }),
+    signOut,
+  });
+
+  return {
+    provider: provider as TokenStrategy<T>["provider"],
+    cycler,
+    stored,
+    async signIn(login, signal) {
+      await cycler.settle();
+      const tokens = await abortable(
+        stored.locked(async () => {
+          const obtainedAt = clock();
+          const fresh = await login();
+          await stored.save(fresh, obtainedAt);
+          return fresh;
+        }),
+        signal,
+      );
+      cycler.set(tokens);
+    },
+  };
+}
