@@ -73,23 +73,19 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
     ...options,
     strategy: spec.strategy,
     rotating: spec.rotating ?? false,
-    ...(spec.initial && { initial: spec.initial }),
-    ...(spec.onChange && { onChange: spec.onChange }),
+    initial: spec.initial,
+    onChange: spec.onChange,
     acquire: sharesSets
-      ? stored.wrap((previous, attempt) => spec.acquire(previous, attempt), parse)
+      ? stored.wrap(spec.acquire, parse)
       : (previous) => stored.locked(() => spec.acquire(previous, { peerChecked: true })),
   });
 
-  /** The set to revoke: the store's, if newer than the one held (a new process never loaded it). */
-  const newest = async (held: T | undefined) => {
-    const found = await stored.load();
-    const fromStore = found && parse(found);
-    return fromStore && (!held || fromStore.expiresAt >= held.expiresAt) ? fromStore : held;
-  };
-
   async function revoke(held: T | undefined): Promise<void> {
     try {
-      const tokens = await newest(held);
+      // The store's set, if newer than the one held: a new process signs out what it never loaded.
+      const found = await stored.load();
+      const fromStore = found && parse(found);
+      const tokens = fromStore && (!held || fromStore.expiresAt >= held.expiresAt) ? fromStore : held;
       if (tokens) {
         const attributes = { "mlserver_client.strategy": spec.strategy, ...tokenAttributes(tokens.accessToken) };
         await inSpan("mlserver-client revoke", attributes, () => spec.revoke!(tokens));
@@ -117,10 +113,10 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
   }
 
   const provider = tokenProvider(cycler, {
-    ...(sharesSets && { reload: () => stored.reloadInto(cycler, parse) }),
-    ...(spec.bind && { bind: spec.bind }),
-    ...(spec.check && { check: spec.check }),
-    ...(spec.onRefused && { onRefused: spec.onRefused }),
+    reload: sharesSets ? () => stored.reloadInto(cycler, parse) : undefined,
+    bind: spec.bind,
+    check: spec.check,
+    onRefused: spec.onRefused,
     signOut,
   });
 

@@ -122,13 +122,12 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth });\
         JSON.stringify({ ours, withLayers, openapiFetch, ratio }, null, 2),
       );
       expect(withLayers - ours).toBeGreaterThan(1000);
-      // The goal of 11 KB is not met (see the README's Performance section); these budgets keep the sizes from growing
-      // unnoticed.
+      // The goal of 11 KB is not met (see docs/browser.md); these budgets keep the sizes from growing unnoticed.
       // Raised from 14,600 / 16,200 by about 1.1 KB for the store's failover handling (a peer's
       // renewal waited for, an unsaved set written back), real requests for middleware, and the
-      // checks of required secrets.
-      expect(ours).toBeLessThan(15_500);
-      expect(withLayers).toBeLessThan(17_100);
+      // checks of required secrets; then by 0.3 KB for the one token builder every strategy shares.
+      expect(ours).toBeLessThan(15_800);
+      expect(withLayers).toBeLessThan(17_400);
     },
   );
 
