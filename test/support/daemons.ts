@@ -202,26 +202,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/** The arguments of a redis-server on a loopback port, in the foreground, with no persistence. */
+export const redisServerArgs = (port: number, dir: string): string[] => [
+  ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+  ...["--save", "", "--appendonly", "no", "--daemonize", "no"],
+];
+
 /** redis-server on a loopback port, in the foreground, with no persistence. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   const dir = daemonDir("mlserver-client-redis-");
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    dir,
-    "--daemonize",
-    "no",
-    "--protected-mode",
-    "yes",
-  ];
+  const args = [...redisServerArgs(port, dir), "--protected-mode", "yes"];
   let stop = await launch(REDIS, args, port, join(dir, "none.log"), dir);
   return {
     url: `redis://127.0.0.1:${port}`,

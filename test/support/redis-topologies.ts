@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { redisServerArgs } from "./daemons.js";
 import { freePort } from "./prism.js";
 
 const exec = promisify(execFile);
@@ -51,21 +52,6 @@ async function stopAll(nodes: Node[], dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const serverArgs = (port: number, dir: string) => [
-  "--port",
-  String(port),
-  "--bind",
-  "127.0.0.1",
-  "--save",
-  "",
-  "--appendonly",
-  "no",
-  "--dir",
-  dir,
-  "--daemonize",
-  "no",
-];
-
 export interface RedisCluster {
   /** Where node-redis's createCluster starts: every node. */
   rootNodes: { url: string }[];
@@ -101,7 +87,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       "--cluster-replica-validity-factor",
       "0",
     ];
-    return start(REDIS_SERVER, [...serverArgs(port, own), ...cluster], port);
+    return start(REDIS_SERVER, [...redisServerArgs(port, own), ...cluster], port);
   });
   const alive = (port: number) =>
     nodes.some((n) => n.port === port && n.child.exitCode === null && n.child.signalCode === null);
@@ -185,11 +171,16 @@ export async function startRedisSentinel(): Promise<RedisSentinelSet> {
   const nodes: Node[] = [];
   try {
     for (const port of [masterPort, replicaPort]) mkdirSync(join(dir, String(port)));
-    nodes.push(start(REDIS_SERVER, serverArgs(masterPort, join(dir, String(masterPort))), masterPort));
+    nodes.push(start(REDIS_SERVER, redisServerArgs(masterPort, join(dir, String(masterPort))), masterPort));
     nodes.push(
       start(
         REDIS_SERVER,
-        [...serverArgs(replicaPort, join(dir, String(replicaPort))), "--replicaof", "127.0.0.1", String(masterPort)],
+        [
+          ...redisServerArgs(replicaPort, join(dir, String(replicaPort))),
+          "--replicaof",
+          "127.0.0.1",
+          String(masterPort),
+        ],
         replicaPort,
       ),
     );
