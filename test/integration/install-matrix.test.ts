@@ -147,7 +147,10 @@ describe.each(["npm", "pnpm", "yarn", "bun"] as const)("installed with %s", (man
       if (typescript === undefined) return;
       writeFileSync(join(dir, "consumer.ts"), CONSUMER);
       expect(await typeCheck(dir, ["consumer.ts"])).toBe("ok");
-      // The check can fail: the directive on a real path is unused, and tsc says so.
+      // The check can fail: the directive on a real path is unused, and tsc says so. Once per
+      // TypeScript (with npm): a layout that lost the types fails the check above already, since
+      // the directive on the wrong path is then unused too.
+      if (manager !== "npm") return;
       writeFileSync(join(dir, "consumer.ts"), CONSUMER.replace('"/no-such-path"', '"/status"'));
       expect(await typeCheck(dir, ["consumer.ts"])).toContain("TS2578");
     },
