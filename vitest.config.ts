@@ -26,9 +26,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: "forks",
-    // Two files at a time: most of the suite waits on servers and child processes, and every test
-    // is written to hold under load (the reliability test runs beside CPU burners to prove it).
-    maxWorkers: 2,
+    // Three files at a time on two cores: most of the suite waits on servers and child processes,
+    // and every test is written to hold under load (the reliability test runs beside CPU burners).
+    maxWorkers: 3,
     // The load test measures the heap after a forced collection.
     execArgv: ["--expose-gc"],
   },
