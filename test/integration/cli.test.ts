@@ -269,27 +269,10 @@ describe("mlserver, installed from the packed tarball", () => {
     writeFileSync(join(h.dir, "fails.py"), "raise ValueError('on purpose')\n");
     writeFileSync(join(h.dir, "ok.py"), "y = 1\n");
     await check(5, ["run", join(h.dir, "fails.py"), "--get-file", "never.txt"]);
-    await check(0, [
-      "services",
-      "publish",
-      "exit-codes",
-      "1.0",
-      "--code",
-      join(h.dir, "ok.py"),
-      "--outputs",
-      '{"y":"numeric"}',
-    ]);
+    const publish = ["services", "publish", "exit-codes", "1.0", "--code", join(h.dir, "ok.py")];
+    await check(0, [...publish, "--outputs", '{"y":"numeric"}']);
     // Another failure of the server's refusing (409: the name and version exist) is 1.
-    await check(1, [
-      "services",
-      "publish",
-      "exit-codes",
-      "1.0",
-      "--code",
-      join(h.dir, "ok.py"),
-      "--outputs",
-      '{"y":"numeric"}',
-    ]);
+    await check(1, [...publish, "--outputs", '{"y":"numeric"}']);
     // Nothing listens on port 9 (discard); signing in there meets the network, not a cached session.
     const unreachable = [
       "login",
