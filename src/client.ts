@@ -7,10 +7,10 @@ import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBase
 import { allOwnProviders, isAuthProvider, type AuthOption } from "./auth/provider.js";
 import { type FetchLike } from "./core/fetch.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { defaultFetch } from "./http/default-fetch.js";
+import { defaultSender } from "./http/default-fetch.js";
 import type { ProxyOptions } from "./http/dispatcher.js";
-import { createTransport, type Transport } from "./http/transport.js";
-import { markOperation } from "./core/operation.js";
+import { Exchange } from "./http/exchange.js";
+import { createPipeline, createTransport } from "./http/pipeline.js";
 import { installedLayers } from "./http/layers.js";
 import type { RetryOptions } from "./http/retry.js";
 import { InvalidOptionError } from "./core/errors.js";
@@ -124,7 +124,7 @@ export function createAuthenticatedClient<P extends object>(
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
   // On Node, requests leave through undici's dispatcher unless the application brings its own fetch.
-  const base = defaultFetch(
+  const sender = defaultSender(
     {
       ...(ca !== undefined && { ca }),
       ...(proxy && { proxy }),
@@ -132,8 +132,6 @@ export function createAuthenticatedClient<P extends object>(
     },
     userFetch as FetchLike | undefined,
   );
-  const transport = createTransport(boundary, base);
-  // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
   const layers = installedLayers();
   if (retry !== undefined && retry !== false && !layers.retries) {
     throw new InvalidOptionError(
@@ -141,29 +139,31 @@ export function createAuthenticatedClient<P extends object>(
         "before creating clients.",
     );
   }
-  const retrying = retry === false || !layers.retries ? transport : layers.retries(transport, retry);
-  // One span per call, around its retries.
-  const send = tracing && layers.tracing ? layers.tracing.wrap(retrying, boundary) : retrying;
-  const client = createClient<P>({ ...rest, fetch: send as ClientOptions["fetch"], baseUrl });
+  // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
+  const pipeline = createPipeline({
+    boundary,
+    sender,
+    retry: retry === false ? undefined : layers.retries?.(retry),
+    clientSpan: tracing ? layers.tracing?.policy(boundary) : undefined,
+  });
+  const client = createClient<P>({ ...rest, fetch: pipeline.send as ClientOptions["fetch"], baseUrl });
   let own: Middleware;
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
-    const binding = { baseUrl, fetch: transport, allowInsecureHttp };
+    const binding = { baseUrl, fetch: pipeline.direct, allowInsecureHttp };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    own = createAuthMiddleware(auth, { boundary, transport: send, ...(security && { security }) });
+    own = createAuthMiddleware(auth, { boundary, transport: pipeline.send, ...(security && { security }) });
   } else {
-    // The auth middleware marks the requests it sends with their path template; without it, this does.
+    // The auth middleware names the operation of the requests it sees; without it, this does.
     own = {
       onRequest({ request, schemaPath }) {
-        markOperation(request, schemaPath);
+        Exchange.of(request).operation = schemaPath;
         return undefined;
       },
     };
   }
-  // A transport with a Request class of its own (the Node default's light one) gets it from openapi-fetch.
-  const light = (base as { Request?: typeof Request }).Request;
-  return lastMiddleware(client, own, light, auth !== undefined && !allOwnProviders(auth));
+  return lastMiddleware(client, own, sender.Request, auth !== undefined && !allOwnProviders(auth));
 }
 
 /**
@@ -224,7 +224,7 @@ function lastMiddleware<P extends object>(
  * enforces the allowed origins and the plain-HTTP rule on every request as sent (after every
  * middleware), and follows redirects by the same rules.
  */
-export type AuthMiddleware = Middleware & { readonly fetch: Transport };
+export type AuthMiddleware = Middleware & { readonly fetch: FetchLike };
 
 /**
  * Authentication for any openapi-fetch client, with the guarantees of {@link createMlServerClient}:

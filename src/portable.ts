@@ -61,7 +61,7 @@ export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-s
 // Retries, tracing, logging
 export { useRetries } from "./http/retry.js";
 export type { RetryOptions } from "./http/retry.js";
-export { retriesOf } from "./core/operation.js";
+export { retriesOf } from "./http/exchange.js";
 export { useOpenTelemetry } from "./http/tracing/open-telemetry.js";
 export type { OpenTelemetryApi } from "./http/tracing/open-telemetry.js";
 export { fingerprint, setDebugLog } from "./core/log.js";
@@ -137,6 +137,5 @@ export type { ErrorCode, ErrorDetails } from "./core/errors.js";
 // Building blocks, for strategies and clients of your own
 // Types that the strategies' options and results use; the building blocks themselves are in
 // `mlserver-client/building-blocks`.
-export type { Transport } from "./http/transport.js";
 export type { TokenCycleOptions } from "./auth/token-cycler.js";
 export type { TokenSet } from "./auth/token-set.js";

@@ -3,8 +3,8 @@ import type { OperationSecurityMap, SecurityAlternative } from "./security.js";
 import { InvalidOptionError, MissingCredentialsError } from "../core/errors.js";
 import { debug } from "../core/log.js";
 import { concealCredentials } from "../core/redact.js";
-import { markOperation } from "../core/operation.js";
-import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
+import { discardBody, givenSignal } from "../http/bodies.js";
+import { Exchange } from "../http/exchange.js";
 import { snapshot, type CredentialBoundary } from "../http/boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider } from "./provider.js";
 import type { FetchLike } from "../core/fetch.js";
@@ -33,12 +33,6 @@ export interface AuthMiddlewareWiring {
   security?: OperationSecurityMap;
 }
 
-/** Per call (keyed by openapi-fetch's per-call options object): the providers used, and a pristine copy to resend. */
-interface Resendable {
-  providers: readonly AuthProvider[];
-  copy: Request;
-}
-
 /**
  * The openapi-fetch middleware behind `authMiddleware` and `createMlServerClient`: authorizes
  * requests, teaches the boundary what its providers set, and on a 401 lets the providers refresh
@@ -52,9 +46,8 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
   const { boundary, transport, security } = wiring;
   const allowInsecureHttp = boundary.allowInsecureHttp;
   const choose = chooser(auth);
-  // Weakly keyed by the call's own options object: a call that never gets an answer (refused,
-  // abandoned) leaves nothing reachable behind, whichever middleware stopped it.
-  const resendable = new WeakMap<object, Resendable>();
+  const providersFor = (request: Request, schemaPath: string) =>
+    choose(security?.[schemaPath]?.[request.method.toLowerCase()], `${request.method} ${schemaPath}`);
 
   const contextOf = (request: Request, baseUrl: string): AuthContext => ({
     baseUrl,
@@ -78,15 +71,13 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
 
   return {
     async onRequest({ request, schemaPath, options: clientOptions }) {
-      let copy: Request | undefined;
+      // The pipeline below knows a call by its path template (for retries and spans).
+      const exchange = Exchange.of(request);
+      exchange.operation = schemaPath;
+      let held = false;
       try {
-        const method = request.method.toLowerCase();
-        const providers = choose(security?.[schemaPath]?.[method], `${request.method} ${schemaPath}`);
-        // Below openapi-fetch, retries and spans know a call by its path template.
-        if (providers.length === 0) {
-          markOperation(request, schemaPath);
-          return undefined;
-        }
+        const providers = providersFor(request, schemaPath);
+        if (providers.length === 0) return undefined;
         if (clientOptions.fetch !== transport) {
           // Only the transport checks the request as it is actually sent (and its redirects).
           throw new InvalidOptionError(
@@ -96,48 +87,56 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
         }
         // Refuse before asking any provider for a credential (which may mean a sign-in).
         boundary.assertMayReceive(request.url);
-        copy = providers.some((p) => p.onUnauthorized) ? (hasBody(request) ? request.clone() : request) : undefined;
-        const authorized = await authorize(request, providers, contextOf(request, clientOptions.baseUrl));
-        markOperation(authorized, schemaPath);
-        if (copy) resendable.set(clientOptions, { providers, copy });
-        return authorized;
+        if (providers.some((p) => p.onUnauthorized)) {
+          // A 401 resends the request as it is now, before credentials, with its body kept.
+          exchange.hold(request);
+          exchange.pristine = request;
+          held = true;
+        }
+        return exchange.carry(await authorize(request, providers, contextOf(request, clientOptions.baseUrl)));
       } catch (error) {
         // A refused call is never sent: release its body (and the copy's), or Node keeps an
         // unread body (a Blob's, for one) alive.
         discardBody(request);
-        if (copy) discardBody(copy);
+        if (held) letGo(exchange);
         throw error;
       }
     },
 
     async onResponse({ request, response, schemaPath, options: clientOptions }) {
-      const entry = resendable.get(clientOptions);
-      resendable.delete(clientOptions);
-      if (!entry || response.status !== 401) {
-        if (entry && entry.copy !== request) discardBody(entry.copy);
-        return undefined;
+      const exchange = Exchange.find(request);
+      const pristine = exchange?.pristine;
+      if (!exchange || !pristine) return undefined;
+      try {
+        if (response.status !== 401) return undefined;
+        const providers = providersFor(pristine, schemaPath);
+        const context = contextOf(request, clientOptions.baseUrl);
+        const verdicts = await Promise.all(
+          providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false),
+        );
+        if (!verdicts.some(Boolean)) return undefined;
+        // The path template, not the URL: a URL may carry a secret (a token or an API key).
+        debug(`401 from ${request.method} ${schemaPath}: resending once`);
+        discardBody(response);
+        const resend = await authorize(await exchange.again(pristine), providers, context);
+        return await transport(exchange.carry(resend));
+      } finally {
+        letGo(exchange);
       }
-      const context = contextOf(request, clientOptions.baseUrl);
-      const verdicts = await Promise.all(
-        entry.providers.map((p) => p.onUnauthorized?.(request, response, context) ?? false),
-      );
-      if (!verdicts.some(Boolean)) return undefined;
-      // The path template, not the URL: a URL may carry a secret (a token or an API key).
-      debug(`401 from ${request.method} ${schemaPath}: resending once`);
-      discardBody(response);
-      const retry = hasBody(entry.copy) ? entry.copy : new (entry.copy.constructor as typeof Request)(entry.copy);
-      const resend = await authorize(retry, entry.providers, context);
-      markOperation(resend, schemaPath);
-      return transport(resend);
     },
 
-    onError({ options: clientOptions }) {
-      const entry = resendable.get(clientOptions);
-      resendable.delete(clientOptions);
-      if (entry) discardBody(entry.copy);
+    onError({ request }) {
+      const exchange = Exchange.find(request);
+      if (exchange?.pristine) letGo(exchange);
       return undefined;
     },
   };
+}
+
+/** The call got its answer (or none will come): no resend after a 401 will need its body. */
+function letGo(exchange: Exchange): void {
+  exchange.pristine = undefined;
+  exchange.letGo();
 }
 
 /** Decides, per operation, which providers authorize it. */

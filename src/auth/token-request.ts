@@ -6,7 +6,7 @@ import {
   systemReason,
 } from "../core/errors.js";
 import { rememberSecret, scrub } from "../core/redact.js";
-import { asTokenCall } from "../http/boundary.js";
+import { asTokenCall } from "../http/exchange.js";
 import type { FetchLike } from "../core/fetch.js";
 
 const CHECK_BASE_URL = "Check baseUrl: it should be the web node's address, e.g. https://host:12800.";

@@ -105,20 +105,3 @@ export interface RequestSnapshot {
 export function snapshot(request: Request): RequestSnapshot {
   return { url: request.url, headers: new Map(request.headers) };
 }
-
-/**
- * Token and revoke calls: their body or headers hold a password, refresh token, client secret or
- * assertion, so they go only to the endpoint they were configured with. Marked by the code that
- * builds them; the transport never follows their redirects to another origin.
- */
-const tokenCalls = new WeakSet<Request>();
-
-/** Marks `request` as a token or revoke call (see above); returns it. */
-export function asTokenCall(request: Request): Request {
-  tokenCalls.add(request);
-  return request;
-}
-
-export function isTokenCall(request: Request): boolean {
-  return tokenCalls.has(request);
-}

@@ -5,11 +5,12 @@
  */
 import type { FetchLike } from "../core/fetch.js";
 import type { TransportOptions } from "./dispatcher.js";
+import { senderOf, type Sender } from "./network.js";
 import { InvalidOptionError, NetworkError } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 
-/** Builds the fetch under a client's transport from its options and the application's own fetch, if any. */
-export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLike | undefined) => FetchLike;
+/** Builds the sender at the end of a client's pipeline from its options and the application's own fetch, if any. */
+export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLike | undefined) => Sender;
 
 /** The global fetch: what a browser has, and all it has (TLS trust and proxies are the browser's). */
 export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) => {
@@ -25,7 +26,10 @@ export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applica
         `browser, the browser's).`,
     );
   }
-  return applicationFetch ?? ((input, init) => globalThis.fetch(input, init));
+  // The global fetch honours init's redirect mode; the application's is told on the request.
+  return applicationFetch
+    ? senderOf(applicationFetch)
+    : { fetch: (input, init) => globalThis.fetch(input, init), followsRedirects: "unless-told-in-init" };
 };
 
 /**
@@ -34,8 +38,8 @@ export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applica
  * all "Failed to fetch"), so the message names the likely causes.
  */
 export const browserFetch: DefaultFetch = (options, applicationFetch) => {
-  const send = globalFetch(options, applicationFetch);
-  return async (input, init) => {
+  const { fetch: send, followsRedirects } = globalFetch(options, applicationFetch);
+  const fetch: FetchLike = async (input, init) => {
     try {
       return await send(input, init);
     } catch (error) {
@@ -50,6 +54,7 @@ export const browserFetch: DefaultFetch = (options, applicationFetch) => {
       );
     }
   };
+  return { fetch, followsRedirects };
 };
 
 let current: DefaultFetch = globalFetch;
@@ -59,7 +64,7 @@ export function useDefaultFetch(choice: DefaultFetch): void {
   current = choice;
 }
 
-/** The fetch a new client sends through. */
-export function defaultFetch(options: TransportOptions, applicationFetch: FetchLike | undefined): FetchLike {
+/** What a new client sends through. */
+export function defaultSender(options: TransportOptions, applicationFetch: FetchLike | undefined): Sender {
   return current(options, applicationFetch);
 }

@@ -4,8 +4,8 @@
  * that never asks ships neither. Code that makes spans (sign-in, renewal, revoke) calls through
  * here, and costs nothing while no tracing is installed.
  */
-import type { FetchLike } from "../core/fetch.js";
 import type { CredentialBoundary } from "./boundary.js";
+import type { Policy } from "./pipeline.js";
 import { fingerprint } from "../core/log.js";
 
 type Attributes = Record<string, string | number | boolean>;
@@ -13,7 +13,7 @@ type SpanLike = object;
 
 /** What the tracing layer provides once installed (see `tracing/client-spans.ts`). */
 export interface TracingLayer {
-  wrap<F extends FetchLike>(send: F, boundary: CredentialBoundary): F;
+  policy(boundary: CredentialBoundary): Policy;
   inSpan<T>(
     name: string,
     attributes: Attributes,
@@ -24,7 +24,7 @@ export interface TracingLayer {
 }
 
 /** The retry layer, once installed (see `retry.ts`); `options` are the client's `retry`. */
-export type RetryLayer = <F extends FetchLike>(send: F, options: object | undefined) => F;
+export type RetryLayer = (options: object | undefined) => Policy;
 
 let tracing: TracingLayer | undefined;
 let retries: RetryLayer | undefined;

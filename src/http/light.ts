@@ -12,7 +12,7 @@
  * requests. `instanceof LightRequest` is true of a real `Request` too, since openapi-fetch checks
  * a middleware's returned request against the class it was given.
  */
-import { GIVEN_SIGNAL, HAS_BODY, RELEASE_BODY } from "../core/bodies.js";
+import { BODY_SOURCE, GIVEN_SIGNAL, HAS_BODY, RELEASE_BODY } from "./bodies.js";
 import { scrub } from "../core/redact.js";
 
 type Given = string | Uint8Array | ReadableStream<Uint8Array> | null;
@@ -237,6 +237,10 @@ export class LightRequest {
   }
   [GIVEN_SIGNAL](): AbortSignal | undefined {
     return this.#signal;
+  }
+  [BODY_SOURCE](): string | Uint8Array | undefined {
+    const body = this.#body;
+    return this.#used || body === null || body instanceof ReadableStream ? undefined : body;
   }
 
   /** Never the headers: they hold credentials. */

@@ -2,9 +2,9 @@
  * The default fetch on Node: undici's dispatcher API (keep-alive pools, streamed bodies, the
  * client's `ca`, `proxy` and `maxConnections`), or the application's own fetch given those options.
  */
-import type { FetchLike } from "../core/fetch.js";
 import type { DefaultFetch } from "./default-fetch.js";
 import { fetchWith } from "./dispatcher.js";
+import { senderOf } from "./network.js";
 import { undiciFetch } from "./undici-fetch.js";
 
 export const nodeFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) =>
@@ -14,6 +14,4 @@ export const nodeFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicati
         ...(proxy && { proxy }),
         ...(maxConnections !== undefined && { maxConnections }),
       })
-    : ca === undefined && proxy === undefined
-      ? applicationFetch
-      : fetchWith({ ca, proxy }, applicationFetch as FetchLike);
+    : senderOf(ca === undefined && proxy === undefined ? applicationFetch : fetchWith({ ca, proxy }, applicationFetch));

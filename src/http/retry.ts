@@ -5,14 +5,13 @@
  * default. Each attempt passes the transport's credential checks again; token calls are left to
  * the token cycle's own retries, and a 401 to the auth layer's one resend.
  */
-import { isTokenCall } from "./boundary.js";
-import type { FetchLike } from "../core/fetch.js";
-import { discardBody, givenSignal, hasBody } from "../core/bodies.js";
+import { discardBody, givenSignal } from "./bodies.js";
+import type { Exchange } from "./exchange.js";
+import { installRetries } from "./layers.js";
+import type { Next, Policy } from "./pipeline.js";
 import { abortable } from "../core/fetch.js";
 import { NetworkError } from "../core/errors.js";
 import { debug } from "../core/log.js";
-import { installRetries, type RetryLayer } from "./layers.js";
-import { markRetries, templateOf } from "../core/operation.js";
 
 /**
  * How calls are retried; every option has a default. `retry: false` on the client turns retries off.
@@ -79,8 +78,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Wraps `send` (a transport) with the retry policy. */
-export function withRetries<F extends FetchLike>(send: F, options: RetryOptions = {}): F {
+/** The retry policy: sends a call again as {@link RetryOptions} say. */
+export function retryPolicy(options: RetryOptions = {}): Policy {
   const retries = Math.max(0, options.retries ?? 3);
   const baseDelayMs = options.baseDelayMs ?? 300;
   const maxDelayMs = options.maxDelayMs ?? 10_000;
@@ -93,79 +92,51 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
 
-  const eligible = (request: Request) => {
-    if (isTokenCall(request)) return false;
-    const template = options.operations && templateOf(request);
-    const choice = template === undefined ? undefined : options.operations?.[`${request.method} ${template}`];
+  const eligible = ({ tokenCall, operation, request }: Exchange) => {
+    if (tokenCall) return false;
+    const choice = operation === undefined ? undefined : options.operations?.[`${request.method} ${operation}`];
     return choice ?? methods.has(request.method);
   };
 
   /** How an attempt ended: an answer, or a failure to get one. */
   type Outcome = { response: Response; failure?: undefined } | { response?: undefined; failure: unknown };
-  const discard = (spare: Request | undefined) => spare && discardBody(spare);
 
-  const retrying = (request: Request, init?: RequestInit): Promise<Response> => {
-    if (retries === 0 || !eligible(request)) return send(request, init);
-    // The body is consumed by the send: keep a copy while another attempt may follow.
-    const spare = hasBody(request) ? request.clone() : undefined;
-    const started = clock();
-    // The common case, answered at the first attempt, costs one `then`; the loop starts only
-    // after an outcome worth retrying.
-    return send(request, init).then(
-      (response) => {
-        if (statuses.has(response.status)) return continueAfter(request, init, spare, started, { response });
-        discard(spare);
-        return response;
-      },
-      (failure: unknown) => {
-        if (failure instanceof NetworkError) return continueAfter(request, init, spare, started, { failure });
-        discard(spare);
-        throw failure;
-      },
-    );
-  };
-
+  /** After a first attempt worth retrying; `request` is the call's as the first attempt sent it. */
   async function continueAfter(
+    exchange: Exchange,
     request: Request,
-    init: RequestInit | undefined,
-    firstSpare: Request | undefined,
+    next: Next,
     started: number,
     first: Outcome,
   ): Promise<Response> {
-    let outcome = first;
-    let spare = firstSpare;
     const signal = givenSignal(request);
-    for (let attempt = 0; ; attempt++) {
-      const { response, failure } = outcome;
-      const retryable = response ? statuses.has(response.status) : failure instanceof NetworkError;
-      const delay = retryable && attempt < retries ? delayFor(attempt, response) : undefined;
-      if (delay === undefined || clock() - started + delay > maxElapsedMs || signal?.aborted) {
-        discard(spare);
-        if (response) {
-          if (attempt > 0) markRetries(response, attempt);
-          return response;
+    let outcome = first;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const { response, failure } = outcome;
+        const retryable = response ? statuses.has(response.status) : failure instanceof NetworkError;
+        const delay = retryable && attempt < retries ? delayFor(attempt, response) : undefined;
+        if (delay === undefined || clock() - started + delay > maxElapsedMs || signal?.aborted) {
+          exchange.retries = attempt;
+          if (response) return attempt > 0 ? exchange.carry(response) : response;
+          throw failure;
         }
-        throw failure;
-      }
-      const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
-      debug(
-        `${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} in ` +
-          `${Math.round(delay)} ms`,
-      );
-      if (response) discardBody(response);
-      try {
+        const reason = response ? `HTTP ${response.status}` : `${(failure as NetworkError).reason ?? "network error"}`;
+        debug(
+          `${request.method} ${new URL(request.url).pathname}: ${reason}; retry ${attempt + 1} of ${retries} ` +
+            `in ${Math.round(delay)} ms`,
+        );
+        if (response) discardBody(response);
         await sleep(delay, signal);
-      } catch (error) {
-        discard(spare);
-        throw error;
+        exchange.request = await exchange.again(request);
+        try {
+          outcome = { response: await next(exchange) };
+        } catch (error) {
+          outcome = { failure: error };
+        }
       }
-      const current = spare ?? request;
-      spare = attempt + 1 < retries && hasBody(current) ? current.clone() : undefined;
-      try {
-        outcome = { response: await send(current, init) };
-      } catch (error) {
-        outcome = { failure: error };
-      }
+    } finally {
+      exchange.letGo();
     }
   }
 
@@ -179,7 +150,31 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
     return random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
   }
 
-  return Object.assign(retrying, send) as F;
+  return {
+    name: "retry",
+    send(exchange, next) {
+      exchange.retries = 0;
+      if (retries === 0 || !eligible(exchange)) return next(exchange);
+      // The body is consumed by the send: keep it while another attempt may follow.
+      const request = exchange.request;
+      exchange.hold(request);
+      const started = clock();
+      // The common case, answered at the first attempt, costs one `then`; the loop starts only
+      // after an outcome worth retrying, and lets go of the body when it ends.
+      return next(exchange).then(
+        (response) => {
+          if (statuses.has(response.status)) return continueAfter(exchange, request, next, started, { response });
+          exchange.letGo();
+          return response;
+        },
+        (failure: unknown) => {
+          if (failure instanceof NetworkError) return continueAfter(exchange, request, next, started, { failure });
+          exchange.letGo();
+          throw failure;
+        },
+      );
+    },
+  };
 }
 
 /**
@@ -195,5 +190,5 @@ export function withRetries<F extends FetchLike>(send: F, options: RetryOptions 
  * ```
  */
 export function useRetries(): void {
-  installRetries(withRetries as RetryLayer);
+  installRetries(retryPolicy);
 }

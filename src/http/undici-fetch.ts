@@ -8,10 +8,11 @@
 import { basicCredentials } from "./credentials.js";
 import { isLoopback } from "./origins.js";
 import type { FetchLike } from "../core/fetch.js";
-import { givenSignal } from "../core/bodies.js";
+import { givenSignal } from "./bodies.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { checkProxy, type TransportOptions } from "./dispatcher.js";
 import { LightRequest, LightResponse, linkLightClasses } from "./light.js";
+import type { Sender } from "./network.js";
 
 type Undici = typeof import("undici");
 type Dispatcher = import("undici").Dispatcher;
@@ -49,17 +50,15 @@ async function bodyToSend(stream: ReadableStream<Uint8Array>): Promise<Uint8Arra
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /**
- * A fetch over undici's dispatcher API, with the given CAs and proxy.
+ * A sender over undici's dispatcher API, with the given CAs and proxy.
  *
  * @example
  * ```ts
- * const send = undiciFetch({ ca: readFileSync("corp-root.pem", "utf8") });
- * const response = await send(new Request("https://mlserver.example.com:12800/status"));
+ * const { fetch } = undiciFetch({ ca: readFileSync("corp-root.pem", "utf8") });
+ * const response = await fetch(new Request("https://mlserver.example.com:12800/status"));
  * ```
  */
-export function undiciFetch(
-  options: TransportOptions = {},
-): FetchLike & { readonly followsNoRedirects: true; readonly Request: typeof Request } {
+export function undiciFetch(options: TransportOptions = {}): Sender {
   const extra = options.ca === undefined ? undefined : typeof options.ca === "string" ? [options.ca] : options.ca;
   const proxy = options.proxy && checkProxy(options.proxy);
   const connections = options.maxConnections;
@@ -125,6 +124,6 @@ export function undiciFetch(
       signal,
     ) as unknown as Response;
   };
-  // Read by the transport: this fetch never follows a redirect, so requests need no manual mode.
-  return Object.assign(send, { followsNoRedirects: true as const, Request: LightRequest as unknown as typeof Request });
+  // This fetch never follows a redirect, so requests need no manual mode; openapi-fetch builds light ones.
+  return { fetch: send, followsRedirects: "never", Request: LightRequest as unknown as typeof Request };
 }

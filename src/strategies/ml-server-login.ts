@@ -20,7 +20,7 @@ import {
 import { debug, fingerprint } from "../core/log.js";
 import { rememberSecret } from "../core/redact.js";
 import { requireText } from "../core/required.js";
-import { createTransport } from "../http/transport.js";
+import { createTransport } from "../http/pipeline.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
 export interface MlServerCredentials {

@@ -29,12 +29,13 @@ import {
   TokenResponseError,
 } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
-import { asTokenCall, CredentialBoundary } from "../http/boundary.js";
+import { CredentialBoundary } from "../http/boundary.js";
+import { asTokenCall } from "../http/exchange.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
 import { debug, warnOnce } from "../core/log.js";
 import { rememberSecret } from "../core/redact.js";
 import { fetchTrusting } from "../http/dispatcher.js";
-import { createTransport } from "../http/transport.js";
+import { createTransport } from "../http/pipeline.js";
 
 /** Options every Azure AD strategy takes. */
 export interface AadCommonOptions extends TokenStoreOptions {

@@ -4,9 +4,9 @@
  * only to origins that may receive credentials. Token calls are left to their sign-in and renewal
  * spans. When `@opentelemetry/api` is missing, calls go straight through.
  */
-import { isTokenCall, type CredentialBoundary } from "../boundary.js";
-import type { FetchLike } from "../../core/fetch.js";
+import type { CredentialBoundary } from "../boundary.js";
 import { installTracing, type TracingLayer } from "../layers.js";
+import type { Policy } from "../pipeline.js";
 import {
   injectContext,
   inSpan,
@@ -16,34 +16,37 @@ import {
   useTracingApi,
   annotateActiveSpan,
 } from "./api.js";
-import { retriesOf, templateOf } from "../../core/operation.js";
 
-export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBoundary): F {
+/** The client-span policy: one span per API call, around its retries. */
+export function clientSpanPolicy(boundary: CredentialBoundary): Policy {
   void loadTracing();
-  const traced = (request: Request, init?: RequestInit): Promise<Response> => {
-    if (!tracingLive() || isTokenCall(request)) return send(request, init);
-    const url = new URL(request.url);
-    // Never the path itself: it holds service names, ids, and in legacy revokes a token.
-    const template = templateOf(request) ?? "(unmarked)";
-    const attributes = {
-      "http.request.method": request.method,
-      "url.template": template,
-      "server.address": url.hostname,
-      "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
-    };
-    return inSpan(
-      `${request.method} ${template}`,
-      attributes,
-      async (span) => {
-        if (span && boundary.mayReceive(url)) injectContext(request.headers);
-        const response = await send(request, init);
-        setHttpStatus(span, response.status, retriesOf(response));
-        return response;
-      },
-      "client",
-    );
+  return {
+    name: "clientSpan",
+    send(exchange, next) {
+      if (!tracingLive() || exchange.tokenCall) return next(exchange);
+      const { request } = exchange;
+      const url = new URL(request.url);
+      // Never the path itself: it holds service names, ids, and in legacy revokes a token.
+      const template = exchange.operation ?? "(unmarked)";
+      const attributes = {
+        "http.request.method": request.method,
+        "url.template": template,
+        "server.address": url.hostname,
+        "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+      };
+      return inSpan(
+        `${request.method} ${template}`,
+        attributes,
+        async (span) => {
+          if (span && boundary.mayReceive(url)) injectContext(request.headers);
+          const response = await next(exchange);
+          setHttpStatus(span, response.status, exchange.retries);
+          return response;
+        },
+        "client",
+      );
+    },
   };
-  return Object.assign(traced, send) as F;
 }
 
 /**
@@ -53,5 +56,5 @@ export function withTracing<F extends FetchLike>(send: F, boundary: CredentialBo
  */
 export function enableTracing(source: () => Promise<typeof import("@opentelemetry/api")>): void {
   useTracingApi(source);
-  installTracing({ wrap: withTracing, inSpan: inSpan as TracingLayer["inSpan"], annotateActiveSpan });
+  installTracing({ policy: clientSpanPolicy, inSpan: inSpan as TracingLayer["inSpan"], annotateActiveSpan });
 }

@@ -1,8 +1,9 @@
 /**
  * Bodies and signals of requests and responses, read without making them more than they are. The
- * light request and response of the Node transport keep a body as given (text or bytes) and turn
- * it into a web stream only when someone asks for `body`; the layers above ask these questions
- * through the hooks below, which cost nothing on either kind.
+ * light request and response of the Node transport (`light.ts`, beside this file) keep a body as
+ * given (text or bytes) and turn it into a web stream only when someone asks for `body`; the
+ * pipeline asks these questions through the hooks below, which cost nothing on either kind. The
+ * hooks stay inside this layer: the browser build, which has no light objects, never loads them.
  */
 
 /** Hook of a light request or response: `() => boolean`, whether there is a body, without making it a stream. */
@@ -12,11 +13,18 @@ export const RELEASE_BODY: unique symbol = Symbol("mlserver-client.releaseBody")
 /** Hook of a light request: `() => AbortSignal | undefined`, the signal it was given, if any. */
 export const GIVEN_SIGNAL: unique symbol = Symbol("mlserver-client.givenSignal");
 
+/**
+ * Hook of a light request: `() => string | Uint8Array | undefined`, the text or bytes it was given
+ * (the Fetch standard's body source), which can be sent again without a copy.
+ */
+export const BODY_SOURCE: unique symbol = Symbol("mlserver-client.bodySource");
+
 /** What a light request or response adds; a real one has none of it. */
 interface Hooked {
   [HAS_BODY]?: () => boolean;
   [RELEASE_BODY]?: () => void;
   [GIVEN_SIGNAL]?: () => AbortSignal | undefined;
+  [BODY_SOURCE]?: () => string | Uint8Array | undefined;
 }
 
 /** Whether `message` has a body (which a resend or a retry must keep a copy of). */
@@ -40,4 +48,12 @@ export function discardBody(message: Request | Response): void {
 export function givenSignal(request: Request): AbortSignal | undefined {
   const given = (request as unknown as Hooked)[GIVEN_SIGNAL];
   return given ? given.call(request) : request.signal;
+}
+
+/**
+ * The text or bytes `request`'s body was made from, when it can be sent again as it is (a light
+ * request's unread text or bytes); undefined for a stream, a real `Request` or no body.
+ */
+export function bodySource(request: Request): string | Uint8Array | undefined {
+  return (request as unknown as Hooked)[BODY_SOURCE]?.call(request);
 }
