@@ -53,7 +53,7 @@ async function everyResend() {
   const auth = bearer(() => ({ token: `t${++token}`, expiresAt: Date.now() + 3_600_000 }));
   const client = createMlServerClient({ baseUrl: server.url, auth, retry: { baseDelayMs: 1 } });
   const put = (body: unknown) =>
-    client.request("put" as "post", WORKSPACE, { ...path, body, bodySerializer: (b) => b });
+    client.request("put" as "post", WORKSPACE, { ...path, body: body as never, bodySerializer: (b) => b });
   return { server, client, put };
 }
 
