@@ -31,7 +31,7 @@ export { aadDeviceCode } from "./strategies/aad-device-code.js";
 export type { AadDeviceCodeOptions, DeviceCodePrompt } from "./strategies/aad-device-code.js";
 export { aadClientCredentials } from "./strategies/aad-client-credentials.js";
 export type { AadClientCredentialsOptions, ClientCertificate } from "./strategies/aad-client-credentials.js";
-export type { AadCommonOptions } from "./strategies/msal-support.js";
+export type { AadCommonOptions } from "./strategies/msal-options.js";
 export { clientCredentials } from "./strategies/client-credentials.js";
 export type { ClientCredentialsOptions } from "./strategies/client-credentials.js";
 export type { ProxyOptions, TransportOptions } from "./http/dispatcher.js";

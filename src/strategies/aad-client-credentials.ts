@@ -6,13 +6,8 @@ import { rememberSecret } from "../core/redact.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import { InvalidOptionError } from "../core/errors.js";
-import {
-  msalConfiguration,
-  msalTokenProvider,
-  resolveAuthority,
-  resolveScopes,
-  type AadCommonOptions,
-} from "./msal-support.js";
+import { msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-options.js";
+import { msalTokenProvider } from "./msal-support.js";
 
 /** A certificate registered for the app: its private key (PEM) and its SHA-256 thumbprint (hex). */
 export interface ClientCertificate {

@@ -3,13 +3,8 @@ import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import { debug } from "../core/log.js";
-import {
-  msalConfiguration,
-  msalTokenProvider,
-  resolveAuthority,
-  resolveScopes,
-  type AadCommonOptions,
-} from "./msal-support.js";
+import { msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-options.js";
+import { msalTokenProvider } from "./msal-support.js";
 
 /** What to show the user so they can complete the sign-in on another device. */
 export interface DeviceCodePrompt {

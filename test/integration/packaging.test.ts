@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { msalConfiguration, MsalNetwork, resolveAuthority, resolveScopes } from "../../src/strategies/msal-support.js";
+import { MsalNetwork } from "../../src/strategies/msal-network.js";
+import { msalConfiguration, resolveAuthority, resolveScopes } from "../../src/strategies/msal-options.js";
 
 const run = promisify(execFile);
 const probe = resolve(import.meta.dirname, "../support/import-probe.mjs");
