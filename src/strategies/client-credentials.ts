@@ -6,16 +6,10 @@ import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSource } from "../auth/token-provider.js";
 import type { TokenStoreOptions } from "../auth/token-store.js";
 import { tokenStrategy } from "../auth/token-strategy.js";
-import { transportFailure } from "../auth/token-request.js";
 import { parseTokenResponse } from "../auth/token-set.js";
-import {
-  AuthenticationError,
-  InvalidOptionError,
-  RedirectRefusedError,
-  TokenEndpointError,
-  TokenResponseError,
-} from "../core/errors.js";
-import { rememberSecret, scrub } from "../core/redact.js";
+import { InvalidOptionError } from "../core/errors.js";
+import { rememberSecret } from "../core/redact.js";
+import { createGrant, fromWreckError, type Grant } from "./simple-oauth2-grant.js";
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreOptions {
@@ -42,27 +36,6 @@ export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreO
   timeoutMs?: number;
   /** Allow a plain-HTTP token endpoint that is not loopback (default: the client's setting). */
   allowInsecureHttp?: boolean;
-}
-
-type SimpleOAuth2 = typeof import("simple-oauth2");
-let loading: Promise<SimpleOAuth2> | undefined;
-
-/**
- * Loads simple-oauth2 once. It logs its request options, client secret and Authorization header
- * included, through the `debug` package; its namespace is switched off so a DEBUG setting meant
- * for something else cannot print the secret.
- */
-function loadSimpleOAuth2(): Promise<SimpleOAuth2> {
-  loading ??= Promise.all([import("simple-oauth2"), import("node:module")]).then(([module, { createRequire }]) => {
-    const debugLib = createRequire(import.meta.resolve("simple-oauth2"))("debug") as {
-      disable(): string;
-      enable(ns: string): void;
-    };
-    const enabled = debugLib.disable();
-    debugLib.enable([enabled, "-simple-oauth2:*"].filter(Boolean).join(","));
-    return module;
-  });
-  return loading;
 }
 
 /**
@@ -110,36 +83,7 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
   const timeoutMs = options.timeoutMs ?? 30_000;
   const label = `POST ${tokenUrl.pathname} at ${tokenUrl.origin}`;
   let allowInsecureHttp = options.allowInsecureHttp ?? false;
-  let grant: Promise<InstanceType<SimpleOAuth2["ClientCredentials"]>> | undefined;
-
-  const createGrant = async () => {
-    const { ClientCredentials } = await loadSimpleOAuth2();
-    const https = await import("node:https");
-    const http = await import("node:http");
-    const { rootCertificates } = await import("node:tls");
-    const ca =
-      options.ca === undefined
-        ? undefined
-        : [...rootCertificates, ...(typeof options.ca === "string" ? [options.ca] : options.ca)];
-    return new ClientCredentials({
-      client: { id: options.clientId, secret: await resolveSecret() },
-      auth: { tokenHost: tokenUrl.origin, tokenPath: tokenUrl.pathname + tokenUrl.search },
-      options: { authorizationMethod: authMethod === "basic" ? "header" : "body", bodyFormat: "form" },
-      // simple-oauth2 sends with @hapi/wreck: a time limit, and the CA through its HTTPS agent.
-      http: {
-        timeout: timeoutMs,
-        // Never followed: the request holds the client secret (see fromWreckError).
-        redirects: false,
-        ...(ca && {
-          agents: {
-            https: new https.Agent({ ca, keepAlive: true }),
-            http: new http.Agent({ keepAlive: true }),
-            httpsAllowUnauthorized: new https.Agent({ ca }),
-          },
-        }),
-      } as never,
-    });
-  };
+  let grant: Promise<Grant> | undefined;
 
   const scopeText = Array.isArray(options.scope) ? options.scope.join(" ") : options.scope;
   // Tokens differ by scope and extra parameters (e.g. audience): they are part of the account.
@@ -155,10 +99,14 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
     async acquire() {
       assertSecureTransport(tokenUrl, allowInsecureHttp);
       // A failure (say, no secret yet) is not kept: the next attempt starts again.
-      grant ??= createGrant().catch((error: unknown) => {
-        grant = undefined;
-        throw error;
-      });
+      grant ??= resolveSecret()
+        .then((secret) =>
+          createGrant({ clientId: options.clientId, secret, tokenUrl, authMethod, timeoutMs, ca: options.ca }),
+        )
+        .catch((error: unknown) => {
+          grant = undefined;
+          throw error;
+        });
       const scope = scopeText;
       let token: unknown;
       const oauth = await grant;
@@ -171,70 +119,4 @@ export function clientCredentials(options: ClientCredentialsOptions): AuthProvid
       return parseTokenResponse(token, sentAt);
     },
   }).provider;
-}
-
-interface BoomLike {
-  isBoom?: boolean;
-  output?: { statusCode?: number };
-  data?: { payload?: unknown; res?: { statusCode?: number; headers?: Record<string, string> } } | null;
-  message?: string;
-}
-
-/**
- * simple-oauth2 fails with wreck's Boom errors; these become the library's typed errors. When a
- * response arrived, the Boom carries its body (which may hold tokens), so it is not kept as `cause`.
- */
-function fromWreckError(error: unknown, label: string, tokenUrl: URL, timeoutMs: number, secrets: string[]): Error {
-  const boom = error as BoomLike;
-  // A response arrived (an error status, or a body wreck could not parse as JSON) when `res` is set.
-  const response = boom.data?.res;
-  if (!boom.isBoom || !response) {
-    const timedOut = boom.output?.statusCode === 504 || /timeout/i.test(boom.message ?? "");
-    return transportFailure(error, label, timeoutMs, timedOut);
-  }
-  const status = response.statusCode ?? boom.output?.statusCode ?? 0;
-  const payload = boom.data?.payload;
-  const type = response.headers?.["content-type"] ?? "no content type";
-  if (status >= 300 && status < 400) {
-    const location = response.headers?.location;
-    let target: URL | undefined;
-    try {
-      target = location ? new URL(location, tokenUrl) : undefined;
-    } catch {
-      target = undefined;
-    }
-    return new RedirectRefusedError(
-      label,
-      status,
-      target,
-      "a token request holds the client secret, so it is never followed. Check tokenUrl.",
-    );
-  }
-  if (status >= 200 && status < 300) {
-    return new TokenResponseError(
-      `${label} answered HTTP ${status} with a body that is not a JSON token response (${type}). Check tokenUrl.`,
-    );
-  }
-  const body =
-    typeof payload === "object" && payload !== null && !Buffer.isBuffer(payload)
-      ? (payload as Record<string, unknown>)
-      : {};
-  const detail = scrub(
-    [body.error, body.error_description]
-      .filter((p): p is string => typeof p === "string")
-      .join(": ")
-      .slice(0, 300),
-    secrets,
-  );
-  if (status === 400 || status === 401 || status === 403) {
-    return new AuthenticationError(
-      `${label} was refused with HTTP ${status}${detail ? `: ${detail}` : ""}. Check the client id, secret and ` +
-        `authMethod.`,
-      { status },
-    );
-  }
-  return new TokenEndpointError(`${label} failed with HTTP ${status}${detail ? `: ${detail}` : ""}.`, {
-    status,
-    retryable: status >= 500 || status === 429,
-  });
 }

@@ -19,7 +19,7 @@ import {
   type TokenCredentialLike,
 } from "../../src/index.js";
 import { basicCredentials } from "../../src/strategies/http-basic.js";
-import { digestResponse, parseChallenges } from "../../src/strategies/http-digest.js";
+import { digestResponse, parseChallenges } from "../../src/strategies/digest-protocol.js";
 import { APACHE, SQUID, describeWithProgram, startApacheDigest, startSquid } from "../support/daemons.js";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import { fetchTrusting } from "../../src/http/dispatcher.js";
