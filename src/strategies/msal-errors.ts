@@ -9,20 +9,7 @@ import {
 } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 
-const KNOWN_CODES = new Set([
-  "expired_token",
-  "code_expired",
-  "access_denied",
-  "authorization_declined",
-  "user_cancelled",
-  "invalid_client",
-  "unauthorized_client",
-  "invalid_grant",
-  "invalid_scope",
-  "invalid_request",
-  "invalid_resource",
-  "unsupported_grant_type",
-]);
+/** The authority's refusals of the client or its request: the credentials or scopes are wrong. */
 const REFUSALS = new Set([
   "invalid_client",
   "unauthorized_client",
@@ -31,6 +18,15 @@ const REFUSALS = new Set([
   "invalid_request",
   "invalid_resource",
   "unsupported_grant_type",
+]);
+/** The codes told apart below, the refusals among them. */
+const KNOWN_CODES = new Set([
+  "expired_token",
+  "code_expired",
+  "access_denied",
+  "authorization_declined",
+  "user_cancelled",
+  ...REFUSALS,
 ]);
 
 /** Turns whatever MSAL threw into this library's typed errors, with secrets scrubbed. */
