@@ -8,6 +8,7 @@ import type { MlServerClient } from "./client.js";
 import type { components } from "../generated/mlserver.js";
 import { checkFileName } from "./file-names.js";
 import { apiError, NotFoundError, RemoteExecutionError } from "./core/errors.js";
+import { delay } from "./core/fetch.js";
 
 /** What to run, where, and what to bring back. */
 export interface RemoteExecuteOptions {
@@ -152,12 +153,6 @@ export async function getWorkspaceObject(
   return new Uint8Array(got.data as unknown as ArrayBuffer);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-  });
-
 /**
  * Runs code in a session on the server. Code that fails is a `RemoteExecutionError` (its message,
  * console output, and the requested files it left or did not leave); a server or network failure
@@ -208,7 +203,7 @@ export async function remoteExecute(client: MlServerClient, options: RemoteExecu
     signal?.addEventListener("abort", onAbort, { once: true });
     const polling = (async () => {
       while (running && options.onOutput) {
-        await sleep(options.pollMs ?? 250, signal);
+        await delay(options.pollMs ?? 250, signal);
         if (!running) break;
         const { data } = await client.GET("/sessions/{id}/console-output", path).catch(() => ({ data: undefined }));
         if (running && data?.consoleOutput) show(data.consoleOutput);

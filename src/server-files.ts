@@ -4,7 +4,7 @@
  * fresh temporary name and renamed into place, so a symlink or hard link already in the folder is
  * replaced, never written through.
  */
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "./stores/node-crypto.js";
 import { mkdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { checkFileName } from "./file-names.js";
@@ -33,7 +33,7 @@ export async function saveServerFiles(
   const written: string[] = [];
   for (const name of names) {
     const target = join(real, name);
-    const temp = join(real, `.mlserver-${randomBytes(6).toString("hex")}.tmp`);
+    const temp = join(real, `.mlserver-${nodeCrypto().randomBytes(6).toString("hex")}.tmp`);
     try {
       await writeFile(temp, files[name]!, { flag: "wx" });
       await rename(temp, target);

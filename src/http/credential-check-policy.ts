@@ -6,7 +6,7 @@
 import type { CredentialBoundary } from "./boundary.js";
 import { discardBody } from "./bodies.js";
 import { assertSecureTransport } from "./origins.js";
-import type { Policy } from "./pipeline.js";
+import type { Policy } from "./policy.js";
 
 export function credentialCheckPolicy(boundary: CredentialBoundary): Policy {
   return {

@@ -1,5 +1,5 @@
 /**
- * What a client sends through underneath its transport, chosen by the entry point: on Node, undici's
+ * What a client's pipeline sends through at its end, chosen by the entry point: on Node, undici's
  * dispatcher (`mlserver-client` installs it); in a browser, the global `fetch`. The choice is made by
  * the entry point rather than here so that the browser build never reaches undici or `node:tls`.
  */

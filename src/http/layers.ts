@@ -5,7 +5,7 @@
  * here, and costs nothing while no tracing is installed.
  */
 import type { CredentialBoundary } from "./boundary.js";
-import type { Policy } from "./pipeline.js";
+import type { Policy } from "./policy.js";
 import { fingerprint } from "../core/log.js";
 
 type Attributes = Record<string, string | number | boolean>;

@@ -29,25 +29,30 @@ export function senderOf(fetch: FetchLike): Sender {
 
 /** Sends the exchange's request once through `sender`. */
 export function network({ fetch, followsRedirects }: Sender): (exchange: Exchange) => Promise<Response> {
-  return async ({ request, init }) => {
+  return ({ request, init }) => {
     const follow = request.redirect === "follow" && followsRedirects !== "never";
     const inInit = follow && followsRedirects === "unless-told-in-init";
     const sent = follow && !inInit ? new Request(request, { redirect: "manual" }) : request;
-    let response: Response;
+    let answer: Promise<Response>;
     try {
-      response = await fetch(sent, inInit ? { ...init, redirect: "manual" } : init);
+      answer = fetch(sent, inInit ? { ...init, redirect: "manual" } : init);
     } catch (error) {
-      throw typed(error, request);
+      answer = Promise.reject(error);
     }
-    if (response.redirected) {
-      // A fetch that follows redirects whatever the request says took hops nobody checked.
-      discardBody(response);
-      throw new InvalidOptionError(
-        "The fetch given to the client followed a redirect itself, though the request said redirect: " +
-          '"manual"; use a fetch that honours the request\'s redirect mode.',
-      );
-    }
-    return response;
+    return answer.then(
+      (response) => {
+        if (!response.redirected) return response;
+        // A fetch that follows redirects whatever the request says took hops nobody checked.
+        discardBody(response);
+        throw new InvalidOptionError(
+          "The fetch given to the client followed a redirect itself, though the request said redirect: " +
+            '"manual"; use a fetch that honours the request\'s redirect mode.',
+        );
+      },
+      (error: unknown) => {
+        throw typed(error, request);
+      },
+    );
   };
 }
 

@@ -18,17 +18,9 @@ import type { CredentialBoundary } from "./boundary.js";
 import { Exchange } from "./exchange.js";
 import { credentialCheckPolicy } from "./credential-check-policy.js";
 import { network, senderOf, type Sender } from "./network.js";
+import type { Next, Policy } from "./policy.js";
 import { redirectPolicy } from "./redirect-policy.js";
 import type { FetchLike } from "../core/fetch.js";
-
-/** The rest of the pipeline, below a policy. */
-export type Next = (exchange: Exchange) => Promise<Response>;
-
-/** One step of the pipeline: does its part, and calls `next` (or answers without it). */
-export interface Policy {
-  readonly name: string;
-  send(exchange: Exchange, next: Next): Promise<Response>;
-}
 
 /** What {@link createPipeline} composes. */
 export interface PipelineOptions {

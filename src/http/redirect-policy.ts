@@ -8,7 +8,7 @@
 import type { CredentialBoundary } from "./boundary.js";
 import { discardBody, givenSignal, hasBody } from "./bodies.js";
 import type { Exchange } from "./exchange.js";
-import type { Policy } from "./pipeline.js";
+import type { Next, Policy } from "./policy.js";
 import { RedirectRefusedError } from "../core/errors.js";
 
 const MAX_REDIRECTS = 20;
@@ -17,24 +17,31 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
 
 export function redirectPolicy(boundary: CredentialBoundary): Policy {
+  /** Follows the hops after a first answer that is a redirect; `hop` counts them. */
+  async function follow(exchange: Exchange, next: Next, first: Response): Promise<Response> {
+    let response = first;
+    for (let hop = 0; ; hop++) {
+      const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
+      if (location === null) return response;
+      discardBody(response);
+      exchange.request = await nextHop(exchange, hop, response.status, location, boundary);
+      response = await next(exchange);
+    }
+  }
+
   return {
     name: "redirect",
-    async send(exchange, next) {
-      if (exchange.request.redirect !== "follow") return next(exchange);
+    send(exchange, next) {
+      const { request } = exchange;
+      if (request.redirect !== "follow") return next(exchange);
       // A 307/308 sends the body again, which the first send consumes.
-      const holds = hasBody(exchange.request);
-      if (holds) exchange.hold(exchange.request);
-      try {
-        for (let hop = 0; ; hop++) {
-          const response = await next(exchange);
-          const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get("location") : null;
-          if (location === null) return response;
-          discardBody(response);
-          exchange.request = await nextHop(exchange, hop, response.status, location, boundary);
-        }
-      } finally {
-        if (holds) exchange.letGo();
-      }
+      const holds = hasBody(request);
+      if (holds) exchange.hold(request);
+      // The common case, an answer that is no redirect, costs one `then`.
+      const answered = next(exchange).then((response) =>
+        REDIRECT_STATUSES.has(response.status) ? follow(exchange, next, response) : response,
+      );
+      return holds ? answered.finally(() => exchange.letGo()) : answered;
     },
   };
 }

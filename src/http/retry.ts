@@ -1,5 +1,5 @@
 /**
- * Retries, around the transport: a call that meets a dropped connection, a 503 from a web node
+ * Retries, a policy of the request pipeline: a call that meets a dropped connection, a 503 from a web node
  * behind a load balancer or a 429 is sent again, after an exponential backoff with full jitter or
  * the server's `Retry-After`, within bounded attempts and total time. Only idempotent methods by
  * default. Each attempt passes the transport's credential checks again; token calls are left to
@@ -8,8 +8,8 @@
 import { discardBody, givenSignal } from "./bodies.js";
 import type { Exchange } from "./exchange.js";
 import { installRetries } from "./layers.js";
-import type { Next, Policy } from "./pipeline.js";
-import { abortable } from "../core/fetch.js";
+import type { Next, Policy } from "./policy.js";
+import { abortable, delay } from "../core/fetch.js";
 import { NetworkError } from "../core/errors.js";
 import { debug } from "../core/log.js";
 
@@ -60,14 +60,7 @@ export interface RetryOptions {
 const IDEMPOTENT = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 const RETRIED_STATUSES = [408, 429, 502, 503, 504];
 
-const defaultSleep = (ms: number, signal: AbortSignal | undefined) =>
-  abortable(
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
-    }),
-    signal,
-  );
+const defaultSleep = (ms: number, signal: AbortSignal | undefined) => abortable(delay(ms, signal), signal);
 
 /** `Retry-After` in ms: delta-seconds or an HTTP date (RFC 9110 section 10.2.3), else undefined. */
 export function retryAfterMs(header: string | null, now: number): number | undefined {

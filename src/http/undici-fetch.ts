@@ -1,9 +1,9 @@
 /**
- * The default way requests leave: a fetch-compatible function on undici's dispatcher API (an
- * `Agent`, or a `ProxyAgent`), skipping the fetch standard's machinery that Node's global `fetch`
- * runs on every call. It never follows redirects (the transport does, by its rules), streams request
- * and response bodies, keeps connections alive, honours `AbortSignal`, and trusts extra CAs or goes
- * through a proxy as {@link fetchWith} does. undici is loaded on the first request.
+ * The default way requests leave: a sender over undici's dispatcher API (an `Agent`, or a
+ * `ProxyAgent`), skipping the fetch standard's machinery that Node's global `fetch` runs on every
+ * call. It never follows redirects (the pipeline's redirect policy does, by its rules), streams
+ * request and response bodies, keeps connections alive, honours `AbortSignal`, and trusts extra CAs
+ * or goes through a proxy as {@link fetchWith} does. undici is loaded on the first request.
  */
 import { basicCredentials } from "./credentials.js";
 import { isLoopback } from "./origins.js";

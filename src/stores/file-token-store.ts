@@ -4,7 +4,7 @@
  * directory, created so from the start), replaced atomically (a temporary file renamed over the
  * entry), and locked across processes with proper-lockfile, whose locks go stale when a holder dies.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import type { Stats } from "node:fs";
 import { chmod, lstat, mkdir, readFile, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -101,7 +101,10 @@ export function fileTokenStore(options: FileTokenStoreOptions = {}): TokenStore 
     }));
 
   const fileOf = (key: TokenStoreKey) =>
-    join(directory, `${createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40)}.json`);
+    join(
+      directory,
+      `${nodeCrypto().createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40)}.json`,
+    );
   const ignore = (file: string, key: TokenStoreKey, why: string): undefined => {
     warnOnce(
       `file-token-store:${file}:${why}`,

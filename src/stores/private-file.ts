@@ -3,12 +3,12 @@
  * temporary name (so no other user can read it even for a moment), flushed, then renamed over the
  * target (so a reader sees the whole old file or the whole new one, never half).
  */
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 
 export async function writePrivateFile(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const temporary = `${path}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`;
   try {
     const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {

@@ -10,7 +10,7 @@
  * hash tag (`{id}`), so the lock, the fence and the data share a slot and one script can use them
  * all; in a cluster the wake-ups are sharded pub/sub, on the slot's own node.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import { TokenStoreError } from "../core/errors.js";
 import { debug, warnOnce } from "../core/log.js";
 import { isLoopback } from "../http/origins.js";
@@ -227,7 +227,7 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
 
   // One hash tag for every key of a set: one slot in a cluster, so the scripts may touch them all.
   const names = (key: TokenStoreKey) => {
-    const id = createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40);
+    const id = nodeCrypto().createHash("sha256").update(tokenStoreKeyString(key)).digest("hex").slice(0, 40);
     const tag = `${prefix}{${id}}`;
     return { id, entry: `${tag}:tokens`, lock: `${tag}:lock`, fence: `${tag}:fence`, released: `${tag}:released` };
   };
@@ -382,7 +382,7 @@ export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
 
     async withLock(key, task) {
       const n = names(key);
-      const owner = randomBytes(16).toString("base64url");
+      const owner = nodeCrypto().randomBytes(16).toString("base64url");
       const deadline = Date.now() + lockTimeoutMs;
       let wake: (() => void) | undefined;
       const listener = () => wake?.();

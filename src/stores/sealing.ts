@@ -2,7 +2,7 @@
  * Encryption at rest for stored tokens: AES-256-GCM from node:crypto, a fresh 96-bit IV per write,
  * and the entry's key as additional data, so a sealed value moved to another entry fails to open.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.js";
 import { InvalidOptionError } from "../core/errors.js";
 import type { MaybePromise } from "../core/fetch.js";
 
@@ -55,8 +55,8 @@ export class Sealer {
   }
 
   async seal(plaintext: string, associated: string): Promise<Sealed> {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", await this.#resolve(), iv, { authTagLength: TAG_BYTES });
+    const iv = nodeCrypto().randomBytes(12);
+    const cipher = nodeCrypto().createCipheriv("aes-256-gcm", await this.#resolve(), iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(associated));
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return {
@@ -83,9 +83,14 @@ export class Sealer {
     const tag = Buffer.from(s.tag, "base64url");
     if (tag.length !== TAG_BYTES) return undefined;
     try {
-      const decipher = createDecipheriv("aes-256-gcm", await this.#resolve(), Buffer.from(s.iv, "base64url"), {
-        authTagLength: TAG_BYTES,
-      });
+      const decipher = nodeCrypto().createDecipheriv(
+        "aes-256-gcm",
+        await this.#resolve(),
+        Buffer.from(s.iv, "base64url"),
+        {
+          authTagLength: TAG_BYTES,
+        },
+      );
       decipher.setAAD(Buffer.from(associated));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(Buffer.from(s.data, "base64url")), decipher.final()]).toString("utf8");

@@ -9,7 +9,7 @@ import { tokenStrategy } from "../auth/token-strategy.js";
 import { parseTokenResponse } from "../auth/token-set.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { rememberSecret } from "../core/redact.js";
-import { createGrant, fromWreckError, type Grant } from "./simple-oauth2-grant.js";
+import { createGrant, fromWreckError, type Grant } from "./client-credentials-grant.js";
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends TokenCycleOptions, TokenStoreOptions {

@@ -3,7 +3,6 @@
  * the redirect rules apply to every authority call, and failures become typed errors.
  */
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
-import type { AadCommonOptions } from "./msal-options.js";
 import type { AuthBinding } from "../auth/provider.js";
 import { readLimited, transportFailure } from "../auth/token-request.js";
 import type { FetchLike } from "../core/fetch.js";
@@ -14,6 +13,16 @@ import { fetchTrusting } from "../http/dispatcher.js";
 import { asTokenCall } from "../http/exchange.js";
 import { createTransport } from "../http/pipeline.js";
 
+/** What the network client takes of the strategy's options. */
+export interface MsalNetworkOptions {
+  /** The fetch for authority calls; default: the client's. */
+  fetch?: FetchLike | undefined;
+  /** PEM certificates to trust for the authority. */
+  ca?: string | string[] | undefined;
+  /** Time limit per authority call (default 30 s). */
+  timeoutMs?: number | undefined;
+}
+
 /**
  * A per-strategy MSAL network client. It records the typed error it raised, because MSAL wraps
  * network failures in its own errors and the original reason would otherwise be lost.
@@ -22,7 +31,7 @@ export class MsalNetwork implements INetworkModule {
   lastError: MlServerClientError | undefined;
   #fetch: FetchLike | undefined;
 
-  constructor(private readonly options: AadCommonOptions) {}
+  constructor(private readonly options: MsalNetworkOptions) {}
 
   /**
    * Uses the client's transport unless the strategy was given its own fetch or CA; those get a

@@ -125,9 +125,11 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth });\
       // The goal of 11 KB is not met (see docs/browser.md); these budgets keep the sizes from growing unnoticed.
       // Raised from 14,600 / 16,200 by about 1.1 KB for the store's failover handling (a peer's
       // renewal waited for, an unsaved set written back), real requests for middleware, and the
-      // checks of required secrets; then by 0.3 KB for the one token builder every strategy shares.
-      expect(ours).toBeLessThan(15_800);
-      expect(withLayers).toBeLessThan(17_400);
+      // checks of required secrets; then by 0.3 KB for the one token builder every strategy shares;
+      // then by 0.5 KB for the pipeline's named policies over one record of the call (a body copied
+      // at most once) and mlServerLogin's protocol steps in a module of their own.
+      expect(ours).toBeLessThan(16_300);
+      expect(withLayers).toBeLessThan(17_900);
     },
   );
 

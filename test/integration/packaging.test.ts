@@ -49,7 +49,7 @@ describe("dependencies stay where they belong", () => {
 });
 
 describe("Azure AD defaults, and other OIDC authorities", () => {
-  const network = new MsalNetwork({ clientId: "x" });
+  const network = new MsalNetwork({});
   it("uses Microsoft's authority in AAD mode by default", () => {
     const authority = resolveAuthority({ clientId: "x", tenantId: "contoso.onmicrosoft.com" }, "test");
     expect(authority.href).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com");

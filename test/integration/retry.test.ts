@@ -4,6 +4,7 @@
  * time: idempotent methods only unless opted in, bodies resent intact, credential checks on every
  * attempt, 401s left to the auth layer, the caller's signal obeyed at once, bounded attempts and time.
  */
+import { getEventListeners } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
 import { createMlServerClient, mlServerLogin, retriesOf, type RetryOptions } from "../../src/index.js";
@@ -169,6 +170,23 @@ describe("retries", () => {
     expect(response.status).toBe(200);
     expect(retriesOf(response)).toBe(1);
     expect(elapsed).toBeGreaterThanOrEqual(990);
+  });
+
+  it("waits on a long-lived signal leave no abort listener behind", async () => {
+    const api = client({ baseDelayMs: 1 });
+    await api.GET("/status");
+    const app = new AbortController();
+    const listeners: number[] = [];
+    for (let call = 0; call < 4; call++) {
+      server.faults.push({ route: statusRoute, kind: "status", status: 503, times: 2 });
+      const { response } = await api.GET("/status", { signal: app.signal });
+      expect(retriesOf(response)).toBe(2);
+      listeners.push(getEventListeners(app.signal, "abort").length);
+    }
+    // No more after four calls of two retries each than after one (undici holds one for the last
+    // request it sent); each wait used to leave one, until Node warned of a leak.
+    expect(listeners).toEqual(Array(4).fill(listeners[0]));
+    expect(listeners[0]).toBeLessThanOrEqual(1);
   });
 });
 

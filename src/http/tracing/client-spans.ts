@@ -6,7 +6,7 @@
  */
 import type { CredentialBoundary } from "../boundary.js";
 import { installTracing, type TracingLayer } from "../layers.js";
-import type { Policy } from "../pipeline.js";
+import type { Policy } from "../policy.js";
 import {
   injectContext,
   inSpan,
