@@ -4,8 +4,8 @@
  * target (so a reader sees the whole old file or the whole new one, never half).
  */
 import { nodeCrypto } from "./node-crypto.js";
-import { constants } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+// From node:fs/promises, not node:fs: an import of node:fs loads its streams (milliseconds at import).
+import { constants, open, rename, unlink } from "node:fs/promises";
 
 export async function writePrivateFile(path: string, text: string): Promise<void> {
   const temporary = `${path}.${process.pid}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`;
