@@ -58,14 +58,20 @@ async function everyResend() {
 }
 
 describe("a body sent four times (401 resend, retry after 503, 307) is copied at most once", () => {
-  it("text on the Node transport: never copied", async () => {
-    const { server, put } = await everyResend();
-    const { data } = await put(TEXT);
-    expect(data).toEqual({ length: TEXT.length });
-    expect(server.received.map((r) => r.body === TEXT)).toEqual([true, true, true, true]);
-    expect(server.received.map((r) => r.headers.authorization)).toEqual(["Bearer t1", ...Array(3).fill("Bearer t2")]);
-    expect(copies()).toEqual({ clone: 0, tee: 0 });
-  });
+  for (const [kind, body] of [
+    ["text", () => TEXT],
+    ["bytes", () => new TextEncoder().encode(TEXT)],
+  ] as const) {
+    it(`${kind} on the Node transport: never copied`, async () => {
+      const { server, put } = await everyResend();
+      const { data } = await put(body());
+      expect(data).toEqual({ length: TEXT.length });
+      expect(server.received.map((r) => r.body === TEXT)).toEqual([true, true, true, true]);
+      const authorization = server.received.map((r) => r.headers.authorization);
+      expect(authorization).toEqual(["Bearer t1", ...Array(3).fill("Bearer t2")]);
+      expect(copies()).toEqual({ clone: 0, tee: 0 });
+    });
+  }
 
   it("a stream on the Node transport: one copy", async () => {
     const { server, put } = await everyResend();
