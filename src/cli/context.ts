@@ -97,7 +97,7 @@ export async function connect(
     );
   const ca = ctx.profile.ca ? await readCa(ctx.profile.ca) : undefined;
   await checkTransport(ctx, server);
-  const lib = await import("../index.js");
+  const lib = await import("./runtime.js");
   const store = lib.fileTokenStore();
   const provider = await createProvider({
     profile: ctx.profile,
@@ -147,7 +147,7 @@ async function checkTransport(ctx: Context, server: string): Promise<void> {
       `--server ${JSON.stringify(server)} is not a URL; give e.g. https://mlserver.example.com:12800.`,
     );
   }
-  const { isLoopback } = await import("../http/origins.js");
+  const { isLoopback } = await import("./runtime.js");
   if (url.protocol !== "http:" || isLoopback(url.hostname)) return;
   if (!ctx.profile.allowInsecureHttp) {
     throw new UsageError(

@@ -124,7 +124,7 @@ export function accountOf(profile: Profile): string {
 
 export async function createProvider(settings: ProviderSettings): Promise<CliProvider> {
   const { profile, store, secret, ca } = settings;
-  const lib = await import("../index.js");
+  const lib = await import("./runtime.js");
   const need = (field: (typeof PROFILE_FIELDS)[number], flag: string) => {
     const value = profile[field];
     if (!value)

@@ -107,7 +107,7 @@ export async function main(
       );
     }
     if (debug) {
-      const { setDebugLog } = await import("../core/log.js");
+      const { setDebugLog } = await import("./runtime.js");
       setDebugLog((line) => streams.err.write(`debug: ${line}\n`));
     }
     return await runCommand(declared, rest, streams);
@@ -123,8 +123,8 @@ async function report(
   streams: CliStreams,
   { debug, json }: { debug: boolean; json: boolean },
 ): Promise<number> {
-  const { MlServerClientError, ApiError } = await import("../core/errors.js");
-  const { scrubKnown } = await import("../core/redact.js");
+  const { MlServerClientError, ApiError } = await import("./runtime.js");
+  const { scrubKnown } = await import("./runtime.js");
   const code = exitCodeOf(error, MlServerClientError, ApiError);
   const errorCode =
     error instanceof MlServerClientError

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 async function namesFile(profile: string): Promise<string> {
-  const { defaultCacheDirectory } = await import("../stores/file-token-store.js");
+  const { defaultCacheDirectory } = await import("./runtime.js");
   return join(defaultCacheDirectory(), `completion-services-${encodeURIComponent(profile)}.json`);
 }
 

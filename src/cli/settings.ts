@@ -7,7 +7,6 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { writePrivateFile } from "../stores/private-file.js";
 import { UsageError } from "./output.js";
 
 /** How a profile signs in. */
@@ -168,6 +167,7 @@ export async function readConfig(path = configPath()): Promise<ConfigFile> {
 /** Writes the config file atomically (0600, like the token cache, though it holds no secret). */
 export async function writeConfig(config: ConfigFile, path = configPath()): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const { writePrivateFile } = await import("./runtime.js");
   await writePrivateFile(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 

@@ -92,7 +92,7 @@ async function writeServiceTypes(
   out: Out,
 ): Promise<number> {
   const { check, keepOptional } = mode;
-  const { apiError } = await import("../../core/errors.js");
+  const { apiError } = await import("../runtime.js");
   const { data, error, response } = await client.GET("/api/{name}/{version}/swagger.json", {
     params: { path: { name, version } },
     parseAs: "text",
@@ -112,7 +112,7 @@ async function writeServiceTypes(
 
 async function generateFromServer({ values, streams }: GenerateInput, output: string): Promise<number> {
   const [name, version] = serviceOf(values.service);
-  const { createMlServerClient, mlServerLogin, bearer, InvalidOptionError } = await import("../../index.js");
+  const { createMlServerClient, mlServerLogin, bearer, InvalidOptionError } = await import("../runtime.js");
   const fromEnv = (variable: string): string => {
     const value = process.env[variable];
     if (!value) throw new InvalidOptionError(`The environment variable ${variable} is empty or not set.`);

@@ -19,7 +19,7 @@ mlserver pools delete <name> <version>
       flags: { initial: { type: "string" }, max: { type: "string" } },
       async run(input) {
         const ctx = await context(input);
-        const lib = await import("../../index.js");
+        const lib = await import("../runtime.js");
         const [name, version] = nameAndVersion(ctx, "create");
         const max = size(ctx.values.max, "--max");
         if (max === undefined || max < 1)
@@ -47,7 +47,7 @@ mlserver pools delete <name> <version>
       flags: {},
       async run(input) {
         const ctx = await context(input);
-        const lib = await import("../../index.js");
+        const lib = await import("../runtime.js");
         const [name, version] = nameAndVersion(ctx, "status");
         const status = await lib.servicePoolStatus((await connect(ctx)).client, { name, version });
         ctx.out.result({ name, version, computeNodes: status }, () =>
@@ -63,7 +63,7 @@ mlserver pools delete <name> <version>
       flags: {},
       async run(input) {
         const ctx = await context(input);
-        const lib = await import("../../index.js");
+        const lib = await import("../runtime.js");
         const [name, version] = nameAndVersion(ctx, "delete");
         await lib.deleteServicePool((await connect(ctx)).client, { name, version });
         ctx.out.result(

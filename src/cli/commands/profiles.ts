@@ -29,7 +29,7 @@ mlserver profiles remove <name>
         const ctx = await context(input);
         if (ctx.positionals.length) throw new UsageError("profiles list takes no arguments.");
         const entries = await cacheEntries();
-        const store = (await import("../../index.js")).fileTokenStore();
+        const store = (await import("../runtime.js")).fileTokenStore();
         const rows: {
           name: string;
           default: boolean;
@@ -171,7 +171,7 @@ export function normalizeServer(url: string): string {
 type CacheEntry = { key: { origin?: string; account?: string; strategy?: string } };
 
 async function cacheEntries(): Promise<CacheEntry[]> {
-  const { defaultCacheDirectory } = await import("../../stores/file-token-store.js");
+  const { defaultCacheDirectory } = await import("../runtime.js");
   const directory = defaultCacheDirectory();
   const names = await readdir(directory).catch(() => [] as string[]);
   const entries = [];

@@ -55,7 +55,7 @@ async function runScript(input: Input<typeof FLAGS & ProfileFlags>): Promise<num
   const wanted = ctx.values["get-file"];
   const outputDir = resolve(ctx.values["output-dir"] ?? ".");
   const conn = await connect(ctx);
-  const { remoteExecute, saveServerFiles, RemoteExecutionError } = await import("../../index.js");
+  const { remoteExecute, saveServerFiles, RemoteExecutionError } = await import("../runtime.js");
   const abort = new AbortController();
   interrupts.handler = () => {
     if (abort.signal.aborted) process.exit(EXIT.interrupted);

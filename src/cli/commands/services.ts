@@ -100,13 +100,13 @@ function nameAndVersion(ctx: Context, what: string): [string, string] {
 }
 
 async function fail(operation: string, response: Response, error: unknown): Promise<never> {
-  const { apiError } = await import("../../core/errors.js");
+  const { apiError } = await import("../runtime.js");
   throw apiError(operation, response, error);
 }
 
 /** The library's getService, loaded when a command needs it. */
 async function getService(conn: Connection, service: { name: string; version: string }): Promise<WebService> {
-  return (await import("../../index.js")).getService(conn.client, service);
+  return (await import("../runtime.js")).getService(conn.client, service);
 }
 
 const typesOf = (definitions: WebService["inputParameterDefinitions"]) =>
@@ -220,7 +220,7 @@ mlserver services swagger <name> <version> [-o <file>]
         const runtimeType = runtimeOf(ctx.values.code, ctx.values.runtime);
         const fields = await serviceFields(ctx);
         const conn = await connect(ctx);
-        const { publishService } = await import("../../index.js");
+        const { publishService } = await import("../runtime.js");
         await publishService(conn.client, { name, version, runtimeType, code: fields.code!, ...fields });
         ctx.out.result({ name, version, published: true }, () => `Published ${name} ${version}.`);
         ctx.out.next(
@@ -242,7 +242,7 @@ mlserver services swagger <name> <version> [-o <file>]
               "--description, --output-files or --alias.",
           );
         const conn = await connect(ctx);
-        const { updateService } = await import("../../index.js");
+        const { updateService } = await import("../runtime.js");
         await updateService(conn.client, { name, version, ...fields });
         ctx.out.result(
           { name, version, updated: Object.keys(fields) },
@@ -440,7 +440,7 @@ mlserver services swagger <name> <version> [-o <file>]
           );
         const model = modelFile === undefined ? undefined : await readFlagBytes("model", modelFile);
         const conn = await connect(ctx);
-        const { publishRealtimeService, updateRealtimeService } = await import("../../index.js");
+        const { publishRealtimeService, updateRealtimeService } = await import("../runtime.js");
         const fields = { ...(description !== undefined && { description }), ...(alias !== undefined && { alias }) };
         if (action === "publish")
           await publishRealtimeService(conn.client, { name, version, model: model!, ...fields });
@@ -465,7 +465,7 @@ mlserver services swagger <name> <version> [-o <file>]
         const ctx = await context(input);
         const [name, version] = nameAndVersion(ctx, "delete");
         const conn = await connect(ctx);
-        const { deleteService } = await import("../../index.js");
+        const { deleteService } = await import("../runtime.js");
         await deleteService(conn.client, { name, version });
         ctx.out.result({ name, version, deleted: true }, () => `Deleted ${name} ${version}.`);
         return 0;
@@ -516,7 +516,7 @@ async function showArtifacts(
   const found: { row: number; file: string; savedTo?: string }[] = [];
   for (const row of rows) for (const file of await service.batchFiles(id, row - 1)) found.push({ row, file });
   if (outputDir) {
-    const { checkFileName, saveServerFiles } = await import("../../index.js");
+    const { checkFileName, saveServerFiles } = await import("../runtime.js");
     // Every name checked before the first download: a bad one leaves nothing written.
     for (const { file } of found) checkFileName(file);
     for (const entry of found) {
@@ -538,7 +538,7 @@ async function showArtifacts(
 }
 
 async function serviceClient(conn: Connection, name: string, version: string) {
-  const { createServiceClient } = await import("../../index.js");
+  const { createServiceClient } = await import("../runtime.js");
   // The connection's client: its sign-in, trust and transport.
   return createServiceClient<{
     schemas: { InputParameters: Record<string, unknown>; OutputParameters: Record<string, unknown> };
@@ -585,7 +585,7 @@ function parameterTypes(text: string | boolean | undefined, flag: string): Recor
 
 /** A batch's results as a table (rows from 1) or JSON; exit 5 when any run failed. */
 async function showResults(ctx: Context, executionId: string, results: unknown[], note?: string): Promise<number> {
-  const { ServiceExecutionError } = await import("../../index.js");
+  const { ServiceExecutionError } = await import("../runtime.js");
   const shaped = results.map((r) =>
     r instanceof ServiceExecutionError
       ? { success: false, errorMessage: r.message }

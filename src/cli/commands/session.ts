@@ -70,10 +70,10 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
   const runtime = runtimeOf("", ctx.values.runtime);
   const conn = await connect(ctx);
   const { checkFileName, getSessionFile, putSessionFiles, remoteExecute, RemoteExecutionError, saveServerFiles } =
-    await import("../../index.js");
+    await import("../runtime.js");
   const created = await conn.client.POST("/sessions", { body: { name: "mlserver session", runtimeType: runtime } });
   if (!created.response.ok)
-    throw (await import("../../core/errors.js")).apiError("Starting a session", created.response, created.error);
+    throw (await import("../runtime.js")).apiError("Starting a session", created.response, created.error);
   const sessionId = created.data!.sessionId!;
   const path = { params: { path: { id: sessionId } } };
   try {
@@ -86,7 +86,7 @@ async function prompt(input: Input<typeof FLAGS & ProfileFlags>): Promise<number
   /** Reads and runs input until exit, end of input or an interrupt at the prompt. */
   async function repl(): Promise<number> {
     const terminal = Boolean((process.stdin as { isTTY?: boolean }).isTTY);
-    const { defaultCacheDirectory } = await import("../../stores/file-token-store.js");
+    const { defaultCacheDirectory } = await import("../runtime.js");
     const historyFile = join(defaultCacheDirectory(), "session_history");
     const history = terminal
       ? (await readFile(historyFile, "utf8").catch(() => "")).split("\n").filter(Boolean).reverse().slice(0, 500)

@@ -17,7 +17,7 @@ export const status = defineCommand({
     if (ctx.positionals.length) throw new UsageError("status takes no arguments, only flags.");
     const { client, provider, server } = await connect(ctx);
     const account = accountOf(ctx.profile);
-    const { apiError } = await import("../../core/errors.js");
+    const { apiError } = await import("../runtime.js");
     const { expiresAt } = await provider.getAccessToken();
     const { data, error, response } = await client.GET("/status");
     if (!response.ok) throw apiError("Reading the server's status", response, error);
