@@ -99,7 +99,10 @@ describe("a body sent four times (401 resend, retry after 503, 307) is copied at
         true,
         true,
       ]);
-      expect(copies()).toEqual({ clone: 1, tee: 1 });
+      // One clone of a real Request; Node's own clone tees its stream, through the public `tee` on
+      // some Node versions (20, 22) and not on others (26).
+      expect(copies().clone).toBe(1);
+      expect(copies().tee).toBeLessThanOrEqual(1);
     });
   }
 });
