@@ -1077,7 +1077,7 @@ async function cliToken(): Promise<void> {
   try {
     await run(
       process.execPath,
-      [resolve("dist/src/cli/main.js"), "login", "--server", server.url, "--username", ADMIN.username],
+      [resolve("dist/bundle/src/cli/main.js"), "login", "--server", server.url, "--username", ADMIN.username],
       { env },
     );
     const wall = async (command: string, args: string[]) => {
@@ -1087,7 +1087,7 @@ async function cliToken(): Promise<void> {
     };
     const samples = { token: [] as number[], node: [] as number[], npx: [] as number[] };
     for (let i = 0; i < (QUICK ? 7 : 21); i++) {
-      samples.token.push(await wall(process.execPath, [resolve("dist/src/cli/main.js"), "token"]));
+      samples.token.push(await wall(process.execPath, [resolve("dist/bundle/src/cli/main.js"), "token"]));
       samples.node.push(await wall(process.execPath, ["-e", "0"]));
       if (i < 7) samples.npx.push(await wall("npx", ["mlserver", "--version"]));
     }

@@ -1,4 +1,4 @@
-// `npm run build`: the type declarations and per-file output (tsc), the bundled entries users
+// `npm run build`: the type declarations (tsc), the bundled entries users
 // import (esbuild: Node entries with shared chunks, and the browser build), and the CLI made
 // executable. Dependencies stay external: the package's own dependencies resolve them. dist/ is
 // emptied first: files of moved sources and chunks of earlier builds must not ship.
@@ -44,5 +44,4 @@ await build({
   target: "es2022",
 });
 
-chmodSync("dist/src/cli/main.js", 0o755);
 chmodSync("dist/bundle/src/cli/main.js", 0o755);

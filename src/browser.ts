@@ -21,10 +21,6 @@
  * @module
  */
 import { UnsupportedPlatformError } from "./core/errors.js";
-import { browserFetch, useDefaultFetch } from "./http/default-fetch.js";
-
-// The browser entry: clients send through the page's fetch.
-useDefaultFetch(browserFetch);
 
 export * from "./portable.js";
 

@@ -15,10 +15,6 @@
  *
  * @module
  */
-// The Node entry first: clients made here send through undici, retry and trace, as the package's
-// own do (and the two entries share one bundle of the library).
-import "./index.js";
-
 export { createAuthenticatedClient } from "./client.js";
 export { isLoopback, normalizeBaseUrl, parseAllowedOrigins, parseBaseUrl } from "./http/origins.js";
 export { CredentialBoundary } from "./http/boundary.js";

@@ -7,16 +7,18 @@ import { assertSecureTransport, normalizeBaseUrl, parseAllowedOrigins, parseBase
 import { allOwnProviders, isAuthProvider, type AuthOption } from "./auth/provider.js";
 import { type FetchLike } from "./core/fetch.js";
 import type { OperationSecurityMap } from "./auth/security.js";
-import { defaultSender } from "./http/default-fetch.js";
 import type { ProxyOptions } from "./http/dispatcher.js";
 import { Exchange } from "./http/exchange.js";
 import { createPipeline, createTransport } from "./http/pipeline.js";
-import { installedLayers } from "./http/layers.js";
+import { layerOf, type Retries, type Tracing } from "./http/layers.js";
 import type { RetryOptions } from "./http/retry.js";
 import { InvalidOptionError } from "./core/errors.js";
+import { platform } from "#platform";
 
 /** The typed ML Server client: an openapi-fetch client over the generated `paths`. */
 export type MlServerClient = Client<paths>;
+
+const OTEL_FORM = 'tracing: openTelemetry(otel), otel being your import * as otel from "@opentelemetry/api"';
 
 /** Options of {@link createMlServerClient}. Everything openapi-fetch takes is accepted too. */
 export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
@@ -57,29 +59,31 @@ export interface MlServerClientOptions extends Omit<ClientOptions, "baseUrl"> {
    * How failed calls are retried (see {@link RetryOptions}): by default GET, HEAD, OPTIONS, PUT and
    * DELETE are retried up to 3 times after a network error, 408, 429, 502, 503 or 504, with
    * exponential backoff and full jitter, honouring `Retry-After`; POST only when opted in. `false`
-   * turns retries off. The browser build retries only after `useRetries()`, which keeps the retry
-   * code out of pages that do not ask for it.
+   * turns retries off. The browser build retries only when given {@link retries}`(options)`, which
+   * keeps the retry code out of pages that do not ask for it (on Node the two forms are the same).
    *
    * @example
    * ```ts
    * createMlServerClient({ baseUrl, retry: { retries: 5, operations: { "POST /api/{name}/{version}": true } } });
    * createMlServerClient({ baseUrl, retry: false });
+   * createMlServerClient({ baseUrl, retry: retries({ retries: 2 }) }); // the browser build's form
    * ```
    */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | Retries | false;
   /**
    * OpenTelemetry spans (default true): with `@opentelemetry/api` installed, a client span per API
    * call (`GET /services/{name}`, with HTTP's semantic conventions and the retry count) and a span
    * per sign-in, renewal and revoke; `traceparent` goes only to allowed origins. Without the
-   * package nothing is loaded. `false` never loads it. The browser build traces only after
-   * `useOpenTelemetry(otel)`.
+   * package nothing is loaded. `false` never loads it. {@link openTelemetry}`(otel)` traces through
+   * the app's own module: the browser build, which never imports the package, traces only so.
    *
    * @example
    * ```ts
    * createMlServerClient({ baseUrl, auth, tracing: false });
+   * createMlServerClient({ baseUrl, auth, tracing: openTelemetry(otel) }); // the browser build's form
    * ```
    */
-  tracing?: boolean;
+  tracing?: boolean | Tracing;
 }
 
 /**
@@ -116,7 +120,7 @@ export function createAuthenticatedClient<P extends object>(
     proxy,
     maxConnections,
     retry,
-    tracing = true,
+    tracing,
     fetch: userFetch,
     ...rest
   } = options;
@@ -124,7 +128,7 @@ export function createAuthenticatedClient<P extends object>(
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const boundary = new CredentialBoundary(parseAllowedOrigins(allowedOrigins ?? [url.origin]), allowInsecureHttp);
   // On Node, requests leave through undici's dispatcher unless the application brings its own fetch.
-  const sender = defaultSender(
+  const sender = platform.sender(
     {
       ...(ca !== undefined && { ca }),
       ...(proxy && { proxy }),
@@ -132,26 +136,22 @@ export function createAuthenticatedClient<P extends object>(
     },
     userFetch as FetchLike | undefined,
   );
-  const layers = installedLayers();
-  if (retry !== undefined && retry !== false && !layers.retries) {
-    throw new InvalidOptionError(
-      "retry options need the retry layer, which this build leaves out unless asked: call useRetries() once " +
-        "before creating clients.",
-    );
-  }
+  const traced = layer(tracing, layerOf(tracing, "tracing"), platform.tracing && (() => platform.tracing!), OTEL_FORM);
+  const { retryPolicy } = platform;
+  const ownRetry = retryPolicy && (() => retryPolicy(retry as RetryOptions | undefined));
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
   const pipeline = createPipeline({
     boundary,
     sender,
-    retry: retry === false ? undefined : layers.retries?.(retry),
-    clientSpan: tracing ? layers.tracing?.policy(boundary) : undefined,
+    retry: layer(retry, layerOf(retry, "retries")?.policy(), ownRetry, "retry: retries(options)"),
+    clientSpan: traced?.clientSpans(boundary),
   });
   const client = createClient<P>({ ...rest, fetch: pipeline.send as ClientOptions["fetch"], baseUrl });
   let own: Middleware;
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
     assertSecureTransport(url, allowInsecureHttp);
-    const binding = { baseUrl, fetch: pipeline.direct, allowInsecureHttp };
+    const binding = { baseUrl, fetch: pipeline.direct, allowInsecureHttp, ...(traced && { spans: traced }) };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
     own = createAuthMiddleware(auth, { boundary, transport: pipeline.send, ...(security && { security }) });
   } else {
@@ -164,6 +164,16 @@ export function createAuthenticatedClient<P extends object>(
     };
   }
   return lastMiddleware(client, own, sender.Request, auth !== undefined && !allOwnProviders(auth));
+}
+
+/**
+ * A layer an option asks for: the value made for it (`given`), else the build's own (`built`) unless
+ * the option is `false`. A build without its own refuses the plain form, naming the one to use.
+ */
+function layer<L>(option: unknown, given: L | undefined, built: (() => L) | undefined, form: string) {
+  if (given || option === false || (option === undefined && !built)) return given;
+  if (built) return built();
+  throw new InvalidOptionError(`This build leaves that code out unless asked: pass ${form}.`);
 }
 
 /**

@@ -14,16 +14,6 @@
  *
  * @module
  */
-import { useDefaultFetch } from "./http/default-fetch.js";
-import { nodeFetch } from "./http/node-fetch.js";
-import { useRetries } from "./http/retry.js";
-import { enableTracing } from "./http/tracing/client-spans.js";
-
-// The Node entry: clients send through undici, retry, and trace to @opentelemetry/api when it is installed.
-useDefaultFetch(nodeFetch);
-useRetries();
-enableTracing(() => import("@opentelemetry/api"));
-
 export * from "./portable.js";
 
 // Node only (the browser build has stand-ins for them).

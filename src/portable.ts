@@ -59,10 +59,11 @@ export { sessionStorageTokenStore } from "./stores/web-storage-token-store.js";
 export type { WebStorageLike, WebStorageTokenStoreOptions } from "./stores/web-storage-token-store.js";
 
 // Retries, tracing, logging
-export { useRetries } from "./http/retry.js";
+export { retries } from "./http/retry.js";
 export type { RetryOptions } from "./http/retry.js";
 export { retriesOf } from "./http/exchange.js";
-export { useOpenTelemetry } from "./http/tracing/open-telemetry.js";
+export type { Retries, SpanAttributes, SpanRecorder, Tracing } from "./http/layers.js";
+export { openTelemetry } from "./http/tracing/open-telemetry.js";
 export type { OpenTelemetryApi } from "./http/tracing/open-telemetry.js";
 export { fingerprint, setDebugLog } from "./core/log.js";
 export type { DebugSink } from "./core/log.js";

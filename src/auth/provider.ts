@@ -1,4 +1,5 @@
 import type { FetchLike } from "../core/fetch.js";
+import type { SpanRecorder } from "../http/layers.js";
 
 /**
  * The client a strategy serves: where its own calls (token endpoints) go, and with what transport
@@ -11,6 +12,8 @@ export interface AuthBinding {
   fetch: FetchLike;
   /** Whether the user opted in to sending credentials over plain HTTP to non-loopback hosts. */
   allowInsecureHttp: boolean;
+  /** Records spans of the strategy's own work (sign-in, renewal, revoke) in the client's tracing. */
+  spans?: SpanRecorder;
 }
 
 /** What a strategy knows about the call it is authorizing. */

@@ -1,7 +1,7 @@
 import { abortable } from "../core/fetch.js";
 import { TokenEndpointError } from "../core/errors.js";
 import { debug, fingerprint } from "../core/log.js";
-import { annotateActiveSpan, inSpan, tokenAttributes } from "../http/layers.js";
+import { NO_SPANS, tokenAttributes, type SpanRecorder } from "../http/layers.js";
 import type { TokenSet } from "./token-set.js";
 
 /**
@@ -54,6 +54,8 @@ export interface TokenCyclerOptions<T extends TokenSet> extends TokenCycleOption
   initial?: T;
   /** The strategy's name, for the sign-in and renewal spans (e.g. `ml-server-login`). */
   strategy?: string;
+  /** Records the sign-in and renewal spans (default: none; a strategy gets its client's on `bind`). */
+  spans?: SpanRecorder;
 }
 
 interface Entry<T> {
@@ -84,6 +86,7 @@ export class TokenCycler<T extends TokenSet> {
   readonly #clock: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #strategy: string;
+  readonly #spans: SpanRecorder;
   #current: Entry<T> | undefined;
   #inflight: Promise<T> | undefined;
   #failedAt = -Infinity;
@@ -109,6 +112,7 @@ export class TokenCycler<T extends TokenSet> {
     this.#clock = options.clock ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#strategy = options.strategy ?? "custom";
+    this.#spans = options.spans ?? NO_SPANS;
     if (options.initial) this.#current = this.#entry(options.initial);
   }
 
@@ -201,32 +205,34 @@ export class TokenCycler<T extends TokenSet> {
     const generation = this.#generation;
     this.acquisitions++;
     const span = previous ? "mlserver-client renewal" : "mlserver-client sign-in";
-    const promise = inSpan(span, { "mlserver_client.strategy": this.#strategy }, async () => {
-      const tokens = await this.#acquireWithRetry(previous);
-      annotateActiveSpan(tokenAttributes(tokens.accessToken));
-      return tokens;
-    }).then(
-      (tokens) => {
-        if (generation === this.#generation) {
-          this.#current = this.#entry(tokens);
-          this.#failedAt = -Infinity;
-          debug(
-            `token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ` +
-              `${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`,
-          );
-          this.#onChange?.(tokens);
-        }
+    const promise = this.#spans
+      .inSpan(span, { "mlserver_client.strategy": this.#strategy }, async () => {
+        const tokens = await this.#acquireWithRetry(previous);
+        this.#spans.annotate(tokenAttributes(tokens.accessToken));
         return tokens;
-      },
-      (error: unknown) => {
-        this.#failedAt = this.#clock();
-        debug(
-          `token ${previous ? "renewal" : "acquisition"} failed: ` +
-            `${(error as { code?: string }).code ?? (error as Error).name}`,
-        );
-        throw error;
-      },
-    );
+      })
+      .then(
+        (tokens) => {
+          if (generation === this.#generation) {
+            this.#current = this.#entry(tokens);
+            this.#failedAt = -Infinity;
+            debug(
+              `token ${previous ? "renewed" : "acquired"}: ${fingerprint(tokens.accessToken)}, expires in ` +
+                `${Math.round((tokens.expiresAt - this.#clock()) / 1000)} s`,
+            );
+            this.#onChange?.(tokens);
+          }
+          return tokens;
+        },
+        (error: unknown) => {
+          this.#failedAt = this.#clock();
+          debug(
+            `token ${previous ? "renewal" : "acquisition"} failed: ` +
+              `${(error as { code?: string }).code ?? (error as Error).name}`,
+          );
+          throw error;
+        },
+      );
     const tracked = promise.finally(() => {
       if (this.#inflight === tracked) this.#inflight = undefined;
     });

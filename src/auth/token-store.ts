@@ -6,7 +6,7 @@
  */
 import { TokenStoreError } from "../core/errors.js";
 import { debug, fingerprint, warnOnce } from "../core/log.js";
-import { annotateActiveSpan } from "../http/layers.js";
+import { NO_SPANS, type SpanRecorder } from "../http/layers.js";
 import { rememberSecret } from "../core/redact.js";
 import type { TokenSet } from "./token-set.js";
 
@@ -171,6 +171,7 @@ export class StoredTokens<T extends TokenSet> {
   constructor(
     private readonly binding: () => StoreBinding | undefined,
     private readonly clock: () => number = Date.now,
+    private readonly spans: SpanRecorder = NO_SPANS,
   ) {}
 
   /** When the store last failed to answer (-Infinity: not lately). */
@@ -203,7 +204,7 @@ export class StoredTokens<T extends TokenSet> {
         const stored = found && parse(withoutObtainedAt(found));
         if (stored && found && stored.accessToken !== previous?.accessToken && this.#reusable(found, this.clock())) {
           debug(`using stored token ${fingerprint(stored.accessToken)} for ${describe}`);
-          annotateActiveSpan({ "mlserver_client.token.source": "store" });
+          this.spans.annotate({ "mlserver_client.token.source": "store" });
           return stored;
         }
         // Renew the newest set known: the stored one may be newer than ours, or ours than a stale store.
@@ -294,7 +295,7 @@ export class StoredTokens<T extends TokenSet> {
           this.#reusable(decoded, this.clock())
         ) {
           debug(`took ${fingerprint(tokens.accessToken)}, renewed by a peer while the store was unreachable`);
-          annotateActiveSpan({ "mlserver_client.token.source": "store" });
+          this.spans.annotate({ "mlserver_client.token.source": "store" });
           return tokens;
         }
       }

@@ -7,7 +7,7 @@
  */
 import { TokenEndpointError } from "../core/errors.js";
 import { abortable } from "../core/fetch.js";
-import { inSpan, tokenAttributes } from "../http/layers.js";
+import { NO_SPANS, tokenAttributes, type SpanRecorder } from "../http/layers.js";
 import type { AuthBinding, AuthContext, AuthProvider } from "./provider.js";
 import { TokenCycler, type TokenCycleOptions } from "./token-cycler.js";
 import { tokenProvider, type TokenSource } from "./token-provider.js";
@@ -63,10 +63,20 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
   const { options } = spec;
   const clock = options.clock ?? Date.now;
   const store = options.store;
-  const stored = new StoredTokens<T>(() => {
-    const key = store && spec.storeKey?.();
-    return key && { store, key: { ...key, strategy: spec.strategy } };
-  }, clock);
+  // The spans go to the tracing of the client that binds the strategy (none before).
+  let bound: SpanRecorder = NO_SPANS;
+  const spans: SpanRecorder = {
+    inSpan: (name, attributes, task) => bound.inSpan(name, attributes, task),
+    annotate: (attributes) => bound.annotate(attributes),
+  };
+  const stored = new StoredTokens<T>(
+    () => {
+      const key = store && spec.storeKey?.();
+      return key && { store, key: { ...key, strategy: spec.strategy } };
+    },
+    clock,
+    spans,
+  );
   const parse = spec.parse ?? ((set: TokenSet) => set as T);
   const sharesSets = spec.storeShares !== "lock";
   const cycler = new TokenCycler<T>({
@@ -75,6 +85,7 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
     rotating: spec.rotating ?? false,
     initial: spec.initial,
     onChange: spec.onChange,
+    spans,
     acquire: sharesSets
       ? stored.wrap(spec.acquire, parse)
       : (previous) => stored.locked(() => spec.acquire(previous, { peerChecked: true })),
@@ -88,7 +99,7 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
       const tokens = fromStore && (!held || fromStore.expiresAt >= held.expiresAt) ? fromStore : held;
       if (tokens) {
         const attributes = { "mlserver_client.strategy": spec.strategy, ...tokenAttributes(tokens.accessToken) };
-        await inSpan("mlserver-client revoke", attributes, () => spec.revoke!(tokens));
+        await spans.inSpan("mlserver-client revoke", attributes, () => spec.revoke!(tokens));
       }
     } catch (error) {
       throw new TokenEndpointError(
@@ -114,7 +125,10 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
 
   const provider = tokenProvider(cycler, {
     reload: sharesSets ? () => stored.reloadInto(cycler, parse) : undefined,
-    bind: spec.bind,
+    bind(binding) {
+      if (bound === NO_SPANS && binding.spans) bound = binding.spans;
+      spec.bind?.(binding);
+    },
     check: spec.check,
     onRefused: spec.onRefused,
     signOut,

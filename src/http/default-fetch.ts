@@ -1,7 +1,7 @@
 /**
- * What a client's pipeline sends through at its end, chosen by the entry point: on Node, undici's
- * dispatcher (`mlserver-client` installs it); in a browser, the global `fetch`. The choice is made by
- * the entry point rather than here so that the browser build never reaches undici or `node:tls`.
+ * What a client's pipeline sends through at its end, made by the build's platform
+ * (`platform-node.ts`: undici's dispatcher; `platform-browser.ts`: the page's fetch): the global
+ * fetch, as any platform has it, and the browser's, with messages for what browsers hide.
  */
 import type { FetchLike } from "../core/fetch.js";
 import type { TransportOptions } from "./dispatcher.js";
@@ -56,15 +56,3 @@ export const browserFetch: DefaultFetch = (options, applicationFetch) => {
   };
   return { fetch, followsRedirects };
 };
-
-let current: DefaultFetch = globalFetch;
-
-/** Sets the default fetch for clients created from now on (called once by each entry point). */
-export function useDefaultFetch(choice: DefaultFetch): void {
-  current = choice;
-}
-
-/** What a new client sends through. */
-export function defaultSender(options: TransportOptions, applicationFetch: FetchLike | undefined): Sender {
-  return current(options, applicationFetch);
-}

@@ -7,7 +7,7 @@
  */
 import { discardBody, givenSignal } from "./bodies.js";
 import type { Exchange } from "./exchange.js";
-import { installRetries } from "./layers.js";
+import { retryLayer, type Retries } from "./layers.js";
 import type { Next, Policy } from "./policy.js";
 import { abortable, delay } from "../core/fetch.js";
 import { NetworkError } from "../core/errors.js";
@@ -171,17 +171,16 @@ export function retryPolicy(options: RetryOptions = {}): Policy {
 }
 
 /**
- * Makes clients created from now on retry as {@link RetryOptions} says (their `retry` option). The
- * Node entry does this itself; the browser build leaves retries out of the bundle unless the app
- * calls it once, before creating its clients.
+ * Retries as a value for a client's `retry` option. On Node, plain options do the same
+ * (`retry: { retries: 5 }`), since the Node entry has retries built in; the browser build retries
+ * only when given this, which keeps the retry code out of pages that do not ask for it.
  *
  * @example
  * ```ts
- * import { createMlServerClient, useRetries } from "mlserver-client";
- * useRetries();
- * const client = createMlServerClient({ baseUrl, auth, retry: { retries: 2 } });
+ * import { createMlServerClient, retries } from "mlserver-client";
+ * const client = createMlServerClient({ baseUrl, auth, retry: retries({ retries: 2 }) });
  * ```
  */
-export function useRetries(): void {
-  installRetries(retryPolicy);
+export function retries(options?: RetryOptions): Retries {
+  return retryLayer(() => retryPolicy(options));
 }

@@ -99,11 +99,11 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth });\
       const ours = await gz(app, "size-ours.js");
       // Retries and tracing are in the bundle only when the page asks for them.
       const withLayers = await gz(
-        `import { createMlServerClient, mlServerLogin, useRetries, useOpenTelemetry } from "mlserver-client";
-useRetries();
-useOpenTelemetry(globalThis.otel);
+        `import { createMlServerClient, mlServerLogin, retries, openTelemetry } from "mlserver-client";
 const auth = mlServerLogin({ username: "u", password: "p" });
-export const client = createMlServerClient({ baseUrl: location.origin, auth });\n`,
+export const client = createMlServerClient({
+  baseUrl: location.origin, auth, retry: retries(), tracing: openTelemetry(globalThis.otel),
+});\n`,
         "size-layers.js",
       );
       const openapiFetch = await gz(
@@ -127,9 +127,11 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth });\
       // renewal waited for, an unsaved set written back), real requests for middleware, and the
       // checks of required secrets; then by 0.3 KB for the one token builder every strategy shares;
       // then by 0.5 KB for the pipeline's named policies over one record of the call (a body copied
-      // at most once) and mlServerLogin's protocol steps in a module of their own.
-      expect(ours).toBeLessThan(16_300);
-      expect(withLayers).toBeLessThan(17_900);
+      // at most once) and mlServerLogin's protocol steps in a module of their own; then by 0.3 KB
+      // for layers each client holds (retries, tracing and the token spans given by bind) in place
+      // of process-wide registries.
+      expect(ours).toBeLessThan(16_600);
+      expect(withLayers).toBeLessThan(18_200);
     },
   );
 
@@ -152,6 +154,45 @@ export const client = createMlServerClient({ baseUrl: location.origin, auth });\
     expect(() => browserBuild.createMlServerClient({ baseUrl: "https://ml.example.com", ca: "PEM" })).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_OPTION", message: expect.stringMatching(/^ca is a Node option/) }),
     );
+  });
+
+  it("retries and tracing belong to each client: the layer values turn them on, plain forms are refused", async () => {
+    const browserBuild = (await import(
+      join(project, "node_modules/mlserver-client/dist/bundle/browser/index.js")
+    )) as typeof import("../../src/browser.js");
+    // A server whose every other answer is a 503: a client that retries gets the 200 after it.
+    let calls = 0;
+    const server = createServer((_request, response) => {
+      calls += 1;
+      response.writeHead(calls % 2 === 1 ? 503 : 200, { "content-type": "application/json" }).end("[]");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { createMlServerClient: create, retries } = browserBuild;
+      const retrying = create({ baseUrl, retry: retries({ baseDelayMs: 1 }) });
+      const plain = create({ baseUrl });
+      expect((await retrying.GET("/services")).response.status).toBe(200);
+      expect(calls).toBe(2);
+      // Made from the same module after it, a client without retries still has none.
+      expect((await plain.GET("/services")).response.status).toBe(503);
+      expect(calls).toBe(3);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(() => browserBuild.createMlServerClient({ baseUrl, retry: { retries: 2 } })).toThrow(
+      expect.objectContaining({
+        code: "ERR_INVALID_OPTION",
+        message: expect.stringMatching(/retry: retries\(options\)/),
+      }),
+    );
+    expect(() => browserBuild.createMlServerClient({ baseUrl, tracing: true })).toThrow(
+      expect.objectContaining({
+        code: "ERR_INVALID_OPTION",
+        message: expect.stringMatching(/tracing: openTelemetry\(otel\)/),
+      }),
+    );
+    expect(() => browserBuild.createMlServerClient({ baseUrl, retry: false, tracing: false })).not.toThrow();
   });
 });
 

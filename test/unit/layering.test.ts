@@ -37,14 +37,26 @@ function sources(dir: string): string[] {
   );
 }
 
+/** The package's own `#` imports (package.json `imports`), every condition's target. */
+const ownImports = Object.fromEntries(
+  Object.entries(
+    (
+      JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+        imports: Record<string, Record<string, string>>;
+      }
+    ).imports,
+  ).map(([name, targets]) => [name, Object.values(targets).map((target) => join(root, target))]),
+);
+
 /**
- * Every relative import of `file` (static, dynamic and type-only), as paths from the repository
- * root; imports in doc comments' examples name files that do not exist here, and are skipped.
+ * Every relative or `#` import of `file` (static, dynamic and type-only), as paths from the
+ * repository root; imports in doc comments' examples name files that do not exist here, and are
+ * skipped.
  */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map((m) =>
-    resolve(dirname(file), m[1]!).replace(/\.js$/, ".ts"),
+  const targets = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+|#[^"]+)"/g)].flatMap((m) =>
+    m[1]!.startsWith("#") ? (ownImports[m[1]!] ?? []) : [resolve(dirname(file), m[1]!).replace(/\.js$/, ".ts")],
   );
   return targets.filter((target) => existsSync(target)).map((target) => relative(root, target));
 }

@@ -5,25 +5,17 @@
  * spans. When `@opentelemetry/api` is missing, calls go straight through.
  */
 import type { CredentialBoundary } from "../boundary.js";
-import { installTracing, type TracingLayer } from "../layers.js";
+import { tracingLayer, type TracingLayer } from "../layers.js";
 import type { Policy } from "../policy.js";
-import {
-  injectContext,
-  inSpan,
-  loadTracing,
-  setHttpStatus,
-  tracingLive,
-  useTracingApi,
-  annotateActiveSpan,
-} from "./api.js";
+import { OpenTelemetrySpans } from "./api.js";
 
 /** The client-span policy: one span per API call, around its retries. */
-export function clientSpanPolicy(boundary: CredentialBoundary): Policy {
-  void loadTracing();
+export function clientSpanPolicy(otel: OpenTelemetrySpans, boundary: CredentialBoundary): Policy {
+  void otel.load();
   return {
     name: "clientSpan",
     send(exchange, next) {
-      if (!tracingLive() || exchange.tokenCall) return next(exchange);
+      if (!otel.live() || exchange.tokenCall) return next(exchange);
       const { request } = exchange;
       const url = new URL(request.url);
       // Never the path itself: it holds service names, ids, and in legacy revokes a token.
@@ -34,27 +26,27 @@ export function clientSpanPolicy(boundary: CredentialBoundary): Policy {
         "server.address": url.hostname,
         "server.port": Number(url.port || (url.protocol === "https:" ? 443 : 80)),
       };
-      return inSpan(
-        `${request.method} ${template}`,
-        attributes,
-        async (span) => {
-          if (span && boundary.mayReceive(url)) injectContext(request.headers);
-          const response = await next(exchange);
-          setHttpStatus(span, response.status, exchange.retries);
-          return response;
-        },
-        "client",
-      );
+      const call = async (span: Parameters<OpenTelemetrySpans["setHttpStatus"]>[0]) => {
+        if (span && boundary.mayReceive(url)) otel.inject(request.headers);
+        const response = await next(exchange);
+        otel.setHttpStatus(span, response.status, exchange.retries);
+        return response;
+      };
+      return otel.span(`${request.method} ${template}`, attributes, call, "client");
     },
   };
 }
 
 /**
- * Installs tracing (the client spans above, and the sign-in, renewal and revoke spans) with
- * `@opentelemetry/api` from `source`: the Node entry's own import of the package, or the module an
- * app passes to `useOpenTelemetry`.
+ * Tracing (the client spans above, and the sign-in, renewal and revoke spans) with
+ * `@opentelemetry/api` from `source`: the Node platform's own import of the package, or the module
+ * an app passes to `openTelemetry`.
  */
-export function enableTracing(source: () => Promise<typeof import("@opentelemetry/api")>): void {
-  useTracingApi(source);
-  installTracing({ policy: clientSpanPolicy, inSpan: inSpan as TracingLayer["inSpan"], annotateActiveSpan });
+export function openTelemetryTracing(source: () => Promise<typeof import("@opentelemetry/api")>): TracingLayer {
+  const otel = new OpenTelemetrySpans(source);
+  return tracingLayer({
+    clientSpans: (boundary) => clientSpanPolicy(otel, boundary),
+    inSpan: (name, attributes, task) => otel.inSpan(name, attributes, task),
+    annotate: (attributes) => otel.annotate(attributes),
+  });
 }

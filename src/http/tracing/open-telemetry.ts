@@ -1,8 +1,9 @@
 /**
- * `useOpenTelemetry`: hands the client the app's own `@opentelemetry/api`. Its own module, so that
- * the package's type declarations never name `@opentelemetry/api`, an optional peer.
+ * `openTelemetry`: tracing with the app's own `@opentelemetry/api`. Its own module, so that the
+ * package's type declarations never name `@opentelemetry/api`, an optional peer.
  */
-import { enableTracing } from "./client-spans.js";
+import type { Tracing } from "../layers.js";
+import { openTelemetryTracing } from "./client-spans.js";
 
 /** `@opentelemetry/api` as the client takes it: pass the module itself (`import * as otel`). */
 export interface OpenTelemetryApi {
@@ -12,16 +13,17 @@ export interface OpenTelemetryApi {
 }
 
 /**
- * Gives the client the app's own `@opentelemetry/api`, and with it tracing: needed in the browser
- * build, which never imports the package itself (so that apps without it still bundle) and ships
- * no tracing code unless this is called; on Node the package is found alone.
+ * Tracing through the app's own `@opentelemetry/api`, for a client's `tracing` option: needed in
+ * the browser build, which never imports the package itself (so that apps without it still bundle)
+ * and ships no tracing code unless this is called. On Node, `tracing: true` (the default) finds the
+ * package alone.
  *
  * @example
  * ```ts
  * import * as otel from "@opentelemetry/api";
- * useOpenTelemetry(otel);
+ * const client = createMlServerClient({ baseUrl, auth, tracing: openTelemetry(otel) });
  * ```
  */
-export function useOpenTelemetry(otel: OpenTelemetryApi): void {
-  enableTracing(() => Promise.resolve(otel as never));
+export function openTelemetry(otel: OpenTelemetryApi): Tracing {
+  return openTelemetryTracing(() => Promise.resolve(otel as typeof import("@opentelemetry/api")));
 }
