@@ -4,6 +4,7 @@
  * with the strategy and outcome, `traceparent` only to allowed origins, no secret and no query
  * string anywhere, nothing recorded when unsampled, and nothing at all with `tracing: false`.
  */
+import * as otel from "@opentelemetry/api";
 import { context, propagation, trace } from "@opentelemetry/api";
 import {
   AlwaysOffSampler,
@@ -15,7 +16,7 @@ import {
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, mlServerLogin } from "../../src/index.js";
+import { createMlServerClient, mlServerLogin, openTelemetry } from "../../src/index.js";
 import { findSecrets, startHostile } from "../support/hostile.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };
@@ -181,6 +182,24 @@ describe("spans", () => {
     } finally {
       await recorder.close();
     }
+  });
+});
+
+describe("tracing belongs to each client", () => {
+  it("a strategy's token spans go to the tracing of the client that binds it, none without", async () => {
+    const untraced = mlServerLogin(USER);
+    await createMlServerClient({ baseUrl: server.url, auth: untraced, tracing: false }).GET("/status");
+    expect(spans()).toEqual([]);
+    // A client made after it, in the same process, with the app's module given: spans of its own.
+    const traced = mlServerLogin(USER);
+    const client = createMlServerClient({ baseUrl: server.url, auth: traced, tracing: openTelemetry(otel) });
+    await client.GET("/status");
+    expect(byName("mlserver-client sign-in")).toHaveLength(1);
+    expect(byName("GET /status")).toHaveLength(1);
+    await untraced.signOut();
+    expect(byName("mlserver-client revoke")).toHaveLength(0);
+    await traced.signOut();
+    expect(byName("mlserver-client revoke")).toHaveLength(1);
   });
 });
 
