@@ -25,7 +25,7 @@ export type operations = generated.operations;
 
 // Authentication: the interface every strategy implements, and the strategies of every platform
 export type { AuthBinding, AuthContext, AuthOption, AuthProvider, AuthProviders } from "./auth/provider.js";
-export type { TokenSource } from "./auth/token-provider.js";
+export type { TokenSource } from "./auth/token-strategy.js";
 export type { FetchLike, MaybePromise } from "./core/fetch.js";
 export { mlServerLogin } from "./strategies/ml-server-login.js";
 export type {

@@ -6,7 +6,7 @@
  */
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import { tokenStrategy } from "../auth/token-strategy.js";
 import { AuthenticationError, InvalidOptionError, TokenResponseError } from "../core/errors.js";
 import type { MsalAccountLike, MsalBrowserAppLike, MsalResultLike } from "./msal-browser-shapes.js";

@@ -4,7 +4,7 @@ import type { AuthProvider } from "../auth/provider.js";
 import type { MaybePromise } from "../core/fetch.js";
 import { rememberSecret } from "../core/redact.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import { InvalidOptionError } from "../core/errors.js";
 import { msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-options.js";
 import { msalTokenProvider } from "./msal-support.js";

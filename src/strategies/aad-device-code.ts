@@ -1,7 +1,7 @@
 import type { AccountInfo, DeviceCodeRequest, PublicClientApplication } from "@azure/msal-node";
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import { debug } from "../core/log.js";
 import { msalConfiguration, resolveAuthority, resolveScopes, type AadCommonOptions } from "./msal-options.js";
 import { msalTokenProvider } from "./msal-support.js";

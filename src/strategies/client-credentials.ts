@@ -3,7 +3,7 @@ import { requireText } from "../core/required.js";
 import type { MaybePromise } from "../core/fetch.js";
 import { assertSecureTransport } from "../http/origins.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import type { TokenStoreOptions } from "../auth/token-store.js";
 import { tokenStrategy } from "../auth/token-strategy.js";
 import { parseTokenResponse } from "../auth/token-set.js";

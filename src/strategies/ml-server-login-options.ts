@@ -3,7 +3,7 @@
  * a missing password is a clear `ERR_INVALID_OPTION`, not a refusal by the server).
  */
 import type { AuthProvider } from "../auth/provider.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import type { TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSet } from "../auth/token-set.js";

@@ -9,7 +9,7 @@ import { MsalNetwork } from "./msal-network.js";
 import type { AadCommonOptions } from "./msal-options.js";
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import type { StoreBinding } from "../auth/token-store.js";
 import { tokenStrategy } from "../auth/token-strategy.js";
 import { TokenResponseError } from "../core/errors.js";

@@ -1,6 +1,6 @@
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
-import type { TokenSource } from "../auth/token-provider.js";
+import type { TokenSource } from "../auth/token-strategy.js";
 import type { TokenStoreOptions } from "../auth/token-store.js";
 import { tokenStrategy } from "../auth/token-strategy.js";
 import { InvalidOptionError, TokenResponseError } from "../core/errors.js";
