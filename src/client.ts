@@ -136,8 +136,9 @@ export function createAuthenticatedClient<P extends object>(
     },
     userFetch as FetchLike | undefined,
   );
-  const traced = layer(tracing, layerOf(tracing, "tracing"), platform.tracing && (() => platform.tracing!), OTEL_FORM);
-  const { retryPolicy } = platform;
+  // Retries and tracing: the values the options give, else this build's own (the browser's has none).
+  const { retryPolicy, tracing: ownTracing } = platform;
+  const traced = layer(tracing, layerOf(tracing, "tracing"), ownTracing && (() => ownTracing), OTEL_FORM);
   const ownRetry = retryPolicy && (() => retryPolicy(retry as RetryOptions | undefined));
   // API calls (and their 401 resend) are retried; token calls keep the token cycle's own retries.
   const pipeline = createPipeline({
