@@ -116,7 +116,8 @@ export function drawOverheadChart(results: Record<string, unknown>, measuredAt =
   );
   const width = LABEL + PLOT + 150;
   const height = throughput.height + GAP + cpu.height + 16;
-  const note = `median of per-round ratios, whisker min–max over rounds${measuredAt ? `; measured ${measuredAt}` : ""}`;
+  const when = measuredAt ? `; measured ${measuredAt}` : "";
+  const note = `median of per-round ratios, whisker min–max over rounds${when}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
       `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
