@@ -154,7 +154,7 @@ export function createAuthenticatedClient<P extends object>(
     assertSecureTransport(url, allowInsecureHttp);
     const binding = { baseUrl, fetch: pipeline.direct, allowInsecureHttp, ...(traced && { spans: traced }) };
     for (const provider of isAuthProvider(auth) ? [auth] : Object.values(auth)) provider.bind?.(binding);
-    own = createAuthMiddleware(auth, { boundary, transport: pipeline.send, ...(security && { security }) });
+    own = createAuthMiddleware(auth, { boundary, transport: pipeline.send, security, spans: traced });
   } else {
     // The auth middleware names the operation of the requests it sees; without it, this does.
     own = {
@@ -260,8 +260,10 @@ export function authMiddleware(
     options.allowInsecureHttp === true,
   );
   const transport = createTransport(boundary, options.fetch ?? globalThis.fetch);
-  return Object.assign(
-    createAuthMiddleware(auth, { boundary, transport, ...(options.security && { security: options.security }) }),
-    { fetch: transport },
-  );
+  // Token spans as a client of this build would have them (on Node, when @opentelemetry/api is there).
+  const spans = platform.tracing;
+  spans?.start();
+  return Object.assign(createAuthMiddleware(auth, { boundary, transport, security: options.security, spans }), {
+    fetch: transport,
+  });
 }

@@ -8,6 +8,7 @@ import { Exchange } from "../http/exchange.js";
 import { snapshot, type CredentialBoundary } from "../http/boundary.js";
 import { isAuthProvider, type AuthContext, type AuthOption, type AuthProvider } from "./provider.js";
 import type { FetchLike } from "../core/fetch.js";
+import type { SpanRecorder } from "../http/layers.js";
 
 /** Options of {@link authMiddleware}. */
 export interface AuthMiddlewareOptions {
@@ -31,6 +32,8 @@ export interface AuthMiddlewareWiring {
   /** The client must send through exactly this fetch, which enforces `boundary` on every request. */
   transport: FetchLike;
   security?: OperationSecurityMap;
+  /** Where the providers' token spans go (in each call's context). */
+  spans?: SpanRecorder | undefined;
 }
 
 /**
@@ -43,7 +46,7 @@ export interface AuthMiddlewareWiring {
  * schemes all have providers; if none has, the call fails before anything is sent.
  */
 export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWiring): Middleware {
-  const { boundary, transport, security } = wiring;
+  const { boundary, transport, security, spans } = wiring;
   const allowInsecureHttp = boundary.allowInsecureHttp;
   const choose = chooser(auth);
   const providersFor = (request: Request, schemaPath: string) =>
@@ -54,6 +57,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
     fetch: transport,
     signal: givenSignal(request),
     allowInsecureHttp,
+    ...(spans && { spans }),
   });
 
   const authorize = async (

@@ -70,6 +70,9 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
     inSpan: (name, attributes, task) => bound.inSpan(name, attributes, task),
     annotate: (attributes) => bound.annotate(attributes),
   };
+  const adopt = ({ spans: given }: AuthBinding) => {
+    if (bound === NO_SPANS && given) bound = given;
+  };
   const stored = new StoredTokens<T>(
     () => {
       const key = store && spec.storeKey?.();
@@ -127,10 +130,14 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
   const provider = tokenProvider(cycler, {
     reload: sharesSets ? () => stored.reloadInto(cycler, parse) : undefined,
     bind(binding) {
-      if (bound === NO_SPANS && binding.spans) bound = binding.spans;
+      adopt(binding);
       spec.bind?.(binding);
     },
-    check: spec.check,
+    check(context) {
+      // A provider no client bound (authMiddleware) learns where its spans go from each call.
+      if (context) adopt(context);
+      spec.check?.(context);
+    },
     onRefused: spec.onRefused,
     signOut,
   });

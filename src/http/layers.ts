@@ -43,6 +43,8 @@ export interface RetryLayer extends Retries {
 /** What {@link Tracing} is inside: the client spans, and the token spans' recorder. */
 export interface TracingLayer extends Tracing, SpanRecorder {
   clientSpans(boundary: CredentialBoundary): Policy;
+  /** Starts loading what the spans need (a client does, never a token cycle on its own). */
+  start(): void;
 }
 
 export function retryLayer(policy: () => Policy): RetryLayer {

@@ -16,7 +16,15 @@ import {
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../devserver/server.js";
-import { createMlServerClient, mlServerLogin, openTelemetry } from "../../src/index.js";
+import createClient from "openapi-fetch";
+import {
+  authMiddleware,
+  createMlServerClient,
+  mlServerLogin,
+  openTelemetry,
+  operationSecurity,
+} from "../../src/index.js";
+import type { paths } from "../../src/index.js";
 import { findSecrets, startHostile } from "../support/hostile.js";
 
 const USER = { username: "admin", password: "Admin-Pa55word!" };
@@ -199,6 +207,17 @@ describe("tracing belongs to each client", () => {
     await untraced.signOut();
     expect(byName("mlserver-client revoke")).toHaveLength(0);
     await traced.signOut();
+    expect(byName("mlserver-client revoke")).toHaveLength(1);
+  });
+
+  it("authMiddleware on an openapi-fetch client of the app's records the sign-in span too", async () => {
+    const auth = mlServerLogin(USER);
+    const middleware = authMiddleware(auth, { allowedOrigins: [server.url], security: operationSecurity });
+    const client = createClient<paths>({ baseUrl: server.url, fetch: middleware.fetch });
+    client.use(middleware);
+    expect((await client.GET("/status")).response.status).toBe(200);
+    expect(byName("mlserver-client sign-in")).toHaveLength(1);
+    await auth.signOut();
     expect(byName("mlserver-client revoke")).toHaveLength(1);
   });
 });

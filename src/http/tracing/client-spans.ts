@@ -46,6 +46,7 @@ export function openTelemetryTracing(source: () => Promise<typeof import("@opent
   const otel = new OpenTelemetrySpans(source);
   return tracingLayer({
     clientSpans: (boundary) => clientSpanPolicy(otel, boundary),
+    start: () => void otel.load(),
     inSpan: (name, attributes, task) => otel.inSpan(name, attributes, task),
     annotate: (attributes) => otel.annotate(attributes),
   });
