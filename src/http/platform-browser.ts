@@ -3,7 +3,7 @@
  * when their options pass `retries()` or `openTelemetry(otel)`, so that a page that never asks
  * ships neither.
  */
-import { browserFetch } from "./default-fetch.js";
+import { browserFetch } from "./global-fetch.js";
 import type { Platform } from "./platform.js";
 
-export const platform: Platform = { name: "browser", sender: browserFetch };
+export const platform: Platform = { sender: browserFetch };

@@ -8,7 +8,6 @@ import { retryPolicy } from "./retry.js";
 import { openTelemetryTracing } from "./tracing/client-spans.js";
 
 export const platform: Platform = {
-  name: "Node",
   sender: nodeFetch,
   retryPolicy,
   tracing: openTelemetryTracing(() => import("@opentelemetry/api")),

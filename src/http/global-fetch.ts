@@ -1,19 +1,15 @@
 /**
- * What a client's pipeline sends through at its end, made by the build's platform
- * (`platform-node.ts`: undici's dispatcher; `platform-browser.ts`: the page's fetch): the global
- * fetch, as any platform has it, and the browser's, with messages for what browsers hide.
+ * The global fetch at the end of a client's pipeline, as any platform has it, and the browser's,
+ * with messages for what browsers hide (the browser build's platform sends through it).
  */
 import type { FetchLike } from "../core/fetch.js";
-import type { TransportOptions } from "./dispatcher.js";
-import { senderOf, type Sender } from "./network.js";
+import { senderOf } from "./network.js";
+import type { SenderFactory } from "./platform.js";
 import { InvalidOptionError, NetworkError } from "../core/errors.js";
 import { scrub } from "../core/redact.js";
 
-/** Builds the sender at the end of a client's pipeline from its options and the application's own fetch, if any. */
-export type DefaultFetch = (options: TransportOptions, applicationFetch: FetchLike | undefined) => Sender;
-
 /** The global fetch: what a browser has, and all it has (TLS trust and proxies are the browser's). */
-export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applicationFetch) => {
+export const globalFetch: SenderFactory = ({ ca, proxy, maxConnections }, applicationFetch) => {
   const given = [
     ca !== undefined && "ca",
     proxy !== undefined && "proxy",
@@ -37,7 +33,7 @@ export const globalFetch: DefaultFetch = ({ ca, proxy, maxConnections }, applica
  * means there. Browsers hide why (a CORS refusal, an unreachable host and a bad certificate are
  * all "Failed to fetch"), so the message names the likely causes.
  */
-export const browserFetch: DefaultFetch = (options, applicationFetch) => {
+export const browserFetch: SenderFactory = (options, applicationFetch) => {
   const { fetch: send, followsRedirects } = globalFetch(options, applicationFetch);
   const fetch: FetchLike = async (input, init) => {
     try {
