@@ -57,7 +57,7 @@ export function createAuthMiddleware(auth: AuthOption, wiring: AuthMiddlewareWir
     fetch: transport,
     signal: givenSignal(request),
     allowInsecureHttp,
-    ...(spans && { spans }),
+    spans,
   });
 
   const authorize = async (
