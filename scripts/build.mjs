@@ -1,7 +1,7 @@
-// `npm run build`: the type declarations (tsc), the bundled entries users
-// import (esbuild: Node entries with shared chunks, and the browser build), and the CLI made
-// executable. Dependencies stay external: the package's own dependencies resolve them. dist/ is
-// emptied first: files of moved sources and chunks of earlier builds must not ship.
+// `npm run build`: the type declarations (tsc), the bundled entries users import (esbuild: Node
+// entries with shared chunks, and the browser build), and the CLI made executable. Dependencies
+// stay external: the package's own dependencies resolve them. dist/ is emptied first: files of
+// moved sources and chunks of earlier builds must not ship.
 import { execFileSync } from "node:child_process";
 import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
