@@ -5,7 +5,7 @@
  * a 401) and sign-out (revoke on the server, then forget). A strategy gives its protocol's steps
  * only: how to get a set (sign in or renew), and how to revoke one.
  */
-import { TokenEndpointError } from "../core/errors.js";
+import { AuthenticationError, TokenEndpointError } from "../core/errors.js";
 import { abortable } from "../core/fetch.js";
 import { NO_SPANS, tokenAttributes, type SpanRecorder } from "../http/layers.js";
 import { debug, fingerprint } from "../core/log.js";
@@ -13,7 +13,7 @@ import { setCredentialHeader } from "../http/credentials.js";
 import { bearerTokenOf, ownProvider, type AuthBinding, type AuthContext, type AuthProvider } from "./provider.js";
 import { TokenCycler, type TokenCycleOptions } from "./token-cycler.js";
 import type { TokenSet } from "./token-set.js";
-import { StoredTokens, type TokenStoreOptions } from "./token-store.js";
+import { PeerMayHaveRenewed, StoredTokens, type TokenStoreOptions } from "./token-store.js";
 
 /** A strategy's part: its name, its protocol's steps and what it adds to the shared behaviour. */
 export interface TokenStrategySpec<T extends TokenSet> {
@@ -36,10 +36,15 @@ export interface TokenStrategySpec<T extends TokenSet> {
   /** Which stored sets are this strategy's (default: any). */
   parse?(stored: TokenSet): T | undefined;
   /**
-   * Gets a set: a renewal of `previous` (the newest set known) or a sign-in. `peerChecked` says
-   * whether a peer's renewal was already looked for (see {@link PeerMayHaveRenewed}).
+   * Gets a new set: signs in, or asks a library that keeps its own cache. `refused` is set when
+   * the server refused to renew the set held, which a sign-in now replaces.
    */
-  acquire(previous: T | undefined, attempt: { peerChecked: boolean }): Promise<T>;
+  acquire(refused?: AuthenticationError): Promise<T>;
+  /**
+   * Renews `previous`, the newest set known (with its refresh token, say). The server's refusal, an
+   * {@link AuthenticationError}, makes the builder sign in with `acquire` instead.
+   */
+  renew?(previous: T): Promise<T>;
   /** Ends `tokens` on the server, under the store's lock; a failure reaches the caller of sign-out. */
   revoke?(tokens: T): Promise<void>;
   bind?(binding: AuthBinding): void;
@@ -83,6 +88,19 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
   );
   const parse = spec.parse ?? ((set: TokenSet) => set as T);
   const sharesSets = spec.storeShares !== "lock";
+  const { renew } = spec;
+  const obtain = async (previous: T | undefined, { peerChecked }: { peerChecked: boolean }): Promise<T> => {
+    if (!previous || !renew) return spec.acquire();
+    try {
+      return await renew(previous);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      // Not here, under the store's lock: a peer needs it to store the set it renewed.
+      if (!peerChecked && stored.failedLately()) throw new PeerMayHaveRenewed(previous);
+      debug(`renewal of ${fingerprint(previous.accessToken)} refused (HTTP ${error.status}); signing in again`);
+      return spec.acquire(error);
+    }
+  };
   const cycler = new TokenCycler<T>({
     ...options,
     strategy: spec.strategy,
@@ -91,8 +109,8 @@ export function tokenStrategy<T extends TokenSet>(spec: TokenStrategySpec<T>): T
     onChange: spec.onChange,
     spans,
     acquire: sharesSets
-      ? stored.wrap(spec.acquire, parse)
-      : (previous) => stored.locked(() => spec.acquire(previous, { peerChecked: true })),
+      ? stored.wrap(obtain, parse)
+      : (previous) => stored.locked(() => obtain(previous, { peerChecked: true })),
   });
 
   async function revoke(held: T | undefined): Promise<void> {

@@ -8,7 +8,7 @@ import type { TokenStoreOptions } from "../auth/token-store.js";
 import type { TokenCycleOptions } from "../auth/token-cycler.js";
 import type { TokenSet } from "../auth/token-set.js";
 import type { FetchLike, MaybePromise } from "../core/fetch.js";
-import { InvalidOptionError } from "../core/errors.js";
+import { InvalidOptionError, TokenRefreshError, type AuthenticationError } from "../core/errors.js";
 import { requireText } from "../core/required.js";
 
 /** A username and password for a local (e.g. `admin`) or LDAP / Active Directory account. */
@@ -69,10 +69,11 @@ export interface MlServerLoginProvider extends AuthProvider, TokenSource {
   signOut(): Promise<void>;
 }
 
-/** The options, checked: whose tokens the store keeps, and where credentials come from. */
+/** The options, checked: whose tokens the store keeps, and the credentials for each sign-in. */
 export function checkLoginOptions(options: MlServerLoginOptions): {
   account: string | undefined;
-  getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined;
+  /** The credentials to sign in with; `refused` is the refusal of a renewal the sign-in replaces. */
+  credentials(refused?: AuthenticationError): Promise<MlServerCredentials>;
 } {
   if (options.username !== undefined && (typeof options.username !== "string" || options.username === "")) {
     throw new InvalidOptionError("mlServerLogin: username must be a non-empty string.");
@@ -99,8 +100,24 @@ export function checkLoginOptions(options: MlServerLoginOptions): {
     throw new InvalidOptionError(
       "mlServerLogin with a store needs username (or storeAccount) to know whose tokens to keep.",
     );
-  const getCredentials: (() => MaybePromise<MlServerCredentials>) | undefined = hasPair
-    ? () => ({ username: options.username!, password: options.password! })
-    : options.credentials;
-  return { account, getCredentials };
+  const callback = options.credentials;
+  return {
+    account,
+    async credentials(refused) {
+      if (hasPair) return { username: options.username!, password: options.password! };
+      if (!callback) throw new TokenRefreshError(refused ? REFUSED_NO_CREDENTIALS : NO_CREDENTIALS, { cause: refused });
+      const given = await callback();
+      const username = requireText(given?.username, "The username from mlServerLogin's credentials callback");
+      const password = requireText(given?.password, "The password from mlServerLogin's credentials callback");
+      return { username, password };
+    },
+  };
 }
+
+const NO_CREDENTIALS =
+  "There is no ML Server session to continue (none stored, or it ended) and no credentials are configured to " +
+  "sign in: sign in again (with the CLI, `mlserver login`), or give the provider a username and password or a " +
+  "credentials callback.";
+const REFUSED_NO_CREDENTIALS =
+  "ML Server refused the refresh token (expired, revoked, or past the 90-day limit) and no credentials are " +
+  "configured: sign in again with a username and password.";
