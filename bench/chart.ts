@@ -1,8 +1,9 @@
 /**
- * Draws the overhead section of bench/results.json as an SVG: for each protocol and concurrency,
- * ours against each peer (throughput ratio, higher is better; client CPU ratio, lower is better),
- * the median of per-round ratios as a bar and their min–max as a whisker, with 1x and each goal
- * marked. `npm run bench` draws it after measuring; `npm run bench:chart` redraws it from the file.
+ * Draws the overhead sections of bench/results.json as an SVG: for each server (the dev server, a
+ * trivial one), protocol and concurrency, ours against each peer (throughput ratio, higher is
+ * better; client CPU ratio, lower is better), the median of per-round ratios as a bar and their
+ * min–max as a whisker, with 1x and each goal marked. `npm run bench` draws it after measuring;
+ * `npm run bench:chart` redraws it from the file.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -39,7 +40,16 @@ const CPU_PEERS: Peer[] = [
   { label: "core-rest-pipeline", prefix: "core-rest-pipeline" },
   { label: "bare openapi-fetch", prefix: "bare openapi-fetch" },
 ];
-const SCENARIOS = ["https_c1", "https_c64", "http_c1", "http_c64"] as const;
+/** Each server, protocol and concurrency the overhead is measured at, as named in the results. */
+const SCENARIOS = ["", "trivial_"].flatMap((server) =>
+  ["https", "http"].flatMap((protocol) =>
+    [1, 64].map((concurrency) => ({
+      key: `overhead_${server}${protocol}_c${concurrency}`,
+      label: `${protocol.toUpperCase()}, concurrency ${concurrency}, ${server ? "trivial" : "dev"} server`,
+      concurrency,
+    })),
+  ),
+);
 
 const ROW = 18;
 const LABEL = 190;
@@ -60,12 +70,10 @@ function panel(
 ): { svg: string[]; height: number } {
   const svg = [`<text x="${LABEL}" y="${top + 14}" class="title">${escape(title)}</text>`];
   let y = top + 26;
-  for (const scenario of SCENARIOS) {
-    const section = sections[`overhead_${scenario}`];
+  for (const { key, label, concurrency } of SCENARIOS) {
+    const section = sections[key];
     if (!section) continue;
-    const [protocol, c] = scenario.split("_c") as [string, string];
-    const concurrency = Number(c);
-    svg.push(`<text x="4" y="${y + 12}" class="group">${protocol.toUpperCase()}, concurrency ${c}</text>`);
+    svg.push(`<text x="4" y="${y + 12}" class="group">${escape(label)}</text>`);
     y += ROW;
     for (const peer of peers) {
       const name = Object.keys(section.figures).find((n) => n.startsWith(peer.prefix));

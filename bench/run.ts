@@ -38,8 +38,10 @@ const row = (name: string, value: string, note = "") => {
   console.log(`  ${name.padEnd(58)} ${value.padStart(14)}  ${note}`);
 };
 
+type Tls = { keyFile: string; certFile: string };
+
 /** A self-signed certificate for 127.0.0.1, made now (never committed), for the HTTPS benchmark. */
-function certificate(): { keyFile: string; certFile: string } {
+function certificate(): Tls {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-tls-"));
   const keyFile = join(dir, "key.pem");
   const certFile = join(dir, "cert.pem");
@@ -70,28 +72,11 @@ function certificate(): { keyFile: string; certFile: string } {
   return { keyFile, certFile };
 }
 
-async function devServer(
-  accessTokenSeconds: number,
-  tls?: { keyFile: string; certFile: string },
-  extra: string[] = [],
-): Promise<{ url: string; stop(): void }> {
-  const tlsArgs = [...(tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : []), ...extra];
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "devserver/main.ts",
-      "--port",
-      "0",
-      "--access-token-seconds",
-      String(accessTokenSeconds),
-      "--users",
-      JSON.stringify([ADMIN, BASELINE]),
-      ...tlsArgs,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+/** A server in a process of its own, once it says where it listens. */
+async function serverProcess(args: string[]): Promise<{ url: string; stop(): void }> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const url = await new Promise<string>((res, rej) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -99,9 +84,30 @@ async function devServer(
       const m = /listening on (https?:\/\/[^\s]+)/.exec(out);
       if (m) res(m[1]!);
     });
-    child.once("exit", (code) => rej(new Error(`dev server exited with ${code}`)));
+    child.once("exit", (code) => rej(new Error(`${args[0]} exited with ${code}`)));
   });
   return { url, stop: () => void child.kill("SIGTERM") };
+}
+
+const tlsArgs = (tls?: Tls) => (tls ? ["--tls-key", tls.keyFile, "--tls-cert", tls.certFile] : []);
+
+function devServer(
+  accessTokenSeconds: number,
+  tls?: Tls,
+  extra: string[] = [],
+): Promise<{ url: string; stop(): void }> {
+  const users = JSON.stringify([ADMIN, BASELINE]);
+  return serverProcess([
+    "devserver/main.ts",
+    ...["--port", "0", "--access-token-seconds", String(accessTokenSeconds), "--users", users],
+    ...tlsArgs(tls),
+    ...extra,
+  ]);
+}
+
+/** The cheapest server that answers the overhead benchmark's calls (bench/trivial-server.ts). */
+function trivialServer(tls?: Tls): Promise<{ url: string; stop(): void }> {
+  return serverProcess(["bench/trivial-server.ts", ...tlsArgs(tls)]);
 }
 
 async function accessToken(url: string, user: { username: string; password: string }): Promise<string> {
@@ -183,24 +189,32 @@ async function previousPath(): Promise<typeof import("../src/index.js") | undefi
   return import(pathToFileURL(out).href) as Promise<typeof import("../src/index.js")>;
 }
 
+/** The servers the overhead is measured against, and how their results are named. */
+const OVERHEAD_SERVERS = [
+  { name: "the dev server", prefix: "", start: (tls?: Tls) => devServer(3600, tls) },
+  { name: "a trivial server", prefix: "trivial ", start: trivialServer },
+];
+
 async function overhead(): Promise<void> {
   const previous = await previousPath();
   // HTTPS (where core-rest-pipeline runs with its own bearer policy, which refuses plain HTTP) and
   // HTTP (where it gets the same header from a policy of its own). Every peer trusts the bench's
   // self-signed certificate the same way: through Node's TLS default.
   const tls = certificate();
-  for (const protocol of ["https", "http"] as const) {
-    console.log(
-      `\nOverhead: authenticated GET /status over ${protocol.toUpperCase()}, every peer in the same run ` +
-        `(median, min–max over rounds)`,
-    );
-    if (protocol === "https") process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
-    const server = await devServer(3600, protocol === "https" ? tls : undefined);
-    try {
-      await overheadOver(protocol, server.url, previous);
-    } finally {
-      server.stop();
-      delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  for (const target of OVERHEAD_SERVERS) {
+    for (const protocol of ["https", "http"] as const) {
+      console.log(
+        `\nOverhead: authenticated GET /status over ${protocol.toUpperCase()} to ${target.name}, every peer ` +
+          `in the same run (median, min–max over rounds)`,
+      );
+      if (protocol === "https") process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+      const server = await target.start(protocol === "https" ? tls : undefined);
+      try {
+        await overheadOver(protocol, server.url, previous, target.prefix);
+      } finally {
+        server.stop();
+        delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      }
     }
   }
 }
@@ -209,6 +223,8 @@ async function overheadOver(
   protocol: "https" | "http",
   url: string,
   previous: typeof import("../src/index.js") | undefined,
+  /** Names the server in the table's rows and the results' keys ("" for the dev server). */
+  prefix: string,
 ): Promise<void> {
   const token = await accessToken(url, ADMIN);
   const authorization = `Bearer ${token}`;
@@ -315,7 +331,7 @@ async function overheadOver(
       );
     }
     const measuredAt = new Date().toISOString();
-    const tag = `${protocol} c${concurrency}`;
+    const tag = `${prefix}${protocol} c${concurrency}`;
     row(`${tag}: ours / bare openapi-fetch, req/s`, show(figures[BARE]!.oursThroughputRatio), "goal >= 2x");
     row(
       `${tag}: ours / core-rest-pipeline, req/s`,
@@ -328,7 +344,13 @@ async function overheadOver(
       throughput: ratios(rps[OURS_WRAPPED]!, rps[BARE_WRAPPED]!),
       cpu: ratios(cpu[OURS_WRAPPED]!, cpu[BARE_WRAPPED]!),
     };
-    results[`overhead_${protocol}_c${concurrency}`] = { rounds, callsPerRound: total, figures, wrapped, measuredAt };
+    results[`overhead_${prefix.replace(" ", "_")}${protocol}_c${concurrency}`] = {
+      rounds,
+      callsPerRound: total,
+      figures,
+      wrapped,
+      measuredAt,
+    };
     row(`${tag}: with a wrapping middleware, ours / bare openapi-fetch, req/s`, show(wrapped.throughput), "goal >= 1x");
     row(`${tag}: with a wrapping middleware, ours / bare openapi-fetch, client CPU per call`, show(wrapped.cpu));
     if (figures[PREVIOUS]) {

@@ -1,6 +1,7 @@
 /**
- * What `mlServerLogin` takes and gives, and the check of its options (done before anything is sent:
- * a missing password is a clear `ERR_INVALID_OPTION`, not a refusal by the server).
+ * What `mlServerLogin` takes and gives, the check of its options (done before anything is sent:
+ * a missing password is a clear `ERR_INVALID_OPTION`, not a refusal by the server), and where each
+ * sign-in's credentials come from.
  */
 import type { AuthProvider } from "../auth/provider.js";
 import type { TokenSource } from "../auth/token-strategy.js";
