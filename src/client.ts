@@ -147,7 +147,14 @@ export function createAuthenticatedClient<P extends object>(
     retry: layer(retry, layerOf(retry, "retries")?.policy(), ownRetry, "retry: retries(options)"),
     clientSpan: traced?.clientSpans(boundary),
   });
-  const client = createClient<P>({ ...rest, fetch: pipeline.send as ClientOptions["fetch"], baseUrl });
+  // Requests are real ones once code of the application's may see them (its providers, its middleware).
+  const requests = { real: auth !== undefined && !allOwnProviders(auth) };
+  const client = createClient<P>({
+    ...rest,
+    fetch: pipeline.send as ClientOptions["fetch"],
+    baseUrl,
+    Request: requestClass(sender.Request, rest.Request, requests),
+  });
   let own: Middleware;
   if (auth) {
     // Fail at construction, not at the first call, when the base URL itself would leak credentials.
@@ -164,7 +171,7 @@ export function createAuthenticatedClient<P extends object>(
       },
     };
   }
-  return lastMiddleware(client, own, sender.Request, auth !== undefined && !allOwnProviders(auth));
+  return lastMiddleware(client, own, requests);
 }
 
 /**
@@ -188,35 +195,65 @@ const RealRequest = function (input: string | URL | Request, init?: RequestInit)
 } as unknown as typeof Request;
 Object.defineProperty(RealRequest, Symbol.hasInstance, { value: (value: unknown) => value instanceof Request });
 
+/**
+ * The client's `Request` class for openapi-fetch: the transport's light record (`light`) while no
+ * code of the application's sees requests, real ones once some may. One class for the client
+ * rather than an option per call: openapi-fetch copies a call's options, which costs many times
+ * more than a call without any.
+ */
+function requestClass(
+  light: typeof Request | undefined,
+  given: typeof Request | undefined,
+  requests: { real: boolean },
+): typeof Request {
+  const plain = light ?? given ?? Request;
+  const chosen = function (input: string | URL | Request, init?: RequestInit) {
+    return new (requests.real ? RealRequest : plain)(input, init);
+  } as unknown as typeof Request;
+  // openapi-fetch takes what a middleware returns if it is an instance of this class.
+  const isRequest = (value: unknown) => value instanceof Request || value instanceof plain;
+  Object.defineProperty(chosen, Symbol.hasInstance, { value: isRequest });
+  return chosen;
+}
+
 const METHODS = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"] as const;
-type CallOptions = { middleware?: Middleware[]; Request?: typeof Request } | undefined;
+type CallOptions = { middleware?: Middleware[]; Request?: typeof Request; params?: object } | undefined;
 type Call = (path: string, init?: CallOptions) => Promise<unknown>;
 
 /**
  * Runs `own` after every middleware of the application's, global or per call, so that it
  * authorizes, marks and keeps for a resend the request as the application's middleware left it,
- * and sees a response first. Requests are `light` ones (the transport's own record) only where no
- * code of the application's sees them: with any middleware or auth provider of its own, a call's
- * are real ones.
+ * and sees a response first. `own` stays the client's last middleware; a call with middleware of
+ * its own runs `own` after those, and the client's copy stands aside for it. Any middleware of the
+ * application's makes the client's requests (or the call's) real ones.
  */
-function lastMiddleware<P extends object>(
-  client: Client<P>,
-  own: Middleware,
-  light: typeof Request | undefined,
-  applicationProviders: boolean,
-): Client<P> {
-  const alone = [own];
-  let applicationMiddleware = applicationProviders;
+function lastMiddleware<P extends object>(client: Client<P>, own: Middleware, requests: { real: boolean }): Client<P> {
+  // The params object of each call that runs `own` itself: openapi-fetch hands every hook the same one.
+  const ownRunsLater = new WeakSet<object>();
+  const standsAside = ({ params }: { params: object }) => ownRunsLater.has(params);
+  const clientWide: Middleware = {
+    onRequest: (context) => (standsAside(context) ? undefined : own.onRequest?.(context)),
+    onResponse: (context) => (standsAside(context) ? undefined : own.onResponse?.(context)),
+    onError: (context) => (standsAside(context) ? undefined : own.onError?.(context)),
+  };
   const use = client.use.bind(client);
+  const eject = client.eject.bind(client);
+  use(clientWide);
   client.use = (...middleware) => {
-    applicationMiddleware ||= middleware.some(Boolean);
-    use(...middleware);
+    requests.real ||= middleware.some(Boolean);
+    eject(clientWide);
+    try {
+      use(...middleware);
+    } finally {
+      use(clientWide);
+    }
   };
   const withOwn = (init: CallOptions) => {
-    const theirs = init?.middleware;
-    const real = applicationMiddleware || (theirs !== undefined && theirs.length > 0);
-    const Request = init?.Request ?? (real ? RealRequest : light);
-    return { ...init, ...(Request && { Request }), middleware: theirs?.length ? [...theirs, own] : alone };
+    // Most calls: their options as given (no copy), the client's middleware and Request class.
+    if (!init?.middleware?.length) return init;
+    const params = { ...init.params };
+    ownRunsLater.add(params);
+    return { ...init, params, Request: init.Request ?? RealRequest, middleware: [...init.middleware, own] };
   };
   const calls = client as unknown as Record<(typeof METHODS)[number], Call> & {
     request: (method: string, path: string, init?: CallOptions) => Promise<unknown>;

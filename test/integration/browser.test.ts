@@ -129,9 +129,11 @@ export const client = createMlServerClient({
       // then by 0.5 KB for the pipeline's named policies over one record of the call (a body copied
       // at most once) and mlServerLogin's protocol steps in a module of their own; then by 0.3 KB
       // for layers each client holds (retries, tracing and the token spans given by bind) in place
-      // of process-wide registries.
-      expect(ours).toBeLessThan(16_600);
-      expect(withLayers).toBeLessThan(18_200);
+      // of process-wide registries; then by 0.3 KB for one Request class per client and the
+      // client's own middleware kept last by use (a call without options then has no options to
+      // copy: 8-21% less CPU per call).
+      expect(ours).toBeLessThan(16_900);
+      expect(withLayers).toBeLessThan(18_500);
     },
   );
 

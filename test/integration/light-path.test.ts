@@ -60,6 +60,28 @@ describe("the light request path", () => {
     },
   );
 
+  it("the client's own middleware runs last: after middleware added later, per call, or refused by use", async () => {
+    const server = await hostile((req, res) => json(res, 200, { authorization: req.headers.authorization }));
+    const client = createMlServerClient({ baseUrl: server.url, auth: bearer("tok-abcdefghijklmnop") });
+    const sent = async (init?: { middleware: Middleware[] }) => (await client.GET("/status", init)).data;
+    const seen: string[] = [];
+    const watching = (name: string): Middleware => ({
+      onRequest({ request }) {
+        seen.push(`${name} ${request.headers.get("authorization")}`);
+        return undefined;
+      },
+    });
+    const AUTHORIZED = { authorization: "Bearer tok-abcdefghijklmnop" };
+    expect(await sent()).toEqual(AUTHORIZED);
+    client.use(watching("added"));
+    expect(await sent()).toEqual(AUTHORIZED);
+    expect(await sent({ middleware: [watching("per call")] })).toEqual(AUTHORIZED);
+    // openapi-fetch refuses a middleware with no hook after taking the ones before it.
+    expect(() => client.use(watching("before a refusal"), {} as Middleware)).toThrow(/Middleware must be/);
+    expect(await sent()).toEqual(AUTHORIZED);
+    expect(seen).toEqual(["added null", "added null", "per call null", "added null", "before a refusal null"]);
+  });
+
   it("a middleware may return a real new Request (body and all) or a new Response, in either hook", async () => {
     const server = await hostile((req, res) => json(res, 200, { header: req.headers["x-replaced"], body: req.body }));
     const client = createMlServerClient({ baseUrl: server.url });
