@@ -231,11 +231,13 @@ function lastMiddleware<P extends object>(client: Client<P>, own: Middleware, re
   // The params object of each call that runs `own` itself: openapi-fetch hands every hook the same one.
   const ownRunsLater = new WeakSet<object>();
   const standsAside = ({ params }: { params: object }) => ownRunsLater.has(params);
+  // Only the hooks `own` has: openapi-fetch calls every hook present, on every call.
+  const { onRequest, onResponse, onError } = own;
   const clientWide: Middleware = {
-    onRequest: (context) => (standsAside(context) ? undefined : own.onRequest?.(context)),
-    onResponse: (context) => (standsAside(context) ? undefined : own.onResponse?.(context)),
-    onError: (context) => (standsAside(context) ? undefined : own.onError?.(context)),
-  };
+    ...(onRequest && { onRequest: (context) => (standsAside(context) ? undefined : onRequest(context)) }),
+    ...(onResponse && { onResponse: (context) => (standsAside(context) ? undefined : onResponse(context)) }),
+    ...(onError && { onError: (context) => (standsAside(context) ? undefined : onError(context)) }),
+  } as Middleware;
   const use = client.use.bind(client);
   const eject = client.eject.bind(client);
   use(clientWide);
